@@ -1,0 +1,114 @@
+"""Shared fixtures: a fresh migrated database per backend (SQLite and PostgreSQL) per run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from db.base import Base
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade
+
+PG_ADMIN_URL = os.environ.get(
+    "PARTA_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+async def _pg_admin(sql: str) -> None:
+    engine = create_engine(PG_ADMIN_URL)
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
+def _pg_available() -> str | None:
+    try:
+        asyncio.run(_pg_admin("SELECT 1"))
+    except Exception as exc:  # any failure to connect means "not available"
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, dropped afterwards."""
+    problem = _pg_available()
+    if problem is not None:
+        message = f"PostgreSQL at {PG_ADMIN_URL} is not reachable ({problem})"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; CI requires the PostgreSQL tests", pytrace=False)
+        pytest.skip(message)
+    name = f"parta_test_{os.getpid()}_{secrets.token_hex(3)}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path: Path = tmp_path_factory.mktemp("db") / "parta-test.sqlite3"
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def db_url(request: pytest.FixtureRequest) -> str:
+    """The URL of a migrated database; every test using it runs on both backends."""
+    url: str = request.getfixturevalue("pg_url" if request.param == "postgresql" else "sqlite_url")
+    asyncio.run(upgrade(url))
+    return url
+
+
+@pytest.fixture(scope="session")
+async def engine_cache() -> AsyncIterator[dict[str, AsyncEngine]]:
+    engines: dict[str, AsyncEngine] = {}
+    yield engines
+    for engine in engines.values():
+        await engine.dispose()
+
+
+@pytest.fixture
+async def engine(db_url: str, engine_cache: dict[str, AsyncEngine]) -> AsyncIterator[AsyncEngine]:
+    """The backend's engine with every table emptied before the test."""
+    if db_url not in engine_cache:
+        engine_cache[db_url] = create_engine(db_url)
+    eng = engine_cache[db_url]
+    await clear_tables(eng)
+    yield eng
+
+
+async def clear_tables(engine: AsyncEngine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t}"' for t in tables)
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                await conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_factory(engine)
+
+
+@pytest.fixture
+async def session(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    async with session_factory() as s:
+        yield s
