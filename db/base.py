@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+
 from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncAttrs
@@ -57,4 +58,3 @@ def str_enum(enum_cls: type[enum.StrEnum], name: str, length: int = 16) -> Enum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
-

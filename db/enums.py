@@ -86,7 +86,9 @@ class TrustScope(enum.IntFlag):
     SCHEDULE = 8
 
 
-ALL_SCOPES = int(TrustScope.GRADES | TrustScope.HOMEWORK | TrustScope.ATTENDANCE | TrustScope.SCHEDULE)
+ALL_SCOPES = int(
+    TrustScope.GRADES | TrustScope.HOMEWORK | TrustScope.ATTENDANCE | TrustScope.SCHEDULE
+)
 
 
 class NotificationKind(enum.StrEnum):

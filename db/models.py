@@ -421,9 +421,7 @@ class Lesson(Base):
     ends_at: Mapped[time] = mapped_column(Time)
     room: Mapped[str | None] = mapped_column(String(32))
     topic: Mapped[str | None] = mapped_column(Text)
-    replacement_teacher_id: Mapped[int | None] = _fk(
-        "staff.id", nullable=True, ondelete="SET NULL"
-    )
+    replacement_teacher_id: Mapped[int | None] = _fk("staff.id", nullable=True, ondelete="SET NULL")
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
 
@@ -583,9 +581,7 @@ class NotificationPreference(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = _fk("accounts.id")
-    kind: Mapped[NotificationKind] = mapped_column(
-        str_enum(NotificationKind, "notification_kind")
-    )
+    kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind, "notification_kind"))
     mode: Mapped[DeliveryMode] = mapped_column(str_enum(DeliveryMode, "delivery_mode"))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -598,9 +594,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = _fk("accounts.id")
-    kind: Mapped[NotificationKind] = mapped_column(
-        str_enum(NotificationKind, "notification_kind")
-    )
+    kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind, "notification_kind"))
     dedup_key: Mapped[str] = mapped_column(String(128), unique=True)
     template: Mapped[str] = mapped_column(String(128))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -87,7 +87,7 @@ async def engine(db_url: str, engine_cache: dict[str, AsyncEngine]) -> AsyncIter
         engine_cache[db_url] = create_engine(db_url)
     eng = engine_cache[db_url]
     await clear_tables(eng)
-    yield eng
+    return eng
 
 
 async def clear_tables(engine: AsyncEngine) -> None:

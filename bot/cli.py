@@ -1,0 +1,139 @@
+"""The `parta` console script: run, db upgrade, demo seed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.config import Settings
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade
+
+BOTFATHER_HINT = (
+    "BOT_TOKEN is not set: create a bot with @BotFather in Telegram (send it /newbot), "
+    "then put BOT_TOKEN=<the token it gives you> into .env or the environment."
+)
+
+
+class CliError(Exception):
+    """An expected failure: printed as one line, exit code 2."""
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper()} {err['msg']}" for err in exc.errors()
+        )
+        raise CliError(f"configuration error: {problems}") from None
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def _migrate(settings: Settings) -> None:
+    try:
+        await upgrade(settings.database_url)
+    except (SQLAlchemyError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise CliError(
+            f"cannot use the database at {_safe_url(settings.database_url)}: {reason}"
+        ) from None
+
+
+async def _run(settings: Settings) -> None:
+    from bot.runners import run_bot
+
+    if settings.bot_token is None:
+        raise CliError(BOTFATHER_HINT)
+    await _migrate(settings)
+    engine = create_engine(settings.database_url)
+    try:
+        await run_bot(settings, engine)
+    finally:
+        await engine.dispose()
+
+
+async def _db_upgrade(settings: Settings) -> None:
+    await _migrate(settings)
+    print(f"database is up to date: {_safe_url(settings.database_url)}")
+
+
+async def _demo_seed(settings: Settings, args: argparse.Namespace) -> None:
+    from services.demo import seed_demo
+
+    await _migrate(settings)
+    engine = create_engine(settings.database_url)
+    try:
+        result = await seed_demo(
+            create_session_factory(engine), students=args.students, weeks=args.weeks
+        )
+    finally:
+        await engine.dispose()
+    rows = [account.as_json() for account in result.accounts]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    state = "created" if result.created else "already present, nothing added"
+    print(f"demo school {state}")
+    headers = ["role", "telegram_id", "name", "class", "student"]
+    table = [[str(row.get(h) or "") for h in headers] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(headers)]
+    for line in [headers, ["-" * w for w in widths], *table]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="parta", description="Parta, a school diary bot")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="apply migrations, then run the bot")
+    db = commands.add_parser("db", help="database commands")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply pending migrations")
+    demo = commands.add_parser("demo", help="demo school")
+    demo_commands = demo.add_subparsers(dest="demo_command", required=True)
+    seed = demo_commands.add_parser("seed", help="create the demo school and accounts")
+    seed.add_argument("--json", action="store_true", help="print the accounts as JSON")
+    seed.add_argument("--students", type=int, default=None, help="generate about N students")
+    seed.add_argument("--weeks", type=int, default=4, help="weeks of past lessons (default 4)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    try:
+        settings = _load_settings()
+        if args.command == "run":
+            asyncio.run(_run(settings))
+        elif args.command == "db":
+            asyncio.run(_db_upgrade(settings))
+        elif args.command == "demo":
+            if args.students is not None and args.students < 1:
+                raise CliError("--students must be a positive number")
+            if not 0 <= args.weeks <= 60:
+                raise CliError("--weeks must be between 0 and 60")
+            asyncio.run(_demo_seed(settings, args))
+    except CliError as exc:
+        print(f"parta: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Building the Bot and the Dispatcher (the production factory the tests use too)."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.i18n import PartaI18n
+from bot.middlewares import (
+    ActorMiddleware,
+    DbSessionMiddleware,
+    ErrorReplyMiddleware,
+    LocaleMiddleware,
+)
+from bot.rendering import Renderer
+from handlers import create_routers
+
+
+def create_bot(settings: Settings) -> Bot:
+    if settings.bot_token is None:
+        raise ValueError("BOT_TOKEN is not set")
+    session = AiohttpSession()
+    if settings.telegram_api_url:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def create_storage(settings: Settings) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Redis FSM storage and isolation when REDIS_URL is set, else in-process memory."""
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+
+        storage = RedisStorage.from_url(settings.redis_url)
+        return storage, RedisEventIsolation(redis=storage.redis)
+    return MemoryStorage(), SimpleEventIsolation()
+
+
+def create_dispatcher(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    storage: BaseStorage | None = None,
+    isolation: BaseEventIsolation | None = None,
+    strict_templates: bool = False,
+) -> Dispatcher:
+    if storage is None or isolation is None:
+        storage, isolation = create_storage(settings)
+    i18n = PartaI18n(default_locale=settings.default_locale)
+    renderer = Renderer(i18n, strict=strict_templates)
+    dp = Dispatcher(
+        storage=storage,
+        events_isolation=isolation,
+        settings=settings,
+        session_factory=session_factory,
+        renderer=renderer,
+        i18n=i18n,
+    )
+    # Update-level, in this order: session → actor → locale → error reply (innermost).
+    dp.update.outer_middleware(DbSessionMiddleware(session_factory))
+    dp.update.outer_middleware(ActorMiddleware())
+    dp.update.outer_middleware(LocaleMiddleware(i18n))
+    dp.update.outer_middleware(ErrorReplyMiddleware(renderer))
+    dp.callback_query.outer_middleware(CallbackAnswerMiddleware())
+    dp.include_routers(*create_routers())
+    return dp

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import TelegramObject, Update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.rendering import Renderer
+
+logger = logging.getLogger("parta.errors")
+
+
+class ErrorReplyMiddleware(BaseMiddleware):
+    """Innermost update middleware: log a handler's failure with context, roll the update's
+    work back and tell the user, in their language, instead of leaving them in silence."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        try:
+            return await handler(event, data)
+        except Exception:
+            update: Update | None = data.get("event_update")
+            user = data.get("event_from_user")
+            logger.exception(
+                "update %s from user %s failed (handler %s)",
+                update.update_id if update else "?",
+                user.id if user else "?",
+                getattr(data.get("handler"), "callback", None),
+            )
+            session: AsyncSession | None = data.get("session")
+            if session is not None:
+                await session.rollback()
+            chat = data.get("event_chat")
+            bot: Bot | None = data.get("bot")
+            if chat is not None and bot is not None:
+                try:
+                    await bot.send_message(chat.id, self.renderer.render("errors/apology.html.j2"))
+                except TelegramAPIError:
+                    logger.exception("could not send the apology to chat %s", chat.id)
+            return None

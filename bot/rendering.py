@@ -1,0 +1,49 @@
+"""Jinja2 environment for Telegram HTML messages, translated through the current locale."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from aiogram.utils.i18n import I18n
+from babel.dates import format_date
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+
+class Renderer:
+    """Renders `<feature>/<view>.html.j2` templates with autoescaping and gettext."""
+
+    def __init__(self, i18n: I18n, *, strict: bool = False) -> None:
+        self.i18n = i18n
+        self.env = Environment(
+            loader=FileSystemLoader(TEMPLATES_DIR),
+            autoescape=True,
+            extensions=["jinja2.ext.i18n"],
+            undefined=StrictUndefined if strict else Undefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.install_gettext_callables(  # type: ignore[attr-defined]
+            gettext=self._gettext, ngettext=self._ngettext, newstyle=True
+        )
+        self.env.filters["date"] = self._format_date
+
+    def _gettext(self, message: str) -> str:
+        return self.i18n.gettext(message)
+
+    def _ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.i18n.gettext(singular, plural, n)
+
+    def _format_date(self, value: date, fmt: str = "medium") -> str:
+        return format_date(value, format=fmt, locale=self.i18n.current_locale)
+
+    def render(self, name: str, /, **context: Any) -> str:
+        """Render a template to Telegram HTML (surrounding blank lines trimmed)."""
+        return self.env.get_template(name).render(**context).strip()
+
+    def template_names(self) -> list[str]:
+        return sorted(self.env.list_templates(filter_func=lambda n: n.endswith(".html.j2")))

@@ -1,0 +1,70 @@
+"""Start-up: long polling by default, a webhook server when WEBHOOK_URL is set."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import urlsplit
+
+from aiogram import Bot, Dispatcher
+from aiogram.utils.i18n import I18n
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.commands import register_default_menus
+from bot.config import Settings
+from bot.factory import create_bot, create_dispatcher
+from db.engine import create_session_factory
+
+logger = logging.getLogger("parta")
+
+
+async def _on_startup(bot: Bot, dispatcher: Dispatcher) -> None:
+    i18n: I18n = dispatcher["i18n"]
+    await register_default_menus(bot, i18n)
+    me = await bot.get_me()
+    logger.info("Parta is up as @%s", me.username)
+
+
+async def run_bot(settings: Settings, engine: AsyncEngine) -> None:
+    bot = create_bot(settings)
+    dp = create_dispatcher(settings, create_session_factory(engine))
+    dp.startup.register(_on_startup)
+    try:
+        if settings.webhook_url:
+            await _run_webhook(bot, dp, settings)
+        else:
+            await bot.delete_webhook(drop_pending_updates=False)
+            await dp.start_polling(bot, handle_signals=True)
+    finally:
+        await bot.session.close()
+        await dp.storage.close()
+
+
+async def _run_webhook(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+
+    assert settings.webhook_url is not None
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    path = urlsplit(settings.webhook_url).path or "/"
+    app = web.Application()
+    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=path)
+    setup_application(app, dp, bot=bot)
+
+    async def set_webhook(bot: Bot) -> None:
+        await bot.set_webhook(
+            settings.webhook_url or "",
+            secret_token=secret,
+            allowed_updates=dp.resolve_used_update_types(),
+        )
+
+    dp.startup.register(set_webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, host=settings.webhook_host, port=settings.webhook_port)
+    await site.start()
+    logger.info("webhook server on %s:%s%s", settings.webhook_host, settings.webhook_port, path)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

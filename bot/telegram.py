@@ -1,0 +1,103 @@
+"""Telegram limits and safe sending: long HTML texts are split without breaking markup."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.types import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
+
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_LIMIT = 64
+ALERT_LIMIT = 200
+
+_TOKEN = re.compile(r"<(/?)([a-zA-Z-]+)[^>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);|[^<&]", re.S)
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+def visible_length(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units of the text without tags)."""
+    return sum(u.width for u in _units(text))
+
+
+@dataclass(frozen=True)
+class _Unit:
+    raw: str
+    width: int
+    tag: str | None = None
+    closing: bool = False
+
+
+def _units(html: str) -> list[_Unit]:
+    units: list[_Unit] = []
+    for match in _TOKEN.finditer(html):
+        raw = match.group(0)
+        if match.group(2):
+            units.append(_Unit(raw, 0, match.group(2).lower(), bool(match.group(1))))
+        elif raw.startswith("&"):
+            units.append(_Unit(raw, 1))
+        else:
+            units.append(_Unit(raw, len(raw.encode("utf-16-le")) // 2))
+    return units
+
+
+def _open_stack(units: Sequence[_Unit]) -> list[_Unit]:
+    stack: list[_Unit] = []
+    for unit in units:
+        if unit.tag is None:
+            continue
+        if unit.closing:
+            if stack and stack[-1].tag == unit.tag:
+                stack.pop()
+        else:
+            stack.append(unit)
+    return stack
+
+
+def split_html(html: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split Telegram HTML into messages of at most `limit` visible characters.
+
+    Cuts at the last line break that fits (else the last space, else anywhere outside a tag
+    or entity); tags open at a cut are closed there and reopened in the next part.
+    """
+    units = _units(html)
+    parts: list[str] = []
+    prefix: list[_Unit] = []
+    start = 0
+    while start < len(units):
+        width = 0
+        end = start
+        newline_cut = space_cut = None
+        while end < len(units) and width + units[end].width <= limit:
+            width += units[end].width
+            if units[end].raw == "\n":
+                newline_cut = end + 1
+            elif units[end].raw == " ":
+                space_cut = end + 1
+            end += 1
+        if end < len(units):
+            end = newline_cut or space_cut or end
+        chunk = prefix + list(units[start:end])
+        stack = _open_stack(chunk)
+        text = "".join(u.raw for u in chunk) + "".join(f"</{u.tag}>" for u in reversed(stack))
+        if text.strip():
+            parts.append(text.strip("\n"))
+        prefix = stack
+        start = end
+    return parts or [html]
+
+
+async def send_long(
+    bot: Bot, chat_id: int, html: str, reply_markup: Markup | None = None
+) -> list[Message]:
+    """Send a text of any length; the keyboard goes with the last part."""
+    parts = split_html(html)
+    sent = []
+    for index, part in enumerate(parts):
+        markup = reply_markup if index == len(parts) - 1 else None
+        sent.append(await bot.send_message(chat_id, part, reply_markup=markup))
+    return sent

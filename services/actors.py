@@ -1,0 +1,185 @@
+"""Who is acting: a Telegram user resolved to an account, its roles and the children it sees.
+
+Accounts are never created here: an unknown Telegram user is an anonymous actor until a
+school-issued code links them (see the linking service).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.base import utcnow
+from db.enums import ALL_SCOPES, StaffRole
+from db.models import (
+    AcademicYear,
+    Account,
+    Enrollment,
+    Guardianship,
+    SchoolClass,
+    Staff,
+    StaffRoleGrant,
+    Student,
+    TrustedAccess,
+)
+
+
+class Role(enum.StrEnum):
+    STUDENT = "student"
+    PARENT = "parent"
+    TRUSTED = "trusted"
+    TEACHER = "teacher"
+    CLASS_TEACHER = "class_teacher"
+    HEAD_TEACHER = "head_teacher"
+    ADMIN = "admin"
+
+
+STAFF_ROLES = frozenset({Role.TEACHER, Role.CLASS_TEACHER, Role.HEAD_TEACHER, Role.ADMIN})
+FAMILY_ROLES = frozenset({Role.STUDENT, Role.PARENT, Role.TRUSTED})
+
+
+@dataclass(frozen=True)
+class ChildRef:
+    """A student the actor may read: their own record, a child, or a trusted grant."""
+
+    student_id: int
+    name: str
+    class_name: str | None
+    via: Role
+    scopes: int = ALL_SCOPES
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Actor:
+    telegram_id: int
+    account_id: int | None = None
+    name: str = ""
+    locale: str | None = None
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    staff_id: int | None = None
+    school_id: int | None = None
+    class_teacher_of: tuple[int, ...] = ()
+    children: tuple[ChildRef, ...] = ()
+
+    @property
+    def is_known(self) -> bool:
+        return self.account_id is not None
+
+    def has(self, *roles: Role) -> bool:
+        return any(role in self.roles for role in roles)
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.roles & STAFF_ROLES)
+
+
+_STAFF_ROLE_MAP = {
+    StaffRole.TEACHER: Role.TEACHER,
+    StaffRole.HEAD_TEACHER: Role.HEAD_TEACHER,
+    StaffRole.ADMIN: Role.ADMIN,
+}
+
+
+async def load_actor(session: AsyncSession, telegram_id: int) -> Actor:
+    """Resolve a Telegram user; a fixed handful of queries however many links exist."""
+    account = await session.scalar(select(Account).where(Account.telegram_id == telegram_id))
+    if account is None:
+        return Actor(telegram_id=telegram_id)
+
+    roles: set[Role] = set()
+    staff = await session.scalar(select(Staff).where(Staff.account_id == account.id))
+    class_ids: tuple[int, ...] = ()
+    school_id: int | None = None
+    if staff is not None:
+        school_id = staff.school_id
+        grants = await session.scalars(
+            select(StaffRoleGrant.role).where(StaffRoleGrant.staff_id == staff.id)
+        )
+        roles.update(_STAFF_ROLE_MAP[g] for g in grants)
+        class_ids = tuple(
+            await session.scalars(
+                select(SchoolClass.id)
+                .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
+                .where(SchoolClass.class_teacher_id == staff.id, AcademicYear.is_current)
+                .order_by(SchoolClass.name)
+            )
+        )
+        if class_ids:
+            roles.add(Role.CLASS_TEACHER)
+
+    now = utcnow()
+    current_class = (
+        select(Enrollment.student_id, SchoolClass.name.label("class_name"))
+        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
+        .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
+        .where(AcademicYear.is_current, Enrollment.left_on.is_(None))
+        .subquery()
+    )
+    base = select(Student, current_class.c.class_name).outerjoin(
+        current_class, current_class.c.student_id == Student.id
+    )
+
+    children: list[ChildRef] = []
+    own = (await session.execute(base.where(Student.account_id == account.id))).first()
+    if own is not None:
+        roles.add(Role.STUDENT)
+        children.append(ChildRef(own[0].id, own[0].full_name, own[1], Role.STUDENT))
+        school_id = school_id or own[0].school_id
+
+    guarded = await session.execute(
+        base.join(Guardianship, Guardianship.student_id == Student.id)
+        .where(Guardianship.account_id == account.id, Guardianship.revoked_at.is_(None))
+        .order_by(Student.full_name)
+    )
+    for student, class_name in guarded:
+        roles.add(Role.PARENT)
+        children.append(ChildRef(student.id, student.full_name, class_name, Role.PARENT))
+        school_id = school_id or student.school_id
+
+    trusted = await session.execute(
+        base.add_columns(TrustedAccess.scopes, TrustedAccess.expires_at)
+        .join(TrustedAccess, TrustedAccess.student_id == Student.id)
+        .where(
+            TrustedAccess.account_id == account.id,
+            TrustedAccess.revoked_at.is_(None),
+            or_(TrustedAccess.expires_at.is_(None), TrustedAccess.expires_at > now),
+        )
+        .order_by(Student.full_name)
+    )
+    seen = {c.student_id for c in children}
+    for student, class_name, scopes, expires_at in trusted:
+        roles.add(Role.TRUSTED)
+        if student.id not in seen:
+            children.append(
+                ChildRef(
+                    student.id, student.full_name, class_name, Role.TRUSTED, scopes, expires_at
+                )
+            )
+        school_id = school_id or student.school_id
+
+    return Actor(
+        telegram_id=telegram_id,
+        account_id=account.id,
+        name=account.full_name,
+        locale=account.locale,
+        roles=frozenset(roles),
+        staff_id=staff.id if staff else None,
+        school_id=school_id,
+        class_teacher_of=class_ids,
+        children=tuple(children),
+    )
+
+
+async def set_locale(session: AsyncSession, actor: Actor, locale: str) -> None:
+    """Remember a known account's language (unknown users keep it in their chat state)."""
+    if actor.account_id is None:
+        return
+    account = await session.get(Account, actor.account_id)
+    if account is not None:
+        account.locale = locale
+        await session.commit()
