@@ -7,6 +7,8 @@ import enum
 
 from aiogram.filters.callback_data import CallbackData
 
+from db.enums import CodeKind
+
 
 class Lang(enum.StrEnum):
     RU = "ru"
@@ -15,3 +17,70 @@ class Lang(enum.StrEnum):
 
 class LanguageCb(CallbackData, prefix="lng"):
     code: Lang
+
+
+class Screen(enum.StrEnum):
+    HOME = "home"
+    ACCESS = "access"
+    INVITE = "invite"
+    CHILDREN = "children"
+    REQUESTS = "requests"
+    CLASSES = "classes"
+    CODES = "codes"
+
+
+class MenuCb(CallbackData, prefix="mn"):
+    """A top-level screen."""
+
+    screen: Screen
+
+
+class ChildCb(CallbackData, prefix="ch"):
+    student_id: int
+
+
+class LinkDecisionCb(CallbackData, prefix="lr"):
+    request_id: int
+    approve: bool
+
+
+class InviteCb(CallbackData, prefix="ti"):
+    """A trusted-person invitation being drafted: scopes mask and expiry option."""
+
+    student_id: int
+    scopes: int
+    expiry: int
+    create: bool = False
+
+
+class GrantOp(enum.StrEnum):
+    OPEN = "o"
+    SCOPES = "s"
+    EXPIRY = "e"
+    REVOKE = "r"
+
+
+class GrantCb(CallbackData, prefix="tg"):
+    """A trusted grant: open it, set its scopes, extend it, or revoke it."""
+
+    grant_id: int
+    op: GrantOp
+    value: int = 0
+
+
+class UnlinkCb(CallbackData, prefix="ul"):
+    guardianship_id: int
+    confirm: bool = False
+
+
+class ClassCb(CallbackData, prefix="cl"):
+    class_id: int
+
+
+class StudentAccessCb(CallbackData, prefix="sa"):
+    student_id: int
+
+
+class CodesCb(CallbackData, prefix="cd"):
+    class_id: int
+    kind: CodeKind | None = None

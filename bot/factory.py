@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -12,16 +14,20 @@ from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.commands import register_default_menus
 from bot.config import Settings
-from bot.i18n import PartaI18n
+from bot.i18n import create_i18n
 from bot.middlewares import (
     ActorMiddleware,
     DbSessionMiddleware,
     ErrorReplyMiddleware,
     LocaleMiddleware,
+    RefusalMiddleware,
 )
 from bot.rendering import Renderer
 from handlers import create_routers
+
+logger = logging.getLogger("parta")
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -57,8 +63,8 @@ def create_dispatcher(
 ) -> Dispatcher:
     if storage is None or isolation is None:
         storage, isolation = create_storage(settings)
-    i18n = PartaI18n(default_locale=settings.default_locale)
-    renderer = Renderer(i18n, strict=strict_templates)
+    i18n = create_i18n(settings.default_locale)
+    renderer = Renderer(i18n, strict=strict_templates, timezone=settings.tz)
     dp = Dispatcher(
         storage=storage,
         events_isolation=isolation,
@@ -73,5 +79,14 @@ def create_dispatcher(
     dp.update.outer_middleware(LocaleMiddleware(i18n))
     dp.update.outer_middleware(ErrorReplyMiddleware(renderer))
     dp.callback_query.outer_middleware(CallbackAnswerMiddleware())
+    dp.callback_query.outer_middleware(RefusalMiddleware())
+    dp.message.outer_middleware(RefusalMiddleware())
     dp.include_routers(*create_routers())
+    dp.startup.register(_on_startup)
     return dp
+
+
+async def _on_startup(bot: Bot, dispatcher: Dispatcher) -> None:
+    await register_default_menus(bot, dispatcher["i18n"])
+    me = await bot.me()
+    logger.info("Parta is up as @%s", me.username)

@@ -1,13 +1,12 @@
-"""Gettext catalogs: `locales/<lang>/LC_MESSAGES/messages.po`, compiled in memory at start-up.
+"""Gettext catalogs: `locales/<lang>/LC_MESSAGES/messages.po`, compiled at start-up.
 
-A fresh clone needs no build step: when no up-to-date `.mo` file sits next to a `.po`, the
-catalog is compiled with Babel in memory.
+A fresh clone needs no build step: a `.mo` file missing or older than its `.po` is compiled
+with Babel next to it (or, on a read-only install, into a private temporary folder).
 """
 
 from __future__ import annotations
 
-import gettext
-from io import BytesIO
+import tempfile
 from pathlib import Path
 
 from aiogram.utils.i18n import I18n
@@ -20,32 +19,45 @@ LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 
 
-def load_catalog(po_path: Path) -> gettext.GNUTranslations:
-    mo_path = po_path.with_suffix(".mo")
-    if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-        with mo_path.open("rb") as fp:
-            return gettext.GNUTranslations(fp)
+def _compile(po_path: Path, mo_path: Path) -> None:
     with po_path.open("rb") as fp:
         catalog = read_po(fp, locale=po_path.parent.parent.name, domain=DOMAIN)
-    buffer = BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
+    mo_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = mo_path.with_suffix(".mo.tmp")
+    with tmp.open("wb") as fp:
+        write_mo(fp, catalog, use_fuzzy=False)
+    tmp.replace(mo_path)
 
 
-class PartaI18n(I18n):
-    """aiogram's I18n that reads `.po` catalogs directly (see module docstring)."""
-
-    def __init__(self, default_locale: str = "ru", path: Path = LOCALES_DIR) -> None:
-        super().__init__(path=path, default_locale=default_locale, domain=DOMAIN)
-
-    def find_locales(self) -> dict[str, gettext.GNUTranslations]:
-        translations: dict[str, gettext.GNUTranslations] = {}
+def compile_catalogs(source: Path = LOCALES_DIR) -> Path:
+    """Make sure every `.po` has an up-to-date `.mo`; return the folder that holds them."""
+    stale = [
+        locale
+        for locale in SUPPORTED_LOCALES
+        if _is_stale(source / locale / "LC_MESSAGES" / f"{DOMAIN}.po")
+    ]
+    if not stale:
+        return source
+    try:
+        for locale in stale:
+            po = source / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+            _compile(po, po.with_suffix(".mo"))
+        return source
+    except OSError:
+        target = Path(tempfile.mkdtemp(prefix="parta-locales-"))
         for locale in SUPPORTED_LOCALES:
-            po_path = self.path / locale / "LC_MESSAGES" / f"{self.domain}.po"
-            if po_path.exists():
-                translations[locale] = load_catalog(po_path)
-        return translations
+            po = source / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+            _compile(po, target / locale / "LC_MESSAGES" / f"{DOMAIN}.mo")
+        return target
+
+
+def _is_stale(po_path: Path) -> bool:
+    mo_path = po_path.with_suffix(".mo")
+    return not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime
+
+
+def create_i18n(default_locale: str = "ru") -> I18n:
+    return I18n(path=compile_catalogs(), default_locale=default_locale, domain=DOMAIN)
 
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional gettext no-op marker

@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import Lang, LanguageCb
+from bot.callbacks import (
+    ChildCb,
+    GrantCb,
+    GrantOp,
+    InviteCb,
+    Lang,
+    LanguageCb,
+    LinkDecisionCb,
+    MenuCb,
+    Screen,
+    UnlinkCb,
+)
+from bot.i18n import N_
+from db.enums import TrustScope
+from services.actors import Actor, Role
+from services.linking import AccessHolder
+from services.school import EXPIRY_MONTH, EXPIRY_PERIOD, EXPIRY_WEEK, EXPIRY_YEAR
 
 LANGUAGE_LABELS = {Lang.RU: "🇷🇺 Русский", Lang.EN: "🇬🇧 English"}
 
@@ -14,4 +36,158 @@ def language_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for code, label in LANGUAGE_LABELS.items():
         builder.button(text=label, callback_data=LanguageCb(code=code))
+    return builder.as_markup()
+
+
+def contact_keyboard() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)],
+            [KeyboardButton(text=_("Cancel"))],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def link_decision_keyboard(request_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("✅ Approve"), callback_data=LinkDecisionCb(request_id=request_id, approve=True)
+    )
+    builder.button(
+        text=_("❌ Reject"), callback_data=LinkDecisionCb(request_id=request_id, approve=False)
+    )
+    return builder.as_markup()
+
+
+SCOPE_LABELS = {
+    TrustScope.GRADES: N_("Grades"),
+    TrustScope.HOMEWORK: N_("Homework"),
+    TrustScope.ATTENDANCE: N_("Attendance"),
+    TrustScope.SCHEDULE: N_("Schedule"),
+}
+EXPIRY_LABELS = {
+    EXPIRY_WEEK: N_("1 week"),
+    EXPIRY_MONTH: N_("1 month"),
+    EXPIRY_PERIOD: N_("Until the period ends"),
+    EXPIRY_YEAR: N_("Until the year ends"),
+}
+
+
+def _check(on: bool, label: str) -> str:
+    return ("✅ " if on else "▫️ ") + _(label)
+
+
+def home_keyboard(actor: Actor) -> InlineKeyboardMarkup | None:
+    builder = InlineKeyboardBuilder()
+    if actor.has(Role.PARENT):
+        builder.button(
+            text=_("👥 Who can see my child"), callback_data=MenuCb(screen=Screen.ACCESS)
+        )
+    if len(actor.children) > 1:
+        builder.button(text=_("🔄 Switch child"), callback_data=MenuCb(screen=Screen.CHILDREN))
+    if actor.class_teacher_of or actor.has(Role.ADMIN):
+        builder.button(text=_("📨 Link requests"), callback_data=MenuCb(screen=Screen.REQUESTS))
+    if actor.class_teacher_of or actor.has(Role.ADMIN, Role.HEAD_TEACHER):
+        builder.button(text=_("🏫 Access by class"), callback_data=MenuCb(screen=Screen.CLASSES))
+    if actor.has(Role.ADMIN):
+        builder.button(text=_("🔑 Access codes"), callback_data=MenuCb(screen=Screen.CODES))
+    builder.adjust(1)
+    return builder.as_markup() if builder.buttons else None
+
+
+def back_button(builder: InlineKeyboardBuilder, screen: Screen = Screen.HOME) -> None:
+    builder.row(InlineKeyboardButton(text=_("« Back"), callback_data=MenuCb(screen=screen).pack()))
+
+
+def children_keyboard(actor: Actor) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for child in actor.children:
+        mark = "• " if child.student_id == (actor.current_child() or child).student_id else ""
+        label = f"{mark}{child.name}" + (f" ({child.class_name})" if child.class_name else "")
+        builder.button(text=label[:60], callback_data=ChildCb(student_id=child.student_id))
+    builder.adjust(1)
+    back_button(builder)
+    return builder.as_markup()
+
+
+def access_keyboard(
+    student_id: int, holders: list[AccessHolder], expiry: int
+) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("➕ Invite a trusted person"),
+        callback_data=InviteCb(
+            student_id=student_id,
+            scopes=int(TrustScope.GRADES | TrustScope.HOMEWORK),
+            expiry=expiry,
+        ),
+    )
+    for holder in holders:
+        if holder.kind in ("trusted", "invited"):
+            builder.button(
+                text=("⚙️ " + holder.name)[:60] if holder.kind == "trusted" else _("⚙️ Invitation"),
+                callback_data=GrantCb(grant_id=holder.id, op=GrantOp.OPEN),
+            )
+        elif holder.is_me:
+            builder.button(
+                text=_("🚪 Unlink me from this child"),
+                callback_data=UnlinkCb(guardianship_id=holder.id),
+            )
+    builder.adjust(1)
+    back_button(builder)
+    return builder.as_markup()
+
+
+def invite_keyboard(
+    student_id: int, scopes: int, expiry: int, expiries: list[int]
+) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for scope, label in SCOPE_LABELS.items():
+        builder.button(
+            text=_check(bool(scopes & scope), label),
+            callback_data=InviteCb(student_id=student_id, scopes=scopes ^ scope, expiry=expiry),
+        )
+    for option in expiries:
+        builder.button(
+            text=_check(option == expiry, EXPIRY_LABELS[option]),
+            callback_data=InviteCb(student_id=student_id, scopes=scopes, expiry=option),
+        )
+    builder.button(
+        text=_("📨 Create the invitation"),
+        callback_data=InviteCb(student_id=student_id, scopes=scopes, expiry=expiry, create=True),
+    )
+    builder.adjust(2, 2, *([2] * ((len(expiries) + 1) // 2)), 1)
+    back_button(builder, Screen.ACCESS)
+    return builder.as_markup()
+
+
+def grant_keyboard(grant_id: int, scopes: int, expiries: list[int]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for scope, label in SCOPE_LABELS.items():
+        builder.button(
+            text=_check(bool(scopes & scope), label),
+            callback_data=GrantCb(grant_id=grant_id, op=GrantOp.SCOPES, value=scopes ^ scope),
+        )
+    for option in expiries:
+        builder.button(
+            text="⏳ " + _(EXPIRY_LABELS[option]),
+            callback_data=GrantCb(grant_id=grant_id, op=GrantOp.EXPIRY, value=option),
+        )
+    builder.button(
+        text=_("🚫 Revoke access"), callback_data=GrantCb(grant_id=grant_id, op=GrantOp.REVOKE)
+    )
+    builder.adjust(2, 2, *([2] * ((len(expiries) + 1) // 2)), 1)
+    back_button(builder, Screen.ACCESS)
+    return builder.as_markup()
+
+
+def unlink_confirm_keyboard(guardianship_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("Yes, unlink me"),
+        callback_data=UnlinkCb(guardianship_id=guardianship_id, confirm=True),
+    )
+    back_button(builder, Screen.ACCESS)
     return builder.as_markup()

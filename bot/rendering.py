@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import I18n
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -16,8 +17,11 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 class Renderer:
     """Renders `<feature>/<view>.html.j2` templates with autoescaping and gettext."""
 
-    def __init__(self, i18n: I18n, *, strict: bool = False) -> None:
+    def __init__(
+        self, i18n: I18n, *, strict: bool = False, timezone: ZoneInfo | None = None
+    ) -> None:
         self.i18n = i18n
+        self.timezone = timezone or ZoneInfo("Europe/Moscow")
         self.env = Environment(
             loader=FileSystemLoader(TEMPLATES_DIR),
             autoescape=True,
@@ -31,6 +35,7 @@ class Renderer:
             gettext=self._gettext, ngettext=self._ngettext, newstyle=True
         )
         self.env.filters["date"] = self._format_date
+        self.env.filters["datetime"] = self._format_datetime
 
     def _gettext(self, message: str) -> str:
         return self.i18n.gettext(message)
@@ -40,6 +45,13 @@ class Renderer:
 
     def _format_date(self, value: date, fmt: str = "medium") -> str:
         return format_date(value, format=fmt, locale=self.i18n.current_locale)
+
+    def _format_datetime(self, value: datetime | None, fmt: str = "d MMM, HH:mm") -> str:
+        if value is None:
+            return "—"
+        return format_datetime(
+            value, format=fmt, tzinfo=self.timezone, locale=self.i18n.current_locale
+        )
 
     def render(self, name: str, /, **context: Any) -> str:
         """Render a template to Telegram HTML (surrounding blank lines trimmed)."""

@@ -7,11 +7,9 @@ import logging
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
-from aiogram.utils.i18n import I18n
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.commands import register_default_menus
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher
 from db.engine import create_session_factory
@@ -19,17 +17,9 @@ from db.engine import create_session_factory
 logger = logging.getLogger("parta")
 
 
-async def _on_startup(bot: Bot, dispatcher: Dispatcher) -> None:
-    i18n: I18n = dispatcher["i18n"]
-    await register_default_menus(bot, i18n)
-    me = await bot.get_me()
-    logger.info("Parta is up as @%s", me.username)
-
-
 async def run_bot(settings: Settings, engine: AsyncEngine) -> None:
     bot = create_bot(settings)
     dp = create_dispatcher(settings, create_session_factory(engine))
-    dp.startup.register(_on_startup)
     try:
         if settings.webhook_url:
             await _run_webhook(bot, dp, settings)

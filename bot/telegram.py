@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
+from aiogram.utils.callback_answer import CallbackAnswer
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -101,3 +104,38 @@ async def send_long(
         markup = reply_markup if index == len(parts) - 1 else None
         sent.append(await bot.send_message(chat_id, part, reply_markup=markup))
     return sent
+
+
+async def show(
+    target: Message | None,
+    bot: Bot,
+    chat_id: int,
+    html: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Show a screen in place: edit the pressed message, or send a new one when it can't be
+    edited (too old, deleted); an edit that changes nothing is not an error."""
+    if target is not None:
+        try:
+            await target.edit_text(html, reply_markup=reply_markup)
+            return
+        except TelegramBadRequest as exc:
+            if "message is not modified" in exc.message:
+                return
+            if "message to edit not found" not in exc.message and "can't be edited" not in (
+                exc.message
+            ):
+                raise
+    await bot.send_message(chat_id, html, reply_markup=reply_markup)
+
+
+def plain_text(html_text: str, limit: int = ALERT_LIMIT) -> str:
+    """Telegram HTML as plain text (for callback alerts), cut to `limit` characters."""
+    text = html.unescape(re.sub(r"<[^>]+>", "", html_text)).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def refuse(answer: CallbackAnswer, html_text: str) -> None:
+    """Answer a button press with an alert (the text is shown as plain text)."""
+    answer.text = plain_text(html_text)
+    answer.show_alert = True

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import common, fallback
+from handlers import common, fallback, family, linking
 
 
 def create_routers() -> list[Router]:
-    return [common.create_router(), fallback.create_router()]
+    return [
+        linking.create_router(),
+        common.create_router(),
+        family.create_router(),
+        fallback.create_router(),
+    ]

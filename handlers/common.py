@@ -5,15 +5,16 @@ from __future__ import annotations
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import LanguageCb
+from bot.callbacks import LanguageCb, MenuCb, Screen
 from bot.commands import register_chat_menu
-from bot.keyboards import language_keyboard
+from bot.keyboards import home_keyboard, language_keyboard
 from bot.middlewares.locale import LOCALE_KEY
 from bot.rendering import Renderer
+from bot.telegram import show
 from services.actors import Actor, Role, set_locale
 
 ROLE_ORDER = list(Role)
@@ -21,6 +22,12 @@ ROLE_ORDER = list(Role)
 
 def _roles(actor: Actor) -> list[str]:
     return [role.value for role in ROLE_ORDER if role in actor.roles]
+
+
+def render_home(actor: Actor, renderer: Renderer) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The main screen of a known user: who they are and where they can go."""
+    text = renderer.render("common/home.html.j2", actor=actor, roles=_roles(actor))
+    return text, home_keyboard(actor)
 
 
 async def start(
@@ -34,8 +41,15 @@ async def start(
     if not actor.is_known:
         await message.answer(renderer.render("common/welcome.html.j2"))
         return
-    await message.answer(renderer.render("common/home.html.j2", actor=actor, roles=_roles(actor)))
+    text, markup = render_home(actor, renderer)
+    await message.answer(text, reply_markup=markup)
     await register_chat_menu(bot, actor, i18n.current_locale, i18n)
+
+
+async def open_home(query: CallbackQuery, actor: Actor, renderer: Renderer, bot: Bot) -> None:
+    text, markup = render_home(actor, renderer)
+    target = query.message if isinstance(query.message, Message) else None
+    await show(target, bot, query.from_user.id, text, markup)
 
 
 async def show_help(message: Message, actor: Actor, renderer: Renderer) -> None:
@@ -79,4 +93,5 @@ def create_router() -> Router:
     router.message.register(show_help, Command("help"))
     router.message.register(ask_language, Command("language"))
     router.callback_query.register(on_language_chosen, LanguageCb.filter())
+    router.callback_query.register(open_home, MenuCb.filter(F.screen == Screen.HOME))
     return router

@@ -65,6 +65,7 @@ class Actor:
     school_id: int | None = None
     class_teacher_of: tuple[int, ...] = ()
     children: tuple[ChildRef, ...] = ()
+    current_student_id: int | None = None
 
     @property
     def is_known(self) -> bool:
@@ -76,6 +77,12 @@ class Actor:
     @property
     def is_staff(self) -> bool:
         return bool(self.roles & STAFF_ROLES)
+
+    def current_child(self, *via: Role) -> ChildRef | None:
+        """The child chosen with the switcher (else the first), optionally by link kind."""
+        candidates = [c for c in self.children if not via or c.via in via]
+        chosen = next((c for c in candidates if c.student_id == self.current_student_id), None)
+        return chosen or (candidates[0] if candidates else None)
 
 
 _STAFF_ROLE_MAP = {
@@ -90,6 +97,8 @@ async def load_actor(session: AsyncSession, telegram_id: int) -> Actor:
     account = await session.scalar(select(Account).where(Account.telegram_id == telegram_id))
     if account is None:
         return Actor(telegram_id=telegram_id)
+    if not account.is_active:  # they blocked the bot once and came back
+        account.is_active = True
 
     roles: set[Role] = set()
     staff = await session.scalar(select(Staff).where(Staff.account_id == account.id))
@@ -172,6 +181,7 @@ async def load_actor(session: AsyncSession, telegram_id: int) -> Actor:
         school_id=school_id,
         class_teacher_of=class_ids,
         children=tuple(children),
+        current_student_id=account.current_student_id,
     )
 
 

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from db.base import Base
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
+from tests.fakes.telegram_api import FakeTelegram
+from tests.harness import BOT_TOKEN, App
 
 PG_ADMIN_URL = os.environ.get(
     "PARTA_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -112,3 +114,24 @@ async def session(
 ) -> AsyncIterator[AsyncSession]:
     async with session_factory() as s:
         yield s
+
+
+# --- the bot under test, talking to the strict fake Bot API ---------------------------------
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=BOT_TOKEN, bot_username="parta_test_bot") as fake:
+        yield fake
+
+
+@pytest.fixture
+async def app(
+    fake_telegram: FakeTelegram,
+    db_url: str,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[App]:
+    """The production Bot + Dispatcher, wired to the fake Telegram and the test database."""
+    application = await App.start(fake_telegram, db_url, session_factory)
+    yield application
+    await application.stop()

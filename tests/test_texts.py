@@ -11,7 +11,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from bot.config import SUPPORTED_LOCALES
-from bot.i18n import LOCALES_DIR, PartaI18n
+from bot.i18n import LOCALES_DIR, create_i18n
 from bot.rendering import Renderer
 from bot.telegram import MESSAGE_LIMIT, split_html, visible_length
 from services.actors import Actor, ChildRef, Role
@@ -55,7 +55,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
 
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
-    return Renderer(PartaI18n(default_locale="ru"), strict=True)
+    return Renderer(create_i18n("ru"), strict=True)
 
 
 def test_every_template_has_samples(renderer: Renderer) -> None:

@@ -4,5 +4,12 @@ from bot.middlewares.actor import ActorMiddleware
 from bot.middlewares.database import DbSessionMiddleware
 from bot.middlewares.errors import ErrorReplyMiddleware
 from bot.middlewares.locale import LocaleMiddleware
+from bot.middlewares.refusals import RefusalMiddleware
 
-__all__ = ["ActorMiddleware", "DbSessionMiddleware", "ErrorReplyMiddleware", "LocaleMiddleware"]
+__all__ = [
+    "ActorMiddleware",
+    "DbSessionMiddleware",
+    "ErrorReplyMiddleware",
+    "LocaleMiddleware",
+    "RefusalMiddleware",
+]

@@ -1,0 +1,172 @@
+"""Linking: access codes (deep link or typed), the parent's phone, link decisions."""
+
+from __future__ import annotations
+
+import re
+
+from aiogram import Bot, F, Router
+from aiogram.filters import CommandObject, CommandStart, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import LinkDecisionCb
+from bot.keyboards import contact_keyboard
+from bot.rendering import Renderer
+from bot.states import LinkStates
+from bot.telegram import show
+from services import codes, linking
+from services.actors import Actor
+
+CODE_KEY = "code_id"
+
+
+def _looks_like_code(text: str) -> bool:
+    """A typed code: 10 (school code) or 12 (invitation) characters of the code alphabet,
+    optionally grouped with spaces or dashes."""
+    compact = re.sub(r"[\s\-]", "", text).upper()
+    return len(compact) in (10, linking.INVITE_LENGTH) and all(
+        c in codes.ALPHABET for c in compact
+    )
+
+
+async def _redeem(
+    message: Message,
+    code_text: str,
+    session: AsyncSession,
+    state: FSMContext,
+    renderer: Renderer,
+) -> None:
+    user = message.from_user
+    assert user is not None
+    try:
+        result = await linking.redeem(
+            session,
+            telegram_id=user.id,
+            full_name=user.full_name,
+            username=user.username,
+            code_text=code_text,
+        )
+    except linking.LinkError as exc:
+        await message.answer(
+            renderer.render("linking/error.html.j2", key=exc.key, details=exc.details)
+        )
+        return
+    if result.outcome == linking.Outcome.NEED_CONTACT:
+        await state.set_state(LinkStates.waiting_contact)
+        await state.update_data({CODE_KEY: result.code_id})
+        await message.answer(
+            renderer.render("linking/need_contact.html.j2"), reply_markup=contact_keyboard()
+        )
+        return
+    await message.answer(renderer.render("linking/linked.html.j2", result=result))
+
+
+async def start_with_code(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    state: FSMContext,
+    renderer: Renderer,
+) -> None:
+    await _redeem(message, command.args or "", session, state, renderer)
+
+
+async def typed_code(
+    message: Message, session: AsyncSession, state: FSMContext, renderer: Renderer
+) -> None:
+    await _redeem(message, message.text or "", session, state, renderer)
+
+
+async def on_contact(
+    message: Message, session: AsyncSession, state: FSMContext, renderer: Renderer
+) -> None:
+    user = message.from_user
+    assert user is not None
+    assert message.contact is not None
+    code_id = (await state.get_data()).get(CODE_KEY)
+    try:
+        result = await linking.submit_contact(
+            session,
+            telegram_id=user.id,
+            full_name=user.full_name,
+            username=user.username,
+            code_id=int(code_id or 0),
+            contact_user_id=message.contact.user_id,
+            phone=message.contact.phone_number,
+        )
+    except linking.LinkError as exc:
+        if exc.key in ("not_own_contact", "bad_phone"):
+            await message.answer(
+                renderer.render("linking/error.html.j2", key=exc.key, details=exc.details),
+                reply_markup=contact_keyboard(),
+            )
+            return
+        await state.set_state(None)
+        await message.answer(
+            renderer.render("linking/error.html.j2", key=exc.key, details=exc.details),
+            reply_markup=ReplyKeyboardRemove(),
+        )
+        return
+    await state.set_state(None)
+    await message.answer(
+        renderer.render("linking/linked.html.j2", result=result),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+
+
+async def cancel_contact(message: Message, state: FSMContext, renderer: Renderer) -> None:
+    await state.set_state(None)
+    await message.answer(
+        renderer.render("linking/cancelled.html.j2"), reply_markup=ReplyKeyboardRemove()
+    )
+
+
+async def remind_contact(message: Message, renderer: Renderer) -> None:
+    await message.answer(
+        renderer.render("linking/need_contact.html.j2", reminder=True),
+        reply_markup=contact_keyboard(),
+    )
+
+
+async def on_link_decision(
+    query: CallbackQuery,
+    callback_data: LinkDecisionCb,
+    actor: Actor,
+    session: AsyncSession,
+    renderer: Renderer,
+    bot: Bot,
+    callback_answer: CallbackAnswer,
+) -> None:
+    try:
+        view = await linking.decide(
+            session, actor, callback_data.request_id, approve=callback_data.approve
+        )
+    except linking.LinkError as exc:
+        if exc.key != "already_decided":
+            raise
+        view = exc.details["view"]
+        callback_answer.text = _("Someone has already decided on this request.")
+    target = query.message if isinstance(query.message, Message) else None
+    await show(
+        target, bot, query.from_user.id, renderer.render("linking/request.html.j2", request=view)
+    )
+
+
+def create_router() -> Router:
+    router = Router(name="linking")
+    router.message.filter(F.chat.type == "private")
+    router.message.register(start_with_code, CommandStart(deep_link=True))
+    router.message.register(on_contact, StateFilter(LinkStates.waiting_contact), F.contact)
+    router.message.register(
+        cancel_contact, StateFilter(LinkStates.waiting_contact), F.text == __("Cancel")
+    )
+    router.message.register(
+        remind_contact, StateFilter(LinkStates.waiting_contact), ~F.text.startswith("/")
+    )
+    router.message.register(typed_code, F.text.func(_looks_like_code))
+    router.callback_query.register(on_link_decision, LinkDecisionCb.filter())
+    return router

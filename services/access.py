@@ -1,0 +1,252 @@
+"""The one access policy: may this actor do this action on this object?
+
+Every service asks here before every read and write. Callback data only names objects by id;
+the answer depends on the current actor alone, never on what the client sent.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.enums import TrustScope
+from db.models import (
+    AcademicYear,
+    Enrollment,
+    Lesson,
+    LinkRequest,
+    SchoolClass,
+    Student,
+    TeachingAssignment,
+)
+from services.actors import Actor, ChildRef, Role
+
+
+class Action(enum.StrEnum):
+    # on a student
+    VIEW_GRADES = "view_grades"
+    VIEW_HOMEWORK = "view_homework"
+    VIEW_ATTENDANCE = "view_attendance"
+    VIEW_SCHEDULE = "view_schedule"
+    SUBMIT_HOMEWORK = "submit_homework"
+    REACT_TO_GRADE = "react_to_grade"
+    MANAGE_TRUSTED = "manage_trusted"
+    VIEW_WHO_HAS_ACCESS = "view_who_has_access"
+    UNLINK_SELF = "unlink_self"
+    REVOKE_ACCESS = "revoke_access"
+    # on a class
+    READ_CLASS = "read_class"
+    VIEW_CLASS_ACCESS = "view_class_access"
+    # on a lesson
+    READ_LESSON = "read_lesson"
+    WRITE_LESSON = "write_lesson"
+    # on a link request
+    DECIDE_LINK = "decide_link"
+    # on the school
+    ISSUE_CODES = "issue_codes"
+    ADMINISTER = "administer"
+    EDIT_CLOSED_PERIOD = "edit_closed_period"
+
+
+STUDENT_ACTIONS = frozenset(
+    {
+        Action.VIEW_GRADES,
+        Action.VIEW_HOMEWORK,
+        Action.VIEW_ATTENDANCE,
+        Action.VIEW_SCHEDULE,
+        Action.SUBMIT_HOMEWORK,
+        Action.REACT_TO_GRADE,
+        Action.MANAGE_TRUSTED,
+        Action.VIEW_WHO_HAS_ACCESS,
+        Action.UNLINK_SELF,
+        Action.REVOKE_ACCESS,
+    }
+)
+CLASS_ACTIONS = frozenset({Action.READ_CLASS, Action.VIEW_CLASS_ACCESS})
+LESSON_ACTIONS = frozenset({Action.READ_LESSON, Action.WRITE_LESSON})
+SCHOOL_ACTIONS = frozenset({Action.ISSUE_CODES, Action.ADMINISTER, Action.EDIT_CLOSED_PERIOD})
+
+SCOPE_OF = {
+    Action.VIEW_GRADES: TrustScope.GRADES,
+    Action.VIEW_HOMEWORK: TrustScope.HOMEWORK,
+    Action.VIEW_ATTENDANCE: TrustScope.ATTENDANCE,
+    Action.VIEW_SCHEDULE: TrustScope.SCHEDULE,
+}
+READ_ACTIONS = frozenset(SCOPE_OF)
+PARENT_ACTIONS = READ_ACTIONS | {
+    Action.REACT_TO_GRADE,
+    Action.MANAGE_TRUSTED,
+    Action.VIEW_WHO_HAS_ACCESS,
+    Action.UNLINK_SELF,
+}
+OWN_STUDENT_ACTIONS = READ_ACTIONS | {Action.SUBMIT_HOMEWORK}
+
+
+class AccessDenied(Exception):
+    """The actor may not do this; nothing was read or changed."""
+
+    def __init__(self, action: Action, target_id: int | None = None) -> None:
+        super().__init__(f"{action} on {target_id} denied")
+        self.action = action
+        self.target_id = target_id
+
+
+@dataclass(frozen=True)
+class _StudentFacts:
+    school_id: int
+    class_id: int | None
+
+
+async def _student_facts(session: AsyncSession, student_id: int) -> _StudentFacts | None:
+    row = (
+        await session.execute(
+            select(Student.school_id, Enrollment.class_id)
+            .outerjoin(
+                Enrollment,
+                (Enrollment.student_id == Student.id) & Enrollment.left_on.is_(None),
+            )
+            .outerjoin(SchoolClass, SchoolClass.id == Enrollment.class_id)
+            .outerjoin(AcademicYear, AcademicYear.id == SchoolClass.year_id)
+            .where(Student.id == student_id)
+            .order_by(AcademicYear.is_current.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else _StudentFacts(row[0], row[1])
+
+
+def _family_may(ref: ChildRef, action: Action) -> bool:
+    if ref.via == Role.PARENT:
+        return action in PARENT_ACTIONS
+    if ref.via == Role.STUDENT:
+        return action in OWN_STUDENT_ACTIONS
+    return action in READ_ACTIONS and bool(ref.scopes & SCOPE_OF[action])
+
+
+def child_ref(actor: Actor, student_id: int) -> ChildRef | None:
+    return next((c for c in actor.children if c.student_id == student_id), None)
+
+
+async def _teaches_class(session: AsyncSession, staff_id: int, class_id: int) -> bool:
+    found = await session.scalar(
+        select(TeachingAssignment.id)
+        .where(TeachingAssignment.teacher_id == staff_id, TeachingAssignment.class_id == class_id)
+        .limit(1)
+    )
+    return found is not None
+
+
+async def _class_school(session: AsyncSession, class_id: int) -> int | None:
+    return await session.scalar(select(SchoolClass.school_id).where(SchoolClass.id == class_id))
+
+
+def _school_wide(actor: Actor, school_id: int | None, *roles: Role) -> bool:
+    return school_id is not None and actor.school_id == school_id and actor.has(*roles)
+
+
+async def can(
+    session: AsyncSession, actor: Actor, action: Action, target_id: int | None = None
+) -> bool:
+    """The single answer to "may `actor` do `action` on object `target_id`"."""
+    if not actor.is_known:
+        return False
+    if action in SCHOOL_ACTIONS:
+        if action == Action.EDIT_CLOSED_PERIOD:
+            return actor.has(Role.HEAD_TEACHER, Role.ADMIN)
+        return actor.has(Role.ADMIN)
+    if target_id is None:
+        return False
+    if action in STUDENT_ACTIONS:
+        return await _can_on_student(session, actor, action, target_id)
+    if action in CLASS_ACTIONS:
+        return await _can_on_class(session, actor, action, target_id)
+    if action in LESSON_ACTIONS:
+        return await _can_on_lesson(session, actor, action, target_id)
+    if action == Action.DECIDE_LINK:
+        request = await session.get(LinkRequest, target_id)
+        if request is None:
+            return False
+        facts = await _student_facts(session, request.student_id)
+        if facts is None:
+            return False
+        if _school_wide(actor, facts.school_id, Role.ADMIN):
+            return True
+        return facts.class_id is not None and facts.class_id in actor.class_teacher_of
+    return False
+
+
+async def _can_on_student(
+    session: AsyncSession, actor: Actor, action: Action, student_id: int
+) -> bool:
+    ref = child_ref(actor, student_id)
+    if ref is not None and _family_may(ref, action):
+        return True
+    if not actor.is_staff:
+        return False
+    facts = await _student_facts(session, student_id)
+    if facts is None or facts.school_id != actor.school_id:
+        return False
+    if action == Action.REVOKE_ACCESS:
+        return actor.has(Role.ADMIN)
+    if action in READ_ACTIONS or action == Action.VIEW_WHO_HAS_ACCESS:
+        if actor.has(Role.HEAD_TEACHER, Role.ADMIN):
+            return True
+        if facts.class_id is not None and facts.class_id in actor.class_teacher_of:
+            return True
+        if action in READ_ACTIONS and facts.class_id is not None and actor.staff_id:
+            return await _teaches_class(session, actor.staff_id, facts.class_id)
+    return False
+
+
+async def _can_on_class(session: AsyncSession, actor: Actor, action: Action, class_id: int) -> bool:
+    if not actor.is_staff:
+        return False
+    if class_id in actor.class_teacher_of:
+        return True
+    school_id = await _class_school(session, class_id)
+    if _school_wide(actor, school_id, Role.HEAD_TEACHER, Role.ADMIN):
+        return True
+    if action == Action.READ_CLASS and actor.staff_id is not None:
+        return await _teaches_class(session, actor.staff_id, class_id)
+    return False
+
+
+async def _can_on_lesson(
+    session: AsyncSession, actor: Actor, action: Action, lesson_id: int
+) -> bool:
+    if not actor.is_staff or actor.staff_id is None:
+        return False
+    row = (
+        await session.execute(
+            select(
+                TeachingAssignment.teacher_id,
+                Lesson.replacement_teacher_id,
+                Lesson.class_id,
+                SchoolClass.school_id,
+            )
+            .join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
+            .join(SchoolClass, SchoolClass.id == Lesson.class_id)
+            .where(Lesson.id == lesson_id)
+        )
+    ).first()
+    if row is None:
+        return False
+    teacher_id, replacement_id, class_id, school_id = row
+    writer = actor.staff_id in (teacher_id, replacement_id)
+    if action == Action.WRITE_LESSON:
+        return writer
+    return (
+        writer
+        or class_id in actor.class_teacher_of
+        or _school_wide(actor, school_id, Role.HEAD_TEACHER, Role.ADMIN)
+    )
+
+
+async def require(
+    session: AsyncSession, actor: Actor, action: Action, target_id: int | None = None
+) -> None:
+    if not await can(session, actor, action, target_id):
+        raise AccessDenied(action, target_id)

@@ -1,0 +1,910 @@
+"""Linking Telegram accounts to the school: codes, phone confirmation, link requests,
+trusted persons, unlinking. Every step is audited; nothing of a child is shown before the
+school confirms the link."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.base import utcnow
+from db.enums import CodeKind, LinkMethod, NotificationKind, RequestStatus
+from db.models import (
+    AccessCode,
+    Account,
+    AuditEntry,
+    Enrollment,
+    Guardian,
+    Guardianship,
+    LinkRequest,
+    SchoolClass,
+    Staff,
+    StaffRoleGrant,
+    Student,
+    StudentGuardian,
+    TrustedAccess,
+)
+from services import codes as codes_service
+from services.access import Action, require
+from services.actors import Actor
+from services.outbox import enqueue
+
+INVITE_LENGTH = 12
+_PHONE_JUNK = re.compile(r"[\s\-()./]")
+
+
+class LinkError(Exception):
+    """An expected refusal with a stable key the UI localizes."""
+
+    def __init__(self, key: str, **details: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.details = details
+
+
+class Outcome(enum.StrEnum):
+    LINKED_STUDENT = "linked_student"
+    LINKED_STAFF = "linked_staff"
+    NEED_CONTACT = "need_contact"
+    CONFIRMED = "confirmed"
+    PENDING = "pending"
+    TRUSTED = "trusted"
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    outcome: Outcome
+    student_name: str | None = None
+    class_name: str | None = None
+    code_id: int | None = None
+    request_id: int | None = None
+    notify: list[int] = field(default_factory=list)
+
+
+def normalize_phone(raw: str) -> str | None:
+    """E.164 (`+79161234567`) from what Telegram or a roster gives; None if implausible."""
+    text = _PHONE_JUNK.sub("", raw.strip())
+    plus = text.startswith("+")
+    digits = text.lstrip("+")
+    if not digits.isdigit():
+        return None
+    if not plus and len(digits) == 11 and digits[0] == "8":
+        digits = "7" + digits[1:]
+    elif not plus and len(digits) == 10 and digits[0] == "9":
+        digits = "7" + digits
+    if not 8 <= len(digits) <= 15:
+        return None
+    return "+" + digits
+
+
+def _audit(
+    session: AsyncSession,
+    *,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    actor_id: int | None,
+    telegram_id: int | None,
+    new: dict[str, object] | None = None,
+    old: dict[str, object] | None = None,
+    reason: str | None = None,
+) -> None:
+    session.add(
+        AuditEntry(
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            actor_id=actor_id,
+            telegram_id=telegram_id,
+            new=new,
+            old=old,
+            reason=reason,
+        )
+    )
+
+
+async def _account_for(
+    session: AsyncSession, telegram_id: int, full_name: str, username: str | None
+) -> Account:
+    account = await session.scalar(select(Account).where(Account.telegram_id == telegram_id))
+    if account is None:
+        account = Account(telegram_id=telegram_id, full_name=full_name[:200], username=username)
+        session.add(account)
+        await session.flush()
+    return account
+
+
+async def _class_name(session: AsyncSession, student_id: int) -> str | None:
+    return await session.scalar(
+        select(SchoolClass.name)
+        .join(Enrollment, Enrollment.class_id == SchoolClass.id)
+        .where(Enrollment.student_id == student_id, Enrollment.left_on.is_(None))
+        .order_by(SchoolClass.year_id.desc())
+        .limit(1)
+    )
+
+
+async def deciders_for(session: AsyncSession, student_id: int) -> list[int]:
+    """Accounts that confirm a parent of this student: the class teacher and school admins."""
+    student = await session.get(Student, student_id)
+    if student is None:
+        return []
+    class_teacher = (
+        select(Staff.account_id)
+        .join(SchoolClass, SchoolClass.class_teacher_id == Staff.id)
+        .join(Enrollment, Enrollment.class_id == SchoolClass.id)
+        .where(Enrollment.student_id == student_id, Enrollment.left_on.is_(None))
+    )
+    admins = (
+        select(Staff.account_id)
+        .join(StaffRoleGrant, StaffRoleGrant.staff_id == Staff.id)
+        .where(Staff.school_id == student.school_id, StaffRoleGrant.role == "admin")
+    )
+    ids = list(await session.scalars(class_teacher.union(admins)))
+    return [i for i in ids if i is not None]
+
+
+# --- codes ------------------------------------------------------------------------------
+
+
+async def redeem(
+    session: AsyncSession,
+    *,
+    telegram_id: int,
+    full_name: str,
+    username: str | None,
+    code_text: str,
+    now: datetime | None = None,
+) -> LinkResult:
+    """Redeem a school code (or a trusted-person invitation) typed or opened by deep link."""
+    now = now or utcnow()
+    left, retry_at = await codes_service.attempts_left(session, telegram_id, now=now)
+    if left <= 0:
+        raise LinkError("too_many_attempts", retry_at=retry_at)
+    cleaned = re.sub(r"[\s\-]", "", code_text).upper()
+    if len(cleaned) == INVITE_LENGTH:
+        return await _accept_invitation(session, telegram_id, full_name, username, cleaned, now)
+    status, code = await codes_service.check_code(session, code_text, now=now)
+    if code is None or status != "ok":
+        await codes_service.record_attempt(session, telegram_id, success=False, now=now)
+        _audit(
+            session,
+            action="code.failed",
+            entity="access_code",
+            entity_id=code.id if code else None,
+            actor_id=None,
+            telegram_id=telegram_id,
+            new={"status": status},
+        )
+        await session.commit()
+        raise LinkError(f"code_{status}", attempts_left=left - 1)
+    await codes_service.record_attempt(session, telegram_id, success=True, now=now)
+    if code.kind == CodeKind.PARENT:
+        _audit(
+            session,
+            action="code.accepted",
+            entity="access_code",
+            entity_id=code.id,
+            actor_id=None,
+            telegram_id=telegram_id,
+            new={"kind": code.kind.value},
+        )
+        await session.commit()
+        return LinkResult(Outcome.NEED_CONTACT, code_id=code.id)
+
+    account = await _account_for(session, telegram_id, full_name, username)
+    code.used_at = now
+    code.used_by_id = account.id
+    if code.kind == CodeKind.STUDENT:
+        assert code.student_id is not None
+        student = await session.get(Student, code.student_id)
+        assert student is not None
+        old = student.account_id
+        await session.execute(
+            update(Student)
+            .where(Student.account_id == account.id, Student.id != student.id)
+            .values(account_id=None)
+        )
+        student.account_id = account.id
+        account.full_name = student.full_name
+        result = LinkResult(
+            Outcome.LINKED_STUDENT, student.full_name, await _class_name(session, student.id)
+        )
+        entity, entity_id = "student", student.id
+    else:
+        assert code.staff_id is not None
+        staff = await session.get(Staff, code.staff_id)
+        assert staff is not None
+        old = staff.account_id
+        await session.execute(
+            update(Staff)
+            .where(Staff.account_id == account.id, Staff.id != staff.id)
+            .values(account_id=None)
+        )
+        staff.account_id = account.id
+        account.full_name = staff.full_name
+        result = LinkResult(Outcome.LINKED_STAFF, staff.full_name)
+        entity, entity_id = "staff", staff.id
+    _audit(
+        session,
+        action="link.code",
+        entity=entity,
+        entity_id=entity_id,
+        actor_id=account.id,
+        telegram_id=telegram_id,
+        old={"account_id": old},
+        new={"account_id": account.id, "code_id": code.id},
+    )
+    await session.commit()
+    return result
+
+
+async def submit_contact(
+    session: AsyncSession,
+    *,
+    telegram_id: int,
+    full_name: str,
+    username: str | None,
+    code_id: int,
+    contact_user_id: int | None,
+    phone: str,
+    now: datetime | None = None,
+) -> LinkResult:
+    """The parent shared a contact after a valid parent code: confirm or ask the school."""
+    now = now or utcnow()
+    if contact_user_id != telegram_id:
+        raise LinkError("not_own_contact")
+    normalized = normalize_phone(phone)
+    if normalized is None:
+        raise LinkError("bad_phone")
+    code = await session.get(AccessCode, code_id)
+    if (
+        code is None
+        or code.kind != CodeKind.PARENT
+        or code.used_at is not None
+        or code.revoked_at is not None
+        or code.expires_at <= now
+    ):
+        raise LinkError("code_expired")
+    assert code.student_id is not None
+    student = await session.get(Student, code.student_id)
+    assert student is not None
+    account = await _account_for(session, telegram_id, full_name, username)
+    account.phone = normalized
+    code.used_at = now
+    code.used_by_id = account.id
+    class_name = await _class_name(session, student.id)
+
+    on_file = await session.execute(
+        select(Guardian.id, Guardian.phone)
+        .join(StudentGuardian, StudentGuardian.guardian_id == Guardian.id)
+        .where(StudentGuardian.student_id == student.id)
+    )
+    match = next(
+        (gid for gid, gphone in on_file if gphone and normalize_phone(gphone) == normalized),
+        None,
+    )
+    existing = await session.scalar(
+        select(Guardianship).where(
+            Guardianship.student_id == student.id, Guardianship.account_id == account.id
+        )
+    )
+    if match is not None:
+        if existing is None:
+            existing = Guardianship(
+                student_id=student.id,
+                account_id=account.id,
+                guardian_id=match,
+                method=LinkMethod.PHONE_MATCH,
+                confirmed_at=now,
+            )
+            session.add(existing)
+        else:
+            existing.revoked_at = None
+            existing.revoked_by_id = None
+            existing.method = LinkMethod.PHONE_MATCH
+            existing.confirmed_at = now
+        await session.flush()
+        _audit(
+            session,
+            action="link.phone_match",
+            entity="guardianship",
+            entity_id=existing.id,
+            actor_id=account.id,
+            telegram_id=telegram_id,
+            new={"student_id": student.id, "guardian_id": match},
+        )
+        await session.commit()
+        return LinkResult(Outcome.CONFIRMED, student.full_name, class_name)
+
+    if existing is not None and existing.revoked_at is None:
+        await session.commit()
+        return LinkResult(Outcome.CONFIRMED, student.full_name, class_name)
+    request = await session.scalar(
+        select(LinkRequest).where(
+            LinkRequest.student_id == student.id,
+            LinkRequest.account_id == account.id,
+            LinkRequest.status == RequestStatus.PENDING,
+        )
+    )
+    if request is None:
+        request = LinkRequest(
+            student_id=student.id,
+            account_id=account.id,
+            code_id=code.id,
+            guardian_id=code.guardian_id,
+            phone=normalized,
+            created_at=now,
+        )
+        session.add(request)
+        await session.flush()
+    deciders = await deciders_for(session, student.id)
+    guardian_name = None
+    if code.guardian_id is not None:
+        guardian_name = await session.scalar(
+            select(Guardian.full_name).where(Guardian.id == code.guardian_id)
+        )
+    await enqueue(
+        session,
+        account_ids=deciders,
+        kind=NotificationKind.LINK,
+        template="linking/request_staff.html.j2",
+        payload={
+            "request_id": request.id,
+            "parent_name": account.full_name,
+            "username": account.username,
+            "phone": normalized,
+            "student_name": student.full_name,
+            "class_name": class_name,
+            "guardian_on_file": guardian_name,
+            "keyboard": "link_decision",
+        },
+        dedup_key=f"linkreq:{request.id}",
+        now=now,
+    )
+    _audit(
+        session,
+        action="link.request",
+        entity="link_request",
+        entity_id=request.id,
+        actor_id=account.id,
+        telegram_id=telegram_id,
+        new={"student_id": student.id, "phone": normalized},
+    )
+    await session.commit()
+    return LinkResult(Outcome.PENDING, None, None, request_id=request.id, notify=deciders)
+
+
+@dataclass(frozen=True)
+class RequestView:
+    id: int
+    status: RequestStatus
+    parent_name: str
+    username: str | None
+    phone: str | None
+    student_name: str
+    class_name: str | None
+    guardian_on_file: str | None
+    decided_by: str | None = None
+
+
+async def request_view(session: AsyncSession, request_id: int) -> RequestView | None:
+    row = (
+        await session.execute(
+            select(LinkRequest, Account.full_name, Account.username, Student.full_name)
+            .join(Account, Account.id == LinkRequest.account_id)
+            .join(Student, Student.id == LinkRequest.student_id)
+            .where(LinkRequest.id == request_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    request, parent_name, username, student_name = row
+    guardian = None
+    if request.guardian_id is not None:
+        guardian = await session.scalar(
+            select(Guardian.full_name).where(Guardian.id == request.guardian_id)
+        )
+    decided_by = None
+    if request.decided_by_id is not None:
+        decided_by = await session.scalar(
+            select(Account.full_name).where(Account.id == request.decided_by_id)
+        )
+    return RequestView(
+        request.id,
+        request.status,
+        parent_name,
+        username,
+        request.phone,
+        student_name,
+        await _class_name(session, request.student_id),
+        guardian,
+        decided_by,
+    )
+
+
+async def decide(
+    session: AsyncSession,
+    actor: Actor,
+    request_id: int,
+    *,
+    approve: bool,
+    now: datetime | None = None,
+) -> RequestView:
+    """The class teacher (or an admin) approves or rejects a parent's link request."""
+    now = now or utcnow()
+    await require(session, actor, Action.DECIDE_LINK, request_id)
+    request = await session.get(LinkRequest, request_id)
+    assert request is not None
+    if request.status != RequestStatus.PENDING:
+        view = await request_view(session, request_id)
+        assert view is not None
+        raise LinkError("already_decided", view=view)
+    request.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
+    request.decided_at = now
+    request.decided_by_id = actor.account_id
+    if approve:
+        existing = await session.scalar(
+            select(Guardianship).where(
+                Guardianship.student_id == request.student_id,
+                Guardianship.account_id == request.account_id,
+            )
+        )
+        if existing is None:
+            session.add(
+                Guardianship(
+                    student_id=request.student_id,
+                    account_id=request.account_id,
+                    guardian_id=request.guardian_id,
+                    method=LinkMethod.APPROVED,
+                    confirmed_at=now,
+                    confirmed_by_id=actor.account_id,
+                )
+            )
+        else:
+            existing.revoked_at = None
+            existing.revoked_by_id = None
+            existing.method = LinkMethod.APPROVED
+            existing.confirmed_by_id = actor.account_id
+            existing.confirmed_at = now
+    student = await session.get(Student, request.student_id)
+    assert student is not None
+    await enqueue(
+        session,
+        account_ids=[request.account_id],
+        kind=NotificationKind.LINK,
+        template="linking/decision_parent.html.j2",
+        payload={
+            "approved": approve,
+            "student_name": student.full_name if approve else None,
+        },
+        dedup_key=f"linkdec:{request.id}",
+        now=now,
+    )
+    _audit(
+        session,
+        action="link.approve" if approve else "link.reject",
+        entity="link_request",
+        entity_id=request.id,
+        actor_id=actor.account_id,
+        telegram_id=actor.telegram_id,
+        new={"status": request.status.value},
+    )
+    await session.commit()
+    view = await request_view(session, request_id)
+    assert view is not None
+    return view
+
+
+async def pending_requests(session: AsyncSession, actor: Actor) -> list[RequestView]:
+    """Pending requests this actor may decide (class teacher's classes, or all for admins)."""
+    if not actor.is_staff:
+        return []
+    query = (
+        select(LinkRequest.id)
+        .join(Student, Student.id == LinkRequest.student_id)
+        .where(LinkRequest.status == RequestStatus.PENDING, Student.school_id == actor.school_id)
+        .order_by(LinkRequest.created_at)
+        .limit(20)
+    )
+    if "admin" not in actor.roles:
+        query = query.join(
+            Enrollment,
+            (Enrollment.student_id == Student.id) & Enrollment.left_on.is_(None),
+        ).where(Enrollment.class_id.in_(actor.class_teacher_of or (-1,)))
+    views = []
+    for request_id in await session.scalars(query):
+        view = await request_view(session, request_id)
+        if view is not None:
+            views.append(view)
+    return views
+
+
+# --- trusted persons --------------------------------------------------------------------
+
+
+def _hash_invite(code: str) -> str:
+    return hashlib.sha256(("invite:" + code).encode()).hexdigest()
+
+
+def new_invite_code() -> str:
+    return "".join(secrets.choice(codes_service.ALPHABET) for _ in range(INVITE_LENGTH))
+
+
+async def create_invitation(
+    session: AsyncSession,
+    actor: Actor,
+    student_id: int,
+    *,
+    scopes: int,
+    expires_at: datetime | None,
+    label: str,
+    now: datetime | None = None,
+) -> tuple[TrustedAccess, str]:
+    """A guardian invites a trusted person; returns the grant and the one-time invite code."""
+    now = now or utcnow()
+    await require(session, actor, Action.MANAGE_TRUSTED, student_id)
+    if not 1 <= scopes <= 15:
+        raise LinkError("no_scopes")
+    if expires_at is not None and expires_at <= now:
+        raise LinkError("expiry_in_past")
+    assert actor.account_id is not None
+    code = new_invite_code()
+    grant = TrustedAccess(
+        student_id=student_id,
+        granted_by_id=actor.account_id,
+        invite_hash=_hash_invite(code),
+        label=label[:200],
+        scopes=scopes,
+        expires_at=expires_at,
+        created_at=now,
+    )
+    session.add(grant)
+    await session.flush()
+    _audit(
+        session,
+        action="trusted.invite",
+        entity="trusted_access",
+        entity_id=grant.id,
+        actor_id=actor.account_id,
+        telegram_id=actor.telegram_id,
+        new={"student_id": student_id, "scopes": scopes, "expires_at": _iso(expires_at)},
+    )
+    await session.commit()
+    return grant, code
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def _accept_invitation(
+    session: AsyncSession,
+    telegram_id: int,
+    full_name: str,
+    username: str | None,
+    code: str,
+    now: datetime,
+) -> LinkResult:
+    grant = await session.scalar(
+        select(TrustedAccess).where(TrustedAccess.invite_hash == _hash_invite(code))
+    )
+    status = "ok"
+    if grant is None:
+        status = "unknown"
+    elif grant.revoked_at is not None:
+        status = "revoked"
+    elif grant.accepted_at is not None:
+        status = "used"
+    elif grant.expires_at is not None and grant.expires_at <= now:
+        status = "expired"
+    if grant is None or status != "ok":
+        await codes_service.record_attempt(session, telegram_id, success=False, now=now)
+        await session.commit()
+        raise LinkError(f"code_{status}")
+    await codes_service.record_attempt(session, telegram_id, success=True, now=now)
+    account = await _account_for(session, telegram_id, full_name, username)
+    grant.account_id = account.id
+    grant.accepted_at = now
+    grant.invite_hash = None
+    student = await session.get(Student, grant.student_id)
+    assert student is not None
+    await enqueue(
+        session,
+        account_ids=[grant.granted_by_id],
+        kind=NotificationKind.LINK,
+        template="linking/trusted_accepted.html.j2",
+        payload={"name": account.full_name, "student_name": student.full_name},
+        dedup_key=f"trustacc:{grant.id}",
+        now=now,
+    )
+    _audit(
+        session,
+        action="trusted.accept",
+        entity="trusted_access",
+        entity_id=grant.id,
+        actor_id=account.id,
+        telegram_id=telegram_id,
+    )
+    await session.commit()
+    return LinkResult(Outcome.TRUSTED, student.full_name, await _class_name(session, student.id))
+
+
+@dataclass(frozen=True)
+class AccessHolder:
+    """One account that can see a child (for "who can see my child")."""
+
+    kind: str  # "guardian" | "trusted" | "invited"
+    id: int
+    name: str
+    scopes: int | None
+    expires_at: datetime | None
+    last_opened_at: datetime | None
+    is_me: bool
+
+
+async def who_can_see(
+    session: AsyncSession, actor: Actor, student_id: int, *, now: datetime | None = None
+) -> list[AccessHolder]:
+    now = now or utcnow()
+    await require(session, actor, Action.VIEW_WHO_HAS_ACCESS, student_id)
+    holders: list[AccessHolder] = []
+    guardians = await session.execute(
+        select(Guardianship, Account.full_name)
+        .join(Account, Account.id == Guardianship.account_id)
+        .where(Guardianship.student_id == student_id, Guardianship.revoked_at.is_(None))
+        .order_by(Guardianship.confirmed_at)
+    )
+    for link, name in guardians:
+        holders.append(
+            AccessHolder(
+                "guardian",
+                link.id,
+                name,
+                None,
+                None,
+                link.last_opened_at,
+                link.account_id == actor.account_id,
+            )
+        )
+    grants = await session.execute(
+        select(TrustedAccess, Account.full_name)
+        .outerjoin(Account, Account.id == TrustedAccess.account_id)
+        .where(TrustedAccess.student_id == student_id, TrustedAccess.revoked_at.is_(None))
+        .order_by(TrustedAccess.created_at)
+    )
+    for grant, name in grants:
+        if grant.expires_at is not None and grant.expires_at <= now:
+            continue
+        holders.append(
+            AccessHolder(
+                "trusted" if grant.account_id else "invited",
+                grant.id,
+                name or grant.label,
+                grant.scopes,
+                grant.expires_at,
+                grant.last_opened_at,
+                grant.account_id == actor.account_id,
+            )
+        )
+    return holders
+
+
+async def _grant_for_manager(session: AsyncSession, actor: Actor, grant_id: int) -> TrustedAccess:
+    grant = await session.get(TrustedAccess, grant_id)
+    if grant is None:
+        raise LinkError("not_found")
+    await require(session, actor, Action.MANAGE_TRUSTED, grant.student_id)
+    return grant
+
+
+async def update_grant(
+    session: AsyncSession,
+    actor: Actor,
+    grant_id: int,
+    *,
+    scopes: int | None = None,
+    expires_at: datetime | None = None,
+    now: datetime | None = None,
+) -> TrustedAccess:
+    now = now or utcnow()
+    grant = await _grant_for_manager(session, actor, grant_id)
+    if grant.revoked_at is not None:
+        raise LinkError("revoked")
+    old = {"scopes": grant.scopes, "expires_at": _iso(grant.expires_at)}
+    if scopes is not None:
+        if not 1 <= scopes <= 15:
+            raise LinkError("no_scopes")
+        grant.scopes = scopes
+    if expires_at is not None:
+        if expires_at <= now:
+            raise LinkError("expiry_in_past")
+        grant.expires_at = expires_at
+    _audit(
+        session,
+        action="trusted.update",
+        entity="trusted_access",
+        entity_id=grant.id,
+        actor_id=actor.account_id,
+        telegram_id=actor.telegram_id,
+        old=old,
+        new={"scopes": grant.scopes, "expires_at": _iso(grant.expires_at)},
+    )
+    await session.commit()
+    return grant
+
+
+async def revoke_grant(
+    session: AsyncSession, actor: Actor, grant_id: int, *, now: datetime | None = None
+) -> TrustedAccess:
+    """A guardian (or an admin) revokes a trusted person; effective on their next tap."""
+    now = now or utcnow()
+    grant = await session.get(TrustedAccess, grant_id)
+    if grant is None:
+        raise LinkError("not_found")
+    if not await _may_manage_or_admin(session, actor, grant.student_id):
+        await require(session, actor, Action.MANAGE_TRUSTED, grant.student_id)
+    if grant.revoked_at is None:
+        grant.revoked_at = now
+        grant.revoked_by_id = actor.account_id
+        grant.invite_hash = None
+        if grant.account_id is not None:
+            student = await session.get(Student, grant.student_id)
+            await enqueue(
+                session,
+                account_ids=[grant.account_id],
+                kind=NotificationKind.LINK,
+                template="linking/access_revoked.html.j2",
+                payload={"student_name": student.full_name if student else ""},
+                dedup_key=f"trustrev:{grant.id}",
+                now=now,
+            )
+        _audit(
+            session,
+            action="trusted.revoke",
+            entity="trusted_access",
+            entity_id=grant.id,
+            actor_id=actor.account_id,
+            telegram_id=actor.telegram_id,
+        )
+        await session.commit()
+    return grant
+
+
+async def _may_manage_or_admin(session: AsyncSession, actor: Actor, student_id: int) -> bool:
+    from services.access import can
+
+    return await can(session, actor, Action.MANAGE_TRUSTED, student_id) or await can(
+        session, actor, Action.REVOKE_ACCESS, student_id
+    )
+
+
+async def unlink_guardian(
+    session: AsyncSession,
+    actor: Actor,
+    guardianship_id: int,
+    *,
+    now: datetime | None = None,
+) -> Guardianship:
+    """A parent unlinks themselves, or an admin revokes a guardian. Audited; they are told."""
+    now = now or utcnow()
+    link = await session.get(Guardianship, guardianship_id)
+    if link is None or link.revoked_at is not None:
+        raise LinkError("not_found")
+    if link.account_id == actor.account_id:
+        await require(session, actor, Action.UNLINK_SELF, link.student_id)
+        action = "guardian.unlink_self"
+    else:
+        await require(session, actor, Action.REVOKE_ACCESS, link.student_id)
+        action = "guardian.revoke"
+    link.revoked_at = now
+    link.revoked_by_id = actor.account_id
+    # trusted persons this guardian invited lose access with them
+    grants = await session.scalars(
+        select(TrustedAccess).where(
+            TrustedAccess.student_id == link.student_id,
+            TrustedAccess.granted_by_id == link.account_id,
+            TrustedAccess.revoked_at.is_(None),
+        )
+    )
+    for grant in grants:
+        grant.revoked_at = now
+        grant.revoked_by_id = actor.account_id
+        grant.invite_hash = None
+    student = await session.get(Student, link.student_id)
+    if action == "guardian.revoke":
+        await enqueue(
+            session,
+            account_ids=[link.account_id],
+            kind=NotificationKind.LINK,
+            template="linking/access_revoked.html.j2",
+            payload={"student_name": student.full_name if student else ""},
+            dedup_key=f"guardrev:{link.id}:{int(now.timestamp())}",
+            now=now,
+        )
+    _audit(
+        session,
+        action=action,
+        entity="guardianship",
+        entity_id=link.id,
+        actor_id=actor.account_id,
+        telegram_id=actor.telegram_id,
+    )
+    await session.commit()
+    return link
+
+
+async def choose_child(session: AsyncSession, actor: Actor, student_id: int) -> None:
+    """Remember which child a parent is looking at (only one of their own)."""
+    if not any(c.student_id == student_id for c in actor.children):
+        raise LinkError("not_found")
+    assert actor.account_id is not None
+    account = await session.get(Account, actor.account_id)
+    assert account is not None
+    account.current_student_id = student_id
+    await session.commit()
+
+
+async def touch_opened(session: AsyncSession, actor: Actor, student_id: int) -> None:
+    """Record that a guardian or trusted person opened the child's diary."""
+    now = utcnow()
+    await session.execute(
+        update(Guardianship)
+        .where(
+            Guardianship.student_id == student_id,
+            Guardianship.account_id == actor.account_id,
+        )
+        .values(last_opened_at=now)
+    )
+    await session.execute(
+        update(TrustedAccess)
+        .where(
+            TrustedAccess.student_id == student_id,
+            TrustedAccess.account_id == actor.account_id,
+        )
+        .values(last_opened_at=now)
+    )
+
+
+@dataclass(frozen=True)
+class GrantView:
+    id: int
+    student_id: int
+    student_name: str
+    name: str | None
+    label: str
+    scopes: int
+    expires_at: datetime | None
+    accepted: bool
+    revoked: bool
+    last_opened_at: datetime | None
+
+
+async def grant_view(session: AsyncSession, actor: Actor, grant_id: int) -> GrantView:
+    """A trusted grant as its manager (the child's guardian) sees it."""
+    grant = await _grant_for_manager(session, actor, grant_id)
+    name = None
+    if grant.account_id is not None:
+        name = await session.scalar(select(Account.full_name).where(Account.id == grant.account_id))
+    student_name = await session.scalar(
+        select(Student.full_name).where(Student.id == grant.student_id)
+    )
+    return GrantView(
+        grant.id,
+        grant.student_id,
+        student_name or "",
+        name,
+        grant.label,
+        grant.scopes,
+        grant.expires_at,
+        grant.accepted_at is not None,
+        grant.revoked_at is not None,
+        grant.last_opened_at,
+    )

@@ -1,0 +1,145 @@
+"""School structure reads used across screens: classes an actor may open, who has access to
+each student of a class, period boundaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.enums import PeriodKind
+from db.models import (
+    AcademicYear,
+    Account,
+    Enrollment,
+    Guardianship,
+    Period,
+    School,
+    SchoolClass,
+    Student,
+    TrustedAccess,
+)
+from services.access import Action, require
+from services.actors import Actor, Role
+
+
+@dataclass(frozen=True)
+class ClassItem:
+    id: int
+    name: str
+
+
+async def visible_classes(session: AsyncSession, actor: Actor) -> list[ClassItem]:
+    """Classes whose access overview the actor may open (class teacher's own; all for
+    head teachers and admins)."""
+    if not actor.is_staff:
+        return []
+    query = (
+        select(SchoolClass.id, SchoolClass.name)
+        .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
+        .where(AcademicYear.is_current, SchoolClass.school_id == actor.school_id)
+        .order_by(SchoolClass.grade_level, SchoolClass.name)
+    )
+    if not actor.has(Role.HEAD_TEACHER, Role.ADMIN):
+        query = query.where(SchoolClass.id.in_(actor.class_teacher_of or (-1,)))
+    return [ClassItem(i, n) for i, n in await session.execute(query)]
+
+
+@dataclass
+class StudentAccess:
+    student_id: int
+    name: str
+    guardians: list[str] = field(default_factory=list)
+    trusted: list[tuple[str, int, datetime | None]] = field(default_factory=list)
+
+
+async def class_access(
+    session: AsyncSession, actor: Actor, class_id: int, *, now: datetime
+) -> tuple[str, list[StudentAccess]]:
+    """Who has access to each student of the class: three queries, whatever the class size."""
+    await require(session, actor, Action.VIEW_CLASS_ACCESS, class_id)
+    class_name = await session.scalar(select(SchoolClass.name).where(SchoolClass.id == class_id))
+    students = await session.execute(
+        select(Student.id, Student.full_name)
+        .join(Enrollment, Enrollment.student_id == Student.id)
+        .where(Enrollment.class_id == class_id, Enrollment.left_on.is_(None))
+        .order_by(Student.full_name)
+    )
+    rows = {sid: StudentAccess(sid, name) for sid, name in students}
+    guardians = await session.execute(
+        select(Guardianship.student_id, Account.full_name)
+        .join(Account, Account.id == Guardianship.account_id)
+        .join(Enrollment, Enrollment.student_id == Guardianship.student_id)
+        .where(
+            Enrollment.class_id == class_id,
+            Enrollment.left_on.is_(None),
+            Guardianship.revoked_at.is_(None),
+        )
+        .order_by(Account.full_name)
+    )
+    for sid, name in guardians:
+        rows[sid].guardians.append(name)
+    trusted = await session.execute(
+        select(
+            TrustedAccess.student_id,
+            Account.full_name,
+            TrustedAccess.scopes,
+            TrustedAccess.expires_at,
+        )
+        .join(Account, Account.id == TrustedAccess.account_id)
+        .join(Enrollment, Enrollment.student_id == TrustedAccess.student_id)
+        .where(
+            Enrollment.class_id == class_id,
+            Enrollment.left_on.is_(None),
+            TrustedAccess.revoked_at.is_(None),
+            or_(TrustedAccess.expires_at.is_(None), TrustedAccess.expires_at > now),
+        )
+        .order_by(Account.full_name)
+    )
+    for sid, name, scopes, expires_at in trusted:
+        rows[sid].trusted.append((name, scopes, expires_at))
+    return class_name or "", list(rows.values())
+
+
+async def school_zone(session: AsyncSession, school_id: int | None, default: str) -> ZoneInfo:
+    name = None
+    if school_id is not None:
+        name = await session.scalar(select(School.timezone).where(School.id == school_id))
+    return ZoneInfo(name or default)
+
+
+EXPIRY_WEEK, EXPIRY_MONTH, EXPIRY_PERIOD, EXPIRY_YEAR = 1, 2, 3, 4
+
+
+async def expiry_choices(
+    session: AsyncSession, school_id: int | None, *, now: datetime, zone: ZoneInfo
+) -> dict[int, datetime]:
+    """Expiry options for a trusted grant, as the end of a local day in the school's zone."""
+    today = now.astimezone(zone).date()
+
+    def end_of(day: date) -> datetime:
+        return datetime.combine(day, time(23, 59), tzinfo=zone)
+
+    choices = {
+        EXPIRY_WEEK: end_of(today + timedelta(days=7)),
+        EXPIRY_MONTH: end_of(today + timedelta(days=30)),
+    }
+    if school_id is not None:
+        periods = await session.execute(
+            select(Period.kind, Period.ends_on)
+            .join(AcademicYear, AcademicYear.id == Period.year_id)
+            .where(
+                AcademicYear.school_id == school_id,
+                Period.starts_on <= today,
+                Period.ends_on >= today,
+            )
+        )
+        for kind, ends_on in periods:
+            if kind == PeriodKind.YEAR:
+                choices[EXPIRY_YEAR] = end_of(ends_on)
+            elif EXPIRY_PERIOD not in choices or end_of(ends_on) < choices[EXPIRY_PERIOD]:
+                choices[EXPIRY_PERIOD] = end_of(ends_on)
+    return choices

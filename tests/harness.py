@@ -1,0 +1,59 @@
+"""The application under test: production factories, real aiohttp session, fake Bot API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.factory import create_bot, create_dispatcher
+from tests.fakes.telegram_api import FakeTelegram, FakeUser
+
+BOT_TOKEN = "123456:TEST-token"
+
+
+@dataclass
+class App:
+    fake: FakeTelegram
+    bot: Bot
+    dp: Dispatcher
+    settings: Settings
+    session_factory: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    async def start(
+        cls,
+        fake: FakeTelegram,
+        db_url: str,
+        session_factory: async_sessionmaker[AsyncSession],
+        **overrides: Any,
+    ) -> App:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            bot_token=BOT_TOKEN,
+            database_url=db_url,
+            telegram_api_url=fake.base_url,
+            redis_url=None,
+            webhook_url=None,
+            **overrides,
+        )
+        bot = create_bot(settings)
+        dp = create_dispatcher(settings, session_factory, strict_templates=True)
+        application = cls(fake, bot, dp, settings, session_factory)
+
+        async def deliver(update: dict[str, Any]) -> None:
+            await dp.feed_raw_update(bot, update)
+
+        fake.deliver = deliver
+        await dp.emit_startup(bot=bot, dispatcher=dp)
+        return application
+
+    async def stop(self) -> None:
+        await self.dp.emit_shutdown(bot=self.bot, dispatcher=self.dp)
+        await self.bot.session.close()
+
+    def user(self, telegram_id: int, **kwargs: Any) -> FakeUser:
+        return self.fake.user(telegram_id, **kwargs)
