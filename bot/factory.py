@@ -24,6 +24,7 @@ from bot.middlewares import (
     LocaleMiddleware,
     RefusalMiddleware,
 )
+from bot.notifier import Notifier
 from bot.rendering import Renderer
 from handlers import create_routers
 
@@ -60,6 +61,7 @@ def create_dispatcher(
     storage: BaseStorage | None = None,
     isolation: BaseEventIsolation | None = None,
     strict_templates: bool = False,
+    run_notifier: bool = True,
 ) -> Dispatcher:
     if storage is None or isolation is None:
         storage, isolation = create_storage(settings)
@@ -82,11 +84,25 @@ def create_dispatcher(
     dp.callback_query.outer_middleware(RefusalMiddleware())
     dp.message.outer_middleware(RefusalMiddleware())
     dp.include_routers(*create_routers())
+    dp["run_notifier"] = run_notifier
     dp.startup.register(_on_startup)
+    dp.shutdown.register(_on_shutdown)
     return dp
 
 
 async def _on_startup(bot: Bot, dispatcher: Dispatcher) -> None:
     await register_default_menus(bot, dispatcher["i18n"])
     me = await bot.me()
+    notifier = Notifier(
+        bot, dispatcher["session_factory"], dispatcher["renderer"], dispatcher["i18n"]
+    )
+    dispatcher["notifier"] = notifier
+    if dispatcher["run_notifier"]:
+        notifier.start()
     logger.info("Parta is up as @%s", me.username)
+
+
+async def _on_shutdown(dispatcher: Dispatcher) -> None:
+    notifier: Notifier | None = dispatcher.workflow_data.get("notifier")
+    if notifier is not None:
+        await notifier.stop()

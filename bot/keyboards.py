@@ -13,6 +13,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import (
     ChildCb,
+    ClassCb,
+    CodesCb,
     GrantCb,
     GrantOp,
     InviteCb,
@@ -21,13 +23,21 @@ from bot.callbacks import (
     LinkDecisionCb,
     MenuCb,
     Screen,
+    StudentAccessCb,
     UnlinkCb,
 )
 from bot.i18n import N_
-from db.enums import TrustScope
+from db.enums import CodeKind, TrustScope
 from services.actors import Actor, Role
 from services.linking import AccessHolder
-from services.school import EXPIRY_MONTH, EXPIRY_PERIOD, EXPIRY_WEEK, EXPIRY_YEAR
+from services.school import (
+    EXPIRY_MONTH,
+    EXPIRY_PERIOD,
+    EXPIRY_WEEK,
+    EXPIRY_YEAR,
+    ClassItem,
+    StudentAccess,
+)
 
 LANGUAGE_LABELS = {Lang.RU: "🇷🇺 Русский", Lang.EN: "🇬🇧 English"}
 
@@ -183,11 +193,58 @@ def grant_keyboard(grant_id: int, scopes: int, expiries: list[int]) -> InlineKey
     return builder.as_markup()
 
 
-def unlink_confirm_keyboard(guardianship_id: int) -> InlineKeyboardMarkup:
+def unlink_confirm_keyboard(guardianship_id: int, *, is_self: bool) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
-        text=_("Yes, unlink me"),
+        text=_("Yes, unlink me") if is_self else _("Yes, revoke"),
         callback_data=UnlinkCb(guardianship_id=guardianship_id, confirm=True),
     )
-    back_button(builder, Screen.ACCESS)
+    back_button(builder, Screen.ACCESS if is_self else Screen.CLASSES)
+    return builder.as_markup()
+
+
+def class_list_keyboard(classes: list[ClassItem], *, for_codes: bool) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for item in classes:
+        data = CodesCb(class_id=item.id) if for_codes else ClassCb(class_id=item.id)
+        builder.button(text=item.name, callback_data=data)
+    builder.adjust(4)
+    back_button(builder)
+    return builder.as_markup()
+
+
+def codes_kind_keyboard(class_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("👨‍👩‍👧 Parents' letters"),
+        callback_data=CodesCb(class_id=class_id, kind=CodeKind.PARENT),
+    )
+    builder.button(
+        text=_("🎒 Students' letters"),
+        callback_data=CodesCb(class_id=class_id, kind=CodeKind.STUDENT),
+    )
+    builder.adjust(1)
+    back_button(builder, Screen.CODES)
+    return builder.as_markup()
+
+
+def students_keyboard(rows: list[StudentAccess]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for row in rows[:90]:
+        builder.button(text=row.name[:40], callback_data=StudentAccessCb(student_id=row.student_id))
+    builder.adjust(2)
+    back_button(builder, Screen.CLASSES)
+    return builder.as_markup()
+
+
+def student_access_keyboard(holders: list[AccessHolder]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for holder in holders:
+        label = ("🚫 " + holder.name)[:60]
+        if holder.kind == "guardian":
+            builder.button(text=label, callback_data=UnlinkCb(guardianship_id=holder.id))
+        else:
+            builder.button(text=label, callback_data=GrantCb(grant_id=holder.id, op=GrantOp.REVOKE))
+    builder.adjust(1)
+    back_button(builder, Screen.CLASSES)
     return builder.as_markup()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import common, fallback, family, linking
+from handlers import common, fallback, family, linking, school
 
 
 def create_routers() -> list[Router]:
@@ -12,5 +12,6 @@ def create_routers() -> list[Router]:
         linking.create_router(),
         common.create_router(),
         family.create_router(),
+        school.create_router(),
         fallback.create_router(),
     ]

@@ -213,21 +213,29 @@ async def on_unlink(
     bot: Bot,
     callback_answer: CallbackAnswer,
 ) -> None:
-    if not callback_data.confirm:
-        await show(
-            _target(query),
-            bot,
-            query.from_user.id,
-            renderer.render("family/unlink_confirm.html.j2"),
-            unlink_confirm_keyboard(callback_data.guardianship_id),
-        )
-        return
     try:
+        is_self, name = await linking.describe_guardianship(
+            session, actor, callback_data.guardianship_id
+        )
+        if not callback_data.confirm:
+            await show(
+                _target(query),
+                bot,
+                query.from_user.id,
+                renderer.render("family/unlink_confirm.html.j2", is_self=is_self, name=name),
+                unlink_confirm_keyboard(callback_data.guardianship_id, is_self=is_self),
+            )
+            return
         await linking.unlink_guardian(session, actor, callback_data.guardianship_id)
     except linking.LinkError as exc:
         refuse(callback_answer, _error(renderer, exc))
         return
-    await show(_target(query), bot, query.from_user.id, renderer.render("family/unlinked.html.j2"))
+    await show(
+        _target(query),
+        bot,
+        query.from_user.id,
+        renderer.render("family/unlinked.html.j2", is_self=is_self),
+    )
 
 
 def create_router() -> Router:

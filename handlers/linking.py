@@ -28,9 +28,7 @@ def _looks_like_code(text: str) -> bool:
     """A typed code: 10 (school code) or 12 (invitation) characters of the code alphabet,
     optionally grouped with spaces or dashes."""
     compact = re.sub(r"[\s\-]", "", text).upper()
-    return len(compact) in (10, linking.INVITE_LENGTH) and all(
-        c in codes.ALPHABET for c in compact
-    )
+    return len(compact) in (10, linking.INVITE_LENGTH) and all(c in codes.ALPHABET for c in compact)
 
 
 async def _redeem(

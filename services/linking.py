@@ -200,8 +200,9 @@ async def redeem(
         return LinkResult(Outcome.NEED_CONTACT, code_id=code.id)
 
     account = await _account_for(session, telegram_id, full_name, username)
-    code.used_at = now
-    code.used_by_id = account.id
+    if not await codes_service.claim_code(session, code.id, account_id=account.id, now=now):
+        await session.rollback()
+        raise LinkError("code_used")
     if code.kind == CodeKind.STUDENT:
         assert code.student_id is not None
         student = await session.get(Student, code.student_id)
@@ -278,8 +279,9 @@ async def submit_contact(
     assert student is not None
     account = await _account_for(session, telegram_id, full_name, username)
     account.phone = normalized
-    code.used_at = now
-    code.used_by_id = account.id
+    if not await codes_service.claim_code(session, code.id, account_id=account.id, now=now):
+        await session.rollback()
+        raise LinkError("code_expired")
     class_name = await _class_name(session, student.id)
 
     on_file = await session.execute(
@@ -908,3 +910,17 @@ async def grant_view(session: AsyncSession, actor: Actor, grant_id: int) -> Gran
         grant.revoked_at is not None,
         grant.last_opened_at,
     )
+
+
+async def describe_guardianship(
+    session: AsyncSession, actor: Actor, guardianship_id: int
+) -> tuple[bool, str]:
+    """(is it the actor's own link, the guardian's name) — for the confirmation screen."""
+    link = await session.get(Guardianship, guardianship_id)
+    if link is None or link.revoked_at is not None:
+        raise LinkError("not_found")
+    is_self = link.account_id == actor.account_id
+    action = Action.UNLINK_SELF if is_self else Action.REVOKE_ACCESS
+    await require(session, actor, action, link.student_id)
+    name = await session.scalar(select(Account.full_name).where(Account.id == link.account_id))
+    return is_self, name or ""

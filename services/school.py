@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.enums import PeriodKind
+from db.enums import CodeKind, PeriodKind
 from db.models import (
     AcademicYear,
     Account,
@@ -22,8 +22,9 @@ from db.models import (
     Student,
     TrustedAccess,
 )
-from services.access import Action, require
+from services.access import AccessDenied, Action, require
 from services.actors import Actor, Role
+from services.codes import IssuedCode, issue_codes
 
 
 @dataclass(frozen=True)
@@ -143,3 +144,53 @@ async def expiry_choices(
             elif EXPIRY_PERIOD not in choices or end_of(ends_on) < choices[EXPIRY_PERIOD]:
                 choices[EXPIRY_PERIOD] = end_of(ends_on)
     return choices
+
+
+async def student_name(session: AsyncSession, student_id: int) -> str:
+    return await session.scalar(select(Student.full_name).where(Student.id == student_id)) or ""
+
+
+@dataclass(frozen=True)
+class IssuedBatch:
+    school_name: str
+    timezone: str
+    class_name: str
+    codes: list[IssuedCode]
+
+
+async def issue_class_codes(
+    session: AsyncSession, actor: Actor, class_id: int, kind: CodeKind
+) -> IssuedBatch:
+    """An admin issues letters for a class from the bot; committed before returning."""
+    await require(session, actor, Action.ISSUE_CODES)
+    row = (
+        await session.execute(
+            select(SchoolClass.name, School.id, School.name, School.timezone)
+            .join(School, School.id == SchoolClass.school_id)
+            .where(SchoolClass.id == class_id)
+        )
+    ).first()
+    if row is None or row[1] != actor.school_id:
+        raise AccessDenied(Action.ISSUE_CODES, class_id)
+    class_name, school_id, school_name, timezone = row
+    issued = await issue_codes(
+        session,
+        school_id=school_id,
+        class_name=class_name,
+        kind=kind,
+        created_by_id=actor.account_id,
+    )
+    await session.commit()
+    return IssuedBatch(school_name, timezone, class_name, issued)
+
+
+async def class_name_for_codes(session: AsyncSession, actor: Actor, class_id: int) -> str:
+    await require(session, actor, Action.ISSUE_CODES)
+    row = (
+        await session.execute(
+            select(SchoolClass.name, SchoolClass.school_id).where(SchoolClass.id == class_id)
+        )
+    ).first()
+    if row is None or row[1] != actor.school_id:
+        raise AccessDenied(Action.ISSUE_CODES, class_id)
+    return str(row[0])

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher
+from bot.notifier import Notifier, RateLimiter
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 
 BOT_TOKEN = "123456:TEST-token"
@@ -41,7 +42,7 @@ class App:
             **overrides,
         )
         bot = create_bot(settings)
-        dp = create_dispatcher(settings, session_factory, strict_templates=True)
+        dp = create_dispatcher(settings, session_factory, strict_templates=True, run_notifier=False)
         application = cls(fake, bot, dp, settings, session_factory)
 
         async def deliver(update: dict[str, Any]) -> None:
@@ -49,7 +50,17 @@ class App:
 
         fake.deliver = deliver
         await dp.emit_startup(bot=bot, dispatcher=dp)
+        application.notifier.limiter = RateLimiter(per_second=1000, per_chat_interval=0)
         return application
+
+    @property
+    def notifier(self) -> Notifier:
+        notifier: Notifier = self.dp["notifier"]
+        return notifier
+
+    async def deliver_notifications(self) -> int:
+        """Run the outbox dispatcher once (what the background task does every second)."""
+        return await self.notifier.run_once()
 
     async def stop(self) -> None:
         await self.dp.emit_shutdown(bot=self.bot, dispatcher=self.dp)

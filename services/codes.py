@@ -1,0 +1,641 @@
+"""One-time access codes: generation, hashing, issuing per class or person, checking, and the
+per-account attempt limit.
+
+A code is 10 characters of a 32-letter alphabet without look-alikes (50 bits from `secrets`),
+printed grouped as ``ABCD-EFGH-JK``. Only its SHA-256 is stored; the plain code exists once, in
+the `IssuedCode` handed to the letter printer. Issuing a code for a person revokes the person's
+earlier unused codes, which is how access is restored after a lost phone. Nothing here commits:
+the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, false, insert, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.base import utcnow
+from db.enums import CodeKind
+from db.models import (
+    AcademicYear,
+    AccessCode,
+    AuditEntry,
+    CodeAttempt,
+    Enrollment,
+    Guardian,
+    SchoolClass,
+    Staff,
+    Student,
+    StudentGuardian,
+)
+
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 10
+GROUP = 4
+DEFAULT_TTL_DAYS = 30
+MAX_TTL_DAYS = 366
+ATTEMPT_LIMIT = 5
+ATTEMPT_WINDOW = timedelta(hours=1)
+
+# Separators people type or copy from the letter (spaces, hyphens, dashes, dots, underscores).
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―_.·]+")
+# Cyrillic capitals that look exactly like Latin ones: typing the code in a Russian keyboard
+# layout (or a phone's autocorrect) yields these.
+_HOMOGLYPHS = str.maketrans("АВСЕНКМРТХ", "ABCEHKMPTX")
+_ALPHABET_SET = frozenset(ALPHABET)
+_USERNAME = re.compile(r"[A-Za-z0-9_]{3,64}")
+
+
+class CodeError(ValueError):
+    """A request the codes service refuses; `key` is stable so the UI can localize it.
+
+    Keys: ``unknown_class``, ``no_current_year``, ``class_required``, ``class_not_allowed``,
+    ``bad_ttl``, ``bad_target``, ``unknown_person``, ``not_guardian``, ``malformed``.
+    """
+
+    def __init__(self, key: str, message: str | None = None) -> None:
+        super().__init__(message or key)
+        self.key = key
+
+
+class CodeStatus(enum.StrEnum):
+    OK = "ok"
+    MALFORMED = "malformed"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED = "used"
+    REVOKED = "revoked"
+
+
+# --- the code itself ----------------------------------------------------------------------
+
+
+def generate_code() -> str:
+    """A fresh normalized code: `CODE_LENGTH` characters of `ALPHABET` from `secrets`."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_code(text: str) -> str | None:
+    """The canonical form of user-typed text, or None if it cannot be a code.
+
+    Strips spaces and dashes, uppercases, and maps Cyrillic look-alike capitals to Latin.
+    Characters outside the alphabet (0, O, 1, I …) or a wrong length give None.
+    """
+    if len(text) > 4 * CODE_LENGTH:
+        return None
+    code = _SEPARATORS.sub("", text).upper().translate(_HOMOGLYPHS)
+    if len(code) != CODE_LENGTH or not set(code) <= _ALPHABET_SET:
+        return None
+    return code
+
+
+def format_code(code: str) -> str:
+    """The printed form, e.g. ``ABCD-EFGH-JK``."""
+    return "-".join(code[i : i + GROUP] for i in range(0, len(code), GROUP))
+
+
+def hash_code(code: str) -> str:
+    """SHA-256 hex of the normalized code (the only form stored)."""
+    normalized = normalize_code(code)
+    if normalized is None:
+        raise CodeError("malformed", "not an access code")
+    return hashlib.sha256(normalized.encode("ascii")).hexdigest()
+
+
+def deep_link(bot_username: str, code: str) -> str:
+    """``https://t.me/<bot>?start=<normalized code>`` (the payload is A-Z/2-9 only)."""
+    username = bot_username.strip().removeprefix("@")
+    if not _USERNAME.fullmatch(username):
+        raise ValueError(f"not a bot username: {bot_username!r}")
+    normalized = normalize_code(code)
+    if normalized is None:
+        raise CodeError("malformed", "not an access code")
+    return f"https://t.me/{username}?start={normalized}"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCode:
+    """A code just issued. `code` is the plain normalized code: show it once, never store it.
+
+    `person_name` is the student's name for student and parent codes, the staff member's for
+    staff codes; `guardian_name` is set for parent codes when the guardian is on file.
+    """
+
+    code: str
+    kind: CodeKind
+    person_name: str
+    class_name: str | None
+    expires_at: datetime
+    student_id: int | None = None
+    staff_id: int | None = None
+    guardian_id: int | None = None
+    guardian_name: str | None = None
+    code_id: int | None = None
+
+    @property
+    def display(self) -> str:
+        return format_code(self.code)
+
+    def link(self, bot_username: str) -> str:
+        return deep_link(bot_username, self.code)
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    kind: CodeKind
+    school_id: int
+    person_name: str
+    class_name: str | None
+    student_id: int | None = None
+    staff_id: int | None = None
+    guardian_id: int | None = None
+    guardian_name: str | None = None
+
+
+# --- issuing ------------------------------------------------------------------------------
+
+
+def _check_ttl(ttl_days: int) -> timedelta:
+    if not 1 <= ttl_days <= MAX_TTL_DAYS:
+        raise CodeError("bad_ttl", f"ttl_days must be between 1 and {MAX_TTL_DAYS}")
+    return timedelta(days=ttl_days)
+
+
+def _name_key(name: str | None, ident: int | None) -> tuple[str, int]:
+    return ((name or "").casefold(), ident or 0)
+
+
+async def _current_class(session: AsyncSession, school_id: int, class_name: str) -> SchoolClass:
+    """The class of that name in the school's current year (exact, then case-insensitive)."""
+    wanted = class_name.strip()
+    classes = list(
+        await session.scalars(
+            select(SchoolClass)
+            .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
+            .where(
+                SchoolClass.school_id == school_id,
+                AcademicYear.school_id == school_id,
+                AcademicYear.is_current,
+            )
+        )
+    )
+    for cls in classes:
+        if cls.name == wanted:
+            return cls
+    matches = [c for c in classes if c.name.casefold() == wanted.casefold()]
+    if len(matches) == 1:
+        return matches[0]
+    if not classes:
+        has_year = await session.scalar(
+            select(AcademicYear.id).where(
+                AcademicYear.school_id == school_id, AcademicYear.is_current
+            )
+        )
+        if has_year is None:
+            raise CodeError("no_current_year", "the school has no current academic year")
+    raise CodeError("unknown_class", f"no class {wanted!r} in the current year")
+
+
+async def _class_targets(
+    session: AsyncSession, school_id: int, cls: SchoolClass, kind: CodeKind
+) -> list[_Target]:
+    enrolled = and_(
+        Enrollment.student_id == Student.id,
+        Enrollment.class_id == cls.id,
+        Enrollment.left_on.is_(None),
+    )
+    if kind is CodeKind.STUDENT:
+        rows = await session.execute(
+            select(Student.id, Student.full_name)
+            .join(Enrollment, enrolled)
+            .where(Student.school_id == school_id)
+        )
+        targets = [_Target(kind, school_id, name, cls.name, student_id=sid) for sid, name in rows]
+        return sorted(targets, key=lambda t: _name_key(t.person_name, t.student_id))
+    pairs = await session.execute(
+        select(Student.id, Student.full_name, Guardian.id, Guardian.full_name)
+        .join(Enrollment, enrolled)
+        .outerjoin(StudentGuardian, StudentGuardian.student_id == Student.id)
+        .outerjoin(Guardian, Guardian.id == StudentGuardian.guardian_id)
+        .where(Student.school_id == school_id)
+    )
+    targets = [
+        _Target(
+            kind,
+            school_id,
+            sname,
+            cls.name,
+            student_id=sid,
+            guardian_id=gid,
+            guardian_name=gname,
+        )
+        for sid, sname, gid, gname in pairs
+    ]
+    return sorted(
+        targets,
+        key=lambda t: (
+            _name_key(t.person_name, t.student_id),
+            _name_key(t.guardian_name, t.guardian_id),
+        ),
+    )
+
+
+async def _staff_targets(session: AsyncSession, school_id: int) -> list[_Target]:
+    rows = await session.execute(
+        select(Staff.id, Staff.full_name).where(Staff.school_id == school_id)
+    )
+    targets = [_Target(CodeKind.STAFF, school_id, name, None, staff_id=sid) for sid, name in rows]
+    return sorted(targets, key=lambda t: _name_key(t.person_name, t.staff_id))
+
+
+def _same_person(kind: CodeKind, targets: Sequence[_Target]) -> ColumnElement[bool]:
+    """Codes of the same kind for the same persons (parent codes: the student × guardian)."""
+    if kind is CodeKind.STAFF:
+        return AccessCode.staff_id.in_(sorted({t.staff_id for t in targets if t.staff_id}))
+    if kind is CodeKind.STUDENT:
+        return AccessCode.student_id.in_(sorted({t.student_id for t in targets if t.student_id}))
+    pairs = {(t.student_id, t.guardian_id) for t in targets if t.guardian_id is not None}
+    bare = {t.student_id for t in targets if t.guardian_id is None and t.student_id is not None}
+    clauses: list[ColumnElement[bool]] = []
+    if pairs:
+        clauses.append(tuple_(AccessCode.student_id, AccessCode.guardian_id).in_(sorted(pairs)))
+    if bare:
+        clauses.append(
+            and_(AccessCode.student_id.in_(sorted(bare)), AccessCode.guardian_id.is_(None))
+        )
+    return or_(*clauses) if clauses else false()
+
+
+async def _revoke_earlier(
+    session: AsyncSession, kind: CodeKind, targets: Sequence[_Target], now: datetime
+) -> int:
+    """Revoke every unused, unrevoked code of these persons; one UPDATE."""
+    if not targets:
+        return 0
+    result = await session.execute(
+        update(AccessCode)
+        .where(
+            AccessCode.kind == kind,
+            AccessCode.used_at.is_(None),
+            AccessCode.revoked_at.is_(None),
+            _same_person(kind, targets),
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _fresh_codes(session: AsyncSession, count: int) -> list[tuple[str, str]]:
+    """`count` new (code, hash) pairs whose hashes are in no row yet (one query normally)."""
+    found: dict[str, str] = {}
+    while len(found) < count:
+        batch: dict[str, str] = {}
+        while len(found) + len(batch) < count:
+            code = generate_code()
+            digest = hash_code(code)
+            if digest not in found:
+                batch[digest] = code
+        taken = set(
+            await session.scalars(
+                select(AccessCode.code_hash).where(AccessCode.code_hash.in_(list(batch)))
+            )
+        )
+        found.update((h, c) for h, c in batch.items() if h not in taken)
+    return [(code, digest) for digest, code in found.items()]
+
+
+async def _issue(
+    session: AsyncSession,
+    targets: Sequence[_Target],
+    *,
+    kind: CodeKind,
+    created_by_id: int | None,
+    ttl: timedelta,
+    now: datetime,
+) -> tuple[list[IssuedCode], int]:
+    revoked = await _revoke_earlier(session, kind, targets, now)
+    if not targets:
+        return [], revoked
+    expires_at = now + ttl
+    fresh = await _fresh_codes(session, len(targets))
+    params = [
+        {
+            "school_id": t.school_id,
+            "code_hash": digest,
+            "kind": kind,
+            "student_id": t.student_id,
+            "staff_id": t.staff_id,
+            "guardian_id": t.guardian_id,
+            "created_by_id": created_by_id,
+            "created_at": now,
+            "expires_at": expires_at,
+        }
+        for t, (_code, digest) in zip(targets, fresh, strict=True)
+    ]
+    # Core bulk INSERT … RETURNING: batched into one statement on both backends.
+    result = await session.execute(
+        insert(AccessCode).returning(AccessCode.code_hash, AccessCode.id), params
+    )
+    ids: dict[str, int] = dict(result.all())
+    issued = [
+        IssuedCode(
+            code=code,
+            kind=kind,
+            person_name=t.person_name,
+            class_name=t.class_name,
+            expires_at=expires_at,
+            student_id=t.student_id,
+            staff_id=t.staff_id,
+            guardian_id=t.guardian_id,
+            guardian_name=t.guardian_name,
+            code_id=ids[digest],
+        )
+        for t, (code, digest) in zip(targets, fresh, strict=True)
+    ]
+    return issued, revoked
+
+
+def _audit(
+    session: AsyncSession,
+    *,
+    actor_id: int | None,
+    entity: str,
+    entity_id: int | None,
+    new: dict[str, Any],
+    now: datetime,
+) -> None:
+    session.add(
+        AuditEntry(
+            at=now,
+            actor_id=actor_id,
+            action="codes.issue",
+            entity=entity,
+            entity_id=entity_id,
+            new=new,
+        )
+    )
+
+
+async def issue_codes(
+    session: AsyncSession,
+    *,
+    school_id: int,
+    class_name: str | None,
+    kind: CodeKind,
+    created_by_id: int | None,
+    ttl_days: int = DEFAULT_TTL_DAYS,
+    now: datetime | None = None,
+) -> list[IssuedCode]:
+    """Issue one code per person of a class (student and parent codes) or of the school's
+    staff (staff codes, `class_name` must be None).
+
+    Parent codes: one per guardian on file of each student, or one with no guardian for a
+    student with none on file. Earlier unused codes of the same persons are revoked. A fixed
+    number of queries whatever the class size; flushes, does not commit.
+    """
+    kind = CodeKind(kind)
+    ttl = _check_ttl(ttl_days)
+    now = now or utcnow()
+    if kind is CodeKind.STAFF:
+        if class_name is not None:
+            raise CodeError("class_not_allowed", "staff codes are issued for the whole school")
+        targets = await _staff_targets(session, school_id)
+        entity, entity_id = "school", school_id
+    else:
+        if class_name is None or not class_name.strip():
+            raise CodeError("class_required", f"{kind.value} codes need a class")
+        cls = await _current_class(session, school_id, class_name)
+        targets = await _class_targets(session, school_id, cls, kind)
+        entity, entity_id = "class", cls.id
+    issued, revoked = await _issue(
+        session, targets, kind=kind, created_by_id=created_by_id, ttl=ttl, now=now
+    )
+    new: dict[str, Any] = {"count": len(issued), "kind": kind.value, "revoked": revoked}
+    if class_name is not None:
+        new["class"] = targets[0].class_name if targets else class_name.strip()
+    _audit(session, actor_id=created_by_id, entity=entity, entity_id=entity_id, new=new, now=now)
+    await session.flush()
+    return issued
+
+
+async def _student_with_class(
+    session: AsyncSession, student_id: int
+) -> tuple[Student, str | None] | None:
+    current = (
+        select(Enrollment.student_id, SchoolClass.name.label("class_name"))
+        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
+        .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
+        .where(
+            Enrollment.student_id == student_id,
+            Enrollment.left_on.is_(None),
+            AcademicYear.is_current,
+        )
+        .subquery()
+    )
+    row = (
+        await session.execute(
+            select(Student, current.c.class_name)
+            .outerjoin(current, current.c.student_id == Student.id)
+            .where(Student.id == student_id)
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def _single_target(
+    session: AsyncSession,
+    kind: CodeKind,
+    *,
+    student_id: int | None,
+    guardian_id: int | None,
+    staff_id: int | None,
+    school_id: int | None,
+) -> _Target:
+    if kind is CodeKind.STAFF:
+        if staff_id is None or student_id is not None or guardian_id is not None:
+            raise CodeError("bad_target", "a staff code needs staff_id only")
+        staff = await session.get(Staff, staff_id)
+        if staff is None or (school_id is not None and staff.school_id != school_id):
+            raise CodeError("unknown_person", "no such staff member")
+        return _Target(kind, staff.school_id, staff.full_name, None, staff_id=staff.id)
+
+    if student_id is None or staff_id is not None:
+        raise CodeError("bad_target", f"a {kind.value} code needs student_id")
+    if kind is CodeKind.STUDENT and guardian_id is not None:
+        raise CodeError("bad_target", "a student code takes no guardian")
+    found = await _student_with_class(session, student_id)
+    if found is None or (school_id is not None and found[0].school_id != school_id):
+        raise CodeError("unknown_person", "no such student")
+    student, class_name = found
+    guardian_name: str | None = None
+    if guardian_id is not None:
+        guardian_name = await session.scalar(
+            select(Guardian.full_name)
+            .join(StudentGuardian, StudentGuardian.guardian_id == Guardian.id)
+            .where(Guardian.id == guardian_id, StudentGuardian.student_id == student.id)
+        )
+        if guardian_name is None:
+            raise CodeError("not_guardian", "that guardian is not on file for the student")
+    return _Target(
+        kind,
+        student.school_id,
+        student.full_name,
+        class_name,
+        student_id=student.id,
+        guardian_id=guardian_id,
+        guardian_name=guardian_name,
+    )
+
+
+async def issue_code_for(
+    session: AsyncSession,
+    *,
+    kind: CodeKind,
+    student_id: int | None = None,
+    guardian_id: int | None = None,
+    staff_id: int | None = None,
+    created_by_id: int | None,
+    ttl_days: int = DEFAULT_TTL_DAYS,
+    now: datetime | None = None,
+    school_id: int | None = None,
+) -> IssuedCode:
+    """Issue a code for one person (an admin restoring access), revoking their earlier unused
+    codes of that kind. Parent codes target the student × guardian (guardian optional; it must
+    be on file for the student). With `school_id`, a person of another school is
+    ``unknown_person``. Flushes, does not commit.
+    """
+    kind = CodeKind(kind)
+    ttl = _check_ttl(ttl_days)
+    now = now or utcnow()
+    target = await _single_target(
+        session,
+        kind,
+        student_id=student_id,
+        guardian_id=guardian_id,
+        staff_id=staff_id,
+        school_id=school_id,
+    )
+    issued, revoked = await _issue(
+        session, [target], kind=kind, created_by_id=created_by_id, ttl=ttl, now=now
+    )
+    entity, entity_id = (
+        ("staff", target.staff_id) if kind is CodeKind.STAFF else ("student", target.student_id)
+    )
+    new: dict[str, Any] = {"count": 1, "kind": kind.value, "revoked": revoked}
+    if guardian_id is not None:
+        new["guardian_id"] = guardian_id
+    _audit(session, actor_id=created_by_id, entity=entity, entity_id=entity_id, new=new, now=now)
+    await session.flush()
+    return issued[0]
+
+
+# --- checking -----------------------------------------------------------------------------
+
+
+async def check_code(
+    session: AsyncSession, code_text: str, *, now: datetime
+) -> tuple[CodeStatus, AccessCode | None]:
+    """Status of typed text as a code, and the row when it exists (any status but malformed).
+
+    Statuses in order of precedence: malformed, unknown, used, revoked, expired, ok.
+    """
+    normalized = normalize_code(code_text)
+    if normalized is None:
+        return CodeStatus.MALFORMED, None
+    row = await session.scalar(
+        select(AccessCode).where(AccessCode.code_hash == hash_code(normalized))
+    )
+    if row is None:
+        return CodeStatus.UNKNOWN, None
+    if row.used_at is not None:
+        return CodeStatus.USED, row
+    if row.revoked_at is not None:
+        return CodeStatus.REVOKED, row
+    if row.expires_at <= now:
+        return CodeStatus.EXPIRED, row
+    return CodeStatus.OK, row
+
+
+async def find_code(session: AsyncSession, code_text: str, *, now: datetime) -> AccessCode | None:
+    """The code's row if it is valid now (not used, revoked or expired), else None."""
+    status, row = await check_code(session, code_text, now=now)
+    return row if status is CodeStatus.OK else None
+
+
+async def claim_code(
+    session: AsyncSession, code_id: int, *, account_id: int | None, now: datetime
+) -> bool:
+    """Mark a valid code used, atomically: False if it was used, revoked or expired meanwhile
+    (two redemptions racing each other: exactly one wins). Does not commit."""
+    result = await session.execute(
+        update(AccessCode)
+        .where(
+            AccessCode.id == code_id,
+            AccessCode.used_at.is_(None),
+            AccessCode.revoked_at.is_(None),
+            AccessCode.expires_at > now,
+        )
+        .values(used_at=now, used_by_id=account_id)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+# --- attempt limit ------------------------------------------------------------------------
+
+
+async def attempts_left(
+    session: AsyncSession,
+    telegram_id: int,
+    *,
+    now: datetime,
+    limit: int = ATTEMPT_LIMIT,
+    window: timedelta = ATTEMPT_WINDOW,
+) -> tuple[int, datetime | None]:
+    """Remaining attempts in the sliding window, and when the next one is allowed if none
+    remain (the moment enough failures leave the window). Successful attempts don't count."""
+    recent = list(
+        await session.scalars(
+            select(CodeAttempt.at)
+            .where(
+                CodeAttempt.telegram_id == telegram_id,
+                CodeAttempt.success.is_(False),
+                CodeAttempt.at > now - window,
+            )
+            .order_by(CodeAttempt.at.desc())
+            .limit(limit)
+        )
+    )
+    left = max(0, limit - len(recent))
+    if left:
+        return left, None
+    # The newest `limit` failures: once the oldest of them leaves the window, one is free.
+    return 0, min(recent) + window
+
+
+async def record_attempt(
+    session: AsyncSession, telegram_id: int, *, success: bool, now: datetime
+) -> None:
+    """Remember one redemption attempt (flushed, not committed)."""
+    session.add(CodeAttempt(telegram_id=telegram_id, at=now, success=success))
+    await session.flush()
+
+
+async def prune_attempts(session: AsyncSession, *, before: datetime) -> int:
+    """Delete attempts older than `before` (a housekeeping job); returns how many."""
+    result = await session.execute(
+        delete(CodeAttempt)
+        .where(CodeAttempt.at < before)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,168 @@
+"""Timetable logic: week parity and generating dated lessons from the weekly slots."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.enums import SlotFrequency
+from db.models import (
+    AcademicYear,
+    Holiday,
+    Lesson,
+    SchoolClass,
+    TeachingAssignment,
+    TimetableSlot,
+)
+
+
+def week_number(day: date, year_start: date) -> int:
+    """Week of the academic year: 1 is the ISO week (Mon–Sun) holding `year_start`."""
+    monday = day - timedelta(days=day.weekday())
+    first_monday = year_start - timedelta(days=year_start.weekday())
+    return (monday - first_monday).days // 7 + 1
+
+
+def week_parity(day: date, year_start: date) -> SlotFrequency:
+    """`SlotFrequency.ODD` or `SlotFrequency.EVEN` for the week holding `day`."""
+    return SlotFrequency.ODD if week_number(day, year_start) % 2 else SlotFrequency.EVEN
+
+
+def slot_applies(
+    frequency: SlotFrequency | str,
+    weekday: int,
+    valid_from: date,
+    valid_to: date | None,
+    day: date,
+    year_start: date,
+) -> bool:
+    """Whether a slot (ISO `weekday` 1–7, every/odd/even week) holds a lesson on `day`."""
+    if day.isoweekday() != weekday or day < valid_from:
+        return False
+    if valid_to is not None and day > valid_to:
+        return False
+    freq = SlotFrequency(frequency)
+    return freq is SlotFrequency.WEEKLY or week_parity(day, year_start) is freq
+
+
+def _holiday_days(ranges: list[tuple[date, date]], start: date, end: date) -> set[date]:
+    days: set[date] = set()
+    for first, last in ranges:
+        day = max(first, start)
+        while day <= min(last, end):
+            days.add(day)
+            day += timedelta(days=1)
+    return days
+
+
+async def generate_lessons(
+    session: AsyncSession,
+    *,
+    class_ids: list[int] | None,
+    start: date,
+    end: date,
+) -> int:
+    """Create the lessons of every applicable slot on the dates in [start, end].
+
+    All classes when `class_ids` is None. Skips the school's holidays, dates outside the class's
+    academic year and lessons that already exist (same assignment, date and lesson number), so
+    it can be run again over the same range. Four queries whatever the range; no commit.
+    Returns the number of lessons created.
+    """
+    if end < start or (class_ids is not None and not class_ids):
+        return 0
+    slot_query = (
+        select(
+            TimetableSlot.id,
+            TimetableSlot.assignment_id,
+            TimetableSlot.weekday,
+            TimetableSlot.lesson_number,
+            TimetableSlot.starts_at,
+            TimetableSlot.ends_at,
+            TimetableSlot.room,
+            TimetableSlot.frequency,
+            TimetableSlot.valid_from,
+            TimetableSlot.valid_to,
+            TeachingAssignment.class_id,
+            TeachingAssignment.subject_id,
+            SchoolClass.school_id,
+            AcademicYear.starts_on,
+            AcademicYear.ends_on,
+        )
+        .join(TeachingAssignment, TeachingAssignment.id == TimetableSlot.assignment_id)
+        .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
+        .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
+        .where(
+            TimetableSlot.valid_from <= end,
+            (TimetableSlot.valid_to.is_(None)) | (TimetableSlot.valid_to >= start),
+            AcademicYear.starts_on <= end,
+            AcademicYear.ends_on >= start,
+        )
+    )
+    if class_ids is not None:
+        slot_query = slot_query.where(TeachingAssignment.class_id.in_(class_ids))
+    slots = (await session.execute(slot_query)).all()
+    if not slots:
+        return 0
+
+    school_ids = {s.school_id for s in slots}
+    holiday_rows = await session.execute(
+        select(Holiday.school_id, Holiday.starts_on, Holiday.ends_on).where(
+            Holiday.school_id.in_(school_ids),
+            Holiday.starts_on <= end,
+            Holiday.ends_on >= start,
+        )
+    )
+    holiday_ranges: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    for school_id, first, last in holiday_rows:
+        holiday_ranges[school_id].append((first, last))
+    holidays = {sid: _holiday_days(r, start, end) for sid, r in holiday_ranges.items()}
+
+    existing_query = select(Lesson.assignment_id, Lesson.date, Lesson.lesson_number).where(
+        Lesson.date >= start, Lesson.date <= end
+    )
+    if class_ids is not None:
+        existing_query = existing_query.where(Lesson.class_id.in_(class_ids))
+    taken = {tuple(row) for row in (await session.execute(existing_query)).all()}
+
+    by_weekday: dict[int, list[Any]] = defaultdict(list)
+    for slot in slots:
+        by_weekday[slot.weekday].append(slot)
+    rows: list[dict[str, Any]] = []
+    day = start
+    while day <= end:
+        for slot in by_weekday.get(day.isoweekday(), ()):
+            if not slot.starts_on <= day <= slot.ends_on:
+                continue
+            if day in holidays.get(slot.school_id, ()):
+                continue
+            if not slot_applies(
+                slot.frequency, slot.weekday, slot.valid_from, slot.valid_to, day, slot.starts_on
+            ):
+                continue
+            key = (slot.assignment_id, day, slot.lesson_number)
+            if key in taken:
+                continue
+            taken.add(key)
+            rows.append(
+                {
+                    "assignment_id": slot.assignment_id,
+                    "class_id": slot.class_id,
+                    "subject_id": slot.subject_id,
+                    "slot_id": slot.id,
+                    "date": day,
+                    "lesson_number": slot.lesson_number,
+                    "starts_at": slot.starts_at,
+                    "ends_at": slot.ends_at,
+                    "room": slot.room,
+                    "cancelled": False,
+                }
+            )
+        day += timedelta(days=1)
+    if rows:
+        await session.execute(insert(Lesson), rows)
+    return len(rows)
