@@ -162,6 +162,7 @@ class Account(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(PHONE))
     locale: Mapped[str | None] = mapped_column(String(8))
+    language_code: Mapped[str | None] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     current_student_id: Mapped[int | None] = mapped_column(Integer)
     current_role: Mapped[str | None] = mapped_column(String(16))

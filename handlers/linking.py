@@ -47,6 +47,7 @@ async def _redeem(
             full_name=user.full_name,
             username=user.username,
             code_text=code_text,
+            language_code=user.language_code,
         )
     except linking.LinkError as exc:
         await message.answer(
@@ -57,7 +58,8 @@ async def _redeem(
         await state.set_state(LinkStates.waiting_contact)
         await state.update_data({CODE_KEY: result.code_id})
         await message.answer(
-            renderer.render("linking/need_contact.html.j2"), reply_markup=contact_keyboard()
+            renderer.render("linking/need_contact.html.j2", reminder=False),
+            reply_markup=contact_keyboard(),
         )
         return
     await message.answer(renderer.render("linking/linked.html.j2", result=result))
@@ -95,6 +97,7 @@ async def on_contact(
             code_id=int(code_id or 0),
             contact_user_id=message.contact.user_id,
             phone=message.contact.phone_number,
+            language_code=user.language_code,
         )
     except linking.LinkError as exc:
         if exc.key in ("not_own_contact", "bad_phone"):

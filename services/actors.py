@@ -92,13 +92,21 @@ _STAFF_ROLE_MAP = {
 }
 
 
-async def load_actor(session: AsyncSession, telegram_id: int) -> Actor:
-    """Resolve a Telegram user; a fixed handful of queries however many links exist."""
+async def load_actor(
+    session: AsyncSession, telegram_id: int, language_code: str | None = None
+) -> Actor:
+    """Resolve a Telegram user; a fixed handful of queries however many links exist.
+
+    Also remembers Telegram's language of the user (for messages Parta sends unprompted) and
+    reactivates an account that had blocked the bot and came back.
+    """
     account = await session.scalar(select(Account).where(Account.telegram_id == telegram_id))
     if account is None:
         return Actor(telegram_id=telegram_id)
-    if not account.is_active:  # they blocked the bot once and came back
+    if not account.is_active:
         account.is_active = True
+    if language_code and account.language_code != language_code[:16]:
+        account.language_code = language_code[:16]
 
     roles: set[Role] = set()
     staff = await session.scalar(select(Staff).where(Staff.account_id == account.id))

@@ -111,11 +111,20 @@ def _audit(
 
 
 async def _account_for(
-    session: AsyncSession, telegram_id: int, full_name: str, username: str | None
+    session: AsyncSession,
+    telegram_id: int,
+    full_name: str,
+    username: str | None,
+    language_code: str | None = None,
 ) -> Account:
     account = await session.scalar(select(Account).where(Account.telegram_id == telegram_id))
     if account is None:
-        account = Account(telegram_id=telegram_id, full_name=full_name[:200], username=username)
+        account = Account(
+            telegram_id=telegram_id,
+            full_name=full_name[:200],
+            username=username,
+            language_code=(language_code or None) and language_code[:16],
+        )
         session.add(account)
         await session.flush()
     return account
@@ -161,6 +170,7 @@ async def redeem(
     full_name: str,
     username: str | None,
     code_text: str,
+    language_code: str | None = None,
     now: datetime | None = None,
 ) -> LinkResult:
     """Redeem a school code (or a trusted-person invitation) typed or opened by deep link."""
@@ -170,7 +180,9 @@ async def redeem(
         raise LinkError("too_many_attempts", retry_at=retry_at)
     cleaned = re.sub(r"[\s\-]", "", code_text).upper()
     if len(cleaned) == INVITE_LENGTH:
-        return await _accept_invitation(session, telegram_id, full_name, username, cleaned, now)
+        return await _accept_invitation(
+            session, telegram_id, full_name, username, cleaned, now, language_code
+        )
     status, code = await codes_service.check_code(session, code_text, now=now)
     if code is None or status != "ok":
         await codes_service.record_attempt(session, telegram_id, success=False, now=now)
@@ -199,7 +211,7 @@ async def redeem(
         await session.commit()
         return LinkResult(Outcome.NEED_CONTACT, code_id=code.id)
 
-    account = await _account_for(session, telegram_id, full_name, username)
+    account = await _account_for(session, telegram_id, full_name, username, language_code)
     if not await codes_service.claim_code(session, code.id, account_id=account.id, now=now):
         await session.rollback()
         raise LinkError("code_used")
@@ -256,6 +268,7 @@ async def submit_contact(
     code_id: int,
     contact_user_id: int | None,
     phone: str,
+    language_code: str | None = None,
     now: datetime | None = None,
 ) -> LinkResult:
     """The parent shared a contact after a valid parent code: confirm or ask the school."""
@@ -277,7 +290,7 @@ async def submit_contact(
     assert code.student_id is not None
     student = await session.get(Student, code.student_id)
     assert student is not None
-    account = await _account_for(session, telegram_id, full_name, username)
+    account = await _account_for(session, telegram_id, full_name, username, language_code)
     account.phone = normalized
     if not await codes_service.claim_code(session, code.id, account_id=account.id, now=now):
         await session.rollback()
@@ -594,6 +607,7 @@ async def _accept_invitation(
     username: str | None,
     code: str,
     now: datetime,
+    language_code: str | None = None,
 ) -> LinkResult:
     grant = await session.scalar(
         select(TrustedAccess).where(TrustedAccess.invite_hash == _hash_invite(code))
@@ -612,7 +626,7 @@ async def _accept_invitation(
         await session.commit()
         raise LinkError(f"code_{status}")
     await codes_service.record_attempt(session, telegram_id, success=True, now=now)
-    account = await _account_for(session, telegram_id, full_name, username)
+    account = await _account_for(session, telegram_id, full_name, username, language_code)
     grant.account_id = account.id
     grant.accepted_at = now
     grant.invite_hash = None

@@ -35,6 +35,12 @@ class Outgoing:
     attempts: int
 
 
+def _language(code: str | None) -> str | None:
+    """Telegram's language code as a locale we speak (`en-GB` → `en`), else None."""
+    language = (code or "").split("-")[0].lower()
+    return language if language in ("ru", "en") else None
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -98,20 +104,31 @@ async def claim_due(
         .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
     )
     rows = await session.execute(
-        select(OutboxMessage, Account.telegram_id, Account.locale, Account.is_active)
+        select(
+            OutboxMessage,
+            Account.telegram_id,
+            Account.locale,
+            Account.language_code,
+            Account.is_active,
+        )
         .join(Account, Account.id == OutboxMessage.account_id)
         .where(OutboxMessage.id.in_(ids))
         .order_by(OutboxMessage.not_before, OutboxMessage.id)
     )
     claimed: list[Outgoing] = []
     inactive: list[int] = []
-    for message, chat_id, locale, active in rows:
+    for message, chat_id, locale, language_code, active in rows:
         if not active:
             inactive.append(message.id)
             continue
         claimed.append(
             Outgoing(
-                message.id, chat_id, locale, message.template, message.payload, message.attempts
+                message.id,
+                chat_id,
+                locale or _language(language_code),
+                message.template,
+                message.payload,
+                message.attempts,
             )
         )
     if inactive:

@@ -21,6 +21,10 @@ class ActorMiddleware(BaseMiddleware):
     ) -> Any:
         user: User | None = data.get("event_from_user")
         session: AsyncSession = data["session"]
-        actor = await load_actor(session, user.id) if user is not None else Actor(telegram_id=0)
+        actor = (
+            await load_actor(session, user.id, user.language_code)
+            if user is not None
+            else Actor(telegram_id=0)
+        )
         data["actor"] = actor
         return await handler(event, data)

@@ -1,0 +1,255 @@
+"""A small school for end-to-end tests: one of every role, two families, current year."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.base import utcnow
+from db.enums import CodeKind, LinkMethod, PeriodKind, ScaleKind, StaffRole
+from db.models import (
+    AcademicYear,
+    Account,
+    Enrollment,
+    GradingScale,
+    Guardian,
+    Guardianship,
+    Period,
+    School,
+    SchoolClass,
+    Staff,
+    StaffRoleGrant,
+    Student,
+    StudentGuardian,
+    Subject,
+    TeachingAssignment,
+    TrustedAccess,
+)
+from services.codes import issue_code_for
+
+# Telegram ids of the accounts the factory links
+ADMIN, HEAD, CLASS_TEACHER, TEACHER, STUDENT, PARENT, TRUSTED, OTHER_PARENT = (
+    9001,
+    9002,
+    9003,
+    9004,
+    9005,
+    9006,
+    9007,
+    9008,
+)
+MOM_PHONE = "+79161234567"
+
+
+@dataclass
+class SmallSchool:
+    school_id: int
+    class_7b: int
+    class_5a: int
+    student_id: int  # Пётр, 7B, linked to STUDENT, parent PARENT, trusted TRUSTED
+    unlinked_student_id: int  # Мария, 7B, guardian on file with MOM_PHONE, nobody linked
+    other_student_id: int  # Олег, 5A, another family (OTHER_PARENT)
+    unlinked_guardian_id: int
+    parent_guardianship_id: int
+    other_guardianship_id: int
+    trusted_grant_id: int
+    other_grant_id: int
+    staff: dict[str, int]
+
+
+def current_year_bounds(today: date) -> tuple[date, date]:
+    start_year = today.year if today.month >= 8 else today.year - 1
+    return date(start_year, 9, 1), date(start_year + 1, 5, 31)
+
+
+async def make_small_school(session_factory: async_sessionmaker[AsyncSession]) -> SmallSchool:
+    today = utcnow().date()
+    starts, ends = current_year_bounds(today)
+    async with session_factory() as session:
+        school = School(name="Школа <№ 7> & Co", timezone="Europe/Moscow")
+        session.add(school)
+        await session.flush()
+        year = AcademicYear(
+            school_id=school.id,
+            name=f"{starts.year}/{ends.year}",
+            starts_on=starts,
+            ends_on=ends,
+            is_current=True,
+        )
+        session.add(year)
+        await session.flush()
+        quarter_len = (ends - starts) // 4
+        for number in range(1, 5):
+            q_start = starts + quarter_len * (number - 1)
+            q_end = ends if number == 4 else q_start + quarter_len - timedelta(days=1)
+            session.add(
+                Period(
+                    year_id=year.id,
+                    kind=PeriodKind.QUARTER,
+                    number=number,
+                    starts_on=q_start,
+                    ends_on=q_end,
+                )
+            )
+        session.add(
+            Period(year_id=year.id, kind=PeriodKind.YEAR, number=1, starts_on=starts, ends_on=ends)
+        )
+        accounts = {}
+        for tid, name in [
+            (ADMIN, "Админ Админович"),
+            (HEAD, "Завуч Завучевна"),
+            (CLASS_TEACHER, "Классная Руководительница"),
+            (TEACHER, "Учитель Математики"),
+            (STUDENT, "Пётр Иванов"),
+            (PARENT, "Ирина Иванова"),
+            (TRUSTED, "Репетитор Репетиторович"),
+            (OTHER_PARENT, "Чужой Родитель"),
+        ]:
+            account = Account(telegram_id=tid, full_name=name)
+            session.add(account)
+            accounts[tid] = account
+        await session.flush()
+        staff: dict[str, Staff] = {}
+        for key, tid, roles in [
+            ("admin", ADMIN, [StaffRole.ADMIN]),
+            ("head", HEAD, [StaffRole.HEAD_TEACHER]),
+            ("class_teacher", CLASS_TEACHER, [StaffRole.TEACHER]),
+            ("teacher", TEACHER, [StaffRole.TEACHER]),
+            ("unlinked", None, [StaffRole.TEACHER]),
+        ]:
+            member = Staff(
+                school_id=school.id,
+                account_id=accounts[tid].id if tid else None,
+                full_name=accounts[tid].full_name if tid else "Новый Учитель",
+            )
+            session.add(member)
+            await session.flush()
+            for role in roles:
+                session.add(StaffRoleGrant(staff_id=member.id, role=role))
+            staff[key] = member
+        class_7b = SchoolClass(
+            school_id=school.id,
+            year_id=year.id,
+            name="7B",
+            grade_level=7,
+            class_teacher_id=staff["class_teacher"].id,
+        )
+        class_5a = SchoolClass(school_id=school.id, year_id=year.id, name="5A", grade_level=5)
+        session.add_all([class_7b, class_5a])
+        await session.flush()
+        scale = GradingScale(
+            school_id=school.id,
+            code="five",
+            kind=ScaleKind.FIVE,
+            min_score=1,
+            max_score=5,
+            pass_score=3,
+            allow_modifiers=True,
+        )
+        math_ = Subject(school_id=school.id, name="Математика", short_name="Мат")
+        session.add_all([scale, math_])
+        await session.flush()
+        session.add_all(
+            [
+                TeachingAssignment(
+                    teacher_id=staff["teacher"].id,
+                    class_id=class_7b.id,
+                    subject_id=math_.id,
+                    scale_id=scale.id,
+                ),
+                TeachingAssignment(
+                    teacher_id=staff["class_teacher"].id,
+                    class_id=class_5a.id,
+                    subject_id=math_.id,
+                    scale_id=scale.id,
+                ),
+            ]
+        )
+        petr = Student(
+            school_id=school.id, account_id=accounts[STUDENT].id, full_name="Пётр Иванов"
+        )
+        maria = Student(school_id=school.id, full_name="Мария <Смирнова>")
+        oleg = Student(school_id=school.id, full_name="Олег Петров")
+        session.add_all([petr, maria, oleg])
+        await session.flush()
+        session.add_all(
+            [
+                Enrollment(student_id=petr.id, class_id=class_7b.id),
+                Enrollment(student_id=maria.id, class_id=class_7b.id),
+                Enrollment(student_id=oleg.id, class_id=class_5a.id),
+            ]
+        )
+        mom = Guardian(school_id=school.id, full_name="Анна Смирнова", phone=MOM_PHONE)
+        irina = Guardian(school_id=school.id, full_name="Ирина Иванова", phone="+79990000001")
+        session.add_all([mom, irina])
+        await session.flush()
+        session.add_all(
+            [
+                StudentGuardian(student_id=maria.id, guardian_id=mom.id, relation="мама"),
+                StudentGuardian(student_id=petr.id, guardian_id=irina.id, relation="мама"),
+            ]
+        )
+        parent_link = Guardianship(
+            student_id=petr.id,
+            account_id=accounts[PARENT].id,
+            guardian_id=irina.id,
+            method=LinkMethod.DEMO,
+        )
+        other_link = Guardianship(
+            student_id=oleg.id, account_id=accounts[OTHER_PARENT].id, method=LinkMethod.DEMO
+        )
+        session.add_all([parent_link, other_link])
+        expires = datetime.combine(ends, time(23, 0)).astimezone()
+        grant = TrustedAccess(
+            student_id=petr.id,
+            granted_by_id=accounts[PARENT].id,
+            account_id=accounts[TRUSTED].id,
+            label="Репетитор",
+            scopes=1 | 2,
+            expires_at=expires,
+            accepted_at=utcnow(),
+        )
+        other_grant = TrustedAccess(
+            student_id=oleg.id,
+            granted_by_id=accounts[OTHER_PARENT].id,
+            label="Бабушка",
+            scopes=15,
+            invite_hash="x" * 64,
+        )
+        session.add_all([grant, other_grant])
+        await session.flush()
+        result = SmallSchool(
+            school_id=school.id,
+            class_7b=class_7b.id,
+            class_5a=class_5a.id,
+            student_id=petr.id,
+            unlinked_student_id=maria.id,
+            other_student_id=oleg.id,
+            unlinked_guardian_id=mom.id,
+            parent_guardianship_id=parent_link.id,
+            other_guardianship_id=other_link.id,
+            trusted_grant_id=grant.id,
+            other_grant_id=other_grant.id,
+            staff={k: v.id for k, v in staff.items()},
+        )
+        await session.commit()
+    return result
+
+
+async def parent_code(
+    session_factory: async_sessionmaker[AsyncSession],
+    student_id: int,
+    guardian_id: int | None,
+) -> str:
+    async with session_factory() as session:
+        issued = await issue_code_for(
+            session,
+            kind=CodeKind.PARENT,
+            student_id=student_id,
+            guardian_id=guardian_id,
+            created_by_id=None,
+        )
+        await session.commit()
+    return issued.code

@@ -1,0 +1,334 @@
+"""Linking end to end: codes, the parent's phone, link requests, trusted persons, refusals."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.callbacks import ChildCb, GrantCb, GrantOp, InviteCb, LinkDecisionCb, UnlinkCb
+from db.enums import CodeKind, LinkMethod, RequestStatus
+from db.models import (
+    AccessCode,
+    Account,
+    AuditEntry,
+    Guardianship,
+    LinkRequest,
+    OutboxMessage,
+    Student,
+    TrustedAccess,
+)
+from services.codes import issue_code_for
+from tests import factories as f
+from tests.harness import App
+
+
+@pytest.fixture
+async def school(session_factory: async_sessionmaker[AsyncSession]) -> f.SmallSchool:
+    return await f.make_small_school(session_factory)
+
+
+async def _count(app: App, model: Any, *where: Any) -> int:
+    async with app.session_factory() as session:
+        return int(await session.scalar(select(func.count()).select_from(model).where(*where)))
+
+
+async def _snapshot(app: App) -> dict[str, int]:
+    """Row counts of everything a refused action could touch."""
+    return {
+        name: await _count(app, model)
+        for name, model in [
+            ("guardianships_active", Guardianship),
+            ("requests", LinkRequest),
+            ("grants", TrustedAccess),
+            ("accounts", Account),
+            ("outbox", OutboxMessage),
+        ]
+    } | {
+        "revoked_links": await _count(app, Guardianship, Guardianship.revoked_at.is_not(None)),
+        "revoked_grants": await _count(app, TrustedAccess, TrustedAccess.revoked_at.is_not(None)),
+    }
+
+
+async def test_parent_with_matching_phone_is_confirmed_at_once(
+    app: App, school: f.SmallSchool
+) -> None:
+    code = await f.parent_code(app.session_factory, school.unlinked_student_id, None)
+    mom = app.user(5001, first_name="Анна", language_code="ru")
+    await mom.send(f"/start {code}")
+    assert mom.last.reply_markup is not None
+    assert "keyboard" in mom.last.reply_markup
+    assert "Мария" not in mom.last.text, "nothing of the child before confirmation"
+    await mom.send_contact("8 (916) 123-45-67")
+    assert "Мария &lt;Смирнова&gt;" in mom.last.html
+    async with app.session_factory() as session:
+        link = await session.scalar(
+            select(Guardianship)
+            .join(Account, Account.id == Guardianship.account_id)
+            .where(Account.telegram_id == 5001)
+        )
+        assert link is not None
+        assert link.student_id == school.unlinked_student_id
+        assert link.method == LinkMethod.PHONE_MATCH
+        used = await session.scalar(
+            select(AccessCode.used_at).where(AccessCode.used_by_id.is_not(None))
+        )
+        assert used is not None
+    await mom.send("/start")
+    assert "Мария" in mom.last.text
+    assert app.fake.errors == []
+
+
+async def test_unknown_phone_goes_to_class_teacher_who_approves(
+    app: App, school: f.SmallSchool
+) -> None:
+    code = await f.parent_code(
+        app.session_factory, school.unlinked_student_id, school.unlinked_guardian_id
+    )
+    dad = app.user(5002, first_name="Пётр", last_name="<Смирнов>", language_code="en")
+    teacher = app.user(f.CLASS_TEACHER, language_code="ru")
+    admin = app.user(f.ADMIN, language_code="ru")
+    await dad.send(code.lower())
+    await dad.send_contact("+7 900 000-00-00")
+    assert "went to the class teacher" in dad.last.text
+    assert await _count(app, Guardianship, Guardianship.account_id.is_not(None)) == 2
+    assert await app.deliver_notifications() == 2
+    request_message = teacher.last
+    assert "&lt;Смирнов&gt;" in request_message.html
+    assert "Анна Смирнова" in request_message.text
+    assert admin.last.text == request_message.text
+    await teacher.press(request_message, text="✅ Подтвердить")
+    assert "Подтверждено" in teacher.last.text
+    async with app.session_factory() as session:
+        request = await session.scalar(select(LinkRequest))
+        assert request is not None
+        assert request.status == RequestStatus.APPROVED
+        link = await session.scalar(
+            select(Guardianship).where(Guardianship.student_id == school.unlinked_student_id)
+        )
+        assert link is not None
+        assert link.method == LinkMethod.APPROVED
+    # the admin's copy is now stale: pressing it says it was decided, changes nothing
+    await admin.press(admin.last, text="❌ Отклонить")
+    assert "уже" in admin.callback_answers[-1]["text"]
+    assert await app.deliver_notifications() == 1
+    assert "confirmed you" in dad.last.text
+    assert app.fake.errors == []
+
+
+async def test_someone_elses_contact_is_refused(app: App, school: f.SmallSchool) -> None:
+    code = await f.parent_code(app.session_factory, school.unlinked_student_id, None)
+    user = app.user(5003, language_code="en")
+    await user.send(f"/start {code}")
+    await user.send_contact(f.MOM_PHONE, user_id=777)
+    assert "your own number" in user.last.text
+    await user.send("hello")
+    assert "waiting for your phone" in user.last.text
+    assert await _count(app, Account, Account.telegram_id == 5003) == 0
+    await user.send("Cancel")
+    assert "Cancelled" in user.last.text
+    assert app.fake.errors == []
+
+
+async def test_student_and_staff_codes_link_at_once(app: App, school: f.SmallSchool) -> None:
+    async with app.session_factory() as session:
+        student_code = await issue_code_for(
+            session,
+            kind=CodeKind.STUDENT,
+            student_id=school.unlinked_student_id,
+            created_by_id=None,
+        )
+        staff_code = await issue_code_for(
+            session, kind=CodeKind.STAFF, staff_id=school.staff["unlinked"], created_by_id=None
+        )
+        await session.commit()
+    pupil = app.user(5004, language_code="en")
+    await pupil.send(f"/start {student_code.code}")
+    assert "Your diary is connected" in pupil.last.text
+    teacher = app.user(5005, language_code="en")
+    await teacher.send(staff_code.display)
+    assert "staff account is connected" in teacher.last.text
+    await teacher.send("/start")
+    assert "teacher" in teacher.last.text
+    # the same code a second time is used up
+    intruder = app.user(5006, language_code="en")
+    await intruder.send(f"/start {student_code.code}")
+    assert "already been used" in intruder.last.text
+    async with app.session_factory() as session:
+        student = await session.get(Student, school.unlinked_student_id)
+        assert student is not None
+        owner = await session.get(Account, student.account_id)
+        assert owner is not None
+        assert owner.telegram_id == 5004
+    assert app.fake.errors == []
+
+
+async def test_brute_force_hits_the_limit(app: App, school: f.SmallSchool) -> None:
+    attacker = app.user(5007, language_code="en")
+    for _ in range(5):
+        await attacker.send("/start ABCDEFGHJK")
+        assert "not valid" in attacker.last.text
+    await attacker.send("/start ABCDEFGHJM")
+    assert "Too many wrong codes" in attacker.last.text
+    # even a valid code is refused while locked out
+    code = await f.parent_code(app.session_factory, school.unlinked_student_id, None)
+    await attacker.send(f"/start {code}")
+    assert "Too many wrong codes" in attacker.last.text
+    failed = await _count(app, AuditEntry, AuditEntry.action == "code.failed")
+    assert failed == 5
+    assert app.fake.errors == []
+
+
+async def test_trusted_person_invited_used_and_revoked(app: App, school: f.SmallSchool) -> None:
+    parent = app.user(f.PARENT, language_code="en")
+    await parent.send("/access")
+    assert "Репетитор" in parent.last.text
+    await parent.press(text="➕ Invite a trusted person")
+    await parent.press(text="▫️ Attendance")
+    await parent.press(text="✅ Homework")
+    await parent.press(text="📨 Create the invitation")
+    text = parent.last.text
+    assert "https://t.me/parta_test_bot?start=" in text
+    code = text.split("?start=")[1].split()[0]
+    tutor = app.user(5008, first_name="Tutor", language_code="en")
+    await tutor.send(f"/start {code}")
+    assert "read-only access" in tutor.last.text
+    async with app.session_factory() as session:
+        grant = await session.scalar(
+            select(TrustedAccess)
+            .join(Account, Account.id == TrustedAccess.account_id)
+            .where(Account.telegram_id == 5008)
+        )
+        assert grant is not None
+        assert grant.scopes == 1 | 4
+        grant_id = grant.id
+    assert await app.deliver_notifications() == 1
+    assert "accepted your invitation" in parent.last.text
+    await parent.send("/access")
+    await parent.press(text="⚙️ Tutor")
+    await parent.press(text="🚫 Revoke access")
+    assert parent.callback_answers[-1]["text"] == "Access revoked."
+    async with app.session_factory() as session:
+        grant = await session.get(TrustedAccess, grant_id)
+        assert grant is not None
+        assert grant.revoked_at is not None
+    await tutor.send("/start")
+    assert "Пётр" not in tutor.last.text
+    assert app.fake.errors == []
+
+
+FORGED = [
+    (
+        "parent decides a link request",
+        f.PARENT,
+        lambda s: LinkDecisionCb(request_id=1, approve=True),
+    ),
+    (
+        "parent revokes another family's grant",
+        f.PARENT,
+        lambda s: GrantCb(grant_id=s.other_grant_id, op=GrantOp.REVOKE),
+    ),
+    (
+        "parent opens another family's grant",
+        f.PARENT,
+        lambda s: GrantCb(grant_id=s.other_grant_id, op=GrantOp.OPEN),
+    ),
+    (
+        "parent invites to another child",
+        f.PARENT,
+        lambda s: InviteCb(student_id=s.other_student_id, scopes=15, expiry=1, create=True),
+    ),
+    (
+        "parent unlinks another family",
+        f.PARENT,
+        lambda s: UnlinkCb(guardianship_id=s.other_guardianship_id, confirm=True),
+    ),
+    (
+        "parent switches to another child",
+        f.PARENT,
+        lambda s: ChildCb(student_id=s.other_student_id),
+    ),
+    (
+        "student invites a tutor",
+        f.STUDENT,
+        lambda s: InviteCb(student_id=s.student_id, scopes=15, expiry=1, create=True),
+    ),
+    (
+        "student revokes the tutor",
+        f.STUDENT,
+        lambda s: GrantCb(grant_id=s.trusted_grant_id, op=GrantOp.REVOKE),
+    ),
+    (
+        "tutor unlinks the parent",
+        f.TRUSTED,
+        lambda s: UnlinkCb(guardianship_id=s.parent_guardianship_id, confirm=True),
+    ),
+    (
+        "tutor widens own scopes",
+        f.TRUSTED,
+        lambda s: GrantCb(grant_id=s.trusted_grant_id, op=GrantOp.SCOPES, value=15),
+    ),
+    (
+        "teacher revokes a parent",
+        f.TEACHER,
+        lambda s: UnlinkCb(guardianship_id=s.parent_guardianship_id, confirm=True),
+    ),
+    (
+        "stranger revokes a grant",
+        5999,
+        lambda s: GrantCb(grant_id=s.trusted_grant_id, op=GrantOp.REVOKE),
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "telegram_id", "make"), FORGED, ids=[c[0] for c in FORGED])
+async def test_forged_buttons_change_nothing(
+    app: App, school: f.SmallSchool, case: str, telegram_id: int, make: Any
+) -> None:
+    async with app.session_factory() as session:
+        session.add(LinkRequest(student_id=school.unlinked_student_id, account_id=1))
+        await session.commit()
+    before = await _snapshot(app)
+    user = app.user(telegram_id, language_code="en")
+    await user.send("/language")
+    await user.press(data=make(school).pack())
+    answer = user.callback_answers[-1]
+    assert answer.get("show_alert") is True, case
+    assert await _snapshot(app) == before, case
+    assert app.fake.unanswered_callbacks() == []
+    assert app.fake.errors == []
+
+
+async def test_admin_issues_letters_from_the_bot(app: App, school: f.SmallSchool) -> None:
+    admin = app.user(f.ADMIN, language_code="en")
+    await admin.send("/codes")
+    await admin.press(text="7B")
+    await admin.press(text="👨‍👩‍👧 Parents' letters")
+    documents = [m for m in admin.messages if m.document]
+    assert len(documents) == 2
+    pdf = app.fake.files[documents[0].document["file_id"]].content
+    text = "\n".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)
+    assert "Мария" in text
+    assert await _count(app, AccessCode) == 2  # one per student of 7B (Пётр's guardian, Мария's)
+    teacher = app.user(f.TEACHER, language_code="en")
+    await teacher.send("/codes")
+    assert "don't have access" in teacher.last.text
+    assert app.fake.errors == []
+
+
+async def test_class_teacher_sees_who_has_access(app: App, school: f.SmallSchool) -> None:
+    teacher = app.user(f.CLASS_TEACHER, language_code="en")
+    await teacher.send("/classes")
+    await teacher.press(text="7B")
+    overview = teacher.last.text
+    assert "Ирина Иванова" in overview
+    assert "Репетитор Репетиторович" in overview
+    assert "no parent connected" in overview
+    assert "Олег" not in overview
+    await teacher.press(data=f"cl:{school.class_5a}")
+    assert teacher.callback_answers[-1].get("show_alert") is True
+    assert app.fake.errors == []
