@@ -106,18 +106,34 @@ async def send_long(
     return sent
 
 
+def _markup_dump(markup: InlineKeyboardMarkup | None) -> object:
+    if markup is None or not markup.inline_keyboard:
+        return None
+    return markup.model_dump(exclude_none=True, exclude_defaults=True)
+
+
+def is_unchanged(message: Message, html_text: str, markup: InlineKeyboardMarkup | None) -> bool:
+    """Would editing `message` to this text and keyboard change nothing? (Telegram answers
+    such an edit with 400 "message is not modified".)"""
+    if (message.text or "") != plain_text(html_text, limit=MESSAGE_LIMIT * 2):
+        return False
+    return _markup_dump(message.reply_markup) == _markup_dump(markup)
+
+
 async def show(
     target: Message | None,
     bot: Bot,
     chat_id: int,
-    html: str,
+    html_text: str,
     reply_markup: InlineKeyboardMarkup | None = None,
 ) -> None:
     """Show a screen in place: edit the pressed message, or send a new one when it can't be
-    edited (too old, deleted); an edit that changes nothing is not an error."""
+    edited (too old, deleted). Nothing is sent when the screen is already what it shows."""
     if target is not None:
+        if is_unchanged(target, html_text, reply_markup):
+            return
         try:
-            await target.edit_text(html, reply_markup=reply_markup)
+            await target.edit_text(html_text, reply_markup=reply_markup)
             return
         except TelegramBadRequest as exc:
             if "message is not modified" in exc.message:
@@ -126,7 +142,7 @@ async def show(
                 exc.message
             ):
                 raise
-    await bot.send_message(chat_id, html, reply_markup=reply_markup)
+    await bot.send_message(chat_id, html_text, reply_markup=reply_markup)
 
 
 def plain_text(html_text: str, limit: int = ALERT_LIMIT) -> str:

@@ -685,20 +685,15 @@ class _Builder:
         self.subject_ids = dict(zip((s[0] for s in _SUBJECTS), subject_ids, strict=True))
 
     async def _accounts(self) -> None:
-        names = {
-            **{role: _NAMES[role] for role in ("admin", "head_teacher", "class_teacher")},
-            "teacher": _NAMES["teacher"],
-            "student": _NAMES["student"],
-            "parent": _NAMES["mother"],
-            "trusted": _NAMES["trusted"],
-        }
+        """The seven demo accounts (an account already holding a demo id is reused)."""
+        names = {**_NAMES, "parent": _NAMES["mother"]}
         phones = {**_PHONES, "parent": _PHONES["mother"]}
         result = await self.session.execute(
             select(Account.telegram_id, Account.id).where(
                 Account.telegram_id.in_(DEMO_TELEGRAM_IDS.values())
             )
         )
-        existing: dict[int, int] = dict(result.tuples().all())
+        existing: dict[int, int] = dict(result.all())
         missing = [role for role, tid in DEMO_TELEGRAM_IDS.items() if tid not in existing]
         rows = [
             {
@@ -715,8 +710,7 @@ class _Builder:
 
     async def _staff(self) -> None:
         """Teachers by subject group (about 24 lessons a week each), head teacher, admin."""
-        rng, names = self.rng, self.names
-        group_of = {s[0]: s[2] for s in _SUBJECTS}
+        rng, names, group_of = self.rng, self.names, self.group_of
         self.plans: list[list[_Item]] = []
         group_load: list[dict[str, int]] = []
         for _, level, _size in self.layout:
@@ -793,6 +787,7 @@ class _Builder:
         await self._insert(StaffRoleGrant, grants)
 
     async def _classes(self) -> None:
+        """Classes with their class teachers, and the teaching assignments."""
         used: set[int] = set()
         heads: list[_Teacher] = []
         for ci, (name, _level, _size) in enumerate(self.layout):
@@ -812,7 +807,6 @@ class _Builder:
                 teacher = self.teachers[ci % len(self.teachers)]
             used.add(teacher.index)
             heads.append(teacher)
-        # the demo class teacher may have been picked before 7B came up: keep 7B's first
         rows = [
             {
                 "school_id": self.school_id,
@@ -826,7 +820,7 @@ class _Builder:
         self.class_ids = await self._insert(SchoolClass, rows, ids=True)
         self.class_index = {name: ci for ci, (name, _, _) in enumerate(self.layout)}
 
-        group_of = {s[0]: s[2] for s in _SUBJECTS}
+        group_of = self.group_of
         keys: list[tuple[int, str]] = []
         rows = []
         for ci, items in enumerate(self.plans):
@@ -1106,7 +1100,7 @@ class _Builder:
                 past_by_class_day[lesson.class_id, lesson.date].append(lesson)
 
         forced = self._forced_grade(by_assignment)
-        absent = self._attendance(past_by_class_day, {(k, v) for k, v in forced.items()})
+        attendance, absent = self._attendance(past_by_class_day, set(forced.items()))
 
         topics: list[dict[str, Any]] = []
         homework: list[dict[str, Any]] = []
@@ -1158,15 +1152,14 @@ class _Builder:
                 must = forced.get(lesson.id)
                 if must is not None and must not in chosen:
                     chosen = [*chosen, must]
-                for si in chosen:
-                    grades.append(
-                        self._grade(si, lesson, aid, subject, teacher, code, special, ended,
-                                    force=si == must)
-                    )  # fmt: skip
+                grades.extend(
+                    self._grade(si, lesson, aid, teacher, code, special, ended, force=si == must)
+                    for si in chosen
+                )
         if topics:
             await self.session.execute(update(Lesson), topics)
         await self._insert(Homework, homework)
-        await self._insert(Attendance, self._attendance_rows)
+        await self._insert(Attendance, attendance)
         await self._insert(Grade, grades)
         await self._period_grades(grades)
 
@@ -1183,11 +1176,11 @@ class _Builder:
 
     def _attendance(
         self, by_class_day: dict[tuple[int, date], list[Any]], keep: set[tuple[int, int]]
-    ) -> set[tuple[int, int]]:
+    ) -> tuple[list[dict[str, Any]], set[tuple[int, int]]]:
         """About 4% exceptions: sick days (excused), some lateness, a few absences.
 
-        Returns the (lesson id, student index) pairs of students who were not there; the pairs
-        in `keep` stay present.
+        Returns the attendance rows and the (lesson id, student index) pairs of students who
+        were not there; the pairs in `keep` stay present.
         """
         rng = self.rng
         rows: list[dict[str, Any]] = []
@@ -1233,8 +1226,7 @@ class _Builder:
                                 "marked_at": _utc(day, lesson.starts_at) + timedelta(minutes=5),
                             }
                         )
-        self._attendance_rows = rows
-        return away
+        return rows, away
 
     def _homework_text(self, subject: str) -> str:
         rng = self.rng
@@ -1268,7 +1260,6 @@ class _Builder:
         si: int,
         lesson: Any,
         aid: int,
-        subject: str,
         teacher: _Teacher,
         code: str,
         special: GradeKind | None,
@@ -1296,7 +1287,7 @@ class _Builder:
             "student_id": self.student_ids[si],
             "lesson_id": lesson.id,
             "assignment_id": aid,
-            "subject_id": self.subject_ids[subject],
+            "subject_id": self.subject_ids[self.assignment_info[aid][1]],
             "date": lesson.date,
             "value": value,
             "score": score,
@@ -1507,7 +1498,7 @@ async def demo_accounts(session: AsyncSession) -> list[DemoAccount]:
         .where(Staff.account_id.in_(ids), AcademicYear.is_current)
         .order_by(SchoolClass.name.desc())
     )
-    homeroom: dict[int | None, str] = dict(homerooms.tuples().all())
+    homeroom: dict[int | None, str] = dict(homerooms.all())
 
     def pick(children: Iterable[tuple[str, str | None]]) -> tuple[str | None, str | None]:
         items = list(children)

@@ -1,0 +1,154 @@
+"""The `parta` console script as a user runs it: errors, demo seed, and `parta run` answering
+every demo role through the fake Telegram (real long polling, a separate process)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from db.models import Grade, Lesson, Student
+from tests.fakes.telegram_api import FakeTelegram
+from tests.harness import BOT_TOKEN
+
+PARTA = [sys.executable, "-m", "bot"]
+
+
+def _env(tmp_path: Path, **values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
+    env.pop("REDIS_URL", None)
+    env.pop("WEBHOOK_URL", None)
+    env.update(values)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    return env
+
+
+def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PARTA, *args],
+        cwd=tmp_path,  # an empty folder: no .env, code found relative to itself
+        env=_env(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
+    result = _run(tmp_path, "run", DATABASE_URL=f"sqlite:///{tmp_path}/x.db")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "@BotFather" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_database_url(tmp_path: Path) -> None:
+    result = _run(tmp_path, "db", "upgrade", DATABASE_URL="mysql://nope")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("parta: configuration error: DATABASE_URL")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unreachable_database(tmp_path: Path) -> None:
+    url = "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"
+    result = _run(tmp_path, "db", "upgrade", DATABASE_URL=url)
+    assert result.returncode == 2
+    assert "cannot use the database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_timezone_and_locale(tmp_path: Path) -> None:
+    result = _run(
+        tmp_path, "db", "upgrade", TIMEZONE="Mars/Olympus", DEFAULT_LOCALE="de", BOT_TOKEN="1:x"
+    )
+    assert result.returncode == 2
+    assert "TIMEZONE" in result.stderr
+    assert "DEFAULT_LOCALE" in result.stderr
+
+
+async def _counts(engine: AsyncEngine) -> dict[str, int]:
+    factory = async_sessionmaker(engine)
+    async with factory() as session:
+        return {
+            model.__tablename__: int(
+                await session.scalar(select(func.count()).select_from(model)) or 0
+            )
+            for model in (Student, Lesson, Grade)
+        }
+
+
+async def test_demo_seed_json_is_idempotent_and_run_answers_every_role(
+    tmp_path: Path,
+    db_url: str,
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    first = await asyncio.to_thread(_run, tmp_path, "demo", "seed", "--json", DATABASE_URL=db_url)
+    assert first.returncode == 0, first.stderr
+    accounts: list[dict[str, Any]] = json.loads(first.stdout)
+    roles = {a["role"] for a in accounts}
+    assert roles >= {
+        "student",
+        "parent",
+        "trusted",
+        "teacher",
+        "class_teacher",
+        "head_teacher",
+        "admin",
+    }
+    for account in accounts:
+        assert {"role", "telegram_id", "name", "class"} <= set(account)
+        if account["role"] in ("student", "parent", "trusted", "class_teacher"):
+            assert account["class"]
+    counts = await _counts(engine)
+    second = await asyncio.to_thread(_run, tmp_path, "demo", "seed", "--json", DATABASE_URL=db_url)
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout) == accounts
+    assert await _counts(engine) == counts
+
+    table = await asyncio.to_thread(_run, tmp_path, "demo", "seed", DATABASE_URL=db_url)
+    assert "already present" in table.stdout
+
+    async with FakeTelegram(token=BOT_TOKEN) as fake:
+        process = await asyncio.create_subprocess_exec(
+            *PARTA,
+            "run",
+            cwd=tmp_path,
+            env=_env(
+                tmp_path,
+                BOT_TOKEN=BOT_TOKEN,
+                DATABASE_URL=db_url,
+                TELEGRAM_API_URL=fake.base_url,
+            ),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            await fake.wait_for(lambda: fake.calls_to("getUpdates"), timeout=60)
+            users = [fake.user(a["telegram_id"], language_code="ru") for a in accounts]
+            for user in users:
+                await user.send("/start")
+            await fake.wait_for(lambda: all(u.messages for u in users), timeout=60)
+            for user, account in zip(users, accounts, strict=True):
+                assert account["name"].split()[0] in user.last.text, account
+            assert fake.errors == []
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                raw, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+            except TimeoutError:
+                process.kill()
+                raw, _ = await process.communicate()
+        output = raw.decode()
+        assert "Traceback" not in output, output
+        assert process.returncode in (0, 130), output
