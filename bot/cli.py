@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
@@ -15,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
 from db.engine import create_engine, create_session_factory
+from db.enums import CodeKind
 from db.migrate import upgrade
 
 BOTFATHER_HINT = (
@@ -93,6 +95,67 @@ async def _demo_seed(settings: Settings, args: argparse.Namespace) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
 
 
+async def _codes_issue(settings: Settings, args: argparse.Namespace) -> None:
+    from services.codes import CodeError, issue_codes
+    from services.letters import render_codes_csv, render_letters_pdf
+    from services.school import find_school
+
+    kind = CodeKind(args.kind)
+    if kind == CodeKind.STAFF and args.class_name:
+        raise CliError("staff codes are issued for the whole school: leave out --class")
+    if kind != CodeKind.STAFF and not args.class_name:
+        raise CliError("--class is required for student and parent codes")
+    username = args.bot_username or await _bot_username(settings)
+    await _migrate(settings)
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            try:
+                school = await find_school(session, args.school)
+                issued = await issue_codes(
+                    session,
+                    school_id=school.id,
+                    class_name=args.class_name,
+                    kind=kind,
+                    created_by_id=None,
+                    ttl_days=args.days,
+                )
+            except LookupError as exc:
+                raise CliError(str(exc)) from None
+            except CodeError as exc:
+                raise CliError(f"cannot issue codes: {exc.key.replace('_', ' ')}") from None
+            if not issued:
+                raise CliError("nobody to issue codes for")
+            pdf = render_letters_pdf(
+                issued, school_name=school.name, bot_username=username, timezone=school.timezone
+            )
+            csv_text = render_codes_csv(issued, bot_username=username)
+            args.out.write_bytes(pdf)
+            if args.csv:
+                args.csv.write_text(csv_text, encoding="utf-8")
+            await session.commit()  # only once the letters are written
+    finally:
+        await engine.dispose()
+    print(f"{len(issued)} {kind.value} codes issued; letters: {args.out}")
+
+
+async def _bot_username(settings: Settings) -> str:
+    from bot.factory import create_bot
+
+    if settings.bot_token is None:
+        raise CliError("pass --bot-username or set BOT_TOKEN so the deep links name the bot")
+    bot = create_bot(settings)
+    try:
+        me = await bot.get_me()
+    except Exception as exc:
+        raise CliError(
+            f"cannot ask Telegram for the bot's name ({exc}); pass --bot-username"
+        ) from None
+    finally:
+        await bot.session.close()
+    return me.username or ""
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parta", description="Parta, a school diary bot")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +169,18 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--json", action="store_true", help="print the accounts as JSON")
     seed.add_argument("--students", type=int, default=None, help="generate about N students")
     seed.add_argument("--weeks", type=int, default=4, help="weeks of past lessons (default 4)")
+    codes = commands.add_parser("codes", help="access codes")
+    codes_commands = codes.add_subparsers(dest="codes_command", required=True)
+    issue = codes_commands.add_parser("issue", help="issue one-time codes and printable letters")
+    issue.add_argument("--class", dest="class_name", help="class name, e.g. 7B")
+    issue.add_argument(
+        "--kind", choices=[k.value for k in CodeKind], default="parent", help="default: parent"
+    )
+    issue.add_argument("--out", type=Path, required=True, help="PDF file to write")
+    issue.add_argument("--csv", type=Path, help="also write the codes as CSV")
+    issue.add_argument("--days", type=int, default=30, help="days the codes stay valid")
+    issue.add_argument("--school", help="school name (when the database holds several)")
+    issue.add_argument("--bot-username", help="the bot's @username (else asked from Telegram)")
     return parser
 
 
@@ -127,6 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not 0 <= args.weeks <= 60:
                 raise CliError("--weeks must be between 0 and 60")
             asyncio.run(_demo_seed(settings, args))
+        elif args.command == "codes":
+            if not 1 <= args.days <= 366:
+                raise CliError("--days must be between 1 and 366")
+            asyncio.run(_codes_issue(settings, args))
     except CliError as exc:
         print(f"parta: {exc}", file=sys.stderr)
         return 2

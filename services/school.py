@@ -194,3 +194,16 @@ async def class_name_for_codes(session: AsyncSession, actor: Actor, class_id: in
     if row is None or row[1] != actor.school_id:
         raise AccessDenied(Action.ISSUE_CODES, class_id)
     return str(row[0])
+
+
+async def find_school(session: AsyncSession, name: str | None = None) -> School:
+    """The school a console command acts on: by name, or the only one there is."""
+    query = select(School).order_by(School.id)
+    if name:
+        query = query.where(School.name == name)
+    schools = list((await session.scalars(query.limit(2))).all())
+    if not schools:
+        raise LookupError(f"no school named {name!r}" if name else "no school in the database")
+    if len(schools) > 1 and not name:
+        raise LookupError("several schools: choose one with --school")
+    return schools[0]

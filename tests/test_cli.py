@@ -152,3 +152,61 @@ async def test_demo_seed_json_is_idempotent_and_run_answers_every_role(
         output = raw.decode()
         assert "Traceback" not in output, output
         assert process.returncode in (0, 130), output
+
+
+async def test_codes_issue_writes_letters_and_csv(
+    tmp_path: Path, db_url: str, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    from pypdf import PdfReader
+
+    from tests.factories import make_small_school
+
+    await make_small_school(session_factory)
+    pdf, csv_path = tmp_path / "letters.pdf", tmp_path / "codes.csv"
+    args = ["codes", "issue", "--class", "7B", "--kind", "parent", "--out", str(pdf)]
+    result = await asyncio.to_thread(
+        _run,
+        tmp_path,
+        *args,
+        "--csv",
+        str(csv_path),
+        "--bot-username",
+        "parta_school_bot",
+        DATABASE_URL=db_url,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2 parent codes issued" in result.stdout
+    text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "Мария" in text
+    assert "t.me/parta_school_bot?start=" in text
+    assert csv_path.read_text(encoding="utf-8").count("parta_school_bot") == 2
+    wrong = await asyncio.to_thread(
+        _run,
+        tmp_path,
+        "codes",
+        "issue",
+        "--class",
+        "11Z",
+        "--out",
+        str(pdf),
+        "--bot-username",
+        "parta_school_bot",
+        DATABASE_URL=db_url,
+    )
+    assert wrong.returncode == 2
+    assert "unknown class" in wrong.stderr
+    staff = await asyncio.to_thread(
+        _run,
+        tmp_path,
+        "codes",
+        "issue",
+        "--kind",
+        "staff",
+        "--out",
+        str(pdf),
+        "--bot-username",
+        "parta_school_bot",
+        DATABASE_URL=db_url,
+    )
+    assert staff.returncode == 0, staff.stderr
+    assert "staff codes issued" in staff.stdout
