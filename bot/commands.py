@@ -1,4 +1,5 @@
-"""The command menu, registered per scope and language with setMyCommands."""
+"""The command menu, registered per scope and language with setMyCommands: everyone's default
+menu per language, and a known user's own menu (their roles, their language) per chat."""
 
 from __future__ import annotations
 
@@ -8,21 +9,36 @@ from aiogram.utils.i18n import I18n
 
 from bot.config import SUPPORTED_LOCALES
 from bot.i18n import N_
-from services.actors import Actor
+from services.actors import FAMILY_ROLES, Actor, Role
 
-# (command, description msgid)
-_MENU: list[tuple[str, str]] = [
-    ("start", N_("Main screen")),
-    ("help", N_("What I can do")),
-    ("language", N_("Change the language")),
+STAFF = frozenset({Role.TEACHER, Role.CLASS_TEACHER, Role.HEAD_TEACHER, Role.ADMIN})
+EVERYONE: frozenset[Role] = frozenset()
+
+# (command, description msgid, roles that see it — empty: everyone, also unknown users).
+# Areas append their commands here, in the order they should appear.
+MENU: list[tuple[str, str, frozenset[Role]]] = [
+    ("start", N_("Main screen"), EVERYONE),
+    ("access", N_("Who can see my child"), frozenset({Role.PARENT})),
+    ("requests", N_("Parents' link requests"), frozenset({Role.CLASS_TEACHER, Role.ADMIN})),
+    (
+        "classes",
+        N_("Access by class"),
+        frozenset({Role.CLASS_TEACHER, Role.HEAD_TEACHER, Role.ADMIN}),
+    ),
+    ("codes", N_("Access codes and letters"), frozenset({Role.ADMIN})),
+    ("help", N_("What I can do"), EVERYONE),
+    ("language", N_("Change the language"), EVERYONE),
 ]
+assert all(roles <= FAMILY_ROLES | STAFF for _, _, roles in MENU)
 
 
 def menu_for(actor: Actor | None, locale: str, i18n: I18n) -> list[BotCommand]:
-    """The commands an actor sees, described in `locale`."""
+    """The commands an actor sees (all its roles together), described in `locale`."""
+    roles = actor.roles if actor is not None else frozenset()
     return [
         BotCommand(command=name, description=i18n.gettext(text, locale=locale))
-        for name, text in _MENU
+        for name, text, allowed in MENU
+        if not allowed or allowed & roles
     ]
 
 

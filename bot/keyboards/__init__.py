@@ -1,4 +1,5 @@
-"""Inline and reply keyboards (labels through gettext)."""
+"""Inline and reply keyboards (labels through gettext): shared and linking keyboards here,
+one module per further area (`bot.keyboards.diary`, `bot.keyboards.journal`, …)."""
 
 from __future__ import annotations
 

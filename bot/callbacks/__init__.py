@@ -1,5 +1,7 @@
 """Callback-data factories: short prefixes, ids and enums only (never names or other
-personal data); everything here must pack to at most 64 bytes."""
+personal data); everything must pack to at most 64 bytes (tests/test_callbacks.py checks the
+largest realistic values). Shared and linking factories live here; each area adds a module
+(`bot.callbacks.diary`, `bot.callbacks.journal`, …) with prefixes unique across the package."""
 
 from __future__ import annotations
 
@@ -27,6 +29,9 @@ class Screen(enum.StrEnum):
     REQUESTS = "requests"
     CLASSES = "classes"
     CODES = "codes"
+    DIARY = "diary"
+    JOURNAL = "journal"
+    SETTINGS = "settings"
 
 
 class MenuCb(CallbackData, prefix="mn"):
