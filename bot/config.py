@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     default_locale: str = "ru"
     timezone: str = "Europe/Moscow"
+    # notifications: a grade fixed within the grace window sends one correct message or none
+    notify_grace_seconds: int = Field(default=60, ge=0, le=3600)
+    # overall sending ceiling (Telegram: about 30 messages/s; paid broadcasts up to 1000/s)
+    notify_rate: float = Field(default=30.0, gt=0, le=1000)
+    notify_paid_broadcast: bool = False
 
     @field_validator("database_url")
     @classmethod
