@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     default_locale: str = "ru"
     timezone: str = "Europe/Moscow"
+    # access codes: failed attempts allowed per Telegram account per hour
+    code_attempts_per_hour: int = Field(default=5, ge=1, le=100)
     # notifications: a grade fixed within the grace window sends one correct message or none
     notify_grace_seconds: int = Field(default=60, ge=0, le=3600)
     # overall sending ceiling (Telegram: about 30 messages/s; paid broadcasts up to 1000/s)
@@ -74,9 +76,16 @@ class Settings(BaseSettings):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
-    @field_validator("telegram_api_url", "redis_url", "webhook_url")
+    @field_validator("telegram_api_url", "redis_url")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith("https://"):
+            raise ValueError("must be a public https:// URL (Telegram delivers only over HTTPS)")
         return value or None
 
     @property

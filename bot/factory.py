@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -26,17 +28,21 @@ from bot.middlewares import (
 )
 from bot.notifier import Notifier
 from bot.rendering import Renderer
+from bot.telegram import FloodWaitMiddleware
 from handlers import create_routers
 
 logger = logging.getLogger("parta")
 
 
-def create_bot(settings: Settings) -> Bot:
+def create_bot(settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> Bot:
+    """The Bot with Telegram HTML defaults; `clock` paces sends per chat (tests pass the fake
+    Bot API's clock)."""
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is not set")
     session = AiohttpSession()
     if settings.telegram_api_url:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(FloodWaitMiddleware(clock=clock))
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,

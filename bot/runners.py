@@ -41,18 +41,16 @@ async def _run_webhook(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
     SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=path)
     setup_application(app, dp, bot=bot)
 
-    async def set_webhook(bot: Bot) -> None:
-        await bot.set_webhook(
-            settings.webhook_url or "",
-            secret_token=secret,
-            allowed_updates=dp.resolve_used_update_types(),
-        )
-
-    dp.startup.register(set_webhook)
     runner = web.AppRunner(app)
-    await runner.setup()
+    await runner.setup()  # emits the dispatcher's startup (menus, notifier)
     site = web.TCPSite(runner, host=settings.webhook_host, port=settings.webhook_port)
     await site.start()
+    # only now, with the port open, tell Telegram where to deliver
+    await bot.set_webhook(
+        settings.webhook_url,
+        secret_token=secret,
+        allowed_updates=dp.resolve_used_update_types(),
+    )
     logger.info("webhook server on %s:%s%s", settings.webhook_host, settings.webhook_port, path)
     try:
         await asyncio.Event().wait()

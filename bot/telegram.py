@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.types import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from aiogram.utils.callback_answer import CallbackAnswer
 
@@ -155,3 +163,63 @@ def refuse(answer: CallbackAnswer, html_text: str) -> None:
     """Answer a button press with an alert (the text is shown as plain text)."""
     answer.text = plain_text(html_text)
     answer.show_alert = True
+
+
+class ChatPacer:
+    """A token bucket per chat: about one message per second, short bursts allowed."""
+
+    def __init__(self, rate: float = 1.0, burst: int = 3) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[int | str, tuple[float, float]] = {}
+
+    def delay(self, chat_id: int | str, now: float) -> float:
+        """Seconds to wait before sending to `chat_id` (and take the token)."""
+        tokens, last = self._buckets.get(chat_id, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        wait = 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+        self._buckets[chat_id] = (tokens - 1 + wait * self.rate, now + wait)
+        if len(self._buckets) > 50_000:
+            self._buckets = {c: b for c, b in self._buckets.items() if b[1] > now - 60}
+        return wait
+
+
+class FloodWaitMiddleware(BaseRequestMiddleware):
+    """Keeps sends to one chat under Telegram's per-chat limit, and waits out a short 429.
+
+    Messages to one chat are paced (about 1/s after a short burst), so a long text in several
+    parts never provokes a 429. Should one come anyway, a short `retry_after` is waited out and
+    the request repeated (aiogram itself does not retry); a long one is raised to the caller.
+    """
+
+    def __init__(
+        self,
+        max_wait: float = 5.0,
+        attempts: int = 3,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_wait = max_wait
+        self.attempts = attempts
+        self.pacer = ChatPacer()
+        self.clock = clock
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        name = method.__api_method__
+        chat_id = getattr(method, "chat_id", None)
+        if name.startswith(("send", "copyMessage")) and name != "sendChatAction" and chat_id:
+            wait = self.pacer.delay(chat_id, self.clock())
+            if wait > 0:
+                await asyncio.sleep(wait)
+        for _ in range(self.attempts - 1):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if exc.retry_after > self.max_wait:
+                    raise
+                await asyncio.sleep(exc.retry_after)
+        return await make_request(bot, method)

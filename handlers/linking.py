@@ -14,6 +14,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import LinkDecisionCb
+from bot.config import Settings
 from bot.keyboards import contact_keyboard
 from bot.rendering import Renderer
 from bot.states import LinkStates
@@ -37,6 +38,7 @@ async def _redeem(
     session: AsyncSession,
     state: FSMContext,
     renderer: Renderer,
+    settings: Settings,
 ) -> None:
     user = message.from_user
     assert user is not None
@@ -48,6 +50,7 @@ async def _redeem(
             username=user.username,
             code_text=code_text,
             language_code=user.language_code,
+            attempt_limit=settings.code_attempts_per_hour,
         )
     except linking.LinkError as exc:
         await message.answer(
@@ -71,14 +74,19 @@ async def start_with_code(
     session: AsyncSession,
     state: FSMContext,
     renderer: Renderer,
+    settings: Settings,
 ) -> None:
-    await _redeem(message, command.args or "", session, state, renderer)
+    await _redeem(message, command.args or "", session, state, renderer, settings)
 
 
 async def typed_code(
-    message: Message, session: AsyncSession, state: FSMContext, renderer: Renderer
+    message: Message,
+    session: AsyncSession,
+    state: FSMContext,
+    renderer: Renderer,
+    settings: Settings,
 ) -> None:
-    await _redeem(message, message.text or "", session, state, renderer)
+    await _redeem(message, message.text or "", session, state, renderer, settings)
 
 
 async def on_contact(

@@ -171,11 +171,15 @@ async def redeem(
     username: str | None,
     code_text: str,
     language_code: str | None = None,
+    attempt_limit: int = codes_service.ATTEMPT_LIMIT,
     now: datetime | None = None,
 ) -> LinkResult:
-    """Redeem a school code (or a trusted-person invitation) typed or opened by deep link."""
+    """Redeem a school code (or a trusted-person invitation) typed or opened by deep link;
+    at most `attempt_limit` failed attempts per Telegram account per hour."""
     now = now or utcnow()
-    left, retry_at = await codes_service.attempts_left(session, telegram_id, now=now)
+    left, retry_at = await codes_service.attempts_left(
+        session, telegram_id, now=now, limit=attempt_limit
+    )
     if left <= 0:
         raise LinkError("too_many_attempts", retry_at=retry_at)
     cleaned = re.sub(r"[\s\-]", "", code_text).upper()

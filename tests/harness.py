@@ -41,7 +41,7 @@ class App:
             webhook_url=None,
             **overrides,
         )
-        bot = create_bot(settings)
+        bot = create_bot(settings, clock=fake.now)
         dp = create_dispatcher(settings, session_factory, strict_templates=True, run_notifier=False)
         application = cls(fake, bot, dp, settings, session_factory)
 

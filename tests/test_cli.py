@@ -67,6 +67,13 @@ def test_unreachable_database(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_plain_http_webhook_is_refused(tmp_path: Path) -> None:
+    result = _run(tmp_path, "run", BOT_TOKEN="1:x", WEBHOOK_URL="http://example.org/hook")
+    assert result.returncode == 2
+    assert "WEBHOOK_URL" in result.stderr
+    assert "https" in result.stderr
+
+
 def test_bad_timezone_and_locale(tmp_path: Path) -> None:
     result = _run(
         tmp_path, "db", "upgrade", TIMEZONE="Mars/Olympus", DEFAULT_LOCALE="de", BOT_TOKEN="1:x"
@@ -210,3 +217,65 @@ async def test_codes_issue_writes_letters_and_csv(
     )
     assert staff.returncode == 0, staff.stderr
     assert "staff codes issued" in staff.stdout
+
+
+async def test_webhook_mode_with_secret(
+    tmp_path: Path, db_url: str, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    import socket
+
+    import aiohttp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    public_url = "https://parta.example.org/telegram/hook"  # behind a TLS proxy
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    async with FakeTelegram(token=BOT_TOKEN) as fake, aiohttp.ClientSession() as http:
+        statuses: list[int] = []
+
+        async def post(update: dict[str, Any], secret: str = "s3cret-token") -> None:
+            headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+            async with http.post(url, json=update, headers=headers) as response:
+                statuses.append(response.status)
+
+        fake.deliver = post
+        process = await asyncio.create_subprocess_exec(
+            *PARTA,
+            "run",
+            cwd=tmp_path,
+            env=_env(
+                tmp_path,
+                BOT_TOKEN=BOT_TOKEN,
+                DATABASE_URL=db_url,
+                TELEGRAM_API_URL=fake.base_url,
+                WEBHOOK_URL=public_url,
+                WEBHOOK_SECRET="s3cret-token",
+                WEBHOOK_HOST="127.0.0.1",
+                WEBHOOK_PORT=str(port),
+            ),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            await fake.wait_for(lambda: fake.calls_to("setWebhook"), timeout=60)
+            webhook = fake.calls_to("setWebhook")[-1]
+            assert webhook["url"] == public_url
+            assert webhook["secret_token"] == "s3cret-token"
+            assert fake.calls_to("getUpdates") == []
+            user = fake.user(4242, language_code="en")
+            await user.send("/start")
+            await fake.wait_for(lambda: user.messages, timeout=30)
+            assert "electronic diary" in user.last.text
+            forged = {"update_id": 1, "message": {"message_id": 1}}
+            await post(forged, secret="wrong")
+            assert statuses == [200, 401]
+            assert fake.errors == []
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                raw, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+            except TimeoutError:
+                process.kill()
+                raw, _ = await process.communicate()
+        assert "Traceback" not in raw.decode(), raw.decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from db.models import Account
@@ -60,3 +61,67 @@ async def test_default_menus_registered_per_language(app: App) -> None:
     assert en[0]["description"] == "Main screen"
     assert ru[0]["description"] == "Главный экран"
     assert default == ru
+
+
+async def test_a_crashing_handler_apologizes_and_changes_nothing(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import services.actors
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        async with app.session_factory() as session:  # a write that must not survive
+            session.add(Account(telegram_id=999, full_name="ghost"))
+            await session.flush()
+        raise RuntimeError("boom")
+
+    user = app.user(115, language_code="en")
+    await user.send("/language")
+    monkeypatch.setattr(services.actors, "set_locale", broken)
+    monkeypatch.setattr("handlers.common.set_locale", broken)
+    await user.press(text="🇬🇧 English")
+    assert "something went wrong" in user.last.text
+    assert app.fake.unanswered_callbacks() == []
+    assert app.fake.errors == []
+    async with app.session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(Account)) == 0
+
+
+async def test_storage_follows_configuration() -> None:
+    from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+    from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+
+    from bot.config import Settings
+    from bot.factory import create_storage
+
+    storage, isolation = create_storage(Settings(_env_file=None, redis_url=None))  # type: ignore[call-arg]
+    assert isinstance(storage, MemoryStorage)
+    assert isinstance(isolation, SimpleEventIsolation)
+    settings = Settings(_env_file=None, redis_url="redis://127.0.0.1:6379/5")  # type: ignore[call-arg]
+    storage, isolation = create_storage(settings)
+    assert isinstance(storage, RedisStorage)
+    assert isinstance(isolation, RedisEventIsolation)
+    await storage.close()
+
+
+async def test_long_text_is_split_into_valid_messages(app: App) -> None:
+    from bot.telegram import send_long
+
+    user = app.user(116, language_code="en")
+    await user.send("/start")
+    html = "\n".join(f"<b>Строка {i}</b> &amp; " + "текст " * 20 for i in range(80))
+    sent = await send_long(app.bot, user.id, html)
+    assert len(sent) > 1
+    assert all(len(m.text or "") <= 4096 for m in sent)
+    assert app.fake.errors == []
+
+
+def test_chat_pacer_allows_a_burst_then_one_per_second() -> None:
+    from bot.telegram import ChatPacer
+
+    pacer = ChatPacer(rate=1.0, burst=3)
+    waits = [pacer.delay(7, 100.0) for _ in range(5)]
+    assert waits[:3] == [0.0, 0.0, 0.0]
+    assert waits[3] == pytest.approx(1.0)
+    assert waits[4] == pytest.approx(2.0)
+    assert pacer.delay(8, 100.0) == 0.0  # another chat is independent
+    assert pacer.delay(7, 110.0) == 0.0  # tokens refill with time

@@ -332,3 +332,21 @@ async def test_class_teacher_sees_who_has_access(app: App, school: f.SmallSchool
     await teacher.press(data=f"cl:{school.class_5a}")
     assert teacher.callback_answers[-1].get("show_alert") is True
     assert app.fake.errors == []
+
+
+async def test_attempt_limit_is_configurable(
+    fake_telegram: Any,
+    db_url: str,
+    session_factory: async_sessionmaker[AsyncSession],
+    school: f.SmallSchool,
+) -> None:
+    strict = await App.start(fake_telegram, db_url, session_factory, code_attempts_per_hour=2)
+    try:
+        attacker = strict.user(5010, language_code="en")
+        await attacker.send("/start ABCDEFGHJK")
+        await attacker.send("/start ABCDEFGHJK")
+        assert "1 attempt left" not in attacker.last.text
+        await attacker.send("/start ABCDEFGHJK")
+        assert "Too many wrong codes" in attacker.last.text
+    finally:
+        await strict.stop()
