@@ -160,6 +160,53 @@ async def deciders_for(session: AsyncSession, student_id: int) -> list[int]:
     return [i for i in ids if i is not None]
 
 
+async def _confirm_guardianship(
+    session: AsyncSession,
+    *,
+    student_id: int,
+    account_id: int,
+    guardian_id: int | None,
+    method: LinkMethod,
+    now: datetime,
+    confirmed_by_id: int | None = None,
+) -> Guardianship:
+    """Create the guardianship, or revive a revoked one, confirmed now by `method`."""
+    link = await session.scalar(
+        select(Guardianship).where(
+            Guardianship.student_id == student_id, Guardianship.account_id == account_id
+        )
+    )
+    if link is None:
+        link = Guardianship(student_id=student_id, account_id=account_id)
+        session.add(link)
+    link.guardian_id = guardian_id if guardian_id is not None else link.guardian_id
+    link.method = method
+    link.confirmed_at = now
+    link.confirmed_by_id = confirmed_by_id
+    link.revoked_at = None
+    link.revoked_by_id = None
+    await session.flush()
+    return link
+
+
+async def _bind_person(
+    session: AsyncSession, model: type[Student] | type[Staff], person_id: int, account: Account
+) -> tuple[int, str, int | None]:
+    """Link a student's or staff member's record to this account (a code re-issued for a lost
+    phone moves it: the previous account loses it). Returns (id, name, previous account)."""
+    person = await session.get(model, person_id)
+    assert person is not None
+    previous = person.account_id
+    await session.execute(
+        update(model)
+        .where(model.account_id == account.id, model.id != person.id)
+        .values(account_id=None)
+    )
+    person.account_id = account.id
+    account.full_name = person.full_name
+    return person.id, person.full_name, previous
+
+
 # --- codes ------------------------------------------------------------------------------
 
 
@@ -221,34 +268,14 @@ async def redeem(
         raise LinkError("code_used")
     if code.kind == CodeKind.STUDENT:
         assert code.student_id is not None
-        student = await session.get(Student, code.student_id)
-        assert student is not None
-        old = student.account_id
-        await session.execute(
-            update(Student)
-            .where(Student.account_id == account.id, Student.id != student.id)
-            .values(account_id=None)
-        )
-        student.account_id = account.id
-        account.full_name = student.full_name
-        result = LinkResult(
-            Outcome.LINKED_STUDENT, student.full_name, await _class_name(session, student.id)
-        )
-        entity, entity_id = "student", student.id
+        entity = "student"
+        entity_id, name, old = await _bind_person(session, Student, code.student_id, account)
+        result = LinkResult(Outcome.LINKED_STUDENT, name, await _class_name(session, entity_id))
     else:
         assert code.staff_id is not None
-        staff = await session.get(Staff, code.staff_id)
-        assert staff is not None
-        old = staff.account_id
-        await session.execute(
-            update(Staff)
-            .where(Staff.account_id == account.id, Staff.id != staff.id)
-            .values(account_id=None)
-        )
-        staff.account_id = account.id
-        account.full_name = staff.full_name
-        result = LinkResult(Outcome.LINKED_STAFF, staff.full_name)
-        entity, entity_id = "staff", staff.id
+        entity = "staff"
+        entity_id, name, old = await _bind_person(session, Staff, code.staff_id, account)
+        result = LinkResult(Outcome.LINKED_STAFF, name)
     _audit(
         session,
         action="link.code",
@@ -310,32 +337,20 @@ async def submit_contact(
         (gid for gid, gphone in on_file if gphone and normalize_phone(gphone) == normalized),
         None,
     )
-    existing = await session.scalar(
-        select(Guardianship).where(
-            Guardianship.student_id == student.id, Guardianship.account_id == account.id
-        )
-    )
     if match is not None:
-        if existing is None:
-            existing = Guardianship(
-                student_id=student.id,
-                account_id=account.id,
-                guardian_id=match,
-                method=LinkMethod.PHONE_MATCH,
-                confirmed_at=now,
-            )
-            session.add(existing)
-        else:
-            existing.revoked_at = None
-            existing.revoked_by_id = None
-            existing.method = LinkMethod.PHONE_MATCH
-            existing.confirmed_at = now
-        await session.flush()
+        link = await _confirm_guardianship(
+            session,
+            student_id=student.id,
+            account_id=account.id,
+            guardian_id=match,
+            method=LinkMethod.PHONE_MATCH,
+            now=now,
+        )
         _audit(
             session,
             action="link.phone_match",
             entity="guardianship",
-            entity_id=existing.id,
+            entity_id=link.id,
             actor_id=account.id,
             telegram_id=telegram_id,
             new={"student_id": student.id, "guardian_id": match},
@@ -343,7 +358,14 @@ async def submit_contact(
         await session.commit()
         return LinkResult(Outcome.CONFIRMED, student.full_name, class_name)
 
-    if existing is not None and existing.revoked_at is None:
+    already = await session.scalar(
+        select(Guardianship.id).where(
+            Guardianship.student_id == student.id,
+            Guardianship.account_id == account.id,
+            Guardianship.revoked_at.is_(None),
+        )
+    )
+    if already is not None:  # already this child's confirmed parent: nothing to ask
         await session.commit()
         return LinkResult(Outcome.CONFIRMED, student.full_name, class_name)
     request = await session.scalar(
@@ -470,29 +492,15 @@ async def decide(
     request.decided_at = now
     request.decided_by_id = actor.account_id
     if approve:
-        existing = await session.scalar(
-            select(Guardianship).where(
-                Guardianship.student_id == request.student_id,
-                Guardianship.account_id == request.account_id,
-            )
+        await _confirm_guardianship(
+            session,
+            student_id=request.student_id,
+            account_id=request.account_id,
+            guardian_id=request.guardian_id,
+            method=LinkMethod.APPROVED,
+            now=now,
+            confirmed_by_id=actor.account_id,
         )
-        if existing is None:
-            session.add(
-                Guardianship(
-                    student_id=request.student_id,
-                    account_id=request.account_id,
-                    guardian_id=request.guardian_id,
-                    method=LinkMethod.APPROVED,
-                    confirmed_at=now,
-                    confirmed_by_id=actor.account_id,
-                )
-            )
-        else:
-            existing.revoked_at = None
-            existing.revoked_by_id = None
-            existing.method = LinkMethod.APPROVED
-            existing.confirmed_by_id = actor.account_id
-            existing.confirmed_at = now
     student = await session.get(Student, request.student_id)
     assert student is not None
     await enqueue(

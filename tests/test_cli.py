@@ -43,6 +43,17 @@ def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
     )
 
 
+async def _stop(process: asyncio.subprocess.Process) -> str:
+    """Interrupt a running `parta run` like Ctrl+C and return everything it printed."""
+    process.send_signal(signal.SIGINT)
+    try:
+        raw, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    except TimeoutError:
+        process.kill()
+        raw, _ = await process.communicate()
+    return raw.decode()
+
+
 def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
     result = _run(tmp_path, "run", DATABASE_URL=f"sqlite:///{tmp_path}/x.db")
     assert result.returncode == 2
@@ -150,13 +161,7 @@ async def test_demo_seed_json_is_idempotent_and_run_answers_every_role(
                 assert account["name"].split()[0] in user.last.text, account
             assert fake.errors == []
         finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                raw, _ = await asyncio.wait_for(process.communicate(), timeout=30)
-            except TimeoutError:
-                process.kill()
-                raw, _ = await process.communicate()
-        output = raw.decode()
+            output = await _stop(process)
         assert "Traceback" not in output, output
         assert process.returncode in (0, 130), output
 
@@ -272,10 +277,5 @@ async def test_webhook_mode_with_secret(
             assert statuses == [200, 401]
             assert fake.errors == []
         finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                raw, _ = await asyncio.wait_for(process.communicate(), timeout=30)
-            except TimeoutError:
-                process.kill()
-                raw, _ = await process.communicate()
-        assert "Traceback" not in raw.decode(), raw.decode()
+            output = await _stop(process)
+        assert "Traceback" not in output, output
