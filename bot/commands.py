@@ -18,6 +18,13 @@ EVERYONE: frozenset[Role] = frozenset()
 # Areas append their commands here, in the order they should appear.
 MENU: list[tuple[str, str, frozenset[Role]]] = [
     ("start", N_("Main screen"), EVERYONE),
+    ("today", N_("Today's lessons, grades and homework"), FAMILY_ROLES),
+    ("tomorrow", N_("Tomorrow's lessons and homework"), FAMILY_ROLES),
+    ("week", N_("The week in the diary"), FAMILY_ROLES),
+    ("grades", N_("Grades and averages"), FAMILY_ROLES),
+    ("homework", N_("Homework"), FAMILY_ROLES),
+    ("schedule", N_("Timetable"), FAMILY_ROLES),
+    ("attendance", N_("Absences and lateness"), FAMILY_ROLES),
     ("access", N_("Who can see my child"), frozenset({Role.PARENT})),
     ("requests", N_("Parents' link requests"), frozenset({Role.CLASS_TEACHER, Role.ADMIN})),
     (
@@ -26,6 +33,8 @@ MENU: list[tuple[str, str, frozenset[Role]]] = [
         frozenset({Role.CLASS_TEACHER, Role.HEAD_TEACHER, Role.ADMIN}),
     ),
     ("codes", N_("Access codes and letters"), frozenset({Role.ADMIN})),
+    ("journal", N_("Teacher's journal: lessons, grades, attendance"), STAFF),
+    ("settings", N_("Notification settings"), FAMILY_ROLES | STAFF),
     ("help", N_("What I can do"), EVERYONE),
     ("language", N_("Change the language"), EVERYONE),
 ]

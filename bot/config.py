@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -37,6 +38,14 @@ class Settings(BaseSettings):
     # overall sending ceiling (Telegram: about 30 messages/s; paid broadcasts up to 1000/s)
     notify_rate: float = Field(default=30.0, gt=0, le=1000)
     notify_paid_broadcast: bool = False
+    # messages in flight at once (also the most a killed process can send twice)
+    notify_concurrency: int = Field(default=8, ge=1, le=64)
+    # default quiet hours (school time; equal times or empty: none) and digest time
+    notify_quiet_start: time | None = time(21)
+    notify_quiet_end: time | None = time(8)
+    notify_digest_time: time = time(20)
+    # when the evening jobs run: homework reminders, tomorrow's changes, weekly summaries
+    notify_evening_time: time = time(18)
 
     @field_validator("database_url")
     @classmethod

@@ -28,6 +28,7 @@ from bot.middlewares import (
 )
 from bot.notifier import Notifier
 from bot.rendering import Renderer
+from bot.scheduler import start_scheduler, stop_scheduler
 from bot.telegram import FloodWaitMiddleware
 from handlers import create_routers
 
@@ -92,6 +93,8 @@ def create_dispatcher(
     dp.include_routers(*create_routers())
     dp["run_notifier"] = run_notifier
     dp.startup.register(_on_startup)
+    dp.startup.register(start_scheduler)
+    dp.shutdown.register(stop_scheduler)
     dp.shutdown.register(_on_shutdown)
     return dp
 
@@ -100,7 +103,11 @@ async def _on_startup(bot: Bot, dispatcher: Dispatcher) -> None:
     await register_default_menus(bot, dispatcher["i18n"])
     me = await bot.me()
     notifier = Notifier(
-        bot, dispatcher["session_factory"], dispatcher["renderer"], dispatcher["i18n"]
+        bot,
+        dispatcher["session_factory"],
+        dispatcher["renderer"],
+        dispatcher["i18n"],
+        settings=dispatcher["settings"],
     )
     dispatcher["notifier"] = notifier
     if dispatcher["run_notifier"]:

@@ -1,66 +1,153 @@
-"""Sends the notification outbox: claim due rows, render in the recipient's language, send
-under Telegram's limits, mark sent. Runs as a background task next to polling or webhook."""
+"""The aiogram side of the notification dispatcher (`services.dispatcher`): renders a message in
+the recipient's language, sends it with the Bot, and maps aiogram's errors to the dispatcher's.
+
+`Notifier` runs the dispatcher as a background task next to polling or the webhook server.
+`python -m bot.notifier` runs it as a process of its own (more sending processes on
+PostgreSQL, the crash test, the benchmark): see `main()`.
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import json
 import logging
-import time
-from collections.abc import Callable
-from datetime import timedelta
+import resource
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 
 from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import (
-    TelegramBadRequest,
+    RestartingTelegram,
+    TelegramAPIError,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.keyboards import link_decision_keyboard
+from bot.config import Settings
+from bot.keyboards.notify import notification_keyboard
 from bot.rendering import Renderer
-from bot.telegram import split_html
-from db.base import utcnow
-from services import outbox
+from bot.telegram import CAPTION_LIMIT, split_html
+from services.dispatcher import (
+    DispatchConfig,
+    OutboxDispatcher,
+    RateLimiter,
+    RecipientGone,
+    Rejected,
+    RetryAfter,
+    Unavailable,
+    rate_for,
+)
+from services.notify_content import Outbound
+from services.preferences import PreferenceDefaults
+from services.scheduler_jobs import JobConfig
+
+__all__ = ["AiogramTransport", "Notifier", "RateLimiter", "dispatch_config", "main"]
 
 logger = logging.getLogger("parta.notifier")
 
-MAX_ATTEMPTS = 8
+
+def preference_defaults(settings: Settings) -> PreferenceDefaults:
+    return PreferenceDefaults(
+        quiet_start=settings.notify_quiet_start,
+        quiet_end=settings.notify_quiet_end,
+        digest_time=settings.notify_digest_time,
+    )
 
 
-def _keyboard(payload: dict[str, object]) -> InlineKeyboardMarkup | None:
-    if payload.get("keyboard") == "link_decision":
-        return link_decision_keyboard(int(str(payload["request_id"])))
-    return None
+def dispatch_config(settings: Settings, **overrides: object) -> DispatchConfig:
+    """The dispatcher's configuration from the settings (NOTIFY_* variables)."""
+    values: dict[str, object] = {
+        "grace": timedelta(seconds=settings.notify_grace_seconds),
+        "rate": rate_for(settings.notify_rate, settings.notify_paid_broadcast),
+        "paid_broadcast": settings.notify_paid_broadcast,
+        "concurrency": settings.notify_concurrency,
+        "timezone": settings.timezone,
+        "preferences": preference_defaults(settings),
+    }
+    values.update(overrides)
+    return DispatchConfig(**values)  # type: ignore[arg-type]
 
 
-class RateLimiter:
-    """Overall messages per second, and at most one message per second to one chat."""
+def job_config(settings: Settings) -> JobConfig:
+    return JobConfig(
+        timezone=settings.timezone,
+        evening=settings.notify_evening_time,
+        preferences=preference_defaults(settings),
+    )
 
-    def __init__(self, per_second: float = 30.0, per_chat_interval: float = 1.0) -> None:
-        self.interval = 1.0 / per_second
-        self.per_chat_interval = per_chat_interval
-        self._next_global = 0.0
-        self._next_chat: dict[int, float] = {}
-        self._clock: Callable[[], float] = time.monotonic
 
-    async def wait(self, chat_id: int) -> None:
-        now = self._clock()
-        start = max(now, self._next_global, self._next_chat.get(chat_id, 0.0))
-        self._next_global = start + self.interval
-        self._next_chat[chat_id] = start + self.per_chat_interval
-        if start > now:
-            await asyncio.sleep(start - now)
-        if len(self._next_chat) > 10_000:
-            self._next_chat = {c: t for c, t in self._next_chat.items() if t > now}
+@dataclass(frozen=True)
+class Part:
+    """One API call of a message."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    photo: bytes | None = None
+
+
+class AiogramTransport:
+    """`services.dispatcher.Transport` on aiogram."""
+
+    def __init__(self, bot: Bot, renderer: Renderer, i18n: I18n) -> None:
+        self.bot = bot
+        self.renderer = renderer
+        self.i18n = i18n
+
+    def prepare(self, message: Outbound, locale: str | None) -> Sequence[Part]:
+        with self.i18n.context(), self.i18n.use_locale(locale or self.i18n.default_locale):
+            text = self.renderer.render(message.template, **message.context)
+            markup = notification_keyboard(message.buttons)
+        if message.photo_bytes is not None:
+            captions = split_html(text, CAPTION_LIMIT)
+            parts = [Part(captions[0], None, message.photo_bytes)]
+            parts += [Part(caption) for caption in captions[1:]]
+        else:
+            parts = [Part(chunk) for chunk in split_html(text)]
+        last = parts[-1]
+        parts[-1] = Part(last.text, markup, last.photo)
+        return parts
+
+    async def deliver(self, chat_id: int, part: Part, *, paid: bool) -> int | None:
+        try:
+            if part.photo is not None:
+                sent = await self.bot.send_photo(
+                    chat_id,
+                    BufferedInputFile(part.photo, filename="summary.png"),
+                    caption=part.text,
+                    reply_markup=part.markup,
+                    allow_paid_broadcast=paid or None,
+                )
+            else:
+                sent = await self.bot.send_message(
+                    chat_id,
+                    part.text,
+                    reply_markup=part.markup,
+                    allow_paid_broadcast=paid or None,
+                )
+        except TelegramRetryAfter as exc:
+            raise RetryAfter(exc.retry_after, exc.message) from exc
+        except TelegramForbiddenError as exc:
+            raise RecipientGone(exc.message) from exc
+        except (TelegramNetworkError, TelegramServerError, RestartingTelegram) as exc:
+            raise Unavailable(str(exc)) from exc
+        except TelegramAPIError as exc:
+            raise Rejected(exc.message) from exc
+        return sent.message_id
 
 
 class Notifier:
+    """The dispatcher running next to the bot (started from the dispatcher's startup)."""
+
     def __init__(
         self,
         bot: Bot,
@@ -68,78 +155,41 @@ class Notifier:
         renderer: Renderer,
         i18n: I18n,
         *,
+        settings: Settings | None = None,
+        config: DispatchConfig | None = None,
         limiter: RateLimiter | None = None,
         poll_interval: float = 1.0,
     ) -> None:
-        self.bot = bot
-        self.session_factory = session_factory
-        self.renderer = renderer
-        self.i18n = i18n
-        self.limiter = limiter or RateLimiter()
+        if config is None:
+            config = dispatch_config(settings) if settings is not None else DispatchConfig()
+        self.bot = sending_bot(bot)
+        self.dispatcher = OutboxDispatcher(
+            session_factory,
+            AiogramTransport(self.bot, renderer, i18n),
+            config=config,
+            limiter=limiter or RateLimiter(config.rate),
+        )
         self.poll_interval = poll_interval
         self._task: asyncio.Task[None] | None = None
 
-    async def run_once(self, batch: int = 100) -> int:
-        """Send what is due now; returns how many rows were handled."""
-        async with self.session_factory() as session:
-            claimed = await outbox.claim_due(session, limit=batch)
-            for item in claimed:
-                await self._send(session, item)
-        return len(claimed)
+    @property
+    def limiter(self) -> RateLimiter:
+        return self.dispatcher.limiter
 
-    async def _send(self, session: AsyncSession, item: outbox.Outgoing) -> None:
-        locale = item.locale or self.i18n.default_locale
-        with self.i18n.context(), self.i18n.use_locale(locale):
-            text = self.renderer.render(item.template, **item.payload)
-            markup = _keyboard(item.payload)
-        try:
-            message_id = None
-            parts = split_html(text)
-            for index, part in enumerate(parts):
-                await self.limiter.wait(item.chat_id)
-                sent = await self.bot.send_message(
-                    item.chat_id, part, reply_markup=markup if index == len(parts) - 1 else None
-                )
-                message_id = message_id or sent.message_id
-        except TelegramRetryAfter as exc:
-            await outbox.mark_failed(
-                session,
-                item.id,
-                error=str(exc),
-                retry_at=utcnow() + timedelta(seconds=exc.retry_after),
-            )
-        except TelegramForbiddenError as exc:
-            await outbox.deactivate_recipient(session, item.chat_id)
-            await outbox.mark_failed(
-                session, item.id, error=str(exc), retry_at=utcnow() + timedelta(hours=1)
-            )
-        except TelegramBadRequest as exc:
-            logger.warning("notification %s dead-lettered: %s", item.id, exc)
-            await outbox.mark_failed(session, item.id, error=str(exc), retry_at=None, dead=True)
-        except (TelegramNetworkError, TelegramServerError) as exc:
-            dead = item.attempts + 1 >= MAX_ATTEMPTS
-            backoff = timedelta(seconds=min(3600, 2 ** (item.attempts + 2)))
-            await outbox.mark_failed(
-                session, item.id, error=str(exc), retry_at=utcnow() + backoff, dead=dead
-            )
-        else:
-            await outbox.mark_sent(session, item.id, message_id, utcnow())
+    @limiter.setter
+    def limiter(self, limiter: RateLimiter) -> None:
+        self.dispatcher.limiter = limiter
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                handled = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("notifier round failed")
-                handled = 0
-            if not handled:
-                await asyncio.sleep(self.poll_interval)
+    async def run_once(self, now: datetime | None = None) -> int:
+        """Send everything due now; returns how many outbox rows were handled."""
+        return await self.dispatcher.run_once(now)
 
     def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="parta-notifier")
+            self._task = asyncio.create_task(
+                self.dispatcher.run_forever(poll_interval=self.poll_interval),
+                name="parta-notifier",
+            )
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -147,3 +197,91 @@ class Notifier:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self.bot.session.close()
+
+
+def sending_bot(bot: Bot) -> Bot:
+    """The same bot on an HTTP session of its own: the dispatcher's rate limiter is the only
+    pacing of notifications, and Telegram's 429s reach it (the handlers' session waits short
+    ones out by itself)."""
+    session = AiohttpSession(api=bot.session.api)
+    return Bot(token=bot.token, session=session, default=bot.default)
+
+
+# --- a process of its own -----------------------------------------------------------------------
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.notifier",
+        description="Send the notification outbox (settings from the environment and .env; "
+        "options override them).",
+    )
+    parser.add_argument("--database-url")
+    parser.add_argument("--api-url", help="base URL of the Bot API (TELEGRAM_API_URL)")
+    parser.add_argument("--token", help="the bot token (BOT_TOKEN)")
+    parser.add_argument("--rate", type=float, help="overall messages per second")
+    parser.add_argument(
+        "--per-chat", type=float, default=1.05, help="seconds between sends to a chat"
+    )
+    parser.add_argument("--concurrency", type=int)
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--claim-seconds", type=float, default=60.0)
+    parser.add_argument("--poll", type=float, default=1.0, help="seconds between empty rounds")
+    parser.add_argument("--until-idle", action="store_true", help="exit when nothing is due")
+    return parser.parse_args(argv)
+
+
+async def _run(args: argparse.Namespace) -> dict[str, object]:
+    from bot.factory import create_bot
+    from bot.i18n import create_i18n
+    from db.engine import create_engine, create_session_factory
+
+    overrides: dict[str, object] = {}
+    for name, key in [("database_url", "database_url"), ("api_url", "telegram_api_url")]:
+        if getattr(args, name):
+            overrides[key] = getattr(args, name)
+    if args.token:
+        overrides["bot_token"] = args.token
+    if args.rate:
+        overrides["notify_rate"] = args.rate
+    if args.concurrency:
+        overrides["notify_concurrency"] = args.concurrency
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if settings.bot_token is None:
+        raise SystemExit("BOT_TOKEN is not set")
+    bot = sending_bot(create_bot(settings))
+    engine = create_engine(settings.database_url)
+    i18n = create_i18n(settings.default_locale)
+    renderer = Renderer(i18n, timezone=settings.tz)
+    config = dispatch_config(settings, batch_size=args.batch, claim_seconds=args.claim_seconds)
+    limiter = RateLimiter(config.rate, args.per_chat)
+    dispatcher = OutboxDispatcher(
+        create_session_factory(engine),
+        AiogramTransport(bot, renderer, i18n),
+        config=config,
+        limiter=limiter,
+    )
+    started = resource.getrusage(resource.RUSAGE_SELF)
+    try:
+        await dispatcher.run_forever(poll_interval=args.poll, stop_when_idle=args.until_idle)
+    finally:
+        await bot.session.close()
+        await engine.dispose()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        **asdict(dispatcher.totals),
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "cpu_startup_seconds": started.ru_utime + started.ru_stime,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the dispatcher alone; with --until-idle, print its totals as JSON and exit."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    totals = asyncio.run(_run(_arguments(argv)))
+    print(json.dumps(totals), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -5,3 +5,9 @@ from aiogram.fsm.state import State, StatesGroup
 
 class LinkStates(StatesGroup):
     waiting_contact = State()
+
+
+class SubmitStates(StatesGroup):
+    """A student hands in homework: files and photos are collected until "Done"."""
+
+    collecting = State()

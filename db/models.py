@@ -573,6 +573,23 @@ class Comment(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class GradesSeen(Base):
+    """When an account last opened a student's grades, for "new since you last looked" marks.
+
+    Opening the grades anew moves `opened_at` to `seen_at` and stamps `opened_at`: grades newer
+    than `seen_at` stay marked for the whole visit and lose the mark on the next one.
+    """
+
+    __tablename__ = "grades_seen"
+    __table_args__ = (UniqueConstraint("account_id", "student_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = _fk("accounts.id")
+    student_id: Mapped[int] = _fk("students.id")
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 # --- notifications and audit -------------------------------------------------------------
 
 
@@ -625,3 +642,6 @@ class AuditEntry(Base):
     old: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     new: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
+    # the journal's context of an entry (plain ids: the trail outlives what it describes)
+    lesson_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    student_id: Mapped[int | None] = mapped_column(Integer, index=True)

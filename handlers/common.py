@@ -34,10 +34,12 @@ async def start(
     message: Message,
     command: CommandObject,
     actor: Actor,
+    state: FSMContext,
     renderer: Renderer,
     bot: Bot,
     i18n: I18n,
 ) -> None:
+    await state.set_state(None)  # /start is the way out of any half-finished conversation
     if not actor.is_known:
         await message.answer(renderer.render("common/welcome.html.j2"))
         return

@@ -76,6 +76,7 @@ async def start_with_code(
     renderer: Renderer,
     settings: Settings,
 ) -> None:
+    await state.set_state(None)
     await _redeem(message, command.args or "", session, state, renderer, settings)
 
 
@@ -176,6 +177,7 @@ def create_router() -> Router:
     router.message.register(
         remind_contact, StateFilter(LinkStates.waiting_contact), ~F.text.startswith("/")
     )
-    router.message.register(typed_code, F.text.func(_looks_like_code))
+    # a typed code only outside other conversations (a 10-letter reason is not a code)
+    router.message.register(typed_code, StateFilter(None), F.text.func(_looks_like_code))
     router.callback_query.register(on_link_decision, LinkDecisionCb.filter())
     return router

@@ -40,15 +40,21 @@ class Action(enum.StrEnum):
     # on a class
     READ_CLASS = "read_class"
     VIEW_CLASS_ACCESS = "view_class_access"
+    VIEW_CLASS_JOURNAL = "view_class_journal"
     # on a lesson
     READ_LESSON = "read_lesson"
     WRITE_LESSON = "write_lesson"
+    ASSIGN_REPLACEMENT = "assign_replacement"
+    # on a teaching assignment (teacher × class × subject)
+    READ_ASSIGNMENT = "read_assignment"
+    WRITE_ASSIGNMENT = "write_assignment"
     # on a link request
     DECIDE_LINK = "decide_link"
     # on the school
     ISSUE_CODES = "issue_codes"
     ADMINISTER = "administer"
     EDIT_CLOSED_PERIOD = "edit_closed_period"
+    CLOSE_PERIOD = "close_period"
 
 
 STUDENT_ACTIONS = frozenset(
@@ -65,9 +71,12 @@ STUDENT_ACTIONS = frozenset(
         Action.REVOKE_ACCESS,
     }
 )
-CLASS_ACTIONS = frozenset({Action.READ_CLASS, Action.VIEW_CLASS_ACCESS})
-LESSON_ACTIONS = frozenset({Action.READ_LESSON, Action.WRITE_LESSON})
-SCHOOL_ACTIONS = frozenset({Action.ISSUE_CODES, Action.ADMINISTER, Action.EDIT_CLOSED_PERIOD})
+CLASS_ACTIONS = frozenset({Action.READ_CLASS, Action.VIEW_CLASS_ACCESS, Action.VIEW_CLASS_JOURNAL})
+LESSON_ACTIONS = frozenset({Action.READ_LESSON, Action.WRITE_LESSON, Action.ASSIGN_REPLACEMENT})
+ASSIGNMENT_ACTIONS = frozenset({Action.READ_ASSIGNMENT, Action.WRITE_ASSIGNMENT})
+SCHOOL_ACTIONS = frozenset(
+    {Action.ISSUE_CODES, Action.ADMINISTER, Action.EDIT_CLOSED_PERIOD, Action.CLOSE_PERIOD}
+)
 
 SCOPE_OF = {
     Action.VIEW_GRADES: TrustScope.GRADES,
@@ -154,7 +163,7 @@ async def can(
     if not actor.is_known:
         return False
     if action in SCHOOL_ACTIONS:
-        if action == Action.EDIT_CLOSED_PERIOD:
+        if action in (Action.EDIT_CLOSED_PERIOD, Action.CLOSE_PERIOD):
             return actor.has(Role.HEAD_TEACHER, Role.ADMIN)
         return actor.has(Role.ADMIN)
     if target_id is None:
@@ -165,6 +174,8 @@ async def can(
         return await _can_on_class(session, actor, action, target_id)
     if action in LESSON_ACTIONS:
         return await _can_on_lesson(session, actor, action, target_id)
+    if action in ASSIGNMENT_ACTIONS:
+        return await _can_on_assignment(session, actor, action, target_id)
     if action == Action.DECIDE_LINK:
         request = await session.get(LinkRequest, target_id)
         if request is None:
@@ -214,6 +225,33 @@ async def _can_on_class(session: AsyncSession, actor: Actor, action: Action, cla
     return False
 
 
+async def _can_on_assignment(
+    session: AsyncSession, actor: Actor, action: Action, assignment_id: int
+) -> bool:
+    """Its teacher writes (period grades); the class teacher and head/admin read."""
+    if not actor.is_staff or actor.staff_id is None:
+        return False
+    row = (
+        await session.execute(
+            select(
+                TeachingAssignment.teacher_id, TeachingAssignment.class_id, SchoolClass.school_id
+            )
+            .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
+            .where(TeachingAssignment.id == assignment_id)
+        )
+    ).first()
+    if row is None:
+        return False
+    teacher_id, class_id, school_id = row
+    if actor.staff_id == teacher_id:
+        return True
+    if action == Action.WRITE_ASSIGNMENT:
+        return False
+    return class_id in actor.class_teacher_of or _school_wide(
+        actor, school_id, Role.HEAD_TEACHER, Role.ADMIN
+    )
+
+
 async def _can_on_lesson(
     session: AsyncSession, actor: Actor, action: Action, lesson_id: int
 ) -> bool:
@@ -238,6 +276,10 @@ async def _can_on_lesson(
     writer = actor.staff_id in (teacher_id, replacement_id)
     if action == Action.WRITE_LESSON:
         return writer
+    if action == Action.ASSIGN_REPLACEMENT:
+        return actor.staff_id == teacher_id or _school_wide(
+            actor, school_id, Role.HEAD_TEACHER, Role.ADMIN
+        )
     return (
         writer
         or class_id in actor.class_teacher_of

@@ -1,26 +1,44 @@
 """The transactional outbox: notifications are rows written with the change that causes them.
 
 `enqueue` adds rows to the caller's transaction (nothing is sent if it rolls back); the
-dispatcher claims due rows, renders them in the recipient's language and sends them.
+dispatcher (`services.dispatcher`) claims due rows, turns them into messages and records what
+became of each row here, every record in its own short transaction:
+
+* `claim_due` marks a batch as claimed until `claimed_until` (on PostgreSQL with
+  `FOR UPDATE SKIP LOCKED`, so several processes share the work without overlapping); a claim
+  of a process that died simply expires and the rows are claimed again;
+* `mark_sent` right after Telegram accepted the message — the only window in which a crash can
+  cause a duplicate is between those two moments (see docs/architecture.md);
+* `mark_failed` (retry later or dead-letter), `release`, `cancel`, `reschedule`.
+
+Rows of accounts that blocked the bot (`is_active` false) are not claimed until they return.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, union, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.enums import NotificationKind, OutboxStatus
-from db.models import Account, OutboxMessage
+from db.models import (
+    Account,
+    Guardianship,
+    OutboxMessage,
+    Staff,
+    Student,
+    TrustedAccess,
+)
 
 CLAIM_SECONDS = 60
+MAX_AGE = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -33,12 +51,26 @@ class Outgoing:
     template: str
     payload: dict[str, Any]
     attempts: int
+    account_id: int = 0
+    kind: NotificationKind = NotificationKind.SYSTEM
+    dedup_key: str = ""
+    created_at: datetime | None = None
+    not_before: datetime | None = None
+
+    @property
+    def event(self) -> str | None:
+        event = self.payload.get("event")
+        return event if isinstance(event, str) else None
 
 
 def _language(code: str | None) -> str | None:
     """Telegram's language code as a locale we speak (`en-GB` → `en`), else None."""
     language = (code or "").split("-")[0].lower()
     return language if language in ("ru", "en") else None
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 async def enqueue(
@@ -54,46 +86,83 @@ async def enqueue(
 ) -> int:
     """Add one row per recipient (dedup key `<dedup_key>:<account>`); duplicates are ignored."""
     now = now or utcnow()
-    rows = [
-        {
-            "account_id": account_id,
-            "kind": kind,
-            "dedup_key": f"{dedup_key}:{account_id}",
-            "template": template,
-            "payload": payload,
-            "status": OutboxStatus.PENDING,
-            "not_before": now + delay,
-            "attempts": 0,
-            "created_at": now,
-        }
-        for account_id in dict.fromkeys(account_ids)
-    ]
+    return await enqueue_rows(
+        session,
+        [
+            {
+                "account_id": account_id,
+                "kind": kind,
+                "dedup_key": f"{dedup_key}:{account_id}",
+                "template": template,
+                "payload": payload,
+                "not_before": now + delay,
+            }
+            for account_id in dict.fromkeys(account_ids)
+        ],
+        now=now,
+    )
+
+
+async def enqueue_rows(
+    session: AsyncSession, rows: list[dict[str, Any]], *, now: datetime | None = None
+) -> int:
+    """Insert prepared rows (account_id, kind, dedup_key, template, payload, not_before), a
+    thousand per statement; rows whose dedup key exists are skipped. Returns how many were
+    new."""
+    now = now or utcnow()
     if not rows:
         return 0
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["dedup_key"])
-    await session.execute(stmt)
-    return len(rows)
+    insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+    added = 0
+    for start in range(0, len(rows), 1000):
+        chunk = [
+            {
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "created_at": now,
+                "not_before": now,
+                **row,
+            }
+            for row in rows[start : start + 1000]
+        ]
+        stmt = (
+            insert(OutboxMessage)
+            .values(chunk)
+            .on_conflict_do_nothing(index_elements=["dedup_key"])
+            .returning(OutboxMessage.id)
+        )
+        added += len((await session.execute(stmt)).all())
+    return added
 
 
 async def claim_due(
-    session: AsyncSession, *, limit: int = 100, now: datetime | None = None
+    session: AsyncSession,
+    *,
+    limit: int = 100,
+    now: datetime | None = None,
+    claim_seconds: float = CLAIM_SECONDS,
+    max_age: timedelta = MAX_AGE,
 ) -> list[Outgoing]:
-    """Claim due rows for `CLAIM_SECONDS` (SKIP LOCKED on PostgreSQL) and commit the claim."""
+    """Claim due rows of active recipients for `claim_seconds` and commit the claim.
+
+    Three statements whatever the batch size. Rows older than `max_age` (a recipient who was
+    away for long) are cancelled instead of being sent late.
+    """
     now = now or utcnow()
     due = (
         select(OutboxMessage.id)
+        .join(Account, Account.id == OutboxMessage.account_id)
         .where(
             OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.not_before <= now,
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+            Account.is_active.is_(True),
         )
         .order_by(OutboxMessage.not_before, OutboxMessage.id)
         .limit(limit)
     )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+    if _dialect(session) == "postgresql":
+        due = due.with_for_update(skip_locked=True, of=OutboxMessage)
     ids = list(await session.scalars(due))
     if not ids:
         await session.commit()
@@ -101,52 +170,52 @@ async def claim_due(
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(ids))
-        .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+        .values(claimed_until=now + timedelta(seconds=claim_seconds))
     )
     rows = await session.execute(
-        select(
-            OutboxMessage,
-            Account.telegram_id,
-            Account.locale,
-            Account.language_code,
-            Account.is_active,
-        )
+        select(OutboxMessage, Account.telegram_id, Account.locale, Account.language_code)
         .join(Account, Account.id == OutboxMessage.account_id)
         .where(OutboxMessage.id.in_(ids))
         .order_by(OutboxMessage.not_before, OutboxMessage.id)
     )
     claimed: list[Outgoing] = []
-    inactive: list[int] = []
-    for message, chat_id, locale, language_code, active in rows:
-        if not active:
-            inactive.append(message.id)
+    expired: list[int] = []
+    for message, chat_id, locale, language_code in rows:
+        if message.created_at < now - max_age:
+            expired.append(message.id)
             continue
         claimed.append(
             Outgoing(
-                message.id,
-                chat_id,
-                locale or _language(language_code),
-                message.template,
-                message.payload,
-                message.attempts,
+                id=message.id,
+                chat_id=chat_id,
+                locale=locale or _language(language_code),
+                template=message.template,
+                payload=dict(message.payload or {}),
+                attempts=message.attempts,
+                account_id=message.account_id,
+                kind=message.kind,
+                dedup_key=message.dedup_key,
+                created_at=message.created_at,
+                not_before=message.not_before,
             )
         )
-    if inactive:
-        await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(inactive))
-            .values(claimed_until=None, not_before=now + timedelta(hours=1))
-        )
+    if expired:
+        await cancel(session, dict.fromkeys(expired, "expired"))
     await session.commit()
     return claimed
 
 
 async def mark_sent(
-    session: AsyncSession, message_id: int, telegram_message_id: int | None, now: datetime
+    session: AsyncSession,
+    message_ids: int | Iterable[int],
+    telegram_message_id: int | None,
+    now: datetime,
 ) -> None:
+    """The message went out: its rows are done (one tiny transaction, right after the send)."""
+    ids = [message_ids] if isinstance(message_ids, int) else list(message_ids)
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
+        .where(OutboxMessage.id.in_(ids))
         .values(
             status=OutboxStatus.SENT,
             sent_at=now,
@@ -160,30 +229,66 @@ async def mark_sent(
 
 async def mark_failed(
     session: AsyncSession,
-    message_id: int,
+    message_ids: int | Iterable[int],
     *,
     error: str,
     retry_at: datetime | None,
     dead: bool = False,
+    count_attempt: bool = True,
 ) -> None:
-    """Record a failure: retry later, or dead-letter the row (kept and counted, never dropped)."""
-    values: dict[str, Any] = {
-        "last_error": error[:1000],
-        "claimed_until": None,
-        "attempts": OutboxMessage.attempts + 1,
-    }
+    """Record a failure: retry later, or dead-letter the rows (kept and counted, never dropped)."""
+    ids = [message_ids] if isinstance(message_ids, int) else list(message_ids)
+    values: dict[str, Any] = {"last_error": error[:1000], "claimed_until": None}
+    if count_attempt:
+        values["attempts"] = OutboxMessage.attempts + 1
     if dead:
         values["status"] = OutboxStatus.DEAD
     elif retry_at is not None:
         values["not_before"] = retry_at
-    await session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
-    )
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**values))
     await session.commit()
 
 
+async def release(session: AsyncSession, message_ids: Iterable[int]) -> None:
+    """Give claimed rows back untouched (another round or process takes them)."""
+    ids = list(message_ids)
+    if ids:
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(claimed_until=None)
+        )
+
+
+async def cancel(session: AsyncSession, reasons: Mapping[int, str]) -> None:
+    """Cancel rows with a reason each (one executemany; the caller commits)."""
+    if reasons:
+        await session.execute(
+            update(OutboxMessage),
+            [
+                {
+                    "id": row_id,
+                    "status": OutboxStatus.CANCELLED,
+                    "last_error": reason[:1000],
+                    "claimed_until": None,
+                }
+                for row_id, reason in reasons.items()
+            ],
+        )
+
+
+async def reschedule(session: AsyncSession, times: Mapping[int, datetime]) -> None:
+    """Move rows to a later moment (quiet hours, a held grade; the caller commits)."""
+    if times:
+        await session.execute(
+            update(OutboxMessage),
+            [
+                {"id": row_id, "not_before": at, "claimed_until": None}
+                for row_id, at in times.items()
+            ],
+        )
+
+
 async def deactivate_recipient(session: AsyncSession, chat_id: int) -> None:
-    """The user blocked the bot: stop sending until they come back (see `reactivate`)."""
+    """The user blocked the bot: stop sending until they come back (`load_actor` reactivates)."""
     await session.execute(
         update(Account).where(Account.telegram_id == chat_id).values(is_active=False)
     )
@@ -200,6 +305,128 @@ async def cancel_pending(session: AsyncSession, dedup_prefix: str) -> int:
                 OutboxMessage.dedup_key.startswith(dedup_prefix, autoescape=True),
             )
         )
-        .values(status=OutboxStatus.CANCELLED)
+        .values(status=OutboxStatus.CANCELLED, last_error="cancelled")
     )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def prune(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    keep: timedelta = timedelta(days=30),
+    keep_dead: timedelta = timedelta(days=90),
+) -> int:
+    """Delete rows that are done (sent, cancelled) after `keep`, dead letters after
+    `keep_dead`: the outbox stays small, and no dedup key that still matters is lost (keys
+    of scheduled messages name their day; a grade's older than a month is not resent)."""
+    result = await session.execute(
+        delete(OutboxMessage).where(
+            or_(
+                and_(
+                    OutboxMessage.status.in_([OutboxStatus.SENT, OutboxStatus.CANCELLED]),
+                    OutboxMessage.created_at < now - keep,
+                ),
+                and_(
+                    OutboxMessage.status == OutboxStatus.DEAD,
+                    OutboxMessage.created_at < now - keep_dead,
+                ),
+            )
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def due_count(session: AsyncSession, now: datetime) -> int:
+    """Pending rows of active recipients that are due (claimed or not)."""
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .join(Account, Account.id == OutboxMessage.account_id)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.not_before <= now,
+                Account.is_active.is_(True),
+            )
+        )
+        or 0
+    )
+
+
+# --- dead letters: counted and shown to the school's admins --------------------------------
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: int
+    at: datetime
+    recipient: str
+    kind: NotificationKind
+    error: str
+
+
+def _school_accounts(school_id: int) -> Any:
+    """Every account that belongs to a school: staff, students, guardians, trusted persons."""
+    students = select(Student.id).where(Student.school_id == school_id)
+    return union(
+        select(Staff.account_id).where(Staff.school_id == school_id),
+        select(Student.account_id).where(Student.school_id == school_id),
+        select(Guardianship.account_id).where(Guardianship.student_id.in_(students)),
+        select(TrustedAccess.account_id).where(TrustedAccess.student_id.in_(students)),
+    )
+
+
+async def dead_letter_count(session: AsyncSession, school_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.DEAD,
+                OutboxMessage.account_id.in_(_school_accounts(school_id)),
+            )
+        )
+        or 0
+    )
+
+
+async def dead_letters(session: AsyncSession, school_id: int, limit: int = 10) -> list[DeadLetter]:
+    """The latest dead letters of a school's accounts, newest first."""
+    rows = await session.execute(
+        select(
+            OutboxMessage.id,
+            OutboxMessage.created_at,
+            Account.full_name,
+            OutboxMessage.kind,
+            OutboxMessage.last_error,
+        )
+        .join(Account, Account.id == OutboxMessage.account_id)
+        .where(
+            OutboxMessage.status == OutboxStatus.DEAD,
+            OutboxMessage.account_id.in_(_school_accounts(school_id)),
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    return [DeadLetter(i, at, name, kind, error or "") for i, at, name, kind, error in rows]
+
+
+async def retry_dead_letters(session: AsyncSession, school_id: int, now: datetime) -> int:
+    """Give a school's dead letters another chance (after the cause was fixed)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.DEAD,
+            OutboxMessage.account_id.in_(_school_accounts(school_id)),
+        )
+        .values(
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            not_before=now,
+            claimed_until=None,
+            created_at=now,
+        )
+    )
+    await session.commit()
     return int(getattr(result, "rowcount", 0) or 0)

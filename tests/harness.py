@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -14,6 +15,10 @@ from bot.notifier import Notifier, RateLimiter
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 
 BOT_TOKEN = "123456:TEST-token"
+
+
+async def _no_wait(seconds: float) -> None:
+    """The rate limiter's sleep in tests: the fake clock, not the wall clock, matters."""
 
 
 @dataclass
@@ -32,6 +37,8 @@ class App:
         session_factory: async_sessionmaker[AsyncSession],
         **overrides: Any,
     ) -> App:
+        # no default quiet hours: notifications must not depend on when the suite runs
+        overrides = {"notify_quiet_start": None, "notify_quiet_end": None, **overrides}
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             bot_token=BOT_TOKEN,
@@ -50,7 +57,9 @@ class App:
 
         fake.deliver = deliver
         await dp.emit_startup(bot=bot, dispatcher=dp)
-        application.notifier.limiter = RateLimiter(per_second=1000, per_chat_interval=0)
+        application.notifier.limiter = RateLimiter(
+            per_second=1000, per_chat_interval=0, sleep=_no_wait
+        )
         return application
 
     @property
@@ -58,9 +67,10 @@ class App:
         notifier: Notifier = self.dp["notifier"]
         return notifier
 
-    async def deliver_notifications(self) -> int:
-        """Run the outbox dispatcher once (what the background task does every second)."""
-        return await self.notifier.run_once()
+    async def deliver_notifications(self, now: datetime | None = None) -> int:
+        """Send what the outbox has due (at `now`, default the real time), as the background
+        task does every second; returns how many outbox rows were handled."""
+        return await self.notifier.run_once(now)
 
     async def stop(self) -> None:
         await self.dp.emit_shutdown(bot=self.bot, dispatcher=self.dp)

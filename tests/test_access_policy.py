@@ -83,6 +83,15 @@ ALLOWED: dict[tuple[Action, str], set[str]] = {
     (Action.ISSUE_CODES, "school"): {"admin"},
     (Action.ADMINISTER, "school"): {"admin"},
     (Action.EDIT_CLOSED_PERIOD, "school"): {"admin", "head_teacher"},
+    # the journal
+    (Action.VIEW_CLASS_JOURNAL, "class7b"): {"admin", "head_teacher", "class_teacher"},
+    (Action.VIEW_CLASS_JOURNAL, "class5a"): {"admin", "head_teacher"},
+    (Action.ASSIGN_REPLACEMENT, "lesson7b"): {"admin", "head_teacher", "teacher"},
+    (Action.READ_ASSIGNMENT, "assign7b"): {"admin", "head_teacher", "class_teacher", "teacher"},
+    (Action.WRITE_ASSIGNMENT, "assign7b"): {"teacher"},
+    (Action.READ_ASSIGNMENT, "assign5a"): {"admin", "head_teacher", "class_teacher"},
+    (Action.WRITE_ASSIGNMENT, "assign5a"): {"class_teacher"},
+    (Action.CLOSE_PERIOD, "school"): {"admin", "head_teacher"},
 }
 
 
@@ -96,6 +105,9 @@ async def world(
             select(TeachingAssignment).where(TeachingAssignment.class_id == school.class_7b)
         )
         assert assignment is not None
+        assignment_5a = await session.scalar(
+            select(TeachingAssignment.id).where(TeachingAssignment.class_id == school.class_5a)
+        )
         today = utcnow().date()
         lesson = Lesson(
             assignment_id=assignment.id,
@@ -117,6 +129,8 @@ async def world(
             "lesson7b": lesson.id,
             "request": request.id,
             "school": None,
+            "assign7b": assignment.id,
+            "assign5a": assignment_5a,
         }
     return school, objects
 

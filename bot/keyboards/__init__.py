@@ -92,6 +92,10 @@ def _check(on: bool, label: str) -> str:
 
 def home_keyboard(actor: Actor) -> InlineKeyboardMarkup | None:
     builder = InlineKeyboardBuilder()
+    if actor.children:
+        builder.button(text=_("📖 Diary"), callback_data=MenuCb(screen=Screen.DIARY))
+    if actor.is_staff:
+        builder.button(text=_("📘 Journal"), callback_data=MenuCb(screen=Screen.JOURNAL))
     if actor.has(Role.PARENT):
         builder.button(
             text=_("👥 Who can see my child"), callback_data=MenuCb(screen=Screen.ACCESS)
@@ -104,6 +108,8 @@ def home_keyboard(actor: Actor) -> InlineKeyboardMarkup | None:
         builder.button(text=_("🏫 Access by class"), callback_data=MenuCb(screen=Screen.CLASSES))
     if actor.has(Role.ADMIN):
         builder.button(text=_("🔑 Access codes"), callback_data=MenuCb(screen=Screen.CODES))
+    if actor.is_known:
+        builder.button(text=_("⚙️ Settings"), callback_data=MenuCb(screen=Screen.SETTINGS))
     builder.adjust(1)
     return builder.as_markup() if builder.buttons else None
 

@@ -1,0 +1,106 @@
+"""Callback data of the diary: the student a screen is about, dates as ordinals, ids.
+
+Every field is re-checked by the diary service against the current actor; a forged student,
+period, subject or homework id gets a polite refusal."""
+
+from __future__ import annotations
+
+import enum
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class DayCb(CallbackData, prefix="dd"):
+    """The day view of `day` (a date ordinal; 0: today)."""
+
+    student_id: int
+    day: int = 0
+
+
+class WeekCb(CallbackData, prefix="dw"):
+    """The week holding `day` (a date ordinal; 0: this week)."""
+
+    student_id: int
+    day: int = 0
+
+
+class ScheduleCb(CallbackData, prefix="dt"):
+    """The timetable of the week holding `day` (a date ordinal; 0: this week)."""
+
+    student_id: int
+    day: int = 0
+
+
+class GradesCb(CallbackData, prefix="dg"):
+    """Grades: a period (0: the current one, or the chosen year's) and a subject (0: all).
+    `entry`: opened from the menu (the "new since you last looked" mark moves)."""
+
+    student_id: int
+    period_id: int = 0
+    subject_id: int = 0
+    year_id: int = 0
+    entry: bool = False
+
+
+class CalcCb(CallbackData, prefix="dc"):
+    """The "what do I need" calculator of a subject in a period."""
+
+    student_id: int
+    period_id: int
+    subject_id: int
+
+
+class YearsCb(CallbackData, prefix="dy"):
+    """Earlier school years."""
+
+    student_id: int
+
+
+class SpoilerCb(CallbackData, prefix="dsp"):
+    """A student switches grades under a spoiler on or off; the grades view to come back to."""
+
+    on: bool
+    period_id: int = 0
+
+
+class HomeworkCb(CallbackData, prefix="dh"):
+    """Homework: upcoming (subject 0) or one subject's."""
+
+    student_id: int
+    subject_id: int = 0
+
+
+class HomeworkItemCb(CallbackData, prefix="dhi"):
+    student_id: int
+    homework_id: int
+
+
+class HomeworkFilesCb(CallbackData, prefix="dhf"):
+    """Re-send a homework's attachments from `offset`."""
+
+    student_id: int
+    homework_id: int
+    offset: int = 0
+
+
+class SubmitOp(enum.StrEnum):
+    START = "s"
+    DONE = "d"
+    CANCEL = "c"
+
+
+class SubmitCb(CallbackData, prefix="dsb"):
+    """A student hands in homework: start, finish, or cancel."""
+
+    homework_id: int
+    op: SubmitOp
+
+
+class AttendanceCb(CallbackData, prefix="da"):
+    student_id: int
+    period_id: int = 0
+
+
+class ReportCb(CallbackData, prefix="dr"):
+    student_id: int
+    period_id: int = 0

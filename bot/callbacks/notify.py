@@ -1,0 +1,53 @@
+"""Callback data of notifications: reactions on grade messages, comment threads, settings."""
+
+from __future__ import annotations
+
+import enum
+
+from aiogram.filters.callback_data import CallbackData
+
+from db.enums import NotificationKind
+
+
+class ReactOp(enum.StrEnum):
+    SEEN = "s"
+    COMMENT = "c"
+    THREAD = "t"
+
+
+class ReactCb(CallbackData, prefix="nr"):
+    """A parent's reaction to a grade: seen, write a comment, read the thread."""
+
+    grade_id: int
+    op: ReactOp
+
+
+class ReplyCb(CallbackData, prefix="nrp"):
+    """A teacher answers a parent's comment."""
+
+    comment_id: int
+
+
+class NoteCancelCb(CallbackData, prefix="nx"):
+    """Stop writing a comment or a reply."""
+
+
+class PrefOp(enum.StrEnum):
+    MODE = "m"
+    URGENT = "u"
+    QUIET = "q"
+    DIGEST_TIME = "t"
+
+
+class PrefCb(CallbackData, prefix="npf"):
+    """A change on the settings screen; `value` is the option chosen (an index or 0/1)."""
+
+    op: PrefOp
+    kind: NotificationKind | None = None
+    value: int = 0
+
+
+class DeadLetterCb(CallbackData, prefix="ndl"):
+    """Admins: the undelivered notifications, and sending them again."""
+
+    retry: bool = False

@@ -1,0 +1,398 @@
+"""Inline keyboards of the diary (labels through gettext, dates through Babel)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.dates import format_date
+
+from bot.callbacks import MenuCb, Screen
+from bot.callbacks.diary import (
+    AttendanceCb,
+    CalcCb,
+    DayCb,
+    GradesCb,
+    HomeworkCb,
+    HomeworkFilesCb,
+    HomeworkItemCb,
+    ReportCb,
+    ScheduleCb,
+    SpoilerCb,
+    SubmitCb,
+    SubmitOp,
+    WeekCb,
+    YearsCb,
+)
+from bot.keyboards import back_button
+from db.enums import PeriodKind
+from services.diary import (
+    ATTACHMENTS_PER_PRESS,
+    AttendanceView,
+    CalculatorView,
+    DayView,
+    DiaryMenu,
+    GradesView,
+    HomeworkDetail,
+    HomeworkItem,
+    HomeworkListView,
+    PeriodInfo,
+    WeekView,
+    YearsView,
+)
+from services.reports import FamilyReport
+
+MAX_LABEL = 40
+MAX_HOMEWORK_BUTTONS = 8
+
+
+def _label(text: str, limit: int = MAX_LABEL) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _short_date(day: date, fmt: str = "EEE d") -> str:
+    return format_date(day, format=fmt, locale=get_i18n().current_locale)
+
+
+def period_label(period: PeriodInfo) -> str:
+    """A period's button: "Q1", "T2", "S1", "Year" (localized)."""
+    number = {"number": period.number}
+    if period.kind == PeriodKind.QUARTER:
+        return _("Q%(number)d") % number
+    if period.kind == PeriodKind.TRIMESTER:
+        return _("T%(number)d") % number
+    if period.kind == PeriodKind.SEMESTER:
+        return _("S%(number)d") % number
+    return _("Year")
+
+
+def _mark(chosen: bool, label: str) -> str:
+    return f"• {label}" if chosen else label
+
+
+def _diary_back(builder: InlineKeyboardBuilder) -> None:
+    back_button(builder, Screen.DIARY)
+
+
+def diary_menu_keyboard(menu: DiaryMenu) -> InlineKeyboardMarkup:
+    """Today, Tomorrow, Week, Grades, Homework, Schedule, Attendance, Reports, Settings and
+    the child switcher; buttons outside a trusted person's scopes are left out."""
+    child = menu.child
+    sid = child.student_id
+    scopes = child.scopes
+    tomorrow = child.today + timedelta(days=1)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("📅 Today"), callback_data=DayCb(student_id=sid))
+    builder.button(
+        text=_("➡️ Tomorrow"), callback_data=DayCb(student_id=sid, day=tomorrow.toordinal())
+    )
+    builder.button(text=_("🗓 Week"), callback_data=WeekCb(student_id=sid))
+    sizes = [3]
+    row: list[tuple[str, object]] = []
+    if scopes.grades:
+        row.append((_("📊 Grades"), GradesCb(student_id=sid, entry=True)))
+    if scopes.homework:
+        row.append((_("📝 Homework"), HomeworkCb(student_id=sid)))
+    if scopes.schedule:
+        row.append((_("🕘 Schedule"), ScheduleCb(student_id=sid)))
+    if scopes.attendance:
+        row.append((_("🚸 Attendance"), AttendanceCb(student_id=sid)))
+    if scopes.grades or scopes.attendance:
+        row.append((_("📄 Report"), ReportCb(student_id=sid)))
+    for text, data in row:
+        builder.button(text=text, callback_data=data)  # type: ignore[arg-type]
+    sizes += [2] * (len(row) // 2) + ([1] if len(row) % 2 else [])
+    builder.button(text=_("⚙️ Settings"), callback_data=MenuCb(screen=Screen.SETTINGS))
+    sizes.append(1)
+    if menu.several:
+        builder.button(text=_("🔄 Switch child"), callback_data=MenuCb(screen=Screen.CHILDREN))
+        sizes.append(1)
+    builder.adjust(*sizes)
+    back_button(builder)
+    return builder.as_markup()
+
+
+def _homework_buttons(
+    builder: InlineKeyboardBuilder, student_id: int, items: list[HomeworkItem], day: date
+) -> int:
+    """A button per homework of the day: 📌 due that day, 📝 given that day."""
+    seen: set[int] = set()
+    count = 0
+    for item in items:
+        if item.id in seen or count >= MAX_HOMEWORK_BUTTONS:
+            continue
+        seen.add(item.id)
+        count += 1
+        icon = "📌" if item.due_date == day else "📝"
+        clip = " 📎" if item.attachments else ""
+        builder.button(
+            text=_label(f"{icon} {item.subject}") + clip,
+            callback_data=HomeworkItemCb(student_id=student_id, homework_id=item.id),
+        )
+    return count
+
+
+def day_keyboard(view: DayView) -> InlineKeyboardMarkup:
+    """◀ day, Today, day ▶; ◀◀ week, Week, week ▶▶; the day's homework; back."""
+    sid = view.child.student_id
+    day = view.day.date
+    builder = InlineKeyboardBuilder()
+    count = _homework_buttons(builder, sid, view.day.homework, day)
+
+    def go(delta: int) -> DayCb:
+        return DayCb(student_id=sid, day=(day + timedelta(days=delta)).toordinal())
+
+    builder.button(text="◀", callback_data=go(-1))
+    builder.button(text=_("Today"), callback_data=DayCb(student_id=sid))
+    builder.button(text="▶", callback_data=go(1))
+    builder.button(text="◀◀", callback_data=go(-7))
+    builder.button(text=_("🗓 Week"), callback_data=WeekCb(student_id=sid, day=day.toordinal()))
+    builder.button(text="▶▶", callback_data=go(7))
+    builder.adjust(*([2] * (count // 2) + [1] * (count % 2)), 3, 3)
+    _diary_back(builder)
+    return builder.as_markup()
+
+
+def _week_days(view: WeekView) -> list[date]:
+    return [
+        d.date for d in view.days if d.date.isoweekday() <= 5 or d.kind in ("lessons", "planned")
+    ]
+
+
+def week_keyboard(view: WeekView) -> InlineKeyboardMarkup:
+    """A button per school day, ◀ week, This week, week ▶, back."""
+    sid = view.child.student_id
+    builder = InlineKeyboardBuilder()
+    days = _week_days(view)
+    for day in days:
+        builder.button(
+            text=_short_date(day), callback_data=DayCb(student_id=sid, day=day.toordinal())
+        )
+    prev_week = (view.monday - timedelta(days=7)).toordinal()
+    next_week = (view.monday + timedelta(days=7)).toordinal()
+    builder.button(text="◀", callback_data=WeekCb(student_id=sid, day=prev_week))
+    builder.button(text=_("This week"), callback_data=WeekCb(student_id=sid))
+    builder.button(text="▶", callback_data=WeekCb(student_id=sid, day=next_week))
+    per_row = 3 if len(days) > 5 else len(days) or 1
+    rows = [per_row] * (len(days) // per_row) + (
+        [len(days) % per_row] if len(days) % per_row else []
+    )
+    builder.adjust(*rows, 3)
+    _diary_back(builder)
+    return builder.as_markup()
+
+
+def schedule_keyboard(view: WeekView) -> InlineKeyboardMarkup:
+    sid = view.child.student_id
+    builder = InlineKeyboardBuilder()
+    prev_week = (view.monday - timedelta(days=7)).toordinal()
+    next_week = (view.monday + timedelta(days=7)).toordinal()
+    builder.button(text="◀", callback_data=ScheduleCb(student_id=sid, day=prev_week))
+    builder.button(text=_("This week"), callback_data=ScheduleCb(student_id=sid))
+    builder.button(text="▶", callback_data=ScheduleCb(student_id=sid, day=next_week))
+    builder.adjust(3)
+    _diary_back(builder)
+    return builder.as_markup()
+
+
+def _period_row(
+    builder: InlineKeyboardBuilder,
+    periods: list[PeriodInfo],
+    chosen: PeriodInfo,
+    make: type[GradesCb] | type[AttendanceCb] | type[ReportCb],
+    student_id: int,
+) -> int:
+    shown = [p for p in periods if p.id]
+    for period in shown:
+        builder.button(
+            text=_mark(period.id == chosen.id, period_label(period)),
+            callback_data=make(student_id=student_id, period_id=period.id),
+        )
+    return len(shown)
+
+
+def _rows(count: int, width: int) -> list[int]:
+    return [width] * (count // width) + ([count % width] if count % width else [])
+
+
+def grades_keyboard(view: GradesView) -> InlineKeyboardMarkup:
+    """Subjects (3 a row), the periods, earlier years, the spoiler switch, back."""
+    sid = view.child.student_id
+    builder = InlineKeyboardBuilder()
+    for subject in view.subjects:
+        new = "🆕 " if subject.new_count else ""
+        builder.button(
+            text=_label(new + subject.short_name, 24),
+            callback_data=GradesCb(
+                student_id=sid, period_id=view.period.id, subject_id=subject.subject_id
+            ),
+        )
+    periods = _period_row(builder, view.periods, view.period, GradesCb, sid)
+    builder.button(text=_("🗂 Earlier years"), callback_data=YearsCb(student_id=sid))
+    sizes = [*_rows(len(view.subjects), 3), *_rows(periods, 5), 1]
+    if view.child.is_own:
+        on = view.child.spoiler_setting
+        builder.button(
+            text=_("🙈 Grades under a spoiler: on") if on else _("🙈 Grades under a spoiler: off"),
+            callback_data=SpoilerCb(on=not on, period_id=view.period.id),
+        )
+        sizes.append(1)
+    builder.adjust(*sizes)
+    _diary_back(builder)
+    return builder.as_markup()
+
+
+def subject_keyboard(view: GradesView) -> InlineKeyboardMarkup:
+    """The calculator (while the period runs), back to all subjects, back to the diary."""
+    sid = view.child.student_id
+    assert view.subject is not None
+    builder = InlineKeyboardBuilder()
+    if not view.period_over:
+        builder.button(
+            text=_("🎯 What do I need?"),
+            callback_data=CalcCb(
+                student_id=sid, period_id=view.period.id, subject_id=view.subject.subject_id
+            ),
+        )
+    builder.button(
+        text=_("« All subjects"),
+        callback_data=GradesCb(student_id=sid, period_id=view.period.id),
+    )
+    builder.adjust(1)
+    _diary_back(builder)
+    return builder.as_markup()
+
+
+def calculator_keyboard(view: CalculatorView) -> InlineKeyboardMarkup:
+    sid = view.child.student_id
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("« Back to %(subject)s") % {"subject": _label(view.subject.short_name, 24)},
+        callback_data=GradesCb(
+            student_id=sid, period_id=view.period.id, subject_id=view.subject.subject_id
+        ),
+    )
+    builder.adjust(1)
+    _diary_back(builder)
+    return builder.as_markup()
+
+
+def years_keyboard(view: YearsView) -> InlineKeyboardMarkup:
+    sid = view.child.student_id
+    builder = InlineKeyboardBuilder()
+    for year in view.years[:20]:
+        builder.button(text=year.name, callback_data=GradesCb(student_id=sid, year_id=year.id))
+    builder.adjust(2)
+    back = InlineKeyboardButton(text=_("« Grades"), callback_data=GradesCb(student_id=sid).pack())
+    builder.row(back)
+    _diary_back(builder)
+    return builder.as_markup()
+
+
+def homework_list_keyboard(view: HomeworkListView) -> InlineKeyboardMarkup:
+    """A button per homework shown, the subjects as filters, back."""
+    sid = view.child.student_id
+    builder = InlineKeyboardBuilder()
+    count = 0
+    for item in view.items[:MAX_HOMEWORK_BUTTONS]:
+        count += 1
+        clip = " 📎" if item.attachments else ""
+        builder.button(
+            text=_label(f"{_short_date(item.due_date, 'd MMM')} · {item.subject}") + clip,
+            callback_data=HomeworkItemCb(student_id=sid, homework_id=item.id),
+        )
+    for subject in view.subjects:
+        chosen = view.subject is not None and view.subject.id == subject.id
+        builder.button(
+            text=_mark(chosen, _label(subject.short_name, 24)),
+            callback_data=HomeworkCb(student_id=sid, subject_id=subject.id),
+        )
+    builder.button(
+        text=_mark(view.subject is None, _("All upcoming")),
+        callback_data=HomeworkCb(student_id=sid),
+    )
+    builder.adjust(*([1] * count), *_rows(len(view.subjects), 3), 1)
+    _diary_back(builder)
+    return builder.as_markup()
+
+
+def homework_item_keyboard(detail: HomeworkDetail) -> InlineKeyboardMarkup:
+    """Attachments, hand in (students), back to the homework list."""
+    sid = detail.child.student_id
+    item = detail.item
+    builder = InlineKeyboardBuilder()
+    if item.attachments:
+        builder.button(
+            text=_("📎 Attachments (%(count)d)") % {"count": item.attachments},
+            callback_data=HomeworkFilesCb(student_id=sid, homework_id=item.id),
+        )
+    if detail.may_submit:
+        label = _("📤 Hand in again") if detail.submission else _("📤 Hand in")
+        builder.button(text=label, callback_data=SubmitCb(homework_id=item.id, op=SubmitOp.START))
+    builder.button(text=_("« Homework"), callback_data=HomeworkCb(student_id=sid, subject_id=0))
+    builder.adjust(1)
+    _diary_back(builder)
+    return builder.as_markup()
+
+
+def more_attachments_keyboard(
+    student_id: int, homework_id: int, offset: int, total: int
+) -> InlineKeyboardMarkup | None:
+    """ "Next attachments" under the last one sent, when more are left."""
+    if offset >= total:
+        return None
+    builder = InlineKeyboardBuilder()
+    last = min(total, offset + ATTACHMENTS_PER_PRESS)
+    builder.button(
+        text=_("📎 Next: %(first)d–%(last)d of %(total)d")
+        % {"first": offset + 1, "last": last, "total": total},
+        callback_data=HomeworkFilesCb(
+            student_id=student_id, homework_id=homework_id, offset=offset
+        ),
+    )
+    return builder.as_markup()
+
+
+def submit_keyboard(homework_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("✅ Done"), callback_data=SubmitCb(homework_id=homework_id, op=SubmitOp.DONE)
+    )
+    builder.button(
+        text=_("✖️ Cancel"), callback_data=SubmitCb(homework_id=homework_id, op=SubmitOp.CANCEL)
+    )
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def attendance_keyboard(view: AttendanceView) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    periods = _period_row(builder, view.periods, view.period, AttendanceCb, view.child.student_id)
+    builder.adjust(*_rows(periods, 5))
+    _diary_back(builder)
+    return builder.as_markup()
+
+
+def report_keyboard(report: FamilyReport) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    periods = _period_row(builder, report.periods, report.period, ReportCb, report.child.student_id)
+    builder.adjust(*_rows(periods, 5))
+    _diary_back(builder)
+    return builder.as_markup()
+
+
+def home_keyboard() -> InlineKeyboardMarkup:
+    """Only « Back to the main screen."""
+    builder = InlineKeyboardBuilder()
+    back_button(builder)
+    return builder.as_markup()
+
+
+def diary_back_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    _diary_back(builder)
+    return builder.as_markup()

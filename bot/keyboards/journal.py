@@ -1,0 +1,939 @@
+"""Inline keyboards of the teacher's journal. Every write button answers with the updated
+screen; labels are short so a phone shows a class roster without scrolling sideways."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import MenuCb, Screen
+from bot.callbacks.journal import (
+    AttendOp,
+    JAssignCb,
+    JAttendCb,
+    JAuditCb,
+    JCancelCb,
+    JDayCb,
+    JGradeCb,
+    JLessonCb,
+    JLessonOpCb,
+    JMarkCb,
+    JPeriodCb,
+    JPeriodGradeCb,
+    JPickCb,
+    JRosterCb,
+    JRunCb,
+    JStudentCb,
+    JSubmissionCb,
+    JTypeCb,
+    JUndoCb,
+    JUnseenCb,
+    LessonOp,
+    LessonView,
+    MarkOp,
+    PeriodOp,
+    Pick,
+    RosterMode,
+    RunOp,
+    SubOp,
+)
+from bot.i18n import N_
+from db.enums import AttendanceStatus, GradeKind, ScaleKind, SubmissionStatus
+from services.grading import FAIL, PASS, ScaleSpec, display_value
+from services.journal import (
+    HOLD_PERIOD_END,
+    HOLD_TWO_WEEKS,
+    HOLD_WEEK,
+    AssignmentItem,
+    AssignmentLessons,
+    Choice,
+    DayView,
+    GradeDetail,
+    HomeworkScreen,
+    LessonCard,
+    LessonItem,
+    ReplacementPage,
+    RosterLine,
+    RunStep,
+    StudentSheet,
+    SubmissionDetail,
+    SubmissionList,
+)
+from services.periods import PeriodLine, PeriodRef, PeriodSheet
+
+ROSTER_PAGE = 40
+FILES_PER_PAGE = 3  # files re-sent per press: with the screen, a burst Telegram tolerates
+KINDS = list(GradeKind)
+KIND_LABELS = {
+    GradeKind.ORAL: N_("Oral"),
+    GradeKind.CLASSWORK: N_("Classwork"),
+    GradeKind.HOMEWORK: N_("Homework"),
+    GradeKind.TEST: N_("Test"),
+    GradeKind.EXAM: N_("Exam"),
+}
+ATTENDANCE_ICONS = {
+    None: "▫️",
+    AttendanceStatus.PRESENT: "✅",
+    AttendanceStatus.ABSENT: "❌",
+    AttendanceStatus.LATE: "⏰",
+    AttendanceStatus.EXCUSED: "📄",
+}
+SUBMISSION_ICONS = {
+    SubmissionStatus.SUBMITTED: "⏳",
+    SubmissionStatus.ACCEPTED: "✅",
+    SubmissionStatus.RETURNED: "↩️",
+}
+HUNDRED_KEYS = ("100", "90", "80", "70", "60", "50", "40", "30", "20", "0")
+
+
+def kind_label(kind: GradeKind) -> str:
+    return _(KIND_LABELS[kind])
+
+
+def value_label(value: str) -> str:
+    """A grade value on a button: "4−", "✔ pass", "✘ fail" (localized)."""
+    if value == PASS:
+        return "✔ " + _("pass")
+    if value == FAIL:
+        return "✘ " + _("fail")
+    return display_value(value)
+
+
+def short_name(full: str, limit: int = 22) -> str:
+    """A name for a half-width button: its first two words ("Иванова Анна Петровна" →
+    "Иванова Анна"), cut to `limit`."""
+    name = " ".join(full.split()[:2]) or full
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+def _marks(line: RosterLine) -> str:
+    """Marks as "4 5👁 3💬": values with the family's "Seen" and comments."""
+    return " ".join(
+        value_label(m.value).split()[0] + ("👁" if m.seen else "") + ("💬" if m.comments else "")
+        for m in line.marks
+    )
+
+
+def _back(builder: InlineKeyboardBuilder, text: str, data: str) -> None:
+    builder.row(InlineKeyboardButton(text=text, callback_data=data))
+
+
+def _value_rows(spec: ScaleSpec, values: Sequence[str]) -> tuple[list[int], int]:
+    """Which keyboard values to show (indexes) and how many per row."""
+    if spec.kind == ScaleKind.HUNDRED:
+        shown = [values.index(v) for v in HUNDRED_KEYS if v in values]
+        return shown, 5
+    if spec.kind == ScaleKind.PASS_FAIL:
+        return list(range(len(values))), 2
+    if spec.kind == ScaleKind.TEN:
+        return list(range(len(values))), 5
+    width = 3 if spec.modifiers else 5
+    return list(range(len(values))), width
+
+
+def _add_values(
+    builder: InlineKeyboardBuilder,
+    spec: ScaleSpec,
+    values: Sequence[str],
+    data: object,
+) -> None:
+    """Value buttons in rows; `data(index)` makes each button's callback data."""
+    shown, width = _value_rows(spec, values)
+    row: list[InlineKeyboardButton] = []
+    for index in shown:
+        row.append(
+            InlineKeyboardButton(
+                text=value_label(values[index]),
+                callback_data=data(index).pack(),  # type: ignore[operator]
+            )
+        )
+        if len(row) == width:
+            builder.row(*row)
+            row = []
+    if row:
+        builder.row(*row)
+
+
+# --- days and pickers -----------------------------------------------------------------------
+
+
+def _lesson_label(item: LessonItem, *, with_date: bool = False) -> str:
+    marks = ""
+    if item.cancelled:
+        marks += " ❌"
+    if item.replacing:
+        marks += " 🔁"
+    elif item.replaced:
+        marks += " ↪️"
+    if item.homework:
+        marks += " 📚"
+    when = item.date.strftime("%d.%m ") if with_date else ""
+    label = (
+        f"{when}{item.lesson_number}. {item.starts_at.strftime('%H:%M')} "
+        f"{item.class_name} · {item.subject_name}{marks}"
+    )
+    return label[:60]
+
+
+def day_keyboard(view: DayView) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for item in view.lessons:
+        builder.row(
+            InlineKeyboardButton(
+                text=_lesson_label(item), callback_data=JLessonCb(lesson_id=item.id).pack()
+            )
+        )
+    day = view.day.toordinal()
+    nav = [
+        InlineKeyboardButton(
+            text="◀️", callback_data=JDayCb(day=day - 1, class_id=view.class_id).pack()
+        )
+    ]
+    if view.day != view.today:
+        nav.append(
+            InlineKeyboardButton(
+                text=_("Today"),
+                callback_data=JDayCb(day=view.today.toordinal(), class_id=view.class_id).pack(),
+            )
+        )
+    nav.append(
+        InlineKeyboardButton(
+            text="▶️", callback_data=JDayCb(day=day + 1, class_id=view.class_id).pack()
+        )
+    )
+    builder.row(*nav)
+    builder.row(
+        InlineKeyboardButton(
+            text=_("🏫 Class"), callback_data=JPickCb(what=Pick.CLASS, day=day).pack()
+        ),
+        InlineKeyboardButton(
+            text=_("📖 Subject"),
+            callback_data=JPickCb(what=Pick.SUBJECT, day=day, class_id=view.class_id).pack(),
+        ),
+        InlineKeyboardButton(
+            text=_("📅 Week"),
+            callback_data=JPickCb(what=Pick.WEEK, day=day, class_id=view.class_id).pack(),
+        ),
+    )
+    if view.class_id and view.class_journal:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("👀 Not seen by parents"),
+                callback_data=JUnseenCb(class_id=view.class_id).pack(),
+            )
+        )
+    if view.class_id and view.teaches:
+        builder.row(
+            InlineKeyboardButton(text=_("📘 My lessons"), callback_data=JDayCb(day=day).pack())
+        )
+    _back(builder, _("« Main screen"), MenuCb(screen=Screen.HOME).pack())
+    return builder.as_markup()
+
+
+def classes_keyboard(day: date, classes: Sequence[Choice]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for item in classes[:80]:
+        builder.button(text=item.name, callback_data=JDayCb(day=day.toordinal(), class_id=item.id))
+    builder.adjust(4)
+    _back(builder, _("« Back"), JDayCb(day=day.toordinal()).pack())
+    return builder.as_markup()
+
+
+def subjects_keyboard(
+    day: date, items: Sequence[AssignmentItem], class_id: int
+) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for item in items[:80]:
+        label = f"{item.class_name} · {item.subject_name}" + ("" if item.mine else " 👁")
+        builder.button(text=label[:60], callback_data=JAssignCb(assignment_id=item.id))
+    builder.adjust(1)
+    _back(builder, _("« Back"), JDayCb(day=day.toordinal(), class_id=class_id).pack())
+    return builder.as_markup()
+
+
+def week_keyboard(day: date, class_id: int, today: date) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    monday = day - timedelta(days=day.weekday())
+    for offset in range(7):
+        current = monday + timedelta(days=offset)
+        label = current.strftime("%d.%m") + (" •" if current == today else "")
+        builder.button(text=label, callback_data=JDayCb(day=current.toordinal(), class_id=class_id))
+    builder.adjust(4, 3)
+    builder.row(
+        InlineKeyboardButton(
+            text=_("◀️ Week"),
+            callback_data=JPickCb(
+                what=Pick.WEEK, day=(day - timedelta(days=7)).toordinal(), class_id=class_id
+            ).pack(),
+        ),
+        InlineKeyboardButton(
+            text=_("Week ▶️"),
+            callback_data=JPickCb(
+                what=Pick.WEEK, day=(day + timedelta(days=7)).toordinal(), class_id=class_id
+            ).pack(),
+        ),
+    )
+    _back(builder, _("« Back"), JDayCb(day=day.toordinal(), class_id=class_id).pack())
+    return builder.as_markup()
+
+
+def assignment_keyboard(view: AssignmentLessons, today: date) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for item in view.lessons:
+        builder.row(
+            InlineKeyboardButton(
+                text=_lesson_label(item, with_date=True),
+                callback_data=JLessonCb(lesson_id=item.id).pack(),
+            )
+        )
+    nav = []
+    if view.page > 0:
+        nav.append(
+            InlineKeyboardButton(
+                text=_("« Newer"),
+                callback_data=JAssignCb(
+                    assignment_id=view.assignment.id, page=view.page - 1
+                ).pack(),
+            )
+        )
+    if view.has_more:
+        nav.append(
+            InlineKeyboardButton(
+                text=_("Older »"),
+                callback_data=JAssignCb(
+                    assignment_id=view.assignment.id, page=view.page + 1
+                ).pack(),
+            )
+        )
+    if nav:
+        builder.row(*nav)
+    builder.row(
+        InlineKeyboardButton(
+            text=_("📊 Period grades"),
+            callback_data=JPeriodCb(assignment_id=view.assignment.id).pack(),
+        )
+    )
+    _back(builder, _("« Back"), JDayCb(day=today.toordinal()).pack())
+    return builder.as_markup()
+
+
+# --- the lesson -----------------------------------------------------------------------------
+
+
+def _day_of(card_date: date, class_id: int) -> str:
+    return JDayCb(day=card_date.toordinal(), class_id=class_id).pack()
+
+
+def lesson_keyboard(card: LessonCard) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    lesson = card.lesson
+    lid = lesson.id
+    if card.gradable:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("▶️ Run-through"),
+                callback_data=JRunCb(
+                    lesson_id=lid, student_id=0, kind=GradeKind.CLASSWORK, op=RunOp.START
+                ).pack(),
+            ),
+            InlineKeyboardButton(
+                text=_("👥 Grades"),
+                callback_data=JRosterCb(lesson_id=lid, mode=RosterMode.GRADES).pack(),
+            ),
+        )
+        builder.row(
+            InlineKeyboardButton(
+                text=_("✅ All present"),
+                callback_data=JAttendCb(lesson_id=lid, student_id=0, op=AttendOp.ALL).pack(),
+            ),
+            InlineKeyboardButton(
+                text=_("🚸 Attendance"),
+                callback_data=JRosterCb(lesson_id=lid, mode=RosterMode.ATTENDANCE).pack(),
+            ),
+        )
+    else:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("👥 Students"),
+                callback_data=JRosterCb(lesson_id=lid, mode=RosterMode.GRADES).pack(),
+            )
+        )
+    builder.row(
+        InlineKeyboardButton(
+            text=_("📚 Homework"),
+            callback_data=JLessonCb(lesson_id=lid, view=LessonView.HOMEWORK).pack(),
+        ),
+        InlineKeyboardButton(
+            text=_("📊 Period grades"),
+            callback_data=JPeriodCb(assignment_id=lesson.assignment_id).pack(),
+        ),
+    )
+    if card.can_write or card.can_replace:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("⚙️ Topic, cancel, replacement"),
+                callback_data=JLessonCb(lesson_id=lid, view=LessonView.SETTINGS).pack(),
+            )
+        )
+    row = []
+    if card.can_write:
+        row.append(
+            InlineKeyboardButton(text=_("↩️ Undo"), callback_data=JUndoCb(lesson_id=lid).pack())
+        )
+    row.append(
+        InlineKeyboardButton(
+            text=_("🧾 History"),
+            callback_data=JAuditCb(lesson_id=lid).pack(),
+        )
+    )
+    builder.row(*row)
+    back_class = 0 if card.can_write else lesson.class_id
+    _back(builder, _("« Day"), _day_of(lesson.date, back_class))
+    return builder.as_markup()
+
+
+def roster_keyboard(card: LessonCard, mode: RosterMode, page: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    lid = card.lesson.id
+    lines = card.roster[page * ROSTER_PAGE : (page + 1) * ROSTER_PAGE]
+    for line in lines:
+        icon = ATTENDANCE_ICONS[line.attendance]
+        if mode == RosterMode.GRADES:
+            marks = _marks(line)
+            text = f"{short_name(line.name)} {marks}".strip()
+            if line.away:
+                text = f"{icon} {text}"
+            data = JStudentCb(lesson_id=lid, student_id=line.student_id).pack()
+        elif mode == RosterMode.ATTENDANCE:
+            text = f"{icon} {short_name(line.name)}"
+            data = JAttendCb(lesson_id=lid, student_id=line.student_id, op=AttendOp.CYCLE).pack()
+        else:
+            text = f"{icon} {short_name(line.name)}"
+            data = JAttendCb(lesson_id=lid, student_id=line.student_id, op=AttendOp.EXCUSE).pack()
+        builder.button(text=text[:60], callback_data=data)
+    builder.adjust(2)
+    pages = []
+    if page > 0:
+        pages.append(
+            InlineKeyboardButton(
+                text="◀️", callback_data=JRosterCb(lesson_id=lid, mode=mode, page=page - 1).pack()
+            )
+        )
+    if len(card.roster) > (page + 1) * ROSTER_PAGE:
+        pages.append(
+            InlineKeyboardButton(
+                text="▶️", callback_data=JRosterCb(lesson_id=lid, mode=mode, page=page + 1).pack()
+            )
+        )
+    if pages:
+        builder.row(*pages)
+    if mode == RosterMode.ATTENDANCE and card.gradable:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("✅ All present"),
+                callback_data=JAttendCb(lesson_id=lid, student_id=0, op=AttendOp.ALL).pack(),
+            ),
+            InlineKeyboardButton(
+                text=_("📄 Excused…"),
+                callback_data=JRosterCb(lesson_id=lid, mode=RosterMode.EXCUSE).pack(),
+            ),
+        )
+    if mode != RosterMode.GRADES and card.can_write:
+        builder.row(
+            InlineKeyboardButton(text=_("↩️ Undo"), callback_data=JUndoCb(lesson_id=lid).pack())
+        )
+    back = (
+        JRosterCb(lesson_id=lid, mode=RosterMode.ATTENDANCE).pack()
+        if mode == RosterMode.EXCUSE
+        else JLessonCb(lesson_id=lid).pack()
+    )
+    _back(builder, _("« Back"), back)
+    return builder.as_markup()
+
+
+def _kind_row(builder: InlineKeyboardBuilder, current: GradeKind, data: object) -> None:
+    buttons = [
+        InlineKeyboardButton(
+            text=("• " if kind == current else "") + kind_label(kind),
+            callback_data=data(kind).pack(),  # type: ignore[operator]
+        )
+        for kind in KINDS
+    ]
+    builder.row(*buttons[:3])
+    builder.row(*buttons[3:])
+
+
+def student_keyboard(sheet: StudentSheet, kind: GradeKind) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    lid, sid = sheet.lesson.id, sheet.line.student_id
+    for mark in sheet.line.marks:
+        label = f"✏️ {value_label(mark.value)} · {kind_label(mark.kind)}"
+        builder.row(
+            InlineKeyboardButton(text=label[:60], callback_data=JMarkCb(grade_id=mark.id).pack())
+        )
+    if sheet.gradable:
+        _kind_row(builder, kind, lambda k: JStudentCb(lesson_id=lid, student_id=sid, kind=k))
+        _add_values(
+            builder,
+            sheet.lesson.scale,
+            sheet.values,
+            lambda i: JGradeCb(lesson_id=lid, student_id=sid, value=i, kind=kind),
+        )
+        builder.row(
+            InlineKeyboardButton(
+                text=_("⌨️ Type a value"),
+                callback_data=JTypeCb(lesson_id=lid, student_id=sid, kind=kind).pack(),
+            ),
+            InlineKeyboardButton(
+                text=ATTENDANCE_ICONS[sheet.line.attendance] + " " + _("Attendance"),
+                callback_data=JAttendCb(lesson_id=lid, student_id=sid, op=AttendOp.TOGGLE).pack(),
+            ),
+        )
+    if sheet.class_journal:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("🧾 Student's history"), callback_data=JAuditCb(student_id=sid).pack()
+            )
+        )
+    _back(builder, _("« Roster"), JRosterCb(lesson_id=lid, mode=RosterMode.GRADES).pack())
+    return builder.as_markup()
+
+
+def run_keyboard(step: RunStep, kind: GradeKind) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    lid, sid = step.lesson.id, step.line.student_id
+    _add_values(
+        builder,
+        step.lesson.scale,
+        step.values,
+        lambda i: JGradeCb(lesson_id=lid, student_id=sid, value=i, kind=kind, run=True),
+    )
+    builder.row(
+        InlineKeyboardButton(
+            text=_("⏭ Skip"),
+            callback_data=JRunCb(lesson_id=lid, student_id=sid, kind=kind, op=RunOp.SKIP).pack(),
+        ),
+        InlineKeyboardButton(
+            text=_("❌ Absent"),
+            callback_data=JRunCb(lesson_id=lid, student_id=sid, kind=kind, op=RunOp.ABSENT).pack(),
+        ),
+    )
+    next_kind = KINDS[(KINDS.index(kind) + 1) % len(KINDS)]
+    builder.row(
+        InlineKeyboardButton(
+            text="🔁 " + kind_label(kind),
+            callback_data=JRunCb(
+                lesson_id=lid, student_id=sid, kind=next_kind, op=RunOp.KIND
+            ).pack(),
+        ),
+        InlineKeyboardButton(
+            text=_("↩️ Undo"),
+            callback_data=JUndoCb(lesson_id=lid, student_id=sid, kind=kind).pack(),
+        ),
+        InlineKeyboardButton(
+            text=_("⏹ Stop"),
+            callback_data=JRunCb(lesson_id=lid, student_id=sid, kind=kind, op=RunOp.STOP).pack(),
+        ),
+    )
+    return builder.as_markup()
+
+
+HOLD_LABELS = {
+    HOLD_WEEK: N_("🙈 Hold 1 week"),
+    HOLD_TWO_WEEKS: N_("🙈 Hold 2 weeks"),
+    HOLD_PERIOD_END: N_("🙈 Hold to period end"),
+}
+
+
+def grade_keyboard(detail: GradeDetail) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    gid = detail.mark.id
+    if detail.can_write:
+        _add_values(
+            builder,
+            detail.lesson.scale,
+            detail.values,
+            lambda i: JMarkCb(grade_id=gid, op=MarkOp.VALUE, arg=i),
+        )
+        _kind_row(
+            builder,
+            detail.mark.kind,
+            lambda k: JMarkCb(grade_id=gid, op=MarkOp.KIND, arg=KINDS.index(k)),
+        )
+        if detail.mark.hidden_until is not None:
+            builder.row(
+                InlineKeyboardButton(
+                    text=_("🔓 Show to the family now"),
+                    callback_data=JMarkCb(grade_id=gid, op=MarkOp.RELEASE).pack(),
+                )
+            )
+        if not detail.announced:
+            holds = [
+                InlineKeyboardButton(
+                    text=_(HOLD_LABELS[choice]),
+                    callback_data=JMarkCb(grade_id=gid, op=MarkOp.HOLD, arg=choice).pack(),
+                )
+                for choice in detail.hold_choices
+            ]
+            builder.row(*holds[:2])
+            if holds[2:]:
+                builder.row(*holds[2:])
+        builder.row(
+            InlineKeyboardButton(
+                text=_("🗑 Delete"), callback_data=JMarkCb(grade_id=gid, op=MarkOp.DELETE).pack()
+            )
+        )
+    _back(
+        builder,
+        _("« Back"),
+        JStudentCb(lesson_id=detail.lesson.id, student_id=detail.student_id).pack(),
+    )
+    return builder.as_markup()
+
+
+# --- homework and submissions ---------------------------------------------------------------
+
+
+def _files_button(count: int, page: int, label: str, data: object) -> InlineKeyboardButton | None:
+    """The "Show files" button (or "More files" after page `page`); None when all are shown."""
+    if page * FILES_PER_PAGE >= count:
+        return None
+    text = label if page == 0 else _("📎 More files")
+    return InlineKeyboardButton(text=text, callback_data=data(page + 1).pack())  # type: ignore[operator]
+
+
+def homework_keyboard(screen: HomeworkScreen, files_page: int = 0) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    lid = screen.lesson.id
+    homework = screen.homework
+    if screen.can_write:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("✏️ Write") if homework is None else _("✏️ Rewrite"),
+                callback_data=JLessonOpCb(lesson_id=lid, op=LessonOp.HOMEWORK).pack(),
+            ),
+            InlineKeyboardButton(
+                text=_("📎 Add files"),
+                callback_data=JLessonOpCb(lesson_id=lid, op=LessonOp.FILES).pack(),
+            ),
+        )
+        if homework is not None:
+            builder.row(
+                *[
+                    InlineKeyboardButton(
+                        text=("📅 " if due == homework.due_date else "") + due.strftime("%d.%m"),
+                        callback_data=JLessonOpCb(
+                            lesson_id=lid, op=LessonOp.DUE, arg=due.toordinal()
+                        ).pack(),
+                    )
+                    for due in screen.due_choices
+                ]
+            )
+    files = _files_button(
+        len(screen.attachments),
+        files_page,
+        _("📎 Show files"),
+        lambda p: JLessonCb(lesson_id=lid, view=LessonView.HOMEWORK, page=p),
+    )
+    if files is not None:
+        builder.row(files)
+    if homework is not None:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("📥 Submissions") + f" ({homework.submissions})",
+                callback_data=JLessonCb(lesson_id=lid, view=LessonView.SUBMISSIONS).pack(),
+            )
+        )
+    _back(builder, _("« Lesson"), JLessonCb(lesson_id=lid).pack())
+    return builder.as_markup()
+
+
+def submissions_keyboard(view: SubmissionList) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for item in view.items[:60]:
+        builder.button(
+            text=f"{SUBMISSION_ICONS[item.status]} {short_name(item.student_name)}",
+            callback_data=JSubmissionCb(submission_id=item.id),
+        )
+    builder.adjust(2)
+    _back(
+        builder,
+        _("« Homework"),
+        JLessonCb(lesson_id=view.lesson.id, view=LessonView.HOMEWORK).pack(),
+    )
+    return builder.as_markup()
+
+
+def submission_keyboard(detail: SubmissionDetail, files_page: int = 0) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    sid = detail.item.id
+    files = _files_button(
+        len(detail.files),
+        files_page,
+        _("📎 Files") + f" ({len(detail.files)})",
+        lambda p: JSubmissionCb(submission_id=sid, op=SubOp.FILES, page=p),
+    )
+    if files is not None:
+        builder.row(files)
+    if detail.can_write:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("✅ Accept"),
+                callback_data=JSubmissionCb(submission_id=sid, op=SubOp.ACCEPT).pack(),
+            ),
+            InlineKeyboardButton(
+                text=_("↩️ Return with a comment"),
+                callback_data=JSubmissionCb(submission_id=sid, op=SubOp.RETURN).pack(),
+            ),
+        )
+    _back(
+        builder,
+        _("« Submissions"),
+        JLessonCb(lesson_id=detail.lesson.id, view=LessonView.SUBMISSIONS).pack(),
+    )
+    return builder.as_markup()
+
+
+# --- lesson settings and replacement --------------------------------------------------------
+
+
+def settings_keyboard(card: LessonCard) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    lid = card.lesson.id
+    if card.can_write:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("📝 Topic"),
+                callback_data=JLessonOpCb(lesson_id=lid, op=LessonOp.TOPIC).pack(),
+            ),
+            InlineKeyboardButton(
+                text=_("♻️ Restore the lesson") if card.lesson.cancelled else _("❌ Cancel"),
+                callback_data=JLessonOpCb(
+                    lesson_id=lid,
+                    op=LessonOp.RESTORE if card.lesson.cancelled else LessonOp.CANCEL,
+                ).pack(),
+            ),
+        )
+    if card.can_replace:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("🔁 Replacement teacher"),
+                callback_data=JLessonOpCb(lesson_id=lid, op=LessonOp.REPLACE).pack(),
+            )
+        )
+        if card.lesson.replacement_teacher_id is not None:
+            builder.row(
+                InlineKeyboardButton(
+                    text=_("✖️ No replacement"),
+                    callback_data=JLessonOpCb(lesson_id=lid, op=LessonOp.CLEAR_REPLACEMENT).pack(),
+                )
+            )
+    _back(builder, _("« Lesson"), JLessonCb(lesson_id=lid).pack())
+    return builder.as_markup()
+
+
+def replacement_keyboard(page: ReplacementPage) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    lid = page.lesson.id
+    for candidate in page.candidates:
+        label = ("⏳ " if candidate.busy else "") + candidate.name
+        builder.row(
+            InlineKeyboardButton(
+                text=label[:60],
+                callback_data=JLessonOpCb(
+                    lesson_id=lid, op=LessonOp.SET_REPLACEMENT, arg=candidate.id
+                ).pack(),
+            )
+        )
+    nav = []
+    if page.page > 0:
+        nav.append(
+            InlineKeyboardButton(
+                text="◀️",
+                callback_data=JLessonOpCb(
+                    lesson_id=lid, op=LessonOp.REPLACE, arg=page.page - 1
+                ).pack(),
+            )
+        )
+    if page.has_more:
+        nav.append(
+            InlineKeyboardButton(
+                text="▶️",
+                callback_data=JLessonOpCb(
+                    lesson_id=lid, op=LessonOp.REPLACE, arg=page.page + 1
+                ).pack(),
+            )
+        )
+    if nav:
+        builder.row(*nav)
+    _back(builder, _("« Back"), JLessonCb(lesson_id=lid, view=LessonView.SETTINGS).pack())
+    return builder.as_markup()
+
+
+# --- period grades --------------------------------------------------------------------------
+
+
+def period_short(period: PeriodRef) -> str:
+    if period.kind == "year":
+        return _("Year")
+    return f"{period.number} {_('qtr') if period.kind == 'quarter' else _('term')}"
+
+
+def period_keyboard(sheet: PeriodSheet) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    aid, pid = sheet.assignment.id, sheet.period.id
+    for line in sheet.lines[:80]:
+        shown = line.value or (f"({line.proposed})" if line.proposed else "—")
+        builder.button(
+            text=f"{short_name(line.name)}: {value_label(shown) if line.value else shown}"[:60],
+            callback_data=JPeriodGradeCb(
+                assignment_id=aid, period_id=pid, student_id=line.student_id
+            ),
+        )
+    builder.adjust(2)
+    builder.row(
+        *[
+            InlineKeyboardButton(
+                text=("• " if p.id == pid else "") + period_short(p) + (" 🔒" if p.closed else ""),
+                callback_data=JPeriodCb(assignment_id=aid, period_id=p.id).pack(),
+            )
+            for p in sheet.periods[:6]
+        ]
+    )
+    if sheet.can_write and not sheet.period.closed and sheet.unconfirmed:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("✅ Confirm the proposals") + f" ({sheet.unconfirmed})",
+                callback_data=JPeriodCb(
+                    assignment_id=aid, period_id=pid, op=PeriodOp.CONFIRM
+                ).pack(),
+            )
+        )
+    if sheet.can_close:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("🔒 Close the period for the school"),
+                callback_data=JPeriodCb(
+                    assignment_id=aid, period_id=pid, op=PeriodOp.CLOSE_ASK
+                ).pack(),
+            )
+        )
+    _back(builder, _("« Lessons"), JAssignCb(assignment_id=aid).pack())
+    return builder.as_markup()
+
+
+def period_student_keyboard(sheet: PeriodSheet, line: PeriodLine) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    aid, pid, sid = sheet.assignment.id, sheet.period.id, line.student_id
+    if sheet.can_write:
+        row: list[InlineKeyboardButton] = []
+        for index, value in enumerate(sheet.choices):
+            label = value_label(value) + (" ✓" if value == line.proposed else "")
+            row.append(
+                InlineKeyboardButton(
+                    text=label,
+                    callback_data=JPeriodGradeCb(
+                        assignment_id=aid, period_id=pid, student_id=sid, value=index
+                    ).pack(),
+                )
+            )
+            if len(row) == 5:
+                builder.row(*row)
+                row = []
+        if row:
+            builder.row(*row)
+        if sheet.typed:
+            builder.row(
+                InlineKeyboardButton(
+                    text=_("⌨️ Type a value"),
+                    callback_data=JPeriodGradeCb(
+                        assignment_id=aid, period_id=pid, student_id=sid, value=-2
+                    ).pack(),
+                )
+            )
+    _back(builder, _("« Back"), JPeriodCb(assignment_id=aid, period_id=pid).pack())
+    return builder.as_markup()
+
+
+def close_period_keyboard(assignment_id: int, period_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.row(
+        InlineKeyboardButton(
+            text=_("🔒 Yes, close it"),
+            callback_data=JPeriodCb(
+                assignment_id=assignment_id, period_id=period_id, op=PeriodOp.CLOSE
+            ).pack(),
+        )
+    )
+    _back(
+        builder,
+        _("« Back"),
+        JPeriodCb(assignment_id=assignment_id, period_id=period_id).pack(),
+    )
+    return builder.as_markup()
+
+
+# --- trail, unseen, prompts -----------------------------------------------------------------
+
+
+def audit_keyboard(
+    lesson_id: int, student_id: int, page: int, has_more: bool
+) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    nav = []
+    if page > 0:
+        nav.append(
+            InlineKeyboardButton(
+                text=_("« Newer"),
+                callback_data=JAuditCb(
+                    lesson_id=lesson_id, student_id=student_id, page=page - 1
+                ).pack(),
+            )
+        )
+    if has_more:
+        nav.append(
+            InlineKeyboardButton(
+                text=_("Older »"),
+                callback_data=JAuditCb(
+                    lesson_id=lesson_id, student_id=student_id, page=page + 1
+                ).pack(),
+            )
+        )
+    if nav:
+        builder.row(*nav)
+    if lesson_id:
+        _back(builder, _("« Lesson"), JLessonCb(lesson_id=lesson_id).pack())
+    else:
+        _back(builder, _("« Journal"), MenuCb(screen=Screen.JOURNAL).pack())
+    return builder.as_markup()
+
+
+def unseen_keyboard(class_id: int, today: date) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    _back(builder, _("« Back"), JDayCb(day=today.toordinal(), class_id=class_id).pack())
+    return builder.as_markup()
+
+
+def cancel_keyboard(lesson_id: int = 0) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✖️ Cancel"), callback_data=JCancelCb(lesson_id=lesson_id))
+    return builder.as_markup()
+
+
+def files_keyboard(lesson_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("✅ Done"),
+        callback_data=JLessonCb(lesson_id=lesson_id, view=LessonView.HOMEWORK),
+    )
+    return builder.as_markup()
+
+
+def to_lesson_keyboard(lesson_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("« Lesson"), callback_data=JLessonCb(lesson_id=lesson_id))
+    return builder.as_markup()

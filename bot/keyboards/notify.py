@@ -1,0 +1,168 @@
+"""Keyboards of notifications (reactions, replies, link decisions) and of the settings screen."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import LinkDecisionCb, Screen
+from bot.callbacks.notify import (
+    DeadLetterCb,
+    NoteCancelCb,
+    PrefCb,
+    PrefOp,
+    ReactCb,
+    ReactOp,
+    ReplyCb,
+)
+from bot.i18n import N_
+from bot.keyboards import back_button
+from db.enums import DeliveryMode, NotificationKind
+from services.notify_content import Button, ButtonAction
+from services.preferences import (
+    DIGEST_TIMES,
+    MODES,
+    QUIET_OFF,
+    SettingsView,
+    next_mode,
+)
+
+KIND_LABELS = {
+    NotificationKind.GRADE: N_("📝 Grades"),
+    NotificationKind.HOMEWORK: N_("📚 Homework"),
+    NotificationKind.ATTENDANCE: N_("🚸 Attendance"),
+    NotificationKind.TIMETABLE: N_("🔁 Timetable changes"),
+    NotificationKind.REPLY: N_("💬 Comments and replies"),
+    NotificationKind.DIGEST: N_("🗓 Daily digest"),
+}
+MODE_LABELS = {
+    DeliveryMode.INSTANT: N_("instantly"),
+    DeliveryMode.DIGEST: N_("in the digest"),
+    DeliveryMode.OFF: N_("off"),
+}
+LABEL_LIMIT = 40
+
+
+def _labelled(prefix: str, label: str) -> str:
+    return f"{prefix} {label[:LABEL_LIMIT]}" if label else prefix
+
+
+def _button(button: Button) -> list[InlineKeyboardButton]:
+    if button.action == ButtonAction.LINK_DECISION:
+        return [
+            InlineKeyboardButton(
+                text=_("✅ Approve"),
+                callback_data=LinkDecisionCb(request_id=button.target_id, approve=True).pack(),
+            ),
+            InlineKeyboardButton(
+                text=_("❌ Reject"),
+                callback_data=LinkDecisionCb(request_id=button.target_id, approve=False).pack(),
+            ),
+        ]
+    if button.action == ButtonAction.REPLY:
+        text, data = _("↩️ Reply"), ReplyCb(comment_id=button.target_id).pack()
+    else:
+        op = {
+            ButtonAction.SEEN: ReactOp.SEEN,
+            ButtonAction.COMMENT: ReactOp.COMMENT,
+            ButtonAction.THREAD: ReactOp.THREAD,
+        }[button.action]
+        if button.action == ButtonAction.SEEN:
+            text = _labelled("👀", button.label) if button.label else _("👀 Seen")
+        elif button.action == ButtonAction.COMMENT:
+            text = _labelled("💬", button.label) if button.label else _("💬 Comment")
+        else:
+            text = _("🧵 Thread")
+        data = ReactCb(grade_id=button.target_id, op=op).pack()
+    return [InlineKeyboardButton(text=text, callback_data=data)]
+
+
+def notification_keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
+    """The buttons a notification carries (labels in the current locale)."""
+    keyboard = [[b for button in row for b in _button(button)] for row in rows if row]
+    return InlineKeyboardMarkup(inline_keyboard=keyboard) if keyboard else None
+
+
+def cancel_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✖️ Cancel"), callback_data=NoteCancelCb())
+    return builder.as_markup()
+
+
+def thread_keyboard(grade_id: int, *, can_comment: bool) -> InlineKeyboardMarkup | None:
+    if not can_comment:
+        return None
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("💬 Comment"), callback_data=ReactCb(grade_id=grade_id, op=ReactOp.COMMENT)
+    )
+    return builder.as_markup()
+
+
+def _time(value: object) -> str:
+    return value.strftime("%H:%M") if hasattr(value, "strftime") else str(value)
+
+
+def settings_keyboard(view: SettingsView) -> InlineKeyboardMarkup:
+    prefs = view.preferences
+    builder = InlineKeyboardBuilder()
+    widths: list[int] = []
+    for kind in view.kinds:
+        mode = prefs.mode(kind)
+        if kind == NotificationKind.DIGEST:
+            state = _("on") if mode != DeliveryMode.OFF else _("off")
+            builder.button(
+                text=f"{_(KIND_LABELS[kind])}: {state}",
+                callback_data=PrefCb(
+                    op=PrefOp.MODE, kind=kind, value=MODES.index(next_mode(kind, mode))
+                ),
+            )
+            option = (view.digest_option + 1) % len(DIGEST_TIMES)
+            builder.button(
+                text=f"🕗 {_time(prefs.digest_time)}",
+                callback_data=PrefCb(op=PrefOp.DIGEST_TIME, value=option),
+            )
+            widths.append(2)
+            continue
+        builder.button(
+            text=f"{_(KIND_LABELS[kind])}: {_(MODE_LABELS[mode])}",
+            callback_data=PrefCb(
+                op=PrefOp.MODE, kind=kind, value=MODES.index(next_mode(kind, mode))
+            ),
+        )
+        urgent = kind in prefs.urgent
+        builder.button(
+            text=_("🚨 urgent") if urgent else _("🌙 waits"),
+            callback_data=PrefCb(op=PrefOp.URGENT, kind=kind, value=int(not urgent)),
+        )
+        widths.append(2)
+    option = view.quiet_option
+    next_option = 0 if option < 0 or option >= QUIET_OFF else option + 1
+    if prefs.quiet is None:
+        quiet = _("🌙 Quiet hours: off")
+    else:
+        quiet = _("🌙 Quiet hours: %(start)s–%(end)s") % {
+            "start": _time(prefs.quiet[0]),
+            "end": _time(prefs.quiet[1]),
+        }
+    builder.button(text=quiet, callback_data=PrefCb(op=PrefOp.QUIET, value=next_option))
+    widths.append(1)
+    if view.dead_letters is not None:
+        builder.button(
+            text=_("📮 Undelivered: %(count)d") % {"count": view.dead_letters},
+            callback_data=DeadLetterCb(),
+        )
+        widths.append(1)
+    builder.adjust(*widths)
+    back_button(builder)
+    return builder.as_markup()
+
+
+def dead_letters_keyboard(count: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if count:
+        builder.button(text=_("🔁 Send them again"), callback_data=DeadLetterCb(retry=True))
+    builder.adjust(1)
+    back_button(builder, Screen.SETTINGS)
+    return builder.as_markup()

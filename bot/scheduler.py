@@ -1,0 +1,81 @@
+"""APScheduler 3 wiring of the scheduled jobs (`services.scheduler_jobs`).
+
+An `AsyncIOScheduler` with an in-memory job store is started from the dispatcher's startup
+(not in tests: they call the job functions directly). Nothing needs persisting: every job
+recomputes from the database what is due in each school's local time and is idempotent
+through dedup keys, so each runs once right at start-up (catching up on what a restart
+missed) and then every few minutes; with several bot processes on PostgreSQL an advisory lock
+lets one of them do each run.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from aiogram import Dispatcher
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.notifier import job_config
+from services import scheduler_jobs
+from services.scheduler_jobs import JobConfig
+
+logger = logging.getLogger("parta.scheduler")
+
+#: job → its cron fields (local time of TIMEZONE); digests follow each parent's own time, the
+#: evening jobs check each school's own clock, so they simply run every few minutes.
+SCHEDULE: dict[str, dict[str, str]] = {
+    "digests": {"minute": "*/5"},
+    "weekly": {"minute": "1,16,31,46"},
+    "homework_due": {"minute": "2,17,32,47"},
+    "timetable": {"minute": "3,18,33,48"},
+    "period_summary": {"minute": "4,34"},
+    "prune": {"hour": "3", "minute": "7"},
+}
+
+
+def create_scheduler(
+    session_factory: async_sessionmaker[AsyncSession],
+    config: JobConfig,
+    *,
+    start_delay: timedelta = timedelta(seconds=10),
+) -> AsyncIOScheduler:
+    """A scheduler with every job, each first run shortly after start-up."""
+    scheduler = AsyncIOScheduler(timezone=config.timezone)
+    first = datetime.now(scheduler.timezone) + start_delay
+    for index, (name, fields) in enumerate(SCHEDULE.items()):
+        scheduler.add_job(
+            scheduler_jobs.JOBS[name],
+            CronTrigger(**fields, timezone=config.timezone),
+            args=[session_factory],
+            kwargs={"config": config},
+            id=name,
+            name=f"parta:{name}",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=600,
+            replace_existing=True,
+            next_run_time=first + timedelta(seconds=index),
+        )
+    return scheduler
+
+
+async def start_scheduler(dispatcher: Dispatcher) -> None:
+    """Startup hook: run the jobs where the notifier runs (not in tests)."""
+    if not dispatcher.workflow_data.get("run_notifier", True):
+        return
+    settings: Settings = dispatcher["settings"]
+    scheduler = create_scheduler(dispatcher["session_factory"], job_config(settings))
+    scheduler.start()
+    dispatcher["scheduler"] = scheduler
+    logger.info("scheduler started: %s", ", ".join(SCHEDULE))
+
+
+async def stop_scheduler(dispatcher: Dispatcher) -> None:
+    """Shutdown hook."""
+    scheduler: AsyncIOScheduler | None = dispatcher.workflow_data.pop("scheduler", None)
+    if scheduler is not None and scheduler.running:
+        scheduler.shutdown(wait=False)

@@ -1,0 +1,180 @@
+"""The journal's audit trail: who changed a grade or an attendance mark, when, old → new, why.
+
+Every journal write adds an `AuditEntry` in its own transaction (`record`). Entries carry the
+lesson and the student they concern, so staff can read the trail of a lesson or of a student
+(`lesson_trail`, `student_trail`: a class teacher for their class, head teachers and admins
+for the school; a lesson's own teachers for their lesson). Entries are never changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import (
+    Account,
+    AuditEntry,
+    Enrollment,
+    Lesson,
+    SchoolClass,
+    Student,
+    Subject,
+)
+from services.access import AccessDenied, Action, require
+from services.actors import Actor
+
+GRADE = "grade"
+ATTENDANCE = "attendance"
+PERIOD_GRADE = "period_grade"
+LESSON = "lesson"
+HOMEWORK = "homework"
+SUBMISSION = "submission"
+
+PAGE_SIZE = 10
+
+
+def record(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    at: datetime,
+    lesson_id: int | None = None,
+    student_id: int | None = None,
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> AuditEntry:
+    """Add an entry to the session (flushed with the change it describes)."""
+    entry = AuditEntry(
+        at=at,
+        actor_id=actor.account_id,
+        telegram_id=actor.telegram_id,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        lesson_id=lesson_id,
+        student_id=student_id,
+        old=old,
+        new=new,
+        reason=reason,
+    )
+    session.add(entry)
+    return entry
+
+
+@dataclass(frozen=True)
+class TrailLine:
+    """One entry as staff read it."""
+
+    id: int
+    at: datetime
+    who: str
+    action: str
+    entity: str
+    student: str | None
+    subject: str | None
+    lesson_date: date | None
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Trail:
+    """A page of the trail of one lesson (`lesson_id`) or one student (`student_id`)."""
+
+    lesson_id: int
+    student_id: int
+    class_name: str | None
+    subject_name: str | None
+    lesson_date: date | None
+    student_name: str | None
+    lines: list[TrailLine]
+    page: int
+    has_more: bool
+
+
+async def _lines(session: AsyncSession, where: Any, page: int) -> tuple[list[TrailLine], bool]:
+    rows = await session.execute(
+        select(
+            AuditEntry,
+            Account.full_name,
+            Student.full_name,
+            Subject.name,
+            Lesson.date,
+        )
+        .outerjoin(Account, Account.id == AuditEntry.actor_id)
+        .outerjoin(Student, Student.id == AuditEntry.student_id)
+        .outerjoin(Lesson, Lesson.id == AuditEntry.lesson_id)
+        .outerjoin(Subject, Subject.id == Lesson.subject_id)
+        .where(where)
+        .order_by(AuditEntry.id.desc())
+        .offset(page * PAGE_SIZE)
+        .limit(PAGE_SIZE + 1)
+    )
+    lines = [
+        TrailLine(
+            entry.id,
+            entry.at,
+            who or "—",
+            entry.action,
+            entry.entity,
+            student,
+            subject,
+            lesson_date,
+            entry.old,
+            entry.new,
+            entry.reason,
+        )
+        for entry, who, student, subject, lesson_date in rows
+    ]
+    return lines[:PAGE_SIZE], len(lines) > PAGE_SIZE
+
+
+async def lesson_trail(
+    session: AsyncSession, actor: Actor, lesson_id: int, *, page: int = 0
+) -> Trail:
+    """The changes made in one lesson, newest first (its teachers, class teacher, head)."""
+    await require(session, actor, Action.READ_LESSON, lesson_id)
+    row = (
+        await session.execute(
+            select(SchoolClass.name, Subject.name, Lesson.date)
+            .join(SchoolClass, SchoolClass.id == Lesson.class_id)
+            .join(Subject, Subject.id == Lesson.subject_id)
+            .where(Lesson.id == lesson_id)
+        )
+    ).one()
+    page = max(page, 0)
+    lines, more = await _lines(session, AuditEntry.lesson_id == lesson_id, page)
+    return Trail(lesson_id, 0, row[0], row[1], row[2], None, lines, page, more)
+
+
+async def student_class(session: AsyncSession, student_id: int) -> int | None:
+    """The student's current class (None when they are in none)."""
+    return await session.scalar(
+        select(Enrollment.class_id)
+        .where(Enrollment.student_id == student_id, Enrollment.left_on.is_(None))
+        .order_by(Enrollment.id.desc())
+        .limit(1)
+    )
+
+
+async def student_trail(
+    session: AsyncSession, actor: Actor, student_id: int, *, page: int = 0
+) -> Trail:
+    """Every journal change about one student (class teacher, head teacher, admin)."""
+    class_id = await student_class(session, student_id)
+    if class_id is None:
+        raise AccessDenied(Action.VIEW_CLASS_JOURNAL, student_id)
+    await require(session, actor, Action.VIEW_CLASS_JOURNAL, class_id)
+    name = await session.scalar(select(Student.full_name).where(Student.id == student_id))
+    page = max(page, 0)
+    lines, more = await _lines(session, AuditEntry.student_id == student_id, page)
+    return Trail(0, student_id, None, None, None, name or "", lines, page, more)

@@ -1,0 +1,440 @@
+"""Period grades: proposed from the weighted average of the period's grades, confirmed or
+overridden by the subject's teacher, and reporting periods closed by the head teacher or an
+admin. Once a period is closed only they may change its grades, and only with a reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.base import utcnow
+from db.enums import PeriodKind, ScaleKind
+from db.models import (
+    AcademicYear,
+    Enrollment,
+    Grade,
+    GradingScale,
+    Period,
+    PeriodGrade,
+    SchoolClass,
+    Student,
+    Subject,
+    TeachingAssignment,
+)
+from services import audit
+from services.access import AccessDenied, Action, can, require
+from services.actors import Actor
+from services.grading import InvalidGrade, ScaleSpec, keyboard_values, parse_grade, period_value
+from services.journal import (
+    REASON_LIMIT,
+    AssignmentItem,
+    JournalError,
+    ReasonRequired,
+    clean_text,
+    dialect_insert,
+)
+
+
+@dataclass(frozen=True)
+class PeriodRef:
+    id: int
+    kind: PeriodKind
+    number: int
+    starts_on: date
+    ends_on: date
+    closed_at: datetime | None
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None
+
+
+@dataclass(frozen=True)
+class PeriodLine:
+    number: int
+    student_id: int
+    name: str
+    average: float | None
+    grades: int
+    proposed: str | None
+    value: str | None
+
+
+@dataclass
+class PeriodSheet:
+    assignment: AssignmentItem
+    period: PeriodRef
+    periods: list[PeriodRef]
+    lines: list[PeriodLine]
+    scale: ScaleSpec
+    choices: list[str]
+    can_write: bool
+    can_close: bool
+
+    @property
+    def unconfirmed(self) -> int:
+        return sum(1 for line in self.lines if line.value is None and line.proposed is not None)
+
+    @property
+    def typed(self) -> bool:
+        """Whether values beyond the keyboard can be typed (hundred-point scales)."""
+        return self.scale.kind == ScaleKind.HUNDRED
+
+
+def period_choices(spec: ScaleSpec) -> list[str]:
+    """The values a period grade can take on a keyboard (no +/−; hundred-point by tens)."""
+    values = [v for v in keyboard_values(spec) if v[-1] not in "+-"]
+    if spec.kind == ScaleKind.HUNDRED:
+        values = [v for v in values if int(v) % 10 == 0]
+    return values
+
+
+@dataclass(frozen=True)
+class _Assignment:
+    item: AssignmentItem
+    scale: ScaleSpec
+    year_id: int
+    school_id: int
+
+
+async def _assignment(session: AsyncSession, actor: Actor, assignment_id: int) -> _Assignment:
+    await require(session, actor, Action.READ_ASSIGNMENT, assignment_id)
+    row = (
+        await session.execute(
+            select(
+                TeachingAssignment.class_id,
+                SchoolClass.name,
+                Subject.name,
+                TeachingAssignment.teacher_id,
+                GradingScale,
+                SchoolClass.year_id,
+                SchoolClass.school_id,
+            )
+            .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
+            .join(Subject, Subject.id == TeachingAssignment.subject_id)
+            .join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
+            .where(TeachingAssignment.id == assignment_id)
+        )
+    ).one()
+    class_id, class_name, subject, teacher_id, scale, year_id, school_id = row
+    item = AssignmentItem(
+        assignment_id, class_id, class_name, subject, teacher_id == actor.staff_id
+    )
+    return _Assignment(item, ScaleSpec.from_row(scale), year_id, school_id)
+
+
+async def _periods(session: AsyncSession, year_id: int) -> list[PeriodRef]:
+    rows = await session.execute(
+        select(
+            Period.id,
+            Period.kind,
+            Period.number,
+            Period.starts_on,
+            Period.ends_on,
+            Period.closed_at,
+        )
+        .where(Period.year_id == year_id)
+        .order_by(Period.kind == PeriodKind.YEAR, Period.starts_on, Period.number)
+    )
+    return [PeriodRef(i, PeriodKind(k), n, s, e, c) for i, k, n, s, e, c in rows]
+
+
+def _default_period(periods: list[PeriodRef], today: date) -> PeriodRef:
+    parts = [p for p in periods if p.kind != PeriodKind.YEAR] or periods
+    current = [p for p in parts if p.starts_on <= today <= p.ends_on]
+    if current:
+        return current[0]
+    started = [p for p in parts if p.starts_on <= today]
+    return started[-1] if started else parts[0]
+
+
+def _enrolled_in(class_id: int, period: PeriodRef) -> object:
+    return (
+        (Enrollment.class_id == class_id)
+        & or_(Enrollment.enrolled_on.is_(None), Enrollment.enrolled_on <= period.ends_on)
+        & or_(Enrollment.left_on.is_(None), Enrollment.left_on > period.starts_on)
+    )
+
+
+async def _lines(
+    session: AsyncSession, a: _Assignment, period: PeriodRef, student_id: int | None = None
+) -> list[PeriodLine]:
+    """Students with their weighted average, proposal and set value (three queries)."""
+    query = (
+        select(Student.id, Student.full_name)
+        .join(Enrollment, Enrollment.student_id == Student.id)
+        .where(_enrolled_in(a.item.class_id, period))
+        .order_by(Student.full_name, Student.id)
+    )
+    students = (await session.execute(query)).all()
+    averages = {
+        sid: (float(total) / float(weights) if weights else None, int(count))
+        for sid, total, weights, count in await session.execute(
+            select(
+                Grade.student_id,
+                func.sum(Grade.score * Grade.weight),
+                func.sum(Grade.weight),
+                func.count(Grade.id),
+            )
+            .where(
+                Grade.assignment_id == a.item.id,
+                Grade.date >= period.starts_on,
+                Grade.date <= period.ends_on,
+                Grade.deleted_at.is_(None),
+            )
+            .group_by(Grade.student_id)
+        )
+    }
+    rows = await session.execute(
+        select(PeriodGrade.student_id, PeriodGrade.value).where(
+            PeriodGrade.assignment_id == a.item.id, PeriodGrade.period_id == period.id
+        )
+    )
+    values: dict[int, str | None] = {sid: value for sid, value in rows}  # noqa: C416
+    lines = []
+    for number, (sid, name) in enumerate(students, 1):
+        if student_id is not None and sid != student_id:
+            continue
+        average, count = averages.get(sid, (None, 0))
+        proposed = period_value(a.scale, average) if average is not None else None
+        lines.append(PeriodLine(number, sid, name, average, count, proposed, values.get(sid)))
+    return lines
+
+
+async def _period(session: AsyncSession, a: _Assignment, period_id: int) -> PeriodRef:
+    period = next((p for p in await _periods(session, a.year_id) if p.id == period_id), None)
+    if period is None:
+        raise AccessDenied(Action.READ_ASSIGNMENT, period_id)
+    return period
+
+
+async def _may_write(
+    session: AsyncSession, actor: Actor, a: _Assignment, period: PeriodRef
+) -> bool:
+    if period.closed:
+        return await can(session, actor, Action.EDIT_CLOSED_PERIOD)
+    return await can(session, actor, Action.WRITE_ASSIGNMENT, a.item.id)
+
+
+async def period_sheet(
+    session: AsyncSession,
+    actor: Actor,
+    assignment_id: int,
+    period_id: int = 0,
+    *,
+    today: date,
+) -> PeriodSheet:
+    """A subject's period grades in a class: average, proposal and the set grade per student."""
+    a = await _assignment(session, actor, assignment_id)
+    periods = await _periods(session, a.year_id)
+    if not periods:
+        raise JournalError("no_periods")
+    period = next((p for p in periods if p.id == period_id), None) or _default_period(
+        periods, today
+    )
+    return PeriodSheet(
+        assignment=a.item,
+        period=period,
+        periods=periods,
+        lines=await _lines(session, a, period),
+        scale=a.scale,
+        choices=period_choices(a.scale),
+        can_write=await _may_write(session, actor, a, period),
+        can_close=not period.closed and await can(session, actor, Action.CLOSE_PERIOD),
+    )
+
+
+def _audit_set(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    entity_id: int | None,
+    student_id: int,
+    old: str | None,
+    new: str,
+    period: PeriodRef,
+    assignment_id: int,
+    now: datetime,
+    reason: str | None,
+) -> None:
+    audit.record(
+        session,
+        actor,
+        action="period_grade.set",
+        entity=audit.PERIOD_GRADE,
+        entity_id=entity_id,
+        at=now,
+        student_id=student_id,
+        old={"value": old} if old is not None else None,
+        new={"value": new, "period_id": period.id, "assignment_id": assignment_id},
+        reason=reason,
+    )
+
+
+async def _upsert(
+    session: AsyncSession,
+    actor: Actor,
+    a: _Assignment,
+    period: PeriodRef,
+    line: PeriodLine,
+    value: str,
+    now: datetime,
+) -> int:
+    values = {
+        "proposed_value": line.proposed,
+        "value": value,
+        "set_by_id": actor.staff_id,
+        "set_at": now,
+    }
+    stmt = (
+        dialect_insert(session)(PeriodGrade)
+        .values(student_id=line.student_id, assignment_id=a.item.id, period_id=period.id, **values)
+        .on_conflict_do_update(
+            index_elements=["student_id", "assignment_id", "period_id"], set_=values
+        )
+        .returning(PeriodGrade.id)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def confirm_proposed(
+    session: AsyncSession,
+    actor: Actor,
+    assignment_id: int,
+    period_id: int,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Set every student's period grade that is still empty to its proposal."""
+    now = now or utcnow()
+    a = await _assignment(session, actor, assignment_id)
+    period = await _period(session, a, period_id)
+    if period.closed:
+        raise JournalError("period_closed")
+    await require(session, actor, Action.WRITE_ASSIGNMENT, assignment_id)
+    count = 0
+    for line in await _lines(session, a, period):
+        if line.value is not None or line.proposed is None:
+            continue
+        grade_id = await _upsert(session, actor, a, period, line, line.proposed, now)
+        _audit_set(
+            session,
+            actor,
+            entity_id=grade_id,
+            student_id=line.student_id,
+            old=None,
+            new=line.proposed,
+            period=period,
+            assignment_id=a.item.id,
+            now=now,
+            reason=None,
+        )
+        count += 1
+    await session.commit()
+    return count
+
+
+async def set_period_grade(
+    session: AsyncSession,
+    actor: Actor,
+    assignment_id: int,
+    period_id: int,
+    student_id: int,
+    value: str | int,
+    *,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> PeriodLine:
+    """Confirm or override one student's period grade (a keyboard index or a typed value).
+
+    In a closed period only a head teacher or admin may, with a reason.
+    """
+    now = now or utcnow()
+    a = await _assignment(session, actor, assignment_id)
+    period = await _period(session, a, period_id)
+    reason = clean_text(reason, REASON_LIMIT)
+    if period.closed:
+        await require(session, actor, Action.EDIT_CLOSED_PERIOD)
+        if not reason:
+            raise ReasonRequired("closed_period")
+    else:
+        await require(session, actor, Action.WRITE_ASSIGNMENT, assignment_id)
+    lines = await _lines(session, a, period, student_id)
+    if not lines:
+        raise AccessDenied(Action.WRITE_ASSIGNMENT, assignment_id)
+    line = lines[0]
+    if isinstance(value, int):
+        choices = period_choices(a.scale)
+        if not 0 <= value < len(choices):
+            raise JournalError("invalid_value", value=str(value))
+        value = choices[value]
+    try:
+        parsed = parse_grade(a.scale, value)
+    except InvalidGrade:
+        raise JournalError("invalid_value", value=value[:20]) from None
+    if parsed.value[-1] in "+-":
+        raise JournalError("invalid_value", value=parsed.value)
+    if parsed.value != line.value:
+        grade_id = await _upsert(session, actor, a, period, line, parsed.value, now)
+        _audit_set(
+            session,
+            actor,
+            entity_id=grade_id,
+            student_id=student_id,
+            old=line.value,
+            new=parsed.value,
+            period=period,
+            assignment_id=a.item.id,
+            now=now,
+            reason=reason if period.closed or line.value is not None else None,
+        )
+        await session.commit()
+    return PeriodLine(
+        line.number,
+        line.student_id,
+        line.name,
+        line.average,
+        line.grades,
+        line.proposed,
+        parsed.value,
+    )
+
+
+async def close_period(
+    session: AsyncSession, actor: Actor, period_id: int, *, now: datetime | None = None
+) -> PeriodRef:
+    """Close a reporting period for the whole school (head teacher or admin)."""
+    now = now or utcnow()
+    await require(session, actor, Action.CLOSE_PERIOD)
+    period = await session.scalar(
+        select(Period)
+        .join(AcademicYear, AcademicYear.id == Period.year_id)
+        .where(Period.id == period_id, AcademicYear.school_id == actor.school_id)
+        .with_for_update()
+    )
+    if period is None:
+        raise AccessDenied(Action.CLOSE_PERIOD, period_id)
+    if period.closed_at is None:
+        period.closed_at = now
+        period.closed_by_id = actor.account_id
+        audit.record(
+            session,
+            actor,
+            action="period.close",
+            entity="period",
+            entity_id=period.id,
+            at=now,
+            new={"closed_at": now.isoformat()},
+        )
+        await session.commit()
+    return PeriodRef(
+        period.id,
+        PeriodKind(period.kind),
+        period.number,
+        period.starts_on,
+        period.ends_on,
+        period.closed_at,
+    )

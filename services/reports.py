@@ -1,0 +1,69 @@
+"""Short period reports for families: averages per subject and attendance totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.base import utcnow
+from db.enums import ScaleKind
+from services.access import AccessDenied, Action
+from services.actors import Actor
+from services.diary import (
+    AttendanceTotals,
+    Child,
+    PeriodInfo,
+    SubjectGrades,
+    attendance_totals,
+    open_child,
+    period_list,
+    pick_period,
+    subject_summaries,
+)
+
+
+@dataclass(frozen=True)
+class FamilyReport:
+    child: Child
+    periods: list[PeriodInfo]
+    period: PeriodInfo
+    subjects: list[SubjectGrades] | None  # None: the actor may not see grades
+    attendance: AttendanceTotals | None  # None: the actor may not see attendance
+
+    @property
+    def overall(self) -> float | None:
+        """The mean of the five-point subjects' averages (None when there are none)."""
+        if not self.subjects:
+            return None
+        values = [
+            s.average
+            for s in self.subjects
+            if s.average is not None and s.scale.kind == ScaleKind.FIVE
+        ]
+        return sum(values) / len(values) if values else None
+
+
+async def family_report(
+    session: AsyncSession,
+    actor: Actor,
+    student_id: int,
+    *,
+    period_id: int | None = None,
+    now: datetime | None = None,
+) -> FamilyReport:
+    """The report of a period (default: the current one); each part only where the actor's
+    scopes allow it. A fixed handful of statements."""
+    child = await open_child(
+        session, actor, student_id, now=now or utcnow(), period_id=period_id or None
+    )
+    if not (child.scopes.grades or child.scopes.attendance):
+        raise AccessDenied(Action.VIEW_GRADES, student_id)
+    periods = await period_list(session, child)
+    period = pick_period(periods, period_id, child.today)
+    subjects = await subject_summaries(session, child, period) if child.scopes.grades else None
+    attendance = (
+        await attendance_totals(session, child, period) if child.scopes.attendance else None
+    )
+    return FamilyReport(child, periods, period, subjects, attendance)

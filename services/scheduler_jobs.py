@@ -1,0 +1,460 @@
+"""Scheduled jobs: plain async functions, run by APScheduler (bot/scheduler.py) and by tests.
+
+Each job opens its own session, decides from the database what is due *now* in each school's
+time zone, and writes outbox rows whose dedup keys name the day or period — so running a job
+again, after a restart or in a second process, adds nothing; a job missed while the bot was down
+is caught up on its next run the same day. On PostgreSQL a job first takes a transaction-level
+advisory lock (`pg_try_advisory_xact_lock`): while one process runs it, the others skip it.
+The rows carry ids and dates only; what they say (in the recipient's language, chosen
+explicitly per row by the dispatcher) is built when they are sent, through the same outbox and
+rate limiter as every other notification.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, literal, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.base import utcnow
+from db.enums import ALL_SCOPES, NotificationKind, TrustScope
+from db.models import (
+    AcademicYear,
+    Account,
+    Enrollment,
+    Guardianship,
+    Homework,
+    Lesson,
+    Period,
+    School,
+    SchoolClass,
+    Student,
+    TrustedAccess,
+)
+from services.digests import period_kind_order
+from services.notify_content import template_of
+from services.outbox import enqueue_rows, prune
+from services.preferences import PreferenceDefaults, load_preferences
+
+#: Advisory-lock keys of the jobs (any distinct 64-bit numbers).
+LOCKS = {
+    "digests": 0x5041_5254_0001,
+    "weekly": 0x5041_5254_0002,
+    "homework_due": 0x5041_5254_0003,
+    "timetable": 0x5041_5254_0004,
+    "period_summary": 0x5041_5254_0005,
+    "prune": 0x5041_5254_0006,
+}
+PERIOD_CATCH_UP = timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """When the jobs fire (local times of each school) and the preference defaults."""
+
+    timezone: str = "Europe/Moscow"
+    evening: time = time(18)
+    preferences: PreferenceDefaults = field(default_factory=PreferenceDefaults)
+
+
+@dataclass(frozen=True)
+class Link:
+    account_id: int
+    student_id: int
+    scopes: int
+
+
+async def _exclusive(session: AsyncSession, job: str) -> bool:
+    """Only one process runs a job at a time (PostgreSQL); SQLite runs one process anyway."""
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return True
+    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(LOCKS[job]))))
+
+
+async def _schools(session: AsyncSession, default: str) -> list[tuple[int, ZoneInfo]]:
+    result = []
+    for school_id, name in await session.execute(select(School.id, School.timezone)):
+        try:
+            result.append((school_id, ZoneInfo(name or default)))
+        except (KeyError, ValueError):
+            result.append((school_id, ZoneInfo(default)))
+    return result
+
+
+async def family_links(
+    session: AsyncSession,
+    school_id: int,
+    now: datetime,
+    student_ids: Iterable[int] | None = None,
+) -> list[Link]:
+    """Every active account linked to the school's students (guardians, trusted persons with
+    their scopes, the students themselves), in one query."""
+    students: Any = select(Student.id).where(Student.school_id == school_id)
+    if student_ids is not None:
+        students = students.where(Student.id.in_(sorted(set(student_ids))))
+    links = union_all(
+        select(
+            Guardianship.account_id.label("account_id"),
+            Guardianship.student_id.label("student_id"),
+            literal(ALL_SCOPES).label("scopes"),
+        ).where(Guardianship.student_id.in_(students), Guardianship.revoked_at.is_(None)),
+        select(TrustedAccess.account_id, TrustedAccess.student_id, TrustedAccess.scopes).where(
+            TrustedAccess.student_id.in_(students),
+            TrustedAccess.account_id.is_not(None),
+            TrustedAccess.revoked_at.is_(None),
+            or_(TrustedAccess.expires_at.is_(None), TrustedAccess.expires_at > now),
+        ),
+        select(Student.account_id, Student.id, literal(ALL_SCOPES)).where(
+            Student.id.in_(students), Student.account_id.is_not(None)
+        ),
+    ).subquery()
+    rows = await session.execute(
+        select(links.c.account_id, links.c.student_id, links.c.scopes)
+        .join(Account, Account.id == links.c.account_id)
+        .where(Account.is_active.is_(True))
+    )
+    return [Link(a, s, int(scopes)) for a, s, scopes in rows]
+
+
+def _by_account(links: Iterable[Link], scope: TrustScope | None = None) -> dict[int, list[int]]:
+    result: dict[int, list[int]] = defaultdict(list)
+    for link in links:
+        if (scope is None or link.scopes & scope) and link.student_id not in result[
+            link.account_id
+        ]:
+            result[link.account_id].append(link.student_id)
+    return {account: sorted(ids) for account, ids in result.items() if ids}
+
+
+def _row(
+    account_id: int,
+    kind: NotificationKind,
+    event: str,
+    dedup: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "kind": kind,
+        "dedup_key": f"{dedup}:{account_id}",
+        "template": template_of(event),
+        "payload": {"event": event, **payload},
+        "not_before": now,
+    }
+
+
+def _family_payload(student_ids: list[int], **extra: Any) -> dict[str, Any]:
+    return {"student_id": student_ids[0], "student_ids": student_ids, **extra}
+
+
+# --- the jobs ----------------------------------------------------------------------------------
+
+
+async def daily_digests(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime | None = None,
+    config: JobConfig | None = None,
+) -> int:
+    """Each family member whose digest time has come today gets today's digest (once)."""
+    now = now or utcnow()
+    config = config or JobConfig()
+    added = 0
+    async with session_factory() as session:
+        if not await _exclusive(session, "digests"):
+            return 0
+        for school_id, zone in await _schools(session, config.timezone):
+            local = now.astimezone(zone)
+            links = _by_account(await family_links(session, school_id, now))
+            prefs = await load_preferences(session, links, config.preferences)
+            prefix = f"digest:{local.date().isoformat()}"
+            rows = [
+                _row(
+                    account_id,
+                    NotificationKind.DIGEST,
+                    "digest",
+                    prefix,
+                    _family_payload(students, date=local.date().isoformat()),
+                    now,
+                )
+                for account_id, students in links.items()
+                if account_id in prefs
+                and prefs[account_id].digest_on
+                and prefs[account_id].digest_time <= local.time().replace(tzinfo=None)
+            ]
+            added += await enqueue_rows(session, rows, now=now)
+        await session.commit()
+    return added
+
+
+async def weekly_summaries(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime | None = None,
+    config: JobConfig | None = None,
+) -> int:
+    """On Sunday evening, every family with the digest on gets the week's summary chart."""
+    now = now or utcnow()
+    config = config or JobConfig()
+    added = 0
+    async with session_factory() as session:
+        if not await _exclusive(session, "weekly"):
+            return 0
+        for school_id, zone in await _schools(session, config.timezone):
+            local = now.astimezone(zone)
+            if local.isoweekday() != 7 or local.time().replace(tzinfo=None) < config.evening:
+                continue
+            monday = local.date() - timedelta(days=6)
+            links = _by_account(await family_links(session, school_id, now), TrustScope.GRADES)
+            prefs = await load_preferences(session, links, config.preferences)
+            prefix = f"weekly:{monday.isoformat()}"
+            rows = [
+                _row(
+                    account_id,
+                    NotificationKind.DIGEST,
+                    "weekly",
+                    prefix,
+                    _family_payload(students, week_start=monday.isoformat()),
+                    now,
+                )
+                for account_id, students in links.items()
+                if account_id in prefs and prefs[account_id].digest_on
+            ]
+            added += await enqueue_rows(session, rows, now=now)
+        await session.commit()
+    return added
+
+
+async def _current_classes(session: AsyncSession, school_id: int) -> list[int]:
+    return list(
+        await session.scalars(
+            select(SchoolClass.id)
+            .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
+            .where(SchoolClass.school_id == school_id, AcademicYear.is_current)
+        )
+    )
+
+
+async def homework_reminders(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime | None = None,
+    config: JobConfig | None = None,
+) -> int:
+    """In the evening, each student with homework due tomorrow gets a reminder (once)."""
+    now = now or utcnow()
+    config = config or JobConfig()
+    added = 0
+    async with session_factory() as session:
+        if not await _exclusive(session, "homework_due"):
+            return 0
+        for school_id, zone in await _schools(session, config.timezone):
+            local = now.astimezone(zone)
+            if local.time().replace(tzinfo=None) < config.evening:
+                continue
+            tomorrow = local.date() + timedelta(days=1)
+            students = await session.execute(
+                select(Student.account_id, Student.id)
+                .join(Enrollment, Enrollment.student_id == Student.id)
+                .join(Account, Account.id == Student.account_id)
+                .where(
+                    Enrollment.left_on.is_(None),
+                    Account.is_active.is_(True),
+                    Enrollment.class_id.in_(
+                        select(Homework.class_id)
+                        .where(Homework.due_date == tomorrow)
+                        .where(Homework.class_id.in_(await _current_classes(session, school_id)))
+                    ),
+                )
+                .distinct()
+            )
+            prefix = f"hwdue:{tomorrow.isoformat()}"
+            rows = [
+                _row(
+                    account_id,
+                    NotificationKind.HOMEWORK,
+                    "homework_due",
+                    f"{prefix}:{student_id}",
+                    {"student_id": student_id, "date": tomorrow.isoformat()},
+                    now,
+                )
+                for account_id, student_id in students
+            ]
+            added += await enqueue_rows(session, rows, now=now)
+        await session.commit()
+    return added
+
+
+async def timetable_changes(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime | None = None,
+    config: JobConfig | None = None,
+) -> int:
+    """In the evening, families hear of tomorrow's cancelled and replaced lessons; a later
+    change sends an updated message (the dedup key names the set of changes)."""
+    now = now or utcnow()
+    config = config or JobConfig()
+    added = 0
+    async with session_factory() as session:
+        if not await _exclusive(session, "timetable"):
+            return 0
+        for school_id, zone in await _schools(session, config.timezone):
+            local = now.astimezone(zone)
+            if local.time().replace(tzinfo=None) < config.evening:
+                continue
+            tomorrow = local.date() + timedelta(days=1)
+            changed = list(
+                await session.execute(
+                    select(
+                        Lesson.id, Lesson.class_id, Lesson.cancelled, Lesson.replacement_teacher_id
+                    )
+                    .where(
+                        Lesson.date == tomorrow,
+                        Lesson.class_id.in_(await _current_classes(session, school_id)),
+                        or_(Lesson.cancelled.is_(True), Lesson.replacement_teacher_id.is_not(None)),
+                    )
+                    .order_by(Lesson.id)
+                )
+            )
+            if not changed:
+                continue
+            lessons_of: dict[int, list[int]] = defaultdict(list)
+            for lesson_id, class_id, _cancelled, _replacement in changed:
+                lessons_of[class_id].append(lesson_id)
+            signature = hashlib.sha1(
+                repr([tuple(r) for r in changed]).encode(), usedforsecurity=False
+            ).hexdigest()[:12]
+            enrolled = await session.execute(
+                select(Enrollment.student_id, Enrollment.class_id).where(
+                    Enrollment.class_id.in_(sorted(lessons_of)), Enrollment.left_on.is_(None)
+                )
+            )
+            class_of = dict(enrolled.all())
+            links = _by_account(
+                await family_links(session, school_id, now, class_of), TrustScope.SCHEDULE
+            )
+            prefix = f"tt:{tomorrow.isoformat()}"
+            rows = []
+            for account_id, students in links.items():
+                lesson_ids = sorted({i for s in students for i in lessons_of[class_of[s]]})
+                rows.append(
+                    _row(
+                        account_id,
+                        NotificationKind.TIMETABLE,
+                        "timetable",
+                        f"{prefix}:{signature}",
+                        _family_payload(students, date=tomorrow.isoformat(), lesson_ids=lesson_ids),
+                        now,
+                    )
+                )
+            added += await enqueue_rows(session, rows, now=now)
+        await session.commit()
+    return added
+
+
+async def period_summaries(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime | None = None,
+    config: JobConfig | None = None,
+) -> int:
+    """On the evening a period ends (or within three days after, catching up), families with
+    the digest on get its summary; when several periods end together, the longest one."""
+    now = now or utcnow()
+    config = config or JobConfig()
+    added = 0
+    async with session_factory() as session:
+        if not await _exclusive(session, "period_summary"):
+            return 0
+        for school_id, zone in await _schools(session, config.timezone):
+            local = now.astimezone(zone)
+            today = local.date()
+            evening = local.time().replace(tzinfo=None) >= config.evening
+            last = today if evening else today - timedelta(days=1)
+            periods = list(
+                await session.execute(
+                    select(Period.id, Period.kind, Period.ends_on)
+                    .join(AcademicYear, AcademicYear.id == Period.year_id)
+                    .where(
+                        AcademicYear.school_id == school_id,
+                        Period.ends_on <= last,
+                        Period.ends_on >= today - PERIOD_CATCH_UP,
+                    )
+                )
+            )
+            chosen: dict[date, tuple[int, Any]] = {}
+            for period_id, kind, ends_on in periods:
+                best = chosen.get(ends_on)
+                if best is None or period_kind_order(kind) < period_kind_order(best[1]):
+                    chosen[ends_on] = (period_id, kind)
+            if not chosen:
+                continue
+            links = _by_account(await family_links(session, school_id, now), TrustScope.GRADES)
+            prefs = await load_preferences(session, links, config.preferences)
+            for period_id, _kind in chosen.values():
+                prefix = f"period:{period_id}"
+                rows = [
+                    _row(
+                        account_id,
+                        NotificationKind.DIGEST,
+                        "period_summary",
+                        prefix,
+                        _family_payload(students, period_id=period_id),
+                        now,
+                    )
+                    for account_id, students in links.items()
+                    if account_id in prefs and prefs[account_id].digest_on
+                ]
+                added += await enqueue_rows(session, rows, now=now)
+        await session.commit()
+    return added
+
+
+async def prune_outbox(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime | None = None,
+    config: JobConfig | None = None,
+) -> int:
+    """Nightly: forget outbox rows that are long done (see `services.outbox.prune`)."""
+    now = now or utcnow()
+    async with session_factory() as session:
+        if not await _exclusive(session, "prune"):
+            return 0
+        removed = await prune(session, now)
+        await session.commit()
+    return removed
+
+
+JOBS = {
+    "digests": daily_digests,
+    "weekly": weekly_summaries,
+    "homework_due": homework_reminders,
+    "timetable": timetable_changes,
+    "period_summary": period_summaries,
+    "prune": prune_outbox,
+}
+
+
+async def run_all(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime | None = None,
+    config: JobConfig | None = None,
+) -> dict[str, int]:
+    """Every job once (what start-up does to catch up): rows added per job."""
+    return {name: await job(session_factory, now=now, config=config) for name, job in JOBS.items()}
+
+
+def evening_of(day: date, zone: ZoneInfo, config: JobConfig) -> datetime:
+    """The moment the evening jobs fire on a local day (tests and docs)."""
+    return datetime.combine(day, config.evening, tzinfo=zone)
