@@ -1960,7 +1960,7 @@ async def save_homework(
                 scope=TrustScope.HOMEWORK,
                 event="homework",
                 payload={"homework_id": homework.id},
-                dedup_key=f"hw:{homework.id}:new",
+                dedup_key=f"hw:{homework.id}:new:s{student_id}",  # a family may have two
                 delay=grace,
                 now=now,
             )

@@ -20,7 +20,7 @@ from bot.i18n import create_i18n
 from bot.rendering import Renderer
 from bot.telegram import MESSAGE_LIMIT, visible_length
 from db.base import utcnow
-from db.enums import AttendanceStatus, GradeKind, OutboxStatus, SubmissionStatus
+from db.enums import AttendanceStatus, GradeKind, LinkMethod, OutboxStatus, SubmissionStatus
 from db.models import (
     Account,
     Acknowledgement,
@@ -28,6 +28,7 @@ from db.models import (
     AuditEntry,
     Comment,
     Grade,
+    Guardianship,
     Homework,
     HomeworkSubmission,
     Lesson,
@@ -442,6 +443,15 @@ async def test_homework_is_due_on_the_next_lesson_and_reaches_every_family(
             )
         )
         await session.commit()
+        parent = await session.scalar(select(Account.id).where(Account.telegram_id == f.PARENT))
+        session.add(
+            Guardianship(
+                student_id=school.unlinked_student_id,
+                account_id=parent,
+                method=LinkMethod.DEMO,
+            )
+        )
+        await session.commit()
         teacher = await _actor(session, f.TEACHER)
         screen = await journal.homework_screen(session, teacher, lesson_id)
         assert screen.homework is None
@@ -458,7 +468,7 @@ async def test_homework_is_due_on_the_next_lesson_and_reaches_every_family(
         homework = await session.get(Homework, homework_id)
         assert homework is not None
         assert homework.due_date == TODAY + timedelta(days=2)
-        rows = await _rows(session, f"hw:{homework_id}:new:")
+        rows = await _rows(session, f"hw:{homework_id}:new:s{school.student_id}:")
         assert [r.account_id for r in rows] == await _accounts(
             session, f.PARENT, f.TRUSTED, f.STUDENT
         )
@@ -468,9 +478,12 @@ async def test_homework_is_due_on_the_next_lesson_and_reaches_every_family(
             "homework_id": homework_id,
         }
         assert rows[0].not_before == NOW + GRACE
+        # the parent of two children in the class hears about each of them
+        sister = await _rows(session, f"hw:{homework_id}:new:s{school.unlinked_student_id}:")
+        assert [r.account_id for r in sister] == await _accounts(session, f.PARENT)
         # editing posts no second announcement
         await journal.save_homework(session, teacher, lesson_id, text="p. 13", grace=GRACE)
-        assert len(await _rows(session, "hw:")) == 3
+        assert len(await _rows(session, "hw:")) == 4
         await journal.set_due_date(session, teacher, lesson_id, TODAY + timedelta(days=9))
         with pytest.raises(journal.JournalError):
             await journal.set_due_date(session, teacher, lesson_id, TODAY)
