@@ -314,9 +314,16 @@ def render_letters_pdf(
     return buffer.getvalue()
 
 
+def _cell(text: str) -> str:
+    """A name as a spreadsheet cell: one starting with = + - @ (a formula when opened in a
+    spreadsheet) gets a leading apostrophe, the usual CSV-injection guard."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def render_codes_csv(codes: Sequence[IssuedCode], *, bot_username: str) -> str:
     """The codes as CSV (header: kind, class, student, guardian, staff, code, link,
-    expires_at); plain texts, the code in its printed form, expiry in ISO 8601 UTC."""
+    expires_at); names guarded against formula injection, the code in its printed form,
+    expiry in ISO 8601 UTC."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
@@ -325,10 +332,10 @@ def render_codes_csv(codes: Sequence[IssuedCode], *, bot_username: str) -> str:
         writer.writerow(
             (
                 code.kind.value,
-                code.class_name or "",
-                "" if is_staff else code.person_name,
-                code.guardian_name or "",
-                code.person_name if is_staff else "",
+                _cell(code.class_name or ""),
+                "" if is_staff else _cell(code.person_name),
+                _cell(code.guardian_name or ""),
+                _cell(code.person_name) if is_staff else "",
                 format_code(code.code),
                 deep_link(bot_username, code.code),
                 code.expires_at.astimezone(UTC).isoformat(),

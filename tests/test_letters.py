@@ -182,3 +182,19 @@ def test_csv_keeps_texts_plain() -> None:
     )
     (row,) = csv.DictReader(io.StringIO(render_codes_csv([code], bot_username=BOT)))
     assert row["student"] == 'О\'Нил, "Джо" <b>&amp;'
+
+
+def test_csv_guards_against_formula_injection() -> None:
+    code = IssuedCode(
+        code=generate_code(),
+        kind=CodeKind.PARENT,
+        person_name='=HYPERLINK("http://evil","x")',
+        class_name="7B",
+        expires_at=EXPIRES,
+        student_id=1,
+        guardian_name="+7 916 000",
+    )
+    (row,) = csv.DictReader(io.StringIO(render_codes_csv([code], bot_username=BOT)))
+    assert row["student"] == "'=HYPERLINK(\"http://evil\",\"x\")"
+    assert row["guardian"] == "'+7 916 000"
+    assert row["class"] == "7B"
