@@ -17,7 +17,13 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 from aiogram.utils.callback_answer import CallbackAnswer
 
 MESSAGE_LIMIT = 4096
@@ -223,3 +229,18 @@ class FloodWaitMiddleware(BaseRequestMiddleware):
                     raise
                 await asyncio.sleep(exc.retry_after)
         return await make_request(bot, method)
+
+
+def pressed_message(query: CallbackQuery) -> Message | None:
+    """The message whose button was pressed, if the bot can still edit it."""
+    return query.message if isinstance(query.message, Message) else None
+
+
+async def show_for(
+    query: CallbackQuery,
+    bot: Bot,
+    html_text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """`show` a screen in answer to a button press: in place on the pressed message."""
+    await show(pressed_message(query), bot, query.from_user.id, html_text, reply_markup)

@@ -14,7 +14,7 @@ from bot.commands import register_chat_menu
 from bot.keyboards import home_keyboard, language_keyboard
 from bot.middlewares.locale import LOCALE_KEY
 from bot.rendering import Renderer
-from bot.telegram import show
+from bot.telegram import show_for
 from services.actors import Actor, Role, set_locale
 
 ROLE_ORDER = list(Role)
@@ -50,8 +50,7 @@ async def start(
 
 async def open_home(query: CallbackQuery, actor: Actor, renderer: Renderer, bot: Bot) -> None:
     text, markup = render_home(actor, renderer)
-    target = query.message if isinstance(query.message, Message) else None
-    await show(target, bot, query.from_user.id, text, markup)
+    await show_for(query, bot, text, markup)
 
 
 async def show_help(message: Message, actor: Actor, renderer: Renderer) -> None:

@@ -58,7 +58,7 @@ from bot.keyboards.diary import (
 )
 from bot.rendering import Renderer
 from bot.states import SubmitStates
-from bot.telegram import MESSAGE_LIMIT, refuse, show, split_html, visible_length
+from bot.telegram import MESSAGE_LIMIT, refuse, show_for, split_html, visible_length
 from db.base import utcnow
 from db.enums import AttachmentKind
 from services import diary
@@ -89,13 +89,9 @@ def _fit(html: str) -> str:
     return split_html(html, MESSAGE_LIMIT - 2)[0] + "\n…"
 
 
-def _target(query: CallbackQuery) -> Message | None:
-    return query.message if isinstance(query.message, Message) else None
-
-
 async def _show(query: CallbackQuery, bot: Bot, screen: Screenful) -> None:
     text, markup = screen
-    await show(_target(query), bot, query.from_user.id, _fit(text), markup)
+    await show_for(query, bot, _fit(text), markup)
 
 
 async def _answer(message: Message, screen: Screenful) -> None:
@@ -126,7 +122,7 @@ class AccessEndedMiddleware(BaseMiddleware):
             renderer: Renderer = data["renderer"]
             text = renderer.render("diary/no_child.html.j2", ended=exc.ended)
             if isinstance(event, CallbackQuery):
-                await show(_target(event), data["bot"], event.from_user.id, text, None)
+                await show_for(event, data["bot"], text, None)
             elif isinstance(event, Message):
                 await event.answer(text)
             return None

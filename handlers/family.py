@@ -21,7 +21,7 @@ from bot.keyboards import (
     unlink_confirm_keyboard,
 )
 from bot.rendering import Renderer
-from bot.telegram import refuse, show
+from bot.telegram import refuse, show_for
 from db.base import utcnow
 from handlers.common import render_home
 from services import linking
@@ -32,10 +32,6 @@ from services.school import EXPIRY_PERIOD, expiry_choices, school_zone
 
 def _error(renderer: Renderer, exc: linking.LinkError) -> str:
     return renderer.render("linking/error.html.j2", key=exc.key, details=exc.details)
-
-
-def _target(query: CallbackQuery) -> Message | None:
-    return query.message if isinstance(query.message, Message) else None
 
 
 async def _expiries(session: AsyncSession, actor: Actor, settings: Settings) -> dict[int, datetime]:
@@ -72,14 +68,13 @@ async def open_access(
     bot: Bot,
 ) -> None:
     text, markup = await render_access(session, actor, renderer, settings)
-    await show(_target(query), bot, query.from_user.id, text, markup)
+    await show_for(query, bot, text, markup)
 
 
 async def open_children(query: CallbackQuery, actor: Actor, renderer: Renderer, bot: Bot) -> None:
-    await show(
-        _target(query),
+    await show_for(
+        query,
         bot,
-        query.from_user.id,
         renderer.render("family/children.html.j2", actor=actor),
         children_keyboard(actor),
     )
@@ -99,7 +94,7 @@ async def on_child_chosen(
         raise AccessDenied(Action.VIEW_SCHEDULE, callback_data.student_id) from None
     actor = await load_actor(session, actor.telegram_id)
     text, markup = render_home(actor, renderer)
-    await show(_target(query), bot, query.from_user.id, text, markup)
+    await show_for(query, bot, text, markup)
 
 
 async def on_invite(
@@ -133,10 +128,9 @@ async def on_invite(
             return
         me = await bot.me()
         link = f"https://t.me/{me.username}?start={code}"
-        await show(
-            _target(query),
+        await show_for(
+            query,
             bot,
-            query.from_user.id,
             renderer.render(
                 "family/invite_created.html.j2",
                 child=child,
@@ -147,10 +141,9 @@ async def on_invite(
             ),
         )
         return
-    await show(
-        _target(query),
+    await show_for(
+        query,
         bot,
-        query.from_user.id,
         renderer.render(
             "family/invite.html.j2",
             child=child,
@@ -188,17 +181,16 @@ async def on_grant(
             callback_answer.text = _("Access revoked.")
             if actor.has(Role.PARENT) and any(c.via == Role.PARENT for c in actor.children):
                 text, markup = await render_access(session, actor, renderer, settings)
-                await show(_target(query), bot, query.from_user.id, text, markup)
+                await show_for(query, bot, text, markup)
             return
         view = await linking.grant_view(session, actor, callback_data.grant_id)
     except linking.LinkError as exc:
         refuse(callback_answer, _error(renderer, exc))
         return
     markup = None if view.revoked else grant_keyboard(view.id, view.scopes, sorted(expiries))
-    await show(
-        _target(query),
+    await show_for(
+        query,
         bot,
-        query.from_user.id,
         renderer.render("family/grant.html.j2", grant=view),
         markup,
     )
@@ -218,10 +210,9 @@ async def on_unlink(
             session, actor, callback_data.guardianship_id
         )
         if not callback_data.confirm:
-            await show(
-                _target(query),
+            await show_for(
+                query,
                 bot,
-                query.from_user.id,
                 renderer.render("family/unlink_confirm.html.j2", is_self=is_self, name=name),
                 unlink_confirm_keyboard(callback_data.guardianship_id, is_self=is_self),
             )
@@ -230,10 +221,9 @@ async def on_unlink(
     except linking.LinkError as exc:
         refuse(callback_answer, _error(renderer, exc))
         return
-    await show(
-        _target(query),
+    await show_for(
+        query,
         bot,
-        query.from_user.id,
         renderer.render("family/unlinked.html.j2", is_self=is_self),
     )
 

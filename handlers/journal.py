@@ -56,7 +56,7 @@ from bot.callbacks.journal import (
 from bot.config import Settings
 from bot.keyboards import journal as kb
 from bot.rendering import Renderer
-from bot.telegram import plain_text, refuse, show
+from bot.telegram import plain_text, pressed_message, refuse, show, show_for
 from db.base import utcnow
 from db.enums import AttachmentKind, AttendanceStatus, GradeKind
 from services import audit, journal, periods
@@ -108,10 +108,6 @@ class JournalErrors(BaseMiddleware):
 
 
 Screen_ = tuple[str, InlineKeyboardMarkup | None]
-
-
-def _target(query: CallbackQuery) -> Message | None:
-    return query.message if isinstance(query.message, Message) else None
 
 
 def _grace(settings: Settings) -> timedelta:
@@ -404,7 +400,7 @@ async def open_journal(
 ) -> None:
     await _leave_input(state)
     text, markup = await _day_screen(session, actor, renderer, settings)
-    await show(_target(query), bot, query.from_user.id, text, markup)
+    await show_for(query, bot, text, markup)
 
 
 async def show_day(
@@ -421,7 +417,7 @@ async def show_day(
     text, markup = await _day_screen(
         session, actor, renderer, settings, _day(callback_data.day), callback_data.class_id
     )
-    await show(_target(query), bot, query.from_user.id, text, markup)
+    await show_for(query, bot, text, markup)
 
 
 async def show_picker(
@@ -452,7 +448,7 @@ async def show_picker(
     text = renderer.render(
         "journal/pick.html.j2", what=callback_data.what.name.lower(), day=day, empty=empty
     )
-    await show(_target(query), bot, query.from_user.id, text, markup)
+    await show_for(query, bot, text, markup)
 
 
 async def show_assignment(
@@ -468,10 +464,9 @@ async def show_assignment(
     view = await journal.assignment_lessons(
         session, actor, callback_data.assignment_id, today=today, page=callback_data.page
     )
-    await show(
-        _target(query),
+    await show_for(
+        query,
         bot,
-        query.from_user.id,
         renderer.render("journal/assignment.html.j2", view=view),
         kb.assignment_keyboard(view, today),
     )
@@ -509,7 +504,7 @@ async def show_lesson(
         text, markup = await _audit_screen(session, actor, renderer, lesson_id, 0, 0)
     else:
         text, markup = await _lesson_screen(session, actor, renderer, lesson_id)
-    await show(_target(query), bot, chat_id, text, markup)
+    await show(pressed_message(query), bot, chat_id, text, markup)
 
 
 async def _send_files(
@@ -536,7 +531,7 @@ async def show_roster(
     text, markup = await _roster_screen(
         session, actor, renderer, callback_data.lesson_id, callback_data.mode, callback_data.page
     )
-    await show(_target(query), bot, query.from_user.id, text, markup)
+    await show_for(query, bot, text, markup)
 
 
 async def show_student(
@@ -557,7 +552,7 @@ async def show_student(
         callback_data.student_id,
         callback_data.kind,
     )
-    await show(_target(query), bot, query.from_user.id, text, markup)
+    await show_for(query, bot, text, markup)
 
 
 # --- grades ---------------------------------------------------------------------------------
@@ -611,7 +606,7 @@ async def on_grade(
         text, markup = await _student_screen(
             session, actor, renderer, data.lesson_id, data.student_id, data.kind, notice
         )
-    await show(_target(query), bot, query.from_user.id, text, markup)
+    await show_for(query, bot, text, markup)
 
 
 async def ask_value(
@@ -685,7 +680,7 @@ async def on_run(
         text, markup = await _run_screen(
             session, actor, renderer, state, lesson_id, kind, after=student_id
         )
-    await show(_target(query), bot, query.from_user.id, text, markup)
+    await show_for(query, bot, text, markup)
 
 
 async def on_mark(
@@ -734,7 +729,7 @@ async def on_mark(
         text, markup = await _student_screen(
             session, actor, renderer, saved.lesson_id, saved.student_id, notice=notice
         )
-        await show(_target(query), bot, chat_id, text, markup)
+        await show(pressed_message(query), bot, chat_id, text, markup)
         return
     elif op == MarkOp.HOLD:
         until = await journal.hold_until(session, actor, grade_id, arg)
@@ -744,7 +739,7 @@ async def on_mark(
         await journal.hold_grade(session, actor, grade_id, None, grace=grace)
         notice = _say(callback_answer, renderer, "released")
     text, markup = await _grade_screen(session, actor, renderer, settings, grade_id, notice)
-    await show(_target(query), bot, chat_id, text, markup)
+    await show(pressed_message(query), bot, chat_id, text, markup)
 
 
 async def _ask_reason(
@@ -786,7 +781,7 @@ async def on_undo(
         text, markup = await _lesson_screen(
             session, actor, renderer, callback_data.lesson_id, notice
         )
-    await show(_target(query), bot, query.from_user.id, text, markup)
+    await show_for(query, bot, text, markup)
 
 
 # --- attendance -----------------------------------------------------------------------------
@@ -841,7 +836,7 @@ async def on_attendance(
             text, markup = await _roster_screen(
                 session, actor, renderer, lesson_id, RosterMode.ATTENDANCE, notice=notice
             )
-    await show(_target(query), bot, chat_id, text, markup)
+    await show(pressed_message(query), bot, chat_id, text, markup)
 
 
 # --- the lesson: topic, cancellation, replacement, homework ----------------------------------
@@ -874,13 +869,13 @@ async def on_lesson_op(
     if op == LessonOp.REPLACE:
         page = await journal.replacement_candidates(session, actor, lesson_id, page=arg)
         text = renderer.render("journal/replacement.html.j2", page=page)
-        await show(_target(query), bot, chat_id, text, kb.replacement_keyboard(page))
+        await show(pressed_message(query), bot, chat_id, text, kb.replacement_keyboard(page))
         return
     if op == LessonOp.DUE:
         await journal.set_due_date(session, actor, lesson_id, _day(arg))
         notice = _say(callback_answer, renderer, "saved")
         text, markup = await _homework_screen(session, actor, renderer, lesson_id, notice)
-        await show(_target(query), bot, chat_id, text, markup)
+        await show(pressed_message(query), bot, chat_id, text, markup)
         return
     if op in (LessonOp.CANCEL, LessonOp.RESTORE):
         await journal.set_cancelled(session, actor, lesson_id, op == LessonOp.CANCEL)
@@ -890,7 +885,7 @@ async def on_lesson_op(
         await journal.set_replacement(session, actor, lesson_id, None)
     notice = _say(callback_answer, renderer, "saved")
     text, markup = await _settings_screen(session, actor, renderer, lesson_id, notice)
-    await show(_target(query), bot, chat_id, text, markup)
+    await show(pressed_message(query), bot, chat_id, text, markup)
 
 
 async def on_submission(
@@ -933,7 +928,7 @@ async def on_submission(
         await journal.review_submission(session, actor, submission_id, accept=True)
         notice = _say(callback_answer, renderer, "reviewed")
     text, markup = await _submission_screen(session, actor, renderer, submission_id, notice)
-    await show(_target(query), bot, chat_id, text, markup)
+    await show(pressed_message(query), bot, chat_id, text, markup)
 
 
 # --- period grades --------------------------------------------------------------------------
@@ -959,10 +954,9 @@ async def on_period(
         sheet = await periods.period_sheet(session, actor, aid, pid, today=today)
         if not sheet.can_close:
             raise AccessDenied(Action.CLOSE_PERIOD, pid)
-        await show(
-            _target(query),
+        await show_for(
+            query,
             bot,
-            query.from_user.id,
             renderer.render("journal/period_close.html.j2", sheet=sheet),
             kb.close_period_keyboard(aid, sheet.period.id),
         )
@@ -971,7 +965,7 @@ async def on_period(
         await periods.close_period(session, actor, pid)
         notice = _say(callback_answer, renderer, "closed")
     text, markup = await _period_screen(session, actor, renderer, settings, aid, pid, notice)
-    await show(_target(query), bot, query.from_user.id, text, markup)
+    await show_for(query, bot, text, markup)
 
 
 async def on_period_grade(
@@ -996,7 +990,9 @@ async def on_period_grade(
         raise AccessDenied(Action.READ_ASSIGNMENT, data.assignment_id)
     if data.value == -1:
         text = renderer.render("journal/period_student.html.j2", sheet=sheet, line=line)
-        await show(_target(query), bot, chat_id, text, kb.period_student_keyboard(sheet, line))
+        await show(
+            pressed_message(query), bot, chat_id, text, kb.period_student_keyboard(sheet, line)
+        )
         return
     pending = {
         "op": "period",
@@ -1029,7 +1025,7 @@ async def on_period_grade(
     text, markup = await _period_screen(
         session, actor, renderer, settings, data.assignment_id, data.period_id, notice
     )
-    await show(_target(query), bot, chat_id, text, markup)
+    await show(pressed_message(query), bot, chat_id, text, markup)
 
 
 # --- history and the unseen list ------------------------------------------------------------
@@ -1067,7 +1063,7 @@ async def show_audit(
         callback_data.student_id,
         callback_data.page,
     )
-    await show(_target(query), bot, query.from_user.id, text, markup)
+    await show_for(query, bot, text, markup)
 
 
 async def show_unseen(
@@ -1081,10 +1077,9 @@ async def show_unseen(
 ) -> None:
     today = await _today(session, actor, settings)
     report = await journal.unseen_report(session, actor, callback_data.class_id, today=today)
-    await show(
-        _target(query),
+    await show_for(
+        query,
         bot,
-        query.from_user.id,
         renderer.render("journal/unseen.html.j2", report=report),
         kb.unseen_keyboard(callback_data.class_id, today),
     )
@@ -1107,7 +1102,7 @@ async def on_cancel_input(
         )
     else:
         text, markup = notice, None
-    await show(_target(query), bot, query.from_user.id, text, markup)
+    await show_for(query, bot, text, markup)
 
 
 # --- typed inputs ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.keyboards import contact_keyboard
 from bot.rendering import Renderer
 from bot.states import LinkStates
-from bot.telegram import show
+from bot.telegram import show_for
 from services import codes, linking
 from services.actors import Actor
 
@@ -160,10 +160,7 @@ async def on_link_decision(
             raise
         view = exc.details["view"]
         callback_answer.text = _("Someone has already decided on this request.")
-    target = query.message if isinstance(query.message, Message) else None
-    await show(
-        target, bot, query.from_user.id, renderer.render("linking/request.html.j2", request=view)
-    )
+    await show_for(query, bot, renderer.render("linking/request.html.j2", request=view))
 
 
 def create_router() -> Router:

@@ -30,7 +30,7 @@ from bot.keyboards.notify import (
 )
 from bot.notifier import preference_defaults
 from bot.rendering import Renderer
-from bot.telegram import refuse, show
+from bot.telegram import refuse, show_for
 from db.base import utcnow
 from services import outbox, preferences, reactions
 from services.access import Action, can, require
@@ -45,10 +45,6 @@ PROMPT_TTL = 15 * 60  # seconds a prompt waits for the text before it is forgott
 class NoteStates(StatesGroup):
     comment = State()  # a parent writes a comment on a grade
     reply = State()  # a teacher writes a reply to a comment
-
-
-def _target(query: CallbackQuery) -> Message | None:
-    return query.message if isinstance(query.message, Message) else None
 
 
 # --- settings -----------------------------------------------------------------------------------
@@ -84,7 +80,7 @@ async def open_settings(
     bot: Bot,
 ) -> None:
     text, markup = await _render_settings(session, actor, renderer, settings)
-    await show(_target(query), bot, query.from_user.id, text, markup)
+    await show_for(query, bot, text, markup)
 
 
 async def on_preference(
@@ -132,10 +128,9 @@ async def on_dead_letters(
         callback_answer.text = renderer.render("settings/retried.html.j2", count=count)
     letters = await outbox.dead_letters(session, actor.school_id)
     count = await outbox.dead_letter_count(session, actor.school_id)
-    await show(
-        _target(query),
+    await show_for(
+        query,
         bot,
-        query.from_user.id,
         renderer.render("settings/dead_letters.html.j2", letters=letters, count=count),
         dead_letters_keyboard(count),
     )
@@ -285,10 +280,9 @@ async def on_cancel(query: CallbackQuery, state: FSMContext, renderer: Renderer,
     if had:
         await state.set_state(None)
         await state.update_data({TARGET_KEY: None, ASKED_KEY: None})
-    await show(
-        _target(query),
+    await show_for(
+        query,
         bot,
-        query.from_user.id,
         renderer.render("notify/cancelled.html.j2", had=had),
         None,
     )

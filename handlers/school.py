@@ -17,16 +17,12 @@ from bot.keyboards import (
     students_keyboard,
 )
 from bot.rendering import Renderer
-from bot.telegram import refuse, send_long, show
+from bot.telegram import refuse, send_long, show_for
 from db.base import utcnow
 from db.enums import CodeKind
 from services import codes, letters, linking, school
 from services.access import AccessDenied, Action, require
 from services.actors import Actor
-
-
-def _target(query: CallbackQuery) -> Message | None:
-    return query.message if isinstance(query.message, Message) else None
 
 
 async def _send_requests(
@@ -79,7 +75,7 @@ async def open_classes(
     query: CallbackQuery, session: AsyncSession, actor: Actor, renderer: Renderer, bot: Bot
 ) -> None:
     text, markup = await _class_menu(session, actor, renderer, for_codes=False)
-    await show(_target(query), bot, query.from_user.id, text, markup)
+    await show_for(query, bot, text, markup)
 
 
 async def on_class(
@@ -108,10 +104,9 @@ async def on_student_access(
     holders = await linking.who_can_see(session, actor, callback_data.student_id)
     name = await school.student_name(session, callback_data.student_id)
     may_revoke = "admin" in actor.roles
-    await show(
-        _target(query),
+    await show_for(
+        query,
         bot,
-        query.from_user.id,
         renderer.render("school/student_access.html.j2", name=name or "", holders=holders),
         student_access_keyboard(holders) if may_revoke else None,
     )
@@ -130,7 +125,7 @@ async def open_codes(
 ) -> None:
     await require(session, actor, Action.ISSUE_CODES)
     text, markup = await _class_menu(session, actor, renderer, for_codes=True)
-    await show(_target(query), bot, query.from_user.id, text, markup)
+    await show_for(query, bot, text, markup)
 
 
 async def on_codes(
@@ -144,10 +139,9 @@ async def on_codes(
 ) -> None:
     if callback_data.kind is None or callback_data.kind == CodeKind.STAFF:
         class_name = await school.class_name_for_codes(session, actor, callback_data.class_id)
-        await show(
-            _target(query),
+        await show_for(
+            query,
             bot,
-            query.from_user.id,
             renderer.render("school/codes_kind.html.j2", class_name=class_name),
             codes_kind_keyboard(callback_data.class_id),
         )
