@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -157,6 +157,37 @@ def _family_payload(student_ids: list[int], **extra: Any) -> dict[str, Any]:
 
 # --- the jobs ----------------------------------------------------------------------------------
 
+#: What a job writes for one school at one moment: (session, school_id, local now, now, config).
+RowBuilder = Callable[
+    [AsyncSession, int, datetime, datetime, JobConfig], Awaitable[list[dict[str, Any]]]
+]
+
+
+async def _per_school(
+    session_factory: async_sessionmaker[AsyncSession],
+    job: str,
+    build: RowBuilder,
+    now: datetime | None,
+    config: JobConfig | None,
+) -> int:
+    """The frame of every family job: one session, the job's lock, each school at its local
+    time, the rows its builder wants written (dedup keys make repeats free), one commit."""
+    now = now or utcnow()
+    config = config or JobConfig()
+    added = 0
+    async with session_factory() as session:
+        if not await _exclusive(session, job):
+            return 0
+        for school_id, zone in await _schools(session, config.timezone):
+            rows = await build(session, school_id, now.astimezone(zone), now, config)
+            added += await enqueue_rows(session, rows, now=now)
+        await session.commit()
+    return added
+
+
+def _is_evening(local: datetime, config: JobConfig) -> bool:
+    return local.time().replace(tzinfo=None) >= config.evening
+
 
 async def daily_digests(
     session_factory: async_sessionmaker[AsyncSession],
@@ -165,34 +196,29 @@ async def daily_digests(
     config: JobConfig | None = None,
 ) -> int:
     """Each family member whose digest time has come today gets today's digest (once)."""
-    now = now or utcnow()
-    config = config or JobConfig()
-    added = 0
-    async with session_factory() as session:
-        if not await _exclusive(session, "digests"):
-            return 0
-        for school_id, zone in await _schools(session, config.timezone):
-            local = now.astimezone(zone)
-            links = _by_account(await family_links(session, school_id, now))
-            prefs = await load_preferences(session, links, config.preferences)
-            prefix = f"digest:{local.date().isoformat()}"
-            rows = [
-                _row(
-                    account_id,
-                    NotificationKind.DIGEST,
-                    "digest",
-                    prefix,
-                    _family_payload(students, date=local.date().isoformat()),
-                    now,
-                )
-                for account_id, students in links.items()
-                if account_id in prefs
-                and prefs[account_id].digest_on
-                and prefs[account_id].digest_time <= local.time().replace(tzinfo=None)
-            ]
-            added += await enqueue_rows(session, rows, now=now)
-        await session.commit()
-    return added
+    return await _per_school(session_factory, "digests", _digest_rows, now, config)
+
+
+async def _digest_rows(
+    session: AsyncSession, school_id: int, local: datetime, now: datetime, config: JobConfig
+) -> list[dict[str, Any]]:
+    links = _by_account(await family_links(session, school_id, now))
+    prefs = await load_preferences(session, links, config.preferences)
+    prefix = f"digest:{local.date().isoformat()}"
+    return [
+        _row(
+            account_id,
+            NotificationKind.DIGEST,
+            "digest",
+            prefix,
+            _family_payload(students, date=local.date().isoformat()),
+            now,
+        )
+        for account_id, students in links.items()
+        if account_id in prefs
+        and prefs[account_id].digest_on
+        and prefs[account_id].digest_time <= local.time().replace(tzinfo=None)
+    ]
 
 
 async def weekly_summaries(
@@ -202,35 +228,30 @@ async def weekly_summaries(
     config: JobConfig | None = None,
 ) -> int:
     """On Sunday evening, every family with the digest on gets the week's summary chart."""
-    now = now or utcnow()
-    config = config or JobConfig()
-    added = 0
-    async with session_factory() as session:
-        if not await _exclusive(session, "weekly"):
-            return 0
-        for school_id, zone in await _schools(session, config.timezone):
-            local = now.astimezone(zone)
-            if local.isoweekday() != 7 or local.time().replace(tzinfo=None) < config.evening:
-                continue
-            monday = local.date() - timedelta(days=6)
-            links = _by_account(await family_links(session, school_id, now), TrustScope.GRADES)
-            prefs = await load_preferences(session, links, config.preferences)
-            prefix = f"weekly:{monday.isoformat()}"
-            rows = [
-                _row(
-                    account_id,
-                    NotificationKind.DIGEST,
-                    "weekly",
-                    prefix,
-                    _family_payload(students, week_start=monday.isoformat()),
-                    now,
-                )
-                for account_id, students in links.items()
-                if account_id in prefs and prefs[account_id].digest_on
-            ]
-            added += await enqueue_rows(session, rows, now=now)
-        await session.commit()
-    return added
+    return await _per_school(session_factory, "weekly", _weekly_rows, now, config)
+
+
+async def _weekly_rows(
+    session: AsyncSession, school_id: int, local: datetime, now: datetime, config: JobConfig
+) -> list[dict[str, Any]]:
+    if local.isoweekday() != 7 or not _is_evening(local, config):
+        return []
+    monday = local.date() - timedelta(days=6)
+    links = _by_account(await family_links(session, school_id, now), TrustScope.GRADES)
+    prefs = await load_preferences(session, links, config.preferences)
+    prefix = f"weekly:{monday.isoformat()}"
+    return [
+        _row(
+            account_id,
+            NotificationKind.DIGEST,
+            "weekly",
+            prefix,
+            _family_payload(students, week_start=monday.isoformat()),
+            now,
+        )
+        for account_id, students in links.items()
+        if account_id in prefs and prefs[account_id].digest_on
+    ]
 
 
 async def _current_classes(session: AsyncSession, school_id: int) -> list[int]:
@@ -250,47 +271,42 @@ async def homework_reminders(
     config: JobConfig | None = None,
 ) -> int:
     """In the evening, each student with homework due tomorrow gets a reminder (once)."""
-    now = now or utcnow()
-    config = config or JobConfig()
-    added = 0
-    async with session_factory() as session:
-        if not await _exclusive(session, "homework_due"):
-            return 0
-        for school_id, zone in await _schools(session, config.timezone):
-            local = now.astimezone(zone)
-            if local.time().replace(tzinfo=None) < config.evening:
-                continue
-            tomorrow = local.date() + timedelta(days=1)
-            students = await session.execute(
-                select(Student.account_id, Student.id)
-                .join(Enrollment, Enrollment.student_id == Student.id)
-                .join(Account, Account.id == Student.account_id)
-                .where(
-                    Enrollment.left_on.is_(None),
-                    Account.is_active.is_(True),
-                    Enrollment.class_id.in_(
-                        select(Homework.class_id)
-                        .where(Homework.due_date == tomorrow)
-                        .where(Homework.class_id.in_(await _current_classes(session, school_id)))
-                    ),
-                )
-                .distinct()
-            )
-            prefix = f"hwdue:{tomorrow.isoformat()}"
-            rows = [
-                _row(
-                    account_id,
-                    NotificationKind.HOMEWORK,
-                    "homework_due",
-                    f"{prefix}:{student_id}",
-                    {"student_id": student_id, "date": tomorrow.isoformat()},
-                    now,
-                )
-                for account_id, student_id in students
-            ]
-            added += await enqueue_rows(session, rows, now=now)
-        await session.commit()
-    return added
+    return await _per_school(session_factory, "homework_due", _homework_due_rows, now, config)
+
+
+async def _homework_due_rows(
+    session: AsyncSession, school_id: int, local: datetime, now: datetime, config: JobConfig
+) -> list[dict[str, Any]]:
+    if not _is_evening(local, config):
+        return []
+    tomorrow = local.date() + timedelta(days=1)
+    students = await session.execute(
+        select(Student.account_id, Student.id)
+        .join(Enrollment, Enrollment.student_id == Student.id)
+        .join(Account, Account.id == Student.account_id)
+        .where(
+            Enrollment.left_on.is_(None),
+            Account.is_active.is_(True),
+            Enrollment.class_id.in_(
+                select(Homework.class_id)
+                .where(Homework.due_date == tomorrow)
+                .where(Homework.class_id.in_(await _current_classes(session, school_id)))
+            ),
+        )
+        .distinct()
+    )
+    prefix = f"hwdue:{tomorrow.isoformat()}"
+    return [
+        _row(
+            account_id,
+            NotificationKind.HOMEWORK,
+            "homework_due",
+            f"{prefix}:{student_id}",
+            {"student_id": student_id, "date": tomorrow.isoformat()},
+            now,
+        )
+        for account_id, student_id in students
+    ]
 
 
 async def timetable_changes(
@@ -301,64 +317,57 @@ async def timetable_changes(
 ) -> int:
     """In the evening, families hear of tomorrow's cancelled and replaced lessons; a later
     change sends an updated message (the dedup key names the set of changes)."""
-    now = now or utcnow()
-    config = config or JobConfig()
-    added = 0
-    async with session_factory() as session:
-        if not await _exclusive(session, "timetable"):
-            return 0
-        for school_id, zone in await _schools(session, config.timezone):
-            local = now.astimezone(zone)
-            if local.time().replace(tzinfo=None) < config.evening:
-                continue
-            tomorrow = local.date() + timedelta(days=1)
-            changed = list(
-                await session.execute(
-                    select(
-                        Lesson.id, Lesson.class_id, Lesson.cancelled, Lesson.replacement_teacher_id
-                    )
-                    .where(
-                        Lesson.date == tomorrow,
-                        Lesson.class_id.in_(await _current_classes(session, school_id)),
-                        or_(Lesson.cancelled.is_(True), Lesson.replacement_teacher_id.is_not(None)),
-                    )
-                    .order_by(Lesson.id)
-                )
+    return await _per_school(session_factory, "timetable", _timetable_rows, now, config)
+
+
+async def _timetable_rows(
+    session: AsyncSession, school_id: int, local: datetime, now: datetime, config: JobConfig
+) -> list[dict[str, Any]]:
+    if not _is_evening(local, config):
+        return []
+    tomorrow = local.date() + timedelta(days=1)
+    changed = list(
+        await session.execute(
+            select(Lesson.id, Lesson.class_id, Lesson.cancelled, Lesson.replacement_teacher_id)
+            .where(
+                Lesson.date == tomorrow,
+                Lesson.class_id.in_(await _current_classes(session, school_id)),
+                or_(Lesson.cancelled.is_(True), Lesson.replacement_teacher_id.is_not(None)),
             )
-            if not changed:
-                continue
-            lessons_of: dict[int, list[int]] = defaultdict(list)
-            for lesson_id, class_id, _cancelled, _replacement in changed:
-                lessons_of[class_id].append(lesson_id)
-            signature = hashlib.sha1(
-                repr([tuple(r) for r in changed]).encode(), usedforsecurity=False
-            ).hexdigest()[:12]
-            enrolled = await session.execute(
-                select(Enrollment.student_id, Enrollment.class_id).where(
-                    Enrollment.class_id.in_(sorted(lessons_of)), Enrollment.left_on.is_(None)
-                )
-            )
-            class_of = dict(enrolled.all())
-            links = _by_account(
-                await family_links(session, school_id, now, class_of), TrustScope.SCHEDULE
-            )
-            prefix = f"tt:{tomorrow.isoformat()}"
-            rows = []
-            for account_id, students in links.items():
-                lesson_ids = sorted({i for s in students for i in lessons_of[class_of[s]]})
-                rows.append(
-                    _row(
-                        account_id,
-                        NotificationKind.TIMETABLE,
-                        "timetable",
-                        f"{prefix}:{signature}",
-                        _family_payload(students, date=tomorrow.isoformat(), lesson_ids=lesson_ids),
-                        now,
-                    )
-                )
-            added += await enqueue_rows(session, rows, now=now)
-        await session.commit()
-    return added
+            .order_by(Lesson.id)
+        )
+    )
+    if not changed:
+        return []
+    lessons_of: dict[int, list[int]] = defaultdict(list)
+    for lesson_id, class_id, _cancelled, _replacement in changed:
+        lessons_of[class_id].append(lesson_id)
+    signature = hashlib.sha1(
+        repr([tuple(r) for r in changed]).encode(), usedforsecurity=False
+    ).hexdigest()[:12]
+    enrolled = await session.execute(
+        select(Enrollment.student_id, Enrollment.class_id).where(
+            Enrollment.class_id.in_(sorted(lessons_of)), Enrollment.left_on.is_(None)
+        )
+    )
+    class_of = dict(enrolled.all())
+    links = _by_account(await family_links(session, school_id, now, class_of), TrustScope.SCHEDULE)
+    prefix = f"tt:{tomorrow.isoformat()}"
+    return [
+        _row(
+            account_id,
+            NotificationKind.TIMETABLE,
+            "timetable",
+            f"{prefix}:{signature}",
+            _family_payload(
+                students,
+                date=tomorrow.isoformat(),
+                lesson_ids=sorted({i for s in students for i in lessons_of[class_of[s]]}),
+            ),
+            now,
+        )
+        for account_id, students in links.items()
+    ]
 
 
 async def period_summaries(
@@ -369,54 +378,47 @@ async def period_summaries(
 ) -> int:
     """On the evening a period ends (or within three days after, catching up), families with
     the digest on get its summary; when several periods end together, the longest one."""
-    now = now or utcnow()
-    config = config or JobConfig()
-    added = 0
-    async with session_factory() as session:
-        if not await _exclusive(session, "period_summary"):
-            return 0
-        for school_id, zone in await _schools(session, config.timezone):
-            local = now.astimezone(zone)
-            today = local.date()
-            evening = local.time().replace(tzinfo=None) >= config.evening
-            last = today if evening else today - timedelta(days=1)
-            periods = list(
-                await session.execute(
-                    select(Period.id, Period.kind, Period.ends_on)
-                    .join(AcademicYear, AcademicYear.id == Period.year_id)
-                    .where(
-                        AcademicYear.school_id == school_id,
-                        Period.ends_on <= last,
-                        Period.ends_on >= today - PERIOD_CATCH_UP,
-                    )
-                )
+    return await _per_school(session_factory, "period_summary", _period_rows, now, config)
+
+
+async def _period_rows(
+    session: AsyncSession, school_id: int, local: datetime, now: datetime, config: JobConfig
+) -> list[dict[str, Any]]:
+    today = local.date()
+    last = today if _is_evening(local, config) else today - timedelta(days=1)
+    periods = list(
+        await session.execute(
+            select(Period.id, Period.kind, Period.ends_on)
+            .join(AcademicYear, AcademicYear.id == Period.year_id)
+            .where(
+                AcademicYear.school_id == school_id,
+                Period.ends_on <= last,
+                Period.ends_on >= today - PERIOD_CATCH_UP,
             )
-            chosen: dict[date, tuple[int, Any]] = {}
-            for period_id, kind, ends_on in periods:
-                best = chosen.get(ends_on)
-                if best is None or period_kind_order(kind) < period_kind_order(best[1]):
-                    chosen[ends_on] = (period_id, kind)
-            if not chosen:
-                continue
-            links = _by_account(await family_links(session, school_id, now), TrustScope.GRADES)
-            prefs = await load_preferences(session, links, config.preferences)
-            for period_id, _kind in chosen.values():
-                prefix = f"period:{period_id}"
-                rows = [
-                    _row(
-                        account_id,
-                        NotificationKind.DIGEST,
-                        "period_summary",
-                        prefix,
-                        _family_payload(students, period_id=period_id),
-                        now,
-                    )
-                    for account_id, students in links.items()
-                    if account_id in prefs and prefs[account_id].digest_on
-                ]
-                added += await enqueue_rows(session, rows, now=now)
-        await session.commit()
-    return added
+        )
+    )
+    chosen: dict[date, tuple[int, Any]] = {}
+    for period_id, kind, ends_on in periods:
+        best = chosen.get(ends_on)
+        if best is None or period_kind_order(kind) < period_kind_order(best[1]):
+            chosen[ends_on] = (period_id, kind)
+    if not chosen:
+        return []
+    links = _by_account(await family_links(session, school_id, now), TrustScope.GRADES)
+    prefs = await load_preferences(session, links, config.preferences)
+    return [
+        _row(
+            account_id,
+            NotificationKind.DIGEST,
+            "period_summary",
+            f"period:{period_id}",
+            _family_payload(students, period_id=period_id),
+            now,
+        )
+        for period_id, _kind in chosen.values()
+        for account_id, students in links.items()
+        if account_id in prefs and prefs[account_id].digest_on
+    ]
 
 
 async def prune_outbox(
