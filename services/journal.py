@@ -2193,17 +2193,33 @@ async def set_topic(
     cleaned = clean_text(topic, TOPIC_LIMIT)
     if cleaned == ctx.topic:
         return
-    await session.execute(update(Lesson).where(Lesson.id == lesson_id).values(topic=cleaned))
+    await _set_lesson_field(
+        session, actor, lesson_id, "lesson.topic", "topic", ctx.topic, cleaned, now
+    )
+
+
+async def _set_lesson_field(
+    session: AsyncSession,
+    actor: Actor,
+    lesson_id: int,
+    action: str,
+    field: str,
+    old: object,
+    new: object,
+    now: datetime,
+) -> None:
+    """Change one field of a lesson, audited (old → new), and commit."""
+    await session.execute(update(Lesson).where(Lesson.id == lesson_id).values({field: new}))
     audit.record(
         session,
         actor,
-        action="lesson.topic",
+        action=action,
         entity=audit.LESSON,
         entity_id=lesson_id,
         at=now,
         lesson_id=lesson_id,
-        old={"topic": ctx.topic},
-        new={"topic": cleaned},
+        old={field: old},
+        new={field: new},
     )
     await session.commit()
 
@@ -2220,19 +2236,10 @@ async def set_cancelled(
     ctx = await _writable(session, actor, lesson_id)
     if ctx.cancelled == cancelled:
         return
-    await session.execute(update(Lesson).where(Lesson.id == lesson_id).values(cancelled=cancelled))
-    audit.record(
-        session,
-        actor,
-        action="lesson.cancel" if cancelled else "lesson.restore",
-        entity=audit.LESSON,
-        entity_id=lesson_id,
-        at=now,
-        lesson_id=lesson_id,
-        old={"cancelled": ctx.cancelled},
-        new={"cancelled": cancelled},
+    action = "lesson.cancel" if cancelled else "lesson.restore"
+    await _set_lesson_field(
+        session, actor, lesson_id, action, "cancelled", ctx.cancelled, cancelled, now
     )
-    await session.commit()
 
 
 @dataclass(frozen=True)
@@ -2319,21 +2326,16 @@ async def set_replacement(
             raise AccessDenied(Action.ASSIGN_REPLACEMENT, lesson_id)
     if staff_id == ctx.replacement_teacher_id:
         return
-    await session.execute(
-        update(Lesson).where(Lesson.id == lesson_id).values(replacement_teacher_id=staff_id)
-    )
-    audit.record(
+    await _set_lesson_field(
         session,
         actor,
-        action="lesson.replacement",
-        entity=audit.LESSON,
-        entity_id=lesson_id,
-        at=now,
-        lesson_id=lesson_id,
-        old={"replacement_teacher_id": ctx.replacement_teacher_id},
-        new={"replacement_teacher_id": staff_id},
+        lesson_id,
+        "lesson.replacement",
+        "replacement_teacher_id",
+        ctx.replacement_teacher_id,
+        staff_id,
+        now,
     )
-    await session.commit()
 
 
 # --- what families have not seen ------------------------------------------------------------
