@@ -34,7 +34,7 @@ from db.models import (
     TrustedAccess,
 )
 from services import codes as codes_service
-from services.access import Action, require
+from services.access import Action, can, require
 from services.actors import Actor
 from services.outbox import enqueue
 
@@ -792,22 +792,15 @@ async def revoke_grant(
     grant = await session.get(TrustedAccess, grant_id)
     if grant is None:
         raise LinkError("not_found")
-    if not await _may_manage_or_admin(session, actor, grant.student_id):
+    if not await can(session, actor, Action.REVOKE_ACCESS, grant.student_id):  # admins
         await require(session, actor, Action.MANAGE_TRUSTED, grant.student_id)
     if grant.revoked_at is None:
         grant.revoked_at = now
         grant.revoked_by_id = actor.account_id
         grant.invite_hash = None
         if grant.account_id is not None:
-            student = await session.get(Student, grant.student_id)
-            await enqueue(
-                session,
-                account_ids=[grant.account_id],
-                kind=NotificationKind.LINK,
-                template="linking/access_revoked.html.j2",
-                payload={"student_name": student.full_name if student else ""},
-                dedup_key=f"trustrev:{grant.id}",
-                now=now,
+            await _tell_revoked(
+                session, grant.account_id, grant.student_id, f"trustrev:{grant.id}", now
             )
         _audit(
             session,
@@ -821,11 +814,19 @@ async def revoke_grant(
     return grant
 
 
-async def _may_manage_or_admin(session: AsyncSession, actor: Actor, student_id: int) -> bool:
-    from services.access import can
-
-    return await can(session, actor, Action.MANAGE_TRUSTED, student_id) or await can(
-        session, actor, Action.REVOKE_ACCESS, student_id
+async def _tell_revoked(
+    session: AsyncSession, account_id: int, student_id: int, dedup_key: str, now: datetime
+) -> None:
+    """The outbox message telling someone their access to a child was revoked."""
+    student_name = await session.scalar(select(Student.full_name).where(Student.id == student_id))
+    await enqueue(
+        session,
+        account_ids=[account_id],
+        kind=NotificationKind.LINK,
+        template="linking/access_revoked.html.j2",
+        payload={"student_name": student_name or ""},
+        dedup_key=dedup_key,
+        now=now,
     )
 
 
@@ -861,17 +862,9 @@ async def unlink_guardian(
         grant.revoked_at = now
         grant.revoked_by_id = actor.account_id
         grant.invite_hash = None
-    student = await session.get(Student, link.student_id)
     if action == "guardian.revoke":
-        await enqueue(
-            session,
-            account_ids=[link.account_id],
-            kind=NotificationKind.LINK,
-            template="linking/access_revoked.html.j2",
-            payload={"student_name": student.full_name if student else ""},
-            dedup_key=f"guardrev:{link.id}:{int(now.timestamp())}",
-            now=now,
-        )
+        dedup_key = f"guardrev:{link.id}:{int(now.timestamp())}"
+        await _tell_revoked(session, link.account_id, link.student_id, dedup_key, now)
     _audit(
         session,
         action=action,
