@@ -6,7 +6,9 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from sqlalchemy import text
@@ -16,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from db.base import Base
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
+from tests import clock as the_clock
 from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import BOT_TOKEN, App
 
@@ -23,6 +26,65 @@ PG_ADMIN_URL = os.environ.get(
     "PARTA_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 BACKENDS = ["sqlite", "postgresql"]
+
+
+# --- the one clock (tests/clock.py) --------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--now",
+        default=os.environ.get("PARTA_TEST_NOW"),
+        help="run the suite as if it were this moment: 2027-03-03 or 2026-12-31T22:00+03:00",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "dates: depends on today's date; CI reruns these under several fixed dates"
+    )
+    config.addinivalue_line(
+        "markers", "real_clock: runs other processes, which cannot share a travelled clock"
+    )
+    spec = config.getoption("--now")
+    if spec:
+        # before collection, so module-level moments (T0, NOW) are taken on the travelled clock
+        moment = the_clock.travel_to(spec)
+        config.stash[_TRAVELLED] = moment
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    the_clock.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    moment = config.stash.get(_TRAVELLED, None)
+    return None if moment is None else f"clock travelled to {moment.isoformat()} (--now)"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test on a database or the bot under test depends on "today": mark it `dates`.
+    With a travelled clock, tests that start other processes (which keep the real clock)
+    are skipped: they would compare two different "todays"."""
+    travelled = config.stash.get(_TRAVELLED, None) is not None
+    skip = pytest.mark.skip(reason="starts other processes, which keep the real clock")
+    for item in items:
+        if item.get_closest_marker("real_clock"):
+            if travelled:
+                item.add_marker(skip)
+            continue
+        names = getattr(item, "fixturenames", ())
+        if "db_url" in names or "clock" in names:
+            item.add_marker(pytest.mark.dates)
+
+
+_TRAVELLED = pytest.StashKey[datetime]()
+
+
+@pytest.fixture
+def clock() -> ModuleType:
+    """The one clock (tests/clock.py): `clock.now()`, `clock.school_today()`."""
+    return the_clock
 
 
 async def _pg_admin(sql: str) -> None:

@@ -28,6 +28,7 @@ from db.models import (
     TrustedAccess,
 )
 from services.codes import issue_code_for
+from tests import clock
 
 # Telegram ids of the accounts the factory links
 ADMIN, HEAD, CLASS_TEACHER, TEACHER, STUDENT, PARENT, TRUSTED, OTHER_PARENT = (
@@ -65,7 +66,7 @@ def current_year_bounds(today: date) -> tuple[date, date]:
 
 
 async def make_small_school(session_factory: async_sessionmaker[AsyncSession]) -> SmallSchool:
-    today = utcnow().date()
+    today = clock.school_today()
     starts, ends = current_year_bounds(today)
     async with session_factory() as session:
         school = School(name="Школа <№ 7> & Co", timezone="Europe/Moscow")

@@ -4,13 +4,12 @@ directly (as the journal would) so these tests depend on the outbox contract onl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.base import utcnow
 from db.enums import AttendanceStatus, GradeKind, LinkMethod, NotificationKind, TrustScope
 from db.models import (
     Account,
@@ -24,11 +23,12 @@ from db.models import (
 )
 from services.notifications import notify_family
 from services.outbox import cancel_pending
+from tests import clock
 from tests import factories as f
 
 GRACE = timedelta(seconds=60)
 #: Noon in Moscow (the small school's zone) today: lessons and grades happen then.
-T0 = datetime.combine(utcnow().date(), time(9), tzinfo=UTC)
+T0 = clock.school_noon()
 
 
 @dataclass

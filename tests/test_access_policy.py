@@ -12,6 +12,7 @@ from db.base import utcnow
 from db.models import Lesson, LinkRequest, TeachingAssignment, TrustedAccess
 from services.access import Action, can
 from services.actors import Actor, Role, load_actor
+from tests import clock
 from tests import factories as f
 
 ROLES = {
@@ -108,7 +109,7 @@ async def world(
         assignment_5a = await session.scalar(
             select(TeachingAssignment.id).where(TeachingAssignment.class_id == school.class_5a)
         )
-        today = utcnow().date()
+        today = clock.school_today()
         lesson = Lesson(
             assignment_id=assignment.id,
             class_id=school.class_7b,

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -20,6 +21,9 @@ from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import BOT_TOKEN
 
 PARTA = [sys.executable, "-m", "bot"]
+
+# the processes started here keep the real clock (tests/clock.py)
+pytestmark = pytest.mark.real_clock
 
 
 def _env(tmp_path: Path, **values: str) -> dict[str, str]:

@@ -28,6 +28,9 @@ from tests import notify_world as w
 from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import BOT_TOKEN
 
+# the processes started here keep the real clock (tests/clock.py)
+pytestmark = pytest.mark.real_clock
+
 ROOT = Path(__file__).resolve().parent.parent
 FAN_OUT = 1000
 CONCURRENCY = 4

@@ -50,6 +50,7 @@ from db.models import (
     TeachingAssignment,
 )
 from services.demo import DEMO_TELEGRAM_IDS, seed_demo
+from tests import clock
 from tests import factories as f
 from tests.fakes.telegram_api import ChatMessage, FakeUser, tiny_png
 from tests.harness import App
@@ -59,7 +60,7 @@ REFUSAL = "Sorry, you don't have access to this."
 
 
 def local_today() -> date:
-    return datetime.now(MSK).date()
+    return clock.school_today()
 
 
 async def _make_lesson(

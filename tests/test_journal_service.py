@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.i18n import create_i18n
 from bot.rendering import Renderer
 from bot.telegram import MESSAGE_LIMIT, visible_length
-from db.base import utcnow
 from db.enums import AttendanceStatus, GradeKind, LinkMethod, OutboxStatus, SubmissionStatus
 from db.models import (
     Account,
@@ -40,13 +39,14 @@ from db.models import (
 from services import audit, journal, periods
 from services.access import AccessDenied
 from services.actors import Actor, load_actor
+from tests import clock
 from tests import factories as f
 from tests.samples.journal import SAMPLES
 
 MSK = ZoneInfo("Europe/Moscow")
 GRACE = timedelta(seconds=60)
-NOW = utcnow()
-TODAY = NOW.astimezone(MSK).date()
+NOW = clock.now()
+TODAY = clock.school_today()
 
 
 @pytest.fixture
