@@ -61,8 +61,11 @@ class SmallSchool:
 
 
 def current_year_bounds(today: date) -> tuple[date, date]:
-    start_year = today.year if today.month >= 8 else today.year - 1
-    return date(start_year, 9, 1), date(start_year + 1, 5, 31)
+    """The academic year holding `today`: 1 September to 31 August (the legal school year in
+    Russia). The small school splits all of it into four quarters, so a test run "on" a July
+    day (tests/clock.py) still has a term, lessons and an open period."""
+    start_year = today.year if today.month >= 9 else today.year - 1
+    return date(start_year, 9, 1), date(start_year + 1, 8, 31)
 
 
 async def make_small_school(session_factory: async_sessionmaker[AsyncSession]) -> SmallSchool:

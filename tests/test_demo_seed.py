@@ -391,6 +391,20 @@ async def test_lessons_and_journal_of_the_past_month(session_factory: Factory) -
         assert 0.01 <= share <= 0.08  # about 4% of student-lessons
 
 
+async def test_a_demo_seeded_in_the_summer_shows_the_end_of_the_school_year(
+    session_factory: Factory,
+) -> None:
+    await seed_demo(session_factory, today=date(2027, 7, 15))
+    async with session_factory() as session:
+        first, last = (
+            await session.execute(select(func.min(Lesson.date), func.max(Lesson.date)))
+        ).one()
+        assert first is not None, "a demo seeded in July must still have lessons"
+        assert date(2027, 4, 26) <= first <= date(2027, 5, 10)
+        assert last <= date(2027, 5, 31)
+        assert await _count(session, Grade, Grade.date >= date(2027, 5, 1)) > 100
+
+
 async def test_grades_fit_their_scales_and_absent_students_get_none(
     session_factory: Factory,
 ) -> None:
