@@ -63,3 +63,8 @@ async def register_chat_menu(bot: Bot, actor: Actor, locale: str, i18n: I18n) ->
     """A known user's own menu (their roles, their chosen language)."""
     scope = BotCommandScopeChat(chat_id=actor.telegram_id)
     await bot.set_my_commands(menu_for(actor, locale, i18n), scope=scope)
+
+
+async def forget_chat_menu(bot: Bot, telegram_id: int) -> None:
+    """Drop a user's own menu (after they deleted their data): the default menus apply."""
+    await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id=telegram_id))

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     notify_digest_time: time = time(20)
     # when the evening jobs run: homework reminders, tomorrow's changes, weekly summaries
     notify_evening_time: time = time(18)
+    # personal data: link requests, personal audit details and stale notifications are
+    # forgotten after this many days (see services/privacy.py)
+    retention_days: int = Field(default=180, ge=1, le=3650)
 
     @field_validator("database_url")
     @classmethod

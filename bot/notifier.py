@@ -83,6 +83,7 @@ def job_config(settings: Settings) -> JobConfig:
         timezone=settings.timezone,
         evening=settings.notify_evening_time,
         preferences=preference_defaults(settings),
+        retention_days=settings.retention_days,
     )
 
 

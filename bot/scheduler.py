@@ -34,6 +34,7 @@ SCHEDULE: dict[str, dict[str, str]] = {
     "timetable": {"minute": "3,18,33,48"},
     "period_summary": {"minute": "4,34"},
     "prune": {"hour": "3", "minute": "7"},
+    "retention": {"hour": "3", "minute": "37"},
 }
 
 

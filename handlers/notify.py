@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import MenuCb, Screen
 from bot.callbacks.notify import (
     DeadLetterCb,
+    EraseCb,
     NoteCancelCb,
     PrefCb,
     PrefOp,
@@ -21,10 +22,12 @@ from bot.callbacks.notify import (
     ReactOp,
     ReplyCb,
 )
+from bot.commands import forget_chat_menu
 from bot.config import Settings
 from bot.keyboards.notify import (
     cancel_keyboard,
     dead_letters_keyboard,
+    erase_confirm_keyboard,
     settings_keyboard,
     thread_keyboard,
 )
@@ -32,9 +35,9 @@ from bot.notifier import preference_defaults
 from bot.rendering import Renderer
 from bot.telegram import refuse, show_for
 from db.base import utcnow
-from services import outbox, preferences, reactions
+from services import outbox, preferences, privacy, reactions
 from services.access import Action, can, require
-from services.actors import Actor
+from services.actors import Actor, Role
 from services.preferences import MODES
 
 TARGET_KEY = "note_target"
@@ -61,7 +64,8 @@ async def _render_settings(
     view = await preferences.settings_view(
         session, actor, preference_defaults(settings), dead_letters=dead
     )
-    return renderer.render("settings/main.html.j2", view=view), settings_keyboard(view)
+    erase = actor.account_id if privacy.may_erase(actor) else None
+    return renderer.render("settings/main.html.j2", view=view), settings_keyboard(view, erase)
 
 
 async def settings_command(
@@ -134,6 +138,37 @@ async def on_dead_letters(
         renderer.render("settings/dead_letters.html.j2", letters=letters, count=count),
         dead_letters_keyboard(count),
     )
+
+
+async def on_erase(
+    query: CallbackQuery,
+    callback_data: EraseCb,
+    session: AsyncSession,
+    actor: Actor,
+    renderer: Renderer,
+    state: FSMContext,
+    bot: Bot,
+    callback_answer: CallbackAnswer,
+) -> None:
+    """Settings → "Delete my data": a confirmation screen, then the deletion (own data only)."""
+    try:
+        privacy.require_own(actor, callback_data.account_id)
+        if not callback_data.confirm:
+            text = renderer.render(
+                "settings/erase_confirm.html.j2",
+                children=[c.name for c in actor.children if c.via != Role.STUDENT],
+                student=actor.has(Role.STUDENT),
+                parent=actor.has(Role.PARENT),
+            )
+            await show_for(query, bot, text, erase_confirm_keyboard(callback_data.account_id))
+            return
+        await privacy.erase_account(session, actor, callback_data.account_id)
+    except privacy.PrivacyError as exc:
+        refuse(callback_answer, renderer.render("settings/erase_error.html.j2", key=exc.key))
+        return
+    await state.clear()
+    await show_for(query, bot, renderer.render("settings/erased.html.j2"))
+    await forget_chat_menu(bot, actor.telegram_id)
 
 
 # --- reactions ----------------------------------------------------------------------------------
@@ -295,6 +330,7 @@ def create_router() -> Router:
     router.callback_query.register(open_settings, MenuCb.filter(F.screen == Screen.SETTINGS))
     router.callback_query.register(on_preference, PrefCb.filter())
     router.callback_query.register(on_dead_letters, DeadLetterCb.filter())
+    router.callback_query.register(on_erase, EraseCb.filter())
     router.callback_query.register(on_seen, ReactCb.filter(F.op == ReactOp.SEEN))
     router.callback_query.register(on_comment, ReactCb.filter(F.op == ReactOp.COMMENT))
     router.callback_query.register(on_thread, ReactCb.filter(F.op == ReactOp.THREAD))

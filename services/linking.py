@@ -34,6 +34,7 @@ from db.models import (
     TrustedAccess,
 )
 from services import codes as codes_service
+from services import privacy
 from services.access import Action, can, require
 from services.actors import Actor
 from services.outbox import enqueue
@@ -129,6 +130,9 @@ async def _account_for(
         )
         session.add(account)
         await session.flush()
+    elif not account.full_name:  # forgotten when it lost its last link (services.privacy)
+        account.full_name = full_name[:200]
+        account.username = username
     return account
 
 
@@ -810,6 +814,8 @@ async def revoke_grant(
             actor_id=actor.account_id,
             telegram_id=actor.telegram_id,
         )
+        if grant.account_id is not None:
+            await privacy.forget_unlinked(session, [grant.account_id])
         await session.commit()
     return grant
 
@@ -858,10 +864,12 @@ async def unlink_guardian(
             TrustedAccess.revoked_at.is_(None),
         )
     )
+    unlinked = [link.account_id]
     for grant in grants:
         grant.revoked_at = now
         grant.revoked_by_id = actor.account_id
         grant.invite_hash = None
+        unlinked += [grant.account_id] if grant.account_id is not None else []
     if action == "guardian.revoke":
         dedup_key = f"guardrev:{link.id}:{int(now.timestamp())}"
         await _tell_revoked(session, link.account_id, link.student_id, dedup_key, now)
@@ -873,6 +881,7 @@ async def unlink_guardian(
         actor_id=actor.account_id,
         telegram_id=actor.telegram_id,
     )
+    await privacy.forget_unlinked(session, unlinked)
     await session.commit()
     return link
 

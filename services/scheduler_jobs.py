@@ -42,6 +42,7 @@ from services.digests import period_kind_order
 from services.notify_content import template_of
 from services.outbox import enqueue_rows, prune
 from services.preferences import PreferenceDefaults, load_preferences
+from services.privacy import DEFAULT_RETENTION_DAYS, apply_retention
 
 #: Advisory-lock keys of the jobs (any distinct 64-bit numbers).
 LOCKS = {
@@ -51,6 +52,7 @@ LOCKS = {
     "timetable": 0x5041_5254_0004,
     "period_summary": 0x5041_5254_0005,
     "prune": 0x5041_5254_0006,
+    "retention": 0x5041_5254_0101,
 }
 PERIOD_CATCH_UP = timedelta(days=3)
 
@@ -62,6 +64,7 @@ class JobConfig:
     timezone: str = "Europe/Moscow"
     evening: time = time(18)
     preferences: PreferenceDefaults = field(default_factory=PreferenceDefaults)
+    retention_days: int = DEFAULT_RETENTION_DAYS
 
 
 @dataclass(frozen=True)
@@ -437,6 +440,24 @@ async def prune_outbox(
     return removed
 
 
+async def personal_data_retention(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime | None = None,
+    config: JobConfig | None = None,
+) -> int:
+    """Nightly: forget personal data older than RETENTION_DAYS (see
+    `services.privacy.apply_retention`); returns the rows deleted or stripped."""
+    now = now or utcnow()
+    config = config or JobConfig()
+    async with session_factory() as session:
+        if not await _exclusive(session, "retention"):
+            return 0
+        done = await apply_retention(session, now=now, days=config.retention_days)
+        await session.commit()
+    return done.requests + done.audit_entries + done.outbox
+
+
 JOBS = {
     "digests": daily_digests,
     "weekly": weekly_summaries,
@@ -444,6 +465,7 @@ JOBS = {
     "timetable": timetable_changes,
     "period_summary": period_summaries,
     "prune": prune_outbox,
+    "retention": personal_data_retention,
 }
 
 

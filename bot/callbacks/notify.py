@@ -51,3 +51,11 @@ class DeadLetterCb(CallbackData, prefix="ndl"):
     """Admins: the undelivered notifications, and sending them again."""
 
     retry: bool = False
+
+
+class EraseCb(CallbackData, prefix="npd"):
+    """Settings → "Delete my data": the confirmation screen, then (`confirm`) the deletion.
+    Names the account it was shown to; the service refuses any other account's press."""
+
+    account_id: int
+    confirm: bool = False

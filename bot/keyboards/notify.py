@@ -9,6 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.callbacks import LinkDecisionCb, Screen
 from bot.callbacks.notify import (
     DeadLetterCb,
+    EraseCb,
     NoteCancelCb,
     PrefCb,
     PrefOp,
@@ -104,7 +105,8 @@ def _time(value: object) -> str:
     return value.strftime("%H:%M") if hasattr(value, "strftime") else str(value)
 
 
-def settings_keyboard(view: SettingsView) -> InlineKeyboardMarkup:
+def settings_keyboard(view: SettingsView, erase_account: int | None = None) -> InlineKeyboardMarkup:
+    """The settings screen; `erase_account`: the account offered "Delete my data" (families)."""
     prefs = view.preferences
     builder = InlineKeyboardBuilder()
     widths: list[int] = []
@@ -154,8 +156,20 @@ def settings_keyboard(view: SettingsView) -> InlineKeyboardMarkup:
             callback_data=DeadLetterCb(),
         )
         widths.append(1)
+    if erase_account is not None:
+        builder.button(text=_("🗑 Delete my data"), callback_data=EraseCb(account_id=erase_account))
+        widths.append(1)
     builder.adjust(*widths)
     back_button(builder)
+    return builder.as_markup()
+
+
+def erase_confirm_keyboard(account_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("🗑 Yes, delete my data"), callback_data=EraseCb(account_id=account_id, confirm=True)
+    )
+    back_button(builder, Screen.SETTINGS)
     return builder.as_markup()
 
 

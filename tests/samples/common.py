@@ -20,7 +20,10 @@ HOLDERS = [
 SAMPLES: dict[str, list[dict[str, Any]]] = {
     "macros.html.j2": [{}],
     "common/welcome.html.j2": [{}],
-    "common/home.html.j2": [{"actor": HOSTILE_ACTOR, "roles": ALL_ROLES}],
+    "common/home.html.j2": [
+        {"actor": HOSTILE_ACTOR, "roles": ALL_ROLES},
+        {"actor": Actor(telegram_id=5, account_id=5), "roles": []},  # unlinked: no name
+    ],
     "common/help.html.j2": [
         {"actor": HOSTILE_ACTOR, "roles": ALL_ROLES},
         {"actor": Actor(telegram_id=5), "roles": []},

@@ -61,6 +61,7 @@ ABSENCES = [
 THREAD = [
     CommentLine(HOSTILE, HOSTILE, WHEN, False),
     CommentLine(HOSTILE, "<b>ok</b> & 😀", WHEN, True),
+    CommentLine("", HOSTILE, WHEN, False),  # the author deleted their data
 ]
 REF = GradeRef(1, 1, HOSTILE, HOSTILE, "pass", "exam", DAY, HOSTILE)
 AVERAGES = [
@@ -252,4 +253,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"letters": [], "count": 0},
     ],
     "settings/retried.html.j2": [{"count": 1}, {"count": 5}],
+    "settings/erase_confirm.html.j2": [
+        {"children": [HOSTILE] * 6, "student": False, "parent": True},
+        {"children": [], "student": True, "parent": False},
+    ],
+    "settings/erased.html.j2": [{}],
+    "settings/erase_error.html.j2": [{"key": "staff"}, {"key": "not_yours"}],
 }
