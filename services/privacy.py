@@ -215,6 +215,7 @@ async def erase_account(
         grant.revoked_at = now
         grant.revoked_by_id = account_id
         grant.invite_hash = None
+        grant.label = ""  # the parent's words about the trusted person
     held_ids = list(
         await session.scalars(
             select(TrustedAccess.id).where(TrustedAccess.account_id == account_id)

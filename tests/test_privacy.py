@@ -166,6 +166,7 @@ async def test_parent_deletes_their_data(app: App, school: f.SmallSchool) -> Non
         grant = await session.get(TrustedAccess, school.trusted_grant_id)
         assert grant is not None
         assert grant.revoked_at is not None
+        assert grant.label == "", "the parent's label for the tutor goes too"
         request = await session.get(LinkRequest, request_id)
         assert request is not None
         assert (request.status, request.phone) == (RequestStatus.CANCELLED, None)
