@@ -20,8 +20,9 @@ What is whose (the decisions the README's "Personal data" section explains to sc
 
 Retention (`apply_retention`, run nightly by `services.scheduler_jobs.personal_data_retention`):
 link requests decided (or left pending) more than `RETENTION_DAYS` ago are deleted, audit
-entries older than that lose their Telegram id and the personal fields of their details, and
-outbox rows that waited that long are dropped.
+entries older than that lose their Telegram id and the personal fields of their details,
+outbox rows that waited that long are dropped, and accounts left without any link (a rejected
+request, say) lose their name and phone.
 """
 
 from __future__ import annotations
@@ -105,27 +106,24 @@ def require_own(actor: Actor, account_id: int) -> None:
 # --- links --------------------------------------------------------------------------------
 
 
-async def has_links(session: AsyncSession, account_id: int) -> bool:
-    """Does anything still tie this account to the school: an unrevoked guardianship or
-    trusted grant (expired grants included: the parent may extend them), its own student or
-    staff record, or a link request still waiting for the class teacher?"""
-    ties = [
-        select(Guardianship.id).where(
-            Guardianship.account_id == account_id, Guardianship.revoked_at.is_(None)
-        ),
-        select(TrustedAccess.id).where(
-            TrustedAccess.account_id == account_id, TrustedAccess.revoked_at.is_(None)
-        ),
-        select(Student.id).where(Student.account_id == account_id),
-        select(Staff.id).where(Staff.account_id == account_id),
-        select(LinkRequest.id).where(
+def _ties(account_id: Any) -> list[Any]:
+    """What ties an account to the school: an unrevoked guardianship or trusted grant (expired
+    grants included: the parent may extend them), its own student or staff record, or a link
+    request still waiting for the class teacher. `account_id` is a value or a column."""
+    return [
+        exists().where(Guardianship.account_id == account_id, Guardianship.revoked_at.is_(None)),
+        exists().where(TrustedAccess.account_id == account_id, TrustedAccess.revoked_at.is_(None)),
+        exists().where(Student.account_id == account_id),
+        exists().where(Staff.account_id == account_id),
+        exists().where(
             LinkRequest.account_id == account_id, LinkRequest.status == RequestStatus.PENDING
         ),
     ]
-    for query in ties:
-        if await session.scalar(select(exists(query))):
-            return True
-    return False
+
+
+async def has_links(session: AsyncSession, account_id: int) -> bool:
+    """Is anything still tying this account to the school (see `_ties`)?"""
+    return bool(await session.scalar(select(or_(*_ties(account_id)))))
 
 
 async def forget_unlinked(session: AsyncSession, account_ids: Iterable[int]) -> list[int]:
@@ -355,6 +353,11 @@ class Retention:
     requests: int
     audit_entries: int
     outbox: int
+    accounts: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.requests + self.audit_entries + self.outbox + self.accounts
 
 
 async def apply_retention(
@@ -363,7 +366,8 @@ async def apply_retention(
     """Forget what is older than `days`: link requests decided (or still pending, i.e.
     expired) before then are deleted, audit entries from before then keep their facts but
     lose the Telegram id and personal details, outbox rows still waiting since then are
-    dropped. Idempotent; flushes, the caller commits."""
+    dropped; accounts without any link lose their name and phone (`forget_unlinked`).
+    Idempotent; flushes, the caller commits."""
     cutoff = now - timedelta(days=days)
     requests = await session.execute(
         delete(LinkRequest)
@@ -390,4 +394,13 @@ async def apply_retention(
     )
     outbox = len(stale.all())
     audit = await _strip_audit(session, AuditEntry.at < cutoff)
-    return Retention(removed, audit, outbox)
+    # accounts left without links some other way (a rejected or cancelled request, an expired
+    # code flow) keep no name either; those still tied to the school are never touched
+    unlinked = await session.scalars(
+        select(Account.id).where(
+            or_(Account.full_name != "", Account.phone.is_not(None), Account.username.is_not(None)),
+            ~or_(*_ties(Account.id)),
+        )
+    )
+    accounts = await forget_unlinked(session, list(unlinked))
+    return Retention(removed, audit, outbox, len(accounts))

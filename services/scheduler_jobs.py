@@ -455,7 +455,7 @@ async def personal_data_retention(
             return 0
         done = await apply_retention(session, now=now, days=config.retention_days)
         await session.commit()
-    return done.requests + done.audit_entries + done.outbox
+    return done.total
 
 
 JOBS = {

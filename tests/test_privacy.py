@@ -389,6 +389,17 @@ async def test_retention_forgets_old_requests_and_audit_details(
         recent_pending = await _request(
             session, school, who, RequestStatus.PENDING, NOW - 10 * DAY, None
         )
+        # an applicant the class teacher turned down, and one still waiting
+        rejected = Account(telegram_id=5101, full_name="Отказ", username="no", phone="+7999")
+        waiting = Account(telegram_id=5102, full_name="Ждёт", username="wait", phone="+7998")
+        session.add_all([rejected, waiting])
+        await session.flush()
+        turned_down = await _request(
+            session, school, rejected.id, RequestStatus.REJECTED, NOW - 3 * DAY, NOW - 2 * DAY
+        )
+        still_waiting = await _request(
+            session, school, waiting.id, RequestStatus.PENDING, NOW - DAY, None
+        )
         details = {
             "student_id": school.unlinked_student_id,
             "phone": APPLICANT_PHONE,
@@ -447,10 +458,10 @@ async def test_retention_forgets_old_requests_and_audit_details(
         ids = (old_entry.id, stranger_entry.id, recent_entry.id)
 
     config = jobs.JobConfig(retention_days=180)
-    assert await jobs.personal_data_retention(session_factory, now=NOW, config=config) == 5
+    assert await jobs.personal_data_retention(session_factory, now=NOW, config=config) == 6
     async with session_factory() as session:
         left = set(await session.scalars(select(LinkRequest.id)))
-        assert left == {recent_rejected, recent_pending}
+        assert left == {recent_rejected, recent_pending, turned_down, still_waiting}
         assert old_pending not in left, "a request pending for longer than that has expired"
         old, stranger, recent = [await session.get(AuditEntry, i) for i in ids]
         assert old is not None
@@ -475,11 +486,22 @@ async def test_retention_forgets_old_requests_and_audit_details(
         assert (recent.telegram_id, recent.new) == (f.OTHER_PARENT, details)
         keys = [r.dedup_key for r in await session.scalars(select(OutboxMessage))]
         assert keys == [f"new:{who}"]
+        # an account without any link keeps no name; linked and waiting ones keep theirs
+        names = {
+            a.telegram_id: (a.full_name, a.username, a.phone)
+            for a in await session.scalars(select(Account))
+        }
+        assert names[5101] == ("", None, None)
+        assert names[5102] == ("Ждёт", "wait", "+7998")
+        assert names[f.OTHER_PARENT][0] == "Чужой Родитель"
+        assert all(name for tid, (name, _u, _p) in names.items() if tid != 5101)
     # a second run finds nothing more
     assert await jobs.personal_data_retention(session_factory, now=NOW, config=config) == 0
     # a shorter retention reaches the recent ones
     short = jobs.JobConfig(retention_days=7)
     assert await jobs.personal_data_retention(session_factory, now=NOW, config=short) == 3
+    async with session_factory() as session:
+        assert (await _account(session, 5102)).full_name == "Ждёт", "still waiting"
 
 
 def test_retention_is_a_setting_and_scheduled() -> None:
