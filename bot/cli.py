@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
+from bot.logs import configure_logging
 from db.engine import create_engine, create_session_factory
 from db.enums import CodeKind
 from db.migrate import upgrade
@@ -22,6 +23,14 @@ from db.migrate import upgrade
 BOTFATHER_HINT = (
     "BOT_TOKEN is not set: create a bot with @BotFather in Telegram (send it /newbot), "
     "then put BOT_TOKEN=<the token it gives you> into .env or the environment."
+)
+UNAUTHORIZED_HINT = (
+    "Telegram refused BOT_TOKEN (401 Unauthorized): put the exact token @BotFather gave you "
+    "into BOT_TOKEN (or get a new one there with /token)."
+)
+WEBHOOK_SECRET_HINT = (
+    "WEBHOOK_URL is set but WEBHOOK_SECRET is not: without it anyone can post forged updates "
+    "to the webhook; set WEBHOOK_SECRET to 1-256 random characters of A-Z, a-z, 0-9, _ and -."
 )
 
 
@@ -54,14 +63,22 @@ async def _migrate(settings: Settings) -> None:
 
 
 async def _run(settings: Settings) -> None:
-    from bot.runners import run_bot
+    from aiogram.exceptions import TelegramUnauthorizedError
+
+    from bot.runners import MissingWebhookSecret, run_bot
 
     if settings.bot_token is None:
         raise CliError(BOTFATHER_HINT)
+    if settings.webhook_url and settings.webhook_secret is None:
+        raise CliError(WEBHOOK_SECRET_HINT)
     await _migrate(settings)
     engine = create_engine(settings.database_url)
     try:
         await run_bot(settings, engine)
+    except TelegramUnauthorizedError:
+        raise CliError(UNAUTHORIZED_HINT) from None
+    except MissingWebhookSecret:
+        raise CliError(WEBHOOK_SECRET_HINT) from None
     finally:
         await engine.dispose()
 
@@ -141,6 +158,7 @@ async def _codes_issue(settings: Settings, args: argparse.Namespace) -> None:
 
 async def _bot_username(settings: Settings) -> str:
     from bot.factory import create_bot
+    from services.redaction import redact_secrets
 
     if settings.bot_token is None:
         raise CliError("pass --bot-username or set BOT_TOKEN so the deep links name the bot")
@@ -148,8 +166,9 @@ async def _bot_username(settings: Settings) -> str:
     try:
         me = await bot.get_me()
     except Exception as exc:
+        reason = redact_secrets(str(exc), [settings.bot_token.get_secret_value()])
         raise CliError(
-            f"cannot ask Telegram for the bot's name ({exc}); pass --bot-username"
+            f"cannot ask Telegram for the bot's name ({reason}); pass --bot-username"
         ) from None
     finally:
         await bot.session.close()
@@ -186,12 +205,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    configure_logging(logging.INFO)
     try:
         settings = _load_settings()
+        if settings.bot_token is not None:
+            configure_logging(secrets=[settings.bot_token.get_secret_value()])
         if args.command == "run":
             asyncio.run(_run(settings))
         elif args.command == "db":

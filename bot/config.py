@@ -26,8 +26,10 @@ class Settings(BaseSettings):
     telegram_api_url: str | None = None
     redis_url: str | None = None
     webhook_url: str | None = None
+    # required with WEBHOOK_URL: Telegram sends it with every update, anything else is refused
     webhook_secret: SecretStr | None = None
-    webhook_host: str = "0.0.0.0"
+    # the webhook server listens here; a TLS proxy in front of it takes Telegram's requests
+    webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     default_locale: str = "ru"
     timezone: str = "Europe/Moscow"

@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 import resource
-import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -35,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.keyboards.notify import notification_keyboard
+from bot.logs import configure_logging
 from bot.rendering import Renderer
 from bot.telegram import CAPTION_LIMIT, split_html
 from services.dispatcher import (
@@ -251,6 +251,7 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
     settings = Settings(**overrides)  # type: ignore[arg-type]
     if settings.bot_token is None:
         raise SystemExit("BOT_TOKEN is not set")
+    configure_logging(logging.WARNING, secrets=[settings.bot_token.get_secret_value()])
     bot = sending_bot(create_bot(settings))
     engine = create_engine(settings.database_url)
     i18n = create_i18n(settings.default_locale)
@@ -279,7 +280,7 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the dispatcher alone; with --until-idle, print its totals as JSON and exit."""
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    configure_logging(logging.WARNING)
     totals = asyncio.run(_run(_arguments(argv)))
     print(json.dumps(totals), flush=True)
 

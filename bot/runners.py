@@ -1,12 +1,28 @@
-"""Start-up: long polling by default, a webhook server when WEBHOOK_URL is set."""
+"""Start-up: long polling by default, a webhook server when WEBHOOK_URL is set.
+
+Telegram out of reach (a network error or a 5xx) at start-up or while polling is waited out:
+the calls that set the bot up and fetch updates are repeated with exponential backoff and one
+log line per attempt, never a traceback. A token Telegram refuses (401) ends the start with
+`TelegramUnauthorizedError`, which the CLI turns into one line and exit code 2.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import RestartingTelegram, TelegramNetworkError, TelegramServerError
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import BotCommandScopeChat
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,12 +31,88 @@ from bot.factory import create_bot, create_dispatcher
 from db.engine import create_session_factory
 
 logger = logging.getLogger("parta")
+network_logger = logging.getLogger("parta.telegram")
+
+# Calls safe to repeat until they go through: they set the bot up or fetch updates, and are
+# made only at start-up and by the polling loop (a handler's calls fail as usual instead).
+PATIENT_METHODS = frozenset(
+    {"getMe", "getUpdates", "deleteWebhook", "setWebhook", "setMyCommands", "setChatMenuButton"}
+)
+UNREACHABLE = (TelegramNetworkError, TelegramServerError, RestartingTelegram)
+
+
+class MissingWebhookSecret(RuntimeError):
+    """Webhook mode without WEBHOOK_SECRET: anyone could post forged updates."""
+
+
+class Backoff:
+    """Exponential delays with a little jitter: 1, 2, 4, … seconds, at most `maximum`."""
+
+    def __init__(self, first: float = 1.0, maximum: float = 60.0, factor: float = 2.0) -> None:
+        self.first = first
+        self.maximum = maximum
+        self.factor = factor
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.maximum, self.first * self.factor ** (attempt - 1))
+        return base * random.uniform(0.9, 1.1)
+
+
+class WaitForTelegram(BaseRequestMiddleware):
+    """Repeats start-up and polling calls while Telegram is out of reach, one log line per
+    failed attempt; other calls (sends, edits, a chat's own menu) are not touched."""
+
+    def __init__(
+        self,
+        backoff: Backoff | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.backoff = backoff or Backoff()
+        self.sleep = sleep
+
+    def patient(self, method: TelegramMethod[TelegramType]) -> bool:
+        if method.__api_method__ not in PATIENT_METHODS:
+            return False
+        return not isinstance(getattr(method, "scope", None), BotCommandScopeChat)
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if not self.patient(method):
+            return await make_request(bot, method)
+        attempt = 0
+        while True:
+            try:
+                response = await make_request(bot, method)
+            except UNREACHABLE as exc:
+                attempt += 1
+                delay = self.backoff.delay(attempt)
+                network_logger.warning(
+                    "Telegram is unreachable (%s: %s); %s again in %.0f s (attempt %d)",
+                    type(exc).__name__,
+                    exc,
+                    method.__api_method__,
+                    delay,
+                    attempt,
+                )
+                await self.sleep(delay)
+                continue
+            if attempt:
+                network_logger.info("Telegram is reachable again after %d attempts", attempt)
+            return response
 
 
 async def run_bot(settings: Settings, engine: AsyncEngine) -> None:
+    if settings.webhook_url and settings.webhook_secret is None:
+        raise MissingWebhookSecret("WEBHOOK_SECRET is not set")
     bot = create_bot(settings)
+    bot.session.middleware(WaitForTelegram())
     dp = create_dispatcher(settings, create_session_factory(engine))
     try:
+        await bot.me()  # a refused token ends here (TelegramUnauthorizedError)
         if settings.webhook_url:
             await _run_webhook(bot, dp, settings)
         else:
@@ -35,9 +127,12 @@ async def _run_webhook(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 
     assert settings.webhook_url is not None
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    if settings.webhook_secret is None:
+        raise MissingWebhookSecret("WEBHOOK_SECRET is not set")
+    secret = settings.webhook_secret.get_secret_value()
     path = urlsplit(settings.webhook_url).path or "/"
     app = web.Application()
+    # every request must carry the secret in X-Telegram-Bot-Api-Secret-Token, else 401
     SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=path)
     setup_application(app, dp, bot=bot)
 

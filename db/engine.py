@@ -38,8 +38,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
+    """The engine for `url`. SQL parameters (phones, names, hashes) never appear in its log
+    lines or in the text of its errors (`hide_parameters`)."""
     parsed = normalize_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if parsed.get_backend_name() == "postgresql":
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(parsed, **kwargs)

@@ -43,6 +43,7 @@ from db.base import utcnow
 from services import outbox
 from services.notify_content import Outbound, Plan, load_facts, plan_batch
 from services.preferences import PreferenceDefaults
+from services.redaction import redact
 
 logger = logging.getLogger("parta.dispatcher")
 
@@ -403,7 +404,10 @@ class OutboxDispatcher:
         except Exception as exc:  # a template or chart that cannot be built: never retried
             self.totals.dead += 1
             logger.exception("notification %s could not be built", message.rows)
-            await self._failed(message, f"{type(exc).__name__}: {exc}", dead=True, fixed=fixed)
+            # only the type: the text of an arbitrary error may quote personal data
+            await self._failed(
+                message, f"{type(exc).__name__} (see the log)", dead=True, fixed=fixed
+            )
         else:
             async with self.session_factory() as session:
                 await outbox.mark_sent(session, message.rows, telegram_id, fixed or self.clock())
@@ -429,7 +433,7 @@ class OutboxDispatcher:
             await outbox.mark_failed(
                 session,
                 message.rows,
-                error=error,
+                error=redact(error),  # admins see it: no token (a network error's URL), no phone
                 retry_at=None if retry_in is None else now + retry_in,
                 dead=dead,
                 count_attempt=count,

@@ -494,8 +494,12 @@ class FakeUser:
 
     # ---- actions
 
-    def add_message(self, from_bot: bool, **fields: Any) -> ChatMessage:
-        sender = self.fake.bot_user() if from_bot else self.as_user()
+    def add_message(
+        self, from_bot: bool, sender: JsonDict | None = None, **fields: Any
+    ) -> ChatMessage:
+        """Append a message to this chat (``sender``: who wrote it, default the chat's user)."""
+        if sender is None:
+            sender = self.fake.bot_user() if from_bot else self.as_user()
         message = ChatMessage(
             message_id=self._next_message_id,
             chat_id=self.id,
@@ -508,16 +512,18 @@ class FakeUser:
         self.history.append(message)
         return message
 
-    async def _send_update(self, **fields: Any) -> JsonDict:
+    async def _send_update(self, chat: FakeGroup | None = None, **fields: Any) -> JsonDict:
         self.fake.advance(self.think_time)
-        self.blocked = False  # writing to a bot unblocks it, as the Telegram client does
-        message = self.add_message(False, **fields)
+        if chat is None:
+            self.blocked = False  # writing to a bot unblocks it, as the Telegram client does
+        message = (chat or self).add_message(False, sender=self.as_user(), **fields)
         update = await self.fake.emit({"message": self.fake.message_dict(message)})
         return dict(update["message"])
 
-    async def send(self, text: str) -> JsonDict:
-        """Send a text message (``/command payload`` gets a bot_command entity)."""
-        return await self._send_update(text=text, entities=detect_entities(text, []))
+    async def send(self, text: str, chat: FakeGroup | None = None) -> JsonDict:
+        """Send a text message (``/command payload`` gets a bot_command entity); in the private
+        chat, or in ``chat``, a group this user is a member of."""
+        return await self._send_update(chat, text=text, entities=detect_entities(text, []))
 
     async def send_contact(
         self,
@@ -536,7 +542,7 @@ class FakeUser:
         owner = self.id if isinstance(user_id, _OwnId) else user_id
         if owner is not None:
             contact["user_id"] = owner
-        return await self._send_update(contact=contact)
+        return await self._send_update(None, contact=contact)
 
     async def send_document(
         self,
@@ -549,6 +555,7 @@ class FakeUser:
         mime = mime_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
         stored = self.fake.store_file("document", content, file_name=filename, mime_type=mime)
         return await self._send_update(
+            None,
             document=stored.as_document(),
             caption=caption,
             caption_entities=detect_entities(caption, []) if caption else [],
@@ -559,6 +566,7 @@ class FakeUser:
         width, height = image_size(content) or (800, 600)
         sizes = self.fake.store_photo(content, width, height)
         return await self._send_update(
+            None,
             photo=sizes,
             caption=caption,
             caption_entities=detect_entities(caption, []) if caption else [],
@@ -590,13 +598,14 @@ class FakeUser:
         message: ChatMessage | Mapping[str, Any] | int | None = None,
         text: str | None = None,
         data: str | None = None,
+        chat: FakeGroup | None = None,
     ) -> JsonDict:
         """Press an inline button (by visible ``text``) or send forged callback ``data``.
 
-        The message defaults to the last bot message with an inline keyboard. Returns the
-        callback_query sent to the bot.
+        The message defaults to the last bot message with an inline keyboard (of the private
+        chat, or of ``chat``, a group). Returns the callback_query sent to the bot.
         """
-        target = self._press_target(message)
+        target = (chat or self)._press_target(message)
         if text is None and data is None:
             raise AssertionError("press() needs text= (a button label) or data= (callback_data)")
         payload = data
@@ -612,7 +621,8 @@ class FakeUser:
             if payload is None:
                 payload = str(button["callback_data"])
         self.fake.advance(self.think_time)
-        self.blocked = False
+        if chat is None:
+            self.blocked = False
         query = self.fake.new_callback_query(self)
         callback: JsonDict = {
             "id": query.query_id,
@@ -623,6 +633,24 @@ class FakeUser:
         }
         update = await self.fake.emit({"callback_query": callback})
         return dict(update["callback_query"])
+
+
+class FakeGroup(FakeUser):
+    """A group chat the bot is a member of; users write and press buttons in it with
+    ``user.send(text, chat=group)`` and ``user.press(..., chat=group)``."""
+
+    def __init__(self, fake: FakeTelegram, chat_id: int, title: str) -> None:
+        if chat_id >= 0:
+            raise ValueError("group chat ids are negative")
+        super().__init__(fake, chat_id, title, None, None, None, fake.think_time)
+        self.title = title
+
+    def __repr__(self) -> str:
+        return f"FakeGroup({self.id}, {self.title!r})"
+
+    def as_chat(self) -> JsonDict:
+        kind = "supergroup" if self.id <= -1_000_000_000_000 else "group"
+        return {"id": self.id, "type": kind, "title": self.title}
 
 
 # --------------------------------------------------------------------------- the server
@@ -666,6 +694,7 @@ class FakeTelegram:
         self.injected: list[ApiError] = []
         self.deliver: Deliver = self.enqueue
         self.users: dict[int, FakeUser] = {}
+        self.groups: dict[int, FakeGroup] = {}
         self.files: dict[str, StoredFile] = {}
         self.commands_by_scope: dict[tuple[str, str], list[JsonDict]] = {}
         self.menu_buttons: dict[int | None, JsonDict] = {}
@@ -677,6 +706,7 @@ class FakeTelegram:
         self._global_bucket = TokenBucket(global_rate, global_rate, self.now())
         self._chat_buckets: dict[int, TokenBucket] = {}
         self._failures: dict[str, deque[TelegramError]] = {}
+        self._broken: dict[str, int] = {}
         self._callbacks: dict[str, _CallbackQuery] = {}
         self._ids = itertools.count(1)
         self._next_update_id = first_update_id
@@ -722,6 +752,7 @@ class FakeTelegram:
         app = web.Application(client_max_size=MAX_UPLOAD + 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        app.router.add_route("*", "/loop/{path:.+}", self._handle_loop)
         self._runner = web.AppRunner(
             app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None
         )
@@ -784,6 +815,12 @@ class FakeTelegram:
             )
         return self.users[user_id]
 
+    def group(self, chat_id: int = -1_001_234_567_890, title: str = "7B parents") -> FakeGroup:
+        """The group chat with this (negative) id, the bot a member (created on first use)."""
+        if chat_id not in self.groups:
+            self.groups[chat_id] = FakeGroup(self, chat_id, title)
+        return self.groups[chat_id]
+
     def _known(self, user_id: int) -> FakeUser:
         if user_id not in self.users:
             raise KeyError(f"no fake user {user_id}; create it with fake.user({user_id})")
@@ -802,6 +839,13 @@ class FakeTelegram:
         """Make the next call of ``method`` fail with this answer (queued per method)."""
         error = TelegramError(error_code, description, retry_after)
         self._failures.setdefault(method.lower(), deque()).append(error)
+
+    def break_next(self, method: str, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``method`` fail at the network level: the answer is
+        a redirect loop (a misconfigured proxy), so aiohttp gives up with TooManyRedirects,
+        whose text carries the request URL, token included, and aiogram raises
+        TelegramNetworkError. Recorded in ``injected`` with error code 0, not in ``errors``."""
+        self._broken[method.lower()] = self._broken.get(method.lower(), 0) + times
 
     def reset_records(self) -> None:
         self.calls.clear()
@@ -898,7 +942,7 @@ class FakeTelegram:
 
     def message_dict(self, message: ChatMessage, nested: bool = False) -> JsonDict:
         """The Bot API Message object of ``message``."""
-        chat = self.users[message.chat_id]
+        chat = self.users.get(message.chat_id) or self.groups[message.chat_id]
         result: JsonDict = {
             "message_id": message.message_id,
             "from": message.sender,
@@ -1097,6 +1141,10 @@ class FakeTelegram:
             self.calls.append(ApiCall(method, params))
             return self._fail(method, params, error)
         self.calls.append(ApiCall(method, params))
+        if self._broken.get(method.lower()):
+            self._broken[method.lower()] -= 1
+            self.injected.append(ApiError(method, 0, "network error (redirect loop)", params))
+            raise web.HTTPFound(f"/loop/bot{self.token}/{name}")
         queued = self._failures.get(method.lower())
         if queued:
             error = queued.popleft()
@@ -1115,6 +1163,9 @@ class FakeTelegram:
         self.errors.append(ApiError(method, error.error_code, error.description, params))
         return web.json_response(error.envelope(), status=error.error_code)
 
+    async def _handle_loop(self, request: web.Request) -> web.Response:
+        raise web.HTTPFound(request.path)
+
     async def _handle_file(self, request: web.Request) -> web.Response:
         stored = None
         if request.match_info["token"] == self.token:
@@ -1126,13 +1177,14 @@ class FakeTelegram:
     # ---- shared checks
 
     def _chat(self, params: JsonDict, key: str = "chat_id") -> FakeUser:
-        """The private chat addressed by ``params[key]``; checks existence and blocking."""
+        """The chat (a private chat or a group) addressed by ``params[key]``; checks existence
+        and blocking."""
         chat_id = params.get(key)
         if chat_id is None or chat_id == "":
             raise bad_request("chat_id is empty")
         user: FakeUser | None = None
         if isinstance(chat_id, int):
-            user = self.users.get(chat_id)
+            user = self.users.get(chat_id) or self.groups.get(chat_id)
         elif isinstance(chat_id, str) and chat_id.startswith("@"):
             user = next((u for u in self.users.values() if u.username == chat_id[1:]), None)
         if user is None:

@@ -1,0 +1,86 @@
+"""Logging set-up: one format, and no bot token (nor PostgreSQL row values) in any record.
+
+The redaction is a `logging.Filter` applied to every record as it is created (through the
+log-record factory), so it holds for every logger and every handler, including handlers added
+later (a test's capture, an error tracker): the message, its arguments and the exception text
+are redacted before any handler sees them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from services.redaction import redact_secrets
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class RedactingFilter(logging.Filter):
+    """Removes bot tokens (known ones and token-shaped strings, `bot<token>` in URLs) and
+    PostgreSQL DETAIL lines from a record's message, arguments and exception text."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets: set[str] = {s for s in secrets if s}
+
+    def add_secret(self, secret: str | None) -> None:
+        if secret:
+            self.secrets.add(secret)
+
+    def redact(self, text: str) -> str:
+        return redact_secrets(text, sorted(self.secrets, key=len, reverse=True))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: let the handler report it as usual
+            message = None
+        if message is not None:
+            clean = self.redact(message)
+            if clean != message:
+                record.msg, record.args = clean, ()
+        if record.exc_info and record.exc_info[1] is not None:
+            # the formatted traceback replaces the exception object, which would otherwise be
+            # formatted again (unredacted) by each handler
+            text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_text = self.redact(text)
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+_filter: RedactingFilter | None = None
+
+
+def install_redaction(secrets: Iterable[str | None] = ()) -> RedactingFilter:
+    """Redact every log record created from now on in this process (idempotent; further
+    calls add secrets)."""
+    global _filter
+    if _filter is None:
+        _filter = RedactingFilter()
+        previous: Callable[..., logging.LogRecord] = logging.getLogRecordFactory()
+        active = _filter
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            active.filter(record)
+            return record
+
+        logging.setLogRecordFactory(factory)
+    for secret in secrets:
+        _filter.add_secret(secret)
+    return _filter
+
+
+def configure_logging(level: int = logging.INFO, secrets: Iterable[str | None] = ()) -> None:
+    """Parta's logging: one line per record on stderr, aiogram's per-update lines quiet, and
+    every record redacted. Call it once settings (and so the token) are known; calling it
+    again only adds secrets."""
+    install_redaction(secrets)
+    logging.basicConfig(level=level, format=FORMAT)
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
