@@ -1,14 +1,25 @@
-"""Routers, one module per area; `create_routers()` returns them in priority order."""
+"""Routers, one module per area; `create_routers()` returns them in priority order.
+
+Every area router lives in private chats only: one parent router filters messages by their
+chat and button presses by the chat of the pressed message, so no area can forget it (a group
+would otherwise see a child's data, an invitation link, a journal). A router built for groups
+would be returned next to it; today only `groups` is, and it only points to the private chat.
+"""
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
+from aiogram.enums import ChatType
 
-from handlers import common, diary, fallback, family, journal, linking, notify, school
+from handlers import common, diary, fallback, family, groups, journal, linking, notify, school
 
 
-def create_routers() -> list[Router]:
-    return [
+def create_private_router() -> Router:
+    """All the areas, in priority order, behind the private-chat filter."""
+    private = Router(name="private")
+    private.message.filter(F.chat.type == ChatType.PRIVATE)
+    private.callback_query.filter(groups.in_private_chat)
+    private.include_routers(
         journal.create_input_router(),
         linking.create_router(),
         common.create_router(),
@@ -18,4 +29,9 @@ def create_routers() -> list[Router]:
         journal.create_router(),
         notify.create_router(),
         fallback.create_router(),
-    ]
+    )
+    return private
+
+
+def create_routers() -> list[Router]:
+    return [create_private_router(), groups.create_router()]

@@ -34,6 +34,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"actor": HOSTILE_ACTOR},
         {"actor": Actor(telegram_id=5)},
     ],
+    "common/private_only.html.j2": [{"bot_username": "parta_bot"}, {"bot_username": None}],
     "errors/apology.html.j2": [{}],
     "linking/error.html.j2": [
         {"key": key, "details": {"attempts_left": 1, "retry_at": WHEN}}
