@@ -82,7 +82,8 @@ async def test_commands_in_a_group_reveal_and_change_nothing(
     assert len(group.messages) == 9
 
     _assert_nothing_personal(group)
-    assert parent.messages == [] and teacher.messages == [], "nothing sent privately either"
+    assert parent.messages == [], "nothing sent privately either"
+    assert teacher.messages == []
     assert await _tables(app.session_factory) == before, "the code is not used, nothing changes"
     assert app.fake.errors == []
 
@@ -121,7 +122,8 @@ async def test_buttons_pressed_in_a_group_get_an_alert_and_change_nothing(
     assert teacher.callback_answers[0]["text"] == POINTER["en"]
     assert old.edits == 0, "the group's message is never edited"
     assert group.messages == [old]
-    assert parent.messages == [] and teacher.messages == []
+    assert parent.messages == []
+    assert teacher.messages == []
     assert await _tables(app.session_factory) == before, "no invitation, nothing changes"
     assert app.fake.errors == []
     assert app.fake.unanswered_callbacks() == []
