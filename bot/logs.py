@@ -15,6 +15,8 @@ from typing import Any
 from services.redaction import redact_secrets
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Libraries whose DEBUG lines quote every SQL parameter (phones, names): never below INFO.
+PARAMETER_LOGGERS = ("aiosqlite",)
 
 
 class RedactingFilter(logging.Filter):
@@ -58,9 +60,11 @@ _filter: RedactingFilter | None = None
 
 
 def install_redaction(secrets: Iterable[str | None] = ()) -> RedactingFilter:
-    """Redact every log record created from now on in this process (idempotent; further
-    calls add secrets)."""
+    """Redact every log record created from now on in this process, and keep the loggers
+    that would print SQL parameters at INFO (idempotent; further calls add secrets)."""
     global _filter
+    for name in PARAMETER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
     if _filter is None:
         _filter = RedactingFilter()
         previous: Callable[..., logging.LogRecord] = logging.getLogRecordFactory()

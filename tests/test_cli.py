@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -35,14 +36,16 @@ def _env(tmp_path: Path, **values: str) -> dict[str, str]:
     return env
 
 
-def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    tmp_path: Path, *args: str, limit: float = 300, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*PARTA, *args],
         cwd=tmp_path,  # an empty folder: no .env, code found relative to itself
         env=_env(tmp_path, **env),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=limit,
         check=False,
     )
 
@@ -87,6 +90,144 @@ def test_plain_http_webhook_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "WEBHOOK_URL" in result.stderr
     assert "https" in result.stderr
+
+
+def test_webhook_without_secret_is_refused(tmp_path: Path) -> None:
+    result = _run(
+        tmp_path,
+        "run",
+        limit=120,  # refused before anything starts (else it would serve, and never end)
+        BOT_TOKEN="1:x",
+        DATABASE_URL=f"sqlite:///{tmp_path}/x.db",
+        WEBHOOK_URL="https://parta.example.org/hook",
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "WEBHOOK_SECRET is not" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_webhook_listens_on_localhost_by_default() -> None:
+    from bot.config import Settings
+
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.webhook_host == "127.0.0.1"
+
+
+async def test_wrong_token_is_one_clear_line(tmp_path: Path) -> None:
+    wrong = "123456:AAH-wrong-token-from-the-readme-placeholder"
+    async with FakeTelegram(token=BOT_TOKEN) as fake:
+        result = await asyncio.to_thread(
+            _run,
+            tmp_path,
+            "run",
+            BOT_TOKEN=wrong,
+            DATABASE_URL=f"sqlite:///{tmp_path}/x.db",
+            TELEGRAM_API_URL=fake.base_url,
+        )
+        assert [e.error_code for e in fake.errors] == [401]  # Telegram was asked, and refused
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("parta:")]
+    assert len(errors) == 1, result.stderr
+    assert "Telegram refused BOT_TOKEN (401 Unauthorized)" in errors[0]
+    assert wrong not in result.stderr
+    assert wrong.split(":")[1] not in result.stdout + result.stderr
+
+
+async def _read_until(process: asyncio.subprocess.Process, lines: list[str], done: Any) -> None:
+    """Collect the process's output lines into `lines` until `done(lines)` is true (a
+    minute at most)."""
+    assert process.stdout is not None
+
+    async def collect() -> None:
+        assert process.stdout is not None
+        while not done(lines):
+            raw = await process.stdout.readline()
+            if not raw:
+                raise AssertionError("the process ended:\n" + "".join(lines))
+            lines.append(raw.decode())
+
+    await asyncio.wait_for(collect(), 60)
+
+
+def _unreachable(lines: list[str]) -> list[str]:
+    return [line for line in lines if "Telegram is unreachable" in line]
+
+
+async def test_unreachable_telegram_is_waited_out_with_backoff(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        *PARTA,
+        "run",
+        cwd=tmp_path,
+        env=_env(
+            tmp_path,
+            BOT_TOKEN=BOT_TOKEN,
+            DATABASE_URL=f"sqlite:///{tmp_path}/x.db",
+            TELEGRAM_API_URL=f"http://127.0.0.1:{port}",
+        ),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    lines: list[str] = []
+    try:
+        await _read_until(process, lines, lambda seen: len(_unreachable(seen)) >= 3)
+        assert process.returncode is None, "still running, waiting for Telegram"
+    finally:
+        output = "".join(lines) + await _stop(process)
+    attempts = _unreachable(output.splitlines())
+    assert "(attempt 1)" in attempts[0]
+    assert "in 1 s" in attempts[0]
+    assert "in 2 s" in attempts[1]
+    assert "in 4 s" in attempts[2]
+    assert "Traceback" not in output, output
+    assert process.returncode in (0, 130), output
+
+
+async def test_outage_at_start_and_while_polling_is_waited_out(tmp_path: Path) -> None:
+    async with FakeTelegram(token=BOT_TOKEN) as fake:
+        fake.break_next("getMe")
+        fake.break_next("getUpdates", times=2)
+        process = await asyncio.create_subprocess_exec(
+            *PARTA,
+            "run",
+            cwd=tmp_path,
+            env=_env(
+                tmp_path,
+                BOT_TOKEN=BOT_TOKEN,
+                DATABASE_URL=f"sqlite:///{tmp_path}/x.db",
+                TELEGRAM_API_URL=fake.base_url,
+            ),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        lines: list[str] = []
+        try:
+            await _read_until(process, lines, lambda seen: len(_unreachable(seen)) >= 3)
+            await fake.wait_for(lambda: len(fake.calls_to("getUpdates")) >= 3, timeout=30)
+            user = fake.user(4243, language_code="en")
+            await user.send("/start")
+            await fake.wait_for(lambda: user.messages, timeout=30)
+            assert "electronic diary" in user.last.text
+            assert [e.method for e in fake.injected] == ["getMe", "getUpdates", "getUpdates"]
+            assert fake.errors == []
+        finally:
+            output = "".join(lines) + await _stop(process)
+    attempts = _unreachable(output.splitlines())
+    assert len(attempts) == 3, output
+    assert "getMe again" in attempts[0]
+    assert "TelegramNetworkError" in attempts[0]
+    assert "getUpdates again in 1 s (attempt 1)" in attempts[1]
+    assert "getUpdates again in 2 s (attempt 2)" in attempts[2]
+    assert "bot<token>/getMe" in attempts[0], "the URL is logged without the token"
+    assert BOT_TOKEN not in output
+    assert "TEST-token" not in output
+    assert "Traceback" not in output, output
+    assert process.returncode in (0, 130), output
 
 
 def test_bad_timezone_and_locale(tmp_path: Path) -> None:
@@ -231,9 +372,9 @@ async def test_codes_issue_writes_letters_and_csv(
 async def test_webhook_mode_with_secret(
     tmp_path: Path, db_url: str, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    import socket
-
     import aiohttp
+
+    from tests.factories import ADMIN, make_small_school
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -243,10 +384,12 @@ async def test_webhook_mode_with_secret(
     async with FakeTelegram(token=BOT_TOKEN) as fake, aiohttp.ClientSession() as http:
         statuses: list[int] = []
 
-        async def post(update: dict[str, Any], secret: str = "s3cret-token") -> None:
-            headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+        async def post(update: dict[str, Any], secret: str | None = "s3cret-token") -> None:
+            headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
             async with http.post(url, json=update, headers=headers) as response:
                 statuses.append(response.status)
+
+        await make_small_school(session_factory)
 
         fake.deliver = post
         process = await asyncio.create_subprocess_exec(
@@ -260,8 +403,7 @@ async def test_webhook_mode_with_secret(
                 TELEGRAM_API_URL=fake.base_url,
                 WEBHOOK_URL=public_url,
                 WEBHOOK_SECRET="s3cret-token",
-                WEBHOOK_HOST="127.0.0.1",
-                WEBHOOK_PORT=str(port),
+                WEBHOOK_PORT=str(port),  # on the default host, 127.0.0.1
             ),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -276,9 +418,20 @@ async def test_webhook_mode_with_secret(
             await user.send("/start")
             await fake.wait_for(lambda: user.messages, timeout=30)
             assert "electronic diary" in user.last.text
-            forged = {"update_id": 1, "message": {"message_id": 1}}
-            await post(forged, secret="wrong")
-            assert statuses == [200, 401]
+            # a forged update "from the admin", without the secret or with a wrong one
+            admin = fake.user(ADMIN, language_code="en")
+            command = [{"type": "bot_command", "offset": 0, "length": 6}]
+            message = fake.message_dict(admin.add_message(False, text="/start", entities=command))
+            for update_id, secret in [(1, None), (2, "wrong"), (3, "")]:
+                await post({"update_id": update_id, "message": message}, secret=secret)
+            assert statuses == [200, 401, 401, 401]
+            # the same update with the secret is answered, and only it
+            await post({"update_id": 4, "message": message})
+            await fake.wait_for(lambda: admin.messages, timeout=30)
+            await asyncio.sleep(0.5)
+            assert statuses[-1] == 200
+            assert len(admin.messages) == 1, "the forged updates were not acted upon"
+            assert "Админ" in admin.last.text
             assert fake.errors == []
         finally:
             output = await _stop(process)
