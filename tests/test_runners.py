@@ -1,0 +1,75 @@
+"""Waiting for Telegram: which calls are repeated through an outage, and how long apart."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramNetworkError
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+
+from bot.runners import Backoff, WaitForTelegram
+from tests.fakes.telegram_api import FakeTelegram
+from tests.harness import BOT_TOKEN
+
+
+@pytest.fixture
+async def patient_bot(fake_telegram: FakeTelegram) -> AsyncIterator[tuple[Bot, list[float]]]:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(round(seconds))
+
+    session = AiohttpSession(api=TelegramAPIServer.from_base(fake_telegram.base_url))
+    session.middleware(WaitForTelegram(sleep=sleep))
+    bot = Bot(BOT_TOKEN, session=session)
+    yield bot, slept
+    await bot.session.close()
+
+
+async def test_start_up_calls_wait_with_exponential_backoff(
+    patient_bot: tuple[Bot, list[float]],
+    fake_telegram: FakeTelegram,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot, slept = patient_bot
+    caplog.set_level(logging.INFO, logger="parta.telegram")
+    fake_telegram.break_next("getMe", times=4)
+    fake_telegram.fail_next("getUpdates", 502, "Bad Gateway")
+    me = await bot.get_me()
+    assert me.username == "parta_test_bot"
+    assert await bot.get_updates(timeout=0) == []
+    assert slept == [1, 2, 4, 8, 1]
+    lines = [r.getMessage() for r in caplog.records]
+    assert len([line for line in lines if "unreachable" in line]) == 5, lines
+    assert "reachable again after 4 attempts" in lines[4]
+    assert fake_telegram.errors == []
+
+
+async def test_a_handlers_calls_are_not_repeated(
+    patient_bot: tuple[Bot, list[float]], fake_telegram: FakeTelegram
+) -> None:
+    bot, slept = patient_bot
+    fake_telegram.user(5001)
+    fake_telegram.break_next("sendMessage")
+    with pytest.raises(TelegramNetworkError):
+        await bot.send_message(5001, "hello")
+    fake_telegram.break_next("setMyCommands")
+    menu = [BotCommand(command="start", description="Start")]
+    with pytest.raises(TelegramNetworkError):  # one chat's menu: a handler's call
+        await bot.set_my_commands(menu, scope=BotCommandScopeChat(chat_id=5001))
+    fake_telegram.break_next("setMyCommands")
+    assert await bot.set_my_commands(menu, scope=BotCommandScopeAllPrivateChats())
+    assert slept == [1]
+
+
+def test_backoff_is_capped() -> None:
+    backoff = Backoff(first=1, maximum=60)
+    delays = [backoff.delay(n) for n in range(1, 12)]
+    assert all(0.9 * min(60, 2 ** (n - 1)) <= d <= 1.1 * min(60, 2 ** (n - 1))
+               for n, d in enumerate(delays, start=1))  # fmt: skip
+    assert max(delays) <= 66
