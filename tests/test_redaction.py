@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, insert, select
@@ -16,9 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.logs import RedactingFilter, install_redaction
-from db.base import utcnow
 from db.models import Account, Grade, Lesson, OutboxMessage, TeachingAssignment
 from services.redaction import redact, redact_secrets
+from tests import clock
 from tests import factories as f
 from tests.fakes.telegram_api import ChatMessage
 from tests.harness import BOT_TOKEN, App
@@ -132,7 +131,7 @@ def _button_with(message: ChatMessage | None, fragment: str) -> str:
 
 
 async def _today_lesson(session_factory: async_sessionmaker[AsyncSession], class_id: int) -> None:
-    today = datetime.now(ZoneInfo("Europe/Moscow")).date()
+    today = clock.school_today()
     async with session_factory() as session:
         assignment = await session.scalar(
             select(TeachingAssignment).where(TeachingAssignment.class_id == class_id)
@@ -209,7 +208,7 @@ async def test_a_whole_run_logs_no_token_phone_or_code(
         assert await session.scalar(select(Grade.value)) == "5"
 
     # the notification: its first send fails on the network, the retry goes through
-    later = utcnow() + timedelta(seconds=app.settings.notify_grace_seconds + 1)
+    later = clock.now() + timedelta(seconds=app.settings.notify_grace_seconds + 1)
     app.fake.break_next("sendMessage")
     await app.deliver_notifications(later)
     async with app.session_factory() as session:
