@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.models import Grade, Lesson, Student
 from tests.fakes.telegram_api import FakeTelegram
-from tests.harness import BOT_TOKEN
+from tests.harness import BOT_TOKEN, CODE_SECRET
 
 PARTA = [sys.executable, "-m", "bot"]
 
@@ -27,9 +27,16 @@ pytestmark = pytest.mark.real_clock
 
 
 def _env(tmp_path: Path, **values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
+    """The environment of a `parta` run: the test's values over a clean base, with the test
+    apps' CODE_SECRET (pass ``CODE_SECRET=""`` to leave it unset)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BOT_", "DATABASE_", "CODE_", "INVITE_"))
+    }
     env.pop("REDIS_URL", None)
     env.pop("WEBHOOK_URL", None)
+    env["CODE_SECRET"] = CODE_SECRET
     env.update(values)
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
     return env
