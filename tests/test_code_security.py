@@ -6,6 +6,7 @@ letters only after the admin confirmed cancelling the printed ones. SQLite and P
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -677,7 +678,9 @@ async def test_letters_twice_ask_before_cancelling_printed_codes(
 
 
 async def test_concurrent_confirmations_issue_once(
-    session_factory: async_sessionmaker[AsyncSession], school: f.SmallSchool
+    session_factory: async_sessionmaker[AsyncSession],
+    school: f.SmallSchool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async with session_factory() as session:
         admin = await load_actor(session, f.ADMIN)
@@ -706,6 +709,23 @@ async def test_concurrent_confirmations_issue_once(
     if session_factory.kw["bind"].dialect.name == "sqlite":
         results = [await confirm(), await confirm()]  # SQLite has one writer: in turn
     else:
+        # the worst interleaving: each confirmation waits (up to a second) after reading the
+        # live codes until the other has read them too; the class row lock makes the second
+        # read only after the first committed
+        real = school_service.live_class_codes
+        both_read = asyncio.Event()
+        readers: list[int] = []
+
+        async def read_then_wait(*args: Any, **kwargs: Any) -> codes.LiveCodes:
+            found = await real(*args, **kwargs)
+            readers.append(1)
+            if len(readers) == 2:
+                both_read.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(both_read.wait(), timeout=1)
+            return found
+
+        monkeypatch.setattr(school_service, "live_class_codes", read_then_wait)
         results = list(await asyncio.gather(confirm(), confirm()))
     kinds = sorted(type(r).__name__ for r in results)
     assert kinds == ["IssuedBatch", "ReissueNeeded"]
