@@ -200,7 +200,8 @@ async def test_keys_rotate_old_rows_verify_with_the_previous_key(
     )
     _grant_id, invite = await _invite(session_factory, keys=old)
     async with session_factory() as session:
-        key_ids = dict(await session.execute(select(AccessCode.id, AccessCode.key_id)))
+        rows = (await session.execute(select(AccessCode.id, AccessCode.key_id))).all()
+    key_ids = {row.id: row.key_id for row in rows}
     assert key_ids == {issued.code_id: old.current.id, staff.code_id: rotated.current.id}
 
     # once the old key is removed, its rows are dead; while listed as previous, they work
