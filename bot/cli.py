@@ -14,11 +14,12 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings, code_keys
 from bot.logs import configure_logging
 from db.engine import create_engine, create_session_factory
 from db.enums import CodeKind
 from db.migrate import upgrade
+from services.codes import CodeKeys
 
 BOTFATHER_HINT = (
     "BOT_TOKEN is not set: create a bot with @BotFather in Telegram (send it /newbot), "
@@ -48,6 +49,15 @@ def _load_settings() -> Settings:
         raise CliError(f"configuration error: {problems}") from None
 
 
+def _code_keys(settings: Settings) -> CodeKeys:
+    try:
+        return code_keys(settings)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot keep the access-code secret: {exc}") from None
+
+
 def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
@@ -71,6 +81,7 @@ async def _run(settings: Settings) -> None:
         raise CliError(BOTFATHER_HINT)
     if settings.webhook_url and settings.webhook_secret is None:
         raise CliError(WEBHOOK_SECRET_HINT)
+    _code_keys(settings)  # fail before anything starts
     await _migrate(settings)
     engine = create_engine(settings.database_url)
     try:
@@ -122,6 +133,7 @@ async def _codes_issue(settings: Settings, args: argparse.Namespace) -> None:
         raise CliError("staff codes are issued for the whole school: leave out --class")
     if kind != CodeKind.STAFF and not args.class_name:
         raise CliError("--class is required for student and parent codes")
+    keys = _code_keys(settings)
     username = args.bot_username or await _bot_username(settings)
     await _migrate(settings)
     engine = create_engine(settings.database_url)
@@ -135,6 +147,7 @@ async def _codes_issue(settings: Settings, args: argparse.Namespace) -> None:
                     class_name=args.class_name,
                     kind=kind,
                     created_by_id=None,
+                    keys=keys,
                     ttl_days=args.days,
                 )
             except LookupError as exc:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import secrets
 from datetime import time
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from db.engine import normalize_url
+from services.codes import MIN_SECRET_LENGTH, CodeKeys
+
+logger = logging.getLogger("parta.config")
 
 SUPPORTED_LOCALES = ("ru", "en")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///parta.sqlite3"
@@ -35,6 +43,14 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Moscow"
     # access codes: failed attempts allowed per Telegram account per hour
     code_attempts_per_hour: int = Field(default=5, ge=1, le=100)
+    # ... and across all accounts per hour (a guessing wave: code entry pauses, admins told)
+    code_failures_per_hour: int = Field(default=200, ge=1, le=100_000)
+    # the server-side key of the code and invitation hashes (HMAC-SHA256), kept outside the
+    # database and its backups; earlier keys (comma-separated) still verify old rows
+    code_secret: SecretStr | None = None
+    code_secret_previous: SecretStr | None = None
+    # how long a trusted-person invitation can be accepted (the grant may last longer)
+    invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
     # notifications: a grade fixed within the grace window sends one correct message or none
     notify_grace_seconds: int = Field(default=60, ge=0, le=3600)
     # overall sending ceiling (Telegram: about 30 messages/s; paid broadcasts up to 1000/s)
@@ -90,6 +106,19 @@ class Settings(BaseSettings):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
+    @field_validator("code_secret", "code_secret_previous")
+    @classmethod
+    def _check_code_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        for raw in value.get_secret_value().split(","):
+            if len(raw.strip()) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"must be at least {MIN_SECRET_LENGTH} characters (e.g. the output of "
+                    "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+                )
+        return value
+
     @field_validator("telegram_api_url", "redis_url")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
@@ -105,3 +134,71 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def production(self) -> bool:
+        """Served for real: a PostgreSQL database or a webhook (not the embedded default)."""
+        return make_url(normalize_url(self.database_url)).get_backend_name() != "sqlite" or bool(
+            self.webhook_url
+        )
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot work; the CLI prints it as one line (exit code 2)."""
+
+
+def secret_file_for(database_url: str) -> Path | None:
+    """Where the embedded default keeps its generated code secret: next to the SQLite file
+    (``parta.sqlite3`` → ``parta.code-secret``, a name a copy of ``parta.sqlite3*`` misses);
+    None for an in-memory database."""
+    url = make_url(normalize_url(database_url))
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    database = Path(url.database)
+    return database.with_name(database.stem + ".code-secret")
+
+
+def _generated_secret(path: Path) -> str:
+    """The secret kept in `path`, created (owner-only, 0600) on first use."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_secret(path)
+    secret = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secret + "\n")
+    logger.warning("generated the access-code secret %s: back it up apart from the database", path)
+    return secret
+
+
+def _read_secret(path: Path) -> str:
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+        logger.warning("%s was readable by others; made it owner-only (0600)", path)
+    secret = path.read_text(encoding="ascii").strip()
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"{path} does not hold a code secret; remove it or set CODE_SECRET")
+    return secret
+
+
+def code_keys(settings: Settings) -> CodeKeys:
+    """The keys of the code and invitation hashes: CODE_SECRET (and CODE_SECRET_PREVIOUS), or
+    for the embedded default a secret generated once next to the SQLite file. Production
+    (PostgreSQL or a webhook) without CODE_SECRET is a `ConfigError`: a generated secret on
+    one server would not be shared by the others, nor survive a rebuilt container."""
+    previous = (
+        [p.strip() for p in settings.code_secret_previous.get_secret_value().split(",")]
+        if settings.code_secret_previous
+        else []
+    )
+    if settings.code_secret is not None:
+        return CodeKeys.from_secrets(settings.code_secret.get_secret_value(), previous)
+    if settings.production:
+        raise ConfigError(
+            "CODE_SECRET is not set: production (PostgreSQL or a webhook) needs the access-code "
+            "secret; generate one with `python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'` and keep it apart from the database backups"
+        )
+    path = secret_file_for(settings.database_url)
+    secret = secrets.token_urlsafe(32) if path is None else _generated_secret(path)
+    return CodeKeys.from_secrets(secret, previous)

@@ -17,7 +17,7 @@ from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.commands import register_default_menus
-from bot.config import Settings
+from bot.config import Settings, code_keys
 from bot.i18n import create_i18n
 from bot.middlewares import (
     ActorMiddleware,
@@ -31,6 +31,7 @@ from bot.rendering import Renderer
 from bot.scheduler import start_scheduler, stop_scheduler
 from bot.telegram import FloodWaitMiddleware
 from handlers import create_routers
+from services.codes import CodeKeys
 
 logger = logging.getLogger("parta")
 
@@ -69,7 +70,10 @@ def create_dispatcher(
     isolation: BaseEventIsolation | None = None,
     strict_templates: bool = False,
     run_notifier: bool = True,
+    keys: CodeKeys | None = None,
 ) -> Dispatcher:
+    """The production dispatcher; `keys` default to `bot.config.code_keys(settings)` (which
+    raises `ConfigError` in production without CODE_SECRET)."""
     if storage is None or isolation is None:
         storage, isolation = create_storage(settings)
     i18n = create_i18n(settings.default_locale)
@@ -81,6 +85,7 @@ def create_dispatcher(
         session_factory=session_factory,
         renderer=renderer,
         i18n=i18n,
+        code_keys=keys or code_keys(settings),
     )
     # Update-level, in this order: session → actor → locale → error reply (innermost).
     dp.update.outer_middleware(DbSessionMiddleware(session_factory))

@@ -35,6 +35,7 @@ SCHEDULE: dict[str, dict[str, str]] = {
     "period_summary": {"minute": "4,34"},
     "prune": {"hour": "3", "minute": "7"},
     "retention": {"hour": "3", "minute": "37"},
+    "code_attempts": {"minute": "9"},
 }
 
 

@@ -295,7 +295,12 @@ class TrustedAccess(Base):
     student_id: Mapped[int] = _fk("students.id")
     granted_by_id: Mapped[int] = _fk("accounts.id")
     account_id: Mapped[int | None] = _fk("accounts.id", nullable=True)
+    # HMAC-SHA256 of the one-time invitation under the code key `invite_key_id` (see
+    # services.codes); cleared when accepted or revoked. The invitation itself expires at
+    # `invite_expires_at` (INVITE_TTL_HOURS), whatever the grant's own end.
     invite_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invite_key_id: Mapped[str | None] = mapped_column(String(16))
+    invite_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     label: Mapped[str] = mapped_column(String(NAME))
     scopes: Mapped[int] = mapped_column(SmallInteger)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -307,7 +312,8 @@ class TrustedAccess(Base):
 
 
 class AccessCode(Base):
-    """A one-time code the school prints for a person; only its hash is stored."""
+    """A one-time code the school prints for a person; only its HMAC-SHA256 under the code
+    key `key_id` is stored (``legacy``: a plain SHA-256 from before migration 006)."""
 
     __tablename__ = "access_codes"
     __table_args__ = (
@@ -321,6 +327,7 @@ class AccessCode(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = _fk("schools.id")
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[str] = mapped_column(String(16))
     kind: Mapped[CodeKind] = mapped_column(str_enum(CodeKind, "code_kind"))
     student_id: Mapped[int | None] = _fk("students.id", nullable=True)
     staff_id: Mapped[int | None] = _fk("staff.id", nullable=True)
@@ -334,10 +341,13 @@ class AccessCode(Base):
 
 
 class CodeAttempt(Base):
-    """One redemption attempt, for the per-account attempt limit."""
+    """One redemption attempt, for the per-account and school-wide attempt limits."""
 
     __tablename__ = "code_attempts"
-    __table_args__ = (Index("ix_code_attempts_telegram_at", "telegram_id", "at"),)
+    __table_args__ = (
+        Index("ix_code_attempts_telegram_at", "telegram_id", "at"),
+        Index("ix_code_attempts_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
@@ -27,6 +27,7 @@ from handlers.common import render_home
 from services import linking
 from services.access import AccessDenied, Action, require
 from services.actors import Actor, Role, load_actor
+from services.codes import CodeKeys
 from services.school import EXPIRY_PERIOD, expiry_choices, school_zone
 
 
@@ -104,6 +105,7 @@ async def on_invite(
     actor: Actor,
     renderer: Renderer,
     settings: Settings,
+    code_keys: CodeKeys,
     bot: Bot,
     callback_answer: CallbackAnswer,
 ) -> None:
@@ -120,6 +122,8 @@ async def on_invite(
                 scopes=callback_data.scopes,
                 expires_at=expiries[expiry],
                 label=_("Invitation"),
+                keys=code_keys,
+                invite_ttl=timedelta(hours=settings.invite_ttl_hours),
             )
         except linking.LinkError as exc:
             refuse(
@@ -138,6 +142,7 @@ async def on_invite(
                 code=code,
                 scopes=grant.scopes,
                 expires_at=grant.expires_at,
+                invite_expires_at=grant.invite_expires_at,
             ),
         )
         return

@@ -39,6 +39,7 @@ async def _redeem(
     state: FSMContext,
     renderer: Renderer,
     settings: Settings,
+    code_keys: codes.CodeKeys,
 ) -> None:
     user = message.from_user
     assert user is not None
@@ -50,7 +51,9 @@ async def _redeem(
             username=user.username,
             code_text=code_text,
             language_code=user.language_code,
+            keys=code_keys,
             attempt_limit=settings.code_attempts_per_hour,
+            school_attempt_limit=settings.code_failures_per_hour,
         )
     except linking.LinkError as exc:
         await message.answer(
@@ -75,9 +78,10 @@ async def start_with_code(
     state: FSMContext,
     renderer: Renderer,
     settings: Settings,
+    code_keys: codes.CodeKeys,
 ) -> None:
     await state.set_state(None)
-    await _redeem(message, command.args or "", session, state, renderer, settings)
+    await _redeem(message, command.args or "", session, state, renderer, settings, code_keys)
 
 
 async def typed_code(
@@ -86,8 +90,9 @@ async def typed_code(
     state: FSMContext,
     renderer: Renderer,
     settings: Settings,
+    code_keys: codes.CodeKeys,
 ) -> None:
-    await _redeem(message, message.text or "", session, state, renderer, settings)
+    await _redeem(message, message.text or "", session, state, renderer, settings, code_keys)
 
 
 async def on_contact(

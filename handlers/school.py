@@ -12,6 +12,7 @@ from bot.callbacks import ClassCb, CodesCb, MenuCb, Screen, StudentAccessCb
 from bot.keyboards import (
     class_list_keyboard,
     codes_kind_keyboard,
+    codes_reissue_keyboard,
     link_decision_keyboard,
     student_access_keyboard,
     students_keyboard,
@@ -136,6 +137,7 @@ async def on_codes(
     renderer: Renderer,
     bot: Bot,
     callback_answer: CallbackAnswer,
+    code_keys: codes.CodeKeys,
 ) -> None:
     if callback_data.kind is None or callback_data.kind == CodeKind.STAFF:
         class_name = await school.class_name_for_codes(session, actor, callback_data.class_id)
@@ -148,10 +150,29 @@ async def on_codes(
         return
     try:
         batch = await school.issue_class_codes(
-            session, actor, callback_data.class_id, callback_data.kind
+            session,
+            actor,
+            callback_data.class_id,
+            callback_data.kind,
+            keys=code_keys,
+            replacing=callback_data.replace,
         )
     except codes.CodeError as exc:
         refuse(callback_answer, renderer.render("school/codes_error.html.j2", key=exc.key))
+        return
+    if isinstance(batch, school.ReissueNeeded):
+        await show_for(
+            query,
+            bot,
+            renderer.render(
+                "school/codes_reissue.html.j2",
+                class_name=batch.class_name,
+                kind=batch.kind.value,
+                count=batch.unused,
+                again=bool(callback_data.replace),
+            ),
+            codes_reissue_keyboard(callback_data.class_id, batch.kind, batch.newest_id),
+        )
         return
     if not batch.codes:
         refuse(callback_answer, renderer.render("school/codes_error.html.j2", key="empty"))
@@ -171,6 +192,8 @@ async def on_codes(
         kind=callback_data.kind.value,
         count=len(batch.codes),
     )
+    if callback_data.replace:  # the confirmation screen: no button on it may act again
+        await show_for(query, bot, caption)
     await bot.send_document(
         query.from_user.id, BufferedInputFile(pdf, f"{stem}.pdf"), caption=caption
     )

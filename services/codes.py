@@ -2,28 +2,48 @@
 per-account attempt limit.
 
 A code is 10 characters of a 32-letter alphabet without look-alikes (50 bits from `secrets`),
-printed grouped as ``ABCD-EFGH-JK``. Only its SHA-256 is stored; the plain code exists once, in
-the `IssuedCode` handed to the letter printer. Issuing a code for a person revokes the person's
-earlier unused codes, which is how access is restored after a lost phone. Nothing here commits:
-the caller owns the transaction.
+printed grouped as ``ABCD-EFGH-JK``. Only its HMAC-SHA256 under a server-side secret
+(`CodeKeys`, from the ``CODE_SECRET`` setting, never stored in the database) is stored, with the
+id of the key next to it, so a leaked database or backup cannot be brute-forced offline and keys
+can be rotated (rows are verified against the current and the previous keys). Rows from before
+the HMAC (migration 006) carry the key id ``legacy`` and their plain SHA-256; they are still
+accepted until they expire. The plain code exists once, in the `IssuedCode` handed to the letter
+printer. Issuing a code for a person revokes the person's earlier unused codes, which is how
+access is restored after a lost phone.
+
+Failed redemptions are limited per Telegram account and across the whole deployment (a guessing
+wave spread over many accounts); when the latter limit is reached the schools' admins are told
+once per window through the outbox. Nothing here commits: the caller owns the transaction.
 """
 
 from __future__ import annotations
 
 import enum
 import hashlib
+import hmac
 import re
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, false, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.enums import CodeKind
+from db.enums import CodeKind, NotificationKind
 from db.models import (
     AcademicYear,
     AccessCode,
@@ -31,11 +51,14 @@ from db.models import (
     CodeAttempt,
     Enrollment,
     Guardian,
+    OutboxMessage,
     SchoolClass,
     Staff,
+    StaffRoleGrant,
     Student,
     StudentGuardian,
 )
+from services.outbox import enqueue
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10
@@ -44,6 +67,13 @@ DEFAULT_TTL_DAYS = 30
 MAX_TTL_DAYS = 366
 ATTEMPT_LIMIT = 5
 ATTEMPT_WINDOW = timedelta(hours=1)
+#: failed attempts per window across every account before code entry pauses for everyone
+SCHOOL_ATTEMPT_LIMIT = 200
+#: how long attempts are kept (they only feed the limits above; the audit keeps the facts)
+ATTEMPT_KEEP = timedelta(days=1)
+WAVE_TEMPLATE = "linking/code_wave.html.j2"
+LEGACY_KEY_ID = "legacy"
+MIN_SECRET_LENGTH = 32
 
 # Separators people type or copy from the letter (spaces, hyphens, dashes, dots, underscores).
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―_.·]+")
@@ -102,12 +132,76 @@ def format_code(code: str) -> str:
     return "-".join(code[i : i + GROUP] for i in range(0, len(code), GROUP))
 
 
-def hash_code(code: str) -> str:
-    """SHA-256 hex of the normalized code (the only form stored)."""
+# --- keyed hashes -------------------------------------------------------------------------
+
+
+class Purpose(enum.StrEnum):
+    """What a digest is of (domain separation: a code can never match an invitation)."""
+
+    CODE = "code"
+    INVITE = "invite"
+
+
+def _legacy_digest(purpose: Purpose, text: str) -> str:
+    """The unsalted SHA-256 stored before migration 006 (rows with key id ``legacy``)."""
+    prefix = "invite:" if purpose is Purpose.INVITE else ""
+    return hashlib.sha256((prefix + text).encode("ascii")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CodeKey:
+    """One server-side secret and its public id (derived from it, safe to store and log)."""
+
+    id: str
+    secret: bytes = field(repr=False)
+
+    @classmethod
+    def from_secret(cls, secret: str) -> CodeKey:
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(f"a code secret needs at least {MIN_SECRET_LENGTH} characters")
+        raw = secret.encode("utf-8")
+        return cls(hmac.new(raw, b"parta code key id", hashlib.sha256).hexdigest()[:12], raw)
+
+    def digest(self, purpose: Purpose, text: str) -> str:
+        message = f"{purpose.value}:{text}".encode("ascii")
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class CodeKeys:
+    """The current key (new codes and invitations are hashed with it) and earlier keys that
+    are still accepted while rows hashed with them live. Rows of key id ``legacy`` (plain
+    SHA-256, from before migration 006) are accepted when `accept_legacy` is set."""
+
+    current: CodeKey
+    previous: tuple[CodeKey, ...] = ()
+    accept_legacy: bool = True
+
+    @classmethod
+    def from_secrets(cls, current: str, previous: Iterable[str] = ()) -> CodeKeys:
+        now = CodeKey.from_secret(current)
+        earlier = {k.id: k for k in map(CodeKey.from_secret, previous) if k.id != now.id}
+        return cls(now, tuple(earlier.values()))
+
+    def sign(self, purpose: Purpose, text: str) -> tuple[str, str]:
+        """(key id, digest) to store for a new code or invitation."""
+        return self.current.id, self.current.digest(purpose, text)
+
+    def candidates(self, purpose: Purpose, text: str) -> dict[str, str]:
+        """Every digest a stored row of this text may carry → the key id it must carry."""
+        found = {key.digest(purpose, text): key.id for key in (self.current, *self.previous)}
+        if self.accept_legacy:
+            found[_legacy_digest(purpose, text)] = LEGACY_KEY_ID
+        return found
+
+
+def hash_code(code: str, keys: CodeKeys) -> tuple[str, str]:
+    """(key id, HMAC-SHA256 hex) of the normalized code under the current key: what is
+    stored."""
     normalized = normalize_code(code)
     if normalized is None:
         raise CodeError("malformed", "not an access code")
-    return hashlib.sha256(normalized.encode("ascii")).hexdigest()
+    return keys.sign(Purpose.CODE, normalized)
 
 
 def deep_link(bot_username: str, code: str) -> str:
@@ -294,23 +388,26 @@ async def _revoke_earlier(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def _fresh_codes(session: AsyncSession, count: int) -> list[tuple[str, str]]:
-    """`count` new (code, hash) pairs whose hashes are in no row yet (one query normally)."""
-    found: dict[str, str] = {}
+async def _fresh_codes(
+    session: AsyncSession, count: int, keys: CodeKeys
+) -> list[tuple[str, str, str]]:
+    """`count` new (code, key id, digest) whose digests are in no row yet (one query
+    normally)."""
+    found: dict[str, tuple[str, str]] = {}
     while len(found) < count:
-        batch: dict[str, str] = {}
+        batch: dict[str, tuple[str, str]] = {}
         while len(found) + len(batch) < count:
             code = generate_code()
-            digest = hash_code(code)
+            key_id, digest = hash_code(code, keys)
             if digest not in found:
-                batch[digest] = code
+                batch[digest] = (code, key_id)
         taken = set(
             await session.scalars(
                 select(AccessCode.code_hash).where(AccessCode.code_hash.in_(list(batch)))
             )
         )
-        found.update((h, c) for h, c in batch.items() if h not in taken)
-    return [(code, digest) for digest, code in found.items()]
+        found.update((h, v) for h, v in batch.items() if h not in taken)
+    return [(code, key_id, digest) for digest, (code, key_id) in found.items()]
 
 
 async def _issue(
@@ -321,16 +418,18 @@ async def _issue(
     created_by_id: int | None,
     ttl: timedelta,
     now: datetime,
+    keys: CodeKeys,
 ) -> tuple[list[IssuedCode], int]:
     revoked = await _revoke_earlier(session, kind, targets, now)
     if not targets:
         return [], revoked
     expires_at = now + ttl
-    fresh = await _fresh_codes(session, len(targets))
+    fresh = await _fresh_codes(session, len(targets), keys)
     params = [
         {
             "school_id": t.school_id,
             "code_hash": digest,
+            "key_id": key_id,
             "kind": kind,
             "student_id": t.student_id,
             "staff_id": t.staff_id,
@@ -339,7 +438,7 @@ async def _issue(
             "created_at": now,
             "expires_at": expires_at,
         }
-        for t, (_code, digest) in zip(targets, fresh, strict=True)
+        for t, (_code, key_id, digest) in zip(targets, fresh, strict=True)
     ]
     # Core bulk INSERT … RETURNING: batched into one statement on both backends.
     result = await session.execute(
@@ -359,7 +458,7 @@ async def _issue(
             guardian_name=t.guardian_name,
             code_id=ids[digest],
         )
-        for t, (code, digest) in zip(targets, fresh, strict=True)
+        for t, (code, _key_id, digest) in zip(targets, fresh, strict=True)
     ]
     return issued, revoked
 
@@ -392,6 +491,7 @@ async def issue_codes(
     class_name: str | None,
     kind: CodeKind,
     created_by_id: int | None,
+    keys: CodeKeys,
     ttl_days: int = DEFAULT_TTL_DAYS,
     now: datetime | None = None,
 ) -> list[IssuedCode]:
@@ -417,7 +517,7 @@ async def issue_codes(
         targets = await _class_targets(session, school_id, cls, kind)
         entity, entity_id = "class", cls.id
     issued, revoked = await _issue(
-        session, targets, kind=kind, created_by_id=created_by_id, ttl=ttl, now=now
+        session, targets, kind=kind, created_by_id=created_by_id, ttl=ttl, now=now, keys=keys
     )
     new: dict[str, Any] = {"count": len(issued), "kind": kind.value, "revoked": revoked}
     if class_name is not None:
@@ -505,6 +605,7 @@ async def issue_code_for(
     guardian_id: int | None = None,
     staff_id: int | None = None,
     created_by_id: int | None,
+    keys: CodeKeys,
     ttl_days: int = DEFAULT_TTL_DAYS,
     now: datetime | None = None,
     school_id: int | None = None,
@@ -526,7 +627,7 @@ async def issue_code_for(
         school_id=school_id,
     )
     issued, revoked = await _issue(
-        session, [target], kind=kind, created_by_id=created_by_id, ttl=ttl, now=now
+        session, [target], kind=kind, created_by_id=created_by_id, ttl=ttl, now=now, keys=keys
     )
     entity, entity_id = (
         ("staff", target.staff_id) if kind is CodeKind.STAFF else ("student", target.student_id)
@@ -539,22 +640,59 @@ async def issue_code_for(
     return issued[0]
 
 
+@dataclass(frozen=True, slots=True)
+class LiveCodes:
+    """Codes of a class that are unused, unrevoked and unexpired, so possibly printed and
+    handed out: how many, and the newest one's id (0 if none) — what an admin who confirms a
+    re-issue agrees to cancel."""
+
+    count: int
+    newest_id: int
+
+
+async def live_class_codes(
+    session: AsyncSession, *, school_id: int, class_name: str, kind: CodeKind, now: datetime
+) -> LiveCodes:
+    """The live codes of this kind that re-issuing for the class would revoke."""
+    kind = CodeKind(kind)
+    cls = await _current_class(session, school_id, class_name)
+    targets = await _class_targets(session, school_id, cls, kind)
+    if not targets:
+        return LiveCodes(0, 0)
+    count, newest = (
+        await session.execute(
+            select(func.count(AccessCode.id), func.coalesce(func.max(AccessCode.id), 0)).where(
+                AccessCode.kind == kind,
+                AccessCode.used_at.is_(None),
+                AccessCode.revoked_at.is_(None),
+                AccessCode.expires_at > now,
+                _same_person(kind, targets),
+            )
+        )
+    ).one()
+    return LiveCodes(int(count), int(newest))
+
+
 # --- checking -----------------------------------------------------------------------------
 
 
 async def check_code(
-    session: AsyncSession, code_text: str, *, now: datetime
+    session: AsyncSession, code_text: str, *, now: datetime, keys: CodeKeys
 ) -> tuple[CodeStatus, AccessCode | None]:
     """Status of typed text as a code, and the row when it exists (any status but malformed).
 
-    Statuses in order of precedence: malformed, unknown, used, revoked, expired, ok.
+    The row must carry the digest of the text under the key its `key_id` names (the current,
+    a previous or, for old rows, the legacy key). Statuses in order of precedence: malformed,
+    unknown, used, revoked, expired, ok.
     """
     normalized = normalize_code(code_text)
     if normalized is None:
         return CodeStatus.MALFORMED, None
-    row = await session.scalar(
-        select(AccessCode).where(AccessCode.code_hash == hash_code(normalized))
+    candidates = keys.candidates(Purpose.CODE, normalized)
+    rows = await session.scalars(
+        select(AccessCode).where(AccessCode.code_hash.in_(list(candidates)))
     )
+    row = next((r for r in rows if candidates[r.code_hash] == r.key_id), None)
     if row is None:
         return CodeStatus.UNKNOWN, None
     if row.used_at is not None:
@@ -566,9 +704,11 @@ async def check_code(
     return CodeStatus.OK, row
 
 
-async def find_code(session: AsyncSession, code_text: str, *, now: datetime) -> AccessCode | None:
+async def find_code(
+    session: AsyncSession, code_text: str, *, now: datetime, keys: CodeKeys
+) -> AccessCode | None:
     """The code's row if it is valid now (not used, revoked or expired), else None."""
-    status, row = await check_code(session, code_text, now=now)
+    status, row = await check_code(session, code_text, now=now, keys=keys)
     return row if status is CodeStatus.OK else None
 
 
@@ -629,6 +769,84 @@ async def record_attempt(
     """Remember one redemption attempt (flushed, not committed)."""
     session.add(CodeAttempt(telegram_id=telegram_id, at=now, success=success))
     await session.flush()
+
+
+async def school_wide_retry_at(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int = SCHOOL_ATTEMPT_LIMIT,
+    window: timedelta = ATTEMPT_WINDOW,
+) -> datetime | None:
+    """None while fewer than `limit` attempts failed in the window across every account; else
+    the moment enough of them leave it for one more attempt (a guessing wave spread over many
+    accounts pauses code entry for everyone: a valid code cannot be told apart without
+    checking it, and checking it is what the wave wants)."""
+    recent = list(
+        await session.scalars(
+            select(CodeAttempt.at)
+            .where(CodeAttempt.success.is_(False), CodeAttempt.at > now - window)
+            .order_by(CodeAttempt.at.desc())
+            .limit(limit)
+        )
+    )
+    if len(recent) < limit:
+        return None
+    return min(recent) + window
+
+
+async def _admin_accounts(session: AsyncSession) -> list[int]:
+    """Every school's admins (a wave against the bot concerns every school it serves)."""
+    ids = await session.scalars(
+        select(Staff.account_id)
+        .join(StaffRoleGrant, StaffRoleGrant.staff_id == Staff.id)
+        .where(StaffRoleGrant.role == "admin", Staff.account_id.is_not(None))
+        .distinct()
+    )
+    return sorted(i for i in ids if i is not None)
+
+
+async def alert_guessing_wave(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int = SCHOOL_ATTEMPT_LIMIT,
+    window: timedelta = ATTEMPT_WINDOW,
+) -> int:
+    """Tell the admins, through the outbox, that the school-wide limit was reached — once per
+    window: nothing if an alert was written within the last window. Returns rows added."""
+    recent_alert = await session.scalar(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.template == WAVE_TEMPLATE, OutboxMessage.created_at > now - window)
+        .limit(1)
+    )
+    if recent_alert is not None:
+        return 0
+    bucket = int(now.timestamp() // window.total_seconds())
+    return await enqueue(
+        session,
+        account_ids=await _admin_accounts(session),
+        kind=NotificationKind.SYSTEM,
+        template=WAVE_TEMPLATE,
+        payload={"limit": limit, "minutes": int(window.total_seconds() // 60)},
+        dedup_key=f"codewave:{bucket}",
+        now=now,
+    )
+
+
+async def record_failure(
+    session: AsyncSession,
+    telegram_id: int,
+    *,
+    now: datetime,
+    school_limit: int = SCHOOL_ATTEMPT_LIMIT,
+    window: timedelta = ATTEMPT_WINDOW,
+) -> None:
+    """Remember a failed attempt; the one that reaches the school-wide limit alerts the
+    admins (flushed, not committed)."""
+    await record_attempt(session, telegram_id, success=False, now=now)
+    if await school_wide_retry_at(session, now=now, limit=school_limit, window=window):
+        await alert_guessing_wave(session, now=now, limit=school_limit, window=window)
 
 
 async def prune_attempts(session: AsyncSession, *, before: datetime) -> int:

@@ -5,11 +5,10 @@ school confirms the link."""
 from __future__ import annotations
 
 import enum
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +39,8 @@ from services.actors import Actor
 from services.outbox import enqueue
 
 INVITE_LENGTH = 12
+#: how long an invitation can be accepted (INVITE_TTL_HOURS), whatever the grant's own end
+INVITE_TTL = timedelta(hours=72)
 _PHONE_JUNK = re.compile(r"[\s\-()./]")
 
 
@@ -223,26 +224,47 @@ async def redeem(
     full_name: str,
     username: str | None,
     code_text: str,
+    keys: codes_service.CodeKeys,
     language_code: str | None = None,
     attempt_limit: int = codes_service.ATTEMPT_LIMIT,
+    school_attempt_limit: int = codes_service.SCHOOL_ATTEMPT_LIMIT,
     now: datetime | None = None,
 ) -> LinkResult:
     """Redeem a school code (or a trusted-person invitation) typed or opened by deep link;
-    at most `attempt_limit` failed attempts per Telegram account per hour."""
+    at most `attempt_limit` failed attempts per Telegram account per hour, and at most
+    `school_attempt_limit` across all accounts (reaching it alerts the admins once an hour;
+    meanwhile every redemption is refused without looking at the code)."""
     now = now or utcnow()
     left, retry_at = await codes_service.attempts_left(
         session, telegram_id, now=now, limit=attempt_limit
     )
     if left <= 0:
         raise LinkError("too_many_attempts", retry_at=retry_at)
+    paused_until = await codes_service.school_wide_retry_at(
+        session, now=now, limit=school_attempt_limit
+    )
+    if paused_until is not None:
+        await codes_service.alert_guessing_wave(session, now=now, limit=school_attempt_limit)
+        await session.commit()
+        raise LinkError("too_many_attempts_school", retry_at=paused_until)
     cleaned = re.sub(r"[\s\-]", "", code_text).upper()
     if len(cleaned) == INVITE_LENGTH:
         return await _accept_invitation(
-            session, telegram_id, full_name, username, cleaned, now, language_code
+            session,
+            telegram_id,
+            full_name,
+            username,
+            cleaned,
+            now,
+            language_code,
+            keys=keys,
+            school_attempt_limit=school_attempt_limit,
         )
-    status, code = await codes_service.check_code(session, code_text, now=now)
+    status, code = await codes_service.check_code(session, code_text, now=now, keys=keys)
     if code is None or status != "ok":
-        await codes_service.record_attempt(session, telegram_id, success=False, now=now)
+        await codes_service.record_failure(
+            session, telegram_id, now=now, school_limit=school_attempt_limit
+        )
         _audit(
             session,
             action="code.failed",
@@ -576,11 +598,13 @@ async def pending_requests(session: AsyncSession, actor: Actor) -> list[RequestV
 # --- trusted persons --------------------------------------------------------------------
 
 
-def _hash_invite(code: str) -> str:
-    return hashlib.sha256(("invite:" + code).encode()).hexdigest()
+def _hash_invite(code: str, keys: codes_service.CodeKeys) -> tuple[str, str]:
+    """(key id, HMAC-SHA256) of an invitation under the current code key: what is stored."""
+    return keys.sign(codes_service.Purpose.INVITE, code)
 
 
 def new_invite_code() -> str:
+    """12 characters of the code alphabet from `secrets` (60 bits)."""
     return "".join(secrets.choice(codes_service.ALPHABET) for _ in range(INVITE_LENGTH))
 
 
@@ -592,9 +616,12 @@ async def create_invitation(
     scopes: int,
     expires_at: datetime | None,
     label: str,
+    keys: codes_service.CodeKeys,
+    invite_ttl: timedelta = INVITE_TTL,
     now: datetime | None = None,
 ) -> tuple[TrustedAccess, str]:
-    """A guardian invites a trusted person; returns the grant and the one-time invite code."""
+    """A guardian invites a trusted person; returns the grant and the one-time invite code,
+    which can be accepted until ``invite_expires_at`` (`invite_ttl` from now)."""
     now = now or utcnow()
     await require(session, actor, Action.MANAGE_TRUSTED, student_id)
     if not 1 <= scopes <= 15:
@@ -603,10 +630,13 @@ async def create_invitation(
         raise LinkError("expiry_in_past")
     assert actor.account_id is not None
     code = new_invite_code()
+    key_id, digest = _hash_invite(code, keys)
     grant = TrustedAccess(
         student_id=student_id,
         granted_by_id=actor.account_id,
-        invite_hash=_hash_invite(code),
+        invite_hash=digest,
+        invite_key_id=key_id,
+        invite_expires_at=now + invite_ttl,
         label=label[:200],
         scopes=scopes,
         expires_at=expires_at,
@@ -627,6 +657,14 @@ async def create_invitation(
     return grant, code
 
 
+def invitation_expired(grant: TrustedAccess, now: datetime) -> bool:
+    """An unaccepted invitation can no longer be accepted: its own short life
+    (`invite_expires_at`) or the grant's end has passed. Rows without an invitation expiry
+    (none are left after migration 006) only have the grant's end."""
+    ends = [t for t in (grant.invite_expires_at, grant.expires_at) if t is not None]
+    return any(t <= now for t in ends)
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -639,9 +677,16 @@ async def _accept_invitation(
     code: str,
     now: datetime,
     language_code: str | None = None,
+    *,
+    keys: codes_service.CodeKeys,
+    school_attempt_limit: int = codes_service.SCHOOL_ATTEMPT_LIMIT,
 ) -> LinkResult:
-    grant = await session.scalar(
-        select(TrustedAccess).where(TrustedAccess.invite_hash == _hash_invite(code))
+    candidates = keys.candidates(codes_service.Purpose.INVITE, code)
+    rows = await session.scalars(
+        select(TrustedAccess).where(TrustedAccess.invite_hash.in_(list(candidates)))
+    )
+    grant = next(
+        (g for g in rows if g.invite_hash and candidates[g.invite_hash] == g.invite_key_id), None
     )
     status = "ok"
     if grant is None:
@@ -650,17 +695,20 @@ async def _accept_invitation(
         status = "revoked"
     elif grant.accepted_at is not None:
         status = "used"
-    elif grant.expires_at is not None and grant.expires_at <= now:
-        status = "expired"
+    elif invitation_expired(grant, now):
+        status = "invite_expired"
     if grant is None or status != "ok":
-        await codes_service.record_attempt(session, telegram_id, success=False, now=now)
+        await codes_service.record_failure(
+            session, telegram_id, now=now, school_limit=school_attempt_limit
+        )
         await session.commit()
-        raise LinkError(f"code_{status}")
+        raise LinkError("invite_expired" if status == "invite_expired" else f"code_{status}")
     await codes_service.record_attempt(session, telegram_id, success=True, now=now)
     account = await _account_for(session, telegram_id, full_name, username, language_code)
     grant.account_id = account.id
     grant.accepted_at = now
     grant.invite_hash = None
+    grant.invite_key_id = None
     student = await session.get(Student, grant.student_id)
     assert student is not None
     await enqueue(
@@ -730,6 +778,8 @@ async def who_can_see(
     for grant, name in grants:
         if grant.expires_at is not None and grant.expires_at <= now:
             continue
+        if grant.account_id is None and invitation_expired(grant, now):
+            continue  # an invitation nobody accepted in time gives no access
         holders.append(
             AccessHolder(
                 "trusted" if grant.account_id else "invited",

@@ -38,6 +38,7 @@ from db.models import (
     Student,
     TrustedAccess,
 )
+from services.codes import ATTEMPT_KEEP, prune_attempts
 from services.digests import period_kind_order
 from services.notify_content import template_of
 from services.outbox import enqueue_rows, prune
@@ -53,6 +54,7 @@ LOCKS = {
     "period_summary": 0x5041_5254_0005,
     "prune": 0x5041_5254_0006,
     "retention": 0x5041_5254_0101,
+    "code_attempts": 0x5041_5254_0007,
 }
 PERIOD_CATCH_UP = timedelta(days=3)
 
@@ -458,6 +460,23 @@ async def personal_data_retention(
     return done.total
 
 
+async def prune_code_attempts(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime | None = None,
+    config: JobConfig | None = None,
+) -> int:
+    """Hourly: forget redemption attempts older than `codes.ATTEMPT_KEEP` (they only feed the
+    hourly attempt limits; the audit log keeps the failed codes). Returns rows removed."""
+    now = now or utcnow()
+    async with session_factory() as session:
+        if not await _exclusive(session, "code_attempts"):
+            return 0
+        removed = await prune_attempts(session, before=now - ATTEMPT_KEEP)
+        await session.commit()
+    return removed
+
+
 JOBS = {
     "digests": daily_digests,
     "weekly": weekly_summaries,
@@ -466,6 +485,7 @@ JOBS = {
     "period_summary": period_summaries,
     "prune": prune_outbox,
     "retention": personal_data_retention,
+    "code_attempts": prune_code_attempts,
 }
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.base import utcnow
 from db.enums import CodeKind, PeriodKind
 from db.models import (
     AcademicYear,
@@ -24,7 +25,7 @@ from db.models import (
 )
 from services.access import AccessDenied, Action, require
 from services.actors import Actor, Role
-from services.codes import IssuedCode, issue_codes
+from services.codes import CodeKeys, IssuedCode, issue_codes, live_class_codes
 
 
 @dataclass(frozen=True)
@@ -158,27 +159,64 @@ class IssuedBatch:
     codes: list[IssuedCode]
 
 
+@dataclass(frozen=True)
+class ReissueNeeded:
+    """Nothing was issued: `unused` codes of this class and kind are still live (possibly
+    printed and handed out) and re-issuing would cancel them. Confirming passes `newest_id`
+    back as `replacing`."""
+
+    class_name: str
+    kind: CodeKind
+    unused: int
+    newest_id: int
+
+
 async def issue_class_codes(
-    session: AsyncSession, actor: Actor, class_id: int, kind: CodeKind
-) -> IssuedBatch:
-    """An admin issues letters for a class from the bot; committed before returning."""
+    session: AsyncSession,
+    actor: Actor,
+    class_id: int,
+    kind: CodeKind,
+    *,
+    keys: CodeKeys,
+    replacing: int = 0,
+    now: datetime | None = None,
+) -> IssuedBatch | ReissueNeeded:
+    """An admin issues letters for a class from the bot; committed before returning.
+
+    When codes of the class and kind are still live, nothing is issued unless `replacing` is
+    the newest of them (the admin saw and confirmed cancelling exactly those): otherwise
+    `ReissueNeeded`. So a second press, a replayed press or a replayed confirmation (whose
+    codes were replaced meanwhile) asks again instead of silently revoking printed letters.
+    Concurrent issues for one class are serialized by a row lock on PostgreSQL (SQLite has a
+    single writer).
+    """
     await require(session, actor, Action.ISSUE_CODES)
+    now = now or utcnow()
     row = (
         await session.execute(
             select(SchoolClass.name, School.id, School.name, School.timezone)
             .join(School, School.id == SchoolClass.school_id)
             .where(SchoolClass.id == class_id)
+            .with_for_update(of=SchoolClass)
         )
     ).first()
     if row is None or row[1] != actor.school_id:
         raise AccessDenied(Action.ISSUE_CODES, class_id)
     class_name, school_id, school_name, timezone = row
+    live = await live_class_codes(
+        session, school_id=school_id, class_name=class_name, kind=kind, now=now
+    )
+    if live.count and live.newest_id != replacing:
+        await session.commit()  # nothing was written; ends the transaction and its lock
+        return ReissueNeeded(class_name, CodeKind(kind), live.count, live.newest_id)
     issued = await issue_codes(
         session,
         school_id=school_id,
         class_name=class_name,
         kind=kind,
         created_by_id=actor.account_id,
+        keys=keys,
+        now=now,
     )
     await session.commit()
     return IssuedBatch(school_name, timezone, class_name, issued)

@@ -29,6 +29,7 @@ from db.models import (
 )
 from services.codes import issue_code_for
 from tests import clock
+from tests.harness import CODE_KEYS
 
 # Telegram ids of the accounts the factory links
 ADMIN, HEAD, CLASS_TEACHER, TEACHER, STUDENT, PARENT, TRUSTED, OTHER_PARENT = (
@@ -254,6 +255,7 @@ async def parent_code(
             student_id=student_id,
             guardian_id=guardian_id,
             created_by_id=None,
+            keys=CODE_KEYS,
         )
         await session.commit()
     return issued.code

@@ -12,9 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher
 from bot.notifier import Notifier, RateLimiter
+from services.codes import CodeKeys
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 
 BOT_TOKEN = "123456:TEST-token"
+#: the access-code secret of every test app; `CODE_KEYS` issue codes the app accepts
+CODE_SECRET = "test-only-code-secret-0123456789abcdef"
+CODE_KEYS = CodeKeys.from_secrets(CODE_SECRET)
 
 
 async def _no_wait(seconds: float) -> None:
@@ -38,7 +42,12 @@ class App:
         **overrides: Any,
     ) -> App:
         # no default quiet hours: notifications must not depend on when the suite runs
-        overrides = {"notify_quiet_start": None, "notify_quiet_end": None, **overrides}
+        overrides = {
+            "notify_quiet_start": None,
+            "notify_quiet_end": None,
+            "code_secret": CODE_SECRET,
+            **overrides,
+        }
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             bot_token=BOT_TOKEN,

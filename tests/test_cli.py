@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.models import Grade, Lesson, Student
 from tests.fakes.telegram_api import FakeTelegram
-from tests.harness import BOT_TOKEN
+from tests.harness import BOT_TOKEN, CODE_SECRET
 
 PARTA = [sys.executable, "-m", "bot"]
 
@@ -28,9 +28,16 @@ pytestmark = pytest.mark.real_clock
 
 
 def _env(tmp_path: Path, **values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
+    """The environment of a `parta` run: the test's values over a clean base, with the test
+    apps' CODE_SECRET (pass ``CODE_SECRET=""`` to leave it unset)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BOT_", "DATABASE_", "CODE_", "INVITE_"))
+    }
     env.pop("REDIS_URL", None)
     env.pop("WEBHOOK_URL", None)
+    env["CODE_SECRET"] = CODE_SECRET
     env.update(values)
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
     return env
@@ -68,6 +75,39 @@ def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
     assert len(lines) == 1
     assert "@BotFather" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"},
+        {"WEBHOOK_URL": "https://bot.example.org/hook", "WEBHOOK_SECRET": "s3cret"},
+    ],
+    ids=["postgresql", "webhook"],
+)
+def test_production_without_code_secret_is_one_clear_line(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", **env}
+    result = _run(tmp_path, "run", BOT_TOKEN="1:x", CODE_SECRET="", **env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("parta: CODE_SECRET is not set")
+    assert list(tmp_path.iterdir()) == []  # nothing generated, nothing migrated
+
+
+def test_embedded_default_keeps_a_generated_secret(tmp_path: Path) -> None:
+    db = tmp_path / "parta.sqlite3"
+    args = ["codes", "issue", "--kind", "staff", "--out", str(tmp_path / "l.pdf")]
+    issued = _run(
+        tmp_path, *args, "--bot-username", "b_bot", DATABASE_URL=f"sqlite:///{db}", CODE_SECRET=""
+    )
+    assert issued.returncode == 2  # no school in the database: a clean refusal
+    assert "no school" in issued.stderr
+    secret = tmp_path / "parta.code-secret"
+    assert secret.stat().st_mode & 0o777 == 0o600
+    assert len(secret.read_text().strip()) >= 32
 
 
 def test_malformed_database_url(tmp_path: Path) -> None:

@@ -4,12 +4,14 @@ limit, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -31,27 +33,34 @@ from db.models import (
     Student,
     StudentGuardian,
 )
+from services import codes
 from services.codes import (
     ALPHABET,
     CODE_LENGTH,
     CodeError,
     CodeStatus,
     attempts_left,
-    check_code,
     claim_code,
     deep_link,
-    find_code,
     format_code,
     generate_code,
-    hash_code,
-    issue_code_for,
-    issue_codes,
     normalize_code,
     prune_attempts,
     record_attempt,
 )
+from tests.harness import CODE_KEYS
 
 NOW = datetime(2025, 10, 1, 9, 0, tzinfo=UTC)
+
+# the service under the test key (every caller passes the deployment's keys)
+issue_codes = partial(codes.issue_codes, keys=CODE_KEYS)
+issue_code_for = partial(codes.issue_code_for, keys=CODE_KEYS)
+check_code = partial(codes.check_code, keys=CODE_KEYS)
+find_code = partial(codes.find_code, keys=CODE_KEYS)
+
+
+def hash_code(code: str) -> str:
+    return codes.hash_code(code, CODE_KEYS)[1]
 
 
 # --- a small school -----------------------------------------------------------------------
@@ -225,7 +234,9 @@ def test_display_and_deep_link() -> None:
 )
 def test_normalize_accepts_what_people_type(typed: str) -> None:
     assert normalize_code(typed) == "ABCDEFGHJK"
-    assert hash_code(typed) == hashlib.sha256(b"ABCDEFGHJK").hexdigest()
+    secret = CODE_KEYS.current.secret
+    expected = hmac.new(secret, b"code:ABCDEFGHJK", hashlib.sha256).hexdigest()
+    assert hash_code(typed) == expected
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ from db.models import (
 )
 from services.codes import issue_code_for
 from tests import factories as f
-from tests.harness import App
+from tests.harness import CODE_KEYS, App
 
 
 @pytest.fixture
@@ -141,9 +141,14 @@ async def test_student_and_staff_codes_link_at_once(app: App, school: f.SmallSch
             kind=CodeKind.STUDENT,
             student_id=school.unlinked_student_id,
             created_by_id=None,
+            keys=CODE_KEYS,
         )
         staff_code = await issue_code_for(
-            session, kind=CodeKind.STAFF, staff_id=school.staff["unlinked"], created_by_id=None
+            session,
+            kind=CodeKind.STAFF,
+            staff_id=school.staff["unlinked"],
+            created_by_id=None,
+            keys=CODE_KEYS,
         )
         await session.commit()
     pupil = app.user(5004, language_code="en")

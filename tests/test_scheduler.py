@@ -17,6 +17,7 @@ from bot.scheduler import SCHEDULE, create_scheduler
 from db.enums import AttendanceStatus, NotificationKind, OutboxStatus, PeriodKind
 from db.models import (
     AcademicYear,
+    CodeAttempt,
     HomeworkSubmission,
     Lesson,
     OutboxMessage,
@@ -29,7 +30,7 @@ from services.digests import weekly_chart
 from tests import factories as f
 from tests import notify_world as w
 from tests.fakes.telegram_api import FakeTelegram, image_size
-from tests.harness import BOT_TOKEN, App
+from tests.harness import BOT_TOKEN, CODE_SECRET, App
 
 TODAY = w.T0.date()
 TOMORROW = TODAY + timedelta(days=1)
@@ -269,6 +270,26 @@ async def test_the_apscheduler_wiring(session_factory: async_sessionmaker[AsyncS
         scheduler.shutdown(wait=False)
 
 
+async def test_code_attempts_are_pruned_by_a_scheduled_job(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    scheduler = create_scheduler(session_factory, jobs.JobConfig())
+    job = scheduler.get_job("code_attempts")
+    assert job is not None, "the code_attempts prune job must be scheduled"
+    assert job.func is jobs.prune_code_attempts
+    now = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
+    async with session_factory() as session:
+        for age in (timedelta(days=3), timedelta(days=1, minutes=1), timedelta(hours=23)):
+            session.add(CodeAttempt(telegram_id=5, at=now - age, success=False))
+        session.add(CodeAttempt(telegram_id=6, at=now - timedelta(minutes=5), success=True))
+        await session.commit()
+    assert await jobs.prune_code_attempts(session_factory, now=now) == 2
+    async with session_factory() as session:
+        left = sorted(await session.scalars(select(CodeAttempt.at)))
+    assert left == [now - timedelta(hours=23), now - timedelta(minutes=5)]
+    assert await jobs.prune_code_attempts(session_factory, now=now) == 0
+
+
 async def test_the_test_app_runs_no_scheduler(app: App) -> None:
     assert "scheduler" not in app.dp.workflow_data
 
@@ -300,6 +321,7 @@ async def test_production_startup_runs_the_notifier_and_the_scheduler(
         bot_token=BOT_TOKEN,
         database_url=db_url,
         telegram_api_url=fake_telegram.base_url,
+        code_secret=CODE_SECRET,
     )
     bot = create_bot(settings)
     dp = create_dispatcher(settings, session_factory, run_notifier=True)

@@ -87,5 +87,9 @@ class StudentAccessCb(CallbackData, prefix="sa"):
 
 
 class CodesCb(CallbackData, prefix="cd"):
+    """Letters for a class: no kind → choose one; `replace` → the newest live code id the
+    admin confirmed cancelling (0: nothing confirmed)."""
+
     class_id: int
     kind: CodeKind | None = None
+    replace: int = 0

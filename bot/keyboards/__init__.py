@@ -235,6 +235,18 @@ def codes_kind_keyboard(class_id: int) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+def codes_reissue_keyboard(class_id: int, kind: CodeKind, newest_id: int) -> InlineKeyboardMarkup:
+    """Confirm re-issuing a class's letters (cancelling the live codes up to `newest_id`)."""
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("🔄 Issue new, cancel old"),
+        callback_data=CodesCb(class_id=class_id, kind=kind, replace=newest_id),
+    )
+    builder.button(text=_("✖️ Keep the old ones"), callback_data=CodesCb(class_id=class_id))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
 def students_keyboard(rows: list[StudentAccess]) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for row in rows[:90]:

@@ -40,6 +40,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"key": key, "details": {"attempts_left": 1, "retry_at": WHEN}}
         for key in [
             "too_many_attempts",
+            "too_many_attempts_school",
+            "invite_expired",
             "code_malformed",
             "code_unknown",
             "code_expired",
@@ -84,6 +86,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     ],
     "linking/trusted_accepted.html.j2": [{"name": HOSTILE, "student_name": HOSTILE}],
     "linking/access_revoked.html.j2": [{"student_name": HOSTILE}],
+    "linking/code_wave.html.j2": [{"limit": 200, "minutes": 60}, {"limit": 1, "minutes": 1}],
     "family/access.html.j2": [{"child": HOSTILE_ACTOR.children[0], "holders": HOLDERS}],
     "family/no_child.html.j2": [{}],
     "family/children.html.j2": [{"actor": HOSTILE_ACTOR}],
@@ -98,6 +101,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "code": "ABCDEFGHJKLM",
             "scopes": 5,
             "expires_at": WHEN,
+            "invite_expires_at": WHEN,
         }
     ],
     "family/grant.html.j2": [
@@ -118,6 +122,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "school/codes_issued.html.j2": [
         {"class_name": "<7B>", "kind": "parent", "count": 21},
         {"class_name": "<7B>", "kind": "student", "count": 1},
+    ],
+    "school/codes_reissue.html.j2": [
+        {"class_name": "<7B>", "kind": kind, "count": count, "again": again}
+        for kind, count, again in [("parent", 25, False), ("student", 1, True)]
     ],
     "school/class_access.html.j2": [
         {
