@@ -521,7 +521,7 @@ class Grade(Base):
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    hidden_until: Mapped[date | None] = mapped_column(Date)
+    hidden_until: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class PeriodGrade(Base):

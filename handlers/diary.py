@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict
 
 from aiogram import BaseMiddleware, Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -67,6 +67,24 @@ from services.actors import Actor, ChildRef, Role
 from services.reports import family_report
 
 SUBMIT_KEY = "submit"
+
+
+class SubmitDraft(TypedDict):
+    """The work a student is handing in, kept in FSM storage (JSON: files as plain dicts)."""
+
+    homework_id: int
+    subject: str
+    text: str
+    files: list[dict[str, Any]]
+    comment: str | None
+    replacing: bool
+
+
+async def _saved_draft(state: FSMContext) -> SubmitDraft | None:
+    draft: SubmitDraft | None = (await state.get_data()).get(SUBMIT_KEY)
+    return draft
+
+
 SCOPE_NAMES = {
     Action.VIEW_GRADES: "grades",
     Action.VIEW_HOMEWORK: "homework",
@@ -539,7 +557,7 @@ async def on_report(
 # --- handing in homework ----------------------------------------------------------------------
 
 
-def _prompt(renderer: Renderer, draft: dict[str, Any]) -> str:
+def _prompt(renderer: Renderer, draft: SubmitDraft) -> str:
     return renderer.render(
         "diary/submit.html.j2",
         item={"subject": draft["subject"], "text": draft["text"]},
@@ -572,7 +590,7 @@ async def on_submit(
         except diary.SubmissionRefused as exc:
             refuse(callback_answer, renderer.render("diary/submit_refused.html.j2", key=exc.key))
             return
-        draft = {
+        draft: SubmitDraft = {
             "homework_id": hid,
             "subject": item.subject,
             "text": item.text[:300],
@@ -585,8 +603,8 @@ async def on_submit(
         await _show(query, bot, (_prompt(renderer, draft), submit_keyboard(hid)))
         return
 
-    draft = (await state.get_data()).get(SUBMIT_KEY)
-    if not draft or draft.get("homework_id") != hid:
+    saved = await _saved_draft(state)
+    if not saved or saved["homework_id"] != hid:
         refuse(callback_answer, renderer.render("diary/submit_refused.html.j2", key="stale"))
         return
     own = actor.current_child(Role.STUDENT)
@@ -598,9 +616,9 @@ async def on_submit(
             )
             await _show(query, bot, screen)
         return
-    files = [diary.NewFile(**{**f, "kind": AttachmentKind(f["kind"])}) for f in draft["files"]]
+    files = [diary.NewFile(**{**f, "kind": AttachmentKind(f["kind"])}) for f in saved["files"]]
     try:
-        await diary.submit_homework(session, actor, hid, files, draft["comment"])
+        await diary.submit_homework(session, actor, hid, files, saved["comment"])
     except diary.SubmissionRefused as exc:
         if exc.key != "no_files":
             await _end_submission(state)
@@ -638,7 +656,7 @@ def _new_file(message: Message) -> dict[str, Any] | None:
 
 async def on_submission_part(message: Message, state: FSMContext, renderer: Renderer) -> None:
     """A file, a photo or a comment for the work being handed in."""
-    draft = (await state.get_data()).get(SUBMIT_KEY)
+    draft = await _saved_draft(state)
     if not draft:
         await _end_submission(state)
         await message.answer(renderer.render("diary/submit_refused.html.j2", key="stale"))

@@ -590,7 +590,7 @@ class _Builder:
         if not rows:
             return []
         if ids:
-            column = model.__table__.c.id  # type: ignore[attr-defined]
+            column = model.__table__.c.id
             stmt = insert(model).returning(column, sort_by_parameter_order=True)
             return list((await self.session.scalars(stmt, rows)).all())
         await self.session.execute(insert(model), rows)
@@ -703,7 +703,7 @@ class _Builder:
         )
         existing: dict[int, int] = dict(result.all())
         missing = [role for role, tid in DEMO_TELEGRAM_IDS.items() if tid not in existing]
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "telegram_id": DEMO_TELEGRAM_IDS[role],
                 "full_name": names[role],
@@ -1510,9 +1510,10 @@ async def demo_accounts(session: AsyncSession) -> list[DemoAccount]:
 
     def pick(children: Iterable[tuple[str, str | None]]) -> tuple[str | None, str | None]:
         items = list(children)
+        if not items:
+            return None, None
         preferred = [c for c in items if c[1] == DEMO_CLASS]
-        chosen = (preferred or items or [(None, None)])[0]
-        return chosen[0], chosen[1]
+        return (preferred or items)[0]
 
     result: list[DemoAccount] = []
     for role, telegram_id in DEMO_TELEGRAM_IDS.items():

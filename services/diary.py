@@ -62,6 +62,7 @@ from db.models import (
     TimetableSlot,
     TrustedAccess,
 )
+from db.upsert import upsert
 from services import linking
 from services.access import AccessDenied, Action, can, child_ref, require
 from services.actors import Actor, ChildRef, Role
@@ -209,9 +210,9 @@ async def ended_access(
     )
     if student_id is not None:
         guardian = guardian.where(Guardianship.student_id == student_id)
-    row = (await session.execute(guardian)).first()
-    if row is not None:
-        return EndedAccess(row[0], row[1], True, False)
+    revoked_guardianship = (await session.execute(guardian)).first()
+    if revoked_guardianship is not None:
+        return EndedAccess(revoked_guardianship[0], revoked_guardianship[1], True, False)
     return None
 
 
@@ -794,18 +795,18 @@ async def _attach_news(
                 by_date[item.date].grades.append(item)
     if child.scopes.homework:
         for row in await _homework_rows(session, child, start, end):
-            item = _homework_item(row)
-            given = lesson_of.get(item.lesson_id)
+            task = _homework_item(row)
+            given = lesson_of.get(task.lesson_id)
             if given is not None:
-                given.given.append(item)
-            due_day = by_date.get(item.due_date)
+                given.given.append(task)
+            due_day = by_date.get(task.due_date)
             if due_day is not None:
-                same = [x for x in due_day.lessons if x.subject_id == item.subject_id]
+                same = [x for x in due_day.lessons if x.subject_id == task.subject_id]
                 target = next((x for x in same if not x.cancelled), same[0] if same else None)
                 if target is not None:
-                    target.due.append(item)
+                    target.due.append(task)
                 else:
-                    due_day.due.append(item)
+                    due_day.due.append(task)
     if not child.scopes.schedule:  # a tutor without the timetable sees only what is theirs
         for day in days:
             day.lessons = [lesson for lesson in day.lessons if lesson.has_news]
@@ -994,18 +995,16 @@ async def _seen_threshold(
                 GradesSeen.student_id == child.student_id,
             )
         )
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(GradesSeen).values(
+    stmt = upsert(session, GradesSeen).values(
         account_id=actor.account_id, student_id=child.student_id, seen_at=None, opened_at=now
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[GradesSeen.account_id, GradesSeen.student_id],
-        set_={"seen_at": GradesSeen.opened_at, "opened_at": stmt.excluded.opened_at},
-    ).returning(GradesSeen.seen_at)
-    return await session.scalar(stmt)
+    previous: datetime | None = await session.scalar(
+        stmt.on_conflict_do_update(
+            index_elements=[GradesSeen.account_id, GradesSeen.student_id],
+            set_={"seen_at": GradesSeen.opened_at, "opened_at": stmt.excluded.opened_at},
+        ).returning(GradesSeen.seen_at)
+    )
+    return previous
 
 
 async def subject_summaries(
@@ -1599,7 +1598,7 @@ async def attendance_totals(
             )
             .group_by(Attendance.status)
         )
-        counts = {AttendanceStatus(s): (int(n), int(m)) for s, n, m in rows}
+        counts = {AttendanceStatus(s): (int(n), int(m or 0)) for s, n, m in rows}
         held = await session.scalar(
             select(func.count(Lesson.id)).where(
                 Lesson.class_id == child.class_id,

@@ -563,7 +563,8 @@ async def _period_summaries(
             PeriodGrade.value.is_not(None),
         )
     ):
-        finals[(student_id, period_id, subject)] = display_value(value)
+        if value is not None:  # excluded by the query; the column is nullable
+            finals[(student_id, period_id, subject)] = display_value(value)
     for row_id, (period, students) in wanted.items():
         inside = [
             g

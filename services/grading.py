@@ -197,10 +197,10 @@ def keyboard_values(spec: ScaleSpec) -> list[str]:
         return [PASS, FAIL]
     if spec.kind is ScaleKind.HUNDRED:
         lo, hi = _int_range(spec)[0], _int_range(spec)[-1]
-        values = list(range(hi, lo - 1, -5))
-        if values[-1] != lo:
-            values.append(lo)
-        return [str(v) for v in values]
+        steps = list(range(hi, lo - 1, -5))
+        if steps[-1] != lo:
+            steps.append(lo)
+        return [str(v) for v in steps]
     if spec.kind is ScaleKind.TEN:
         return [str(v) for v in reversed(_int_range(spec))]
     values: list[str] = []

@@ -17,6 +17,7 @@ without an event (linking) are rendered from their own template with their paylo
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -218,10 +219,10 @@ class GradeFacts:
     value: str
     kind: str
     weight: float
-    date: date
+    date: dt.date
     comment: str | None
     deleted: bool
-    hidden_until: date | None
+    hidden_until: dt.date | None
     lesson_id: int
     assignment_id: int
     author_id: int | None
@@ -387,6 +388,8 @@ async def load_relations(
             or_(TrustedAccess.expires_at.is_(None), TrustedAccess.expires_at > now),
         )
     ):
+        if account_id is None:  # excluded by the query; an unaccepted invitation has none
+            continue
         previous = relations.get((account_id, student_id))
         relations[(account_id, student_id)] = Relation(
             Via.TRUSTED, scopes | (previous.scopes if previous else 0)

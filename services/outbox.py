@@ -22,8 +22,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, union, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
@@ -36,6 +34,7 @@ from db.models import (
     Student,
     TrustedAccess,
 )
+from db.upsert import upsert
 
 CLAIM_SECONDS = 60
 MAX_AGE = timedelta(days=7)
@@ -112,7 +111,6 @@ async def enqueue_rows(
     now = now or utcnow()
     if not rows:
         return 0
-    insert = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
     added = 0
     for start in range(0, len(rows), 1000):
         chunk = [
@@ -126,7 +124,7 @@ async def enqueue_rows(
             for row in rows[start : start + 1000]
         ]
         stmt = (
-            insert(OutboxMessage)
+            upsert(session, OutboxMessage)
             .values(chunk)
             .on_conflict_do_nothing(index_elements=["dedup_key"])
             .returning(OutboxMessage.id)

@@ -311,6 +311,7 @@ async def _homework_due_rows(
             now,
         )
         for account_id, student_id in students
+        if account_id is not None  # joined to Account: never None here
     ]
 
 
