@@ -848,11 +848,10 @@ async def _claim_invitation(
             TrustedAccess.accepted_at.is_(None),
             TrustedAccess.account_id.is_(None),
             TrustedAccess.revoked_at.is_(None),
-            TrustedAccess.invite_hash.is_not(None),
             or_(TrustedAccess.expires_at.is_(None), TrustedAccess.expires_at > now),
             or_(TrustedAccess.invite_expires_at.is_(None), TrustedAccess.invite_expires_at > now),
         )
-        .values(account_id=account_id, accepted_at=now, invite_hash=None, invite_key_id=None)
+        .values(account_id=account_id, accepted_at=now)
         .execution_options(synchronize_session="fetch")
     )
     return int(getattr(result, "rowcount", 0) or 0) == 1
@@ -870,6 +869,9 @@ async def _accept_invitation(
     keys: codes_service.CodeKeys,
     school_attempt_limit: int = codes_service.SCHOOL_ATTEMPT_LIMIT,
 ) -> LinkResult:
+    """Redeem a trusted-person invitation. Its hash stays on the grant once accepted or
+    revoked, so whoever comes later is told what became of it (taken, withdrawn, expired);
+    `_claim_invitation` keeps it one-time."""
     candidates = keys.candidates(codes_service.Purpose.INVITE, code)
     rows = await session.scalars(
         select(TrustedAccess).where(TrustedAccess.invite_hash.in_(list(candidates)))
@@ -1083,7 +1085,6 @@ async def revoke_grant(
     if grant.revoked_at is None:
         grant.revoked_at = now
         grant.revoked_by_id = actor.account_id
-        grant.invite_hash = None
         if grant.account_id is not None:
             await _tell_revoked(
                 session, grant.account_id, grant.student_id, f"trustrev:{grant.id}", now
@@ -1150,7 +1151,6 @@ async def unlink_guardian(
     for grant in grants:
         grant.revoked_at = now
         grant.revoked_by_id = actor.account_id
-        grant.invite_hash = None
         unlinked += [grant.account_id] if grant.account_id is not None else []
     if action == "guardian.revoke":
         dedup_key = f"guardrev:{link.id}:{int(now.timestamp())}"
