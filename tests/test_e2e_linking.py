@@ -543,3 +543,31 @@ async def test_non_matching_phone_is_not_kept_after_rejection(
     contents = await table_contents(app.session_factory)
     assert [name for name, rows in contents.items() if "9005550012" in repr(rows)] == []
     assert app.fake.errors == []
+
+
+async def test_student_made_their_own_parent_before_the_fix(
+    app: App, school: f.SmallSchool
+) -> None:
+    """Data the old bug left (the student approved as their own parent): the child is listed
+    once, as the student; /access answers (no parent screen, no error); the real parent's
+    /access works."""
+    async with app.session_factory() as session:
+        student = await session.get(Student, school.student_id)
+        assert student is not None
+        assert student.account_id is not None
+        session.add(
+            Guardianship(
+                student_id=student.id, account_id=student.account_id, method=LinkMethod.APPROVED
+            )
+        )
+        await session.commit()
+    pupil = app.user(f.STUDENT, language_code="en")
+    await pupil.send("/start")
+    assert pupil.last.text.count("Пётр Иванов") == 2  # the greeting and one child entry
+    assert "👥 Who can see my child" not in pupil.last.button_texts()
+    await pupil.send("/access")
+    assert "not connected to a child as a parent" in pupil.last.text
+    parent = app.user(f.PARENT, language_code="en")
+    await parent.send("/access")
+    assert "Who can see Пётр Иванов's diary" in parent.last.text
+    assert app.fake.errors == []
