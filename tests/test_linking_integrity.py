@@ -28,6 +28,7 @@ from services import linking
 from services.actors import Role, load_actor
 from services.codes import issue_code_for
 from tests import factories as f
+from tests.harness import CODE_KEYS
 
 ROUNDS = 15
 
@@ -62,7 +63,12 @@ async def _redeem(
     async with session_factory() as session:
         try:
             return await linking.redeem(
-                session, telegram_id=telegram_id, full_name=name, username=None, code_text=code
+                session,
+                telegram_id=telegram_id,
+                full_name=name,
+                username=None,
+                code_text=code,
+                keys=CODE_KEYS,
             )
         except linking.LinkError as exc:
             return exc
@@ -86,6 +92,7 @@ async def test_invitation_raced_by_two_accounts_has_one_winner(
                 scopes=1,
                 expires_at=utcnow() + timedelta(days=7),
                 label="Invitation",
+                keys=CODE_KEYS,
             )
             grant_id = grant.id
         first, second = 70_000 + 2 * round_, 70_001 + 2 * round_
@@ -142,7 +149,7 @@ async def test_accepted_invitation_cannot_be_taken_over(
     async with session_factory() as session:
         parent = await load_actor(session, f.PARENT)
         grant, _code = await linking.create_invitation(
-            session, parent, school.student_id, scopes=1, expires_at=None, label="x"
+            session, parent, school.student_id, scopes=1, expires_at=None, label="x", keys=CODE_KEYS
         )
         grant_id = grant.id
     async with session_factory() as session:
@@ -193,14 +200,22 @@ async def test_students_earlier_account_cannot_redeem_parent_code(
     the student's own."""
     async with session_factory() as session:
         issued = await issue_code_for(
-            session, kind=CodeKind.STUDENT, student_id=school.student_id, created_by_id=None
+            session,
+            keys=CODE_KEYS,
+            kind=CodeKind.STUDENT,
+            student_id=school.student_id,
+            created_by_id=None,
         )
         await session.commit()
     old = await _redeem(session_factory, f.STUDENT, "Пётр Иванов", issued.code)
     assert isinstance(old, linking.LinkResult)
     async with session_factory() as session:
         issued = await issue_code_for(
-            session, kind=CodeKind.STUDENT, student_id=school.student_id, created_by_id=None
+            session,
+            keys=CODE_KEYS,
+            kind=CodeKind.STUDENT,
+            student_id=school.student_id,
+            created_by_id=None,
         )
         await session.commit()
     new = await _redeem(session_factory, 72_002, "Пётр (новый телефон)", issued.code)
@@ -218,7 +233,11 @@ async def test_guardian_cannot_redeem_the_students_own_code(
 ) -> None:
     async with session_factory() as session:
         issued = await issue_code_for(
-            session, kind=CodeKind.STUDENT, student_id=school.student_id, created_by_id=None
+            session,
+            keys=CODE_KEYS,
+            kind=CodeKind.STUDENT,
+            student_id=school.student_id,
+            created_by_id=None,
         )
         await session.commit()
     before = await table_contents(session_factory)
@@ -241,6 +260,7 @@ async def test_contact_after_becoming_the_student_is_refused(
     async with session_factory() as session:
         issued = await issue_code_for(
             session,
+            keys=CODE_KEYS,
             kind=CodeKind.STUDENT,
             student_id=school.unlinked_student_id,
             created_by_id=None,
