@@ -15,6 +15,7 @@ from bot.keyboards import home_keyboard, language_keyboard
 from bot.middlewares.locale import LOCALE_KEY
 from bot.rendering import Renderer
 from bot.telegram import show_for
+from services import linking
 from services.actors import Actor, Role, set_locale
 
 ROLE_ORDER = list(Role)
@@ -34,6 +35,7 @@ async def start(
     message: Message,
     command: CommandObject,
     actor: Actor,
+    session: AsyncSession,
     state: FSMContext,
     renderer: Renderer,
     bot: Bot,
@@ -42,6 +44,9 @@ async def start(
     await state.set_state(None)  # /start is the way out of any half-finished conversation
     if not actor.is_known:
         await message.answer(renderer.render("common/welcome.html.j2"))
+        return
+    if not actor.roles and await linking.has_pending_request(session, actor):
+        await message.answer(renderer.render("linking/pending.html.j2"))
         return
     text, markup = render_home(actor, renderer)
     await message.answer(text, reply_markup=markup)

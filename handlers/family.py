@@ -18,6 +18,7 @@ from bot.keyboards import (
     children_keyboard,
     grant_keyboard,
     invite_keyboard,
+    revoke_confirm_keyboard,
     unlink_confirm_keyboard,
 )
 from bot.rendering import Renderer
@@ -181,12 +182,27 @@ async def on_grant(
             await linking.update_grant(
                 session, actor, callback_data.grant_id, expires_at=expiries[callback_data.value]
             )
+        elif callback_data.op == GrantOp.REVOKE and not callback_data.confirm:
+            preview = await linking.revoke_preview(session, actor, callback_data.grant_id)
+            await show_for(
+                query,
+                bot,
+                renderer.render("family/revoke_confirm.html.j2", grant=preview),
+                revoke_confirm_keyboard(
+                    preview.grant_id, preview.student_id, by_manager=preview.by_manager
+                ),
+            )
+            return
         elif callback_data.op == GrantOp.REVOKE:
-            await linking.revoke_grant(session, actor, callback_data.grant_id)
+            grant = await linking.revoke_grant(session, actor, callback_data.grant_id)
             callback_answer.text = _("Access revoked.")
-            if actor.has(Role.PARENT) and any(c.via == Role.PARENT for c in actor.children):
+            if any(
+                c.student_id == grant.student_id and c.via == Role.PARENT for c in actor.children
+            ):
                 text, markup = await render_access(session, actor, renderer, settings)
-                await show_for(query, bot, text, markup)
+            else:  # an admin, from the child's access list
+                text, markup = renderer.render("family/unlinked.html.j2", is_self=False), None
+            await show_for(query, bot, text, markup)
             return
         view = await linking.grant_view(session, actor, callback_data.grant_id)
     except linking.LinkError as exc:

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import LinkDecisionCb
 from bot.config import Settings
-from bot.keyboards import contact_keyboard
+from bot.keyboards import contact_keyboard, link_decision_keyboard
 from bot.rendering import Renderer
 from bot.states import LinkStates
-from bot.telegram import show_for
+from bot.telegram import refuse, show_for
 from services import codes, linking
 from services.actors import Actor
 
@@ -156,16 +156,24 @@ async def on_link_decision(
     bot: Bot,
     callback_answer: CallbackAnswer,
 ) -> None:
+    markup = None
     try:
         view = await linking.decide(
             session, actor, callback_data.request_id, approve=callback_data.approve
         )
     except linking.LinkError as exc:
-        if exc.key != "already_decided":
+        if exc.key == "already_decided":
+            view = exc.details["view"]
+            callback_answer.text = _("Someone has already decided on this request.")
+        elif exc.key == "same_person":  # refused, nothing changed: only "Reject" is left
+            view = exc.details["view"]
+            refuse(
+                callback_answer, renderer.render("linking/error.html.j2", key=exc.key, details={})
+            )
+            markup = link_decision_keyboard(view.id, approvable=False)
+        else:
             raise
-        view = exc.details["view"]
-        callback_answer.text = _("Someone has already decided on this request.")
-    await show_for(query, bot, renderer.render("linking/request.html.j2", request=view))
+    await show_for(query, bot, renderer.render("linking/request.html.j2", request=view), markup)
 
 
 def create_router() -> Router:

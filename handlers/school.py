@@ -39,7 +39,7 @@ async def _send_requests(
         await bot.send_message(
             chat_id,
             renderer.render("linking/request.html.j2", request=request),
-            reply_markup=link_decision_keyboard(request.id),
+            reply_markup=link_decision_keyboard(request.id, approvable=not request.own_account),
         )
 
 

@@ -154,6 +154,8 @@ async def load_actor(
         .order_by(Student.full_name)
     )
     for student, class_name in guarded:
+        if own is not None and student.id == own[0].id:
+            continue  # nobody is their own parent: the child is listed once, as themselves
         roles.add(Role.PARENT)
         children.append(ChildRef(student.id, student.full_name, class_name, Role.PARENT))
         school_id = school_id or student.school_id

@@ -53,6 +53,12 @@ MARGIN = 18 * mm
 QR_SIZE = 52 * mm
 CSV_COLUMNS = ("kind", "class", "student", "guardian", "staff", "code", "link", "expires_at")
 
+# The bot's contact button as it is labelled in the chat (bot.keyboards.contact_keyboard: the
+# msgid and its Russian translation), without the 📱 icon the letter's font has no glyph for.
+# tests/test_letters.py checks that the letter and the button keep saying the same.
+CONTACT_BUTTON_RU = "Поделиться номером"
+CONTACT_BUTTON_EN = "Share my phone number"
+
 _GREY = HexColor("#555555")
 _RULE = HexColor("#BBBBBB")
 
@@ -164,7 +170,8 @@ def _steps_ru(kind: CodeKind) -> list[str]:
     return [
         "Откройте ссылку на телефоне или отсканируйте QR-код камерой — откроется бот в "
         "Telegram. Можно также нажать «Старт» и отправить боту код.",
-        "Когда бот попросит, поделитесь номером телефона кнопкой «Поделиться контактом».",
+        f"Когда бот попросит, нажмите кнопку «{CONTACT_BUTTON_RU}» — бот получит ваш номер "
+        "телефона.",
         confirm,
         "Храните код в тайне и никому его не пересылайте. Код одноразовый и действует до "
         "указанной даты; если он потерян, школа выдаст новый, а этот перестанет работать.",
@@ -181,7 +188,7 @@ def _steps_en(kind: CodeKind) -> list[str]:
     return [
         "Open the link on your phone or scan the QR code with the camera — the Telegram bot "
         "opens. You can also press Start and send the code to the bot.",
-        'When the bot asks, share your phone number with the "Share contact" button.',
+        f'When the bot asks, share your phone number with the "{CONTACT_BUTTON_EN}" button.',
         confirm,
         "Keep the code private and do not forward it. It works once and only until the date "
         "shown; if it is lost, the school issues a new one and this one stops working.",

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -25,6 +25,7 @@ from db.models import (
     Guardian,
     Guardianship,
     LinkRequest,
+    OutboxMessage,
     SchoolClass,
     Staff,
     StaffRoleGrant,
@@ -177,7 +178,10 @@ async def _confirm_guardianship(
     now: datetime,
     confirmed_by_id: int | None = None,
 ) -> Guardianship:
-    """Create the guardianship, or revive a revoked one, confirmed now by `method`."""
+    """Create the guardianship, or revive a revoked one, confirmed now by `method`. Never for
+    the student's own account (`same_person`): nobody is their own parent."""
+    if await is_student_account(session, account_id, student_id):
+        raise LinkError("same_person")
     link = await session.scalar(
         select(Guardianship).where(
             Guardianship.student_id == student_id, Guardianship.account_id == account_id
@@ -212,6 +216,112 @@ async def _bind_person(
     person.account_id = account.id
     account.full_name = person.full_name
     return person.id, person.full_name, previous
+
+
+# --- one person, one place in a child's family ------------------------------------------
+
+
+def student_account_clause(
+    account_id: ColumnElement[int] | int, student_id: ColumnElement[int] | int
+) -> ColumnElement[bool]:
+    """SQL: is this account the student's own? True when the student record is linked to it
+    now, or was linked to it before (a student code re-issued for a lost phone moves the
+    student to a new account; the audit of the earlier link still names this one).
+
+    A student's own account is never their parent: a parent letter travels home in the
+    school bag, and a student who redeems it must not receive the parent's notifications."""
+    own = aliased(Student)
+    return or_(
+        exists().where(own.id == student_id, own.account_id == account_id),
+        exists().where(
+            AuditEntry.action == "link.code",
+            AuditEntry.entity == "student",
+            AuditEntry.entity_id == student_id,
+            AuditEntry.actor_id == account_id,
+        ),
+    )
+
+
+async def is_student_account(session: AsyncSession, account_id: int, student_id: int) -> bool:
+    """Is this account the student's own (see `student_account_clause`)?"""
+    return bool(await session.scalar(select(student_account_clause(account_id, student_id))))
+
+
+async def holds_family_link(session: AsyncSession, account_id: int, student_id: int) -> bool:
+    """Is this account a guardian or a trusted person of the student (not revoked)? Such an
+    account may not also become the student by redeeming the student's own code."""
+    guardian = exists().where(
+        Guardianship.student_id == student_id,
+        Guardianship.account_id == account_id,
+        Guardianship.revoked_at.is_(None),
+    )
+    trusted = exists().where(
+        TrustedAccess.student_id == student_id,
+        TrustedAccess.account_id == account_id,
+        TrustedAccess.revoked_at.is_(None),
+    )
+    return bool(await session.scalar(select(or_(guardian, trusted))))
+
+
+def same_name(first: str | None, second: str | None) -> bool:
+    """Do two names name the same words, in any order and case ("Пётр Иванов" and
+    "иванов пётр")? A hint for the class teacher, never a decision by itself."""
+
+    def words(name: str | None) -> list[str]:
+        return sorted(re.findall(r"\w+", (name or "").casefold().replace("ё", "е")))
+
+    return bool(words(first)) and words(first) == words(second)
+
+
+async def _account_id(session: AsyncSession, telegram_id: int) -> int | None:
+    return await session.scalar(select(Account.id).where(Account.telegram_id == telegram_id))
+
+
+async def _pending_request_id(
+    session: AsyncSession, account_id: int, student_id: int
+) -> int | None:
+    return await session.scalar(
+        select(LinkRequest.id).where(
+            LinkRequest.student_id == student_id,
+            LinkRequest.account_id == account_id,
+            LinkRequest.status == RequestStatus.PENDING,
+        )
+    )
+
+
+async def has_pending_request(session: AsyncSession, actor: Actor) -> bool:
+    """Is this account waiting for the class teacher to decide on a link request?"""
+    if actor.account_id is None:
+        return False
+    found = await session.scalar(
+        select(LinkRequest.id)
+        .where(
+            LinkRequest.account_id == actor.account_id,
+            LinkRequest.status == RequestStatus.PENDING,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def _used_parent_code(session: AsyncSession, telegram_id: int, code: AccessCode) -> None:
+    """A parent code this very account already used: say where things stand (the request is
+    with the class teacher, or the link is confirmed) instead of "already used". Changes
+    nothing; returns only if the code was used by someone else."""
+    account_id = await _account_id(session, telegram_id)
+    if account_id is None or code.used_by_id != account_id or code.student_id is None:
+        return
+    if await _pending_request_id(session, account_id, code.student_id) is not None:
+        raise LinkError("request_pending")
+    linked = await session.scalar(
+        select(Guardianship.id).where(
+            Guardianship.student_id == code.student_id,
+            Guardianship.account_id == account_id,
+            Guardianship.revoked_at.is_(None),
+        )
+    )
+    if linked is not None:
+        raise LinkError("already_linked")
 
 
 # --- codes ------------------------------------------------------------------------------
@@ -261,6 +371,8 @@ async def redeem(
             school_attempt_limit=school_attempt_limit,
         )
     status, code = await codes_service.check_code(session, code_text, now=now, keys=keys)
+    if code is not None and status == "used" and code.kind == CodeKind.PARENT:
+        await _used_parent_code(session, telegram_id, code)
     if code is None or status != "ok":
         await codes_service.record_failure(
             session, telegram_id, now=now, school_limit=school_attempt_limit
@@ -276,6 +388,7 @@ async def redeem(
         )
         await session.commit()
         raise LinkError(f"code_{status}", attempts_left=left - 1)
+    await _refuse_same_person(session, telegram_id, code)
     await codes_service.record_attempt(session, telegram_id, success=True, now=now)
     if code.kind == CodeKind.PARENT:
         _audit(
@@ -318,6 +431,26 @@ async def redeem(
     return result
 
 
+async def _refuse_same_person(session: AsyncSession, telegram_id: int, code: AccessCode) -> None:
+    """A valid code that would make one person both the student and their parent: a parent
+    code redeemed by the student's own account, or the student's code by one of the student's
+    guardians or trusted persons. Refused before anything is written; the code stays valid
+    for the person it was printed for."""
+    if code.student_id is None:
+        return
+    account_id = await _account_id(session, telegram_id)
+    if account_id is None:
+        return
+    if code.kind == CodeKind.PARENT and await is_student_account(
+        session, account_id, code.student_id
+    ):
+        raise LinkError("own_parent_code")
+    if code.kind == CodeKind.STUDENT and await holds_family_link(
+        session, account_id, code.student_id
+    ):
+        raise LinkError("family_student_code")
+
+
 async def submit_contact(
     session: AsyncSession,
     *,
@@ -349,8 +482,11 @@ async def submit_contact(
     assert code.student_id is not None
     student = await session.get(Student, code.student_id)
     assert student is not None
+    # checked again: the account may have become the student since the code was accepted
+    known = await _account_id(session, telegram_id)
+    if known is not None and await is_student_account(session, known, student.id):
+        raise LinkError("own_parent_code")
     account = await _account_for(session, telegram_id, full_name, username, language_code)
-    account.phone = normalized
     if not await codes_service.claim_code(session, code.id, account_id=account.id, now=now):
         await session.rollback()
         raise LinkError("code_expired")
@@ -366,6 +502,7 @@ async def submit_contact(
         None,
     )
     if match is not None:
+        account.phone = normalized  # vouched by Telegram and equal to the school's record
         link = await _confirm_guardianship(
             session,
             student_id=student.id,
@@ -433,6 +570,7 @@ async def submit_contact(
             "student_name": student.full_name,
             "class_name": class_name,
             "guardian_on_file": guardian_name,
+            "same_name": same_name(account.full_name, student.full_name),
             "keyboard": "link_decision",
         },
         dedup_key=f"linkreq:{request.id}",
@@ -445,7 +583,7 @@ async def submit_contact(
         entity_id=request.id,
         actor_id=account.id,
         telegram_id=telegram_id,
-        new={"student_id": student.id, "phone": normalized},
+        new={"student_id": student.id},
     )
     await session.commit()
     return LinkResult(Outcome.PENDING, None, None, request_id=request.id, notify=deciders)
@@ -462,6 +600,10 @@ class RequestView:
     class_name: str | None
     guardian_on_file: str | None
     decided_by: str | None = None
+    # the applicant's account is (or was) the student's own: the request cannot be approved
+    own_account: bool = False
+    # the applicant's name is the student's name: a hint for the class teacher
+    same_name: bool = False
 
 
 async def _request_views(session: AsyncSession, request_ids: list[int]) -> list[RequestView]:
@@ -487,6 +629,7 @@ async def _request_views(session: AsyncSession, request_ids: list[int]) -> list[
             current_class.c.class_name,
             Guardian.full_name,
             decider.full_name,
+            student_account_clause(LinkRequest.account_id, LinkRequest.student_id),
         )
         .join(parent, parent.id == LinkRequest.account_id)
         .join(Student, Student.id == LinkRequest.student_id)
@@ -507,8 +650,12 @@ async def _request_views(session: AsyncSession, request_ids: list[int]) -> list[
             class_name,
             guardian,
             decided_by,
+            own_account=bool(own),
+            same_name=same_name(parent_name, student_name),
         )
-        for request, parent_name, username, student_name, class_name, guardian, decided_by in rows
+        for request, parent_name, username, student_name, class_name, guardian, decided_by, own in (
+            rows
+        )
     ]
 
 
@@ -534,9 +681,15 @@ async def decide(
         view = await request_view(session, request_id)
         assert view is not None
         raise LinkError("already_decided", view=view)
+    if approve and await is_student_account(session, request.account_id, request.student_id):
+        view = await request_view(session, request_id)
+        assert view is not None
+        raise LinkError("same_person", view=view)
     request.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
     request.decided_at = now
     request.decided_by_id = actor.account_id
+    if not approve:
+        await _forget_request_phone(session, request)
     if approve:
         await _confirm_guardianship(
             session,
@@ -574,6 +727,18 @@ async def decide(
     view = await request_view(session, request_id)
     assert view is not None
     return view
+
+
+async def _forget_request_phone(session: AsyncSession, request: LinkRequest) -> None:
+    """A rejected request keeps no phone: not on the request, not in the copies of the
+    request message waiting in (or sent from) the outbox."""
+    request.phone = None
+    rows = await session.scalars(
+        select(OutboxMessage).where(OutboxMessage.dedup_key.like(f"linkreq:{request.id}:%"))
+    )
+    for row in rows:
+        if row.payload.get("phone") is not None:
+            row.payload = {**row.payload, "phone": None}
 
 
 async def pending_requests(session: AsyncSession, actor: Actor) -> list[RequestView]:
@@ -669,6 +834,29 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+async def _claim_invitation(
+    session: AsyncSession, grant_id: int, account_id: int, now: datetime
+) -> bool:
+    """Accept an open invitation for this account, atomically: one conditional UPDATE, so of
+    two accounts redeeming it at once exactly one wins (the other's UPDATE matches no row once
+    the winner commits; on PostgreSQL it waits for the winner's row lock, then re-checks).
+    False if it was accepted, revoked or expired meanwhile. Does not commit."""
+    result = await session.execute(
+        update(TrustedAccess)
+        .where(
+            TrustedAccess.id == grant_id,
+            TrustedAccess.accepted_at.is_(None),
+            TrustedAccess.account_id.is_(None),
+            TrustedAccess.revoked_at.is_(None),
+            or_(TrustedAccess.expires_at.is_(None), TrustedAccess.expires_at > now),
+            or_(TrustedAccess.invite_expires_at.is_(None), TrustedAccess.invite_expires_at > now),
+        )
+        .values(account_id=account_id, accepted_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
 async def _accept_invitation(
     session: AsyncSession,
     telegram_id: int,
@@ -681,6 +869,9 @@ async def _accept_invitation(
     keys: codes_service.CodeKeys,
     school_attempt_limit: int = codes_service.SCHOOL_ATTEMPT_LIMIT,
 ) -> LinkResult:
+    """Redeem a trusted-person invitation. Its hash stays on the grant once accepted or
+    revoked, so whoever comes later is told what became of it (taken, withdrawn, expired);
+    `_claim_invitation` keeps it one-time."""
     candidates = keys.candidates(codes_service.Purpose.INVITE, code)
     rows = await session.scalars(
         select(TrustedAccess).where(TrustedAccess.invite_hash.in_(list(candidates)))
@@ -696,19 +887,19 @@ async def _accept_invitation(
     elif grant.accepted_at is not None:
         status = "used"
     elif invitation_expired(grant, now):
-        status = "invite_expired"
+        status = "expired"
     if grant is None or status != "ok":
         await codes_service.record_failure(
             session, telegram_id, now=now, school_limit=school_attempt_limit
         )
         await session.commit()
-        raise LinkError("invite_expired" if status == "invite_expired" else f"code_{status}")
+        raise LinkError("code_unknown" if grant is None else f"invite_{status}")
     await codes_service.record_attempt(session, telegram_id, success=True, now=now)
     account = await _account_for(session, telegram_id, full_name, username, language_code)
-    grant.account_id = account.id
-    grant.accepted_at = now
-    grant.invite_hash = None
-    grant.invite_key_id = None
+    if not await _claim_invitation(session, grant.id, account.id, now):
+        # another account accepted it between our read and this write: it won, we change nothing
+        await session.rollback()
+        raise LinkError("invite_used")
     student = await session.get(Student, grant.student_id)
     assert student is not None
     await enqueue(
@@ -838,20 +1029,62 @@ async def update_grant(
     return grant
 
 
+async def _grant_for_revoker(
+    session: AsyncSession, actor: Actor, grant_id: int
+) -> tuple[TrustedAccess, bool]:
+    """The grant, if the actor may revoke it: a guardian of the child (its manager: True) or
+    an admin of the school (False)."""
+    grant = await session.get(TrustedAccess, grant_id)
+    if grant is None:
+        raise LinkError("not_found")
+    if await can(session, actor, Action.MANAGE_TRUSTED, grant.student_id):
+        return grant, True
+    await require(session, actor, Action.REVOKE_ACCESS, grant.student_id)  # admins
+    return grant, False
+
+
+@dataclass(frozen=True)
+class RevokeView:
+    """What the "revoke this trusted person?" question shows."""
+
+    grant_id: int
+    student_id: int
+    student_name: str
+    name: str
+    accepted: bool
+    by_manager: bool
+
+
+async def revoke_preview(session: AsyncSession, actor: Actor, grant_id: int) -> RevokeView:
+    """The confirmation before `revoke_grant`, checked against the same rule; nothing changes."""
+    grant, manager = await _grant_for_revoker(session, actor, grant_id)
+    if grant.revoked_at is not None:
+        raise LinkError("revoked")
+    name = None
+    if grant.account_id is not None:
+        name = await session.scalar(select(Account.full_name).where(Account.id == grant.account_id))
+    student_name = await session.scalar(
+        select(Student.full_name).where(Student.id == grant.student_id)
+    )
+    return RevokeView(
+        grant.id,
+        grant.student_id,
+        student_name or "",
+        name or grant.label,
+        grant.account_id is not None,
+        manager,
+    )
+
+
 async def revoke_grant(
     session: AsyncSession, actor: Actor, grant_id: int, *, now: datetime | None = None
 ) -> TrustedAccess:
     """A guardian (or an admin) revokes a trusted person; effective on their next tap."""
     now = now or utcnow()
-    grant = await session.get(TrustedAccess, grant_id)
-    if grant is None:
-        raise LinkError("not_found")
-    if not await can(session, actor, Action.REVOKE_ACCESS, grant.student_id):  # admins
-        await require(session, actor, Action.MANAGE_TRUSTED, grant.student_id)
+    grant, _manager = await _grant_for_revoker(session, actor, grant_id)
     if grant.revoked_at is None:
         grant.revoked_at = now
         grant.revoked_by_id = actor.account_id
-        grant.invite_hash = None
         if grant.account_id is not None:
             await _tell_revoked(
                 session, grant.account_id, grant.student_id, f"trustrev:{grant.id}", now
@@ -918,7 +1151,6 @@ async def unlink_guardian(
     for grant in grants:
         grant.revoked_at = now
         grant.revoked_by_id = actor.account_id
-        grant.invite_hash = None
         unlinked += [grant.account_id] if grant.account_id is not None else []
     if action == "guardian.revoke":
         dedup_key = f"guardrev:{link.id}:{int(now.timestamp())}"

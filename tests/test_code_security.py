@@ -484,10 +484,17 @@ async def test_invitation_lives_a_short_configurable_time_of_its_own(
     assert grant_id not in {h.id for h in holders if h.kind == "invited"}
     result = await _redeem(session_factory, 6201, code, now=NOW + timedelta(hours=4))
     assert result.outcome is linking.Outcome.TRUSTED
+    # accepted, it opens nothing more: whoever comes later is told it was taken (its keyed
+    # hash stays on the grant for that, see services.linking._accept_invitation)
+    late = await _refusal(session_factory, 6202, code, now=NOW + timedelta(hours=4))
+    assert late == "invite_used"
     async with session_factory() as session:
-        grant = await session.get(TrustedAccess, grant_id)
-    assert grant is not None
-    assert (grant.invite_hash, grant.invite_key_id) == (None, None)
+        holder = await session.scalar(
+            select(Account.telegram_id)
+            .join(TrustedAccess, TrustedAccess.account_id == Account.id)
+            .where(TrustedAccess.id == grant_id)
+        )
+    assert holder == 6201
 
 
 async def test_invite_ttl_setting_reaches_the_invitation(

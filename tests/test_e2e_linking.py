@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from io import BytesIO
 from typing import Any
 
@@ -25,6 +26,7 @@ from db.models import (
 from services.codes import issue_code_for
 from tests import factories as f
 from tests.harness import CODE_KEYS, App
+from tests.test_linking_integrity import table_contents
 
 
 @pytest.fixture
@@ -215,8 +217,18 @@ async def test_trusted_person_invited_used_and_revoked(app: App, school: f.Small
     assert "accepted your invitation" in parent.last.text
     await parent.send("/access")
     await parent.press(text="⚙️ Tutor")
+    # revoking asks first; "Cancel" goes back to the grant and changes nothing
+    before = await table_contents(app.session_factory)
     await parent.press(text="🚫 Revoke access")
+    assert "Revoke Tutor's access to Пётр Иванов's diary?" in parent.last.text
+    assert parent.last.button_texts() == ["Yes, revoke", "Cancel"]
+    await parent.press(text="Cancel")
+    assert "Sees: grades, attendance" in parent.last.text
+    assert await table_contents(app.session_factory) == before
+    await parent.press(text="🚫 Revoke access")
+    await parent.press(text="Yes, revoke")
     assert parent.callback_answers[-1]["text"] == "Access revoked."
+    assert "Who can see Пётр Иванов's diary" in parent.last.text
     async with app.session_factory() as session:
         grant = await session.get(TrustedAccess, grant_id)
         assert grant is not None
@@ -287,6 +299,21 @@ FORGED = [
         5999,
         lambda s: GrantCb(grant_id=s.trusted_grant_id, op=GrantOp.REVOKE),
     ),
+    (
+        "student confirms revoking the tutor",
+        f.STUDENT,
+        lambda s: GrantCb(grant_id=s.trusted_grant_id, op=GrantOp.REVOKE, confirm=True),
+    ),
+    (
+        "parent confirms revoking another family's grant",
+        f.PARENT,
+        lambda s: GrantCb(grant_id=s.other_grant_id, op=GrantOp.REVOKE, confirm=True),
+    ),
+    (
+        "teacher confirms revoking a grant",
+        f.TEACHER,
+        lambda s: GrantCb(grant_id=s.trusted_grant_id, op=GrantOp.REVOKE, confirm=True),
+    ),
 ]
 
 
@@ -355,3 +382,192 @@ async def test_attempt_limit_is_configurable(
         assert "Too many wrong codes" in attacker.last.text
     finally:
         await strict.stop()
+
+
+# --- issue 9: one winner, nobody their own parent, no phone kept, run-through ---------------
+
+
+async def _invitation_link(parent: Any) -> str:
+    await parent.send("/access")
+    await parent.press(text="➕ Invite a trusted person")
+    await parent.press(text="📨 Create the invitation")
+    return str(parent.last.text.split("?start=")[1].split()[0])
+
+
+async def test_invitation_opened_by_two_accounts_at_once(
+    app: App, school: f.SmallSchool, db_url: str
+) -> None:
+    """Both open the link at the same moment: one gets access, the other is told in their
+    language that it was taken; the parent is told the winner's name."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a real race needs concurrent writers: PostgreSQL")
+    parent = app.user(f.PARENT, language_code="en")
+    for round_ in range(5):
+        code = await _invitation_link(parent)
+        tutor = app.user(5100 + 2 * round_, first_name=f"Tutor{round_}", language_code="en")
+        granny = app.user(5101 + 2 * round_, first_name=f"Granny{round_}", language_code="ru")
+        await asyncio.gather(tutor.send(f"/start {code}"), granny.send(f"/start {code}"))
+        granted = [u for u in (tutor, granny) if "Пётр Иванов" in u.last.text]
+        assert len(granted) == 1, (tutor.last.text, granny.last.text)
+        winner = granted[0]
+        loser = granny if winner is tutor else tutor
+        taken = {
+            "en": "already been accepted from another Telegram account",
+            "ru": "уже принято с другого аккаунта Telegram",
+        }
+        assert taken[loser.language_code] in loser.last.text
+        async with app.session_factory() as session:
+            holder = await session.scalar(
+                select(Account.telegram_id)
+                .join(TrustedAccess, TrustedAccess.account_id == Account.id)
+                .order_by(TrustedAccess.id.desc())
+                .limit(1)
+            )
+        assert holder == winner.id
+        assert await app.deliver_notifications() == 1
+        assert f"{winner.first_name} accepted your invitation" in parent.last.text
+        await loser.send("/start")
+        assert "Пётр" not in loser.last.text
+    assert app.fake.errors == []
+
+
+async def test_student_cannot_use_own_parents_letter(app: App, school: f.SmallSchool) -> None:
+    code = await f.parent_code(app.session_factory, school.student_id, None)
+    before = await table_contents(app.session_factory)
+    student = app.user(f.STUDENT, language_code="ru")
+    await student.send(f"/start {code}")
+    assert "Это письмо для родителя ученика" in student.last.text
+    assert student.last.reply_markup is None or "keyboard" not in student.last.reply_markup
+    await student.send(code)  # typed: the same
+    assert "Это письмо для родителя ученика" in student.last.text
+    assert await table_contents(app.session_factory) == before
+    await student.send("/start")
+    assert student.last.text.count("Пётр Иванов") == 2  # the greeting and one child entry
+    assert "родитель" not in student.last.text
+    # the parent's own letter still works for the parent (a new account: a second guardian)
+    dad = app.user(5201, first_name="Папа", language_code="en")
+    await dad.send(f"/start {code}")
+    assert "The code is valid" in dad.last.text
+    assert app.fake.errors == []
+
+
+async def test_request_from_the_students_account_is_flagged_and_refused(
+    app: App, school: f.SmallSchool
+) -> None:
+    """A request made before the fix (the student's account asked to be the parent): the class
+    teacher sees a warning, "Approve" is refused and changes nothing, "Reject" works; the
+    student keeps one entry and /access keeps working for the real parent."""
+    async with app.session_factory() as session:
+        student = await session.get(Student, school.student_id)
+        assert student is not None
+        session.add(
+            LinkRequest(student_id=student.id, account_id=student.account_id, phone="+79005550010")
+        )
+        await session.commit()
+    teacher = app.user(f.CLASS_TEACHER, language_code="en")
+    await teacher.send("/requests")
+    request_message = teacher.last
+    assert "the applicant and the student are the same person" in request_message.text
+    assert request_message.button_texts() == ["❌ Reject"]
+    forged_approve = LinkDecisionCb(request_id=1, approve=True)
+    async with app.session_factory() as session:
+        forged_approve.request_id = int(await session.scalar(select(LinkRequest.id)) or 0)
+    before = await table_contents(app.session_factory)
+    await teacher.press(request_message, data=forged_approve.pack())
+    answer = teacher.callback_answers[-1]
+    assert answer.get("show_alert") is True
+    assert "cannot be approved" in answer["text"]
+    assert await table_contents(app.session_factory) == before
+    assert teacher.last.button_texts() == ["❌ Reject"]
+    await teacher.press(teacher.last, text="❌ Reject")
+    assert "Rejected by" in teacher.last.text
+    async with app.session_factory() as session:
+        request = await session.scalar(select(LinkRequest))
+        assert request is not None
+        assert request.status == RequestStatus.REJECTED
+        assert request.phone is None
+    pupil = app.user(f.STUDENT, language_code="en")
+    await pupil.send("/start")
+    assert pupil.last.text.count("Пётр Иванов") == 2  # the greeting and one child entry
+    parent = app.user(f.PARENT, language_code="en")
+    await parent.send("/access")
+    assert "Who can see Пётр Иванов's diary" in parent.last.text
+    assert app.fake.errors == []
+
+
+async def test_waiting_parent_is_told_the_request_is_pending(
+    app: App, school: f.SmallSchool
+) -> None:
+    code = await f.parent_code(app.session_factory, school.unlinked_student_id, None)
+    dad = app.user(5202, first_name="Пётр", language_code="en")
+    await dad.send(f"/start {code}")
+    await dad.send_contact("+7 900 000-00-11")
+    assert "went to the class teacher" in dad.last.text
+    before = await table_contents(app.session_factory)
+    await dad.send(f"/start {code}")
+    assert "your request is with the class teacher" in dad.last.text
+    assert "already been used" not in dad.last.text
+    await dad.send(code)
+    assert "your request is with the class teacher" in dad.last.text
+    await dad.send("/start")
+    assert "Your request to connect is with the class teacher" in dad.last.text
+    assert await table_contents(app.session_factory) == before
+    # once approved, the same link says so
+    teacher = app.user(f.CLASS_TEACHER, language_code="en")
+    await teacher.send("/requests")
+    await teacher.press(text="✅ Approve")
+    await dad.send(f"/start {code}")
+    assert "already connected to this child" in dad.last.text
+    assert app.fake.errors == []
+
+
+async def test_non_matching_phone_is_not_kept_after_rejection(
+    app: App, school: f.SmallSchool
+) -> None:
+    code = await f.parent_code(app.session_factory, school.unlinked_student_id, None)
+    stranger = app.user(5203, first_name="Чужой", language_code="ru")
+    await stranger.send(f"/start {code}")
+    await stranger.send_contact("+7 900 555-00-12")
+    async with app.session_factory() as session:
+        account = await session.scalar(select(Account).where(Account.telegram_id == 5203))
+        assert account is not None
+        assert account.phone is None
+    contents = await table_contents(app.session_factory)
+    holders = [name for name, rows in contents.items() if "+79005550012" in repr(rows)]
+    assert sorted(holders) == ["link_requests", "notification_outbox"]
+    teacher = app.user(f.CLASS_TEACHER, language_code="ru")
+    app.user(f.ADMIN, language_code="ru")
+    assert await app.deliver_notifications() == 2
+    assert "+79005550012" in teacher.last.text  # the class teacher needs it to decide
+    await teacher.press(teacher.last, text="❌ Отклонить")
+    contents = await table_contents(app.session_factory)
+    assert [name for name, rows in contents.items() if "9005550012" in repr(rows)] == []
+    assert app.fake.errors == []
+
+
+async def test_student_made_their_own_parent_before_the_fix(
+    app: App, school: f.SmallSchool
+) -> None:
+    """Data the old bug left (the student approved as their own parent): the child is listed
+    once, as the student; /access answers (no parent screen, no error); the real parent's
+    /access works."""
+    async with app.session_factory() as session:
+        student = await session.get(Student, school.student_id)
+        assert student is not None
+        assert student.account_id is not None
+        session.add(
+            Guardianship(
+                student_id=student.id, account_id=student.account_id, method=LinkMethod.APPROVED
+            )
+        )
+        await session.commit()
+    pupil = app.user(f.STUDENT, language_code="en")
+    await pupil.send("/start")
+    assert pupil.last.text.count("Пётр Иванов") == 2  # the greeting and one child entry
+    assert "👥 Who can see my child" not in pupil.last.button_texts()
+    await pupil.send("/access")
+    assert "not connected to a child as a parent" in pupil.last.text
+    parent = app.user(f.PARENT, language_code="en")
+    await parent.send("/access")
+    assert "Who can see Пётр Иванов's diary" in parent.last.text
+    assert app.fake.errors == []

@@ -10,9 +10,18 @@ from datetime import UTC, datetime
 import pytest
 from pypdf import PdfReader
 
+from bot.i18n import create_i18n
+from bot.keyboards import contact_keyboard
 from db.enums import CodeKind
 from services.codes import IssuedCode, deep_link, format_code, generate_code, normalize_code
-from services.letters import CSV_COLUMNS, _qr, render_codes_csv, render_letters_pdf
+from services.letters import (
+    CONTACT_BUTTON_EN,
+    CONTACT_BUTTON_RU,
+    CSV_COLUMNS,
+    _qr,
+    render_codes_csv,
+    render_letters_pdf,
+)
 
 BOT = "parta_school_bot"
 EXPIRES = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
@@ -198,3 +207,25 @@ def test_csv_guards_against_formula_injection() -> None:
     assert row["student"] == '\'=HYPERLINK("http://evil","x")'
     assert row["guardian"] == "'+7 916 000"
     assert row["class"] == "7B"
+
+
+@pytest.mark.parametrize(
+    ("locale", "label"), [("ru", CONTACT_BUTTON_RU), ("en", CONTACT_BUTTON_EN)]
+)
+def test_letter_names_the_contact_button_as_the_bot_labels_it(
+    pages: list[str], locale: str, label: str
+) -> None:
+    """The letter tells parents which button to press: the very label the bot shows (less
+    the 📱 icon, which the letter's font cannot draw)."""
+    i18n = create_i18n("ru")
+    with i18n.context(), i18n.use_locale(locale):
+        markup = contact_keyboard()
+    shown = markup.keyboard[0][0]
+    assert shown.request_contact
+    assert shown.text == f"📱 {label}"
+    quoted = f"«{label}»" if locale == "ru" else f'"{label}"'
+    assert all(quoted in _squash_spaces(page) for page in pages)
+
+
+def _squash_spaces(text: str) -> str:
+    return " ".join(text.split())

@@ -66,11 +66,13 @@ class GrantOp(enum.StrEnum):
 
 
 class GrantCb(CallbackData, prefix="tg"):
-    """A trusted grant: open it, set its scopes, extend it, or revoke it."""
+    """A trusted grant: open it, set its scopes, extend it, or revoke it (`REVOKE` asks first;
+    `confirm` is the answer "yes")."""
 
     grant_id: int
     op: GrantOp
     value: int = 0
+    confirm: bool = False
 
 
 class UnlinkCb(CallbackData, prefix="ul"):

@@ -61,11 +61,14 @@ def contact_keyboard() -> ReplyKeyboardMarkup:
     )
 
 
-def link_decision_keyboard(request_id: int) -> InlineKeyboardMarkup:
+def link_decision_keyboard(request_id: int, *, approvable: bool = True) -> InlineKeyboardMarkup:
+    """Approve and Reject; only Reject for a request that cannot be approved (the applicant
+    is the student themselves)."""
     builder = InlineKeyboardBuilder()
-    builder.button(
-        text=_("✅ Approve"), callback_data=LinkDecisionCb(request_id=request_id, approve=True)
-    )
+    if approvable:
+        builder.button(
+            text=_("✅ Approve"), callback_data=LinkDecisionCb(request_id=request_id, approve=True)
+        )
     builder.button(
         text=_("❌ Reject"), callback_data=LinkDecisionCb(request_id=request_id, approve=False)
     )
@@ -197,6 +200,26 @@ def grant_keyboard(grant_id: int, scopes: int, expiries: list[int]) -> InlineKey
     )
     builder.adjust(2, 2, *([2] * ((len(expiries) + 1) // 2)), 1)
     back_button(builder, Screen.ACCESS)
+    return builder.as_markup()
+
+
+def revoke_confirm_keyboard(
+    grant_id: int, student_id: int, *, by_manager: bool
+) -> InlineKeyboardMarkup:
+    """ "Yes, revoke" and "Cancel" (back to the grant for its parent, to the child's access
+    list for an admin)."""
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("Yes, revoke"),
+        callback_data=GrantCb(grant_id=grant_id, op=GrantOp.REVOKE, confirm=True),
+    )
+    cancel = (
+        GrantCb(grant_id=grant_id, op=GrantOp.OPEN)
+        if by_manager
+        else StudentAccessCb(student_id=student_id)
+    )
+    builder.button(text=_("Cancel"), callback_data=cancel)
+    builder.adjust(1)
     return builder.as_markup()
 
 

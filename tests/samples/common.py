@@ -6,7 +6,14 @@ from typing import Any
 
 from db.enums import RequestStatus
 from services.actors import Actor
-from services.linking import AccessHolder, GrantView, LinkResult, Outcome, RequestView
+from services.linking import (
+    AccessHolder,
+    GrantView,
+    LinkResult,
+    Outcome,
+    RequestView,
+    RevokeView,
+)
 from services.school import StudentAccess
 from tests.samples.base import ALL_ROLES, HOSTILE, HOSTILE_ACTOR, WHEN
 
@@ -53,8 +60,17 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "expiry_in_past",
             "revoked",
             "not_found",
+            "invite_used",
+            "invite_revoked",
+            "invite_expired",
+            "request_pending",
+            "already_linked",
+            "own_parent_code",
+            "family_student_code",
+            "same_person",
         ]
     ],
+    "linking/pending.html.j2": [{}],
     "linking/need_contact.html.j2": [{"reminder": False}, {"reminder": True}],
     "linking/linked.html.j2": [
         {"result": LinkResult(outcome, HOSTILE, "<7B>")}
@@ -65,10 +81,21 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "linking/request.html.j2": [
         {
             "request": RequestView(
-                1, status, HOSTILE, "user_name", "+79161234567", HOSTILE, "<7B>", HOSTILE, HOSTILE
+                1,
+                status,
+                HOSTILE,
+                "user_name",
+                "+79161234567",
+                HOSTILE,
+                "<7B>",
+                HOSTILE,
+                HOSTILE,
+                own_account=own_account,
+                same_name=same,
             )
         }
         for status in RequestStatus
+        for own_account, same in [(False, False), (True, True), (False, True)]
     ],
     "linking/request_staff.html.j2": [
         {
@@ -78,7 +105,16 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "student_name": HOSTILE,
             "class_name": None,
             "guardian_on_file": HOSTILE,
-        }
+        },
+        {
+            "parent_name": HOSTILE,
+            "username": "user_name",
+            "phone": None,
+            "student_name": HOSTILE,
+            "class_name": "<7B>",
+            "guardian_on_file": None,
+            "same_name": True,
+        },
     ],
     "linking/decision_parent.html.j2": [
         {"approved": True, "student_name": HOSTILE},
@@ -114,6 +150,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"is_self": False, "name": HOSTILE},
     ],
     "family/unlinked.html.j2": [{"is_self": True}, {"is_self": False}],
+    "family/revoke_confirm.html.j2": [
+        {"grant": RevokeView(1, 2, HOSTILE, HOSTILE, accepted, manager)}
+        for accepted, manager in [(True, True), (False, False)]
+    ],
     "school/no_requests.html.j2": [{}],
     "school/classes.html.j2": [{}],
     "school/codes_classes.html.j2": [{}],
