@@ -162,17 +162,17 @@ async def on_link_decision(
             session, actor, callback_data.request_id, approve=callback_data.approve
         )
     except linking.LinkError as exc:
+        current = await linking.request_view(session, callback_data.request_id)
+        if current is None or exc.key not in ("already_decided", "same_person"):
+            raise
+        view = current
         if exc.key == "already_decided":
-            view = exc.details["view"]
             callback_answer.text = _("Someone has already decided on this request.")
-        elif exc.key == "same_person":  # refused, nothing changed: only "Reject" is left
-            view = exc.details["view"]
+        else:  # the student's own account: refused, nothing changed, only "Reject" is left
             refuse(
                 callback_answer, renderer.render("linking/error.html.j2", key=exc.key, details={})
             )
             markup = link_decision_keyboard(view.id, approvable=False)
-        else:
-            raise
     await show_for(query, bot, renderer.render("linking/request.html.j2", request=view), markup)
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 import enum
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, SQLColumnExpression, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -97,8 +99,8 @@ def _audit(
     entity_id: int | None,
     actor_id: int | None,
     telegram_id: int | None,
-    new: dict[str, object] | None = None,
-    old: dict[str, object] | None = None,
+    new: Mapping[str, object] | None = None,
+    old: Mapping[str, object] | None = None,
     reason: str | None = None,
 ) -> None:
     session.add(
@@ -108,8 +110,8 @@ def _audit(
             entity_id=entity_id,
             actor_id=actor_id,
             telegram_id=telegram_id,
-            new=new,
-            old=old,
+            new=None if new is None else dict(new),
+            old=None if old is None else dict(old),
             reason=reason,
         )
     )
@@ -200,8 +202,11 @@ async def _confirm_guardianship(
     return link
 
 
+_Person = TypeVar("_Person", Student, Staff)
+
+
 async def _bind_person(
-    session: AsyncSession, model: type[Student] | type[Staff], person_id: int, account: Account
+    session: AsyncSession, model: type[_Person], person_id: int, account: Account
 ) -> tuple[int, str, int | None]:
     """Link a student's or staff member's record to this account (a code re-issued for a lost
     phone moves it: the previous account loses it). Returns (id, name, previous account)."""
@@ -222,7 +227,7 @@ async def _bind_person(
 
 
 def student_account_clause(
-    account_id: ColumnElement[int] | int, student_id: ColumnElement[int] | int
+    account_id: SQLColumnExpression[int] | int, student_id: SQLColumnExpression[int] | int
 ) -> ColumnElement[bool]:
     """SQL: is this account the student's own? True when the student record is linked to it
     now, or was linked to it before (a student code re-issued for a lost phone moves the
@@ -678,13 +683,9 @@ async def decide(
     request = await session.get(LinkRequest, request_id)
     assert request is not None
     if request.status != RequestStatus.PENDING:
-        view = await request_view(session, request_id)
-        assert view is not None
-        raise LinkError("already_decided", view=view)
+        raise LinkError("already_decided")
     if approve and await is_student_account(session, request.account_id, request.student_id):
-        view = await request_view(session, request_id)
-        assert view is not None
-        raise LinkError("same_person", view=view)
+        raise LinkError("same_person")
     request.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
     request.decided_at = now
     request.decided_by_id = actor.account_id
