@@ -311,10 +311,10 @@ async def confirm_proposed(
     """Set every student's period grade that is still empty to its proposal."""
     now = now or utcnow()
     a = await _assignment(session, actor, assignment_id)
+    await require(session, actor, Action.WRITE_ASSIGNMENT, assignment_id)
     period = await _period(session, a, period_id)
     if period.closed:
         raise JournalError("period_closed")
-    await require(session, actor, Action.WRITE_ASSIGNMENT, assignment_id)
     count = 0
     for line in await _lines(session, a, period):
         if line.value is not None or line.proposed is None:
