@@ -1150,6 +1150,13 @@ async def _grade_for_write(
     return grade, ctx, closed, name or ""
 
 
+async def _void_acknowledgements(session: AsyncSession, grade_id: int) -> None:
+    """A family's "Seen" is for the value they were shown: once the value changes it no longer
+    says anything, and the teacher must not see the corrected grade as seen. The family is
+    told of the change (after the grace window) and can say "Seen" again."""
+    await session.execute(delete(Acknowledgement).where(Acknowledgement.grade_id == grade_id))
+
+
 async def change_grade(
     session: AsyncSession,
     actor: Actor,
@@ -1185,6 +1192,8 @@ async def change_grade(
             grade.id, ctx.id, grade.student_id, name, grade.value, old_value, grade.kind
         )
     grade.updated_at = now
+    if grade.value != old_value:
+        await _void_acknowledgements(session, grade.id)
     entry = audit.record(
         session,
         actor,
@@ -1683,6 +1692,8 @@ async def _undo_grade(
         await cancel_pending(session, prefix)
     else:
         parsed = parse_grade(ctx.scale, restore["value"])
+        if parsed.value != grade.value:
+            await _void_acknowledgements(session, grade.id)
         grade.value, grade.score = parsed.value, parsed.score
         grade.kind = GradeKind(restore["kind"])
         grade.weight = float(restore["weight"])
