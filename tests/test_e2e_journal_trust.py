@@ -188,15 +188,15 @@ async def test_correction_seen_and_the_buttons_that_must_go(
     await teacher.press(prompt, data=JCancelCb().pack())
     answer = teacher.callback_answers[-1]
     assert answer["text"] == "That question has already been answered: nothing was cancelled."
+    # the corrected grade is not shown as seen: only the old value was
+    card = await _student_card(teacher, lesson_id, school.student_id)
+    assert _grade_line(card) == "• 5 oral"
     async with app.session_factory() as session:
         assert await session.scalar(select(Grade.value).where(Grade.id == grade_id)) == "5"
         seen = await session.scalar(
             select(Acknowledgement.id).where(Acknowledgement.grade_id == grade_id)
         )
         assert seen is None
-    # the corrected grade is not shown as seen: only the old value was
-    card = await _student_card(teacher, lesson_id, school.student_id)
-    assert _grade_line(card) == "• 5 oral"
 
     # the family hears of the change, says "Seen" again: seen again
     await app.deliver_notifications(utcnow() + timedelta(minutes=4))
