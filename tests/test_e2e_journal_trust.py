@@ -8,8 +8,8 @@
 * the /grades table keeps "(зачёт)" and "(незачёт)" whole;
 * "1 grade", not "1 grades" (and the three Russian plural forms).
 
-Days are taken relative to the factory's school year or to yesterday, never the real date
-in a way that can fail on some day of the month."""
+Days come from the one test clock (tests/clock.py): today, or a day of the factory's school
+year, so the tests hold under any `--now`."""
 
 from __future__ import annotations
 
@@ -35,7 +35,6 @@ from bot.callbacks.journal import (
 from bot.callbacks.notify import ReactCb, ReactOp
 from bot.i18n import LOCALES_DIR, create_i18n
 from bot.rendering import Renderer
-from db.base import utcnow
 from db.enums import GradeKind, PeriodKind, ScaleKind
 from db.models import (
     Account,
@@ -49,6 +48,7 @@ from db.models import (
 )
 from services import journal
 from services.actors import load_actor
+from tests import clock
 from tests import factories as f
 from tests.fakes.telegram_api import ChatMessage, FakeUser
 from tests.harness import App
@@ -59,7 +59,7 @@ MSK = ZoneInfo("Europe/Moscow")
 
 
 def _q1_day() -> date:
-    return f.current_year_bounds(utcnow().date())[0] + timedelta(days=14)
+    return f.current_year_bounds(clock.school_today())[0] + timedelta(days=14)
 
 
 @pytest.fixture
@@ -119,9 +119,8 @@ async def test_a_closed_period_refuses_attendance_cancel_and_topic_in_the_bot(
 # --- a correction with a reason; seen; the push's buttons ---------------------------------
 
 
-async def _yesterday_lesson(app: App, school: f.SmallSchool) -> int:
-    yesterday = datetime.now(MSK).date() - timedelta(days=1)
-    return await _make_lesson(app.session_factory, school.class_7b, yesterday)
+async def _todays_lesson(app: App, school: f.SmallSchool) -> int:
+    return await _make_lesson(app.session_factory, school.class_7b, clock.school_today())
 
 
 async def _student_card(teacher: FakeUser, lesson_id: int, student_id: int) -> str:
@@ -140,7 +139,7 @@ def _grade_line(card: str) -> str:
 async def test_correction_seen_and_the_buttons_that_must_go(
     app: App, school: f.SmallSchool
 ) -> None:
-    lesson_id = await _yesterday_lesson(app, school)
+    lesson_id = await _todays_lesson(app, school)
     teacher = app.user(f.TEACHER, language_code="en")
     parent = app.user(f.PARENT, language_code="en")
     app.user(f.TRUSTED)  # they get the pushes too
@@ -161,9 +160,9 @@ async def test_correction_seen_and_the_buttons_that_must_go(
         assert grade is not None
         assert grade.value == "4"
         grade_id = grade.id
-        grade.created_at = utcnow() - timedelta(minutes=10)  # the family has been told
+        grade.created_at = clock.now() - timedelta(minutes=10)  # the family has been told
         await session.commit()
-    await app.deliver_notifications(utcnow() + timedelta(minutes=2))
+    await app.deliver_notifications(clock.now() + timedelta(minutes=2))
     push = parent.last
     assert push is not None
     assert push.button_texts() == ["👀 Seen", "💬 Comment"]
@@ -199,7 +198,7 @@ async def test_correction_seen_and_the_buttons_that_must_go(
         assert seen is None
 
     # the family hears of the change, says "Seen" again: seen again
-    await app.deliver_notifications(utcnow() + timedelta(minutes=4))
+    await app.deliver_notifications(clock.now() + timedelta(minutes=4))
     change = parent.last
     assert change is not None
     assert change.message_id != push.message_id
@@ -215,7 +214,7 @@ async def test_correction_seen_and_the_buttons_that_must_go(
 
 
 async def test_cancel_on_an_open_prompt_still_cancels_it(app: App, school: f.SmallSchool) -> None:
-    lesson_id = await _yesterday_lesson(app, school)
+    lesson_id = await _todays_lesson(app, school)
     teacher = app.user(f.TEACHER, language_code="en")
     await teacher.press(await _message(teacher), data=JLessonCb(lesson_id=lesson_id).pack())
     await teacher.press(
@@ -290,7 +289,7 @@ async def test_grades_table_keeps_pass_fail_cells_whole(app: App, school: f.Smal
                         weight=1.0,
                         kind=GradeKind.CLASSWORK,
                         author_id=teacher_id,
-                        created_at=utcnow() - timedelta(days=1),
+                        created_at=clock.now() - timedelta(days=1),
                     )
                 )
         await session.commit()

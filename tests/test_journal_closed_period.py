@@ -20,12 +20,13 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.base import Base, utcnow
+from db.base import Base
 from db.enums import AttachmentKind, AttendanceStatus, GradeKind
 from db.models import Account, AuditEntry, Lesson, Period, PeriodGrade, TeachingAssignment
 from services import audit, journal, periods
 from services.access import AccessDenied
 from services.actors import Actor, load_actor
+from tests import clock
 from tests import factories as f
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -33,7 +34,7 @@ GRACE = timedelta(seconds=60)
 
 
 def _year_start() -> date:
-    return f.current_year_bounds(utcnow().date())[0]
+    return f.current_year_bounds(clock.school_today())[0]
 
 
 def _lesson_day() -> date:
