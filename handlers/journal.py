@@ -877,6 +877,8 @@ async def on_lesson_op(
         card = await journal.lesson_card(session, actor, lesson_id)
         if not card.can_write:
             raise AccessDenied(Action.WRITE_LESSON, lesson_id)
+        if card.closed:  # don't ask for what the service will refuse
+            raise journal.JournalError("lesson_period_closed")
         target, key, markup = {
             LessonOp.TOPIC: (JournalInput.topic, "topic", None),
             LessonOp.HOMEWORK: (JournalInput.homework, "homework", None),

@@ -1878,6 +1878,7 @@ async def homework_screen(session: AsyncSession, actor: Actor, lesson_id: int) -
     """The lesson's homework with its files and submissions count, and due-date choices."""
     ctx = await _readable(session, actor, lesson_id)
     can_write = await can(session, actor, Action.WRITE_LESSON, lesson_id)
+    can_write = can_write and not await _period_closed(session, ctx)  # see `_require_open`
     briefs = await _homework_briefs(session, lesson_id)
     homework = briefs[-1] if briefs else None
     files: list[AttachmentView] = []

@@ -31,6 +31,7 @@ from bot.callbacks.journal import (
     JPeriodGradeCb,
     JStudentCb,
     LessonOp,
+    LessonView,
 )
 from bot.callbacks.notify import ReactCb, ReactOp
 from bot.i18n import LOCALES_DIR, create_i18n
@@ -109,9 +110,16 @@ async def test_a_closed_period_refuses_attendance_cancel_and_topic_in_the_bot(
         answer = teacher.callback_answers[-1]
         assert "period is closed" in answer["text"], data
         assert answer.get("show_alert") is True
-    await teacher.press(card, data=JLessonOpCb(lesson_id=lesson_id, op=LessonOp.TOPIC).pack())
-    await teacher.send("Fractions")
-    assert "period is closed" in teacher.last.text
+    # the card offers none of it; the topic and homework prompts are not even asked
+    assert card is not None
+    for label in ("✅ All present", "⚙️ Topic, cancel, replacement"):
+        assert label not in card.button_texts()
+    assert "attendance, topic, replacement and homework stay as they are" in card.text
+    for op in (LessonOp.TOPIC, LessonOp.HOMEWORK, LessonOp.FILES):
+        await teacher.press(card, data=JLessonOpCb(lesson_id=lesson_id, op=op).pack())
+        assert "period is closed" in teacher.callback_answers[-1]["text"]
+    await teacher.press(card, data=JLessonCb(lesson_id=lesson_id, view=LessonView.HOMEWORK).pack())
+    assert "✏️ Write" not in teacher.last.button_texts()
     assert await _tables(app.session_factory) == before
     _clean(app)
 
