@@ -488,16 +488,22 @@ def student_keyboard(sheet: StudentSheet, kind: GradeKind) -> InlineKeyboardMark
             sheet.values,
             lambda i: JGradeCb(lesson_id=lid, student_id=sid, value=i, kind=kind),
         )
-        builder.row(
+        row = [
             InlineKeyboardButton(
                 text=_("⌨️ Type a value"),
                 callback_data=JTypeCb(lesson_id=lid, student_id=sid, kind=kind).pack(),
-            ),
-            InlineKeyboardButton(
-                text=ATTENDANCE_ICONS[sheet.line.attendance] + " " + _("Attendance"),
-                callback_data=JAttendCb(lesson_id=lid, student_id=sid, op=AttendOp.TOGGLE).pack(),
-            ),
-        )
+            )
+        ]
+        if not sheet.closed:  # a closed period's attendance is frozen
+            row.append(
+                InlineKeyboardButton(
+                    text=ATTENDANCE_ICONS[sheet.line.attendance] + " " + _("Attendance"),
+                    callback_data=JAttendCb(
+                        lesson_id=lid, student_id=sid, op=AttendOp.TOGGLE
+                    ).pack(),
+                )
+            )
+        builder.row(*row)
     if sheet.class_journal:
         builder.row(
             InlineKeyboardButton(
