@@ -58,5 +58,5 @@ class EraseCb(CallbackData, prefix="npd"):
     """Settings → "Delete my data": the confirmation screen, then (`confirm`) the deletion.
     Names the account it was shown to; the service refuses any other account's press."""
 
-    account_id: int
+    account_id: Id
     confirm: bool = False
