@@ -10,10 +10,12 @@ the updated screen and a short confirmation, so a teacher never wonders whether 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -66,6 +68,7 @@ from services.grading import default_weight
 from services.school import school_zone
 
 INPUT = "journal"  # the FSM data key of a pending typed input
+PROMPT = "prompt_id"  # in the pending input: the message that asked for it
 INPUT_TTL = 30 * 60  # seconds a prompt (or an armed run-through) waits for its answer
 
 
@@ -159,14 +162,29 @@ async def _ask(
     markup: InlineKeyboardMarkup | None = None,
     **pending: Any,
 ) -> None:
-    """Ask for a typed input: remember what it is for and send the prompt."""
+    """Ask for a typed input: remember what it is for and which message asks it."""
     await state.set_state(target)
     await state.update_data({INPUT: {"lesson_id": lesson_id, **pending, "at": _now()}})
-    await bot.send_message(
+    prompt = await bot.send_message(
         chat_id,
         renderer.render("journal/prompt.html.j2", key=key, details=details or {}),
         reply_markup=markup or kb.cancel_keyboard(lesson_id),
     )
+    await state.update_data(
+        {INPUT: {"lesson_id": lesson_id, **pending, "at": _now(), PROMPT: prompt.message_id}}
+    )
+
+
+async def _settle_prompt(bot: Bot | None, chat_id: int, pending: dict[str, Any]) -> None:
+    """The prompt has been answered and the change saved: take its buttons off, so its
+    "Cancel" can't later claim to cancel a change that stands. Call after the service."""
+    prompt_id = pending.get(PROMPT)
+    if bot is None or not prompt_id:
+        return
+    with suppress(TelegramBadRequest):  # deleted by the user, or too old to edit
+        await bot.edit_message_reply_markup(
+            chat_id=chat_id, message_id=int(prompt_id), reply_markup=None
+        )
 
 
 def _now() -> int:
@@ -859,6 +877,8 @@ async def on_lesson_op(
         card = await journal.lesson_card(session, actor, lesson_id)
         if not card.can_write:
             raise AccessDenied(Action.WRITE_LESSON, lesson_id)
+        if card.closed:  # don't ask for what the service will refuse
+            raise journal.JournalError("lesson_period_closed")
         target, key, markup = {
             LessonOp.TOPIC: (JournalInput.topic, "topic", None),
             LessonOp.HOMEWORK: (JournalInput.homework, "homework", None),
@@ -994,7 +1014,7 @@ async def on_period_grade(
             pressed_message(query), bot, chat_id, text, kb.period_student_keyboard(sheet, line)
         )
         return
-    pending = {
+    pending: dict[str, Any] = {
         "op": "period",
         "assignment_id": data.assignment_id,
         "period_id": data.period_id,
@@ -1093,7 +1113,21 @@ async def on_cancel_input(
     renderer: Renderer,
     state: FSMContext,
     bot: Bot,
+    callback_answer: CallbackAnswer,
 ) -> None:
+    """Leave the prompt this button belongs to. A prompt already answered (or replaced by a
+    newer one) has nothing to cancel: say so, never "Cancelled" over a change that stands."""
+    pressed = pressed_message(query)
+    current = await state.get_state()
+    data = (await state.get_data()).get(INPUT)
+    waiting = current is not None and current.startswith(JournalInput.__name__)
+    prompt_id = data.get(PROMPT) if isinstance(data, dict) else None
+    if not waiting or (pressed is not None and prompt_id and prompt_id != pressed.message_id):
+        refuse(callback_answer, _toast(renderer, "nothing_to_cancel"))
+        if pressed is not None and pressed.reply_markup is not None:
+            with suppress(TelegramBadRequest):
+                await pressed.edit_reply_markup(reply_markup=None)
+        return
     await _leave_input(state)
     notice = _toast(renderer, "cancelled")
     if callback_data.lesson_id:
@@ -1135,6 +1169,7 @@ async def on_typed_value(
         await message.answer(renderer.render("journal/error.html.j2", key="period_closed",
                                              details={}))  # fmt: skip
         return
+    await _settle_prompt(message.bot, message.chat.id, pending)
     notice = _toast(renderer, "grade", name=saved.student_name, value=saved.value)
     if pending.get("run"):
         text, markup = await _run_screen(
@@ -1213,6 +1248,7 @@ async def on_reason(
         )
     else:
         return
+    await _settle_prompt(message.bot, message.chat.id, pending)
     await message.answer(text, reply_markup=markup)
 
 
@@ -1223,6 +1259,7 @@ async def on_topic(
     lesson_id = int(pending.get("lesson_id", 0))
     await journal.set_topic(session, actor, lesson_id, message.text or "")
     await _leave_input(state)
+    await _settle_prompt(message.bot, message.chat.id, pending)
     text, markup = await _lesson_screen(
         session, actor, renderer, lesson_id, _toast(renderer, "saved")
     )
@@ -1275,6 +1312,7 @@ async def on_homework(
         grace=_grace(settings),
     )
     await _leave_input(state)
+    await _settle_prompt(message.bot, message.chat.id, pending)
     text, markup = await _homework_screen(
         session, actor, renderer, lesson_id, _toast(renderer, "saved")
     )
@@ -1328,6 +1366,7 @@ async def on_excuse(
         grace=_grace(settings),
     )
     await _leave_input(state)
+    await _settle_prompt(message.bot, message.chat.id, pending)
     notice = _toast(renderer, "attendance", name=saved.student_name, status=saved.status)
     text, markup = await _roster_screen(
         session, actor, renderer, lesson_id, RosterMode.ATTENDANCE, notice=notice
@@ -1344,6 +1383,7 @@ async def on_return_comment(
         session, actor, submission_id, accept=False, comment=message.text
     )
     await _leave_input(state)
+    await _settle_prompt(message.bot, message.chat.id, pending)
     text, markup = await _submission_screen(
         session, actor, renderer, submission_id, _toast(renderer, "reviewed")
     )
@@ -1370,12 +1410,14 @@ async def on_period_value(
             value,
         )
     except journal.ReasonRequired as exc:
+        await _settle_prompt(message.bot, message.chat.id, pending)
         await _ask_reason(
             state, renderer, message.bot, message.chat.id, exc,  # type: ignore[arg-type]
             **{**pending, "value": value},
         )  # fmt: skip
         return
     await _leave_input(state)
+    await _settle_prompt(message.bot, message.chat.id, pending)
     text, markup = await _period_screen(
         session, actor, renderer, settings, int(pending["assignment_id"]),
         int(pending["period_id"]), _toast(renderer, "saved"),

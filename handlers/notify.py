@@ -3,7 +3,10 @@ replies), the settings screen (/settings) and, for admins, the undelivered notif
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -33,7 +36,7 @@ from bot.keyboards.notify import (
 )
 from bot.notifier import preference_defaults
 from bot.rendering import Renderer
-from bot.telegram import refuse, show_for
+from bot.telegram import pressed_message, refuse, show_for
 from db.base import utcnow
 from services import outbox, preferences, privacy, reactions
 from services.access import Action, can, require
@@ -192,6 +195,25 @@ async def on_seen(
         refuse(callback_answer, _error(renderer, exc))
         return
     refuse(callback_answer, renderer.render("notify/seen.html.j2", first=first))
+    await _drop_seen_button(query, callback_data)
+
+
+async def _drop_seen_button(query: CallbackQuery, pressed: ReactCb) -> None:
+    """Once seen, the push loses that grade's "👀 Seen" (its other buttons stay)."""
+    message = pressed_message(query)
+    if message is None or message.reply_markup is None:
+        return
+    data = pressed.pack()
+    rows = [
+        [button for button in row if button.callback_data != data]
+        for row in message.reply_markup.inline_keyboard
+    ]
+    rows = [row for row in rows if row]
+    if rows == message.reply_markup.inline_keyboard:
+        return
+    markup = InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+    with suppress(TelegramBadRequest):  # too old to edit, or deleted: the answer is enough
+        await message.edit_reply_markup(reply_markup=markup)
 
 
 async def on_comment(

@@ -266,6 +266,15 @@ async def _period_closed(session: AsyncSession, ctx: LessonContext) -> bool:
     return found is not None
 
 
+async def _require_open(session: AsyncSession, ctx: LessonContext) -> None:
+    """Refuse a write that feeds a closed period: attendance, the lesson's topic, cancellation
+    and replacement, and its homework. Frozen for everyone once the period is closed (grades
+    and period grades keep their own rule: the head teacher or an admin, with a reason).
+    Call it after the access check, so a stranger learns nothing about the period."""
+    if await _period_closed(session, ctx):
+        raise JournalError("lesson_period_closed")
+
+
 async def _grade_access(
     session: AsyncSession, actor: Actor, ctx: LessonContext, reason: str | None
 ) -> bool:
@@ -1141,6 +1150,13 @@ async def _grade_for_write(
     return grade, ctx, closed, name or ""
 
 
+async def _void_acknowledgements(session: AsyncSession, grade_id: int) -> None:
+    """A family's "Seen" is for the value they were shown: once the value changes it no longer
+    says anything, and the teacher must not see the corrected grade as seen. The family is
+    told of the change (after the grace window) and can say "Seen" again."""
+    await session.execute(delete(Acknowledgement).where(Acknowledgement.grade_id == grade_id))
+
+
 async def change_grade(
     session: AsyncSession,
     actor: Actor,
@@ -1176,6 +1192,8 @@ async def change_grade(
             grade.id, ctx.id, grade.student_id, name, grade.value, old_value, grade.kind
         )
     grade.updated_at = now
+    if grade.value != old_value:
+        await _void_acknowledgements(session, grade.id)
     entry = audit.record(
         session,
         actor,
@@ -1505,6 +1523,7 @@ async def _write_mark(
     now = now or utcnow()
     ctx = await _writable(session, actor, lesson_id)
     name = await _student_name(session, ctx, student_id)
+    await _require_open(session, ctx)
     _check_took_place(ctx, now)
     reason = clean_text(reason, REASON_LIMIT)
     await _lock_lesson(session, ctx.id)
@@ -1537,6 +1556,7 @@ async def mark_all_present(
     """Write "present" for every student without a mark yet; returns how many were marked."""
     now = now or utcnow()
     ctx = await _writable(session, actor, lesson_id)
+    await _require_open(session, ctx)
     _check_took_place(ctx, now)
     missing = list(
         await session.scalars(
@@ -1672,6 +1692,8 @@ async def _undo_grade(
         await cancel_pending(session, prefix)
     else:
         parsed = parse_grade(ctx.scale, restore["value"])
+        if parsed.value != grade.value:
+            await _void_acknowledgements(session, grade.id)
         grade.value, grade.score = parsed.value, parsed.score
         grade.kind = GradeKind(restore["kind"])
         grade.weight = float(restore["weight"])
@@ -1709,6 +1731,7 @@ async def _undo_attendance(
     now: datetime,
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, int]:
     await require(session, actor, Action.WRITE_LESSON, ctx.id)
+    await _require_open(session, ctx)
     await _lock_lesson(session, ctx.id)
     batch = [target]
     if target.action == "attendance.bulk":
@@ -1855,6 +1878,7 @@ async def homework_screen(session: AsyncSession, actor: Actor, lesson_id: int) -
     """The lesson's homework with its files and submissions count, and due-date choices."""
     ctx = await _readable(session, actor, lesson_id)
     can_write = await can(session, actor, Action.WRITE_LESSON, lesson_id)
+    can_write = can_write and not await _period_closed(session, ctx)  # see `_require_open`
     briefs = await _homework_briefs(session, lesson_id)
     homework = briefs[-1] if briefs else None
     files: list[AttachmentView] = []
@@ -1891,6 +1915,7 @@ async def save_homework(
     """
     now = now or utcnow()
     ctx = await _writable(session, actor, lesson_id)
+    await _require_open(session, ctx)
     text = clean_text(text, TEXT_LIMIT)
     homework = await session.scalar(
         select(Homework).where(Homework.lesson_id == lesson_id).order_by(Homework.id.desc())
@@ -1976,6 +2001,7 @@ async def set_due_date(
     """Move the homework's due date (after the lesson, within two months)."""
     now = now or utcnow()
     ctx = await _writable(session, actor, lesson_id)
+    await _require_open(session, ctx)
     if not ctx.date < due <= ctx.date + timedelta(days=60):
         raise JournalError("bad_date")
     homework = await session.scalar(
@@ -2190,6 +2216,7 @@ async def set_topic(
 ) -> None:
     now = now or utcnow()
     ctx = await _writable(session, actor, lesson_id)
+    await _require_open(session, ctx)
     cleaned = clean_text(topic, TOPIC_LIMIT)
     if cleaned == ctx.topic:
         return
@@ -2234,6 +2261,7 @@ async def set_cancelled(
 ) -> None:
     now = now or utcnow()
     ctx = await _writable(session, actor, lesson_id)
+    await _require_open(session, ctx)
     if ctx.cancelled == cancelled:
         return
     action = "lesson.cancel" if cancelled else "lesson.restore"
@@ -2320,6 +2348,7 @@ async def set_replacement(
     now = now or utcnow()
     await require(session, actor, Action.ASSIGN_REPLACEMENT, lesson_id)
     ctx = await _readable(session, actor, lesson_id)
+    await _require_open(session, ctx)
     if staff_id is not None:
         valid = await session.scalar(_teachers_of(ctx.school_id).where(Staff.id == staff_id))
         if valid is None or staff_id == ctx.teacher_id:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
@@ -151,11 +151,11 @@ def _default_period(periods: list[PeriodRef], today: date) -> PeriodRef:
     return started[-1] if started else parts[0]
 
 
-def _enrolled_in(class_id: int, period: PeriodRef) -> object:
-    return (
-        (Enrollment.class_id == class_id)
-        & or_(Enrollment.enrolled_on.is_(None), Enrollment.enrolled_on <= period.ends_on)
-        & or_(Enrollment.left_on.is_(None), Enrollment.left_on > period.starts_on)
+def _enrolled_in(class_id: int, period: PeriodRef) -> ColumnElement[bool]:
+    return and_(
+        Enrollment.class_id == class_id,
+        or_(Enrollment.enrolled_on.is_(None), Enrollment.enrolled_on <= period.ends_on),
+        or_(Enrollment.left_on.is_(None), Enrollment.left_on > period.starts_on),
     )
 
 
@@ -311,10 +311,10 @@ async def confirm_proposed(
     """Set every student's period grade that is still empty to its proposal."""
     now = now or utcnow()
     a = await _assignment(session, actor, assignment_id)
+    await require(session, actor, Action.WRITE_ASSIGNMENT, assignment_id)
     period = await _period(session, a, period_id)
     if period.closed:
         raise JournalError("period_closed")
-    await require(session, actor, Action.WRITE_ASSIGNMENT, assignment_id)
     count = 0
     for line in await _lines(session, a, period):
         if line.value is not None or line.proposed is None:

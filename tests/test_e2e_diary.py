@@ -1098,7 +1098,7 @@ async def test_forged_buttons_for_another_family_change_nothing(app: App, world:
         ReportCb(student_id=other).pack(),
         ScheduleCb(student_id=world.school.unlinked_student_id).pack(),
         SubmitCb(homework_id=world.homework["rus_today"], op=SubmitOp.START).pack(),
-        DayCb(student_id=world.student, day=2**31 - 1).pack(),
+        f"dd:{world.student}:{2**31 - 1}",  # not a date: refused when unpacked
     ]
     before = parent.last.text
     for data in forged[:-1]:
@@ -1106,8 +1106,9 @@ async def test_forged_buttons_for_another_family_change_nothing(app: App, world:
         assert parent.callback_answers[-1].get("show_alert") is True, data
         assert "don't have access" in parent.callback_answers[-1]["text"], data
     assert parent.last.text == before
-    await parent.press(parent.last, data=forged[-1])  # nonsense date: today
-    assert "today" in parent.last.text
+    await parent.press(parent.last, data=forged[-1])
+    assert parent.callback_answers[-1]["text"].startswith("This button is out of date")
+    assert parent.last.text == before
     for data in (
         SubmitCb(homework_id=world.homework["other"], op=SubmitOp.START).pack(),
         HomeworkItemCb(student_id=world.student, homework_id=world.homework["other"]).pack(),

@@ -9,78 +9,80 @@ import enum
 
 from aiogram.filters.callback_data import CallbackData
 
+from bot.callbacks import Count, Day, Id
+
 
 class DayCb(CallbackData, prefix="dd"):
     """The day view of `day` (a date ordinal; 0: today)."""
 
-    student_id: int
-    day: int = 0
+    student_id: Id
+    day: Day = 0
 
 
 class WeekCb(CallbackData, prefix="dw"):
     """The week holding `day` (a date ordinal; 0: this week)."""
 
-    student_id: int
-    day: int = 0
+    student_id: Id
+    day: Day = 0
 
 
 class ScheduleCb(CallbackData, prefix="dt"):
     """The timetable of the week holding `day` (a date ordinal; 0: this week)."""
 
-    student_id: int
-    day: int = 0
+    student_id: Id
+    day: Day = 0
 
 
 class GradesCb(CallbackData, prefix="dg"):
     """Grades: a period (0: the current one, or the chosen year's) and a subject (0: all).
     `entry`: opened from the menu (the "new since you last looked" mark moves)."""
 
-    student_id: int
-    period_id: int = 0
-    subject_id: int = 0
-    year_id: int = 0
+    student_id: Id
+    period_id: Id = 0
+    subject_id: Id = 0
+    year_id: Id = 0
     entry: bool = False
 
 
 class CalcCb(CallbackData, prefix="dc"):
     """The "what do I need" calculator of a subject in a period."""
 
-    student_id: int
-    period_id: int
-    subject_id: int
+    student_id: Id
+    period_id: Id
+    subject_id: Id
 
 
 class YearsCb(CallbackData, prefix="dy"):
     """Earlier school years."""
 
-    student_id: int
+    student_id: Id
 
 
 class SpoilerCb(CallbackData, prefix="dsp"):
     """A student switches grades under a spoiler on or off; the grades view to come back to."""
 
     on: bool
-    period_id: int = 0
+    period_id: Id = 0
 
 
 class HomeworkCb(CallbackData, prefix="dh"):
     """Homework: upcoming (subject 0) or one subject's."""
 
-    student_id: int
-    subject_id: int = 0
+    student_id: Id
+    subject_id: Id = 0
 
 
 class HomeworkItemCb(CallbackData, prefix="dhi"):
-    student_id: int
-    homework_id: int
+    student_id: Id
+    homework_id: Id
 
 
 class HomeworkFilesCb(CallbackData, prefix="dhf"):
     """Re-send a homework's attachments from `offset`."""
 
-    student_id: int
-    homework_id: int
-    offset: int = 0
+    student_id: Id
+    homework_id: Id
+    offset: Count = 0
 
 
 class SubmitOp(enum.StrEnum):
@@ -92,15 +94,15 @@ class SubmitOp(enum.StrEnum):
 class SubmitCb(CallbackData, prefix="dsb"):
     """A student hands in homework: start, finish, or cancel."""
 
-    homework_id: int
+    homework_id: Id
     op: SubmitOp
 
 
 class AttendanceCb(CallbackData, prefix="da"):
-    student_id: int
-    period_id: int = 0
+    student_id: Id
+    period_id: Id = 0
 
 
 class ReportCb(CallbackData, prefix="dr"):
-    student_id: int
-    period_id: int = 0
+    student_id: Id
+    period_id: Id = 0

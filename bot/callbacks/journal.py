@@ -5,9 +5,12 @@ keyboard (`services.grading.keyboard_values`). The services check every id again
 from __future__ import annotations
 
 import enum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
 
+from bot.callbacks import COUNT_MAX, Count, Day, Id
 from db.enums import GradeKind
 
 
@@ -85,59 +88,59 @@ class PeriodOp(enum.StrEnum):
 class JDayCb(CallbackData, prefix="jd"):
     """The lessons of a day: the actor's own (class_id 0) or a class's."""
 
-    day: int
-    class_id: int = 0
+    day: Day
+    class_id: Id = 0
 
 
 class JPickCb(CallbackData, prefix="jpk"):
     """Pick a class, a subject (of a class, or the actor's own) or a day of a week."""
 
     what: Pick
-    day: int
-    class_id: int = 0
+    day: Day
+    class_id: Id = 0
 
 
 class JAssignCb(CallbackData, prefix="jas"):
     """The lessons of one teaching assignment, newest first."""
 
-    assignment_id: int
-    page: int = 0
+    assignment_id: Id
+    page: Count = 0
 
 
 class JLessonCb(CallbackData, prefix="jl"):
     """A view of a lesson; `page` ≥ 1 on the homework view re-sends that page of its files."""
 
-    lesson_id: int
+    lesson_id: Id
     view: LessonView = LessonView.CARD
-    page: int = 0
+    page: Count = 0
 
 
 class JLessonOpCb(CallbackData, prefix="jlo"):
-    lesson_id: int
+    lesson_id: Id
     op: LessonOp
-    arg: int = 0
+    arg: Id = 0
 
 
 class JRosterCb(CallbackData, prefix="jro"):
-    lesson_id: int
+    lesson_id: Id
     mode: RosterMode
-    page: int = 0
+    page: Count = 0
 
 
 class JStudentCb(CallbackData, prefix="jst"):
     """A student in a lesson, with the kind the next grade will have."""
 
-    lesson_id: int
-    student_id: int
+    lesson_id: Id
+    student_id: Id
     kind: GradeKind = GradeKind.CLASSWORK
 
 
 class JGradeCb(CallbackData, prefix="jg"):
     """One tap = one grade: `value` indexes the scale's keyboard; `run` continues a run-through."""
 
-    lesson_id: int
-    student_id: int
-    value: int
+    lesson_id: Id
+    student_id: Id
+    value: Count
     kind: GradeKind
     run: bool = False
 
@@ -145,14 +148,14 @@ class JGradeCb(CallbackData, prefix="jg"):
 class JTypeCb(CallbackData, prefix="jty"):
     """Type a value (any value of the scale, e.g. 87 on a hundred-point scale)."""
 
-    lesson_id: int
-    student_id: int
+    lesson_id: Id
+    student_id: Id
     kind: GradeKind
 
 
 class JRunCb(CallbackData, prefix="jr"):
-    lesson_id: int
-    student_id: int
+    lesson_id: Id
+    student_id: Id
     kind: GradeKind
     op: RunOp
 
@@ -160,60 +163,63 @@ class JRunCb(CallbackData, prefix="jr"):
 class JMarkCb(CallbackData, prefix="jm"):
     """An existing grade: open it, change its value or kind, hold it back, delete it."""
 
-    grade_id: int
+    grade_id: Id
     op: MarkOp = MarkOp.OPEN
-    arg: int = 0
+    arg: Id = 0
 
 
 class JAttendCb(CallbackData, prefix="jat"):
-    lesson_id: int
-    student_id: int
+    lesson_id: Id
+    student_id: Id
     op: AttendOp
 
 
 class JUndoCb(CallbackData, prefix="ju"):
     """Undo the last change in the lesson; `student_id`/`kind` resume a run-through."""
 
-    lesson_id: int
-    student_id: int = 0
+    lesson_id: Id
+    student_id: Id = 0
     kind: GradeKind | None = None
 
 
 class JSubmissionCb(CallbackData, prefix="jsb"):
-    submission_id: int
+    submission_id: Id
     op: SubOp = SubOp.OPEN
-    page: int = 0
+    page: Count = 0
 
 
 class JPeriodCb(CallbackData, prefix="jpe"):
-    assignment_id: int
-    period_id: int = 0
+    assignment_id: Id
+    period_id: Id = 0
     op: PeriodOp = PeriodOp.OPEN
+
+
+PeriodValue = Annotated[int, Field(ge=-2, le=COUNT_MAX)]
 
 
 class JPeriodGradeCb(CallbackData, prefix="jpg"):
     """A student's period grade: `value` ≥ 0 sets a keyboard value, -1 opens the keyboard,
     -2 asks for a typed value."""
 
-    assignment_id: int
-    period_id: int
-    student_id: int
-    value: int = -1
+    assignment_id: Id
+    period_id: Id
+    student_id: Id
+    value: PeriodValue = -1
 
 
 class JAuditCb(CallbackData, prefix="jau"):
     """The trail of a lesson (`lesson_id`) or of a student (`student_id`)."""
 
-    lesson_id: int = 0
-    student_id: int = 0
-    page: int = 0
+    lesson_id: Id = 0
+    student_id: Id = 0
+    page: Count = 0
 
 
 class JUnseenCb(CallbackData, prefix="jun"):
-    class_id: int
+    class_id: Id
 
 
 class JCancelCb(CallbackData, prefix="jx"):
     """Leave a typed-input prompt; back to the lesson when there is one."""
 
-    lesson_id: int = 0
+    lesson_id: Id = 0

@@ -6,6 +6,7 @@ import enum
 
 from aiogram.filters.callback_data import CallbackData
 
+from bot.callbacks import Count, Id
 from db.enums import NotificationKind
 
 
@@ -18,14 +19,14 @@ class ReactOp(enum.StrEnum):
 class ReactCb(CallbackData, prefix="nr"):
     """A parent's reaction to a grade: seen, write a comment, read the thread."""
 
-    grade_id: int
+    grade_id: Id
     op: ReactOp
 
 
 class ReplyCb(CallbackData, prefix="nrp"):
     """A teacher answers a parent's comment."""
 
-    comment_id: int
+    comment_id: Id
 
 
 class NoteCancelCb(CallbackData, prefix="nx"):
@@ -44,7 +45,7 @@ class PrefCb(CallbackData, prefix="npf"):
 
     op: PrefOp
     kind: NotificationKind | None = None
-    value: int = 0
+    value: Count = 0
 
 
 class DeadLetterCb(CallbackData, prefix="ndl"):
@@ -57,5 +58,5 @@ class EraseCb(CallbackData, prefix="npd"):
     """Settings → "Delete my data": the confirmation screen, then (`confirm`) the deletion.
     Names the account it was shown to; the service refuses any other account's press."""
 
-    account_id: int
+    account_id: Id
     confirm: bool = False

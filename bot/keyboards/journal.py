@@ -345,16 +345,21 @@ def lesson_keyboard(card: LessonCard) -> InlineKeyboardMarkup:
                 callback_data=JRosterCb(lesson_id=lid, mode=RosterMode.GRADES).pack(),
             ),
         )
-        builder.row(
-            InlineKeyboardButton(
-                text=_("✅ All present"),
-                callback_data=JAttendCb(lesson_id=lid, student_id=0, op=AttendOp.ALL).pack(),
-            ),
+        attendance = [
             InlineKeyboardButton(
                 text=_("🚸 Attendance"),
                 callback_data=JRosterCb(lesson_id=lid, mode=RosterMode.ATTENDANCE).pack(),
-            ),
-        )
+            )
+        ]
+        if not card.closed:  # a closed period's attendance is frozen
+            attendance.insert(
+                0,
+                InlineKeyboardButton(
+                    text=_("✅ All present"),
+                    callback_data=JAttendCb(lesson_id=lid, student_id=0, op=AttendOp.ALL).pack(),
+                ),
+            )
+        builder.row(*attendance)
     else:
         builder.row(
             InlineKeyboardButton(
@@ -372,7 +377,7 @@ def lesson_keyboard(card: LessonCard) -> InlineKeyboardMarkup:
             callback_data=JPeriodCb(assignment_id=lesson.assignment_id).pack(),
         ),
     )
-    if card.can_write or card.can_replace:
+    if (card.can_write or card.can_replace) and not card.closed:
         builder.row(
             InlineKeyboardButton(
                 text=_("⚙️ Topic, cancel, replacement"),
@@ -431,7 +436,7 @@ def roster_keyboard(card: LessonCard, mode: RosterMode, page: int) -> InlineKeyb
         )
     if pages:
         builder.row(*pages)
-    if mode == RosterMode.ATTENDANCE and card.gradable:
+    if mode == RosterMode.ATTENDANCE and card.gradable and not card.closed:
         builder.row(
             InlineKeyboardButton(
                 text=_("✅ All present"),
@@ -483,16 +488,22 @@ def student_keyboard(sheet: StudentSheet, kind: GradeKind) -> InlineKeyboardMark
             sheet.values,
             lambda i: JGradeCb(lesson_id=lid, student_id=sid, value=i, kind=kind),
         )
-        builder.row(
+        row = [
             InlineKeyboardButton(
                 text=_("⌨️ Type a value"),
                 callback_data=JTypeCb(lesson_id=lid, student_id=sid, kind=kind).pack(),
-            ),
-            InlineKeyboardButton(
-                text=ATTENDANCE_ICONS[sheet.line.attendance] + " " + _("Attendance"),
-                callback_data=JAttendCb(lesson_id=lid, student_id=sid, op=AttendOp.TOGGLE).pack(),
-            ),
-        )
+            )
+        ]
+        if not sheet.closed:  # a closed period's attendance is frozen
+            row.append(
+                InlineKeyboardButton(
+                    text=ATTENDANCE_ICONS[sheet.line.attendance] + " " + _("Attendance"),
+                    callback_data=JAttendCb(
+                        lesson_id=lid, student_id=sid, op=AttendOp.TOGGLE
+                    ).pack(),
+                )
+            )
+        builder.row(*row)
     if sheet.class_journal:
         builder.row(
             InlineKeyboardButton(
