@@ -318,8 +318,11 @@ async def test_request_from_the_student_is_flagged_and_cannot_be_approved(
         with pytest.raises(linking.LinkError) as refused:
             await linking.decide(session, teacher, request_id, approve=True)
         assert refused.value.key == "same_person"
-        assert refused.value.details["view"].own_account
         await session.rollback()
+        still = await linking.request_view(session, request_id)
+        assert still is not None
+        assert still.own_account
+        assert still.status == RequestStatus.PENDING
     assert await table_contents(session_factory) == before
     async with session_factory() as session:
         teacher = await load_actor(session, f.CLASS_TEACHER)
