@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import json
 import logging
 import sys
@@ -188,8 +189,16 @@ async def _bot_username(settings: Settings) -> str:
     return me.username or ""
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("parta")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parta", description="Parta, a school diary bot")
+    parser.add_argument("--version", action="version", version=f"parta {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="apply migrations, then run the bot")
     db = commands.add_parser("db", help="database commands")

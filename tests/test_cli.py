@@ -4,6 +4,7 @@ every demo role through the fake Telegram (real long polling, a separate process
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import json
 import os
 import signal
@@ -108,6 +109,12 @@ def test_embedded_default_keeps_a_generated_secret(tmp_path: Path) -> None:
     secret = tmp_path / "parta.code-secret"
     assert secret.stat().st_mode & 0o777 == 0o600
     assert len(secret.read_text().strip()) >= 32
+
+
+def test_version_is_one_line(tmp_path: Path) -> None:
+    result = _run(tmp_path, "--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"parta {importlib.metadata.version('parta')}"
 
 
 def test_malformed_database_url(tmp_path: Path) -> None:
