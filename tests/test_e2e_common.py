@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from db.models import Account
 from tests.harness import App
+from tests.snapshot import assert_unchanged, db_snapshot
 
 
 async def test_unknown_user_gets_welcome_in_russian_by_default(app: App) -> None:
@@ -44,10 +45,12 @@ async def test_junk_text_and_forged_button_get_an_answer(app: App) -> None:
     await user.send("hello there")
     assert "did not recognise" in user.last.text
     await user.send("/language")
+    before = await db_snapshot(app.session_factory)
     await user.press(data="zz:forged:payload")
     assert user.callback_answers[-1].get("show_alert") is True
     await user.press(data="lng:xx")
     assert len(user.callback_answers) == 2
+    await assert_unchanged(app.session_factory, before)
     assert app.fake.unanswered_callbacks() == []
     assert app.fake.errors == []
 

@@ -65,6 +65,7 @@ from services.timetable import generate_lessons
 from tests import factories as f
 from tests.fakes.telegram_api import FakeTelegram, FakeUser, tiny_png
 from tests.harness import App
+from tests.snapshot import assert_unchanged, db_snapshot
 
 TODAY = date(2026, 11, 11)  # a Wednesday of an odd week
 NOW = datetime(2026, 11, 11, 7, 0, tzinfo=UTC)  # 10:00 in Moscow
@@ -1101,11 +1102,13 @@ async def test_forged_buttons_for_another_family_change_nothing(app: App, world:
         f"dd:{world.student}:{2**31 - 1}",  # not a date: refused when unpacked
     ]
     before = parent.last.text
+    database = await db_snapshot(app.session_factory)
     for data in forged[:-1]:
         await parent.press(parent.last, data=data)
         assert parent.callback_answers[-1].get("show_alert") is True, data
         assert "don't have access" in parent.callback_answers[-1]["text"], data
     assert parent.last.text == before
+    await assert_unchanged(app.session_factory, database)
     await parent.press(parent.last, data=forged[-1])
     assert parent.callback_answers[-1]["text"].startswith("This button is out of date")
     assert parent.last.text == before

@@ -54,6 +54,7 @@ from tests import clock
 from tests import factories as f
 from tests.fakes.telegram_api import ChatMessage, FakeUser, tiny_png
 from tests.harness import App
+from tests.snapshot import assert_unchanged, db_snapshot
 
 MSK = ZoneInfo("Europe/Moscow")
 REFUSAL = "Sorry, you don't have access to this."
@@ -124,26 +125,6 @@ async def _outbox(app: App, prefix: str) -> list[OutboxMessage]:
             .order_by(OutboxMessage.account_id)
         )
         return list(rows)
-
-
-async def _snapshot(app: App) -> dict[str, int]:
-    """Row counts of everything a refused journal press could touch."""
-    counts = {
-        name: await _count(app, model)
-        for name, model in [
-            ("grades", Grade),
-            ("attendance", Attendance),
-            ("homework", Homework),
-            ("audit", AuditEntry),
-            ("outbox", OutboxMessage),
-            ("period_grades", PeriodGrade),
-        ]
-    }
-    counts["deleted"] = await _count(app, Grade, Grade.deleted_at.is_not(None))
-    counts["cancelled"] = await _count(app, Lesson, Lesson.cancelled.is_(True))
-    counts["replaced"] = await _count(app, Lesson, Lesson.replacement_teacher_id.is_not(None))
-    counts["closed"] = await _count(app, Period, Period.closed_at.is_not(None))
-    return counts
 
 
 def _button_with(message: ChatMessage, fragment: str) -> str:
@@ -636,7 +617,7 @@ async def test_period_grades_proposed_confirmed_overridden_and_closed(
     await head.press(head.last, text="🔒 Yes, close it")
     assert "The period is closed" in head.last.text
     # closed: the teacher may neither grade that lesson nor change its period grade
-    before = await _snapshot(app)
+    before = await db_snapshot(app.session_factory)
     await teacher.press(
         teacher.last,
         data=JGradeCb(
@@ -648,7 +629,7 @@ async def test_period_grades_proposed_confirmed_overridden_and_closed(
         grade_id = await session.scalar(select(Grade.id).limit(1))
     await teacher.press(teacher.last, data=JMarkCb(grade_id=grade_id, op=MarkOp.DELETE).pack())
     assert "period is closed" in teacher.callback_answers[-1]["text"]
-    assert await _snapshot(app) == before
+    await assert_unchanged(app.session_factory, before)
     # the head teacher changes a grade of the closed period with a reason
     await head.press(head.last, text=_button_with(head.last, "Иванов"))
     await head.press(head.last, text="4 ✓")
@@ -754,18 +735,19 @@ async def test_forged_presses_from_another_teacher_or_a_family_change_nothing(
         JPeriodCb(assignment_id=assignment_id, period_id=period_id, op=PeriodOp.CONFIRM),
         JPeriodCb(assignment_id=assignment_id, period_id=period_id, op=PeriodOp.CLOSE),
     ]  # fmt: skip
-    before = await _snapshot(app)
-    # the class teacher teaches 5A only: 7B's mathematics is not hers to write
-    for telegram_id in (f.CLASS_TEACHER, f.PARENT, f.STUDENT, f.TRUSTED, f.OTHER_PARENT, 4242):
-        user = app.user(telegram_id, language_code="en")
-        await user.send("/language")
+    # the class teacher teaches 5A only: 7B's mathematics is not hers to write, nor is
+    # confirming its period grades (she may read them) or closing the period (the head's)
+    intruders = (f.CLASS_TEACHER, f.PARENT, f.STUDENT, f.TRUSTED, f.OTHER_PARENT, 4242)
+    for telegram_id in intruders:
+        await app.user(telegram_id, language_code="en").send("/language")
+    before = await db_snapshot(app.session_factory)
+    for telegram_id in intruders:
+        user = app.user(telegram_id)
         for data in forged:
-            if telegram_id == f.CLASS_TEACHER and isinstance(data, JPeriodCb):
-                continue  # confirming is hers to refuse below; closing is the head's
             await user.press(user.last, data=data.pack())
             assert user.callback_answers[-1].get("show_alert"), (telegram_id, data)
             assert user.callback_answers[-1]["text"] == REFUSAL, (telegram_id, data)
-    assert await _snapshot(app) == before
+    await assert_unchanged(app.session_factory, before)
     # families cannot even read the journal
     parent = app.user(f.PARENT, language_code="en")
     await parent.press(parent.last, data=JLessonCb(lesson_id=lesson_id).pack())

@@ -19,13 +19,13 @@ from db.models import (
     AuditEntry,
     Guardianship,
     LinkRequest,
-    OutboxMessage,
     Student,
     TrustedAccess,
 )
 from services.codes import issue_code_for
 from tests import factories as f
 from tests.harness import CODE_KEYS, App
+from tests.snapshot import assert_unchanged, db_snapshot
 from tests.test_linking_integrity import table_contents
 
 
@@ -37,23 +37,6 @@ async def school(session_factory: async_sessionmaker[AsyncSession]) -> f.SmallSc
 async def _count(app: App, model: Any, *where: Any) -> int:
     async with app.session_factory() as session:
         return int(await session.scalar(select(func.count()).select_from(model).where(*where)))
-
-
-async def _snapshot(app: App) -> dict[str, int]:
-    """Row counts of everything a refused action could touch."""
-    return {
-        name: await _count(app, model)
-        for name, model in [
-            ("guardianships_active", Guardianship),
-            ("requests", LinkRequest),
-            ("grants", TrustedAccess),
-            ("accounts", Account),
-            ("outbox", OutboxMessage),
-        ]
-    } | {
-        "revoked_links": await _count(app, Guardianship, Guardianship.revoked_at.is_not(None)),
-        "revoked_grants": await _count(app, TrustedAccess, TrustedAccess.revoked_at.is_not(None)),
-    }
 
 
 async def test_parent_with_matching_phone_is_confirmed_at_once(
@@ -324,13 +307,13 @@ async def test_forged_buttons_change_nothing(
     async with app.session_factory() as session:
         session.add(LinkRequest(student_id=school.unlinked_student_id, account_id=1))
         await session.commit()
-    before = await _snapshot(app)
     user = app.user(telegram_id, language_code="en")
     await user.send("/language")
+    before = await db_snapshot(app.session_factory)
     await user.press(data=make(school).pack())
     answer = user.callback_answers[-1]
     assert answer.get("show_alert") is True, case
-    assert await _snapshot(app) == before, case
+    await assert_unchanged(app.session_factory, before, case)
     assert app.fake.unanswered_callbacks() == []
     assert app.fake.errors == []
 

@@ -17,6 +17,7 @@ from tests import factories as f
 from tests import notify_world as w
 from tests.fakes.telegram_api import FakeUser
 from tests.harness import App
+from tests.snapshot import assert_unchanged, db_snapshot
 
 REFUSAL = "don't have access"
 
@@ -128,9 +129,12 @@ async def test_other_roles_cannot_react_or_reply(app: App, world: w.World) -> No
     await parent.send("?")
     await app.deliver_notifications()
     comment_id = await _scalar(app, select(Comment.id))
-    for telegram_id in (f.TRUSTED, f.STUDENT, f.OTHER_PARENT, f.ADMIN, 4242):
-        user = app.user(telegram_id, language_code="en")
-        await user.send("/help")
+    intruders = (f.TRUSTED, f.STUDENT, f.OTHER_PARENT, f.ADMIN, 4242, f.CLASS_TEACHER)
+    for telegram_id in intruders:
+        await app.user(telegram_id, language_code="en").send("/help")
+    before = await db_snapshot(app.session_factory)
+    for telegram_id in intruders[:-1]:
+        user = app.user(telegram_id)
         target = user.last
         for data in (
             ReactCb(grade_id=grade_id, op=ReactOp.SEEN),
@@ -142,10 +146,10 @@ async def test_other_roles_cannot_react_or_reply(app: App, world: w.World) -> No
         ):
             await user.press(target, data=data.pack())
             assert REFUSAL in user.callback_answers[-1]["text"], (telegram_id, data)
-    other_teacher = app.user(f.CLASS_TEACHER, language_code="en")
-    await other_teacher.send("/help")
+    other_teacher = app.user(f.CLASS_TEACHER)
     await other_teacher.press(other_teacher.last, data=ReplyCb(comment_id=comment_id).pack())
     assert REFUSAL in other_teacher.callback_answers[-1]["text"]
+    await assert_unchanged(app.session_factory, before)
     assert await _count(app.session_factory, Acknowledgement) == 0
     assert await _count(app.session_factory, Comment) == 1
     assert app.fake.errors == []
@@ -229,7 +233,9 @@ async def test_settings_differ_by_role(app: App, world: w.World) -> None:
     stranger = app.user(4343, language_code="en")
     await stranger.send("/settings")
     assert "Parta" in stranger.last.text  # type: ignore[union-attr]
+    before = await db_snapshot(app.session_factory)
     await stranger.press(stranger.last, data=PrefCb(op=PrefOp.QUIET, value=1).pack())
+    await assert_unchanged(app.session_factory, before)
     assert await _count(app.session_factory, NotificationPreference) == 1
     assert app.fake.errors == []
     await student.send("/start")
