@@ -16,6 +16,8 @@ from db.models import (
     GradingScale,
     Guardian,
     Guardianship,
+    Lesson,
+    LinkRequest,
     Period,
     School,
     SchoolClass,
@@ -43,6 +45,15 @@ ADMIN, HEAD, CLASS_TEACHER, TEACHER, STUDENT, PARENT, TRUSTED, OTHER_PARENT = (
     9008,
 )
 MOM_PHONE = "+79161234567"
+# Telegram ids of the second school's accounts (make_second_school)
+B_ADMIN, B_HEAD, B_CLASS_TEACHER, B_TEACHER, B_STUDENT, B_PARENT = (
+    9101,
+    9102,
+    9103,
+    9104,
+    9105,
+    9106,
+)
 
 
 @dataclass
@@ -259,3 +270,133 @@ async def parent_code(
         )
         await session.commit()
     return issued.code
+
+
+@dataclass
+class SecondSchool:
+    """Another school on the same server: one of every staff role and a linked family."""
+
+    school_id: int
+    class_6c: int
+    student_id: int  # Вера, 6C, linked to B_STUDENT, parent B_PARENT
+    unlinked_student_id: int  # Глеб, 6C, nobody linked
+    assignment_id: int  # B_TEACHER teaches 6C history
+    lesson_id: int  # today's history lesson of 6C
+    request_id: int  # a pending link request for Глеб
+    staff: dict[str, int]
+
+
+async def make_second_school(
+    session_factory: async_sessionmaker[AsyncSession], *, today: date | None = None
+) -> SecondSchool:
+    """School B next to the small school (call after it): staff of one school must get nothing
+    of the other."""
+    today = today or utcnow().date()
+    starts, ends = current_year_bounds(today)
+    async with session_factory() as session:
+        school = School(name="Гимназия № 2", timezone="Asia/Yekaterinburg")
+        session.add(school)
+        await session.flush()
+        year = AcademicYear(
+            school_id=school.id,
+            name=f"{starts.year}/{ends.year}",
+            starts_on=starts,
+            ends_on=ends,
+            is_current=True,
+        )
+        session.add(year)
+        await session.flush()
+        session.add(
+            Period(year_id=year.id, kind=PeriodKind.YEAR, number=1, starts_on=starts, ends_on=ends)
+        )
+        accounts = {}
+        for tid, name in [
+            (B_ADMIN, "Админ Второй"),
+            (B_HEAD, "Завуч Второй"),
+            (B_CLASS_TEACHER, "Классный Второй"),
+            (B_TEACHER, "Историк Второй"),
+            (B_STUDENT, "Вера Соколова"),
+            (B_PARENT, "Ольга Соколова"),
+        ]:
+            account = Account(telegram_id=tid, full_name=name)
+            session.add(account)
+            accounts[tid] = account
+        await session.flush()
+        staff: dict[str, Staff] = {}
+        for key, tid, role in [
+            ("admin", B_ADMIN, StaffRole.ADMIN),
+            ("head", B_HEAD, StaffRole.HEAD_TEACHER),
+            ("class_teacher", B_CLASS_TEACHER, StaffRole.TEACHER),
+            ("teacher", B_TEACHER, StaffRole.TEACHER),
+        ]:
+            member = Staff(
+                school_id=school.id, account_id=accounts[tid].id, full_name=accounts[tid].full_name
+            )
+            session.add(member)
+            await session.flush()
+            session.add(StaffRoleGrant(staff_id=member.id, role=role))
+            staff[key] = member
+        class_6c = SchoolClass(
+            school_id=school.id,
+            year_id=year.id,
+            name="6C",
+            grade_level=6,
+            class_teacher_id=staff["class_teacher"].id,
+        )
+        scale = GradingScale(
+            school_id=school.id,
+            code="five",
+            kind=ScaleKind.FIVE,
+            min_score=1,
+            max_score=5,
+            pass_score=3,
+            allow_modifiers=False,
+        )
+        history = Subject(school_id=school.id, name="История", short_name="Ист")
+        session.add_all([class_6c, scale, history])
+        await session.flush()
+        assignment = TeachingAssignment(
+            teacher_id=staff["teacher"].id,
+            class_id=class_6c.id,
+            subject_id=history.id,
+            scale_id=scale.id,
+        )
+        vera = Student(
+            school_id=school.id, account_id=accounts[B_STUDENT].id, full_name="Вера Соколова"
+        )
+        gleb = Student(school_id=school.id, full_name="Глеб Орлов")
+        session.add_all([assignment, vera, gleb])
+        await session.flush()
+        session.add_all(
+            [
+                Enrollment(student_id=vera.id, class_id=class_6c.id),
+                Enrollment(student_id=gleb.id, class_id=class_6c.id),
+                Guardianship(
+                    student_id=vera.id, account_id=accounts[B_PARENT].id, method=LinkMethod.DEMO
+                ),
+            ]
+        )
+        lesson = Lesson(
+            assignment_id=assignment.id,
+            class_id=class_6c.id,
+            subject_id=history.id,
+            date=today,
+            lesson_number=2,
+            starts_at=time(9, 30),
+            ends_at=time(10, 15),
+        )
+        request = LinkRequest(student_id=gleb.id, account_id=accounts[B_PARENT].id)
+        session.add_all([lesson, request])
+        await session.flush()
+        result = SecondSchool(
+            school_id=school.id,
+            class_6c=class_6c.id,
+            student_id=vera.id,
+            unlinked_student_id=gleb.id,
+            assignment_id=assignment.id,
+            lesson_id=lesson.id,
+            request_id=request.id,
+            staff={k: v.id for k, v in staff.items()},
+        )
+        await session.commit()
+    return result

@@ -24,6 +24,23 @@ ROLES = {
     "parent": f.PARENT,
     "trusted": f.TRUSTED,
     "stranger": 424242,
+    # the second school (tests.factories.make_second_school)
+    "b_admin": f.B_ADMIN,
+    "b_head_teacher": f.B_HEAD,
+    "b_class_teacher": f.B_CLASS_TEACHER,
+    "b_teacher": f.B_TEACHER,
+    "b_student": f.B_STUDENT,
+    "b_parent": f.B_PARENT,
+}
+# School B's objects and their counterparts in school A: B's roles may do to them exactly what
+# A's roles may do to the counterparts; A's roles may do nothing to them, and B's roles nothing
+# to any of A's objects. School-wide actions (target "school") concern the actor's own school.
+B_OBJECTS = {
+    "own": "own_b",
+    "class7b": "class_b",
+    "lesson7b": "lesson_b",
+    "assign7b": "assign_b",
+    "request": "request_b",
 }
 
 # (action, object) → the roles allowed; objects: own = Пётр (7B, the family's child),
@@ -133,7 +150,30 @@ async def world(
             "assign7b": assignment.id,
             "assign5a": assignment_5a,
         }
+    second = await f.make_second_school(session_factory)
+    objects |= {
+        "own_b": second.student_id,
+        "class_b": second.class_6c,
+        "lesson_b": second.lesson_id,
+        "assign_b": second.assignment_id,
+        "request_b": second.request_id,
+    }
     return school, objects
+
+
+def _in_school_b(roles: set[str]) -> set[str]:
+    return {f"b_{role}" for role in roles if f"b_{role}" in ROLES}
+
+
+def expectations() -> dict[tuple[Action, str], set[str]]:
+    """ALLOWED extended to the second school (see B_OBJECTS)."""
+    expected = dict(ALLOWED)
+    for (action, target), allowed in ALLOWED.items():
+        if target == "school":
+            expected[(action, target)] = allowed | _in_school_b(allowed)
+        if target in B_OBJECTS:
+            expected[(action, B_OBJECTS[target])] = _in_school_b(allowed)
+    return expected
 
 
 async def test_policy_matrix(
@@ -144,7 +184,7 @@ async def test_policy_matrix(
     mismatches = []
     async with session_factory() as session:
         actors = {role: await load_actor(session, tid) for role, tid in ROLES.items()}
-        for (action, target), allowed in ALLOWED.items():
+        for (action, target), allowed in expectations().items():
             for role, actor in actors.items():
                 got = await can(session, actor, action, objects[target])
                 if got != (role in allowed):
@@ -154,6 +194,29 @@ async def test_policy_matrix(
 
 async def test_every_action_is_in_the_matrix() -> None:
     assert {action for action, _ in ALLOWED} == set(Action)
+    expected = expectations()
+    for action in set(Action):
+        if (action, "school") not in expected:
+            assert any(t.endswith("_b") for a, t in expected if a == action), action
+
+
+async def test_staff_of_another_school_get_nothing_of_this_one(
+    session_factory: async_sessionmaker[AsyncSession],
+    world: tuple[f.SmallSchool, dict[str, int | None]],
+) -> None:
+    """Spelled out: every role of school B, every action on each of school A's objects: no."""
+    _school, objects = world
+    granted = []
+    async with session_factory() as session:
+        for role, telegram_id in ROLES.items():
+            if not role.startswith("b_"):
+                continue
+            actor = await load_actor(session, telegram_id)
+            assert actor.is_known, role
+            for action, target in ALLOWED:
+                if target != "school" and await can(session, actor, action, objects[target]):
+                    granted.append((role, action.value, target))
+    assert granted == []
 
 
 async def test_actor_roles_are_resolved(
@@ -170,6 +233,12 @@ async def test_actor_roles_are_resolved(
             "parent": {Role.PARENT},
             "trusted": {Role.TRUSTED},
             "stranger": set(),
+            "b_admin": {Role.ADMIN},
+            "b_head_teacher": {Role.HEAD_TEACHER},
+            "b_class_teacher": {Role.TEACHER, Role.CLASS_TEACHER},
+            "b_teacher": {Role.TEACHER},
+            "b_student": {Role.STUDENT},
+            "b_parent": {Role.PARENT},
         }
         for role, tid in ROLES.items():
             actor = await load_actor(session, tid)
@@ -208,5 +277,5 @@ async def test_anonymous_actor_may_nothing(
     _school, objects = world
     async with session_factory() as session:
         nobody = Actor(telegram_id=1)
-        for action, target in ALLOWED:
+        for action, target in expectations():
             assert not await can(session, nobody, action, objects[target])
