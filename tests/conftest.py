@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -19,7 +20,7 @@ from db.base import Base
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
 from tests import clock as the_clock
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import STARTED, FakeTelegram
 from tests.harness import BOT_TOKEN, App
 
 PG_ADMIN_URL = os.environ.get(
@@ -40,6 +41,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _register_telegram_marker(config)  # defined below, with the checks after each test
     config.addinivalue_line(
         "markers", "dates: depends on today's date; CI reruns these under several fixed dates"
     )
@@ -197,3 +199,79 @@ async def app(
     application = await App.start(fake_telegram, db_url, session_factory)
     yield application
     await application.stop()
+
+
+# --- after every test that talked to the fake Bot API: no API error, no unanswered button,
+# --- no ERROR log line (opt out explicitly with @pytest.mark.allow_telegram_errors) ----------
+
+TELEGRAM_CHECKS = ("api", "callbacks", "log")
+
+
+def _register_telegram_marker(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "allow_telegram_errors(*checks): the test provokes Bot API errors, unanswered callback "
+        f"queries or ERROR log lines on purpose; checks among {TELEGRAM_CHECKS} (default: all) "
+        "are not made after it",
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[pytest.TestReport]:
+    report: pytest.TestReport = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+    return report
+
+
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
+class _ErrorRecords(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def telegram_hygiene(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Set up before and torn down after every other fixture of the test (the app's shutdown
+    included): fails the test if a fake Bot API it started answered an error (those injected
+    with ``fail_next`` are the test's own and not counted), saw a callback query never
+    answered, or if anything logged at ERROR while a fake was running."""
+    STARTED.clear()
+    handler = _ErrorRecords()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+    fakes = list(STARTED)
+    STARTED.clear()
+    if not fakes or request.node.stash.get(_CALL_FAILED, True):
+        return
+    marker = request.node.get_closest_marker("allow_telegram_errors")
+    allowed = set() if marker is None else set(marker.args or TELEGRAM_CHECKS)
+    unknown = allowed - set(TELEGRAM_CHECKS)
+    assert not unknown, f"allow_telegram_errors: unknown checks {unknown}"
+    problems: list[str] = []
+    for fake in fakes:
+        if "api" not in allowed:
+            problems += [f"Bot API answered {e.error_code} to {e.method}: {e.description}"
+                         for e in fake.error_log]  # fmt: skip
+        if "callbacks" not in allowed:
+            problems += [f"callback query {q} never answered" for q in fake.unanswered_callbacks()]
+    if "log" not in allowed:
+        problems += [f"ERROR log from {r.name}: {r.getMessage()}" for r in handler.records]
+    if problems:
+        pytest.fail(
+            "after the test (mark it allow_telegram_errors only if it provokes these on "
+            "purpose):\n" + "\n".join(problems[:20]),
+            pytrace=False,
+        )

@@ -66,6 +66,7 @@ async def test_default_menus_registered_per_language(app: App) -> None:
     assert default == ru
 
 
+@pytest.mark.allow_telegram_errors("log")  # the crash is logged, on purpose
 async def test_a_crashing_handler_apologizes_and_changes_nothing(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -131,6 +131,7 @@ async def test_pre_with_language_and_spoiler(bot: Bot, anna: FakeUser) -> None:
         ('<span class="x">s</span>', 'Tag "span" must have class "tg-spoiler"'),
     ],
 )
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_invalid_html_is_rejected_like_telegram(
     bot: Bot, fake: FakeTelegram, anna: FakeUser, html: str, reason: str
 ) -> None:
@@ -154,6 +155,7 @@ def test_html_parser_matches_telegram_on_details() -> None:
     assert parse_html("a & b", strict=False) == ("a & b", [])  # what Telegram itself accepts
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_text_length_is_measured_after_entity_parsing(
     bot: Bot, fake: FakeTelegram, anna: FakeUser
 ) -> None:
@@ -170,6 +172,7 @@ async def test_text_length_is_measured_after_entity_parsing(
     ]
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_caption_limit(bot: Bot, anna: FakeUser) -> None:
     file = BufferedInputFile(b"data", filename="a.txt")
     with pytest.raises(TelegramBadRequest, match="message caption is too long"):
@@ -181,12 +184,14 @@ async def test_caption_limit(bot: Bot, anna: FakeUser) -> None:
 # --------------------------------------------------------------------------- keyboards
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_callback_data_is_limited_to_64_bytes(bot: Bot, anna: FakeUser) -> None:
     await bot.send_message(anna.id, "ok", reply_markup=keyboard(("Да", "д" * 32)))  # 64 bytes
     with pytest.raises(TelegramBadRequest, match="Bad Request: BUTTON_DATA_INVALID"):
         await bot.send_message(anna.id, "no", reply_markup=keyboard(("Да", "x" + "д" * 32)))
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_keyboard_rules(bot: Bot, anna: FakeUser) -> None:
     many = [(str(i), str(i)) for i in range(101)]
     with pytest.raises(TelegramBadRequest, match="reply markup is too long"):
@@ -213,6 +218,7 @@ async def test_reply_keyboard_is_tracked(bot: Bot, anna: FakeUser) -> None:
 # --------------------------------------------------------------------------- edits and callbacks
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_edits(bot: Bot, fake: FakeTelegram, anna: FakeUser) -> None:
     markup = keyboard(("Yes", "yes"))
     sent = await bot.send_message(anna.id, "<b>Question</b>", reply_markup=markup)
@@ -244,6 +250,7 @@ async def test_edits(bot: Bot, fake: FakeTelegram, anna: FakeUser) -> None:
     assert len(fake.errors) == 3
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_delete_message(bot: Bot, anna: FakeUser) -> None:
     sent = await bot.send_message(anna.id, "bye")
     assert await bot.delete_message(anna.id, sent.message_id) is True
@@ -253,6 +260,7 @@ async def test_delete_message(bot: Bot, anna: FakeUser) -> None:
         await bot.delete_message(anna.id, sent.message_id)
 
 
+@pytest.mark.allow_telegram_errors("api", "callbacks")  # a query answered too late
 async def test_callback_query_answered_once_within_deadline(
     bot: Bot, fake: FakeTelegram, anna: FakeUser
 ) -> None:
@@ -316,6 +324,7 @@ async def test_press_drives_a_dispatcher(bot: Bot, fake: FakeTelegram, anna: Fak
 # --------------------------------------------------------------------------- chats and limits
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_unknown_and_blocked_chats(bot: Bot, fake: FakeTelegram, anna: FakeUser) -> None:
     with pytest.raises(TelegramBadRequest, match="Bad Request: chat not found"):
         await bot.send_message(424242, "hi")
@@ -328,6 +337,7 @@ async def test_unknown_and_blocked_chats(bot: Bot, fake: FakeTelegram, anna: Fak
     assert [e.error_code for e in fake.errors] == [400, 403]
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_per_chat_burst_then_retry_after(
     bot: Bot, fake: FakeTelegram, anna: FakeUser
 ) -> None:
@@ -348,6 +358,7 @@ async def test_per_chat_burst_then_retry_after(
     assert len(anna.messages) == 6
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_global_rate_across_chats() -> None:
     async with FakeTelegram(token=TOKEN, frozen_clock=True) as fake:
         bot = make_bot(fake)
@@ -394,6 +405,7 @@ async def test_fail_next_injects_one_failure(bot: Bot, fake: FakeTelegram, anna:
 # --------------------------------------------------------------------------- files
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_document_upload_get_file_and_download(
     bot: Bot, fake: FakeTelegram, anna: FakeUser
 ) -> None:
@@ -420,6 +432,7 @@ async def test_document_upload_get_file_and_download(
     assert call["document"].content == content
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_photos(bot: Bot, fake: FakeTelegram, anna: FakeUser) -> None:
     sent = await bot.send_photo(anna.id, BufferedInputFile(tiny_png(400, 300), "p.png"))
     assert sent.photo is not None
@@ -451,6 +464,7 @@ async def test_user_sends_files_and_contact(bot: Bot, fake: FakeTelegram, anna: 
 # --------------------------------------------------------------------------- commands and menu
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_my_commands_per_scope_and_language(bot: Bot, fake: FakeTelegram) -> None:
     teacher = fake.user(3001, first_name="Irina")
     ru = [
@@ -483,6 +497,7 @@ async def test_my_commands_per_scope_and_language(bot: Bot, fake: FakeTelegram) 
         await bot.set_my_commands([BotCommand(command="ok", description="d" * 257)])
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_menu_button_and_chat_action(bot: Bot, fake: FakeTelegram, anna: FakeUser) -> None:
     from aiogram.types import MenuButtonCommands
 
@@ -523,6 +538,7 @@ async def test_get_updates_long_polling_and_offset(bot: Bot, fake: FakeTelegram)
     assert [u.message.text for u in limited if u.message] == ["four"]
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_webhook_blocks_get_updates(bot: Bot, fake: FakeTelegram) -> None:
     await bot.set_webhook("https://example.com/hook", secret_token="s3cret")
     info = await bot.get_webhook_info()
@@ -562,6 +578,7 @@ async def test_dispatcher_polling(bot: Bot, fake: FakeTelegram) -> None:
 # --------------------------------------------------------------------------- raw protocol
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_raw_protocol_envelopes(fake: FakeTelegram) -> None:
     user = fake.user(1001)
     async with aiohttp.ClientSession() as http:
@@ -583,6 +600,7 @@ async def test_raw_protocol_envelopes(fake: FakeTelegram) -> None:
             assert (await r.json())["result"]["chat"]["id"] == 1001
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_wrong_token_raises_unauthorized(fake: FakeTelegram) -> None:
     bot = make_bot(fake, token="999:nope")
     try:
@@ -592,6 +610,7 @@ async def test_wrong_token_raises_unauthorized(fake: FakeTelegram) -> None:
         await bot.session.close()
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_caption_edit_copy_and_misc(bot: Bot, fake: FakeTelegram, anna: FakeUser) -> None:
     doc = await bot.send_document(anna.id, BufferedInputFile(b"x", "a.txt"), caption="old")
     edited = await bot.edit_message_caption(
@@ -623,6 +642,7 @@ async def test_caption_edit_copy_and_misc(bot: Bot, fake: FakeTelegram, anna: Fa
     assert (fake.calls, fake.errors, fake.injected) == ([], [], [])
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_get_file_refuses_files_over_20_mb(bot: Bot, fake: FakeTelegram) -> None:
     big = fake.store_file("document", b"\0" * (20 * 1024 * 1024 + 1), "big.bin")
     with pytest.raises(TelegramBadRequest, match="Bad Request: file is too big"):
@@ -631,6 +651,7 @@ async def test_get_file_refuses_files_over_20_mb(bot: Bot, fake: FakeTelegram) -
         await bot.get_file("nope")
 
 
+@pytest.mark.allow_telegram_errors("api")  # the fake's error answers under test
 async def test_second_poller_terminates_the_first(bot: Bot, fake: FakeTelegram) -> None:
     first = asyncio.create_task(bot.get_updates(timeout=5))
     await asyncio.sleep(0.1)

@@ -46,6 +46,7 @@ from tests.fakes.html import HtmlParseError, detect_entities, finish_text, parse
 
 __all__ = [
     "OWN_ID",
+    "STARTED",
     "ApiCall",
     "ApiError",
     "ChatMessage",
@@ -147,6 +148,10 @@ SCOPES_WITH_CHAT = frozenset({"chat", "chat_administrators", "chat_member"})
 SCOPES = frozenset({"default", "all_private_chats", "all_group_chats", "all_chat_administrators"})
 SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "copyMessage"})
 
+STARTED: list[FakeTelegram] = []
+"""Every fake started in this process, newest last (the test suite's checks after each test
+look at the ones a test started, then clear the list)."""
+
 
 # --------------------------------------------------------------------------- records and errors
 
@@ -177,10 +182,12 @@ def bad_request(reason: str) -> TelegramError:
 
 @dataclass
 class ApiCall:
-    """One request the bot made: canonical method name and decoded parameters."""
+    """One request the bot made: canonical method name, decoded parameters, and when it
+    arrived by the fake clock."""
 
     method: str
     params: JsonDict
+    at: float = 0.0
 
 
 @dataclass
@@ -691,6 +698,7 @@ class FakeTelegram:
 
         self.calls: list[ApiCall] = []
         self.errors: list[ApiError] = []
+        self.error_log: list[ApiError] = []  # every error answered; reset_records keeps it
         self.injected: list[ApiError] = []
         self.deliver: Deliver = self.enqueue
         self.users: dict[int, FakeUser] = {}
@@ -749,6 +757,7 @@ class FakeTelegram:
     # ---- lifecycle
 
     async def start(self) -> None:
+        STARTED.append(self)
         app = web.Application(client_max_size=MAX_UPLOAD + 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
@@ -1138,9 +1147,9 @@ class FakeTelegram:
                 raise TelegramError(404, "Not Found")
             params = self._decode_params(raw, files)
         except TelegramError as error:
-            self.calls.append(ApiCall(method, params))
+            self.calls.append(ApiCall(method, params, self.now()))
             return self._fail(method, params, error)
-        self.calls.append(ApiCall(method, params))
+        self.calls.append(ApiCall(method, params, self.now()))
         if self._broken.get(method.lower()):
             self._broken[method.lower()] -= 1
             self.injected.append(ApiError(method, 0, "network error (redirect loop)", params))
@@ -1161,6 +1170,7 @@ class FakeTelegram:
 
     def _fail(self, method: str, params: JsonDict, error: TelegramError) -> web.Response:
         self.errors.append(ApiError(method, error.error_code, error.description, params))
+        self.error_log.append(self.errors[-1])
         return web.json_response(error.envelope(), status=error.error_code)
 
     async def _handle_loop(self, request: web.Request) -> web.Response:
