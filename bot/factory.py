@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -36,15 +37,20 @@ from services.codes import CodeKeys
 logger = logging.getLogger("parta")
 
 
-def create_bot(settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> Bot:
-    """The Bot with Telegram HTML defaults; `clock` paces sends per chat (tests pass the fake
-    Bot API's clock)."""
+def create_bot(
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> Bot:
+    """The Bot with Telegram HTML defaults; `clock` and `sleep` pace sends per chat and wait
+    out short 429s (tests pass the fake Bot API's virtual clock)."""
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is not set")
     session = AiohttpSession()
     if settings.telegram_api_url:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    session.middleware(FloodWaitMiddleware(clock=clock))
+    session.middleware(FloodWaitMiddleware(clock=clock, sleep=sleep))
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,

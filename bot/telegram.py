@@ -6,7 +6,7 @@ import asyncio
 import html
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -203,11 +203,15 @@ class FloodWaitMiddleware(BaseRequestMiddleware):
         max_wait: float = 5.0,
         attempts: int = 3,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """`clock` and `sleep` are injectable: tests run the pacing and the waits on the fake
+        Bot API's virtual clock."""
         self.max_wait = max_wait
         self.attempts = attempts
         self.pacer = ChatPacer()
         self.clock = clock
+        self.sleep = sleep
 
     async def __call__(
         self,
@@ -220,14 +224,14 @@ class FloodWaitMiddleware(BaseRequestMiddleware):
         if name.startswith(("send", "copyMessage")) and name != "sendChatAction" and chat_id:
             wait = self.pacer.delay(chat_id, self.clock())
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self.sleep(wait)
         for _ in range(self.attempts - 1):
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
                 if exc.retry_after > self.max_wait:
                     raise
-                await asyncio.sleep(exc.retry_after)
+                await self.sleep(exc.retry_after)
         return await make_request(bot, method)
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -25,6 +28,18 @@ async def _no_wait(seconds: float) -> None:
     """The rate limiter's sleep in tests: the fake clock, not the wall clock, matters."""
 
 
+def virtual_sleep(fake: FakeTelegram) -> Callable[[float], Awaitable[None]]:
+    """A sleep that moves the fake Bot API's clock instead of waiting: the production pacing
+    and 429 waits run on virtual time (use with ``FakeTelegram(frozen_clock=True)``)."""
+
+    async def sleep(seconds: float) -> None:
+        if seconds > 0:
+            fake.advance(seconds)
+        await asyncio.sleep(0)
+
+    return sleep
+
+
 @dataclass
 class App:
     fake: FakeTelegram
@@ -32,6 +47,7 @@ class App:
     dp: Dispatcher
     settings: Settings
     session_factory: async_sessionmaker[AsyncSession]
+    deliver_update: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
     @classmethod
     async def start(
@@ -39,8 +55,17 @@ class App:
         fake: FakeTelegram,
         db_url: str,
         session_factory: async_sessionmaker[AsyncSession],
+        *,
+        virtual_time: bool = False,
+        production_limiter: bool = False,
+        storage: BaseStorage | None = None,
+        isolation: BaseEventIsolation | None = None,
         **overrides: Any,
     ) -> App:
+        """``virtual_time``: the bot's pacing and 429 waits sleep on the fake's clock.
+        ``production_limiter``: the notifier keeps the rate limiter the production code built
+        (its rate and per-chat interval), on the fake's clock with a virtual sleep; else a
+        no-op limiter. ``storage``/``isolation``: FSM storage (default: from the settings)."""
         # no default quiet hours: notifications must not depend on when the suite runs
         overrides = {
             "notify_quiet_start": None,
@@ -57,18 +82,34 @@ class App:
             webhook_url=None,
             **overrides,
         )
-        bot = create_bot(settings, clock=fake.now)
-        dp = create_dispatcher(settings, session_factory, strict_templates=True, run_notifier=False)
+        if virtual_time:
+            bot = create_bot(settings, clock=fake.now, sleep=virtual_sleep(fake))
+        else:
+            bot = create_bot(settings, clock=fake.now)
+        dp = create_dispatcher(
+            settings,
+            session_factory,
+            storage=storage,
+            isolation=isolation,
+            strict_templates=True,
+            run_notifier=False,
+        )
         application = cls(fake, bot, dp, settings, session_factory)
 
         async def deliver(update: dict[str, Any]) -> None:
             await dp.feed_raw_update(bot, update)
 
+        application.deliver_update = deliver
         fake.deliver = deliver
         await dp.emit_startup(bot=bot, dispatcher=dp)
-        application.notifier.limiter = RateLimiter(
-            per_second=1000, per_chat_interval=0, sleep=_no_wait
-        )
+        if production_limiter:
+            limiter = application.notifier.limiter
+            limiter.clock = fake.now
+            limiter.sleep = virtual_sleep(fake)
+        else:
+            application.notifier.limiter = RateLimiter(
+                per_second=1000, per_chat_interval=0, sleep=_no_wait
+            )
         return application
 
     @property
