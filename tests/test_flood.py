@@ -13,7 +13,8 @@ import pytest
 from aiogram.exceptions import TelegramRetryAfter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.enums import OutboxStatus
+from db.enums import LinkMethod, OutboxStatus
+from db.models import Account, Guardianship
 from services.dispatcher import RateLimiter
 from tests import factories as f
 from tests import notify_world as w
@@ -158,3 +159,34 @@ async def test_bot_session_gives_up_on_a_long_flood_wait(frozen_fake: FakeTelegr
         assert await bot.send_message(f.PARENT, "z")
     finally:
         await bot.session.close()
+
+
+async def test_production_limiter_keeps_a_fan_out_under_telegrams_limits(paced_app: App) -> None:
+    """42 families hear of one grade at once: the production limiter spaces the sends so the
+    fake's global limit (30 a second) never answers 429; the no-op limiter of the other
+    end-to-end tests would hit it at the 31st message."""
+    app, fake = paced_app, paced_app.fake
+    world = await w.make_world(app.session_factory)
+    for telegram_id in (f.PARENT, f.TRUSTED):
+        app.user(telegram_id, language_code="en")
+    extra = [7000 + i for i in range(40)]
+    async with app.session_factory() as session:
+        for telegram_id in extra:
+            account = Account(telegram_id=telegram_id, full_name=f"Родитель {telegram_id}")
+            session.add(account)
+            await session.flush()
+            session.add(
+                Guardianship(
+                    student_id=world.student, account_id=account.id, method=LinkMethod.DEMO
+                )
+            )
+            app.user(telegram_id, language_code="en")
+        await session.commit()
+    await w.grade(app.session_factory, world)
+    await app.deliver_notifications(DUE)
+    sends = _sends(fake)
+    assert len(sends) == len(extra) + 2  # and the parent and the tutor
+    assert fake.error_log == []
+    rate = app.notifier.limiter.per_second
+    assert rate <= fake.global_rate
+    assert sends[-1].at - sends[0].at >= (len(sends) - 1) / rate - 1e-6
