@@ -1020,11 +1020,13 @@ async def test_tutor_sees_only_the_granted_scopes(app: App, world: World) -> Non
     assert "does not include attendance" in tutor.last.text
     await tutor.send("/schedule")
     assert "does not include the timetable" in tutor.last.text
+    database = await db_snapshot(app.session_factory)
     await tutor.press(menu, data=AttendanceCb(student_id=world.student).pack())
     assert tutor.callback_answers[-1]["show_alert"] is True
     assert "don't have access" in tutor.callback_answers[-1]["text"]
     await tutor.press(menu, data=ScheduleCb(student_id=world.student).pack())
     assert tutor.callback_answers[-1]["show_alert"] is True
+    await assert_unchanged(app.session_factory, database)
 
     await tutor.send("/today")
     text = tutor.last.text
@@ -1119,6 +1121,7 @@ async def test_forged_buttons_for_another_family_change_nothing(app: App, world:
     ):
         await student.press(student.last, data=data)
         assert student.callback_answers[-1].get("show_alert") is True, data
+    await assert_unchanged(app.session_factory, database)
     assert await _count(app, HomeworkSubmission) == 0
     assert await _count(app, GradesSeen) == 0
     _ok(app)

@@ -601,6 +601,7 @@ async def test_period_grades_proposed_confirmed_overridden_and_closed(
     assert "5 ✍️" in teacher.last.text
     # the teacher cannot close the school's period; the head teacher can
     assert "🔒 Close the period for the school" not in teacher.last.button_texts()
+    before = await db_snapshot(app.session_factory)
     await teacher.press(
         teacher.last,
         data=JPeriodCb(
@@ -608,6 +609,7 @@ async def test_period_grades_proposed_confirmed_overridden_and_closed(
         ).pack(),
     )
     assert teacher.callback_answers[-1]["text"] == REFUSAL
+    await assert_unchanged(app.session_factory, before)
     head = app.user(f.HEAD, language_code="en")
     await head.send("/journal")
     await head.press(head.last, text="7B")

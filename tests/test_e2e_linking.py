@@ -344,8 +344,10 @@ async def test_class_teacher_sees_who_has_access(app: App, school: f.SmallSchool
     assert "Репетитор Репетиторович" in overview
     assert "no parent connected" in overview
     assert "Олег" not in overview
+    before = await db_snapshot(app.session_factory)
     await teacher.press(data=f"cl:{school.class_5a}")
     assert teacher.callback_answers[-1].get("show_alert") is True
+    await assert_unchanged(app.session_factory, before)
     assert app.fake.errors == []
 
 
