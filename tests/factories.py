@@ -291,7 +291,7 @@ async def make_second_school(
 ) -> SecondSchool:
     """School B next to the small school (call after it): staff of one school must get nothing
     of the other."""
-    today = today or utcnow().date()
+    today = today or clock.school_today()
     starts, ends = current_year_bounds(today)
     async with session_factory() as session:
         school = School(name="Гимназия № 2", timezone="Asia/Yekaterinburg")
