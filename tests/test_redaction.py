@@ -167,6 +167,7 @@ class _BreakOnce:
         return statement, parameters
 
 
+@pytest.mark.allow_telegram_errors("log")  # the database error it provokes is logged
 async def test_a_whole_run_logs_no_token_phone_or_code(
     app: App,
     engine: AsyncEngine,
