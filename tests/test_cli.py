@@ -162,6 +162,7 @@ def test_webhook_listens_on_localhost_by_default() -> None:
     assert settings.webhook_host == "127.0.0.1"
 
 
+@pytest.mark.allow_telegram_errors("api")  # the wrong token's 401, on purpose
 async def test_wrong_token_is_one_clear_line(tmp_path: Path) -> None:
     wrong = "123456:AAH-wrong-token-from-the-readme-placeholder"
     async with FakeTelegram(token=BOT_TOKEN) as fake:
