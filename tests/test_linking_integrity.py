@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.base import Base, utcnow
+from db.base import utcnow
 from db.enums import CodeKind, LinkMethod, RequestStatus
 from db.models import (
     AccessCode,
@@ -29,6 +29,7 @@ from services.actors import Role, load_actor
 from services.codes import issue_code_for
 from tests import factories as f
 from tests.harness import CODE_KEYS
+from tests.snapshot import Snapshot, db_snapshot
 
 ROUNDS = 15
 
@@ -40,21 +41,13 @@ async def school(session_factory: async_sessionmaker[AsyncSession]) -> f.SmallSc
 
 # What any update changes about its sender: Telegram's language of the user (remembered by
 # `load_actor`), not something a refused action did.
-BOOKKEEPING = {"accounts": {"language_code"}}
+#: the account's Telegram language is remembered on every update: not a change of the family
+BOOKKEEPING = ("accounts.language_code",)
 
 
-async def table_contents(
-    session_factory: async_sessionmaker[AsyncSession],
-) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (all columns but `BOOKKEEPING`), in a stable order."""
-    async with session_factory() as session:
-        contents = {}
-        for table in Base.metadata.sorted_tables:
-            skip = BOOKKEEPING.get(table.name, set())
-            columns = [c for c in table.columns if c.name not in skip]
-            rows = (await session.execute(select(*columns))).all()
-            contents[table.name] = sorted((tuple(row) for row in rows), key=repr)
-        return contents
+async def table_contents(session_factory: async_sessionmaker[AsyncSession]) -> Snapshot:
+    """Every row of every table but the bookkeeping columns (tests/snapshot.py)."""
+    return await db_snapshot(session_factory, ignore=BOOKKEEPING)
 
 
 async def _redeem(
