@@ -22,8 +22,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -65,6 +63,7 @@ from db.models import (
     SubmissionFile,
     TeachingAssignment,
 )
+from db.upsert import upsert
 from services import audit
 from services.access import AccessDenied, Action, can, require
 from services.actors import Actor, Role
@@ -1352,11 +1351,6 @@ class AttendanceWrite:
     old_status: AttendanceStatus | None
 
 
-def dialect_insert(session: AsyncSession) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return pg_insert if dialect == "postgresql" else sqlite_insert
-
-
 def _att_snapshot(row: Attendance | None) -> dict[str, Any] | None:
     if row is None:
         return None
@@ -1435,7 +1429,7 @@ async def _write_attendance(
             "marked_at": now,
         }
         stmt = (
-            dialect_insert(session)(Attendance)
+            upsert(session, Attendance)
             .values(lesson_id=ctx.id, student_id=student_id, **values)
             .on_conflict_do_update(index_elements=["lesson_id", "student_id"], set_=values)
             .returning(Attendance.id)
@@ -1584,7 +1578,7 @@ async def mark_all_present(
         for student_id in missing
     ]
     stmt = (
-        dialect_insert(session)(Attendance)
+        upsert(session, Attendance)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["lesson_id", "student_id"])
         .returning(Attendance.id, Attendance.student_id)

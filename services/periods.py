@@ -24,6 +24,7 @@ from db.models import (
     Subject,
     TeachingAssignment,
 )
+from db.upsert import upsert
 from services import audit
 from services.access import AccessDenied, Action, can, require
 from services.actors import Actor
@@ -34,7 +35,6 @@ from services.journal import (
     JournalError,
     ReasonRequired,
     clean_text,
-    dialect_insert,
 )
 
 
@@ -290,7 +290,7 @@ async def _upsert(
         "set_at": now,
     }
     stmt = (
-        dialect_insert(session)(PeriodGrade)
+        upsert(session, PeriodGrade)
         .values(student_id=line.student_id, assignment_id=a.item.id, period_id=period.id, **values)
         .on_conflict_do_update(
             index_elements=["student_id", "assignment_id", "period_id"], set_=values
