@@ -125,7 +125,8 @@ async def _demo_seed(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _codes_issue(settings: Settings, args: argparse.Namespace) -> None:
-    from services.codes import CodeError, issue_codes
+    from db.base import utcnow
+    from services.codes import CodeError, issue_codes, live_class_codes
     from services.letters import render_codes_csv, render_letters_pdf
     from services.school import find_school
 
@@ -142,6 +143,20 @@ async def _codes_issue(settings: Settings, args: argparse.Namespace) -> None:
         async with create_session_factory(engine)() as session:
             try:
                 school = await find_school(session, args.school)
+                if kind != CodeKind.STAFF and not args.replace:
+                    live = await live_class_codes(
+                        session,
+                        school_id=school.id,
+                        class_name=args.class_name,
+                        kind=kind,
+                        now=utcnow(),
+                    )
+                    if live.count:
+                        raise CliError(
+                            f"{live.count} unused {kind.value} codes of {args.class_name} are "
+                            "still valid and may already be printed; add --replace to cancel "
+                            "them and issue new ones"
+                        )
                 issued = await issue_codes(
                     session,
                     school_id=school.id,
@@ -222,6 +237,11 @@ def _parser() -> argparse.ArgumentParser:
     issue.add_argument("--days", type=int, default=30, help="days the codes stay valid")
     issue.add_argument("--school", help="school name (when the database holds several)")
     issue.add_argument("--bot-username", help="the bot's @username (else asked from Telegram)")
+    issue.add_argument(
+        "--replace",
+        action="store_true",
+        help="cancel the class's unused codes of this kind (their letters may be printed)",
+    )
     return parser
 
 

@@ -385,6 +385,16 @@ async def test_codes_issue_writes_letters_and_csv(
     assert "Мария" in text
     assert "t.me/parta_school_bot?start=" in text
     assert csv_path.read_text(encoding="utf-8").count("parta_school_bot") == 2
+    first_letters = pdf.read_bytes()
+    again = [*args, "--bot-username", "parta_school_bot"]
+    refused = await asyncio.to_thread(_run, tmp_path, *again, DATABASE_URL=db_url)
+    assert refused.returncode == 2
+    assert "2 unused parent codes of 7B" in refused.stderr
+    assert "--replace" in refused.stderr
+    assert pdf.read_bytes() == first_letters, "nothing issued, nothing written"
+    replaced = await asyncio.to_thread(_run, tmp_path, *again, "--replace", DATABASE_URL=db_url)
+    assert replaced.returncode == 0, replaced.stderr
+    assert "2 parent codes issued" in replaced.stdout
     wrong = await asyncio.to_thread(
         _run,
         tmp_path,
