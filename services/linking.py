@@ -311,8 +311,8 @@ async def has_pending_request(session: AsyncSession, actor: Actor) -> bool:
 
 async def _used_parent_code(session: AsyncSession, telegram_id: int, code: AccessCode) -> None:
     """A parent code this very account already used: say where things stand (the request is
-    with the class teacher, or the link is confirmed) instead of "already used". Changes
-    nothing; returns only if the code was used by someone else."""
+    with the class teacher, was declined, or the link is confirmed) instead of "already
+    used". Changes nothing; returns only if the code was used by someone else."""
     account_id = await _account_id(session, telegram_id)
     if account_id is None or code.used_by_id != account_id or code.student_id is None:
         return
@@ -327,6 +327,15 @@ async def _used_parent_code(session: AsyncSession, telegram_id: int, code: Acces
     )
     if linked is not None:
         raise LinkError("already_linked")
+    rejected = await session.scalar(
+        select(LinkRequest.id).where(
+            LinkRequest.student_id == code.student_id,
+            LinkRequest.account_id == account_id,
+            LinkRequest.status == RequestStatus.REJECTED,
+        )
+    )
+    if rejected is not None:
+        raise LinkError("request_rejected")
 
 
 # --- codes ------------------------------------------------------------------------------

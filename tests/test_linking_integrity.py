@@ -478,3 +478,10 @@ async def test_reused_code_while_pending_says_pending(
     assert other.key == "code_used"
     async with session_factory() as session:
         assert (await session.get(AccessCode, accepted.code_id)) is not None
+        teacher = await load_actor(session, f.CLASS_TEACHER)
+        (view,) = await linking.pending_requests(session, teacher)
+        await linking.decide(session, teacher, view.id, approve=False)
+        await session.commit()
+    declined = await _redeem(session_factory, 73_003, "Незнакомец", code)
+    assert isinstance(declined, linking.LinkError)
+    assert declined.key == "request_rejected"

@@ -64,6 +64,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "invite_revoked",
             "invite_expired",
             "request_pending",
+            "request_rejected",
             "already_linked",
             "own_parent_code",
             "family_student_code",
