@@ -484,11 +484,17 @@ def _moscow_today() -> date:
     return datetime.now(_MSK).date()
 
 
-def _school_day(today: date) -> date:
-    """The day the demo journal runs up to: `today` during the school year (September to May),
-    the last day of the year that has just ended in the summer holidays, so a demo seeded in
-    July still has weeks of lessons, grades and homework to show."""
-    return date(today.year, 5, 31) if 6 <= today.month <= 8 else today
+def _school_day(today: date, weeks: int) -> date:
+    """The day the demo journal runs up to: `today` during the school year, but the last day of
+    the year that has just ended in the summer holidays and in a September too young for
+    `weeks` weeks of history, so a demo seeded on 15 July or on 1 September still has weeks
+    of lessons, grades and homework to show."""
+    year_end = date(today.year, 5, 31)
+    if 6 <= today.month <= 8:
+        return year_end
+    if today.month == 9 and today - timedelta(weeks=weeks) < date(today.year, 9, 1):
+        return year_end
+    return today
 
 
 def _utc(day: date, at: time) -> datetime:
@@ -525,15 +531,15 @@ async def seed_demo(
     """Create the demo school in one transaction, or return its accounts if it exists.
 
     `students` (default 75) are spread over classes of ~25; lessons cover `weeks` weeks before
-    `today` (default: today in Moscow; in the summer holidays the last day of the school year)
-    and two weeks after it.
+    `today` (default: today in Moscow; in the summer holidays and early September the last day
+    of the school year that ended) and two weeks after it.
     """
     if weeks < 0:
         raise ValueError("weeks must not be negative")
     total = DEFAULT_STUDENTS if students is None else students
     if total < 1:
         raise ValueError("students must be positive")
-    day = _school_day(today or _moscow_today())
+    day = _school_day(today or _moscow_today(), weeks)
     async with session_factory() as session, session.begin():
         school_id = await session.scalar(select(School.id).where(School.name == DEMO_SCHOOL_NAME))
         if school_id is not None:

@@ -72,12 +72,19 @@ class SmallSchool:
     staff: dict[str, int]
 
 
+#: Tests look this far back and ahead of today (last week's grades, next week's lessons).
+YEAR_MARGIN = timedelta(days=30)
+
+
 def current_year_bounds(today: date) -> tuple[date, date]:
     """The academic year holding `today`: 1 September to 31 August (the legal school year in
-    Russia). The small school splits all of it into four quarters, so a test run "on" a July
-    day (tests/clock.py) still has a term, lessons and an open period."""
+    Russia), stretched so that it always reaches `YEAR_MARGIN` before and after today. The
+    small school splits all of it into four quarters, so a test run "on" a July day, on
+    1 September or on 31 August (tests/clock.py) still has a term, lessons and an open period
+    around today."""
     start_year = today.year if today.month >= 9 else today.year - 1
-    return date(start_year, 9, 1), date(start_year + 1, 8, 31)
+    starts, ends = date(start_year, 9, 1), date(start_year + 1, 8, 31)
+    return min(starts, today - YEAR_MARGIN), max(ends, today + YEAR_MARGIN)
 
 
 async def make_small_school(session_factory: async_sessionmaker[AsyncSession]) -> SmallSchool:

@@ -6,6 +6,7 @@ import re
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -391,10 +392,11 @@ async def test_lessons_and_journal_of_the_past_month(session_factory: Factory) -
         assert 0.01 <= share <= 0.08  # about 4% of student-lessons
 
 
+@pytest.mark.parametrize("today", [date(2027, 7, 15), date(2027, 9, 1), date(2027, 9, 20)])
 async def test_a_demo_seeded_in_the_summer_shows_the_end_of_the_school_year(
-    session_factory: Factory,
+    session_factory: Factory, today: date
 ) -> None:
-    await seed_demo(session_factory, today=date(2027, 7, 15))
+    await seed_demo(session_factory, today=today)
     async with session_factory() as session:
         first, last = (
             await session.execute(select(func.min(Lesson.date), func.max(Lesson.date)))

@@ -28,7 +28,7 @@ from services.diary import DayKind, PeriodInfo
 from services.grading import ScaleSpec, grades_needed
 from services.reports import family_report
 from tests import factories as f
-from tests.test_e2e_diary import DAY_OFF, NOW, TODAY, World, make_diary_world
+from tests.test_e2e_diary import DAY_OFF, NOW, TODAY, World, ended_before_now, make_diary_world
 
 
 @pytest.fixture
@@ -400,10 +400,11 @@ async def test_homework_lists_are_bounded_and_filtered(session: AsyncSession, wo
 
 
 async def test_ended_grants_explain_themselves(session: AsyncSession, world: World) -> None:
+    ended_at = ended_before_now(timedelta(days=1))
     await session.execute(
         update(TrustedAccess)
         .where(TrustedAccess.id == world.school.trusted_grant_id)
-        .values(expires_at=NOW - timedelta(days=1))
+        .values(expires_at=ended_at)
     )
     await session.commit()
     tutor = await _actor(session, f.TRUSTED)
@@ -413,7 +414,7 @@ async def test_ended_grants_explain_themselves(session: AsyncSession, world: Wor
     assert (ended.student_name, ended.revoked, ended.trusted) == ("Пётр Иванов", False, True)
     with pytest.raises(diary.AccessEnded) as raised:
         await diary.day_view(session, tutor, world.student, now=NOW)
-    assert raised.value.ended.ended_at == NOW - timedelta(days=1)
+    assert raised.value.ended.ended_at == ended_at
     stranger = await _actor(session, 777)
     assert await diary.ended_access(session, stranger, now=NOW) is None
     with pytest.raises(AccessDenied) as plain:

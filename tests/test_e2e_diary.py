@@ -62,6 +62,7 @@ from db.models import (
     TrustedAccess,
 )
 from services.timetable import generate_lessons
+from tests import clock as the_clock
 from tests import factories as f
 from tests.fakes.telegram_api import FakeTelegram, FakeUser, tiny_png
 from tests.harness import App
@@ -69,6 +70,14 @@ from tests.snapshot import assert_unchanged, db_snapshot
 
 TODAY = date(2026, 11, 11)  # a Wednesday of an odd week
 NOW = datetime(2026, 11, 11, 7, 0, tzinfo=UTC)  # 10:00 in Moscow
+
+
+def ended_before_now(ago: timedelta) -> datetime:
+    """A moment `ago` before both NOW (the world's fixed day) and the real clock: an ending
+    that services see as past whether they are given NOW or take the time themselves."""
+    return min(NOW, the_clock.now()) - ago
+
+
 YEAR_START, YEAR_END = date(2026, 9, 1), date(2027, 5, 31)
 QUARTERS = [
     (date(2026, 9, 1), date(2026, 10, 25)),
@@ -1056,7 +1065,7 @@ async def test_revoked_or_expired_grant_explains_itself(app: App, world: World) 
         await session.execute(
             update(TrustedAccess)
             .where(TrustedAccess.id == world.school.trusted_grant_id)
-            .values(revoked_at=NOW - timedelta(hours=1))
+            .values(revoked_at=ended_before_now(timedelta(hours=1)))
         )
         await session.commit()
     await tutor.press(day, text="▶")
@@ -1068,7 +1077,7 @@ async def test_revoked_or_expired_grant_explains_itself(app: App, world: World) 
         await session.execute(
             update(TrustedAccess)
             .where(TrustedAccess.id == world.school.trusted_grant_id)
-            .values(revoked_at=None, expires_at=NOW - timedelta(days=1))
+            .values(revoked_at=None, expires_at=ended_before_now(timedelta(days=1)))
         )
         await session.commit()
     await tutor.send("/week")
