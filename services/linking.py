@@ -1065,21 +1065,27 @@ class RevokeView:
     by_manager: bool
 
 
-async def revoke_preview(session: AsyncSession, actor: Actor, grant_id: int) -> RevokeView:
-    """The confirmation before `revoke_grant`, checked against the same rule; nothing changes."""
-    grant, manager = await _grant_for_revoker(session, actor, grant_id)
-    if grant.revoked_at is not None:
-        raise LinkError("revoked")
+async def _grant_names(session: AsyncSession, grant: TrustedAccess) -> tuple[str, str | None]:
+    """The child's name and the trusted person's (None while the invitation is unaccepted)."""
     name = None
     if grant.account_id is not None:
         name = await session.scalar(select(Account.full_name).where(Account.id == grant.account_id))
     student_name = await session.scalar(
         select(Student.full_name).where(Student.id == grant.student_id)
     )
+    return student_name or "", name
+
+
+async def revoke_preview(session: AsyncSession, actor: Actor, grant_id: int) -> RevokeView:
+    """The confirmation before `revoke_grant`, checked against the same rule; nothing changes."""
+    grant, manager = await _grant_for_revoker(session, actor, grant_id)
+    if grant.revoked_at is not None:
+        raise LinkError("revoked")
+    student_name, name = await _grant_names(session, grant)
     return RevokeView(
         grant.id,
         grant.student_id,
-        student_name or "",
+        student_name,
         name or grant.label,
         grant.account_id is not None,
         manager,
@@ -1227,16 +1233,11 @@ class GrantView:
 async def grant_view(session: AsyncSession, actor: Actor, grant_id: int) -> GrantView:
     """A trusted grant as its manager (the child's guardian) sees it."""
     grant = await _grant_for_manager(session, actor, grant_id)
-    name = None
-    if grant.account_id is not None:
-        name = await session.scalar(select(Account.full_name).where(Account.id == grant.account_id))
-    student_name = await session.scalar(
-        select(Student.full_name).where(Student.id == grant.student_id)
-    )
+    student_name, name = await _grant_names(session, grant)
     return GrantView(
         grant.id,
         grant.student_id,
-        student_name or "",
+        student_name,
         name,
         grant.label,
         grant.scopes,

@@ -279,6 +279,20 @@ async def parent_code(
     return issued.code
 
 
+async def student_code(session_factory: async_sessionmaker[AsyncSession], student_id: int) -> str:
+    """A fresh student code (re-issuing replaces the student's earlier unused one)."""
+    async with session_factory() as session:
+        issued = await issue_code_for(
+            session,
+            kind=CodeKind.STUDENT,
+            student_id=student_id,
+            created_by_id=None,
+            keys=CODE_KEYS,
+        )
+        await session.commit()
+    return issued.code
+
+
 @dataclass
 class SecondSchool:
     """Another school on the same server: one of every staff role and a linked family."""

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
-from db.enums import CodeKind, LinkMethod, RequestStatus
+from db.enums import LinkMethod, RequestStatus
 from db.models import (
     AccessCode,
     Account,
@@ -26,7 +26,6 @@ from db.models import (
 )
 from services import linking
 from services.actors import Role, load_actor
-from services.codes import issue_code_for
 from tests import factories as f
 from tests.harness import CODE_KEYS
 from tests.snapshot import Snapshot, db_snapshot
@@ -191,27 +190,11 @@ async def test_students_earlier_account_cannot_redeem_parent_code(
 ) -> None:
     """A student code re-issued for a new phone moves the student; the old account is still
     the student's own."""
-    async with session_factory() as session:
-        issued = await issue_code_for(
-            session,
-            keys=CODE_KEYS,
-            kind=CodeKind.STUDENT,
-            student_id=school.student_id,
-            created_by_id=None,
-        )
-        await session.commit()
-    old = await _redeem(session_factory, f.STUDENT, "Пётр Иванов", issued.code)
+    issued_code = await f.student_code(session_factory, school.student_id)
+    old = await _redeem(session_factory, f.STUDENT, "Пётр Иванов", issued_code)
     assert isinstance(old, linking.LinkResult)
-    async with session_factory() as session:
-        issued = await issue_code_for(
-            session,
-            keys=CODE_KEYS,
-            kind=CodeKind.STUDENT,
-            student_id=school.student_id,
-            created_by_id=None,
-        )
-        await session.commit()
-    new = await _redeem(session_factory, 72_002, "Пётр (новый телефон)", issued.code)
+    issued_code = await f.student_code(session_factory, school.student_id)
+    new = await _redeem(session_factory, 72_002, "Пётр (новый телефон)", issued_code)
     assert isinstance(new, linking.LinkResult)
     code = await _parent_code_for_petr(session_factory)
     before = await table_contents(session_factory)
@@ -224,18 +207,10 @@ async def test_students_earlier_account_cannot_redeem_parent_code(
 async def test_guardian_cannot_redeem_the_students_own_code(
     session_factory: async_sessionmaker[AsyncSession], school: f.SmallSchool
 ) -> None:
-    async with session_factory() as session:
-        issued = await issue_code_for(
-            session,
-            keys=CODE_KEYS,
-            kind=CodeKind.STUDENT,
-            student_id=school.student_id,
-            created_by_id=None,
-        )
-        await session.commit()
+    issued_code = await f.student_code(session_factory, school.student_id)
     before = await table_contents(session_factory)
     for telegram_id in (f.PARENT, f.TRUSTED):
-        result = await _redeem(session_factory, telegram_id, "x", issued.code)
+        result = await _redeem(session_factory, telegram_id, "x", issued_code)
         assert isinstance(result, linking.LinkError)
         assert result.key == "family_student_code"
     assert await table_contents(session_factory) == before
@@ -250,17 +225,9 @@ async def test_contact_after_becoming_the_student_is_refused(
     accepted = await _redeem(session_factory, 72_003, "Мария", code)
     assert isinstance(accepted, linking.LinkResult)
     assert accepted.code_id is not None
-    async with session_factory() as session:
-        issued = await issue_code_for(
-            session,
-            keys=CODE_KEYS,
-            kind=CodeKind.STUDENT,
-            student_id=school.unlinked_student_id,
-            created_by_id=None,
-        )
-        await session.commit()
+    issued_code = await f.student_code(session_factory, school.unlinked_student_id)
     assert isinstance(
-        await _redeem(session_factory, 72_003, "Мария", issued.code), linking.LinkResult
+        await _redeem(session_factory, 72_003, "Мария", issued_code), linking.LinkResult
     )
     before = await table_contents(session_factory)
     for phone in (f.MOM_PHONE, "+79005550000"):  # matching or not
