@@ -126,7 +126,8 @@ async def _demo_seed(settings: Settings, args: argparse.Namespace) -> None:
 
 async def _codes_issue(settings: Settings, args: argparse.Namespace) -> None:
     from db.base import utcnow
-    from services.codes import CodeError, issue_codes, live_class_codes
+    from services.codes import issue_codes, live_class_codes
+    from services.core.errors import DomainError
     from services.letters import render_codes_csv, render_letters_pdf
     from services.school import find_school
 
@@ -168,8 +169,8 @@ async def _codes_issue(settings: Settings, args: argparse.Namespace) -> None:
                 )
             except LookupError as exc:
                 raise CliError(str(exc)) from None
-            except CodeError as exc:
-                raise CliError(f"cannot issue codes: {exc.key.replace('_', ' ')}") from None
+            except DomainError as exc:
+                raise CliError(f"cannot issue codes: {exc.reason.replace('_', ' ')}") from None
             if not issued:
                 raise CliError("nobody to issue codes for")
             pdf = render_letters_pdf(

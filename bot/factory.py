@@ -23,9 +23,9 @@ from bot.i18n import create_i18n
 from bot.middlewares import (
     ActorMiddleware,
     DbSessionMiddleware,
+    DomainErrorMiddleware,
     ErrorReplyMiddleware,
     LocaleMiddleware,
-    RefusalMiddleware,
 )
 from bot.notifier import Notifier
 from bot.rendering import Renderer
@@ -99,8 +99,11 @@ def create_dispatcher(
     dp.update.outer_middleware(LocaleMiddleware(i18n))
     dp.update.outer_middleware(ErrorReplyMiddleware(renderer))
     dp.callback_query.outer_middleware(CallbackAnswerMiddleware())
-    dp.callback_query.outer_middleware(RefusalMiddleware())
-    dp.message.outer_middleware(RefusalMiddleware())
+    # One translator of domain errors for every router (inside the callback answer, so a
+    # refused press gets its alert).
+    refusals = DomainErrorMiddleware(renderer)
+    dp.callback_query.outer_middleware(refusals)
+    dp.message.outer_middleware(refusals)
     dp.include_routers(*create_routers())
     dp["run_notifier"] = run_notifier
     dp.startup.register(_on_startup)

@@ -8,15 +8,14 @@ the student and objects by id only; the diary service checks every one against t
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypedDict
 
-from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +63,7 @@ from db.enums import AttachmentKind
 from services import diary
 from services.access import Action, can
 from services.actors import Actor, ChildRef, Role
+from services.core.errors import DomainError
 from services.reports import family_report
 
 SUBMIT_KEY = "submit"
@@ -120,30 +120,6 @@ async def _answer(message: Message, screen: Screenful) -> None:
 def _day(value: int) -> date | None:
     """A day from callback data; 0 or nonsense: today."""
     return diary.ordinal_day(value)
-
-
-class AccessEndedMiddleware(BaseMiddleware):
-    """A trusted grant that expired or was revoked (or a revoked link) explains itself on the
-    screen instead of a bare refusal."""
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        try:
-            return await handler(event, data)
-        except diary.AccessEnded as exc:
-            session: AsyncSession = data["session"]
-            await session.rollback()
-            renderer: Renderer = data["renderer"]
-            text = renderer.render("diary/no_child.html.j2", ended=exc.ended)
-            if isinstance(event, CallbackQuery):
-                await show_for(event, data["bot"], text, None)
-            elif isinstance(event, Message):
-                await event.answer(text)
-            return None
 
 
 # --- screens ------------------------------------------------------------------------------
@@ -585,11 +561,7 @@ async def on_submit(
 ) -> None:
     hid = callback_data.homework_id
     if callback_data.op == SubmitOp.START:
-        try:
-            item = await diary.start_submission(session, actor, hid)
-        except diary.SubmissionRefused as exc:
-            refuse(callback_answer, renderer.render("diary/submit_refused.html.j2", key=exc.key))
-            return
+        item = await diary.start_submission(session, actor, hid)
         draft: SubmitDraft = {
             "homework_id": hid,
             "subject": item.subject,
@@ -619,11 +591,12 @@ async def on_submit(
     files = [diary.NewFile(**{**f, "kind": AttachmentKind(f["kind"])}) for f in saved["files"]]
     try:
         await diary.submit_homework(session, actor, hid, files, saved["comment"])
-    except diary.SubmissionRefused as exc:
-        if exc.key != "no_files":
+    except DomainError as exc:
+        # kept: besides the answer, a refused submission (other than "no files yet") ends the
+        # draft; the FSM storage is not rolled back with the database
+        if exc.area == "submission" and exc.reason != "no_files":
             await _end_submission(state)
-        refuse(callback_answer, renderer.render("diary/submit_refused.html.j2", key=exc.key))
-        return
+        raise
     await _end_submission(state)
     callback_answer.text = _("Handed in.")
     screen = await _homework_item_screen(session, actor, renderer, own.student_id, hid, "submitted")
@@ -683,8 +656,6 @@ async def on_submission_part(message: Message, state: FSMContext, renderer: Rend
 def create_router() -> Router:
     router = Router(name="diary")
     router.message.filter(F.chat.type == "private")
-    router.message.middleware(AccessEndedMiddleware())
-    router.callback_query.middleware(AccessEndedMiddleware())
     router.message.register(today_command, Command("today"))
     router.message.register(tomorrow_command, Command("tomorrow"))
     router.message.register(week_command, Command("week"))

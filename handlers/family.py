@@ -22,18 +22,15 @@ from bot.keyboards import (
     unlink_confirm_keyboard,
 )
 from bot.rendering import Renderer
-from bot.telegram import refuse, show_for
+from bot.telegram import show_for
 from db.base import utcnow
 from handlers.common import render_home
 from services import linking
-from services.access import AccessDenied, Action, require
+from services.access import Action, require
 from services.actors import Actor, Role, load_actor
 from services.codes import CodeKeys
+from services.core.errors import DomainError
 from services.school import EXPIRY_PERIOD, expiry_choices, school_zone
-
-
-def _error(renderer: Renderer, exc: linking.LinkError) -> str:
-    return renderer.render("linking/error.html.j2", key=exc.key, details=exc.details)
 
 
 async def _expiries(session: AsyncSession, actor: Actor, settings: Settings) -> dict[int, datetime]:
@@ -90,10 +87,7 @@ async def on_child_chosen(
     renderer: Renderer,
     bot: Bot,
 ) -> None:
-    try:
-        await linking.choose_child(session, actor, callback_data.student_id)
-    except linking.LinkError:
-        raise AccessDenied(Action.VIEW_SCHEDULE, callback_data.student_id) from None
+    await linking.choose_child(session, actor, callback_data.student_id)
     actor = await load_actor(session, actor.telegram_id)
     text, markup = render_home(actor, renderer)
     await show_for(query, bot, text, markup)
@@ -108,29 +102,22 @@ async def on_invite(
     settings: Settings,
     code_keys: CodeKeys,
     bot: Bot,
-    callback_answer: CallbackAnswer,
 ) -> None:
     await require(session, actor, Action.MANAGE_TRUSTED, callback_data.student_id)
     expiries = await _expiries(session, actor, settings)
     expiry = callback_data.expiry if callback_data.expiry in expiries else min(expiries)
     child = next(c for c in actor.children if c.student_id == callback_data.student_id)
     if callback_data.create:
-        try:
-            grant, code = await linking.create_invitation(
-                session,
-                actor,
-                callback_data.student_id,
-                scopes=callback_data.scopes,
-                expires_at=expiries[expiry],
-                label=_("Invitation"),
-                keys=code_keys,
-                invite_ttl=timedelta(hours=settings.invite_ttl_hours),
-            )
-        except linking.LinkError as exc:
-            refuse(
-                callback_answer, renderer.render("linking/error.html.j2", key=exc.key, details={})
-            )
-            return
+        grant, code = await linking.create_invitation(
+            session,
+            actor,
+            callback_data.student_id,
+            scopes=callback_data.scopes,
+            expires_at=expiries[expiry],
+            label=_("Invitation"),
+            keys=code_keys,
+            invite_ttl=timedelta(hours=settings.invite_ttl_hours),
+        )
         me = await bot.me()
         link = f"https://t.me/{me.username}?start={code}"
         await show_for(
@@ -171,43 +158,37 @@ async def on_grant(
     callback_answer: CallbackAnswer,
 ) -> None:
     expiries = await _expiries(session, actor, settings)
-    try:
-        if callback_data.op == GrantOp.SCOPES:
-            await linking.update_grant(
-                session, actor, callback_data.grant_id, scopes=callback_data.value
-            )
-        elif callback_data.op == GrantOp.EXPIRY:
-            if callback_data.value not in expiries:
-                raise linking.LinkError("not_found")
-            await linking.update_grant(
-                session, actor, callback_data.grant_id, expires_at=expiries[callback_data.value]
-            )
-        elif callback_data.op == GrantOp.REVOKE and not callback_data.confirm:
-            preview = await linking.revoke_preview(session, actor, callback_data.grant_id)
-            await show_for(
-                query,
-                bot,
-                renderer.render("family/revoke_confirm.html.j2", grant=preview),
-                revoke_confirm_keyboard(
-                    preview.grant_id, preview.student_id, by_manager=preview.by_manager
-                ),
-            )
-            return
-        elif callback_data.op == GrantOp.REVOKE:
-            grant = await linking.revoke_grant(session, actor, callback_data.grant_id)
-            callback_answer.text = _("Access revoked.")
-            if any(
-                c.student_id == grant.student_id and c.via == Role.PARENT for c in actor.children
-            ):
-                text, markup = await render_access(session, actor, renderer, settings)
-            else:  # an admin, from the child's access list
-                text, markup = renderer.render("family/unlinked.html.j2", is_self=False), None
-            await show_for(query, bot, text, markup)
-            return
-        view = await linking.grant_view(session, actor, callback_data.grant_id)
-    except linking.LinkError as exc:
-        refuse(callback_answer, _error(renderer, exc))
+    if callback_data.op == GrantOp.SCOPES:
+        await linking.update_grant(
+            session, actor, callback_data.grant_id, scopes=callback_data.value
+        )
+    elif callback_data.op == GrantOp.EXPIRY:
+        if callback_data.value not in expiries:
+            raise DomainError("link.not_found")
+        await linking.update_grant(
+            session, actor, callback_data.grant_id, expires_at=expiries[callback_data.value]
+        )
+    elif callback_data.op == GrantOp.REVOKE and not callback_data.confirm:
+        preview = await linking.revoke_preview(session, actor, callback_data.grant_id)
+        await show_for(
+            query,
+            bot,
+            renderer.render("family/revoke_confirm.html.j2", grant=preview),
+            revoke_confirm_keyboard(
+                preview.grant_id, preview.student_id, by_manager=preview.by_manager
+            ),
+        )
         return
+    elif callback_data.op == GrantOp.REVOKE:
+        grant = await linking.revoke_grant(session, actor, callback_data.grant_id)
+        callback_answer.text = _("Access revoked.")
+        if any(c.student_id == grant.student_id and c.via == Role.PARENT for c in actor.children):
+            text, markup = await render_access(session, actor, renderer, settings)
+        else:  # an admin, from the child's access list
+            text, markup = renderer.render("family/unlinked.html.j2", is_self=False), None
+        await show_for(query, bot, text, markup)
+        return
+    view = await linking.grant_view(session, actor, callback_data.grant_id)
     markup = None if view.revoked else grant_keyboard(view.id, view.scopes, sorted(expiries))
     await show_for(
         query,
@@ -224,24 +205,19 @@ async def on_unlink(
     actor: Actor,
     renderer: Renderer,
     bot: Bot,
-    callback_answer: CallbackAnswer,
 ) -> None:
-    try:
-        is_self, name = await linking.describe_guardianship(
-            session, actor, callback_data.guardianship_id
+    is_self, name = await linking.describe_guardianship(
+        session, actor, callback_data.guardianship_id
+    )
+    if not callback_data.confirm:
+        await show_for(
+            query,
+            bot,
+            renderer.render("family/unlink_confirm.html.j2", is_self=is_self, name=name),
+            unlink_confirm_keyboard(callback_data.guardianship_id, is_self=is_self),
         )
-        if not callback_data.confirm:
-            await show_for(
-                query,
-                bot,
-                renderer.render("family/unlink_confirm.html.j2", is_self=is_self, name=name),
-                unlink_confirm_keyboard(callback_data.guardianship_id, is_self=is_self),
-            )
-            return
-        await linking.unlink_guardian(session, actor, callback_data.guardianship_id)
-    except linking.LinkError as exc:
-        refuse(callback_answer, _error(renderer, exc))
         return
+    await linking.unlink_guardian(session, actor, callback_data.guardianship_id)
     await show_for(
         query,
         bot,

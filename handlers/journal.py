@@ -9,17 +9,16 @@ the updated screen and a short confirmation, so a teacher never wonders whether 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,8 +61,9 @@ from bot.telegram import plain_text, pressed_message, refuse, show, show_for
 from db.base import utcnow
 from db.enums import AttachmentKind, AttendanceStatus, GradeKind
 from services import audit, journal, periods
-from services.access import AccessDenied, Action
+from services.access import Action, denied
 from services.actors import Actor
+from services.core.errors import DomainError
 from services.grading import default_weight
 from services.school import school_zone
 
@@ -81,30 +81,6 @@ class JournalInput(StatesGroup):
     excuse = State()  # why a student is excused
     comment = State()  # what a returned submission should fix
     period_value = State()  # a typed period grade
-
-
-class JournalErrors(BaseMiddleware):
-    """A `JournalError` from a service becomes a clear answer; the update changes nothing."""
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        try:
-            return await handler(event, data)
-        except journal.JournalError as exc:
-            session: AsyncSession = data["session"]
-            await session.rollback()
-            renderer: Renderer = data["renderer"]
-            text = renderer.render("journal/error.html.j2", key=exc.key, details=exc.details)
-            answer: CallbackAnswer | None = data.get("callback_answer")
-            if isinstance(event, CallbackQuery) and answer is not None:
-                refuse(answer, text)
-            elif isinstance(event, Message):
-                await event.answer(text)
-            return None
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -126,7 +102,7 @@ def _day(ordinal: int) -> date:
     try:
         return date.fromordinal(ordinal)
     except (ValueError, OverflowError):
-        raise journal.JournalError("bad_date") from None
+        raise DomainError("journal.bad_date") from None
 
 
 def _toast(renderer: Renderer, key: str, **details: Any) -> Markup:
@@ -197,7 +173,7 @@ async def _pending(state: FSMContext) -> dict[str, Any]:
     pending = dict(data) if isinstance(data, dict) else {}
     if _now() - int(pending.get("at", 0)) > INPUT_TTL:
         await _leave_input(state)
-        raise journal.JournalError("expired")
+        raise DomainError("journal.expired")
     return pending
 
 
@@ -244,7 +220,7 @@ async def _roster_screen(
 ) -> Screen_:
     card = await journal.lesson_card(session, actor, lesson_id)
     if mode != RosterMode.GRADES and not card.can_write:
-        raise AccessDenied(Action.WRITE_LESSON, lesson_id)
+        raise denied(Action.WRITE_LESSON, lesson_id)
     page = min(max(page, 0), max(len(card.roster) - 1, 0) // kb.ROSTER_PAGE)
     text = renderer.render("journal/roster.html.j2", card=card, mode=mode.value, notice=notice)
     return text, kb.roster_keyboard(card, mode, page)
@@ -341,7 +317,7 @@ async def _settings_screen(
 ) -> Screen_:
     card = await journal.lesson_card(session, actor, lesson_id)
     if not (card.can_write or card.can_replace):
-        raise AccessDenied(Action.WRITE_LESSON, lesson_id)
+        raise denied(Action.WRITE_LESSON, lesson_id)
     text = renderer.render("journal/settings.html.j2", card=card, notice=notice)
     return text, kb.settings_keyboard(card)
 
@@ -401,7 +377,7 @@ async def journal_command(
 ) -> None:
     await _leave_input(state)
     if not actor.is_staff:
-        raise AccessDenied(Action.READ_CLASS)
+        raise denied(Action.READ_CLASS)
     day = _parse_day(command.args, await _today(session, actor, settings))
     text, markup = await _day_screen(session, actor, renderer, settings, day)
     await message.answer(text, reply_markup=markup)
@@ -460,7 +436,7 @@ async def show_picker(
         markup = kb.subjects_keyboard(day, items, callback_data.class_id)
     else:
         if not actor.is_staff:
-            raise AccessDenied(Action.READ_CLASS)
+            raise denied(Action.READ_CLASS)
         today = await _today(session, actor, settings)
         markup = kb.week_keyboard(day, callback_data.class_id, today)
     text = renderer.render(
@@ -640,7 +616,7 @@ async def ask_value(
         session, actor, callback_data.lesson_id, callback_data.student_id
     )
     if not sheet.gradable:
-        raise AccessDenied(Action.WRITE_LESSON, callback_data.lesson_id)
+        raise denied(Action.WRITE_LESSON, callback_data.lesson_id)
     await _ask(
         state,
         JournalInput.value,
@@ -719,7 +695,7 @@ async def on_mark(
     notice: Markup | str = ""
     if op in (MarkOp.VALUE, MarkOp.KIND):
         if op == MarkOp.KIND and not 0 <= arg < len(kb.KINDS):
-            raise journal.JournalError("invalid_value", value=str(arg))
+            raise DomainError("journal.invalid_value", value=str(arg))
         change: dict[str, Any] = {"value": arg} if op == MarkOp.VALUE else {"kind": kb.KINDS[arg]}
         try:
             saved = await journal.change_grade(session, actor, grade_id, grace=grace, **change)
@@ -768,7 +744,9 @@ async def _ask_reason(
     exc: journal.ReasonRequired,
     **pending: Any,
 ) -> None:
-    key = "reason_closed" if exc.key == "closed_period" else f"reason_{pending['op']}"
+    # the handlers keep `except ReasonRequired`: it asks for the reason (an FSM prompt), which
+    # is more than the refusal middleware's answer
+    key = "reason_closed" if exc.key == "journal.closed_period" else f"reason_{pending['op']}"
     await _ask(
         state, JournalInput.reason, renderer, bot, chat_id, key, details=exc.details, **pending
     )
@@ -828,7 +806,7 @@ async def on_attendance(
     elif callback_data.op == AttendOp.EXCUSE:
         sheet = await journal.student_sheet(session, actor, lesson_id, student_id)
         if not sheet.can_write:
-            raise AccessDenied(Action.WRITE_LESSON, lesson_id)
+            raise denied(Action.WRITE_LESSON, lesson_id)
         await _ask(
             state,
             JournalInput.excuse,
@@ -876,9 +854,9 @@ async def on_lesson_op(
     if op in (LessonOp.TOPIC, LessonOp.HOMEWORK, LessonOp.FILES):
         card = await journal.lesson_card(session, actor, lesson_id)
         if not card.can_write:
-            raise AccessDenied(Action.WRITE_LESSON, lesson_id)
+            raise denied(Action.WRITE_LESSON, lesson_id)
         if card.closed:  # don't ask for what the service will refuse
-            raise journal.JournalError("lesson_period_closed")
+            raise DomainError("journal.lesson_period_closed")
         target, key, markup = {
             LessonOp.TOPIC: (JournalInput.topic, "topic", None),
             LessonOp.HOMEWORK: (JournalInput.homework, "homework", None),
@@ -931,7 +909,7 @@ async def on_submission(
     if op == SubOp.RETURN:
         detail = await journal.submission_detail(session, actor, submission_id)
         if not detail.can_write:
-            raise AccessDenied(Action.WRITE_LESSON, detail.lesson.id)
+            raise denied(Action.WRITE_LESSON, detail.lesson.id)
         await _ask(
             state,
             JournalInput.comment,
@@ -973,7 +951,7 @@ async def on_period(
         today = await _today(session, actor, settings)
         sheet = await periods.period_sheet(session, actor, aid, pid, today=today)
         if not sheet.can_close:
-            raise AccessDenied(Action.CLOSE_PERIOD, pid)
+            raise denied(Action.CLOSE_PERIOD, pid)
         await show_for(
             query,
             bot,
@@ -1007,7 +985,7 @@ async def on_period_grade(
     )
     line = next((x for x in sheet.lines if x.student_id == data.student_id), None)
     if line is None or sheet.period.id != data.period_id:
-        raise AccessDenied(Action.READ_ASSIGNMENT, data.assignment_id)
+        raise denied(Action.READ_ASSIGNMENT, data.assignment_id)
     if data.value == -1:
         text = renderer.render("journal/period_student.html.j2", sheet=sheet, line=line)
         await show(
@@ -1022,7 +1000,7 @@ async def on_period_grade(
     }
     if data.value < 0:
         if not sheet.can_write:
-            raise AccessDenied(Action.WRITE_ASSIGNMENT, data.assignment_id)
+            raise denied(Action.WRITE_ASSIGNMENT, data.assignment_id)
         await _ask(
             state,
             JournalInput.period_value,
@@ -1195,7 +1173,7 @@ async def on_reason(
     pending = await _pending(state)
     reason = (message.text or "").strip()
     if not reason:
-        raise journal.JournalError("need_text")
+        raise DomainError("journal.need_text")
     grace = _grace(settings)
     op = pending.get("op")
     await _leave_input(state)
@@ -1435,7 +1413,6 @@ def create_input_router() -> Router:
     access code)."""
     router = Router(name="journal_input")
     router.message.filter(F.chat.type == "private")
-    router.message.middleware(JournalErrors())
     not_command = ~F.text.startswith("/")
     text = F.text & not_command
     router.message.register(on_typed_value, StateFilter(JournalInput.value), text)
@@ -1467,8 +1444,6 @@ def create_input_router() -> Router:
 def create_router() -> Router:
     router = Router(name="journal")
     router.message.filter(F.chat.type == "private")
-    router.message.middleware(JournalErrors())
-    router.callback_query.middleware(JournalErrors())
     router.message.register(journal_command, Command("journal"))
 
     cq = router.callback_query

@@ -16,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import LinkDecisionCb
 from bot.config import Settings
 from bot.keyboards import contact_keyboard, link_decision_keyboard
+from bot.middlewares.domain_errors import error_text
 from bot.rendering import Renderer
 from bot.states import LinkStates
 from bot.telegram import refuse, show_for
 from services import codes, linking
 from services.actors import Actor
+from services.core.errors import DomainError
 
 CODE_KEY = "code_id"
 
@@ -43,23 +45,17 @@ async def _redeem(
 ) -> None:
     user = message.from_user
     assert user is not None
-    try:
-        result = await linking.redeem(
-            session,
-            telegram_id=user.id,
-            full_name=user.full_name,
-            username=user.username,
-            code_text=code_text,
-            language_code=user.language_code,
-            keys=code_keys,
-            attempt_limit=settings.code_attempts_per_hour,
-            school_attempt_limit=settings.code_failures_per_hour,
-        )
-    except linking.LinkError as exc:
-        await message.answer(
-            renderer.render("linking/error.html.j2", key=exc.key, details=exc.details)
-        )
-        return
+    result = await linking.redeem(
+        session,
+        telegram_id=user.id,
+        full_name=user.full_name,
+        username=user.username,
+        code_text=code_text,
+        language_code=user.language_code,
+        keys=code_keys,
+        attempt_limit=settings.code_attempts_per_hour,
+        school_attempt_limit=settings.code_failures_per_hour,
+    )
     if result.outcome == linking.Outcome.NEED_CONTACT:
         await state.set_state(LinkStates.waiting_contact)
         await state.update_data({CODE_KEY: result.code_id})
@@ -113,18 +109,16 @@ async def on_contact(
             phone=message.contact.phone_number,
             language_code=user.language_code,
         )
-    except linking.LinkError as exc:
-        if exc.key in ("not_own_contact", "bad_phone"):
-            await message.answer(
-                renderer.render("linking/error.html.j2", key=exc.key, details=exc.details),
-                reply_markup=contact_keyboard(),
-            )
+    except DomainError as exc:
+        # kept: the answer also changes the reply keyboard (ask again, or take it away with
+        # the conversation)
+        if exc.area != "link":
+            raise
+        if exc.key in ("link.not_own_contact", "link.bad_phone"):
+            await message.answer(error_text(renderer, exc), reply_markup=contact_keyboard())
             return
         await state.set_state(None)
-        await message.answer(
-            renderer.render("linking/error.html.j2", key=exc.key, details=exc.details),
-            reply_markup=ReplyKeyboardRemove(),
-        )
+        await message.answer(error_text(renderer, exc), reply_markup=ReplyKeyboardRemove())
         return
     await state.set_state(None)
     await message.answer(
@@ -161,17 +155,19 @@ async def on_link_decision(
         view = await linking.decide(
             session, actor, callback_data.request_id, approve=callback_data.approve
         )
-    except linking.LinkError as exc:
+    except DomainError as exc:
+        # kept: a request decided meanwhile, or the student's own, shows the request as it now
+        # stands (more than the middleware's answer)
+        if exc.key not in ("link.already_decided", "link.same_person"):
+            raise
         current = await linking.request_view(session, callback_data.request_id)
-        if current is None or exc.key not in ("already_decided", "same_person"):
+        if current is None:
             raise
         view = current
-        if exc.key == "already_decided":
+        if exc.key == "link.already_decided":
             callback_answer.text = _("Someone has already decided on this request.")
         else:  # the student's own account: refused, nothing changed, only "Reject" is left
-            refuse(
-                callback_answer, renderer.render("linking/error.html.j2", key=exc.key, details={})
-            )
+            refuse(callback_answer, error_text(renderer, exc))
             markup = link_decision_keyboard(view.id, approvable=False)
     await show_for(query, bot, renderer.render("linking/request.html.j2", request=view), markup)
 

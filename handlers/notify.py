@@ -151,34 +151,25 @@ async def on_erase(
     renderer: Renderer,
     state: FSMContext,
     bot: Bot,
-    callback_answer: CallbackAnswer,
 ) -> None:
     """Settings → "Delete my data": a confirmation screen, then the deletion (own data only)."""
-    try:
-        privacy.require_own(actor, callback_data.account_id)
-        if not callback_data.confirm:
-            text = renderer.render(
-                "settings/erase_confirm.html.j2",
-                children=[c.name for c in actor.children if c.via != Role.STUDENT],
-                student=actor.has(Role.STUDENT),
-                parent=actor.has(Role.PARENT),
-            )
-            await show_for(query, bot, text, erase_confirm_keyboard(callback_data.account_id))
-            return
-        await privacy.erase_account(session, actor, callback_data.account_id)
-    except privacy.PrivacyError as exc:
-        refuse(callback_answer, renderer.render("settings/erase_error.html.j2", key=exc.key))
+    privacy.require_own(actor, callback_data.account_id)
+    if not callback_data.confirm:
+        text = renderer.render(
+            "settings/erase_confirm.html.j2",
+            children=[c.name for c in actor.children if c.via != Role.STUDENT],
+            student=actor.has(Role.STUDENT),
+            parent=actor.has(Role.PARENT),
+        )
+        await show_for(query, bot, text, erase_confirm_keyboard(callback_data.account_id))
         return
+    await privacy.erase_account(session, actor, callback_data.account_id)
     await state.clear()
     await show_for(query, bot, renderer.render("settings/erased.html.j2"))
     await forget_chat_menu(bot, actor.telegram_id)
 
 
 # --- reactions ----------------------------------------------------------------------------------
-
-
-def _error(renderer: Renderer, exc: reactions.ReactionError) -> str:
-    return renderer.render("notify/error.html.j2", key=exc.key)
 
 
 async def on_seen(
@@ -189,11 +180,7 @@ async def on_seen(
     renderer: Renderer,
     callback_answer: CallbackAnswer,
 ) -> None:
-    try:
-        first = await reactions.acknowledge(session, actor, callback_data.grade_id)
-    except reactions.ReactionError as exc:
-        refuse(callback_answer, _error(renderer, exc))
-        return
+    first = await reactions.acknowledge(session, actor, callback_data.grade_id)
     refuse(callback_answer, renderer.render("notify/seen.html.j2", first=first))
     await _drop_seen_button(query, callback_data)
 
@@ -226,11 +213,7 @@ async def on_comment(
     bot: Bot,
     callback_answer: CallbackAnswer,
 ) -> None:
-    try:
-        view = await reactions.thread(session, actor, callback_data.grade_id)
-    except reactions.ReactionError as exc:
-        refuse(callback_answer, _error(renderer, exc))
-        return
+    view = await reactions.thread(session, actor, callback_data.grade_id)
     if not view.can_comment:
         await require(session, actor, Action.REACT_TO_GRADE, view.grade.student_id)
         refuse(callback_answer, renderer.render("notify/error.html.j2", key="grade_gone"))
@@ -251,13 +234,8 @@ async def on_thread(
     actor: Actor,
     renderer: Renderer,
     bot: Bot,
-    callback_answer: CallbackAnswer,
 ) -> None:
-    try:
-        view = await reactions.thread(session, actor, callback_data.grade_id)
-    except reactions.ReactionError as exc:
-        refuse(callback_answer, _error(renderer, exc))
-        return
+    view = await reactions.thread(session, actor, callback_data.grade_id)
     await bot.send_message(
         query.from_user.id,
         renderer.render("notify/thread.html.j2", view=view),
@@ -305,11 +283,7 @@ async def on_comment_text(
     if grade_id is None:
         await message.answer(renderer.render("notify/error.html.j2", key="expired"))
         return
-    try:
-        comment = await reactions.add_comment(session, actor, grade_id, message.text)
-    except reactions.ReactionError as exc:
-        await message.answer(_error(renderer, exc))
-        return
+    comment = await reactions.add_comment(session, actor, grade_id, message.text)
     await message.answer(renderer.render("notify/sent.html.j2", to_teacher=True, text=comment.text))
 
 
@@ -320,11 +294,7 @@ async def on_reply_text(
     if comment_id is None:
         await message.answer(renderer.render("notify/error.html.j2", key="expired"))
         return
-    try:
-        reply = await reactions.add_reply(session, actor, comment_id, message.text)
-    except reactions.ReactionError as exc:
-        await message.answer(_error(renderer, exc))
-        return
+    reply = await reactions.add_reply(session, actor, comment_id, message.text)
     await message.answer(renderer.render("notify/sent.html.j2", to_teacher=False, text=reply.text))
 
 

@@ -22,7 +22,7 @@ from bot.telegram import refuse, send_long, show_for
 from db.base import utcnow
 from db.enums import CodeKind
 from services import codes, letters, linking, school
-from services.access import AccessDenied, Action, require
+from services.access import Action, denied, require
 from services.actors import Actor
 
 
@@ -30,7 +30,7 @@ async def _send_requests(
     chat_id: int, session: AsyncSession, actor: Actor, renderer: Renderer, bot: Bot
 ) -> None:
     if not actor.is_staff:
-        raise AccessDenied(Action.DECIDE_LINK)
+        raise denied(Action.DECIDE_LINK)
     requests = await linking.pending_requests(session, actor)
     if not requests:
         await bot.send_message(chat_id, renderer.render("school/no_requests.html.j2"))
@@ -60,7 +60,7 @@ async def _class_menu(
 ) -> tuple[str, InlineKeyboardMarkup]:
     classes = await school.visible_classes(session, actor)
     if not classes:
-        raise AccessDenied(Action.READ_CLASS)
+        raise denied(Action.READ_CLASS)
     template = "school/codes_classes.html.j2" if for_codes else "school/classes.html.j2"
     return renderer.render(template), class_list_keyboard(classes, for_codes=for_codes)
 
@@ -148,18 +148,14 @@ async def on_codes(
             codes_kind_keyboard(callback_data.class_id),
         )
         return
-    try:
-        batch = await school.issue_class_codes(
-            session,
-            actor,
-            callback_data.class_id,
-            callback_data.kind,
-            keys=code_keys,
-            replacing=callback_data.replace,
-        )
-    except codes.CodeError as exc:
-        refuse(callback_answer, renderer.render("school/codes_error.html.j2", key=exc.key))
-        return
+    batch = await school.issue_class_codes(
+        session,
+        actor,
+        callback_data.class_id,
+        callback_data.kind,
+        keys=code_keys,
+        replacing=callback_data.replace,
+    )
     if isinstance(batch, school.ReissueNeeded):
         await show_for(
             query,

@@ -23,6 +23,7 @@ from db.models import (
     TeachingAssignment,
 )
 from services.actors import Actor, ChildRef, Role
+from services.core.errors import DomainError
 
 
 class Action(enum.StrEnum):
@@ -94,13 +95,10 @@ PARENT_ACTIONS = READ_ACTIONS | {
 OWN_STUDENT_ACTIONS = READ_ACTIONS | {Action.SUBMIT_HOMEWORK}
 
 
-class AccessDenied(Exception):
-    """The actor may not do this; nothing was read or changed."""
-
-    def __init__(self, action: Action, target_id: int | None = None) -> None:
-        super().__init__(f"{action} on {target_id} denied")
-        self.action = action
-        self.target_id = target_id
+def denied(action: Action, target_id: int | None = None) -> DomainError:
+    """The policy's refusal ("access.denied"): the actor may not do this; nothing was read or
+    changed. Shown as a short alert that names no reason; the action and target are logged."""
+    return DomainError("access.denied", action=action, target_id=target_id)
 
 
 @dataclass(frozen=True)
@@ -291,4 +289,4 @@ async def require(
     session: AsyncSession, actor: Actor, action: Action, target_id: int | None = None
 ) -> None:
     if not await can(session, actor, action, target_id):
-        raise AccessDenied(action, target_id)
+        raise denied(action, target_id)

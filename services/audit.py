@@ -24,7 +24,7 @@ from db.models import (
     Student,
     Subject,
 )
-from services.access import AccessDenied, Action, require
+from services.access import Action, denied, require
 from services.actors import Actor
 
 GRADE = "grade"
@@ -172,7 +172,7 @@ async def student_trail(
     """Every journal change about one student (class teacher, head teacher, admin)."""
     class_id = await student_class(session, student_id)
     if class_id is None:
-        raise AccessDenied(Action.VIEW_CLASS_JOURNAL, student_id)
+        raise denied(Action.VIEW_CLASS_JOURNAL, student_id)
     await require(session, actor, Action.VIEW_CLASS_JOURNAL, class_id)
     name = await session.scalar(select(Student.full_name).where(Student.id == student_id))
     page = max(page, 0)

@@ -14,6 +14,9 @@ access is restored after a lost phone.
 Failed redemptions are limited per Telegram account and across the whole deployment (a guessing
 wave spread over many accounts); when the latter limit is reached the schools' admins are told
 once per window through the outbox. Nothing here commits: the caller owns the transaction.
+A refused request raises `DomainError` with a ``codes.*`` key: ``unknown_class``,
+``no_current_year``, ``class_required``, ``class_not_allowed``, ``bad_ttl``, ``bad_target``,
+``unknown_person``, ``not_guardian``, ``malformed``.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from db.models import (
     Student,
     StudentGuardian,
 )
+from services.core.errors import DomainError
 from services.outbox import enqueue
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -82,18 +86,6 @@ _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―_.·]+")
 _HOMOGLYPHS = str.maketrans("АВСЕНКМРТХ", "ABCEHKMPTX")
 _ALPHABET_SET = frozenset(ALPHABET)
 _USERNAME = re.compile(r"[A-Za-z0-9_]{3,64}")
-
-
-class CodeError(ValueError):
-    """A request the codes service refuses; `key` is stable so the UI can localize it.
-
-    Keys: ``unknown_class``, ``no_current_year``, ``class_required``, ``class_not_allowed``,
-    ``bad_ttl``, ``bad_target``, ``unknown_person``, ``not_guardian``, ``malformed``.
-    """
-
-    def __init__(self, key: str, message: str | None = None) -> None:
-        super().__init__(message or key)
-        self.key = key
 
 
 class CodeStatus(enum.StrEnum):
@@ -200,7 +192,7 @@ def hash_code(code: str, keys: CodeKeys) -> tuple[str, str]:
     stored."""
     normalized = normalize_code(code)
     if normalized is None:
-        raise CodeError("malformed", "not an access code")
+        raise DomainError("codes.malformed")
     return keys.sign(Purpose.CODE, normalized)
 
 
@@ -211,7 +203,7 @@ def deep_link(bot_username: str, code: str) -> str:
         raise ValueError(f"not a bot username: {bot_username!r}")
     normalized = normalize_code(code)
     if normalized is None:
-        raise CodeError("malformed", "not an access code")
+        raise DomainError("codes.malformed")
     return f"https://t.me/{username}?start={normalized}"
 
 
@@ -259,7 +251,7 @@ class _Target:
 
 def _check_ttl(ttl_days: int) -> timedelta:
     if not 1 <= ttl_days <= MAX_TTL_DAYS:
-        raise CodeError("bad_ttl", f"ttl_days must be between 1 and {MAX_TTL_DAYS}")
+        raise DomainError("codes.bad_ttl")
     return timedelta(days=ttl_days)
 
 
@@ -294,8 +286,8 @@ async def _current_class(session: AsyncSession, school_id: int, class_name: str)
             )
         )
         if has_year is None:
-            raise CodeError("no_current_year", "the school has no current academic year")
-    raise CodeError("unknown_class", f"no class {wanted!r} in the current year")
+            raise DomainError("codes.no_current_year")
+    raise DomainError("codes.unknown_class")
 
 
 async def _class_targets(
@@ -507,12 +499,12 @@ async def issue_codes(
     now = now or utcnow()
     if kind is CodeKind.STAFF:
         if class_name is not None:
-            raise CodeError("class_not_allowed", "staff codes are issued for the whole school")
+            raise DomainError("codes.class_not_allowed")
         targets = await _staff_targets(session, school_id)
         entity, entity_id = "school", school_id
     else:
         if class_name is None or not class_name.strip():
-            raise CodeError("class_required", f"{kind.value} codes need a class")
+            raise DomainError("codes.class_required")
         cls = await _current_class(session, school_id, class_name)
         targets = await _class_targets(session, school_id, cls, kind)
         entity, entity_id = "class", cls.id
@@ -563,19 +555,19 @@ async def _single_target(
 ) -> _Target:
     if kind is CodeKind.STAFF:
         if staff_id is None or student_id is not None or guardian_id is not None:
-            raise CodeError("bad_target", "a staff code needs staff_id only")
+            raise DomainError("codes.bad_target")
         staff = await session.get(Staff, staff_id)
         if staff is None or (school_id is not None and staff.school_id != school_id):
-            raise CodeError("unknown_person", "no such staff member")
+            raise DomainError("codes.unknown_person")
         return _Target(kind, staff.school_id, staff.full_name, None, staff_id=staff.id)
 
     if student_id is None or staff_id is not None:
-        raise CodeError("bad_target", f"a {kind.value} code needs student_id")
+        raise DomainError("codes.bad_target")
     if kind is CodeKind.STUDENT and guardian_id is not None:
-        raise CodeError("bad_target", "a student code takes no guardian")
+        raise DomainError("codes.bad_target")
     found = await _student_with_class(session, student_id)
     if found is None or (school_id is not None and found[0].school_id != school_id):
-        raise CodeError("unknown_person", "no such student")
+        raise DomainError("codes.unknown_person")
     student, class_name = found
     guardian_name: str | None = None
     if guardian_id is not None:
@@ -585,7 +577,7 @@ async def _single_target(
             .where(Guardian.id == guardian_id, StudentGuardian.student_id == student.id)
         )
         if guardian_name is None:
-            raise CodeError("not_guardian", "that guardian is not on file for the student")
+            raise DomainError("codes.not_guardian")
     return _Target(
         kind,
         student.school_id,

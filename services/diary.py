@@ -64,8 +64,9 @@ from db.models import (
 )
 from db.upsert import upsert
 from services import linking
-from services.access import AccessDenied, Action, can, child_ref, require
+from services.access import Action, can, child_ref, denied, require
 from services.actors import Actor, ChildRef, Role
+from services.core.errors import DomainError, Shown
 from services.grading import (
     ScaleSpec,
     display_value,
@@ -159,14 +160,6 @@ class EndedAccess:
     trusted: bool
 
 
-class AccessEnded(AccessDenied):
-    """The actor followed this student once; the grant or link has ended (explain it)."""
-
-    def __init__(self, action: Action, target_id: int | None, ended: EndedAccess) -> None:
-        super().__init__(action, target_id)
-        self.ended = ended
-
-
 async def scopes_for(session: AsyncSession, actor: Actor, student_id: int) -> Scopes:
     """The four read permissions, asked of the policy (no query for the actor's children)."""
     allowed = [await can(session, actor, action, student_id) for action in _READ_ACTIONS]
@@ -225,14 +218,20 @@ async def _follow(
     refused = action or Action.VIEW_SCHEDULE
     if ref is None:
         ended = await ended_access(session, actor, student_id, now=now)
-        if ended is not None:
-            raise AccessEnded(refused, student_id, ended)
-        raise AccessDenied(refused, student_id)
+        if ended is not None:  # the actor followed this student once: explain, in place
+            raise DomainError(
+                "access.ended",
+                shown=Shown.SCREEN,
+                action=refused,
+                target_id=student_id,
+                ended=ended,
+            )
+        raise denied(refused, student_id)
     if action is not None:
         await require(session, actor, action, student_id)
     scopes = await scopes_for(session, actor, student_id)
     if not scopes.any:
-        raise AccessDenied(refused, student_id)
+        raise denied(refused, student_id)
     return ref, scopes
 
 
@@ -287,14 +286,14 @@ async def _context(
         )
     ).first()
     if row is None:
-        raise AccessDenied(Action.VIEW_SCHEDULE, ref.student_id)
+        raise denied(Action.VIEW_SCHEDULE, ref.student_id)
     (name, school_id, spoiler, tz, class_id, class_name, y_id, y_name, y_start, y_end, y_cur) = row
     zone = ZoneInfo(tz or DEFAULT_TIMEZONE)
     year = YearInfo(y_id, y_name, y_start, y_end, bool(y_cur)) if y_id is not None else None
     if (year_id is not None or period_id is not None) and year is None:
-        raise AccessDenied(Action.VIEW_GRADES, ref.student_id)
+        raise denied(Action.VIEW_GRADES, ref.student_id)
     if year_id is not None and year is not None and year.id != year_id:
-        raise AccessDenied(Action.VIEW_GRADES, ref.student_id)
+        raise denied(Action.VIEW_GRADES, ref.student_id)
     return Child(
         student_id=ref.student_id,
         name=name,
@@ -925,11 +924,11 @@ def pick_period(periods: list[PeriodInfo], period_id: int | None, today: date) -
     if period_id:
         chosen = next((p for p in periods if p.id == period_id), None)
         if chosen is None:
-            raise AccessDenied(Action.VIEW_GRADES, period_id)
+            raise denied(Action.VIEW_GRADES, period_id)
         return chosen
     picked = current_period(periods, today)
     if picked is None:
-        raise AccessDenied(Action.VIEW_GRADES, period_id)
+        raise denied(Action.VIEW_GRADES, period_id)
     return picked
 
 
@@ -1118,7 +1117,7 @@ async def grades_view(
     if subject_id:
         subject = next((s for s in subjects if s.subject_id == subject_id), None)
         if subject is None:
-            raise AccessDenied(Action.VIEW_GRADES, subject_id)
+            raise denied(Action.VIEW_GRADES, subject_id)
     if entry:
         await session.commit()
     return GradesView(child, periods, period, subjects, subject)
@@ -1199,7 +1198,7 @@ async def calculator_view(
     period = pick_period(periods, period_id, child.today)
     found = await subject_summaries(session, child, period, subject_id=subject_id)
     if not found:
-        raise AccessDenied(Action.VIEW_GRADES, subject_id)
+        raise denied(Action.VIEW_GRADES, subject_id)
     subject = found[0]
     pairs = [(g.score, g.weight) for g in subject.grades]
     targets = (
@@ -1240,11 +1239,11 @@ async def set_grades_spoiler(session: AsyncSession, actor: Actor, on: bool) -> N
     """A student chooses to see (and receive) their grades under a spoiler."""
     own = actor.current_child(Role.STUDENT)
     if own is None:
-        raise AccessDenied(Action.VIEW_GRADES)
+        raise denied(Action.VIEW_GRADES)
     await require(session, actor, Action.VIEW_GRADES, own.student_id)
     student = await session.get(Student, own.student_id)
     if student is None:
-        raise AccessDenied(Action.VIEW_GRADES, own.student_id)
+        raise denied(Action.VIEW_GRADES, own.student_id)
     student.grades_spoiler = on
     await session.commit()
 
@@ -1292,7 +1291,7 @@ async def homework_list(
     if subject_id:
         chosen = next((s for s in subjects if s.id == subject_id), None)
         if chosen is None:
-            raise AccessDenied(Action.VIEW_HOMEWORK, subject_id)
+            raise denied(Action.VIEW_HOMEWORK, subject_id)
         since = child.today - timedelta(days=SUBJECT_HOMEWORK_DAYS)
         query = (
             query.where(Homework.subject_id == subject_id, Homework.due_date >= since)
@@ -1362,7 +1361,7 @@ async def _homework_row(session: AsyncSession, child: Child, homework_id: int) -
         )
     ).first()
     if row is None:
-        raise AccessDenied(Action.VIEW_HOMEWORK, homework_id)
+        raise denied(Action.VIEW_HOMEWORK, homework_id)
     return row
 
 
@@ -1435,15 +1434,6 @@ async def homework_attachments(
     return item, files[start : start + ATTACHMENTS_PER_PRESS], len(files)
 
 
-class SubmissionRefused(Exception):
-    """A submission that cannot be taken; `key` says why (past_due, accepted, no_files,
-    too_many_files)."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
 @dataclass(frozen=True)
 class NewFile:
     """A file or photo the student sent for a submission."""
@@ -1461,20 +1451,21 @@ async def _own_homework(
 ) -> tuple[Child, HomeworkItem, int | None]:
     own = actor.current_child(Role.STUDENT)
     if own is None:
-        raise AccessDenied(Action.SUBMIT_HOMEWORK, homework_id)
+        raise denied(Action.SUBMIT_HOMEWORK, homework_id)
     child = await open_child(session, actor, own.student_id, Action.SUBMIT_HOMEWORK, now=now)
     row = await _homework_row(session, child, homework_id)
     item = _homework_item(row)
     refusal = _submit_refusal(item.due_date, item.status, child.today)
     if refusal is not None:
-        raise SubmissionRefused(refusal)
+        raise DomainError(f"submission.{refusal}")
     return child, item, row.submission_id
 
 
 async def start_submission(
     session: AsyncSession, actor: Actor, homework_id: int, *, now: datetime | None = None
 ) -> HomeworkItem:
-    """The student may hand in this homework now (else `SubmissionRefused`/`AccessDenied`)."""
+    """The student may hand in this homework now (else a `DomainError`: submission.*,
+    access.*)."""
     _child, item, _submission_id = await _own_homework(session, actor, homework_id, now or utcnow())
     return item
 
@@ -1492,9 +1483,9 @@ async def submit_homework(
     Returns the submission id."""
     now = now or utcnow()
     if not files:
-        raise SubmissionRefused("no_files")
+        raise DomainError("submission.no_files")
     if len(files) > MAX_SUBMISSION_FILES:
-        raise SubmissionRefused("too_many_files")
+        raise DomainError("submission.too_many_files")
     child, _item, submission_id = await _own_homework(session, actor, homework_id, now)
     text = (comment or "").strip()[:COMMENT_LIMIT] or None
     if submission_id is None:

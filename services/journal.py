@@ -65,8 +65,9 @@ from db.models import (
 )
 from db.upsert import upsert
 from services import audit
-from services.access import AccessDenied, Action, can, require
+from services.access import Action, can, denied, require
 from services.actors import Actor, Role
+from services.core.errors import DomainError
 from services.grading import (
     InvalidGrade,
     ParsedGrade,
@@ -113,20 +114,12 @@ UNDOABLE = frozenset(
 UNDO_ACTIONS = frozenset({"grade.undo", "attendance.undo"})
 
 
-class JournalError(Exception):
-    """A journal request that cannot be done as asked; nothing was changed.
+class ReasonRequired(DomainError):
+    """The change needs a reason: the grade was announced already, or its period is closed.
 
-    `key` names the reason for the template (journal/error.html.j2).
+    Not a refusal but a question: the handlers catch it by type and ask the teacher for the
+    reason, then try again with it (uncaught, it is shown like any journal error).
     """
-
-    def __init__(self, key: str, **details: Any) -> None:
-        super().__init__(key)
-        self.key = key
-        self.details = details
-
-
-class ReasonRequired(JournalError):
-    """The change needs a reason: the grade was announced already, or its period is closed."""
 
 
 # --- time ---------------------------------------------------------------------------------
@@ -238,7 +231,7 @@ async def _readable(session: AsyncSession, actor: Actor, lesson_id: int) -> Less
     await require(session, actor, Action.READ_LESSON, lesson_id)
     ctx = await _context(session, lesson_id)
     if ctx is None:
-        raise AccessDenied(Action.READ_LESSON, lesson_id)
+        raise denied(Action.READ_LESSON, lesson_id)
     return ctx
 
 
@@ -246,7 +239,7 @@ async def _writable(session: AsyncSession, actor: Actor, lesson_id: int) -> Less
     await require(session, actor, Action.WRITE_LESSON, lesson_id)
     ctx = await _context(session, lesson_id)
     if ctx is None:
-        raise AccessDenied(Action.WRITE_LESSON, lesson_id)
+        raise denied(Action.WRITE_LESSON, lesson_id)
     return ctx
 
 
@@ -271,7 +264,7 @@ async def _require_open(session: AsyncSession, ctx: LessonContext) -> None:
     and period grades keep their own rule: the head teacher or an admin, with a reason).
     Call it after the access check, so a stranger learns nothing about the period."""
     if await _period_closed(session, ctx):
-        raise JournalError("lesson_period_closed")
+        raise DomainError("journal.lesson_period_closed")
 
 
 async def _grade_access(
@@ -286,11 +279,11 @@ async def _grade_access(
         return False
     if await can(session, actor, Action.EDIT_CLOSED_PERIOD):
         if not reason:
-            raise ReasonRequired("closed_period")
+            raise ReasonRequired("journal.closed_period")
         return True
     if await can(session, actor, Action.WRITE_LESSON, ctx.id):
-        raise JournalError("period_closed")
-    raise AccessDenied(Action.WRITE_LESSON, ctx.id)
+        raise DomainError("journal.period_closed")
+    raise denied(Action.WRITE_LESSON, ctx.id)
 
 
 async def _lock_lesson(session: AsyncSession, lesson_id: int) -> None:
@@ -307,9 +300,9 @@ async def _lock_lesson(session: AsyncSession, lesson_id: int) -> None:
 def _check_took_place(ctx: LessonContext, now: datetime) -> None:
     """Grades and attendance belong to lessons that took place."""
     if ctx.cancelled:
-        raise JournalError("lesson_cancelled")
+        raise DomainError("journal.lesson_cancelled")
     if ctx.date > local_date(now, ctx.zone):
-        raise JournalError("lesson_in_future")
+        raise DomainError("journal.lesson_in_future")
 
 
 def _enrolled_on(class_id: int, day: date) -> Any:
@@ -328,14 +321,14 @@ async def _student_name(session: AsyncSession, ctx: LessonContext, student_id: i
         .where(Student.id == student_id, _enrolled_on(ctx.class_id, ctx.date))
     )
     if name is None:
-        raise AccessDenied(Action.WRITE_LESSON, ctx.id)
+        raise denied(Action.WRITE_LESSON, ctx.id)
     return name
 
 
 def clean_text(text: str | None, limit: int) -> str | None:
     text = (text or "").strip()
     if len(text) > limit:
-        raise JournalError("too_long", limit=limit)
+        raise DomainError("journal.too_long", limit=limit)
     return text or None
 
 
@@ -575,7 +568,7 @@ async def day_view(
     head teachers see every subject; a subject teacher sees their own lessons only.
     """
     if not actor.is_staff:
-        raise AccessDenied(Action.READ_CLASS, class_id or None)
+        raise denied(Action.READ_CLASS, class_id or None)
     staff_id = actor.staff_id
     taught = await _taught_classes(session, staff_id) if staff_id else []
     query = _lesson_items_query().where(Lesson.date == day)
@@ -619,7 +612,7 @@ async def day_view(
 async def journal_classes(session: AsyncSession, actor: Actor) -> list[Choice]:
     """Classes whose journal the actor may open: taught and led ones; the school for heads."""
     if not actor.is_staff:
-        raise AccessDenied(Action.READ_CLASS)
+        raise denied(Action.READ_CLASS)
     query = (
         select(SchoolClass.id, SchoolClass.name)
         .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
@@ -641,7 +634,7 @@ async def journal_subjects(
 ) -> list[AssignmentItem]:
     """The actor's teaching assignments, or every subject of a class they may read in full."""
     if not actor.is_staff:
-        raise AccessDenied(Action.READ_ASSIGNMENT)
+        raise denied(Action.READ_ASSIGNMENT)
     query = (
         select(TeachingAssignment.id, SchoolClass.id, SchoolClass.name, Subject.name)
         .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
@@ -860,7 +853,7 @@ async def student_sheet(
     ctx = await _readable(session, actor, lesson_id)
     lines = await _roster(session, ctx, student_id)
     if not lines:
-        raise AccessDenied(Action.READ_LESSON, lesson_id)
+        raise denied(Action.READ_LESSON, lesson_id)
     line = lines[0]
     closed = await _period_closed(session, ctx)
     can_write = await can(session, actor, Action.WRITE_LESSON, lesson_id)
@@ -905,7 +898,7 @@ class GradeDetail:
 async def _grade_lesson(session: AsyncSession, grade_id: int) -> int:
     lesson_id = await session.scalar(select(Grade.lesson_id).where(Grade.id == grade_id))
     if lesson_id is None:
-        raise AccessDenied(Action.READ_LESSON, grade_id)
+        raise denied(Action.READ_LESSON, grade_id)
     return lesson_id
 
 
@@ -920,7 +913,7 @@ def announce_at(grade: Grade, grace: timedelta, zone: ZoneInfo) -> datetime:
 def _check_hold(ctx: LessonContext, until: date, now: datetime) -> None:
     """A grade is held back until a later day, within a year of its lesson."""
     if not local_date(now, ctx.zone) < until <= ctx.date + timedelta(days=366):
-        raise JournalError("bad_date")
+        raise DomainError("journal.bad_date")
 
 
 async def _hold_choices(session: AsyncSession, ctx: LessonContext, today: date) -> dict[int, date]:
@@ -950,7 +943,7 @@ async def grade_detail(
     ctx = await _readable(session, actor, await _grade_lesson(session, grade_id))
     row = (await session.execute(_mark_query(Grade.id == grade_id))).first()
     if row is None:
-        raise JournalError("grade_gone")
+        raise DomainError("journal.grade_gone")
     grade, seen, comments = row
     names = (
         await session.execute(
@@ -1023,12 +1016,12 @@ def _parse(spec: ScaleSpec, value: str | int) -> ParsedGrade:
     if isinstance(value, int):
         values = keyboard_values(spec)
         if not 0 <= value < len(values):
-            raise JournalError("invalid_value", value=str(value))
+            raise DomainError("journal.invalid_value", value=str(value))
         value = values[value]
     try:
         return parse_grade(spec, value)
     except InvalidGrade:
-        raise JournalError("invalid_value", value=value[:20]) from None
+        raise DomainError("journal.invalid_value", value=value[:20]) from None
 
 
 async def _retime_pending(session: AsyncSession, prefix: str, not_before: datetime) -> None:
@@ -1144,7 +1137,7 @@ async def _grade_for_write(
         .execution_options(populate_existing=True)
     )
     if grade is None or grade.deleted_at is not None:
-        raise JournalError("grade_gone")
+        raise DomainError("journal.grade_gone")
     name = await session.scalar(select(Student.full_name).where(Student.id == grade.student_id))
     return grade, ctx, closed, name or ""
 
@@ -1176,7 +1169,7 @@ async def change_grade(
     reason = clean_text(reason, REASON_LIMIT)
     if announced and not reason:
         raise ReasonRequired(
-            "announced", old=grade.value, new=parsed.value if parsed else grade.value
+            "journal.announced", old=grade.value, new=parsed.value if parsed else grade.value
         )
     before = _snapshot(grade)
     old_value = grade.value
@@ -1245,7 +1238,7 @@ async def delete_grade(
     announced = now >= announce_at(grade, grace, ctx.zone)
     reason = clean_text(reason, REASON_LIMIT)
     if announced and not reason:
-        raise ReasonRequired("announced", old=grade.value)
+        raise ReasonRequired("journal.announced", old=grade.value)
     before = _snapshot(grade)
     grade.deleted_at = now
     grade.updated_at = now
@@ -1300,7 +1293,7 @@ async def hold_grade(
     if until is not None:
         _check_hold(ctx, until, now)
         if now >= announce_at(grade, grace, ctx.zone):
-            raise JournalError("already_announced")
+            raise DomainError("journal.already_announced")
     before = _snapshot(grade)
     grade.hidden_until = until
     after = _snapshot(grade)
@@ -1335,7 +1328,7 @@ async def hold_until(
     ctx = await _readable(session, actor, await _grade_lesson(session, grade_id))
     choices = await _hold_choices(session, ctx, local_date(now, ctx.zone))
     if choice not in choices:
-        raise JournalError("bad_date")
+        raise DomainError("journal.bad_date")
     return choices[choice]
 
 
@@ -1528,7 +1521,7 @@ async def _write_mark(
     )
     status = status_of(AttendanceStatus(current) if current else None)
     if status == AttendanceStatus.EXCUSED and not reason:
-        raise ReasonRequired("excused")
+        raise ReasonRequired("journal.excused")
     old, new = await _write_attendance(
         session,
         actor,
@@ -1649,7 +1642,7 @@ async def undo_last(
     }
     target = next((e for e in entries if e.action in UNDOABLE and e.id not in undone), None)
     if target is None or target.student_id is None or target.entity_id is None:
-        raise JournalError("nothing_to_undo")
+        raise DomainError("journal.nothing_to_undo")
     name = await session.scalar(select(Student.full_name).where(Student.id == target.student_id))
     if target.entity == audit.GRADE:
         result = await _undo_grade(session, actor, ctx, target, grace, now)
@@ -1672,13 +1665,13 @@ async def _undo_grade(
         select(Grade).where(Grade.id == target.entity_id).with_for_update()
     )
     if grade is None:
-        raise JournalError("nothing_to_undo")
+        raise DomainError("journal.nothing_to_undo")
     current = _snapshot(grade)
     expected = target.new if target.new is not None else {**(target.old or {}), "deleted": True}
     if current != expected:
-        raise JournalError("changed_since")
+        raise DomainError("journal.changed_since")
     if now >= announce_at(grade, grace, ctx.zone):
-        raise JournalError("too_late_to_undo")
+        raise DomainError("journal.too_late_to_undo")
     restore = target.old
     prefix = f"grade:{grade.id}:new:"
     if restore is None:  # undo a new grade: remove it
@@ -1751,7 +1744,7 @@ async def _undo_attendance(
         )
     }
     if any(_att_snapshot(rows.get(e.student_id or 0)) != e.new for e in batch):
-        raise JournalError("changed_since")
+        raise DomainError("journal.changed_since")
     for entry in batch:
         row = rows[entry.student_id or 0]
         old = AttendanceStatus(row.status)
@@ -1917,7 +1910,7 @@ async def save_homework(
     created = homework is None
     if homework is None:
         if not text and not attachments:
-            raise JournalError("empty_homework")
+            raise DomainError("journal.empty_homework")
         due = (await _due_choices(session, ctx))[0]
         homework = Homework(
             lesson_id=ctx.id,
@@ -1997,12 +1990,12 @@ async def set_due_date(
     ctx = await _writable(session, actor, lesson_id)
     await _require_open(session, ctx)
     if not ctx.date < due <= ctx.date + timedelta(days=60):
-        raise JournalError("bad_date")
+        raise DomainError("journal.bad_date")
     homework = await session.scalar(
         select(Homework).where(Homework.lesson_id == lesson_id).order_by(Homework.id.desc())
     )
     if homework is None:
-        raise JournalError("no_homework")
+        raise DomainError("journal.no_homework")
     if homework.due_date != due:
         audit.record(
             session,
@@ -2107,7 +2100,7 @@ async def _submission_lesson(session: AsyncSession, submission_id: int) -> int:
         .where(HomeworkSubmission.id == submission_id)
     )
     if lesson_id is None:
-        raise AccessDenied(Action.READ_LESSON, submission_id)
+        raise denied(Action.READ_LESSON, submission_id)
     return lesson_id
 
 
@@ -2153,7 +2146,7 @@ async def review_submission(
     assert sub is not None
     comment = clean_text(comment, REASON_LIMIT)
     if not accept and not comment:
-        raise ReasonRequired("return_comment")
+        raise ReasonRequired("journal.return_comment")
     old = {"status": SubmissionStatus(sub.status).value, "teacher_comment": sub.teacher_comment}
     sub.status = SubmissionStatus.ACCEPTED if accept else SubmissionStatus.RETURNED
     sub.teacher_comment = comment
@@ -2346,7 +2339,7 @@ async def set_replacement(
     if staff_id is not None:
         valid = await session.scalar(_teachers_of(ctx.school_id).where(Staff.id == staff_id))
         if valid is None or staff_id == ctx.teacher_id:
-            raise AccessDenied(Action.ASSIGN_REPLACEMENT, lesson_id)
+            raise denied(Action.ASSIGN_REPLACEMENT, lesson_id)
     if staff_id == ctx.replacement_teacher_id:
         return
     await _set_lesson_field(

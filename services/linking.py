@@ -37,23 +37,15 @@ from db.models import (
 )
 from services import codes as codes_service
 from services import privacy
-from services.access import Action, can, require
+from services.access import Action, can, denied, require
 from services.actors import Actor
+from services.core.errors import DomainError
 from services.outbox import enqueue
 
 INVITE_LENGTH = 12
 #: how long an invitation can be accepted (INVITE_TTL_HOURS), whatever the grant's own end
 INVITE_TTL = timedelta(hours=72)
 _PHONE_JUNK = re.compile(r"[\s\-()./]")
-
-
-class LinkError(Exception):
-    """An expected refusal with a stable key the UI localizes."""
-
-    def __init__(self, key: str, **details: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.details = details
 
 
 class Outcome(enum.StrEnum):
@@ -183,7 +175,7 @@ async def _confirm_guardianship(
     """Create the guardianship, or revive a revoked one, confirmed now by `method`. Never for
     the student's own account (`same_person`): nobody is their own parent."""
     if await is_student_account(session, account_id, student_id):
-        raise LinkError("same_person")
+        raise DomainError("link.same_person")
     link = await session.scalar(
         select(Guardianship).where(
             Guardianship.student_id == student_id, Guardianship.account_id == account_id
@@ -317,7 +309,7 @@ async def _used_parent_code(session: AsyncSession, telegram_id: int, code: Acces
     if account_id is None or code.used_by_id != account_id or code.student_id is None:
         return
     if await _pending_request_id(session, account_id, code.student_id) is not None:
-        raise LinkError("request_pending")
+        raise DomainError("link.request_pending")
     linked = await session.scalar(
         select(Guardianship.id).where(
             Guardianship.student_id == code.student_id,
@@ -326,7 +318,7 @@ async def _used_parent_code(session: AsyncSession, telegram_id: int, code: Acces
         )
     )
     if linked is not None:
-        raise LinkError("already_linked")
+        raise DomainError("link.already_linked")
     rejected = await session.scalar(
         select(LinkRequest.id).where(
             LinkRequest.student_id == code.student_id,
@@ -335,7 +327,7 @@ async def _used_parent_code(session: AsyncSession, telegram_id: int, code: Acces
         )
     )
     if rejected is not None:
-        raise LinkError("request_rejected")
+        raise DomainError("link.request_rejected")
 
 
 # --- codes ------------------------------------------------------------------------------
@@ -363,14 +355,14 @@ async def redeem(
         session, telegram_id, now=now, limit=attempt_limit
     )
     if left <= 0:
-        raise LinkError("too_many_attempts", retry_at=retry_at)
+        raise DomainError("link.too_many_attempts", retry_at=retry_at)
     paused_until = await codes_service.school_wide_retry_at(
         session, now=now, limit=school_attempt_limit
     )
     if paused_until is not None:
         await codes_service.alert_guessing_wave(session, now=now, limit=school_attempt_limit)
         await session.commit()
-        raise LinkError("too_many_attempts_school", retry_at=paused_until)
+        raise DomainError("link.too_many_attempts_school", retry_at=paused_until)
     cleaned = re.sub(r"[\s\-]", "", code_text).upper()
     if len(cleaned) == INVITE_LENGTH:
         return await _accept_invitation(
@@ -401,7 +393,7 @@ async def redeem(
             new={"status": status},
         )
         await session.commit()
-        raise LinkError(f"code_{status}", attempts_left=left - 1)
+        raise DomainError(f"link.code_{status}", attempts_left=left - 1)
     await _refuse_same_person(session, telegram_id, code)
     await codes_service.record_attempt(session, telegram_id, success=True, now=now)
     if code.kind == CodeKind.PARENT:
@@ -420,7 +412,7 @@ async def redeem(
     account = await _account_for(session, telegram_id, full_name, username, language_code)
     if not await codes_service.claim_code(session, code.id, account_id=account.id, now=now):
         await session.rollback()
-        raise LinkError("code_used")
+        raise DomainError("link.code_used")
     if code.kind == CodeKind.STUDENT:
         assert code.student_id is not None
         entity = "student"
@@ -458,11 +450,11 @@ async def _refuse_same_person(session: AsyncSession, telegram_id: int, code: Acc
     if code.kind == CodeKind.PARENT and await is_student_account(
         session, account_id, code.student_id
     ):
-        raise LinkError("own_parent_code")
+        raise DomainError("link.own_parent_code")
     if code.kind == CodeKind.STUDENT and await holds_family_link(
         session, account_id, code.student_id
     ):
-        raise LinkError("family_student_code")
+        raise DomainError("link.family_student_code")
 
 
 async def submit_contact(
@@ -480,10 +472,10 @@ async def submit_contact(
     """The parent shared a contact after a valid parent code: confirm or ask the school."""
     now = now or utcnow()
     if contact_user_id != telegram_id:
-        raise LinkError("not_own_contact")
+        raise DomainError("link.not_own_contact")
     normalized = normalize_phone(phone)
     if normalized is None:
-        raise LinkError("bad_phone")
+        raise DomainError("link.bad_phone")
     code = await session.get(AccessCode, code_id)
     if (
         code is None
@@ -492,18 +484,18 @@ async def submit_contact(
         or code.revoked_at is not None
         or code.expires_at <= now
     ):
-        raise LinkError("code_expired")
+        raise DomainError("link.code_expired")
     assert code.student_id is not None
     student = await session.get(Student, code.student_id)
     assert student is not None
     # checked again: the account may have become the student since the code was accepted
     known = await _account_id(session, telegram_id)
     if known is not None and await is_student_account(session, known, student.id):
-        raise LinkError("own_parent_code")
+        raise DomainError("link.own_parent_code")
     account = await _account_for(session, telegram_id, full_name, username, language_code)
     if not await codes_service.claim_code(session, code.id, account_id=account.id, now=now):
         await session.rollback()
-        raise LinkError("code_expired")
+        raise DomainError("link.code_expired")
     class_name = await _class_name(session, student.id)
 
     on_file = await session.execute(
@@ -692,9 +684,9 @@ async def decide(
     request = await session.get(LinkRequest, request_id)
     assert request is not None
     if request.status != RequestStatus.PENDING:
-        raise LinkError("already_decided")
+        raise DomainError("link.already_decided")
     if approve and await is_student_account(session, request.account_id, request.student_id):
-        raise LinkError("same_person")
+        raise DomainError("link.same_person")
     request.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
     request.decided_at = now
     request.decided_by_id = actor.account_id
@@ -800,9 +792,9 @@ async def create_invitation(
     now = now or utcnow()
     await require(session, actor, Action.MANAGE_TRUSTED, student_id)
     if not 1 <= scopes <= 15:
-        raise LinkError("no_scopes")
+        raise DomainError("link.no_scopes")
     if expires_at is not None and expires_at <= now:
-        raise LinkError("expiry_in_past")
+        raise DomainError("link.expiry_in_past")
     assert actor.account_id is not None
     code = new_invite_code()
     key_id, digest = _hash_invite(code, keys)
@@ -903,13 +895,13 @@ async def _accept_invitation(
             session, telegram_id, now=now, school_limit=school_attempt_limit
         )
         await session.commit()
-        raise LinkError("code_unknown" if grant is None else f"invite_{status}")
+        raise DomainError("link.code_unknown" if grant is None else f"link.invite_{status}")
     await codes_service.record_attempt(session, telegram_id, success=True, now=now)
     account = await _account_for(session, telegram_id, full_name, username, language_code)
     if not await _claim_invitation(session, grant.id, account.id, now):
         # another account accepted it between our read and this write: it won, we change nothing
         await session.rollback()
-        raise LinkError("invite_used")
+        raise DomainError("link.invite_used")
     student = await session.get(Student, grant.student_id)
     assert student is not None
     await enqueue(
@@ -998,7 +990,7 @@ async def who_can_see(
 async def _grant_for_manager(session: AsyncSession, actor: Actor, grant_id: int) -> TrustedAccess:
     grant = await session.get(TrustedAccess, grant_id)
     if grant is None:
-        raise LinkError("not_found")
+        raise DomainError("link.not_found")
     await require(session, actor, Action.MANAGE_TRUSTED, grant.student_id)
     return grant
 
@@ -1015,15 +1007,15 @@ async def update_grant(
     now = now or utcnow()
     grant = await _grant_for_manager(session, actor, grant_id)
     if grant.revoked_at is not None:
-        raise LinkError("revoked")
+        raise DomainError("link.revoked")
     old = {"scopes": grant.scopes, "expires_at": _iso(grant.expires_at)}
     if scopes is not None:
         if not 1 <= scopes <= 15:
-            raise LinkError("no_scopes")
+            raise DomainError("link.no_scopes")
         grant.scopes = scopes
     if expires_at is not None:
         if expires_at <= now:
-            raise LinkError("expiry_in_past")
+            raise DomainError("link.expiry_in_past")
         grant.expires_at = expires_at
     _audit(
         session,
@@ -1046,7 +1038,7 @@ async def _grant_for_revoker(
     an admin of the school (False)."""
     grant = await session.get(TrustedAccess, grant_id)
     if grant is None:
-        raise LinkError("not_found")
+        raise DomainError("link.not_found")
     if await can(session, actor, Action.MANAGE_TRUSTED, grant.student_id):
         return grant, True
     await require(session, actor, Action.REVOKE_ACCESS, grant.student_id)  # admins
@@ -1080,7 +1072,7 @@ async def revoke_preview(session: AsyncSession, actor: Actor, grant_id: int) -> 
     """The confirmation before `revoke_grant`, checked against the same rule; nothing changes."""
     grant, manager = await _grant_for_revoker(session, actor, grant_id)
     if grant.revoked_at is not None:
-        raise LinkError("revoked")
+        raise DomainError("link.revoked")
     student_name, name = await _grant_names(session, grant)
     return RevokeView(
         grant.id,
@@ -1146,7 +1138,7 @@ async def unlink_guardian(
     now = now or utcnow()
     link = await session.get(Guardianship, guardianship_id)
     if link is None or link.revoked_at is not None:
-        raise LinkError("not_found")
+        raise DomainError("link.not_found")
     if link.account_id == actor.account_id:
         await require(session, actor, Action.UNLINK_SELF, link.student_id)
         action = "guardian.unlink_self"
@@ -1187,7 +1179,7 @@ async def unlink_guardian(
 async def choose_child(session: AsyncSession, actor: Actor, student_id: int) -> None:
     """Remember which child a parent is looking at (only one of their own)."""
     if not any(c.student_id == student_id for c in actor.children):
-        raise LinkError("not_found")
+        raise denied(Action.VIEW_SCHEDULE, student_id)
     assert actor.account_id is not None
     account = await session.get(Account, actor.account_id)
     assert account is not None
@@ -1254,7 +1246,7 @@ async def describe_guardianship(
     """(is it the actor's own link, the guardian's name) — for the confirmation screen."""
     link = await session.get(Guardianship, guardianship_id)
     if link is None or link.revoked_at is not None:
-        raise LinkError("not_found")
+        raise DomainError("link.not_found")
     is_self = link.account_id == actor.account_id
     action = Action.UNLINK_SELF if is_self else Action.REVOKE_ACCESS
     await require(session, actor, action, link.student_id)

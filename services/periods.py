@@ -26,13 +26,13 @@ from db.models import (
 )
 from db.upsert import upsert
 from services import audit
-from services.access import AccessDenied, Action, can, require
+from services.access import Action, can, denied, require
 from services.actors import Actor
+from services.core.errors import DomainError
 from services.grading import InvalidGrade, ScaleSpec, keyboard_values, parse_grade, period_value
 from services.journal import (
     REASON_LIMIT,
     AssignmentItem,
-    JournalError,
     ReasonRequired,
     clean_text,
 )
@@ -207,7 +207,7 @@ async def _lines(
 async def _period(session: AsyncSession, a: _Assignment, period_id: int) -> PeriodRef:
     period = next((p for p in await _periods(session, a.year_id) if p.id == period_id), None)
     if period is None:
-        raise AccessDenied(Action.READ_ASSIGNMENT, period_id)
+        raise denied(Action.READ_ASSIGNMENT, period_id)
     return period
 
 
@@ -231,7 +231,7 @@ async def period_sheet(
     a = await _assignment(session, actor, assignment_id)
     periods = await _periods(session, a.year_id)
     if not periods:
-        raise JournalError("no_periods")
+        raise DomainError("journal.no_periods")
     period = next((p for p in periods if p.id == period_id), None) or _default_period(
         periods, today
     )
@@ -314,7 +314,7 @@ async def confirm_proposed(
     await require(session, actor, Action.WRITE_ASSIGNMENT, assignment_id)
     period = await _period(session, a, period_id)
     if period.closed:
-        raise JournalError("period_closed")
+        raise DomainError("journal.period_closed")
     count = 0
     for line in await _lines(session, a, period):
         if line.value is not None or line.proposed is None:
@@ -359,24 +359,24 @@ async def set_period_grade(
     if period.closed:
         await require(session, actor, Action.EDIT_CLOSED_PERIOD)
         if not reason:
-            raise ReasonRequired("closed_period")
+            raise ReasonRequired("journal.closed_period")
     else:
         await require(session, actor, Action.WRITE_ASSIGNMENT, assignment_id)
     lines = await _lines(session, a, period, student_id)
     if not lines:
-        raise AccessDenied(Action.WRITE_ASSIGNMENT, assignment_id)
+        raise denied(Action.WRITE_ASSIGNMENT, assignment_id)
     line = lines[0]
     if isinstance(value, int):
         choices = period_choices(a.scale)
         if not 0 <= value < len(choices):
-            raise JournalError("invalid_value", value=str(value))
+            raise DomainError("journal.invalid_value", value=str(value))
         value = choices[value]
     try:
         parsed = parse_grade(a.scale, value)
     except InvalidGrade:
-        raise JournalError("invalid_value", value=value[:20]) from None
+        raise DomainError("journal.invalid_value", value=value[:20]) from None
     if parsed.value[-1] in "+-":
-        raise JournalError("invalid_value", value=parsed.value)
+        raise DomainError("journal.invalid_value", value=parsed.value)
     if parsed.value != line.value:
         grade_id = await _upsert(session, actor, a, period, line, parsed.value, now)
         _audit_set(
@@ -416,7 +416,7 @@ async def close_period(
         .with_for_update()
     )
     if period is None:
-        raise AccessDenied(Action.CLOSE_PERIOD, period_id)
+        raise denied(Action.CLOSE_PERIOD, period_id)
     if period.closed_at is None:
         period.closed_at = now
         period.closed_by_id = actor.account_id

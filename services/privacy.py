@@ -50,6 +50,7 @@ from db.models import (
     TrustedAccess,
 )
 from services.actors import Actor
+from services.core.errors import DomainError
 
 DEFAULT_RETENTION_DAYS = 180
 #: Keys of audit details (and notification payloads) that carry personal data; removed by
@@ -72,14 +73,6 @@ ERASE_ACTION = "privacy.erase"
 _BATCH = 500
 
 
-class PrivacyError(Exception):
-    """A refused erasure with a stable key the UI localizes (nothing was changed)."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
 def strip_personal(details: Any) -> Any:
     """`details` without the keys of `PERSONAL_KEYS`, at any depth (a new object)."""
     if isinstance(details, dict):
@@ -96,11 +89,11 @@ def may_erase(actor: Actor) -> bool:
 
 def require_own(actor: Actor, account_id: int) -> None:
     """The one check of every "Delete my data" step: the account named by the pressed button
-    is the actor's own, and a family account. Raises `PrivacyError` otherwise."""
+    is the actor's own, and a family account. Raises `DomainError` ("privacy.*") otherwise."""
     if actor.account_id is None or account_id != actor.account_id:
-        raise PrivacyError("not_yours")
+        raise DomainError("privacy.not_yours")
     if not may_erase(actor):
-        raise PrivacyError("staff")
+        raise DomainError("privacy.staff")
 
 
 # --- links --------------------------------------------------------------------------------
@@ -177,7 +170,7 @@ async def erase_account(
     if account is None or await session.scalar(
         select(exists(select(Staff.id).where(Staff.account_id == account_id)))
     ):
-        raise PrivacyError("staff" if account is not None else "not_yours")
+        raise DomainError("privacy.staff" if account is not None else "privacy.not_yours")
     telegram_id = account.telegram_id
 
     links = list(

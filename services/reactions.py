@@ -27,22 +27,15 @@ from db.models import (
     Subject,
     TeachingAssignment,
 )
-from services.access import AccessDenied, Action, can, require
+from services.access import Action, can, denied, require
 from services.actors import Actor
+from services.core.errors import DomainError
 from services.grading import display_value
 from services.notify_content import CommentLine, template_of
 from services.outbox import enqueue
 
 TEXT_LIMIT = 1000
 HOURLY_LIMIT = 20  # comments one account may write in an hour
-
-
-class ReactionError(Exception):
-    """A reaction that cannot be done; `key` names the reason for the template."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
 
 
 @dataclass(frozen=True)
@@ -112,11 +105,11 @@ async def _for_parent(
 ) -> tuple[Grade, GradeRef]:
     found = await _grade(session, grade_id)
     if found is None:
-        raise AccessDenied(Action.REACT_TO_GRADE, grade_id)
+        raise denied(Action.REACT_TO_GRADE, grade_id)
     grade, ref = found
     await require(session, actor, Action.REACT_TO_GRADE, grade.student_id)
     if not _visible(grade, now.date()):
-        raise ReactionError("grade_gone")
+        raise DomainError("reaction.grade_gone")
     return grade, ref
 
 
@@ -160,14 +153,14 @@ async def thread(
     now = now or utcnow()
     found = await _grade(session, grade_id)
     if found is None:
-        raise AccessDenied(Action.REACT_TO_GRADE, grade_id)
+        raise denied(Action.REACT_TO_GRADE, grade_id)
     grade, ref = found
     is_parent = await can(session, actor, Action.REACT_TO_GRADE, grade.student_id)
     is_teacher = await _may_answer(session, actor, grade)
     if not (is_parent or is_teacher):
-        raise AccessDenied(Action.REACT_TO_GRADE, grade_id)
+        raise denied(Action.REACT_TO_GRADE, grade_id)
     if is_parent and not is_teacher and not _visible(grade, now.date()):
-        raise ReactionError("grade_gone")
+        raise DomainError("reaction.grade_gone")
     return ThreadView(
         ref,
         await _thread(session, grade_id),
@@ -179,9 +172,9 @@ async def thread(
 def _clean(text: str | None) -> str:
     cleaned = (text or "").strip()
     if not cleaned:
-        raise ReactionError("empty")
+        raise DomainError("reaction.empty")
     if len(cleaned) > TEXT_LIMIT:
-        raise ReactionError("too_long")
+        raise DomainError("reaction.too_long")
     return cleaned
 
 
@@ -192,7 +185,7 @@ async def _check_pace(session: AsyncSession, account_id: int, now: datetime) -> 
         .where(Comment.author_id == account_id, Comment.created_at > now - timedelta(hours=1))
     )
     if (recent or 0) >= HOURLY_LIMIT:
-        raise ReactionError("too_many")
+        raise DomainError("reaction.too_many")
 
 
 async def _teacher_accounts(session: AsyncSession, grade: Grade) -> list[int]:
@@ -255,10 +248,10 @@ async def reply_target(session: AsyncSession, actor: Actor, comment_id: int) -> 
     """The thread a teacher is about to answer (refused to anyone but the grade's teacher)."""
     comment = await session.get(Comment, comment_id)
     if comment is None:
-        raise AccessDenied(Action.WRITE_LESSON, comment_id)
+        raise denied(Action.WRITE_LESSON, comment_id)
     grade = await session.get(Grade, comment.grade_id)
     if grade is None or not await _may_answer(session, actor, grade):
-        raise AccessDenied(Action.WRITE_LESSON, comment_id)
+        raise denied(Action.WRITE_LESSON, comment_id)
     return await thread(session, actor, grade.id)
 
 
@@ -274,12 +267,12 @@ async def add_reply(
     now = now or utcnow()
     comment = await session.get(Comment, comment_id)
     if comment is None:
-        raise AccessDenied(Action.WRITE_LESSON, comment_id)
+        raise denied(Action.WRITE_LESSON, comment_id)
     grade = await session.get(Grade, comment.grade_id)
     if grade is None or not await _may_answer(session, actor, grade):
-        raise AccessDenied(Action.WRITE_LESSON, comment_id)
+        raise denied(Action.WRITE_LESSON, comment_id)
     if grade.deleted_at is not None:
-        raise ReactionError("grade_gone")
+        raise DomainError("reaction.grade_gone")
     assert actor.account_id is not None
     cleaned = _clean(text)
     await _check_pace(session, actor.account_id, now)

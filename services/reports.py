@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.enums import ScaleKind
-from services.access import AccessDenied, Action
+from services.access import Action, denied
 from services.actors import Actor
 from services.diary import (
     AttendanceTotals,
@@ -59,7 +59,7 @@ async def family_report(
         session, actor, student_id, now=now or utcnow(), period_id=period_id or None
     )
     if not (child.scopes.grades or child.scopes.attendance):
-        raise AccessDenied(Action.VIEW_GRADES, student_id)
+        raise denied(Action.VIEW_GRADES, student_id)
     periods = await period_list(session, child)
     period = pick_period(periods, period_id, child.today)
     subjects = await subject_summaries(session, child, period) if child.scopes.grades else None

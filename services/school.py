@@ -23,7 +23,7 @@ from db.models import (
     Student,
     TrustedAccess,
 )
-from services.access import AccessDenied, Action, require
+from services.access import Action, denied, require
 from services.actors import Actor, Role
 from services.codes import CodeKeys, IssuedCode, issue_codes, live_class_codes
 
@@ -201,7 +201,7 @@ async def issue_class_codes(
         )
     ).first()
     if row is None or row[1] != actor.school_id:
-        raise AccessDenied(Action.ISSUE_CODES, class_id)
+        raise denied(Action.ISSUE_CODES, class_id)
     class_name, school_id, school_name, timezone = row
     live = await live_class_codes(
         session, school_id=school_id, class_name=class_name, kind=kind, now=now
@@ -230,7 +230,7 @@ async def class_name_for_codes(session: AsyncSession, actor: Actor, class_id: in
         )
     ).first()
     if row is None or row[1] != actor.school_id:
-        raise AccessDenied(Action.ISSUE_CODES, class_id)
+        raise denied(Action.ISSUE_CODES, class_id)
     return str(row[0])
 
 

@@ -43,6 +43,7 @@ from services import codes, linking
 from services import school as school_service
 from services.actors import load_actor
 from services.codes import CodeKeys, issue_code_for
+from services.core.errors import DomainError
 from tests import factories as f
 from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import CODE_KEYS, CODE_SECRET, App
@@ -147,9 +148,10 @@ async def _redeem(
 async def _refusal(
     session_factory: async_sessionmaker[AsyncSession], telegram_id: int, code: str, **kw: Any
 ) -> str:
-    with pytest.raises(linking.LinkError) as info:
+    with pytest.raises(DomainError) as info:
         await _redeem(session_factory, telegram_id, code, **kw)
-    return info.value.key
+    assert info.value.area == "link"
+    return info.value.reason
 
 
 # --- keyed hashes -------------------------------------------------------------------------

@@ -37,7 +37,6 @@ from services import codes
 from services.codes import (
     ALPHABET,
     CODE_LENGTH,
-    CodeError,
     CodeStatus,
     attempts_left,
     claim_code,
@@ -48,6 +47,7 @@ from services.codes import (
     prune_attempts,
     record_attempt,
 )
+from services.core.errors import DomainError
 from tests.harness import CODE_KEYS
 
 NOW = datetime(2025, 10, 1, 9, 0, tzinfo=UTC)
@@ -245,9 +245,9 @@ def test_normalize_accepts_what_people_type(typed: str) -> None:
 )
 def test_normalize_rejects_malformed(typed: str) -> None:
     assert normalize_code(typed) is None
-    with pytest.raises(CodeError) as info:
+    with pytest.raises(DomainError) as info:
         hash_code(typed)
-    assert info.value.key == "malformed"
+    assert info.value.key == "codes.malformed"
 
 
 # --- issuing ------------------------------------------------------------------------------
@@ -339,7 +339,7 @@ async def test_issue_staff_codes(session: AsyncSession) -> None:
     audit = (await session.scalars(select(AuditEntry))).one()
     assert (audit.entity, audit.entity_id) == ("school", data.school_id)
 
-    with pytest.raises(CodeError) as info:
+    with pytest.raises(DomainError) as info:
         await issue_codes(
             session,
             school_id=data.school_id,
@@ -348,7 +348,7 @@ async def test_issue_staff_codes(session: AsyncSession) -> None:
             created_by_id=None,
             now=NOW,
         )
-    assert info.value.key == "class_not_allowed"
+    assert info.value.key == "codes.class_not_allowed"
 
 
 async def test_bad_requests_have_stable_keys(session: AsyncSession) -> None:
@@ -360,17 +360,16 @@ async def test_bad_requests_have_stable_keys(session: AsyncSession) -> None:
         ({"class_name": "7B", "kind": CodeKind.STUDENT, "ttl_days": 0}, "bad_ttl"),
     ]
     for kwargs, key in cases:
-        with pytest.raises(CodeError) as info:
+        with pytest.raises(DomainError) as info:
             await issue_codes(
                 session, school_id=data.school_id, created_by_id=None, now=NOW, **kwargs
             )
-        assert info.value.key == key
-        assert isinstance(info.value, ValueError)
+        assert info.value.key == f"codes.{key}"
 
     bare = School(name="Без года")
     session.add(bare)
     await session.flush()
-    with pytest.raises(CodeError) as info:
+    with pytest.raises(DomainError) as info:
         await issue_codes(
             session,
             school_id=bare.id,
@@ -379,7 +378,7 @@ async def test_bad_requests_have_stable_keys(session: AsyncSession) -> None:
             created_by_id=None,
             now=NOW,
         )
-    assert info.value.key == "no_current_year"
+    assert info.value.key == "codes.no_current_year"
     await session.rollback()
     assert await session.scalar(select(func.count()).select_from(AccessCode)) == 0
 
@@ -509,11 +508,11 @@ async def test_issue_code_for_refuses_bad_targets(session: AsyncSession) -> None
         ),
     ]
     for kwargs, key in cases:
-        with pytest.raises(CodeError) as info:
+        with pytest.raises(DomainError) as info:
             await issue_code_for(
                 session, created_by_id=None, now=NOW, school_id=data.school_id, **kwargs
             )
-        assert info.value.key == key, kwargs
+        assert info.value.key == f"codes.{key}", kwargs
     assert await session.scalar(select(func.count()).select_from(AccessCode)) == 0
 
 

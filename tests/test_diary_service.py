@@ -22,12 +22,13 @@ from db.models import (
     TrustedAccess,
 )
 from services import diary
-from services.access import AccessDenied
 from services.actors import Actor, load_actor
+from services.core.errors import Shown
 from services.diary import DayKind, PeriodInfo
 from services.grading import ScaleSpec, grades_needed
 from services.reports import family_report
 from tests import factories as f
+from tests.refusals import raises_key
 from tests.test_e2e_diary import DAY_OFF, NOW, TODAY, World, ended_before_now, make_diary_world
 
 
@@ -226,7 +227,7 @@ async def test_grades_view_periods_and_forged_ids(session: AsyncSession, world: 
     assert q1.period_over
     by_year = await diary.grades_view(session, parent, sid, year_id=current.child.year.id, now=NOW)  # type: ignore[union-attr]
     assert by_year.period.id == world.periods["q2"]
-    with pytest.raises(AccessDenied):
+    with raises_key("access.denied"):
         await diary.grades_view(session, parent, sid, year_id=world.old_year_id, now=NOW)
     # a period of another school
     other_school = School(name="Другая школа")
@@ -250,11 +251,11 @@ async def test_grades_view_periods_and_forged_ids(session: AsyncSession, world: 
     )
     session.add(foreign)
     await session.commit()
-    with pytest.raises(AccessDenied):
+    with raises_key("access.denied"):
         await diary.grades_view(session, parent, sid, period_id=foreign.id, now=NOW)
-    with pytest.raises(AccessDenied):
+    with raises_key("access.denied"):
         await diary.grades_view(session, parent, sid, subject_id=999_999, now=NOW)
-    with pytest.raises(AccessDenied):
+    with raises_key("access.denied"):
         await diary.grades_view(session, parent, world.school.other_student_id, now=NOW)
 
 
@@ -294,7 +295,7 @@ async def test_report_and_attendance_totals(session: AsyncSession, world: World)
     limited = await family_report(session, tutor, world.student, now=NOW)
     assert limited.attendance is None
     assert limited.subjects is not None
-    with pytest.raises(AccessDenied):
+    with raises_key("access.denied"):
         await diary.attendance_view(session, tutor, world.student, now=NOW)
 
 
@@ -321,19 +322,16 @@ async def test_submission_is_replaced_and_refused_after_the_due_date(
     assert submission is not None
     await session.refresh(submission)
     assert submission.comment is None
-    with pytest.raises(diary.SubmissionRefused) as refused:
+    with raises_key("submission.past_due"):
         await diary.submit_homework(
             session, student, hid, [_file("d")], None, now=NOW + timedelta(days=1, hours=21)
         )
-    assert refused.value.key == "past_due"
-    with pytest.raises(diary.SubmissionRefused) as empty:
+    with raises_key("submission.no_files"):
         await diary.submit_homework(session, student, hid, [], None, now=NOW)
-    assert empty.value.key == "no_files"
-    with pytest.raises(diary.SubmissionRefused) as many:
+    with raises_key("submission.too_many_files"):
         await diary.submit_homework(
             session, student, hid, [_file(str(i)) for i in range(11)], None, now=NOW
         )
-    assert many.value.key == "too_many_files"
     # returned work may be handed in again even after the due date
     await session.execute(
         update(HomeworkSubmission)
@@ -356,15 +354,15 @@ async def test_only_the_student_hands_in_and_only_their_class_homework(
 ) -> None:
     parent = await _actor(session, f.PARENT)
     student = await _actor(session, f.STUDENT)
-    with pytest.raises(AccessDenied):
+    with raises_key("access.denied"):
         await diary.submit_homework(
             session, parent, world.homework["rus_today"], [_file("a")], None, now=NOW
         )
-    with pytest.raises(AccessDenied):
+    with raises_key("access.denied"):
         await diary.submit_homework(
             session, student, world.homework["other"], [_file("a")], None, now=NOW
         )
-    with pytest.raises(AccessDenied):
+    with raises_key("access.denied"):
         await diary.homework_detail(
             session, parent, world.student, world.homework["other"], now=NOW
         )
@@ -412,14 +410,15 @@ async def test_ended_grants_explain_themselves(session: AsyncSession, world: Wor
     ended = await diary.ended_access(session, tutor, now=NOW)
     assert ended is not None
     assert (ended.student_name, ended.revoked, ended.trusted) == ("Пётр Иванов", False, True)
-    with pytest.raises(diary.AccessEnded) as raised:
+    with raises_key("access.ended") as raised:
         await diary.day_view(session, tutor, world.student, now=NOW)
-    assert raised.value.ended.ended_at == ended_at
+    assert raised.value.details["ended"].ended_at == ended_at
+    assert raised.value.shown == Shown.SCREEN
     stranger = await _actor(session, 777)
     assert await diary.ended_access(session, stranger, now=NOW) is None
-    with pytest.raises(AccessDenied) as plain:
+    with raises_key("access.denied") as plain:
         await diary.day_view(session, stranger, world.student, now=NOW)
-    assert not isinstance(plain.value, diary.AccessEnded)
+    assert plain.value.shown == Shown.ALERT
 
 
 async def test_revoked_guardian_link_explains_itself(session: AsyncSession, world: World) -> None:
@@ -457,7 +456,7 @@ async def test_spoiler_is_the_students_own_choice(session: AsyncSession, world: 
     seen_by_parent = await diary.grades_view(session, parent, world.student, now=NOW)
     assert own.child.spoiler
     assert not seen_by_parent.child.spoiler
-    with pytest.raises(AccessDenied):
+    with raises_key("access.denied"):
         await diary.set_grades_spoiler(session, parent, True)
 
 

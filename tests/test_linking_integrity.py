@@ -26,6 +26,7 @@ from db.models import (
 )
 from services import linking
 from services.actors import Role, load_actor
+from services.core.errors import DomainError
 from tests import factories as f
 from tests.harness import CODE_KEYS
 from tests.snapshot import Snapshot, db_snapshot
@@ -51,7 +52,7 @@ async def table_contents(session_factory: async_sessionmaker[AsyncSession]) -> S
 
 async def _redeem(
     session_factory: async_sessionmaker[AsyncSession], telegram_id: int, name: str, code: str
-) -> linking.LinkResult | linking.LinkError:
+) -> linking.LinkResult | DomainError:
     async with session_factory() as session:
         try:
             return await linking.redeem(
@@ -62,7 +63,7 @@ async def _redeem(
                 code_text=code,
                 keys=CODE_KEYS,
             )
-        except linking.LinkError as exc:
+        except DomainError as exc:
             return exc
 
 
@@ -94,10 +95,10 @@ async def test_invitation_raced_by_two_accounts_has_one_winner(
             _redeem(session_factory, second, names[second], code),
         )
         won = [r for r in results if isinstance(r, linking.LinkResult)]
-        lost = [r for r in results if isinstance(r, linking.LinkError)]
+        lost = [r for r in results if isinstance(r, DomainError)]
         assert len(won) == 1, f"round {round_}: {results}"
         assert won[0].outcome == linking.Outcome.TRUSTED
-        assert [e.key for e in lost] == ["invite_used"], f"round {round_}"
+        assert [e.key for e in lost] == ["link.invite_used"], f"round {round_}"
         winner = first if results[0] is won[0] else second
         loser = second if winner == first else first
         async with session_factory() as session:
@@ -176,8 +177,8 @@ async def test_student_cannot_redeem_own_parent_code(
     code = await _parent_code_for_petr(session_factory)
     before = await table_contents(session_factory)
     result = await _redeem(session_factory, f.STUDENT, "Пётр Иванов", code)
-    assert isinstance(result, linking.LinkError)
-    assert result.key == "own_parent_code"
+    assert isinstance(result, DomainError)
+    assert result.key == "link.own_parent_code"
     assert await table_contents(session_factory) == before
     # the code still works for the parent it was printed for
     mom = await _redeem(session_factory, 72_001, "Ирина", code)
@@ -199,8 +200,8 @@ async def test_students_earlier_account_cannot_redeem_parent_code(
     code = await _parent_code_for_petr(session_factory)
     before = await table_contents(session_factory)
     result = await _redeem(session_factory, f.STUDENT, "Пётр Иванов", code)
-    assert isinstance(result, linking.LinkError)
-    assert result.key == "own_parent_code"
+    assert isinstance(result, DomainError)
+    assert result.key == "link.own_parent_code"
     assert await table_contents(session_factory) == before
 
 
@@ -211,8 +212,8 @@ async def test_guardian_cannot_redeem_the_students_own_code(
     before = await table_contents(session_factory)
     for telegram_id in (f.PARENT, f.TRUSTED):
         result = await _redeem(session_factory, telegram_id, "x", issued_code)
-        assert isinstance(result, linking.LinkError)
-        assert result.key == "family_student_code"
+        assert isinstance(result, DomainError)
+        assert result.key == "link.family_student_code"
     assert await table_contents(session_factory) == before
 
 
@@ -232,7 +233,7 @@ async def test_contact_after_becoming_the_student_is_refused(
     before = await table_contents(session_factory)
     for phone in (f.MOM_PHONE, "+79005550000"):  # matching or not
         async with session_factory() as session:
-            with pytest.raises(linking.LinkError) as refused:
+            with pytest.raises(DomainError) as refused:
                 await linking.submit_contact(
                     session,
                     telegram_id=72_003,
@@ -243,7 +244,7 @@ async def test_contact_after_becoming_the_student_is_refused(
                     phone=phone,
                 )
             await session.rollback()
-        assert refused.value.key == "own_parent_code"
+        assert refused.value.key == "link.own_parent_code"
     assert await table_contents(session_factory) == before
 
 
@@ -275,9 +276,9 @@ async def test_request_from_the_student_is_flagged_and_cannot_be_approved(
     before = await table_contents(session_factory)
     async with session_factory() as session:
         teacher = await load_actor(session, f.CLASS_TEACHER)
-        with pytest.raises(linking.LinkError) as refused:
+        with pytest.raises(DomainError) as refused:
             await linking.decide(session, teacher, request_id, approve=True)
-        assert refused.value.key == "same_person"
+        assert refused.value.key == "link.same_person"
         await session.rollback()
         still = await linking.request_view(session, request_id)
         assert still is not None
@@ -436,13 +437,13 @@ async def test_reused_code_while_pending_says_pending(
         )
     before = await table_contents(session_factory)
     again = await _redeem(session_factory, 73_003, "Незнакомец", code)
-    assert isinstance(again, linking.LinkError)
-    assert again.key == "request_pending"
+    assert isinstance(again, DomainError)
+    assert again.key == "link.request_pending"
     assert await table_contents(session_factory) == before
     # someone else with the same (used) code still hears "already used"
     other = await _redeem(session_factory, 73_004, "Другой", code)
-    assert isinstance(other, linking.LinkError)
-    assert other.key == "code_used"
+    assert isinstance(other, DomainError)
+    assert other.key == "link.code_used"
     async with session_factory() as session:
         assert (await session.get(AccessCode, accepted.code_id)) is not None
         teacher = await load_actor(session, f.CLASS_TEACHER)
@@ -450,5 +451,5 @@ async def test_reused_code_while_pending_says_pending(
         await linking.decide(session, teacher, view.id, approve=False)
         await session.commit()
     declined = await _redeem(session_factory, 73_003, "Незнакомец", code)
-    assert isinstance(declined, linking.LinkError)
-    assert declined.key == "request_rejected"
+    assert isinstance(declined, DomainError)
+    assert declined.key == "link.request_rejected"

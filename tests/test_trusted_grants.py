@@ -14,11 +14,11 @@ from bot.callbacks import GrantCb, GrantOp
 from db.enums import TrustScope
 from db.models import Account, AuditEntry, TrustedAccess
 from services import linking
-from services.access import AccessDenied
 from services.actors import load_actor
 from services.school import EXPIRY_MONTH, EXPIRY_WEEK
 from tests import factories as f
 from tests.harness import App
+from tests.refusals import raises_key
 from tests.snapshot import assert_unchanged, changes, db_snapshot
 
 TUTOR_BUTTON = "⚙️ Репетитор"
@@ -129,7 +129,7 @@ async def test_update_grant_asks_the_policy_for_the_current_actor(
     for telegram_id in (f.TRUSTED, f.STUDENT, f.OTHER_PARENT, f.TEACHER, f.CLASS_TEACHER, 777):
         async with session_factory() as session:
             actor = await load_actor(session, telegram_id)
-            with pytest.raises(AccessDenied):
+            with raises_key("access.denied"):
                 await linking.update_grant(session, actor, school.trusted_grant_id, scopes=15)
             await session.rollback()
     await assert_unchanged(session_factory, before)

@@ -212,6 +212,11 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"ended": EndedAccess(HOSTILE, WHEN, revoked=False, trusted=True)},
         {"ended": EndedAccess(HOSTILE, WHEN, revoked=True, trusted=False)},
     ],
+    "errors/access.html.j2": [
+        {"key": "denied", "details": {"action": "view_grades", "target_id": 7}},
+        {"key": "ended", "details": {"ended": EndedAccess(HOSTILE, WHEN, False, True)}},
+        {"key": "ended", "details": {"ended": EndedAccess(HOSTILE, WHEN, True, False)}},
+    ],
     "diary/no_scope.html.j2": [
         {"child_name": HOSTILE, "scope": scope}
         for scope in ("grades", "homework", "attendance", "schedule")
