@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import I18n
-from babel.dates import format_date, format_datetime
+from babel.dates import format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
+
+from bot import icons
+from bot.dates import format_clock, format_day
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -36,6 +39,8 @@ class Renderer:
         )
         self.env.filters["date"] = self._format_date
         self.env.filters["datetime"] = self._format_datetime
+        self.env.filters["clock"] = self._format_clock
+        self.env.globals["icons"] = icons
 
     def _gettext(self, message: str) -> str:
         return self.i18n.gettext(message)
@@ -44,7 +49,10 @@ class Renderer:
         return self.i18n.gettext(singular, plural, n)
 
     def _format_date(self, value: date, fmt: str = "medium") -> str:
-        return format_date(value, format=fmt, locale=self.i18n.current_locale)
+        return format_day(value, fmt, locale=self.i18n.current_locale)
+
+    def _format_clock(self, value: time) -> str:
+        return format_clock(value, locale=self.i18n.current_locale)
 
     def _format_datetime(self, value: datetime | None, fmt: str = "d MMM, HH:mm") -> str:
         if value is None:

@@ -11,16 +11,15 @@ import re
 from datetime import date
 from typing import Any, TypedDict
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import MenuCb, Screen
+from bot.callbacks import MenuCb
+from bot.callbacks import Screen as MenuScreen
 from bot.callbacks.diary import (
     AttendanceCb,
     CalcCb,
@@ -56,13 +55,15 @@ from bot.keyboards.diary import (
     years_keyboard,
 )
 from bot.rendering import Renderer
+from bot.screens import Screen
 from bot.states import SubmitStates
-from bot.telegram import MESSAGE_LIMIT, refuse, show_for, split_html, visible_length
+from bot.telegram import MESSAGE_LIMIT, split_html, visible_length
 from db.base import utcnow
 from db.enums import AttachmentKind
+from handlers.context import Ctx, CtxMiddleware
 from services import diary
 from services.access import Action, can
-from services.actors import Actor, ChildRef, Role
+from services.actors import ChildRef, Role
 from services.core.errors import DomainError
 from services.reports import family_report
 
@@ -92,9 +93,6 @@ SCOPE_NAMES = {
     Action.VIEW_SCHEDULE: "schedule",
 }
 
-Screenful = tuple[str, InlineKeyboardMarkup | None]
-
-
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -107,14 +105,11 @@ def _fit(html: str) -> str:
     return split_html(html, MESSAGE_LIMIT - 2)[0] + "\n…"
 
 
-async def _show(query: CallbackQuery, bot: Bot, screen: Screenful) -> None:
-    text, markup = screen
-    await show_for(query, bot, _fit(text), markup)
-
-
-async def _answer(message: Message, screen: Screenful) -> None:
-    text, markup = screen
-    await message.answer(_fit(text), reply_markup=markup)
+def _screen(
+    ctx: Ctx, template: str, keyboard: InlineKeyboardMarkup | None = None, /, **context: Any
+) -> Screen:
+    """A diary screen: the template rendered and fitted into one message (`_fit`)."""
+    return Screen(_fit(ctx.render(template, **context)), keyboard)
 
 
 def _day(value: int) -> date | None:
@@ -125,60 +120,47 @@ def _day(value: int) -> date | None:
 # --- screens ------------------------------------------------------------------------------
 
 
-async def _no_child(session: AsyncSession, actor: Actor, renderer: Renderer) -> Screenful:
-    ended = await diary.ended_access(session, actor, now=utcnow())
-    markup = home_keyboard() if actor.is_known else None
-    return renderer.render("diary/no_child.html.j2", ended=ended), markup
+async def _no_child(ctx: Ctx) -> Screen:
+    ended = await diary.ended_access(ctx.session, ctx.actor, now=utcnow())
+    markup = home_keyboard() if ctx.actor.is_known else None
+    return _screen(ctx, "diary/no_child.html.j2", markup, ended=ended)
 
 
-async def _menu(session: AsyncSession, actor: Actor, renderer: Renderer) -> Screenful:
-    ref = actor.current_child()
+async def _menu(ctx: Ctx) -> Screen:
+    ref = ctx.actor.current_child()
     if ref is None:
-        return await _no_child(session, actor, renderer)
-    menu = await diary.diary_menu(session, actor, ref.student_id)
-    return renderer.render("diary/menu.html.j2", menu=menu), diary_menu_keyboard(menu)
+        return await _no_child(ctx)
+    menu = await diary.diary_menu(ctx.session, ctx.actor, ref.student_id)
+    return _screen(ctx, "diary/menu.html.j2", diary_menu_keyboard(menu), menu=menu)
 
 
-async def _day_screen(
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    student_id: int,
-    day: date | None,
-    offset: int = 0,
-) -> Screenful:
-    view = await diary.day_view(session, actor, student_id, day, offset=offset)
-    return renderer.render("diary/day.html.j2", view=view), day_keyboard(view)
+async def _day_screen(ctx: Ctx, student_id: int, day: date | None, offset: int = 0) -> Screen:
+    view = await diary.day_view(ctx.session, ctx.actor, student_id, day, offset=offset)
+    return _screen(ctx, "diary/day.html.j2", day_keyboard(view), view=view)
 
 
-async def _week_screen(
-    session: AsyncSession, actor: Actor, renderer: Renderer, student_id: int, day: date | None
-) -> Screenful:
-    view = await diary.week_view(session, actor, student_id, day)
-    return renderer.render("diary/week.html.j2", view=view), week_keyboard(view)
+async def _week_screen(ctx: Ctx, student_id: int, day: date | None) -> Screen:
+    view = await diary.week_view(ctx.session, ctx.actor, student_id, day)
+    return _screen(ctx, "diary/week.html.j2", week_keyboard(view), view=view)
 
 
-async def _schedule_screen(
-    session: AsyncSession, actor: Actor, renderer: Renderer, student_id: int, day: date | None
-) -> Screenful:
-    view = await diary.schedule_view(session, actor, student_id, day)
-    return renderer.render("diary/schedule.html.j2", view=view), schedule_keyboard(view)
+async def _schedule_screen(ctx: Ctx, student_id: int, day: date | None) -> Screen:
+    view = await diary.schedule_view(ctx.session, ctx.actor, student_id, day)
+    return _screen(ctx, "diary/schedule.html.j2", schedule_keyboard(view), view=view)
 
 
 async def _grades_screen(
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
+    ctx: Ctx,
     student_id: int,
     *,
     period_id: int = 0,
     subject_id: int = 0,
     year_id: int = 0,
     entry: bool = False,
-) -> Screenful:
+) -> Screen:
     view = await diary.grades_view(
-        session,
-        actor,
+        ctx.session,
+        ctx.actor,
         student_id,
         period_id=period_id,
         subject_id=subject_id,
@@ -186,300 +168,169 @@ async def _grades_screen(
         entry=entry,
     )
     if view.subject is not None:
-        return renderer.render("diary/subject.html.j2", view=view), subject_keyboard(view)
-    return renderer.render("diary/grades.html.j2", view=view), grades_keyboard(view)
+        return _screen(ctx, "diary/subject.html.j2", subject_keyboard(view), view=view)
+    return _screen(ctx, "diary/grades.html.j2", grades_keyboard(view), view=view)
 
 
-async def _homework_screen(
-    session: AsyncSession, actor: Actor, renderer: Renderer, student_id: int, subject_id: int = 0
-) -> Screenful:
-    view = await diary.homework_list(session, actor, student_id, subject_id=subject_id)
-    return renderer.render("diary/homework.html.j2", view=view), homework_list_keyboard(view)
+async def _homework_screen(ctx: Ctx, student_id: int, subject_id: int = 0) -> Screen:
+    view = await diary.homework_list(ctx.session, ctx.actor, student_id, subject_id=subject_id)
+    return _screen(ctx, "diary/homework.html.j2", homework_list_keyboard(view), view=view)
 
 
 async def _homework_item_screen(
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    student_id: int,
-    homework_id: int,
-    notice: str | None = None,
-) -> Screenful:
-    detail = await diary.homework_detail(session, actor, student_id, homework_id)
-    text = renderer.render("diary/homework_item.html.j2", detail=detail, notice=notice)
-    return text, homework_item_keyboard(detail)
+    ctx: Ctx, student_id: int, homework_id: int, notice: str | None = None
+) -> Screen:
+    detail = await diary.homework_detail(ctx.session, ctx.actor, student_id, homework_id)
+    markup = homework_item_keyboard(detail)
+    return _screen(ctx, "diary/homework_item.html.j2", markup, detail=detail, notice=notice)
 
 
-async def _attendance_screen(
-    session: AsyncSession, actor: Actor, renderer: Renderer, student_id: int, period_id: int = 0
-) -> Screenful:
-    view = await diary.attendance_view(session, actor, student_id, period_id=period_id)
-    return renderer.render("diary/attendance.html.j2", view=view), attendance_keyboard(view)
+async def _attendance_screen(ctx: Ctx, student_id: int, period_id: int = 0) -> Screen:
+    view = await diary.attendance_view(ctx.session, ctx.actor, student_id, period_id=period_id)
+    return _screen(ctx, "diary/attendance.html.j2", attendance_keyboard(view), view=view)
 
 
-async def _report_screen(
-    session: AsyncSession, actor: Actor, renderer: Renderer, student_id: int, period_id: int = 0
-) -> Screenful:
-    report = await family_report(session, actor, student_id, period_id=period_id)
-    return renderer.render("diary/report.html.j2", report=report), report_keyboard(report)
+async def _report_screen(ctx: Ctx, student_id: int, period_id: int = 0) -> Screen:
+    report = await family_report(ctx.session, ctx.actor, student_id, period_id=period_id)
+    return _screen(ctx, "diary/report.html.j2", report_keyboard(report), report=report)
 
 
 # --- commands -------------------------------------------------------------------------------
 
 
-async def _command_child(
-    message: Message,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    action: Action | None = None,
-) -> ChildRef | None:
+async def _command_child(ctx: Ctx, action: Action | None = None) -> ChildRef | None:
     """The current child for a command, or an explanation why there is none (no link, an
     ended grant, or a scope the trusted person was not given)."""
-    ref = actor.current_child()
+    ref = ctx.actor.current_child()
     if ref is None:
-        await _answer(message, await _no_child(session, actor, renderer))
+        await ctx.show(await _no_child(ctx))
         return None
-    if action is not None and not await can(session, actor, action, ref.student_id):
-        text = renderer.render(
-            "diary/no_scope.html.j2", child_name=ref.name, scope=SCOPE_NAMES[action]
-        )
-        await message.answer(text, reply_markup=diary_back_keyboard())
+    if action is not None and not await can(ctx.session, ctx.actor, action, ref.student_id):
+        text = ctx.render("diary/no_scope.html.j2", child_name=ref.name, scope=SCOPE_NAMES[action])
+        await ctx.show(Screen(text, diary_back_keyboard()))
         return None
-    await diary.record_opened(session, actor, ref.student_id)
+    await diary.record_opened(ctx.session, ctx.actor, ref.student_id)
     return ref
 
 
-async def today_command(
-    message: Message, session: AsyncSession, actor: Actor, renderer: Renderer
-) -> None:
-    ref = await _command_child(message, session, actor, renderer)
-    if ref is not None:
-        await _answer(message, await _day_screen(session, actor, renderer, ref.student_id, None))
+async def today_command(message: Message, ctx: Ctx) -> None:
+    if ref := await _command_child(ctx):
+        await ctx.show(await _day_screen(ctx, ref.student_id, None))
 
 
-async def tomorrow_command(
-    message: Message, session: AsyncSession, actor: Actor, renderer: Renderer
-) -> None:
-    ref = await _command_child(message, session, actor, renderer)
-    if ref is not None:
-        screen = await _day_screen(session, actor, renderer, ref.student_id, None, offset=1)
-        await _answer(message, screen)
+async def tomorrow_command(message: Message, ctx: Ctx) -> None:
+    if ref := await _command_child(ctx):
+        await ctx.show(await _day_screen(ctx, ref.student_id, None, offset=1))
 
 
-async def week_command(
-    message: Message, session: AsyncSession, actor: Actor, renderer: Renderer
-) -> None:
-    ref = await _command_child(message, session, actor, renderer)
-    if ref is not None:
-        await _answer(message, await _week_screen(session, actor, renderer, ref.student_id, None))
+async def week_command(message: Message, ctx: Ctx) -> None:
+    if ref := await _command_child(ctx):
+        await ctx.show(await _week_screen(ctx, ref.student_id, None))
 
 
-async def schedule_command(
-    message: Message, session: AsyncSession, actor: Actor, renderer: Renderer
-) -> None:
-    ref = await _command_child(message, session, actor, renderer, Action.VIEW_SCHEDULE)
-    if ref is not None:
-        screen = await _schedule_screen(session, actor, renderer, ref.student_id, None)
-        await _answer(message, screen)
+async def schedule_command(message: Message, ctx: Ctx) -> None:
+    if ref := await _command_child(ctx, Action.VIEW_SCHEDULE):
+        await ctx.show(await _schedule_screen(ctx, ref.student_id, None))
 
 
-async def grades_command(
-    message: Message, session: AsyncSession, actor: Actor, renderer: Renderer
-) -> None:
-    ref = await _command_child(message, session, actor, renderer, Action.VIEW_GRADES)
-    if ref is not None:
-        screen = await _grades_screen(session, actor, renderer, ref.student_id, entry=True)
-        await _answer(message, screen)
+async def grades_command(message: Message, ctx: Ctx) -> None:
+    if ref := await _command_child(ctx, Action.VIEW_GRADES):
+        await ctx.show(await _grades_screen(ctx, ref.student_id, entry=True))
 
 
-async def homework_command(
-    message: Message, session: AsyncSession, actor: Actor, renderer: Renderer
-) -> None:
-    ref = await _command_child(message, session, actor, renderer, Action.VIEW_HOMEWORK)
-    if ref is not None:
-        await _answer(message, await _homework_screen(session, actor, renderer, ref.student_id))
+async def homework_command(message: Message, ctx: Ctx) -> None:
+    if ref := await _command_child(ctx, Action.VIEW_HOMEWORK):
+        await ctx.show(await _homework_screen(ctx, ref.student_id))
 
 
-async def attendance_command(
-    message: Message, session: AsyncSession, actor: Actor, renderer: Renderer
-) -> None:
-    ref = await _command_child(message, session, actor, renderer, Action.VIEW_ATTENDANCE)
-    if ref is not None:
-        screen = await _attendance_screen(session, actor, renderer, ref.student_id)
-        await _answer(message, screen)
+async def attendance_command(message: Message, ctx: Ctx) -> None:
+    if ref := await _command_child(ctx, Action.VIEW_ATTENDANCE):
+        await ctx.show(await _attendance_screen(ctx, ref.student_id))
 
 
 # --- buttons --------------------------------------------------------------------------------
 
 
-async def open_diary(
-    query: CallbackQuery, session: AsyncSession, actor: Actor, renderer: Renderer, bot: Bot
-) -> None:
-    await _show(query, bot, await _menu(session, actor, renderer))
+async def open_diary(query: CallbackQuery, ctx: Ctx) -> None:
+    await ctx.show(await _menu(ctx))
 
 
-async def on_day(
-    query: CallbackQuery,
-    callback_data: DayCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-) -> None:
-    screen = await _day_screen(
-        session, actor, renderer, callback_data.student_id, _day(callback_data.day)
-    )
-    await _show(query, bot, screen)
+async def on_day(query: CallbackQuery, callback_data: DayCb, ctx: Ctx) -> None:
+    await ctx.show(await _day_screen(ctx, callback_data.student_id, _day(callback_data.day)))
 
 
-async def on_week(
-    query: CallbackQuery,
-    callback_data: WeekCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-) -> None:
-    screen = await _week_screen(
-        session, actor, renderer, callback_data.student_id, _day(callback_data.day)
-    )
-    await _show(query, bot, screen)
+async def on_week(query: CallbackQuery, callback_data: WeekCb, ctx: Ctx) -> None:
+    await ctx.show(await _week_screen(ctx, callback_data.student_id, _day(callback_data.day)))
 
 
-async def on_schedule(
-    query: CallbackQuery,
-    callback_data: ScheduleCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-) -> None:
-    screen = await _schedule_screen(
-        session, actor, renderer, callback_data.student_id, _day(callback_data.day)
-    )
-    await _show(query, bot, screen)
+async def on_schedule(query: CallbackQuery, callback_data: ScheduleCb, ctx: Ctx) -> None:
+    day = _day(callback_data.day)
+    await ctx.show(await _schedule_screen(ctx, callback_data.student_id, day))
 
 
-async def on_grades(
-    query: CallbackQuery,
-    callback_data: GradesCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-) -> None:
+async def on_grades(query: CallbackQuery, callback_data: GradesCb, ctx: Ctx) -> None:
+    data = callback_data
     screen = await _grades_screen(
-        session,
-        actor,
-        renderer,
-        callback_data.student_id,
-        period_id=callback_data.period_id,
-        subject_id=callback_data.subject_id,
-        year_id=callback_data.year_id,
-        entry=callback_data.entry,
+        ctx,
+        data.student_id,
+        period_id=data.period_id,
+        subject_id=data.subject_id,
+        year_id=data.year_id,
+        entry=data.entry,
     )
-    await _show(query, bot, screen)
+    await ctx.show(screen)
 
 
-async def on_calculator(
-    query: CallbackQuery,
-    callback_data: CalcCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-) -> None:
+async def on_calculator(query: CallbackQuery, callback_data: CalcCb, ctx: Ctx) -> None:
+    data = callback_data
     view = await diary.calculator_view(
-        session, actor, callback_data.student_id, callback_data.period_id, callback_data.subject_id
+        ctx.session, ctx.actor, data.student_id, data.period_id, data.subject_id
     )
-    text = renderer.render("diary/calculator.html.j2", view=view)
-    await _show(query, bot, (text, calculator_keyboard(view)))
+    await ctx.show(_screen(ctx, "diary/calculator.html.j2", calculator_keyboard(view), view=view))
 
 
-async def on_years(
-    query: CallbackQuery,
-    callback_data: YearsCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-) -> None:
-    view = await diary.years_view(session, actor, callback_data.student_id)
-    text = renderer.render("diary/years.html.j2", view=view)
-    await _show(query, bot, (text, years_keyboard(view)))
+async def on_years(query: CallbackQuery, callback_data: YearsCb, ctx: Ctx) -> None:
+    view = await diary.years_view(ctx.session, ctx.actor, callback_data.student_id)
+    await ctx.show(_screen(ctx, "diary/years.html.j2", years_keyboard(view), view=view))
 
 
-async def on_spoiler(
-    query: CallbackQuery,
-    callback_data: SpoilerCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-    callback_answer: CallbackAnswer,
-) -> None:
-    await diary.set_grades_spoiler(session, actor, callback_data.on)
-    own = actor.current_child(Role.STUDENT)
+async def on_spoiler(query: CallbackQuery, callback_data: SpoilerCb, ctx: Ctx) -> None:
+    await diary.set_grades_spoiler(ctx.session, ctx.actor, callback_data.on)
+    own = ctx.actor.current_child(Role.STUDENT)
     assert own is not None  # set_grades_spoiler refused otherwise
-    callback_answer.text = (
-        _("Grades are now hidden under a spoiler.")
-        if callback_data.on
-        else _("Grades are shown openly again.")
-    )
-    screen = await _grades_screen(
-        session, actor, renderer, own.student_id, period_id=callback_data.period_id
-    )
-    await _show(query, bot, screen)
+    if ctx.answer is not None:
+        ctx.answer.text = (
+            _("Grades are now hidden under a spoiler.")
+            if callback_data.on
+            else _("Grades are shown openly again.")
+        )
+    screen = await _grades_screen(ctx, own.student_id, period_id=callback_data.period_id)
+    await ctx.show(screen)
 
 
-async def on_homework(
-    query: CallbackQuery,
-    callback_data: HomeworkCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-) -> None:
-    screen = await _homework_screen(
-        session, actor, renderer, callback_data.student_id, callback_data.subject_id
-    )
-    await _show(query, bot, screen)
+async def on_homework(query: CallbackQuery, callback_data: HomeworkCb, ctx: Ctx) -> None:
+    data = callback_data
+    await ctx.show(await _homework_screen(ctx, data.student_id, data.subject_id))
 
 
-async def on_homework_item(
-    query: CallbackQuery,
-    callback_data: HomeworkItemCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-) -> None:
-    screen = await _homework_item_screen(
-        session, actor, renderer, callback_data.student_id, callback_data.homework_id
-    )
-    await _show(query, bot, screen)
+async def on_homework_item(query: CallbackQuery, callback_data: HomeworkItemCb, ctx: Ctx) -> None:
+    data = callback_data
+    await ctx.show(await _homework_item_screen(ctx, data.student_id, data.homework_id))
 
 
-async def on_homework_files(
-    query: CallbackQuery,
-    callback_data: HomeworkFilesCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-    callback_answer: CallbackAnswer,
-) -> None:
+async def on_homework_files(query: CallbackQuery, callback_data: HomeworkFilesCb, ctx: Ctx) -> None:
     """Re-send a homework's attachments by their file_id, a few per press."""
     sid, hid, offset = callback_data.student_id, callback_data.homework_id, callback_data.offset
-    item, files, total = await diary.homework_attachments(session, actor, sid, hid, offset=offset)
+    item, files, total = await diary.homework_attachments(
+        ctx.session, ctx.actor, sid, hid, offset=offset
+    )
     if not files:
-        refuse(callback_answer, _("There are no more attachments."))
+        ctx.alert(_("There are no more attachments."))
         return
-    await session.commit()  # nothing to write: end the read before talking to Telegram
+    await ctx.session.commit()  # nothing to write: end the read before talking to Telegram
     for index, attachment in enumerate(files):
         number = offset + index + 1
-        caption = renderer.render(
+        caption = ctx.render(
             "diary/attachment.html.j2",
             item=item,
             name=attachment.file_name,
@@ -490,44 +341,26 @@ async def on_homework_files(
         markup = more_attachments_keyboard(sid, hid, number, total) if last else None
         try:
             if attachment.kind == AttachmentKind.PHOTO:
-                await bot.send_photo(
-                    query.from_user.id, attachment.file_id, caption=caption, reply_markup=markup
+                await ctx.bot.send_photo(
+                    ctx.chat_id, attachment.file_id, caption=caption, reply_markup=markup
                 )
             else:
-                await bot.send_document(
-                    query.from_user.id, attachment.file_id, caption=caption, reply_markup=markup
+                await ctx.bot.send_document(
+                    ctx.chat_id, attachment.file_id, caption=caption, reply_markup=markup
                 )
         except TelegramBadRequest:
-            refuse(callback_answer, _("This file is no longer available on Telegram."))
+            ctx.alert(_("This file is no longer available on Telegram."))
             return
 
 
-async def on_attendance(
-    query: CallbackQuery,
-    callback_data: AttendanceCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-) -> None:
-    screen = await _attendance_screen(
-        session, actor, renderer, callback_data.student_id, callback_data.period_id
-    )
-    await _show(query, bot, screen)
+async def on_attendance(query: CallbackQuery, callback_data: AttendanceCb, ctx: Ctx) -> None:
+    data = callback_data
+    await ctx.show(await _attendance_screen(ctx, data.student_id, data.period_id))
 
 
-async def on_report(
-    query: CallbackQuery,
-    callback_data: ReportCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-) -> None:
-    screen = await _report_screen(
-        session, actor, renderer, callback_data.student_id, callback_data.period_id
-    )
-    await _show(query, bot, screen)
+async def on_report(query: CallbackQuery, callback_data: ReportCb, ctx: Ctx) -> None:
+    data = callback_data
+    await ctx.show(await _report_screen(ctx, data.student_id, data.period_id))
 
 
 # --- handing in homework ----------------------------------------------------------------------
@@ -549,58 +382,50 @@ async def _end_submission(state: FSMContext) -> None:
     await state.update_data({SUBMIT_KEY: None})
 
 
-async def on_submit(
-    query: CallbackQuery,
-    callback_data: SubmitCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-    state: FSMContext,
-    callback_answer: CallbackAnswer,
-) -> None:
+async def on_submit(query: CallbackQuery, callback_data: SubmitCb, ctx: Ctx) -> None:
+    """Start handing in homework, hand in what was collected, or cancel."""
     hid = callback_data.homework_id
     if callback_data.op == SubmitOp.START:
-        item = await diary.start_submission(session, actor, hid)
-        draft: SubmitDraft = {
-            "homework_id": hid,
-            "subject": item.subject,
-            "text": item.text[:300],
-            "files": [],
-            "comment": None,
-            "replacing": item.status is not None,
-        }
-        await state.set_state(SubmitStates.collecting)
-        await state.update_data({SUBMIT_KEY: draft})
-        await _show(query, bot, (_prompt(renderer, draft), submit_keyboard(hid)))
+        await _start_submission(ctx, hid)
         return
-
-    saved = await _saved_draft(state)
+    saved = await _saved_draft(ctx.state)
     if not saved or saved["homework_id"] != hid:
-        refuse(callback_answer, renderer.render("diary/submit_refused.html.j2", key="stale"))
+        ctx.alert(ctx.render("diary/submit_refused.html.j2", key="stale"))
         return
-    own = actor.current_child(Role.STUDENT)
+    own = ctx.actor.current_child(Role.STUDENT)
     if callback_data.op == SubmitOp.CANCEL or own is None:
-        await _end_submission(state)
+        await _end_submission(ctx.state)
         if own is not None:
-            screen = await _homework_item_screen(
-                session, actor, renderer, own.student_id, hid, "cancelled"
-            )
-            await _show(query, bot, screen)
+            await ctx.show(await _homework_item_screen(ctx, own.student_id, hid, "cancelled"))
         return
     files = [diary.NewFile(**{**f, "kind": AttachmentKind(f["kind"])}) for f in saved["files"]]
     try:
-        await diary.submit_homework(session, actor, hid, files, saved["comment"])
+        await diary.submit_homework(ctx.session, ctx.actor, hid, files, saved["comment"])
     except DomainError as exc:
         # kept: besides the answer, a refused submission (other than "no files yet") ends the
         # draft; the FSM storage is not rolled back with the database
         if exc.area == "submission" and exc.reason != "no_files":
-            await _end_submission(state)
+            await _end_submission(ctx.state)
         raise
-    await _end_submission(state)
-    callback_answer.text = _("Handed in.")
-    screen = await _homework_item_screen(session, actor, renderer, own.student_id, hid, "submitted")
-    await _show(query, bot, screen)
+    await _end_submission(ctx.state)
+    if ctx.answer is not None:
+        ctx.answer.text = _("Handed in.")
+    await ctx.show(await _homework_item_screen(ctx, own.student_id, hid, "submitted"))
+
+
+async def _start_submission(ctx: Ctx, homework_id: int) -> None:
+    item = await diary.start_submission(ctx.session, ctx.actor, homework_id)
+    draft: SubmitDraft = {
+        "homework_id": homework_id,
+        "subject": item.subject,
+        "text": item.text[:300],
+        "files": [],
+        "comment": None,
+        "replacing": item.status is not None,
+    }
+    await ctx.state.set_state(SubmitStates.collecting)
+    await ctx.state.update_data({SUBMIT_KEY: draft})
+    await ctx.show(Screen(_fit(_prompt(ctx.renderer, draft)), submit_keyboard(homework_id)))
 
 
 def _new_file(message: Message) -> dict[str, Any] | None:
@@ -656,6 +481,8 @@ async def on_submission_part(message: Message, state: FSMContext, renderer: Rend
 def create_router() -> Router:
     router = Router(name="diary")
     router.message.filter(F.chat.type == "private")
+    router.message.middleware(CtxMiddleware())
+    router.callback_query.middleware(CtxMiddleware())
     router.message.register(today_command, Command("today"))
     router.message.register(tomorrow_command, Command("tomorrow"))
     router.message.register(week_command, Command("week"))
@@ -668,7 +495,7 @@ def create_router() -> Router:
         StateFilter(SubmitStates.collecting),
         F.document | F.photo | (F.text & ~F.text.startswith("/")),
     )
-    router.callback_query.register(open_diary, MenuCb.filter(F.screen == Screen.DIARY))
+    router.callback_query.register(open_diary, MenuCb.filter(F.screen == MenuScreen.DIARY))
     router.callback_query.register(on_day, DayCb.filter())
     router.callback_query.register(on_week, WeekCb.filter())
     router.callback_query.register(on_schedule, ScheduleCb.filter())

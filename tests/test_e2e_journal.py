@@ -17,12 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks.journal import (
     AttendOp,
+    Hold,
     JAttendCb,
     JGradeCb,
+    JHoldCb,
     JLessonCb,
     JLessonOpCb,
     JMarkCb,
+    JMarkValueCb,
     JPeriodCb,
+    JReplaceSetCb,
     JRunCb,
     LessonOp,
     MarkOp,
@@ -545,7 +549,7 @@ async def test_topic_cancel_and_replacement_who_then_grades(
     await teacher.send("Fractions <½>")
     assert "Fractions &lt;½&gt;" in teacher.last.html
     await teacher.press(teacher.last, text="⚙️ Topic, cancel, replacement")
-    await teacher.press(teacher.last, text="❌ Cancel")
+    await teacher.press(teacher.last, text="⛔ Cancel")
     assert "The lesson is cancelled" in teacher.last.text
     await teacher.press(
         teacher.last,
@@ -725,14 +729,13 @@ async def test_forged_presses_from_another_teacher_or_a_family_change_nothing(
         JGradeCb(lesson_id=lesson_id, student_id=school.other_student_id, value=1,
                  kind=GradeKind.ORAL),
         JMarkCb(grade_id=grade_id, op=MarkOp.DELETE),
-        JMarkCb(grade_id=grade_id, op=MarkOp.VALUE, arg=9),
-        JMarkCb(grade_id=grade_id, op=MarkOp.HOLD, arg=1),
+        JMarkValueCb(grade_id=grade_id, value=9),
+        JHoldCb(grade_id=grade_id, hold=Hold.WEEK),
         JAttendCb(lesson_id=lesson_id, student_id=0, op=AttendOp.ALL),
         JAttendCb(lesson_id=lesson_id, student_id=school.student_id, op=AttendOp.CYCLE),
         JRunCb(lesson_id=lesson_id, student_id=0, kind=GradeKind.ORAL, op=RunOp.START),
         JLessonOpCb(lesson_id=lesson_id, op=LessonOp.CANCEL),
-        JLessonOpCb(lesson_id=lesson_id, op=LessonOp.SET_REPLACEMENT,
-                    arg=school.staff["class_teacher"]),
+        JReplaceSetCb(lesson_id=lesson_id, teacher_id=school.staff["class_teacher"]),
         JLessonOpCb(lesson_id=lesson_id, op=LessonOp.TOPIC),
         JPeriodCb(assignment_id=assignment_id, period_id=period_id, op=PeriodOp.CONFIRM),
         JPeriodCb(assignment_id=assignment_id, period_id=period_id, op=PeriodOp.CLOSE),
@@ -884,7 +887,7 @@ async def test_a_forgotten_run_through_does_not_take_later_text_as_a_grade(
     teacher = app.user(f.TEACHER, language_code="en")
     card = await _card_message(teacher)
     await teacher.press(card, text="▶️ Run-through")
-    monkeypatch.setattr("handlers.journal.INPUT_TTL", -1)
+    monkeypatch.setattr("handlers.journal.prompts.INPUT_TTL", -1)
     await teacher.send("5")
     assert "That question has expired" in teacher.last.text
     await teacher.send("5")

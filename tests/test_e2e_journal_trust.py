@@ -29,6 +29,7 @@ from bot.callbacks.journal import (
     JLessonCb,
     JLessonOpCb,
     JPeriodGradeCb,
+    JReplaceSetCb,
     JStudentCb,
     LessonOp,
     LessonView,
@@ -102,9 +103,7 @@ async def test_a_closed_period_refuses_attendance_cancel_and_topic_in_the_bot(
         JAttendCb(lesson_id=lesson_id, student_id=school.student_id, op=AttendOp.TOGGLE),
         JAttendCb(lesson_id=lesson_id, student_id=school.student_id, op=AttendOp.CYCLE),
         JLessonOpCb(lesson_id=lesson_id, op=LessonOp.CANCEL),
-        JLessonOpCb(
-            lesson_id=lesson_id, op=LessonOp.SET_REPLACEMENT, arg=school.staff["class_teacher"]
-        ),
+        JReplaceSetCb(lesson_id=lesson_id, teacher_id=school.staff["class_teacher"]),
     ):
         await teacher.press(card, data=data.pack())
         answer = teacher.callback_answers[-1]

@@ -1,17 +1,20 @@
 """Callback data of the teacher's journal (prefixes start with "j"). Ids, small ints and enums
 only; dates travel as ordinals (`date.toordinal()`); grade values as indexes into the scale's
-keyboard (`services.grading.keyboard_values`). The services check every id against the actor."""
+keyboard (`services.grading.keyboard_values`). The services check every id against the actor.
+
+A field means one thing: where a button does something different (set a value, change the
+kind, hold a grade back), it has a factory of its own rather than a shared `arg`."""
 
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+from types import MappingProxyType
 
 from aiogram.filters.callback_data import CallbackData
-from pydantic import Field
 
-from bot.callbacks import COUNT_MAX, Count, Day, Id
+from bot.callbacks import Count, Day, Id
 from db.enums import GradeKind
+from services.journal import HOLD_PERIOD_END, HOLD_TWO_WEEKS, HOLD_WEEK
 
 
 class Pick(enum.StrEnum):
@@ -45,11 +48,22 @@ class RunOp(enum.StrEnum):
 
 class MarkOp(enum.StrEnum):
     OPEN = "o"
-    VALUE = "v"
-    KIND = "k"
     DELETE = "d"
-    HOLD = "h"
     RELEASE = "r"
+
+
+class Hold(enum.StrEnum):
+    """How long a grade is held back from the family."""
+
+    WEEK = "w"
+    TWO_WEEKS = "t"
+    PERIOD_END = "p"
+
+
+#: the service's hold choice (`services.journal.hold_until`) of each button
+HOLD_CHOICES = MappingProxyType(
+    {Hold.WEEK: HOLD_WEEK, Hold.TWO_WEEKS: HOLD_TWO_WEEKS, Hold.PERIOD_END: HOLD_PERIOD_END}
+)
 
 
 class AttendOp(enum.StrEnum):
@@ -60,15 +74,12 @@ class AttendOp(enum.StrEnum):
 
 
 class LessonOp(enum.StrEnum):
-    TOPIC = "t"
+    TOPIC = "t"  # ask for the topic
     CANCEL = "c"
     RESTORE = "r"
-    REPLACE = "p"
-    SET_REPLACEMENT = "s"
     CLEAR_REPLACEMENT = "x"
-    HOMEWORK = "h"
-    FILES = "f"
-    DUE = "d"
+    HOMEWORK = "h"  # ask for the homework text
+    FILES = "f"  # ask for homework files
 
 
 class SubOp(enum.StrEnum):
@@ -83,6 +94,11 @@ class PeriodOp(enum.StrEnum):
     CONFIRM = "c"
     CLOSE_ASK = "q"
     CLOSE = "x"
+
+
+class PeriodGradeOp(enum.StrEnum):
+    OPEN = "o"  # the student's keyboard of period grades
+    TYPE = "t"  # ask for a typed period grade
 
 
 class JDayCb(CallbackData, prefix="jd"):
@@ -108,17 +124,43 @@ class JAssignCb(CallbackData, prefix="jas"):
 
 
 class JLessonCb(CallbackData, prefix="jl"):
-    """A view of a lesson; `page` ≥ 1 on the homework view re-sends that page of its files."""
+    """A view of a lesson."""
 
     lesson_id: Id
     view: LessonView = LessonView.CARD
-    page: Count = 0
+
+
+class JHomeworkFilesCb(CallbackData, prefix="jhf"):
+    """Re-send a page of the lesson's homework files (1: the first), then its screen."""
+
+    lesson_id: Id
+    page: Count
 
 
 class JLessonOpCb(CallbackData, prefix="jlo"):
     lesson_id: Id
     op: LessonOp
-    arg: Id = 0
+
+
+class JDueCb(CallbackData, prefix="jdu"):
+    """Set the due date of the lesson's homework."""
+
+    lesson_id: Id
+    day: Day
+
+
+class JReplaceCb(CallbackData, prefix="jrp"):
+    """A page of the teachers who could replace the lesson's teacher."""
+
+    lesson_id: Id
+    page: Count = 0
+
+
+class JReplaceSetCb(CallbackData, prefix="jrs"):
+    """Give the lesson to a replacement teacher."""
+
+    lesson_id: Id
+    teacher_id: Id
 
 
 class JRosterCb(CallbackData, prefix="jro"):
@@ -161,11 +203,29 @@ class JRunCb(CallbackData, prefix="jr"):
 
 
 class JMarkCb(CallbackData, prefix="jm"):
-    """An existing grade: open it, change its value or kind, hold it back, delete it."""
+    """An existing grade: open it, delete it, or show it to the family now."""
 
     grade_id: Id
     op: MarkOp = MarkOp.OPEN
-    arg: Id = 0
+
+
+class JMarkValueCb(CallbackData, prefix="jmv"):
+    """Change a grade's value: `value` indexes the scale's keyboard."""
+
+    grade_id: Id
+    value: Count
+
+
+class JMarkKindCb(CallbackData, prefix="jmk"):
+    grade_id: Id
+    kind: GradeKind
+
+
+class JHoldCb(CallbackData, prefix="jmh"):
+    """Hold a grade back from the family for a while."""
+
+    grade_id: Id
+    hold: Hold
 
 
 class JAttendCb(CallbackData, prefix="jat"):
@@ -175,7 +235,8 @@ class JAttendCb(CallbackData, prefix="jat"):
 
 
 class JUndoCb(CallbackData, prefix="ju"):
-    """Undo the last change in the lesson; `student_id`/`kind` resume a run-through."""
+    """Undo the last change in the lesson. From a run-through, `kind` is its kind and
+    `student_id` the student it shows (the run resumes there); elsewhere both are unset."""
 
     lesson_id: Id
     student_id: Id = 0
@@ -194,17 +255,22 @@ class JPeriodCb(CallbackData, prefix="jpe"):
     op: PeriodOp = PeriodOp.OPEN
 
 
-PeriodValue = Annotated[int, Field(ge=-2, le=COUNT_MAX)]
-
-
 class JPeriodGradeCb(CallbackData, prefix="jpg"):
-    """A student's period grade: `value` ≥ 0 sets a keyboard value, -1 opens the keyboard,
-    -2 asks for a typed value."""
+    """A student's period grade: open its keyboard, or ask for a typed value."""
 
     assignment_id: Id
     period_id: Id
     student_id: Id
-    value: PeriodValue = -1
+    op: PeriodGradeOp = PeriodGradeOp.OPEN
+
+
+class JPeriodValueCb(CallbackData, prefix="jpv"):
+    """Set a student's period grade: `value` indexes the period's choices."""
+
+    assignment_id: Id
+    period_id: Id
+    student_id: Id
+    value: Count
 
 
 class JAuditCb(CallbackData, prefix="jau"):
@@ -223,3 +289,35 @@ class JCancelCb(CallbackData, prefix="jx"):
     """Leave a typed-input prompt; back to the lesson when there is one."""
 
     lesson_id: Id = 0
+
+
+#: every factory of the journal's buttons (the journal router refuses them to non-staff)
+JOURNAL_CALLBACKS: tuple[type[CallbackData], ...] = (
+    JDayCb,
+    JPickCb,
+    JAssignCb,
+    JLessonCb,
+    JHomeworkFilesCb,
+    JLessonOpCb,
+    JDueCb,
+    JReplaceCb,
+    JReplaceSetCb,
+    JRosterCb,
+    JStudentCb,
+    JGradeCb,
+    JTypeCb,
+    JRunCb,
+    JMarkCb,
+    JMarkValueCb,
+    JMarkKindCb,
+    JHoldCb,
+    JAttendCb,
+    JUndoCb,
+    JSubmissionCb,
+    JPeriodCb,
+    JPeriodGradeCb,
+    JPeriodValueCb,
+    JAuditCb,
+    JUnseenCb,
+    JCancelCb,
+)

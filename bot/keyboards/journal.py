@@ -3,28 +3,40 @@ screen; labels are short so a phone shows a class roster without scrolling sidew
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot import icons
 from bot.callbacks import MenuCb, Screen
 from bot.callbacks.journal import (
+    HOLD_CHOICES,
     AttendOp,
+    Hold,
     JAssignCb,
     JAttendCb,
     JAuditCb,
     JCancelCb,
     JDayCb,
+    JDueCb,
     JGradeCb,
+    JHoldCb,
+    JHomeworkFilesCb,
     JLessonCb,
     JLessonOpCb,
     JMarkCb,
+    JMarkKindCb,
+    JMarkValueCb,
     JPeriodCb,
     JPeriodGradeCb,
+    JPeriodValueCb,
     JPickCb,
+    JReplaceCb,
+    JReplaceSetCb,
     JRosterCb,
     JRunCb,
     JStudentCb,
@@ -35,19 +47,18 @@ from bot.callbacks.journal import (
     LessonOp,
     LessonView,
     MarkOp,
+    PeriodGradeOp,
     PeriodOp,
     Pick,
     RosterMode,
     RunOp,
     SubOp,
 )
+from bot.dates import DAY_MONTH, format_clock, format_day
 from bot.i18n import N_
-from db.enums import AttendanceStatus, GradeKind, ScaleKind, SubmissionStatus
+from db.enums import GradeKind, ScaleKind, SubmissionStatus
 from services.grading import FAIL, PASS, ScaleSpec, display_value
 from services.journal import (
-    HOLD_PERIOD_END,
-    HOLD_TWO_WEEKS,
-    HOLD_WEEK,
     AssignmentItem,
     AssignmentLessons,
     Choice,
@@ -74,13 +85,6 @@ KIND_LABELS = {
     GradeKind.HOMEWORK: N_("Homework"),
     GradeKind.TEST: N_("Test"),
     GradeKind.EXAM: N_("Exam"),
-}
-ATTENDANCE_ICONS = {
-    None: "▫️",
-    AttendanceStatus.PRESENT: "✅",
-    AttendanceStatus.ABSENT: "❌",
-    AttendanceStatus.LATE: "⏰",
-    AttendanceStatus.EXCUSED: "📄",
 }
 SUBMISSION_ICONS = {
     SubmissionStatus.SUBMITTED: "⏳",
@@ -118,6 +122,10 @@ def _marks(line: RosterLine) -> str:
     )
 
 
+def _all_present() -> str:
+    return _("%(icon)s All present") % {"icon": icons.PRESENT}
+
+
 def _back(builder: InlineKeyboardBuilder, text: str, data: str) -> None:
     builder.row(InlineKeyboardButton(text=text, callback_data=data))
 
@@ -139,7 +147,7 @@ def _add_values(
     builder: InlineKeyboardBuilder,
     spec: ScaleSpec,
     values: Sequence[str],
-    data: object,
+    data: Callable[[int], CallbackData],
 ) -> None:
     """Value buttons in rows; `data(index)` makes each button's callback data."""
     shown, width = _value_rows(spec, values)
@@ -148,7 +156,7 @@ def _add_values(
         row.append(
             InlineKeyboardButton(
                 text=value_label(values[index]),
-                callback_data=data(index).pack(),  # type: ignore[operator]
+                callback_data=data(index).pack(),
             )
         )
         if len(row) == width:
@@ -164,16 +172,16 @@ def _add_values(
 def _lesson_label(item: LessonItem, *, with_date: bool = False) -> str:
     marks = ""
     if item.cancelled:
-        marks += " ❌"
+        marks += " " + icons.CANCELLED
     if item.replacing:
         marks += " 🔁"
     elif item.replaced:
         marks += " ↪️"
     if item.homework:
         marks += " 📚"
-    when = item.date.strftime("%d.%m ") if with_date else ""
+    when = format_day(item.date, DAY_MONTH) + " " if with_date else ""
     label = (
-        f"{when}{item.lesson_number}. {item.starts_at.strftime('%H:%M')} "
+        f"{when}{item.lesson_number}. {format_clock(item.starts_at)} "
         f"{item.class_name} · {item.subject_name}{marks}"
     )
     return label[:60]
@@ -260,7 +268,7 @@ def week_keyboard(day: date, class_id: int, today: date) -> InlineKeyboardMarkup
     monday = day - timedelta(days=day.weekday())
     for offset in range(7):
         current = monday + timedelta(days=offset)
-        label = current.strftime("%d.%m") + (" •" if current == today else "")
+        label = format_day(current, DAY_MONTH) + (" •" if current == today else "")
         builder.button(text=label, callback_data=JDayCb(day=current.toordinal(), class_id=class_id))
     builder.adjust(4, 3)
     builder.row(
@@ -355,7 +363,7 @@ def lesson_keyboard(card: LessonCard) -> InlineKeyboardMarkup:
             attendance.insert(
                 0,
                 InlineKeyboardButton(
-                    text=_("✅ All present"),
+                    text=_all_present(),
                     callback_data=JAttendCb(lesson_id=lid, student_id=0, op=AttendOp.ALL).pack(),
                 ),
             )
@@ -406,7 +414,7 @@ def roster_keyboard(card: LessonCard, mode: RosterMode, page: int) -> InlineKeyb
     lid = card.lesson.id
     lines = card.roster[page * ROSTER_PAGE : (page + 1) * ROSTER_PAGE]
     for line in lines:
-        icon = ATTENDANCE_ICONS[line.attendance]
+        icon = icons.attendance(line.attendance)
         if mode == RosterMode.GRADES:
             marks = _marks(line)
             text = f"{short_name(line.name)} {marks}".strip()
@@ -439,11 +447,11 @@ def roster_keyboard(card: LessonCard, mode: RosterMode, page: int) -> InlineKeyb
     if mode == RosterMode.ATTENDANCE and card.gradable and not card.closed:
         builder.row(
             InlineKeyboardButton(
-                text=_("✅ All present"),
+                text=_all_present(),
                 callback_data=JAttendCb(lesson_id=lid, student_id=0, op=AttendOp.ALL).pack(),
             ),
             InlineKeyboardButton(
-                text=_("📄 Excused…"),
+                text=_("%(icon)s Excused…") % {"icon": icons.EXCUSED},
                 callback_data=JRosterCb(lesson_id=lid, mode=RosterMode.EXCUSE).pack(),
             ),
         )
@@ -460,11 +468,13 @@ def roster_keyboard(card: LessonCard, mode: RosterMode, page: int) -> InlineKeyb
     return builder.as_markup()
 
 
-def _kind_row(builder: InlineKeyboardBuilder, current: GradeKind, data: object) -> None:
+def _kind_row(
+    builder: InlineKeyboardBuilder, current: GradeKind, data: Callable[[GradeKind], CallbackData]
+) -> None:
     buttons = [
         InlineKeyboardButton(
             text=("• " if kind == current else "") + kind_label(kind),
-            callback_data=data(kind).pack(),  # type: ignore[operator]
+            callback_data=data(kind).pack(),
         )
         for kind in KINDS
     ]
@@ -497,7 +507,7 @@ def student_keyboard(sheet: StudentSheet, kind: GradeKind) -> InlineKeyboardMark
         if not sheet.closed:  # a closed period's attendance is frozen
             row.append(
                 InlineKeyboardButton(
-                    text=ATTENDANCE_ICONS[sheet.line.attendance] + " " + _("Attendance"),
+                    text=icons.attendance(sheet.line.attendance) + " " + _("Attendance"),
                     callback_data=JAttendCb(
                         lesson_id=lid, student_id=sid, op=AttendOp.TOGGLE
                     ).pack(),
@@ -529,7 +539,7 @@ def run_keyboard(step: RunStep, kind: GradeKind) -> InlineKeyboardMarkup:
             callback_data=JRunCb(lesson_id=lid, student_id=sid, kind=kind, op=RunOp.SKIP).pack(),
         ),
         InlineKeyboardButton(
-            text=_("❌ Absent"),
+            text=_("%(icon)s Absent") % {"icon": icons.ABSENT},
             callback_data=JRunCb(lesson_id=lid, student_id=sid, kind=kind, op=RunOp.ABSENT).pack(),
         ),
     )
@@ -554,9 +564,9 @@ def run_keyboard(step: RunStep, kind: GradeKind) -> InlineKeyboardMarkup:
 
 
 HOLD_LABELS = {
-    HOLD_WEEK: N_("🙈 Hold 1 week"),
-    HOLD_TWO_WEEKS: N_("🙈 Hold 2 weeks"),
-    HOLD_PERIOD_END: N_("🙈 Hold to period end"),
+    Hold.WEEK: N_("🙈 Hold 1 week"),
+    Hold.TWO_WEEKS: N_("🙈 Hold 2 weeks"),
+    Hold.PERIOD_END: N_("🙈 Hold to period end"),
 }
 
 
@@ -568,13 +578,9 @@ def grade_keyboard(detail: GradeDetail) -> InlineKeyboardMarkup:
             builder,
             detail.lesson.scale,
             detail.values,
-            lambda i: JMarkCb(grade_id=gid, op=MarkOp.VALUE, arg=i),
+            lambda i: JMarkValueCb(grade_id=gid, value=i),
         )
-        _kind_row(
-            builder,
-            detail.mark.kind,
-            lambda k: JMarkCb(grade_id=gid, op=MarkOp.KIND, arg=KINDS.index(k)),
-        )
+        _kind_row(builder, detail.mark.kind, lambda k: JMarkKindCb(grade_id=gid, kind=k))
         if detail.mark.hidden_until is not None:
             builder.row(
                 InlineKeyboardButton(
@@ -585,10 +591,11 @@ def grade_keyboard(detail: GradeDetail) -> InlineKeyboardMarkup:
         if not detail.announced:
             holds = [
                 InlineKeyboardButton(
-                    text=_(HOLD_LABELS[choice]),
-                    callback_data=JMarkCb(grade_id=gid, op=MarkOp.HOLD, arg=choice).pack(),
+                    text=_(HOLD_LABELS[hold]),
+                    callback_data=JHoldCb(grade_id=gid, hold=hold).pack(),
                 )
-                for choice in detail.hold_choices
+                for hold, choice in HOLD_CHOICES.items()
+                if choice in detail.hold_choices
             ]
             builder.row(*holds[:2])
             if holds[2:]:
@@ -609,12 +616,14 @@ def grade_keyboard(detail: GradeDetail) -> InlineKeyboardMarkup:
 # --- homework and submissions ---------------------------------------------------------------
 
 
-def _files_button(count: int, page: int, label: str, data: object) -> InlineKeyboardButton | None:
+def _files_button(
+    count: int, page: int, label: str, data: Callable[[int], CallbackData]
+) -> InlineKeyboardButton | None:
     """The "Show files" button (or "More files" after page `page`); None when all are shown."""
     if page * FILES_PER_PAGE >= count:
         return None
     text = label if page == 0 else _("📎 More files")
-    return InlineKeyboardButton(text=text, callback_data=data(page + 1).pack())  # type: ignore[operator]
+    return InlineKeyboardButton(text=text, callback_data=data(page + 1).pack())
 
 
 def homework_keyboard(screen: HomeworkScreen, files_page: int = 0) -> InlineKeyboardMarkup:
@@ -636,10 +645,9 @@ def homework_keyboard(screen: HomeworkScreen, files_page: int = 0) -> InlineKeyb
             builder.row(
                 *[
                     InlineKeyboardButton(
-                        text=("📅 " if due == homework.due_date else "") + due.strftime("%d.%m"),
-                        callback_data=JLessonOpCb(
-                            lesson_id=lid, op=LessonOp.DUE, arg=due.toordinal()
-                        ).pack(),
+                        text=("📅 " if due == homework.due_date else "")
+                        + format_day(due, DAY_MONTH),
+                        callback_data=JDueCb(lesson_id=lid, day=due.toordinal()).pack(),
                     )
                     for due in screen.due_choices
                 ]
@@ -648,7 +656,7 @@ def homework_keyboard(screen: HomeworkScreen, files_page: int = 0) -> InlineKeyb
         len(screen.attachments),
         files_page,
         _("📎 Show files"),
-        lambda p: JLessonCb(lesson_id=lid, view=LessonView.HOMEWORK, page=p),
+        lambda p: JHomeworkFilesCb(lesson_id=lid, page=p),
     )
     if files is not None:
         builder.row(files)
@@ -722,7 +730,9 @@ def settings_keyboard(card: LessonCard) -> InlineKeyboardMarkup:
                 callback_data=JLessonOpCb(lesson_id=lid, op=LessonOp.TOPIC).pack(),
             ),
             InlineKeyboardButton(
-                text=_("♻️ Restore the lesson") if card.lesson.cancelled else _("❌ Cancel"),
+                text=_("♻️ Restore the lesson")
+                if card.lesson.cancelled
+                else _("%(icon)s Cancel") % {"icon": icons.CANCELLED},
                 callback_data=JLessonOpCb(
                     lesson_id=lid,
                     op=LessonOp.RESTORE if card.lesson.cancelled else LessonOp.CANCEL,
@@ -733,7 +743,7 @@ def settings_keyboard(card: LessonCard) -> InlineKeyboardMarkup:
         builder.row(
             InlineKeyboardButton(
                 text=_("🔁 Replacement teacher"),
-                callback_data=JLessonOpCb(lesson_id=lid, op=LessonOp.REPLACE).pack(),
+                callback_data=JReplaceCb(lesson_id=lid).pack(),
             )
         )
         if card.lesson.replacement_teacher_id is not None:
@@ -755,9 +765,7 @@ def replacement_keyboard(page: ReplacementPage) -> InlineKeyboardMarkup:
         builder.row(
             InlineKeyboardButton(
                 text=label[:60],
-                callback_data=JLessonOpCb(
-                    lesson_id=lid, op=LessonOp.SET_REPLACEMENT, arg=candidate.id
-                ).pack(),
+                callback_data=JReplaceSetCb(lesson_id=lid, teacher_id=candidate.id).pack(),
             )
         )
     nav = []
@@ -765,18 +773,14 @@ def replacement_keyboard(page: ReplacementPage) -> InlineKeyboardMarkup:
         nav.append(
             InlineKeyboardButton(
                 text="◀️",
-                callback_data=JLessonOpCb(
-                    lesson_id=lid, op=LessonOp.REPLACE, arg=page.page - 1
-                ).pack(),
+                callback_data=JReplaceCb(lesson_id=lid, page=page.page - 1).pack(),
             )
         )
     if page.has_more:
         nav.append(
             InlineKeyboardButton(
                 text="▶️",
-                callback_data=JLessonOpCb(
-                    lesson_id=lid, op=LessonOp.REPLACE, arg=page.page + 1
-                ).pack(),
+                callback_data=JReplaceCb(lesson_id=lid, page=page.page + 1).pack(),
             )
         )
     if nav:
@@ -847,7 +851,7 @@ def period_student_keyboard(sheet: PeriodSheet, line: PeriodLine) -> InlineKeybo
             row.append(
                 InlineKeyboardButton(
                     text=label,
-                    callback_data=JPeriodGradeCb(
+                    callback_data=JPeriodValueCb(
                         assignment_id=aid, period_id=pid, student_id=sid, value=index
                     ).pack(),
                 )
@@ -862,7 +866,7 @@ def period_student_keyboard(sheet: PeriodSheet, line: PeriodLine) -> InlineKeybo
                 InlineKeyboardButton(
                     text=_("⌨️ Type a value"),
                     callback_data=JPeriodGradeCb(
-                        assignment_id=aid, period_id=pid, student_id=sid, value=-2
+                        assignment_id=aid, period_id=pid, student_id=sid, op=PeriodGradeOp.TYPE
                     ).pack(),
                 )
             )

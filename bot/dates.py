@@ -1,0 +1,27 @@
+"""Dates and times for buttons and screens, formatted by Babel in the current locale (the
+update's, set by `bot.middlewares.LocaleMiddleware`; templates use the same through
+`bot.rendering`)."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from aiogram.utils.i18n import get_i18n
+from babel.dates import format_date, format_time
+
+DAY_MONTH = "dd.MM"  # "27.11": a day on a narrow button
+CLOCK = "HH:mm"
+
+
+def _locale(locale: str | None) -> str:
+    return locale if locale is not None else get_i18n().current_locale
+
+
+def format_day(day: date, pattern: str = "EEE d", *, locale: str | None = None) -> str:
+    """`day` by a Babel (CLDR) pattern, e.g. "EEE d" → "Mon 27", "dd.MM" → "27.11"."""
+    return format_date(day, format=pattern, locale=_locale(locale))
+
+
+def format_clock(moment: time, *, locale: str | None = None) -> str:
+    """A wall-clock time as "09:25" (lesson times are local: nothing is converted)."""
+    return format_time(moment, format=CLOCK, locale=_locale(locale))

@@ -1,0 +1,92 @@
+"""What a handler needs of its update, gathered once: `Ctx` (built by `CtxMiddleware`), so a
+handler takes its event, its callback data and `ctx` instead of six dependencies, and shows
+a `Screen` the one way (`bot.screens.show_screen`)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Self
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
+from aiogram.utils.callback_answer import CallbackAnswer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.rendering import Renderer
+from bot.screens import Screen, show_screen
+from bot.telegram import refuse
+from services.actors import Actor
+
+
+@dataclass
+class Ctx:
+    """One update's dependencies: the event, the database session, the acting user, the
+    renderer, settings, the bot, the FSM context and (for a button) its pending answer."""
+
+    event: CallbackQuery | Message
+    session: AsyncSession
+    actor: Actor
+    renderer: Renderer
+    settings: Settings
+    bot: Bot
+    state: FSMContext
+    answer: CallbackAnswer | None
+
+    @classmethod
+    def from_data(cls, event: CallbackQuery | Message, data: dict[str, Any]) -> Self:
+        return cls(
+            event=event,
+            session=data["session"],
+            actor=data["actor"],
+            renderer=data["renderer"],
+            settings=data["settings"],
+            bot=data["bot"],
+            state=data["state"],
+            answer=data.get("callback_answer"),
+        )
+
+    @property
+    def chat_id(self) -> int:
+        """The private chat the answer goes to."""
+        if isinstance(self.event, Message):
+            return self.event.chat.id
+        return self.event.from_user.id
+
+    def render(self, template: str, /, **context: Any) -> str:
+        return self.renderer.render(template, **context)
+
+    def screen(
+        self, template: str, keyboard: InlineKeyboardMarkup | None = None, /, **context: Any
+    ) -> Screen:
+        """A template rendered with `context`, and its keyboard."""
+        return Screen(self.renderer.render(template, **context), keyboard)
+
+    def alert(self, html: str) -> None:
+        """Answer the pressed button with an alert (nothing for a message)."""
+        if self.answer is not None:
+            refuse(self.answer, html)
+
+    async def show(self, screen: Screen, *, anew: bool = False) -> None:
+        """Show `screen`: in place for a button press, a new message for a message (see
+        `show_screen`)."""
+        await show_screen(self.event, self.bot, screen, anew=anew)
+
+
+class CtxMiddleware(BaseMiddleware):
+    """Builds the handler's `ctx` (of the router's kind of `Ctx`) before the handler runs."""
+
+    def __init__(self, kind: type[Ctx] = Ctx) -> None:
+        self.kind = kind
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if isinstance(event, CallbackQuery | Message):
+            data["ctx"] = self.kind.from_data(event, data)
+        return await handler(event, data)
