@@ -1,4 +1,4 @@
-"""What a handler needs of its update, gathered once: `Ctx` (built by `CtxMiddleware`), so a
+"""What a handler needs of its update, gathered once: `Ctx` (built by `context_middleware`), so a
 handler takes its event, its callback data and `ctx` instead of six dependencies, and shows
 a `Screen` the one way (`bot.screens.show_screen`)."""
 
@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Self
 
-from aiogram import BaseMiddleware, Bot
+from aiogram import Bot
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -75,18 +75,16 @@ class Ctx:
         await show_screen(self.event, self.bot, screen, anew=anew)
 
 
-class CtxMiddleware(BaseMiddleware):
-    """Builds the handler's `ctx` (of the router's kind of `Ctx`) before the handler runs."""
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+Middleware = Callable[[Handler, TelegramObject, dict[str, Any]], Awaitable[Any]]
 
-    def __init__(self, kind: type[Ctx] = Ctx) -> None:
-        self.kind = kind
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+def context_middleware(kind: type[Ctx] = Ctx) -> Middleware:
+    """A middleware that builds the handler's `ctx` (this kind of `Ctx`) before it runs."""
+
+    async def build_context(handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if isinstance(event, CallbackQuery | Message):
-            data["ctx"] = self.kind.from_data(event, data)
+            data["ctx"] = kind.from_data(event, data)
         return await handler(event, data)
+
+    return build_context

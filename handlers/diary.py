@@ -20,47 +20,16 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import MenuCb
 from bot.callbacks import Screen as MenuScreen
-from bot.callbacks.diary import (
-    AttendanceCb,
-    CalcCb,
-    DayCb,
-    GradesCb,
-    HomeworkCb,
-    HomeworkFilesCb,
-    HomeworkItemCb,
-    ReportCb,
-    ScheduleCb,
-    SpoilerCb,
-    SubmitCb,
-    SubmitOp,
-    WeekCb,
-    YearsCb,
-)
-from bot.keyboards.diary import (
-    attendance_keyboard,
-    calculator_keyboard,
-    day_keyboard,
-    diary_back_keyboard,
-    diary_menu_keyboard,
-    grades_keyboard,
-    home_keyboard,
-    homework_item_keyboard,
-    homework_list_keyboard,
-    more_attachments_keyboard,
-    report_keyboard,
-    schedule_keyboard,
-    subject_keyboard,
-    submit_keyboard,
-    week_keyboard,
-    years_keyboard,
-)
+from bot.callbacks import diary as cb
+from bot.callbacks.diary import SubmitOp
+from bot.keyboards import diary as kb
 from bot.rendering import Renderer
 from bot.screens import Screen
 from bot.states import SubmitStates
 from bot.telegram import MESSAGE_LIMIT, split_html, visible_length
 from db.base import utcnow
 from db.enums import AttachmentKind
-from handlers.context import Ctx, CtxMiddleware
+from handlers.context import Ctx, context_middleware
 from services import diary
 from services.access import Action, can
 from services.actors import ChildRef, Role
@@ -122,7 +91,7 @@ def _day(value: int) -> date | None:
 
 async def _no_child(ctx: Ctx) -> Screen:
     ended = await diary.ended_access(ctx.session, ctx.actor, now=utcnow())
-    markup = home_keyboard() if ctx.actor.is_known else None
+    markup = kb.home_keyboard() if ctx.actor.is_known else None
     return _screen(ctx, "diary/no_child.html.j2", markup, ended=ended)
 
 
@@ -131,22 +100,22 @@ async def _menu(ctx: Ctx) -> Screen:
     if ref is None:
         return await _no_child(ctx)
     menu = await diary.diary_menu(ctx.session, ctx.actor, ref.student_id)
-    return _screen(ctx, "diary/menu.html.j2", diary_menu_keyboard(menu), menu=menu)
+    return _screen(ctx, "diary/menu.html.j2", kb.diary_menu_keyboard(menu), menu=menu)
 
 
 async def _day_screen(ctx: Ctx, student_id: int, day: date | None, offset: int = 0) -> Screen:
     view = await diary.day_view(ctx.session, ctx.actor, student_id, day, offset=offset)
-    return _screen(ctx, "diary/day.html.j2", day_keyboard(view), view=view)
+    return _screen(ctx, "diary/day.html.j2", kb.day_keyboard(view), view=view)
 
 
 async def _week_screen(ctx: Ctx, student_id: int, day: date | None) -> Screen:
     view = await diary.week_view(ctx.session, ctx.actor, student_id, day)
-    return _screen(ctx, "diary/week.html.j2", week_keyboard(view), view=view)
+    return _screen(ctx, "diary/week.html.j2", kb.week_keyboard(view), view=view)
 
 
 async def _schedule_screen(ctx: Ctx, student_id: int, day: date | None) -> Screen:
     view = await diary.schedule_view(ctx.session, ctx.actor, student_id, day)
-    return _screen(ctx, "diary/schedule.html.j2", schedule_keyboard(view), view=view)
+    return _screen(ctx, "diary/schedule.html.j2", kb.schedule_keyboard(view), view=view)
 
 
 async def _grades_screen(
@@ -168,31 +137,31 @@ async def _grades_screen(
         entry=entry,
     )
     if view.subject is not None:
-        return _screen(ctx, "diary/subject.html.j2", subject_keyboard(view), view=view)
-    return _screen(ctx, "diary/grades.html.j2", grades_keyboard(view), view=view)
+        return _screen(ctx, "diary/subject.html.j2", kb.subject_keyboard(view), view=view)
+    return _screen(ctx, "diary/grades.html.j2", kb.grades_keyboard(view), view=view)
 
 
 async def _homework_screen(ctx: Ctx, student_id: int, subject_id: int = 0) -> Screen:
     view = await diary.homework_list(ctx.session, ctx.actor, student_id, subject_id=subject_id)
-    return _screen(ctx, "diary/homework.html.j2", homework_list_keyboard(view), view=view)
+    return _screen(ctx, "diary/homework.html.j2", kb.homework_list_keyboard(view), view=view)
 
 
 async def _homework_item_screen(
     ctx: Ctx, student_id: int, homework_id: int, notice: str | None = None
 ) -> Screen:
     detail = await diary.homework_detail(ctx.session, ctx.actor, student_id, homework_id)
-    markup = homework_item_keyboard(detail)
+    markup = kb.homework_item_keyboard(detail)
     return _screen(ctx, "diary/homework_item.html.j2", markup, detail=detail, notice=notice)
 
 
 async def _attendance_screen(ctx: Ctx, student_id: int, period_id: int = 0) -> Screen:
     view = await diary.attendance_view(ctx.session, ctx.actor, student_id, period_id=period_id)
-    return _screen(ctx, "diary/attendance.html.j2", attendance_keyboard(view), view=view)
+    return _screen(ctx, "diary/attendance.html.j2", kb.attendance_keyboard(view), view=view)
 
 
 async def _report_screen(ctx: Ctx, student_id: int, period_id: int = 0) -> Screen:
     report = await family_report(ctx.session, ctx.actor, student_id, period_id=period_id)
-    return _screen(ctx, "diary/report.html.j2", report_keyboard(report), report=report)
+    return _screen(ctx, "diary/report.html.j2", kb.report_keyboard(report), report=report)
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -207,7 +176,7 @@ async def _command_child(ctx: Ctx, action: Action | None = None) -> ChildRef | N
         return None
     if action is not None and not await can(ctx.session, ctx.actor, action, ref.student_id):
         text = ctx.render("diary/no_scope.html.j2", child_name=ref.name, scope=SCOPE_NAMES[action])
-        await ctx.show(Screen(text, diary_back_keyboard()))
+        await ctx.show(Screen(text, kb.diary_back_keyboard()))
         return None
     await diary.record_opened(ctx.session, ctx.actor, ref.student_id)
     return ref
@@ -255,20 +224,20 @@ async def open_diary(query: CallbackQuery, ctx: Ctx) -> None:
     await ctx.show(await _menu(ctx))
 
 
-async def on_day(query: CallbackQuery, callback_data: DayCb, ctx: Ctx) -> None:
+async def on_day(query: CallbackQuery, callback_data: cb.DayCb, ctx: Ctx) -> None:
     await ctx.show(await _day_screen(ctx, callback_data.student_id, _day(callback_data.day)))
 
 
-async def on_week(query: CallbackQuery, callback_data: WeekCb, ctx: Ctx) -> None:
+async def on_week(query: CallbackQuery, callback_data: cb.WeekCb, ctx: Ctx) -> None:
     await ctx.show(await _week_screen(ctx, callback_data.student_id, _day(callback_data.day)))
 
 
-async def on_schedule(query: CallbackQuery, callback_data: ScheduleCb, ctx: Ctx) -> None:
+async def on_schedule(query: CallbackQuery, callback_data: cb.ScheduleCb, ctx: Ctx) -> None:
     day = _day(callback_data.day)
     await ctx.show(await _schedule_screen(ctx, callback_data.student_id, day))
 
 
-async def on_grades(query: CallbackQuery, callback_data: GradesCb, ctx: Ctx) -> None:
+async def on_grades(query: CallbackQuery, callback_data: cb.GradesCb, ctx: Ctx) -> None:
     data = callback_data
     screen = await _grades_screen(
         ctx,
@@ -281,20 +250,22 @@ async def on_grades(query: CallbackQuery, callback_data: GradesCb, ctx: Ctx) -> 
     await ctx.show(screen)
 
 
-async def on_calculator(query: CallbackQuery, callback_data: CalcCb, ctx: Ctx) -> None:
+async def on_calculator(query: CallbackQuery, callback_data: cb.CalcCb, ctx: Ctx) -> None:
     data = callback_data
     view = await diary.calculator_view(
         ctx.session, ctx.actor, data.student_id, data.period_id, data.subject_id
     )
-    await ctx.show(_screen(ctx, "diary/calculator.html.j2", calculator_keyboard(view), view=view))
+    await ctx.show(
+        _screen(ctx, "diary/calculator.html.j2", kb.calculator_keyboard(view), view=view)
+    )
 
 
-async def on_years(query: CallbackQuery, callback_data: YearsCb, ctx: Ctx) -> None:
+async def on_years(query: CallbackQuery, callback_data: cb.YearsCb, ctx: Ctx) -> None:
     view = await diary.years_view(ctx.session, ctx.actor, callback_data.student_id)
-    await ctx.show(_screen(ctx, "diary/years.html.j2", years_keyboard(view), view=view))
+    await ctx.show(_screen(ctx, "diary/years.html.j2", kb.years_keyboard(view), view=view))
 
 
-async def on_spoiler(query: CallbackQuery, callback_data: SpoilerCb, ctx: Ctx) -> None:
+async def on_spoiler(query: CallbackQuery, callback_data: cb.SpoilerCb, ctx: Ctx) -> None:
     await diary.set_grades_spoiler(ctx.session, ctx.actor, callback_data.on)
     own = ctx.actor.current_child(Role.STUDENT)
     assert own is not None  # set_grades_spoiler refused otherwise
@@ -308,17 +279,21 @@ async def on_spoiler(query: CallbackQuery, callback_data: SpoilerCb, ctx: Ctx) -
     await ctx.show(screen)
 
 
-async def on_homework(query: CallbackQuery, callback_data: HomeworkCb, ctx: Ctx) -> None:
+async def on_homework(query: CallbackQuery, callback_data: cb.HomeworkCb, ctx: Ctx) -> None:
     data = callback_data
     await ctx.show(await _homework_screen(ctx, data.student_id, data.subject_id))
 
 
-async def on_homework_item(query: CallbackQuery, callback_data: HomeworkItemCb, ctx: Ctx) -> None:
+async def on_homework_item(
+    query: CallbackQuery, callback_data: cb.HomeworkItemCb, ctx: Ctx
+) -> None:
     data = callback_data
     await ctx.show(await _homework_item_screen(ctx, data.student_id, data.homework_id))
 
 
-async def on_homework_files(query: CallbackQuery, callback_data: HomeworkFilesCb, ctx: Ctx) -> None:
+async def on_homework_files(
+    query: CallbackQuery, callback_data: cb.HomeworkFilesCb, ctx: Ctx
+) -> None:
     """Re-send a homework's attachments by their file_id, a few per press."""
     sid, hid, offset = callback_data.student_id, callback_data.homework_id, callback_data.offset
     item, files, total = await diary.homework_attachments(
@@ -338,7 +313,7 @@ async def on_homework_files(query: CallbackQuery, callback_data: HomeworkFilesCb
             total=total,
         )
         last = index == len(files) - 1
-        markup = more_attachments_keyboard(sid, hid, number, total) if last else None
+        markup = kb.more_attachments_keyboard(sid, hid, number, total) if last else None
         try:
             if attachment.kind == AttachmentKind.PHOTO:
                 await ctx.bot.send_photo(
@@ -353,12 +328,12 @@ async def on_homework_files(query: CallbackQuery, callback_data: HomeworkFilesCb
             return
 
 
-async def on_attendance(query: CallbackQuery, callback_data: AttendanceCb, ctx: Ctx) -> None:
+async def on_attendance(query: CallbackQuery, callback_data: cb.AttendanceCb, ctx: Ctx) -> None:
     data = callback_data
     await ctx.show(await _attendance_screen(ctx, data.student_id, data.period_id))
 
 
-async def on_report(query: CallbackQuery, callback_data: ReportCb, ctx: Ctx) -> None:
+async def on_report(query: CallbackQuery, callback_data: cb.ReportCb, ctx: Ctx) -> None:
     data = callback_data
     await ctx.show(await _report_screen(ctx, data.student_id, data.period_id))
 
@@ -382,7 +357,7 @@ async def _end_submission(state: FSMContext) -> None:
     await state.update_data({SUBMIT_KEY: None})
 
 
-async def on_submit(query: CallbackQuery, callback_data: SubmitCb, ctx: Ctx) -> None:
+async def on_submit(query: CallbackQuery, callback_data: cb.SubmitCb, ctx: Ctx) -> None:
     """Start handing in homework, hand in what was collected, or cancel."""
     hid = callback_data.homework_id
     if callback_data.op == SubmitOp.START:
@@ -425,7 +400,7 @@ async def _start_submission(ctx: Ctx, homework_id: int) -> None:
     }
     await ctx.state.set_state(SubmitStates.collecting)
     await ctx.state.update_data({SUBMIT_KEY: draft})
-    await ctx.show(Screen(_fit(_prompt(ctx.renderer, draft)), submit_keyboard(homework_id)))
+    await ctx.show(Screen(_fit(_prompt(ctx.renderer, draft)), kb.submit_keyboard(homework_id)))
 
 
 def _new_file(message: Message) -> dict[str, Any] | None:
@@ -463,7 +438,7 @@ async def on_submission_part(message: Message, state: FSMContext, renderer: Rend
     if new is not None and len(draft["files"]) >= diary.MAX_SUBMISSION_FILES:
         await message.answer(
             renderer.render("diary/submit_refused.html.j2", key="too_many_files"),
-            reply_markup=submit_keyboard(draft["homework_id"]),
+            reply_markup=kb.submit_keyboard(draft["homework_id"]),
         )
         return
     if new is not None:
@@ -474,15 +449,15 @@ async def on_submission_part(message: Message, state: FSMContext, renderer: Rend
         draft["comment"] = joined[: diary.COMMENT_LIMIT]
     await state.update_data({SUBMIT_KEY: draft})
     await message.answer(
-        _prompt(renderer, draft), reply_markup=submit_keyboard(draft["homework_id"])
+        _prompt(renderer, draft), reply_markup=kb.submit_keyboard(draft["homework_id"])
     )
 
 
 def create_router() -> Router:
     router = Router(name="diary")
     router.message.filter(F.chat.type == "private")
-    router.message.middleware(CtxMiddleware())
-    router.callback_query.middleware(CtxMiddleware())
+    router.message.middleware(context_middleware())
+    router.callback_query.middleware(context_middleware())
     router.message.register(today_command, Command("today"))
     router.message.register(tomorrow_command, Command("tomorrow"))
     router.message.register(week_command, Command("week"))
@@ -496,17 +471,17 @@ def create_router() -> Router:
         F.document | F.photo | (F.text & ~F.text.startswith("/")),
     )
     router.callback_query.register(open_diary, MenuCb.filter(F.screen == MenuScreen.DIARY))
-    router.callback_query.register(on_day, DayCb.filter())
-    router.callback_query.register(on_week, WeekCb.filter())
-    router.callback_query.register(on_schedule, ScheduleCb.filter())
-    router.callback_query.register(on_grades, GradesCb.filter())
-    router.callback_query.register(on_calculator, CalcCb.filter())
-    router.callback_query.register(on_years, YearsCb.filter())
-    router.callback_query.register(on_spoiler, SpoilerCb.filter())
-    router.callback_query.register(on_homework, HomeworkCb.filter())
-    router.callback_query.register(on_homework_item, HomeworkItemCb.filter())
-    router.callback_query.register(on_homework_files, HomeworkFilesCb.filter())
-    router.callback_query.register(on_submit, SubmitCb.filter())
-    router.callback_query.register(on_attendance, AttendanceCb.filter())
-    router.callback_query.register(on_report, ReportCb.filter())
+    router.callback_query.register(on_day, cb.DayCb.filter())
+    router.callback_query.register(on_week, cb.WeekCb.filter())
+    router.callback_query.register(on_schedule, cb.ScheduleCb.filter())
+    router.callback_query.register(on_grades, cb.GradesCb.filter())
+    router.callback_query.register(on_calculator, cb.CalcCb.filter())
+    router.callback_query.register(on_years, cb.YearsCb.filter())
+    router.callback_query.register(on_spoiler, cb.SpoilerCb.filter())
+    router.callback_query.register(on_homework, cb.HomeworkCb.filter())
+    router.callback_query.register(on_homework_item, cb.HomeworkItemCb.filter())
+    router.callback_query.register(on_homework_files, cb.HomeworkFilesCb.filter())
+    router.callback_query.register(on_submit, cb.SubmitCb.filter())
+    router.callback_query.register(on_attendance, cb.AttendanceCb.filter())
+    router.callback_query.register(on_report, cb.ReportCb.filter())
     return router

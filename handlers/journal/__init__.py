@@ -22,7 +22,7 @@ from bot.callbacks import MenuCb
 from bot.callbacks import Screen as MenuScreen
 from bot.callbacks.journal import JOURNAL_CALLBACKS
 from bot.filters import StaffOnly
-from handlers.context import CtxMiddleware
+from handlers.context import context_middleware
 from handlers.journal import actions, inputs
 from handlers.journal.context import JournalCtx
 from handlers.journal.prompts import INPUT, INPUT_TTL, JournalInput
@@ -54,7 +54,7 @@ def _outsiders() -> Router:
 
 
 def _with_context(router: Router) -> Router:
-    ctx = CtxMiddleware(JournalCtx)
+    ctx = context_middleware(JournalCtx)
     router.message.middleware(ctx)
     router.callback_query.middleware(ctx)
     return router

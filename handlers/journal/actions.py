@@ -16,36 +16,10 @@ from markupsafe import Markup
 
 from bot.callbacks import MenuCb
 from bot.callbacks import Screen as MenuScreen
+from bot.callbacks import journal as cb
 from bot.callbacks.journal import (
     HOLD_CHOICES,
     AttendOp,
-    JAssignCb,
-    JAttendCb,
-    JAuditCb,
-    JCancelCb,
-    JDayCb,
-    JDueCb,
-    JGradeCb,
-    JHoldCb,
-    JHomeworkFilesCb,
-    JLessonCb,
-    JLessonOpCb,
-    JMarkCb,
-    JMarkKindCb,
-    JMarkValueCb,
-    JPeriodCb,
-    JPeriodGradeCb,
-    JPeriodValueCb,
-    JPickCb,
-    JReplaceCb,
-    JReplaceSetCb,
-    JRosterCb,
-    JRunCb,
-    JStudentCb,
-    JSubmissionCb,
-    JTypeCb,
-    JUndoCb,
-    JUnseenCb,
     LessonOp,
     LessonView,
     MarkOp,
@@ -93,17 +67,19 @@ async def open_journal(query: CallbackQuery, ctx: JournalCtx) -> None:
     await ctx.show(await screens.day(ctx))
 
 
-async def show_day(query: CallbackQuery, callback_data: JDayCb, ctx: JournalCtx) -> None:
+async def show_day(query: CallbackQuery, callback_data: cb.JDayCb, ctx: JournalCtx) -> None:
     await prompts.leave(ctx.state)
     await ctx.show(await screens.day(ctx, day_of(callback_data.day), callback_data.class_id))
 
 
-async def show_picker(query: CallbackQuery, callback_data: JPickCb, ctx: JournalCtx) -> None:
+async def show_picker(query: CallbackQuery, callback_data: cb.JPickCb, ctx: JournalCtx) -> None:
     data = callback_data
     await ctx.show(await screens.picker(ctx, data.what, day_of(data.day), data.class_id))
 
 
-async def show_assignment(query: CallbackQuery, callback_data: JAssignCb, ctx: JournalCtx) -> None:
+async def show_assignment(
+    query: CallbackQuery, callback_data: cb.JAssignCb, ctx: JournalCtx
+) -> None:
     data = callback_data
     await ctx.show(await screens.assignment(ctx, data.assignment_id, data.page))
 
@@ -121,7 +97,7 @@ LESSON_VIEWS = {
 }
 
 
-async def show_lesson(query: CallbackQuery, callback_data: JLessonCb, ctx: JournalCtx) -> None:
+async def show_lesson(query: CallbackQuery, callback_data: cb.JLessonCb, ctx: JournalCtx) -> None:
     await prompts.leave(ctx.state)
     await ctx.show(await LESSON_VIEWS[callback_data.view](ctx, callback_data.lesson_id))
 
@@ -136,7 +112,7 @@ async def _send_files(ctx: JournalCtx, files: list[journal.AttachmentView], page
 
 
 async def show_homework_files(
-    query: CallbackQuery, callback_data: JHomeworkFilesCb, ctx: JournalCtx
+    query: CallbackQuery, callback_data: cb.JHomeworkFilesCb, ctx: JournalCtx
 ) -> None:
     """A page of the homework's files, a few per press, then its screen again below them."""
     await prompts.leave(ctx.state)
@@ -146,13 +122,13 @@ async def show_homework_files(
     await ctx.show(screen, anew=True)
 
 
-async def show_roster(query: CallbackQuery, callback_data: JRosterCb, ctx: JournalCtx) -> None:
+async def show_roster(query: CallbackQuery, callback_data: cb.JRosterCb, ctx: JournalCtx) -> None:
     data = callback_data
     await prompts.leave(ctx.state)
     await ctx.show(await screens.roster(ctx, data.lesson_id, data.mode, data.page))
 
 
-async def show_student(query: CallbackQuery, callback_data: JStudentCb, ctx: JournalCtx) -> None:
+async def show_student(query: CallbackQuery, callback_data: cb.JStudentCb, ctx: JournalCtx) -> None:
     data = callback_data
     await prompts.leave(ctx.state)
     await ctx.show(await screens.student(ctx, data.lesson_id, data.student_id, data.kind))
@@ -161,27 +137,19 @@ async def show_student(query: CallbackQuery, callback_data: JStudentCb, ctx: Jou
 # --- grades ---------------------------------------------------------------------------------
 
 
-async def on_grade(query: CallbackQuery, callback_data: JGradeCb, ctx: JournalCtx) -> None:
+async def on_grade(query: CallbackQuery, callback_data: cb.JGradeCb, ctx: JournalCtx) -> None:
     """One tap, one grade; in a run-through the next student comes up at once."""
     data = callback_data
+    change = prompts.AddGrade(
+        lesson_id=data.lesson_id, student_id=data.student_id, value=data.value, kind=data.kind
+    )
     try:
-        saved = await journal.add_grade(
-            ctx.session,
-            ctx.actor,
-            data.lesson_id,
-            data.student_id,
-            data.value,
-            data.kind,
-            grace=ctx.grace,
-        )
+        saved = await change.make(ctx)
     except journal.ReasonRequired:
-        change = prompts.AddGrade(
-            lesson_id=data.lesson_id, student_id=data.student_id, value=data.value, kind=data.kind
-        )
         reason = prompts.Reason(change=change)
         await prompts.ask(ctx, reason, "reason_closed", lesson_id=data.lesson_id)
         return
-    notice = ctx.say("grade", name=saved.student_name, value=saved.value)
+    notice = ctx.say(change.done, name=saved.student_name, value=saved.value)
     if data.run:
         screen = await screens.run(
             ctx, data.lesson_id, data.kind, after=data.student_id, notice=notice
@@ -191,7 +159,7 @@ async def on_grade(query: CallbackQuery, callback_data: JGradeCb, ctx: JournalCt
     await ctx.show(screen)
 
 
-async def ask_value(query: CallbackQuery, callback_data: JTypeCb, ctx: JournalCtx) -> None:
+async def ask_value(query: CallbackQuery, callback_data: cb.JTypeCb, ctx: JournalCtx) -> None:
     data = callback_data
     sheet = await journal.student_sheet(ctx.session, ctx.actor, data.lesson_id, data.student_id)
     if not sheet.gradable:
@@ -201,7 +169,7 @@ async def ask_value(query: CallbackQuery, callback_data: JTypeCb, ctx: JournalCt
     await prompts.ask(ctx, task, "value", lesson_id=data.lesson_id, details=details)
 
 
-async def on_run(query: CallbackQuery, callback_data: JRunCb, ctx: JournalCtx) -> None:
+async def on_run(query: CallbackQuery, callback_data: cb.JRunCb, ctx: JournalCtx) -> None:
     """Start, skip, mark absent, switch the kind, or stop a run-through."""
     data = callback_data
     lesson_id, student_id, kind = data.lesson_id, data.student_id, data.kind
@@ -228,12 +196,12 @@ async def on_run(query: CallbackQuery, callback_data: JRunCb, ctx: JournalCtx) -
     await ctx.show(screen)
 
 
-async def on_mark(query: CallbackQuery, callback_data: JMarkCb, ctx: JournalCtx) -> None:
+async def on_mark(query: CallbackQuery, callback_data: cb.JMarkCb, ctx: JournalCtx) -> None:
     """An existing grade: open it, delete it, or show it to the family now."""
     grade_id = callback_data.grade_id
     notice: Markup | str = ""
     if callback_data.op == MarkOp.DELETE:
-        await _delete_grade(ctx, grade_id)
+        await _regrade(ctx, prompts.DeleteGrade(grade_id=grade_id))
         return
     if callback_data.op == MarkOp.RELEASE:
         await journal.hold_grade(ctx.session, ctx.actor, grade_id, None, grace=ctx.grace)
@@ -241,45 +209,37 @@ async def on_mark(query: CallbackQuery, callback_data: JMarkCb, ctx: JournalCtx)
     await ctx.show(await screens.grade(ctx, grade_id, notice))
 
 
-async def _delete_grade(ctx: JournalCtx, grade_id: int) -> None:
-    try:
-        saved = await journal.delete_grade(ctx.session, ctx.actor, grade_id, grace=ctx.grace)
-    except journal.ReasonRequired as exc:
-        await prompts.ask_reason(ctx, exc, prompts.DeleteGrade(grade_id=grade_id))
-        return
-    notice = ctx.say("deleted", name=saved.student_name, value=saved.value)
-    await ctx.show(await screens.student(ctx, saved.lesson_id, saved.student_id, notice=notice))
-
-
-async def on_mark_value(query: CallbackQuery, callback_data: JMarkValueCb, ctx: JournalCtx) -> None:
+async def on_mark_value(
+    query: CallbackQuery, callback_data: cb.JMarkValueCb, ctx: JournalCtx
+) -> None:
     data = callback_data
-    await _change_grade(ctx, prompts.ChangeGrade(grade_id=data.grade_id, value=data.value))
+    await _regrade(ctx, prompts.ChangeGrade(grade_id=data.grade_id, value=data.value))
 
 
-async def on_mark_kind(query: CallbackQuery, callback_data: JMarkKindCb, ctx: JournalCtx) -> None:
+async def on_mark_kind(
+    query: CallbackQuery, callback_data: cb.JMarkKindCb, ctx: JournalCtx
+) -> None:
     data = callback_data
-    await _change_grade(ctx, prompts.ChangeGrade(grade_id=data.grade_id, kind=data.kind))
+    await _regrade(ctx, prompts.ChangeGrade(grade_id=data.grade_id, kind=data.kind))
 
 
-async def _change_grade(ctx: JournalCtx, change: prompts.ChangeGrade) -> None:
-    """Change a grade's value or kind; after the family was told, ask for the reason first."""
+async def _regrade(ctx: JournalCtx, change: prompts.ChangeGrade | prompts.DeleteGrade) -> None:
+    """Change or delete a grade; after the family was told, ask for the reason first. A
+    changed grade shows itself again, a deleted one its student."""
     try:
-        saved = await journal.change_grade(
-            ctx.session,
-            ctx.actor,
-            change.grade_id,
-            value=change.value,
-            kind=change.kind,
-            grace=ctx.grace,
-        )
+        saved = await change.make(ctx)
     except journal.ReasonRequired as exc:
         await prompts.ask_reason(ctx, exc, change)
         return
-    notice = ctx.say("changed", name=saved.student_name, old=saved.old_value, value=saved.value)
-    await ctx.show(await screens.grade(ctx, change.grade_id, notice))
+    notice = ctx.say(change.done, name=saved.student_name, old=saved.old_value, value=saved.value)
+    if isinstance(change, prompts.DeleteGrade):
+        screen = await screens.student(ctx, saved.lesson_id, saved.student_id, notice=notice)
+    else:
+        screen = await screens.grade(ctx, change.grade_id, notice)
+    await ctx.show(screen)
 
 
-async def on_hold(query: CallbackQuery, callback_data: JHoldCb, ctx: JournalCtx) -> None:
+async def on_hold(query: CallbackQuery, callback_data: cb.JHoldCb, ctx: JournalCtx) -> None:
     """Hold a grade back from the family for the chosen while."""
     grade_id = callback_data.grade_id
     choice = HOLD_CHOICES[callback_data.hold]
@@ -288,7 +248,7 @@ async def on_hold(query: CallbackQuery, callback_data: JHoldCb, ctx: JournalCtx)
     await ctx.show(await screens.grade(ctx, grade_id, ctx.say("held", day=until)))
 
 
-async def on_undo(query: CallbackQuery, callback_data: JUndoCb, ctx: JournalCtx) -> None:
+async def on_undo(query: CallbackQuery, callback_data: cb.JUndoCb, ctx: JournalCtx) -> None:
     data = callback_data
     result = await journal.undo_last(ctx.session, ctx.actor, data.lesson_id, grace=ctx.grace)
     notice = ctx.say("undone", name=result.student_name)
@@ -303,7 +263,7 @@ async def on_undo(query: CallbackQuery, callback_data: JUndoCb, ctx: JournalCtx)
 # --- attendance -----------------------------------------------------------------------------
 
 
-async def on_attendance(query: CallbackQuery, callback_data: JAttendCb, ctx: JournalCtx) -> None:
+async def on_attendance(query: CallbackQuery, callback_data: cb.JAttendCb, ctx: JournalCtx) -> None:
     """All present, one student's mark cycled (in the roster or on their screen), or "why is
     this student excused?"."""
     lesson_id, student_id, op = callback_data.lesson_id, callback_data.student_id, callback_data.op
@@ -345,7 +305,9 @@ def _lesson_task(op: LessonOp, lesson_id: int) -> prompts.Topic | prompts.Homewo
     return prompts.Files(lesson_id=lesson_id)
 
 
-async def on_lesson_op(query: CallbackQuery, callback_data: JLessonOpCb, ctx: JournalCtx) -> None:
+async def on_lesson_op(
+    query: CallbackQuery, callback_data: cb.JLessonOpCb, ctx: JournalCtx
+) -> None:
     """Ask for the topic, the homework or its files; cancel or restore the lesson; take its
     replacement teacher off."""
     lesson_id, op = callback_data.lesson_id, callback_data.op
@@ -367,27 +329,27 @@ async def on_lesson_op(query: CallbackQuery, callback_data: JLessonOpCb, ctx: Jo
 
 
 async def show_replacements(
-    query: CallbackQuery, callback_data: JReplaceCb, ctx: JournalCtx
+    query: CallbackQuery, callback_data: cb.JReplaceCb, ctx: JournalCtx
 ) -> None:
     await ctx.show(await screens.replacement(ctx, callback_data.lesson_id, callback_data.page))
 
 
 async def on_replacement(
-    query: CallbackQuery, callback_data: JReplaceSetCb, ctx: JournalCtx
+    query: CallbackQuery, callback_data: cb.JReplaceSetCb, ctx: JournalCtx
 ) -> None:
     lesson_id = callback_data.lesson_id
     await journal.set_replacement(ctx.session, ctx.actor, lesson_id, callback_data.teacher_id)
     await ctx.show(await screens.settings(ctx, lesson_id, ctx.say("saved")))
 
 
-async def on_due(query: CallbackQuery, callback_data: JDueCb, ctx: JournalCtx) -> None:
+async def on_due(query: CallbackQuery, callback_data: cb.JDueCb, ctx: JournalCtx) -> None:
     lesson_id = callback_data.lesson_id
     await journal.set_due_date(ctx.session, ctx.actor, lesson_id, day_of(callback_data.day))
     await ctx.show(await screens.homework(ctx, lesson_id, ctx.say("saved")))
 
 
 async def on_submission(
-    query: CallbackQuery, callback_data: JSubmissionCb, ctx: JournalCtx
+    query: CallbackQuery, callback_data: cb.JSubmissionCb, ctx: JournalCtx
 ) -> None:
     """Open a handed-in work, re-send a page of its files, accept it or return it."""
     submission_id, op = callback_data.submission_id, callback_data.op
@@ -419,7 +381,7 @@ async def _ask_return_comment(ctx: JournalCtx, submission_id: int) -> None:
 # --- period grades --------------------------------------------------------------------------
 
 
-async def on_period(query: CallbackQuery, callback_data: JPeriodCb, ctx: JournalCtx) -> None:
+async def on_period(query: CallbackQuery, callback_data: cb.JPeriodCb, ctx: JournalCtx) -> None:
     aid, pid, op = callback_data.assignment_id, callback_data.period_id, callback_data.op
     notice: Markup | str = ""
     if op == PeriodOp.CLOSE_ASK:
@@ -435,7 +397,7 @@ async def on_period(query: CallbackQuery, callback_data: JPeriodCb, ctx: Journal
 
 
 async def on_period_grade(
-    query: CallbackQuery, callback_data: JPeriodGradeCb, ctx: JournalCtx
+    query: CallbackQuery, callback_data: cb.JPeriodGradeCb, ctx: JournalCtx
 ) -> None:
     """A student's period grade: its keyboard, or "type the period grade"."""
     aid, pid, sid = callback_data.assignment_id, callback_data.period_id, callback_data.student_id
@@ -450,7 +412,7 @@ async def on_period_grade(
 
 
 async def on_period_value(
-    query: CallbackQuery, callback_data: JPeriodValueCb, ctx: JournalCtx
+    query: CallbackQuery, callback_data: cb.JPeriodValueCb, ctx: JournalCtx
 ) -> None:
     """Set a student's period grade from its keyboard (a closed period asks for a reason)."""
     data = callback_data
@@ -462,14 +424,7 @@ async def on_period_value(
         value=data.value,
     )
     try:
-        await periods.set_period_grade(
-            ctx.session,
-            ctx.actor,
-            data.assignment_id,
-            data.period_id,
-            data.student_id,
-            data.value,
-        )
+        await change.make(ctx)
     except journal.ReasonRequired as exc:
         await prompts.ask_reason(ctx, exc, change)
         return
@@ -480,16 +435,18 @@ async def on_period_value(
 # --- history, the unseen list, leaving a prompt ---------------------------------------------
 
 
-async def show_audit(query: CallbackQuery, callback_data: JAuditCb, ctx: JournalCtx) -> None:
+async def show_audit(query: CallbackQuery, callback_data: cb.JAuditCb, ctx: JournalCtx) -> None:
     data = callback_data
     await ctx.show(await screens.trail(ctx, data.lesson_id, data.student_id, data.page))
 
 
-async def show_unseen(query: CallbackQuery, callback_data: JUnseenCb, ctx: JournalCtx) -> None:
+async def show_unseen(query: CallbackQuery, callback_data: cb.JUnseenCb, ctx: JournalCtx) -> None:
     await ctx.show(await screens.unseen(ctx, callback_data.class_id))
 
 
-async def on_cancel_input(query: CallbackQuery, callback_data: JCancelCb, ctx: JournalCtx) -> None:
+async def on_cancel_input(
+    query: CallbackQuery, callback_data: cb.JCancelCb, ctx: JournalCtx
+) -> None:
     """Leave the prompt this button belongs to. A prompt already answered (or replaced by a
     newer one) has nothing to cancel: say so, never "Cancelled" over a change that stands."""
     pressed = pressed_message(query)
@@ -518,31 +475,31 @@ def create_router() -> Router:
     router.message.register(journal_command, Command("journal"))
     cq = router.callback_query
     cq.register(open_journal, MenuCb.filter(F.screen == MenuScreen.JOURNAL))
-    cq.register(show_day, JDayCb.filter())
-    cq.register(show_picker, JPickCb.filter())
-    cq.register(show_assignment, JAssignCb.filter())
-    cq.register(show_lesson, JLessonCb.filter())
-    cq.register(show_homework_files, JHomeworkFilesCb.filter())
-    cq.register(show_roster, JRosterCb.filter())
-    cq.register(show_student, JStudentCb.filter())
-    cq.register(on_grade, JGradeCb.filter())
-    cq.register(ask_value, JTypeCb.filter())
-    cq.register(on_run, JRunCb.filter())
-    cq.register(on_mark, JMarkCb.filter())
-    cq.register(on_mark_value, JMarkValueCb.filter())
-    cq.register(on_mark_kind, JMarkKindCb.filter())
-    cq.register(on_hold, JHoldCb.filter())
-    cq.register(on_undo, JUndoCb.filter())
-    cq.register(on_attendance, JAttendCb.filter())
-    cq.register(on_lesson_op, JLessonOpCb.filter())
-    cq.register(show_replacements, JReplaceCb.filter())
-    cq.register(on_replacement, JReplaceSetCb.filter())
-    cq.register(on_due, JDueCb.filter())
-    cq.register(on_submission, JSubmissionCb.filter())
-    cq.register(on_period, JPeriodCb.filter())
-    cq.register(on_period_grade, JPeriodGradeCb.filter())
-    cq.register(on_period_value, JPeriodValueCb.filter())
-    cq.register(show_audit, JAuditCb.filter())
-    cq.register(show_unseen, JUnseenCb.filter())
-    cq.register(on_cancel_input, JCancelCb.filter())
+    cq.register(show_day, cb.JDayCb.filter())
+    cq.register(show_picker, cb.JPickCb.filter())
+    cq.register(show_assignment, cb.JAssignCb.filter())
+    cq.register(show_lesson, cb.JLessonCb.filter())
+    cq.register(show_homework_files, cb.JHomeworkFilesCb.filter())
+    cq.register(show_roster, cb.JRosterCb.filter())
+    cq.register(show_student, cb.JStudentCb.filter())
+    cq.register(on_grade, cb.JGradeCb.filter())
+    cq.register(ask_value, cb.JTypeCb.filter())
+    cq.register(on_run, cb.JRunCb.filter())
+    cq.register(on_mark, cb.JMarkCb.filter())
+    cq.register(on_mark_value, cb.JMarkValueCb.filter())
+    cq.register(on_mark_kind, cb.JMarkKindCb.filter())
+    cq.register(on_hold, cb.JHoldCb.filter())
+    cq.register(on_undo, cb.JUndoCb.filter())
+    cq.register(on_attendance, cb.JAttendCb.filter())
+    cq.register(on_lesson_op, cb.JLessonOpCb.filter())
+    cq.register(show_replacements, cb.JReplaceCb.filter())
+    cq.register(on_replacement, cb.JReplaceSetCb.filter())
+    cq.register(on_due, cb.JDueCb.filter())
+    cq.register(on_submission, cb.JSubmissionCb.filter())
+    cq.register(on_period, cb.JPeriodCb.filter())
+    cq.register(on_period_grade, cb.JPeriodGradeCb.filter())
+    cq.register(on_period_value, cb.JPeriodValueCb.filter())
+    cq.register(show_audit, cb.JAuditCb.filter())
+    cq.register(show_unseen, cb.JUnseenCb.filter())
+    cq.register(on_cancel_input, cb.JCancelCb.filter())
     return router

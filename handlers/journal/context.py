@@ -18,7 +18,7 @@ from services.school import school_zone
 
 @dataclass
 class JournalCtx(Ctx):
-    """`Ctx` for the journal's handlers (built by `CtxMiddleware(JournalCtx)`)."""
+    """`Ctx` for the journal's handlers (built by `context_middleware(JournalCtx)`)."""
 
     _today: date | None = field(default=None, init=False, repr=False)
 

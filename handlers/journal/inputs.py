@@ -17,28 +17,26 @@ from db.enums import AttachmentKind, AttendanceStatus
 from handlers.journal import prompts, screens
 from handlers.journal.context import JournalCtx
 from handlers.journal.prompts import JournalInput
-from services import journal, periods
+from services import journal
 from services.core.errors import DomainError
 
 
 async def on_typed_value(message: Message, ctx: JournalCtx) -> None:
     """A grade typed instead of tapped (any value of the scale, e.g. 87)."""
     task, prompt = await prompts.answered(ctx, prompts.TypedGrade)
+    change = prompts.AddGrade(
+        lesson_id=task.lesson_id,
+        student_id=task.student_id,
+        value=(message.text or "").strip(),
+        kind=task.kind,
+    )
     try:
-        saved = await journal.add_grade(
-            ctx.session,
-            ctx.actor,
-            task.lesson_id,
-            task.student_id,
-            (message.text or "").strip(),
-            task.kind,
-            grace=ctx.grace,
-        )
+        saved = await change.make(ctx)
     except journal.ReasonRequired:
         await message.answer(ctx.render("journal/error.html.j2", key="period_closed", details={}))
         return
     await prompts.settle(ctx, prompt)
-    notice = ctx.toast("grade", name=saved.student_name, value=saved.value)
+    notice = ctx.toast(change.done, name=saved.student_name, value=saved.value)
     if task.run:
         screen = await screens.run(
             ctx, task.lesson_id, task.kind, after=task.student_id, notice=notice
@@ -64,46 +62,11 @@ async def on_reason(message: Message, ctx: JournalCtx) -> None:
 async def _apply(ctx: JournalCtx, change: prompts.Change, reason: str) -> Screen:
     """Make `change` with its reason; returns the screen that shows it done."""
     if isinstance(change, prompts.SetPeriodGrade):
-        await periods.set_period_grade(
-            ctx.session,
-            ctx.actor,
-            change.assignment_id,
-            change.period_id,
-            change.student_id,
-            change.value,
-            reason=reason,
-        )
-        return await screens.period(ctx, change.assignment_id, change.period_id, ctx.toast("saved"))
-    if isinstance(change, prompts.AddGrade):
-        saved = await journal.add_grade(
-            ctx.session,
-            ctx.actor,
-            change.lesson_id,
-            change.student_id,
-            change.value,
-            change.kind,
-            grace=ctx.grace,
-            reason=reason,
-        )
-        notice = ctx.toast("grade", name=saved.student_name, value=saved.value)
-    elif isinstance(change, prompts.DeleteGrade):
-        saved = await journal.delete_grade(
-            ctx.session, ctx.actor, change.grade_id, reason=reason, grace=ctx.grace
-        )
-        notice = ctx.toast("deleted", name=saved.student_name, value=saved.value)
-    else:
-        saved = await journal.change_grade(
-            ctx.session,
-            ctx.actor,
-            change.grade_id,
-            value=change.value,
-            kind=change.kind,
-            reason=reason,
-            grace=ctx.grace,
-        )
-        notice = ctx.toast(
-            "changed", name=saved.student_name, old=saved.old_value, value=saved.value
-        )
+        await change.make(ctx, reason)
+        notice = ctx.toast("saved")
+        return await screens.period(ctx, change.assignment_id, change.period_id, notice)
+    saved = await change.make(ctx, reason)
+    notice = ctx.toast(change.done, name=saved.student_name, old=saved.old_value, value=saved.value)
     return await screens.student(ctx, saved.lesson_id, saved.student_id, notice=notice)
 
 
@@ -200,19 +163,16 @@ async def on_return_comment(message: Message, ctx: JournalCtx) -> None:
 async def on_period_value(message: Message, ctx: JournalCtx) -> None:
     """A typed period grade (a closed period then asks for the reason)."""
     task, prompt = await prompts.answered(ctx, prompts.PeriodValue)
-    value = (message.text or "").strip()
+    change = prompts.SetPeriodGrade(
+        assignment_id=task.assignment_id,
+        period_id=task.period_id,
+        student_id=task.student_id,
+        value=(message.text or "").strip(),
+    )
     try:
-        await periods.set_period_grade(
-            ctx.session, ctx.actor, task.assignment_id, task.period_id, task.student_id, value
-        )
+        await change.make(ctx)
     except journal.ReasonRequired as exc:
         await prompts.settle(ctx, prompt)
-        change = prompts.SetPeriodGrade(
-            assignment_id=task.assignment_id,
-            period_id=task.period_id,
-            student_id=task.student_id,
-            value=value,
-        )
         await prompts.ask_reason(ctx, exc, change)
         return
     await prompts.done(ctx, prompt)

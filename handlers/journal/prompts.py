@@ -1,4 +1,5 @@
-"""The journal's questions waiting for a typed answer.
+"""The journal's questions waiting for a typed answer, and the changes that may wait for one
+(each change knows how to make itself, with or without a reason).
 
 While a prompt waits, the FSM state says which kind of answer it takes (`JournalInput`) and
 FSM storage holds a `Prompt` under `INPUT`: a typed task (what the answer is for), when it was
@@ -22,7 +23,7 @@ from bot.keyboards import journal as kb
 from db.base import utcnow
 from db.enums import GradeKind
 from handlers.journal.context import JournalCtx
-from services import journal
+from services import journal, periods
 from services.core.errors import DomainError
 
 INPUT = "journal"  # the FSM data key of a pending typed input
@@ -44,31 +45,62 @@ class _Typed(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-# --- the changes that wait for a reason -----------------------------------------------------
+# --- the changes that may wait for a reason ------------------------------------------------
 
 
 class AddGrade(_Typed):
-    """A new grade in a closed period; `value` indexes the scale's keyboard."""
+    """A new grade: `value` indexes the scale's keyboard (int) or was typed (str)."""
 
+    done: ClassVar[str] = "grade"  # the confirmation (journal/toast.html.j2)
     what: Literal["add"] = "add"
     lesson_id: int
     student_id: int
-    value: int
+    value: int | str
     kind: GradeKind
+
+    async def make(self, ctx: JournalCtx, reason: str | None = None) -> journal.GradeWrite:
+        return await journal.add_grade(
+            ctx.session,
+            ctx.actor,
+            self.lesson_id,
+            self.student_id,
+            self.value,
+            self.kind,
+            grace=ctx.grace,
+            reason=reason,
+        )
 
 
 class ChangeGrade(_Typed):
     """A new value (a keyboard index) or a new kind for a grade."""
 
+    done: ClassVar[str] = "changed"
     what: Literal["change"] = "change"
     grade_id: int
     value: int | None = None
     kind: GradeKind | None = None
 
+    async def make(self, ctx: JournalCtx, reason: str | None = None) -> journal.GradeWrite:
+        return await journal.change_grade(
+            ctx.session,
+            ctx.actor,
+            self.grade_id,
+            value=self.value,
+            kind=self.kind,
+            reason=reason,
+            grace=ctx.grace,
+        )
+
 
 class DeleteGrade(_Typed):
+    done: ClassVar[str] = "deleted"
     what: Literal["delete"] = "delete"
     grade_id: int
+
+    async def make(self, ctx: JournalCtx, reason: str | None = None) -> journal.GradeWrite:
+        return await journal.delete_grade(
+            ctx.session, ctx.actor, self.grade_id, reason=reason, grace=ctx.grace
+        )
 
 
 class SetPeriodGrade(_Typed):
@@ -80,7 +112,19 @@ class SetPeriodGrade(_Typed):
     student_id: int
     value: int | str
 
+    async def make(self, ctx: JournalCtx, reason: str | None = None) -> None:
+        await periods.set_period_grade(
+            ctx.session,
+            ctx.actor,
+            self.assignment_id,
+            self.period_id,
+            self.student_id,
+            self.value,
+            reason=reason,
+        )
 
+
+GradeChange = AddGrade | ChangeGrade | DeleteGrade
 Change = Annotated[
     AddGrade | ChangeGrade | DeleteGrade | SetPeriodGrade, Field(discriminator="what")
 ]
