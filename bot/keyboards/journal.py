@@ -130,6 +130,28 @@ def _back(builder: InlineKeyboardBuilder, text: str, data: str) -> None:
     builder.row(InlineKeyboardButton(text=text, callback_data=data))
 
 
+def _row(builder: InlineKeyboardBuilder, text: str, data: CallbackData) -> None:
+    """A row of one button."""
+    builder.row(InlineKeyboardButton(text=text, callback_data=data.pack()))
+
+
+def _pager(
+    builder: InlineKeyboardBuilder,
+    page: int,
+    has_more: bool,
+    data: Callable[[int], CallbackData],
+    labels: tuple[str, str] = ("◀️", "▶️"),
+) -> None:
+    """A row of "previous / next page" buttons (none on a single page)."""
+    nav = []
+    if page > 0:
+        nav.append(InlineKeyboardButton(text=labels[0], callback_data=data(page - 1).pack()))
+    if has_more:
+        nav.append(InlineKeyboardButton(text=labels[1], callback_data=data(page + 1).pack()))
+    if nav:
+        builder.row(*nav)
+
+
 def _value_rows(spec: ScaleSpec, values: Sequence[str]) -> tuple[list[int], int]:
     """Which keyboard values to show (indexes) and how many per row."""
     if spec.kind == ScaleKind.HUNDRED:
@@ -298,33 +320,14 @@ def assignment_keyboard(view: AssignmentLessons, today: date) -> InlineKeyboardM
                 callback_data=JLessonCb(lesson_id=item.id).pack(),
             )
         )
-    nav = []
-    if view.page > 0:
-        nav.append(
-            InlineKeyboardButton(
-                text=_("« Newer"),
-                callback_data=JAssignCb(
-                    assignment_id=view.assignment.id, page=view.page - 1
-                ).pack(),
-            )
-        )
-    if view.has_more:
-        nav.append(
-            InlineKeyboardButton(
-                text=_("Older »"),
-                callback_data=JAssignCb(
-                    assignment_id=view.assignment.id, page=view.page + 1
-                ).pack(),
-            )
-        )
-    if nav:
-        builder.row(*nav)
-    builder.row(
-        InlineKeyboardButton(
-            text=_("📊 Period grades"),
-            callback_data=JPeriodCb(assignment_id=view.assignment.id).pack(),
-        )
+    _pager(
+        builder,
+        view.page,
+        view.has_more,
+        lambda p: JAssignCb(assignment_id=view.assignment.id, page=p),
+        (_("« Newer"), _("Older »")),
     )
+    _row(builder, _("📊 Period grades"), JPeriodCb(assignment_id=view.assignment.id))
     _back(builder, _("« Back"), JDayCb(day=today.toordinal()).pack())
     return builder.as_markup()
 
@@ -429,21 +432,8 @@ def roster_keyboard(card: LessonCard, mode: RosterMode, page: int) -> InlineKeyb
             data = JAttendCb(lesson_id=lid, student_id=line.student_id, op=AttendOp.EXCUSE).pack()
         builder.button(text=text[:60], callback_data=data)
     builder.adjust(2)
-    pages = []
-    if page > 0:
-        pages.append(
-            InlineKeyboardButton(
-                text="◀️", callback_data=JRosterCb(lesson_id=lid, mode=mode, page=page - 1).pack()
-            )
-        )
-    if len(card.roster) > (page + 1) * ROSTER_PAGE:
-        pages.append(
-            InlineKeyboardButton(
-                text="▶️", callback_data=JRosterCb(lesson_id=lid, mode=mode, page=page + 1).pack()
-            )
-        )
-    if pages:
-        builder.row(*pages)
+    more = len(card.roster) > (page + 1) * ROSTER_PAGE
+    _pager(builder, page, more, lambda p: JRosterCb(lesson_id=lid, mode=mode, page=p))
     if mode == RosterMode.ATTENDANCE and card.gradable and not card.closed:
         builder.row(
             InlineKeyboardButton(
@@ -747,11 +737,10 @@ def settings_keyboard(card: LessonCard) -> InlineKeyboardMarkup:
             )
         )
         if card.lesson.replacement_teacher_id is not None:
-            builder.row(
-                InlineKeyboardButton(
-                    text=_("✖️ No replacement"),
-                    callback_data=JLessonOpCb(lesson_id=lid, op=LessonOp.CLEAR_REPLACEMENT).pack(),
-                )
+            _row(
+                builder,
+                _("✖️ No replacement"),
+                JLessonOpCb(lesson_id=lid, op=LessonOp.CLEAR_REPLACEMENT),
             )
     _back(builder, _("« Lesson"), JLessonCb(lesson_id=lid).pack())
     return builder.as_markup()
@@ -762,29 +751,8 @@ def replacement_keyboard(page: ReplacementPage) -> InlineKeyboardMarkup:
     lid = page.lesson.id
     for candidate in page.candidates:
         label = ("⏳ " if candidate.busy else "") + candidate.name
-        builder.row(
-            InlineKeyboardButton(
-                text=label[:60],
-                callback_data=JReplaceSetCb(lesson_id=lid, teacher_id=candidate.id).pack(),
-            )
-        )
-    nav = []
-    if page.page > 0:
-        nav.append(
-            InlineKeyboardButton(
-                text="◀️",
-                callback_data=JReplaceCb(lesson_id=lid, page=page.page - 1).pack(),
-            )
-        )
-    if page.has_more:
-        nav.append(
-            InlineKeyboardButton(
-                text="▶️",
-                callback_data=JReplaceCb(lesson_id=lid, page=page.page + 1).pack(),
-            )
-        )
-    if nav:
-        builder.row(*nav)
+        _row(builder, label[:60], JReplaceSetCb(lesson_id=lid, teacher_id=candidate.id))
+    _pager(builder, page.page, page.has_more, lambda p: JReplaceCb(lesson_id=lid, page=p))
     _back(builder, _("« Back"), JLessonCb(lesson_id=lid, view=LessonView.SETTINGS).pack())
     return builder.as_markup()
 
@@ -820,22 +788,16 @@ def period_keyboard(sheet: PeriodSheet) -> InlineKeyboardMarkup:
         ]
     )
     if sheet.can_write and not sheet.period.closed and sheet.unconfirmed:
-        builder.row(
-            InlineKeyboardButton(
-                text=_("✅ Confirm the proposals") + f" ({sheet.unconfirmed})",
-                callback_data=JPeriodCb(
-                    assignment_id=aid, period_id=pid, op=PeriodOp.CONFIRM
-                ).pack(),
-            )
+        _row(
+            builder,
+            _("✅ Confirm the proposals") + f" ({sheet.unconfirmed})",
+            JPeriodCb(assignment_id=aid, period_id=pid, op=PeriodOp.CONFIRM),
         )
     if sheet.can_close:
-        builder.row(
-            InlineKeyboardButton(
-                text=_("🔒 Close the period for the school"),
-                callback_data=JPeriodCb(
-                    assignment_id=aid, period_id=pid, op=PeriodOp.CLOSE_ASK
-                ).pack(),
-            )
+        _row(
+            builder,
+            _("🔒 Close the period for the school"),
+            JPeriodCb(assignment_id=aid, period_id=pid, op=PeriodOp.CLOSE_ASK),
         )
     _back(builder, _("« Lessons"), JAssignCb(assignment_id=aid).pack())
     return builder.as_markup()
@@ -862,13 +824,12 @@ def period_student_keyboard(sheet: PeriodSheet, line: PeriodLine) -> InlineKeybo
         if row:
             builder.row(*row)
         if sheet.typed:
-            builder.row(
-                InlineKeyboardButton(
-                    text=_("⌨️ Type a value"),
-                    callback_data=JPeriodGradeCb(
-                        assignment_id=aid, period_id=pid, student_id=sid, op=PeriodGradeOp.TYPE
-                    ).pack(),
-                )
+            _row(
+                builder,
+                _("⌨️ Type a value"),
+                JPeriodGradeCb(
+                    assignment_id=aid, period_id=pid, student_id=sid, op=PeriodGradeOp.TYPE
+                ),
             )
     _back(builder, _("« Back"), JPeriodCb(assignment_id=aid, period_id=pid).pack())
     return builder.as_markup()
@@ -876,13 +837,10 @@ def period_student_keyboard(sheet: PeriodSheet, line: PeriodLine) -> InlineKeybo
 
 def close_period_keyboard(assignment_id: int, period_id: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.row(
-        InlineKeyboardButton(
-            text=_("🔒 Yes, close it"),
-            callback_data=JPeriodCb(
-                assignment_id=assignment_id, period_id=period_id, op=PeriodOp.CLOSE
-            ).pack(),
-        )
+    _row(
+        builder,
+        _("🔒 Yes, close it"),
+        JPeriodCb(assignment_id=assignment_id, period_id=period_id, op=PeriodOp.CLOSE),
     )
     _back(
         builder,
@@ -899,27 +857,13 @@ def audit_keyboard(
     lesson_id: int, student_id: int, page: int, has_more: bool
 ) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    nav = []
-    if page > 0:
-        nav.append(
-            InlineKeyboardButton(
-                text=_("« Newer"),
-                callback_data=JAuditCb(
-                    lesson_id=lesson_id, student_id=student_id, page=page - 1
-                ).pack(),
-            )
-        )
-    if has_more:
-        nav.append(
-            InlineKeyboardButton(
-                text=_("Older »"),
-                callback_data=JAuditCb(
-                    lesson_id=lesson_id, student_id=student_id, page=page + 1
-                ).pack(),
-            )
-        )
-    if nav:
-        builder.row(*nav)
+    _pager(
+        builder,
+        page,
+        has_more,
+        lambda p: JAuditCb(lesson_id=lesson_id, student_id=student_id, page=p),
+        (_("« Newer"), _("Older »")),
+    )
     if lesson_id:
         _back(builder, _("« Lesson"), JLessonCb(lesson_id=lesson_id).pack())
     else:

@@ -45,6 +45,14 @@ class _Typed(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class _PeriodStudent(_Typed):
+    """A student's line of a period sheet."""
+
+    assignment_id: int
+    period_id: int
+    student_id: int
+
+
 # --- the changes that may wait for a reason ------------------------------------------------
 
 
@@ -103,13 +111,10 @@ class DeleteGrade(_Typed):
         )
 
 
-class SetPeriodGrade(_Typed):
+class SetPeriodGrade(_PeriodStudent):
     """A period grade: a keyboard index (int) or a typed value (str)."""
 
     what: Literal["period"] = "period"
-    assignment_id: int
-    period_id: int
-    student_id: int
     value: int | str
 
     async def make(self, ctx: JournalCtx, reason: str | None = None) -> None:
@@ -124,7 +129,6 @@ class SetPeriodGrade(_Typed):
         )
 
 
-GradeChange = AddGrade | ChangeGrade | DeleteGrade
 Change = Annotated[
     AddGrade | ChangeGrade | DeleteGrade | SetPeriodGrade, Field(discriminator="what")
 ]
@@ -137,12 +141,15 @@ class _Task(_Typed):
     state: ClassVar[str | None]  # the `JournalInput` state that waits for the answer
 
 
-class TypedGrade(_Task):
+class _LessonTask(_Task):
+    lesson_id: int
+
+
+class TypedGrade(_LessonTask):
     """A grade typed for a student; `run`: the run-through goes on after it."""
 
     state = JournalInput.value.state
     what: Literal["value"] = "value"
-    lesson_id: int
     student_id: int
     kind: GradeKind
     run: bool = False
@@ -156,31 +163,27 @@ class Reason(_Task):
     change: Change
 
 
-class Topic(_Task):
+class Topic(_LessonTask):
     state = JournalInput.topic.state
     what: Literal["topic"] = "topic"
-    lesson_id: int
 
 
-class Homework(_Task):
+class Homework(_LessonTask):
     state = JournalInput.homework.state
     what: Literal["homework"] = "homework"
-    lesson_id: int
 
 
-class Files(_Task):
+class Files(_LessonTask):
     """Files for the homework; `count` were received so far."""
 
     state = JournalInput.files.state
     what: Literal["files"] = "files"
-    lesson_id: int
     count: int = 0
 
 
-class Excuse(_Task):
+class Excuse(_LessonTask):
     state = JournalInput.excuse.state
     what: Literal["excuse"] = "excuse"
-    lesson_id: int
     student_id: int
 
 
@@ -190,12 +193,9 @@ class ReturnComment(_Task):
     submission_id: int
 
 
-class PeriodValue(_Task):
+class PeriodValue(_Task, _PeriodStudent):
     state = JournalInput.period_value.state
     what: Literal["period_value"] = "period_value"
-    assignment_id: int
-    period_id: int
-    student_id: int
 
 
 AnyTask = TypedGrade | Reason | Topic | Homework | Files | Excuse | ReturnComment | PeriodValue
