@@ -44,7 +44,8 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import delete, exists, func, select  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
 
-import handlers.journal  # noqa: E402
+import handlers.journal.context  # noqa: E402
+import handlers.journal.prompts  # noqa: E402
 import services.periods  # noqa: E402
 from db.engine import create_engine, create_session_factory  # noqa: E402
 from db.enums import GradeKind  # noqa: E402
@@ -114,7 +115,7 @@ async def _teacher_lessons(session: AsyncSession, limit: int) -> list[tuple[int,
 @contextmanager
 def journal_clock(moment: datetime) -> Iterator[None]:
     """The journal's clock (screens, writes, period grades) reads `moment`."""
-    modules = (journal, handlers.journal, services.periods)
+    modules = (journal, handlers.journal.context, handlers.journal.prompts, services.periods)
     saved = [m.utcnow for m in modules]
     for module in modules:
         module.utcnow = lambda: moment  # type: ignore[assignment]

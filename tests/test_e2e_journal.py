@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.callbacks import MenuCb
+from bot.callbacks import Screen as MenuScreen
 from bot.callbacks.journal import (
     AttendOp,
     Hold,
@@ -28,6 +30,7 @@ from bot.callbacks.journal import (
     JPeriodCb,
     JReplaceSetCb,
     JRunCb,
+    JUndoCb,
     LessonOp,
     MarkOp,
     PeriodOp,
@@ -759,6 +762,42 @@ async def test_forged_presses_from_another_teacher_or_a_family_change_nothing(
     assert parent.callback_answers[-1]["text"] == REFUSAL
     await parent.send("/journal")
     assert parent.last.text == REFUSAL
+    _clean(app)
+
+
+async def test_the_journal_is_gated_to_staff_before_any_service_runs(
+    app: App, school: f.SmallSchool, lesson_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Families and strangers never reach the journal's services: the router refuses them
+    (the services would refuse too; remove the gate and this test fails)."""
+    reached: list[str] = []
+
+    def tripwire(name: str) -> Any:
+        async def called(*args: Any, **kwargs: Any) -> Any:
+            reached.append(name)
+            raise AssertionError(f"services.journal.{name} reached")
+
+        return called
+
+    for name in ("day_view", "lesson_card", "add_grade", "student_sheet", "undo_last"):
+        monkeypatch.setattr(f"services.journal.{name}", tripwire(name))
+    presses = [
+        MenuCb(screen=MenuScreen.JOURNAL),
+        JLessonCb(lesson_id=lesson_id),
+        JGradeCb(lesson_id=lesson_id, student_id=school.student_id, value=0, kind=GradeKind.ORAL),
+        JUndoCb(lesson_id=lesson_id),
+    ]
+    before = await db_snapshot(app.session_factory)
+    for telegram_id in (f.PARENT, f.STUDENT, f.TRUSTED, 4242):
+        user = app.user(telegram_id, language_code="en")
+        await user.send("/journal")
+        assert user.last.text == REFUSAL, telegram_id
+        for data in presses:
+            await user.press(user.last, data=data.pack())
+            answer = user.callback_answers[-1]
+            assert (answer["text"], answer.get("show_alert")) == (REFUSAL, True), data
+    assert reached == []
+    await assert_unchanged(app.session_factory, before)
     _clean(app)
 
 
