@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.dates import format_date
 
 from bot.callbacks import MenuCb, Screen
 from bot.callbacks.diary import (
@@ -27,6 +25,7 @@ from bot.callbacks.diary import (
     WeekCb,
     YearsCb,
 )
+from bot.dates import format_day
 from bot.keyboards import back_button
 from db.enums import PeriodKind
 from services.diary import (
@@ -52,10 +51,6 @@ MAX_HOMEWORK_BUTTONS = 8
 def _label(text: str, limit: int = MAX_LABEL) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _short_date(day: date, fmt: str = "EEE d") -> str:
-    return format_date(day, format=fmt, locale=get_i18n().current_locale)
 
 
 def period_label(period: PeriodInfo) -> str:
@@ -170,7 +165,7 @@ def week_keyboard(view: WeekView) -> InlineKeyboardMarkup:
     days = _week_days(view)
     for day in days:
         builder.button(
-            text=_short_date(day), callback_data=DayCb(student_id=sid, day=day.toordinal())
+            text=format_day(day), callback_data=DayCb(student_id=sid, day=day.toordinal())
         )
     prev_week = (view.monday - timedelta(days=7)).toordinal()
     next_week = (view.monday + timedelta(days=7)).toordinal()
@@ -302,7 +297,7 @@ def homework_list_keyboard(view: HomeworkListView) -> InlineKeyboardMarkup:
         count += 1
         clip = " 📎" if item.attachments else ""
         builder.button(
-            text=_label(f"{_short_date(item.due_date, 'd MMM')} · {item.subject}") + clip,
+            text=_label(f"{format_day(item.due_date, 'd MMM')} · {item.subject}") + clip,
             callback_data=HomeworkItemCb(student_id=sid, homework_id=item.id),
         )
     for subject in view.subjects:
