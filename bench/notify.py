@@ -53,7 +53,7 @@ from db.models import (  # noqa: E402
     Guardianship,
     Student,
 )
-from services.outbox import enqueue_rows  # noqa: E402
+from services.notify.outbox import enqueue_rows  # noqa: E402
 from tests import notify_world as w  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram, JsonDict  # noqa: E402
 from tests.harness import BOT_TOKEN  # noqa: E402

@@ -37,7 +37,7 @@ from bot.keyboards.notify import notification_keyboard
 from bot.logs import configure_logging
 from bot.rendering import Renderer
 from bot.telegram import CAPTION_LIMIT, split_html
-from services.dispatcher import (
+from services.notify.dispatcher import (
     DispatchConfig,
     OutboxDispatcher,
     RateLimiter,
@@ -47,9 +47,9 @@ from services.dispatcher import (
     Unavailable,
     rate_for,
 )
-from services.notify_content import Outbound
-from services.preferences import PreferenceDefaults
-from services.scheduler_jobs import JobConfig
+from services.notify.jobs import JobConfig
+from services.notify.plan import Outbound
+from services.notify.preferences import PreferenceDefaults
 
 __all__ = ["AiogramTransport", "Notifier", "RateLimiter", "dispatch_config", "main"]
 

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.notifier import job_config
-from services import scheduler_jobs
-from services.scheduler_jobs import JobConfig
+from services.notify import jobs as scheduler_jobs
+from services.notify.jobs import JobConfig
 
 logger = logging.getLogger("parta.scheduler")
 

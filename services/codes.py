@@ -62,7 +62,7 @@ from db.models import (
     StudentGuardian,
 )
 from services.core.errors import DomainError
-from services.outbox import enqueue
+from services.notify.outbox import enqueue
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10

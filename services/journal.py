@@ -77,8 +77,8 @@ from services.grading import (
     keyboard_values,
     parse_grade,
 )
-from services.notifications import notify_family
-from services.outbox import cancel_pending, enqueue
+from services.notify.outbox import cancel_pending, enqueue
+from services.notify.recipients import notify_family
 from services.timetable import generate_lessons
 
 DEFAULT_KIND = GradeKind.CLASSWORK

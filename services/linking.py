@@ -40,7 +40,7 @@ from services import privacy
 from services.access import Action, can, denied, require
 from services.actors import Actor
 from services.core.errors import DomainError
-from services.outbox import enqueue
+from services.notify.outbox import enqueue
 
 INVITE_LENGTH = 12
 #: how long an invitation can be accepted (INVITE_TTL_HOURS), whatever the grant's own end

@@ -21,8 +21,8 @@ from db.models import (
     OutboxMessage,
     TeachingAssignment,
 )
-from services.notifications import notify_family
-from services.outbox import cancel_pending
+from services.notify.outbox import cancel_pending
+from services.notify.recipients import notify_family
 from tests import clock
 from tests import factories as f
 

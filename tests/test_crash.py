@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.base import utcnow
 from db.enums import NotificationKind
 from db.models import Account, Guardianship, OutboxMessage, Student
-from services.outbox import enqueue_rows
+from services.notify.outbox import enqueue_rows
 from tests import notify_world as w
 from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import BOT_TOKEN

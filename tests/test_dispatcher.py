@@ -19,8 +19,8 @@ from db.enums import (
 )
 from db.models import Account, Attendance, Guardianship, NotificationPreference, OutboxMessage
 from services.actors import load_actor
-from services.dispatcher import RateLimiter
-from services.preferences import PreferenceDefaults, set_mode, set_quiet, set_urgent
+from services.notify.dispatcher import RateLimiter
+from services.notify.preferences import PreferenceDefaults, set_mode, set_quiet, set_urgent
 from tests import factories as f
 from tests import notify_world as w
 from tests.fakes.telegram_api import FakeTelegram

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks.notify import DeadLetterCb, PrefCb, PrefOp, ReactCb, ReactOp, ReplyCb
 from db.enums import DeliveryMode, NotificationKind
 from db.models import Account, Acknowledgement, Comment, NotificationPreference, OutboxMessage
-from services.preferences import DIGEST_TIMES, QUIET_OPTIONS
+from services.notify.preferences import DIGEST_TIMES, QUIET_OPTIONS
 from tests import factories as f
 from tests import notify_world as w
 from tests.fakes.telegram_api import FakeUser

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.enums import LinkMethod, OutboxStatus
 from db.models import Account, Guardianship
-from services.dispatcher import RateLimiter
+from services.notify.dispatcher import RateLimiter
 from tests import factories as f
 from tests import notify_world as w
 from tests.fakes.telegram_api import ApiCall, FakeTelegram

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.base import utcnow
 from db.enums import NotificationKind, TrustScope
 from db.models import Account, OutboxMessage
-from services.notifications import family_recipients, notify_family
+from services.notify.recipients import family_recipients, notify_family
 from tests import factories as f
 
 

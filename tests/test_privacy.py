@@ -29,8 +29,8 @@ from db.models import (
     Student,
     TrustedAccess,
 )
-from services import scheduler_jobs as jobs
-from services.outbox import enqueue
+from services.notify import jobs
+from services.notify.outbox import enqueue
 from services.privacy import PERSONAL_KEYS, strip_personal
 from tests import factories as f
 from tests.harness import App

@@ -25,8 +25,8 @@ from db.models import (
     PeriodGrade,
     Staff,
 )
-from services import scheduler_jobs as jobs
-from services.digests import weekly_chart
+from services.notify import jobs
+from services.notify.digests import weekly_chart
 from tests import factories as f
 from tests import notify_world as w
 from tests.fakes.telegram_api import FakeTelegram, image_size
@@ -120,7 +120,7 @@ async def test_weekly_summary_with_a_chart_on_sunday(app: App, world: w.World) -
 
 
 def test_the_chart_is_a_png_with_cyrillic() -> None:
-    from services.digests import SubjectAverage, SummaryChild
+    from services.notify.digests import SubjectAverage, SummaryChild
 
     children = [
         SummaryChild("Пётр Иванов", "7B", [SubjectAverage("Математика", ["5", "4"], "4.50", 0.9)]),

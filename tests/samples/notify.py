@@ -6,7 +6,7 @@ from datetime import date, time
 from typing import Any
 
 from db.enums import DeliveryMode, NotificationKind, SubmissionStatus
-from services.digests import (
+from services.notify.digests import (
     DigestChild,
     DueLine,
     LessonChange,
@@ -14,7 +14,8 @@ from services.digests import (
     SubjectAverage,
     SummaryChild,
 )
-from services.notify_content import (
+from services.notify.outbox import DeadLetter
+from services.notify.plan import (
     AttendanceLine,
     ChildBlock,
     CommentLine,
@@ -22,15 +23,14 @@ from services.notify_content import (
     HomeworkLine,
     SubmissionFacts,
 )
-from services.outbox import DeadLetter
-from services.preferences import (
+from services.notify.preferences import (
     KINDS,
     QUIET_OFF,
     Audience,
     Preferences,
     SettingsView,
 )
-from services.reactions import GradeRef, ThreadView
+from services.notify.reactions import GradeRef, ThreadView
 from tests.samples.base import HOSTILE, WHEN
 
 DAY = date(2026, 12, 31)

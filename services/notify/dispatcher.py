@@ -40,9 +40,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
-from services import outbox
-from services.notify_content import Outbound, Plan, load_facts, plan_batch
-from services.preferences import PreferenceDefaults
+from services.notify import outbox
+from services.notify.plan import Outbound, Plan, load_facts, plan_batch
+from services.notify.preferences import PreferenceDefaults
 from services.redaction import redact
 
 logger = logging.getLogger("parta.dispatcher")

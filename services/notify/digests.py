@@ -42,7 +42,8 @@ from db.models import (
     TeachingAssignment,
 )
 from services.grading import display_value, weighted_average
-from services.notify_content import (
+from services.notify.outbox import Outgoing
+from services.notify.plan import (
     AttendanceLine,
     ChildBlock,
     Facts,
@@ -53,7 +54,6 @@ from services.notify_content import (
     student_ids_of,
     template_of,
 )
-from services.outbox import Outgoing
 
 ABSENCES = (AttendanceStatus.ABSENT, AttendanceStatus.LATE)
 

@@ -39,10 +39,10 @@ from db.models import (
     TrustedAccess,
 )
 from services.codes import ATTEMPT_KEEP, prune_attempts
-from services.digests import period_kind_order
-from services.notify_content import template_of
-from services.outbox import enqueue_rows, prune
-from services.preferences import PreferenceDefaults, load_preferences
+from services.notify.digests import period_kind_order
+from services.notify.outbox import enqueue_rows, prune
+from services.notify.plan import template_of
+from services.notify.preferences import PreferenceDefaults, load_preferences
 from services.privacy import DEFAULT_RETENTION_DAYS, apply_retention
 
 #: Advisory-lock keys of the jobs (any distinct 64-bit numbers).

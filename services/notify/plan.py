@@ -57,8 +57,8 @@ from db.models import (
     TrustedAccess,
 )
 from services.grading import display_value
-from services.outbox import Outgoing
-from services.preferences import UNTUNED, PreferenceDefaults, Preferences, load_preferences
+from services.notify.outbox import Outgoing
+from services.notify.preferences import UNTUNED, PreferenceDefaults, Preferences, load_preferences
 
 GROUP_OF_EVENT: dict[str, str] = {
     "grade": "grade",
@@ -482,7 +482,7 @@ async def load_facts(
     grace: timedelta = timedelta(seconds=60),
 ) -> Facts:
     """Everything `plan_batch` needs, in a bounded number of queries."""
-    from services import digests  # the summaries build on the loaders above
+    from services.notify import digests  # the summaries build on the loaders above
 
     facts = Facts(now=now, default_zone=default_zone)
     tuned = [r for r in rows if r.kind not in UNTUNED and r.event in GROUP_OF_EVENT]

@@ -31,8 +31,8 @@ from services.access import Action, can, denied, require
 from services.actors import Actor
 from services.core.errors import DomainError
 from services.grading import display_value
-from services.notify_content import CommentLine, template_of
-from services.outbox import enqueue
+from services.notify.outbox import enqueue
+from services.notify.plan import CommentLine, template_of
 
 TEXT_LIMIT = 1000
 HOURLY_LIMIT = 20  # comments one account may write in an hour

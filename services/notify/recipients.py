@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.base import utcnow
 from db.enums import NotificationKind, TrustScope
 from db.models import Guardianship, Student, TrustedAccess
-from services.outbox import enqueue
+from services.notify.outbox import enqueue
 
 DEFAULT_GRACE = timedelta(seconds=60)
 
