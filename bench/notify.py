@@ -45,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E40
 
 from db.base import utcnow  # noqa: E402
 from db.engine import create_engine, create_session_factory  # noqa: E402
-from db.enums import GradeKind, LinkMethod, NotificationKind  # noqa: E402
+from db.enums import GradeKind, LinkMethod  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import (  # noqa: E402
     Account,
@@ -53,7 +53,8 @@ from db.models import (  # noqa: E402
     Guardianship,
     Student,
 )
-from services.notify.outbox import enqueue_rows  # noqa: E402
+from services.notify import DedupKey, NotificationEvent  # noqa: E402
+from services.notify.outbox import NewRow, enqueue_rows  # noqa: E402
 from tests import notify_world as w  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram, JsonDict  # noqa: E402
 from tests.harness import BOT_TOKEN  # noqa: E402
@@ -146,35 +147,25 @@ async def seed(session_factory: async_sessionmaker[AsyncSession], chats: int) ->
             select(Grade.student_id, Grade.id).where(Grade.lesson_id == lesson_id)
         )
         grades = dict(found.all())
-        rows: list[dict[str, Any]] = []
+        rows: list[NewRow] = []
         for i in range(chats):
             account = parents[FIRST_CHAT + i]
             student = students[i]
             rows.append(
-                {
-                    "account_id": account,
-                    "kind": NotificationKind.GRADE,
-                    "dedup_key": f"grade:{grades[student]}:new:{account}",
-                    "template": "notify/grade.html.j2",
-                    "payload": {
-                        "event": "grade",
-                        "student_id": student,
-                        "grade_id": grades[student],
-                    },
-                }
+                NewRow(
+                    account,
+                    NotificationEvent.GRADE,
+                    DedupKey.grade_new(grades[student]),
+                    {"student_id": student, "grade_id": grades[student]},
+                )
             )
             rows.append(
-                {
-                    "account_id": account,
-                    "kind": NotificationKind.HOMEWORK,
-                    "dedup_key": f"hw:{homework_id}:new:{account}",
-                    "template": "notify/homework.html.j2",
-                    "payload": {
-                        "event": "homework",
-                        "student_id": student,
-                        "homework_id": homework_id,
-                    },
-                }
+                NewRow(
+                    account,
+                    NotificationEvent.HOMEWORK,
+                    DedupKey.homework(homework_id, student),
+                    {"student_id": student, "homework_id": homework_id},
+                )
             )
         await enqueue_rows(session, rows, now=now - timedelta(minutes=2))
         await session.commit()

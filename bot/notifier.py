@@ -1,5 +1,6 @@
-"""The aiogram side of the notification dispatcher (`services.dispatcher`): renders a message in
-the recipient's language, sends it with the Bot, and maps aiogram's errors to the dispatcher's.
+"""The aiogram side of the notification dispatcher (`services.notify.dispatcher`): renders a
+message in the recipient's language, sends it with the Bot, and maps aiogram's errors to the
+dispatcher's.
 
 `Notifier` runs the dispatcher as a background task next to polling or the webhook server.
 `python -m bot.notifier` runs it as a process of its own (more sending processes on
@@ -48,7 +49,7 @@ from services.notify.dispatcher import (
     rate_for,
 )
 from services.notify.jobs import JobConfig
-from services.notify.plan import Outbound
+from services.notify.model import Outbound
 from services.notify.preferences import PreferenceDefaults
 
 __all__ = ["AiogramTransport", "Notifier", "RateLimiter", "dispatch_config", "main"]
@@ -97,7 +98,7 @@ class Part:
 
 
 class AiogramTransport:
-    """`services.dispatcher.Transport` on aiogram."""
+    """`services.notify.dispatcher.Transport` on aiogram."""
 
     def __init__(self, bot: Bot, renderer: Renderer, i18n: I18n) -> None:
         self.bot = bot

@@ -1,4 +1,4 @@
-"""APScheduler 3 wiring of the scheduled jobs (`services.scheduler_jobs`).
+"""APScheduler 3 wiring of the scheduled jobs (`services.notify.jobs`).
 
 An `AsyncIOScheduler` with an in-memory job store is started from the dispatcher's startup
 (not in tests: they call the job functions directly). Nothing needs persisting: every job
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.notifier import job_config
-from services.notify import jobs as scheduler_jobs
+from services.notify import jobs
 from services.notify.jobs import JobConfig
 
 logger = logging.getLogger("parta.scheduler")
@@ -50,7 +50,7 @@ def create_scheduler(
     first = datetime.now(scheduler.timezone) + start_delay
     for index, (name, fields) in enumerate(SCHEDULE.items()):
         scheduler.add_job(
-            scheduler_jobs.JOBS[name],
+            jobs.JOBS[name],
             CronTrigger(**fields, timezone=config.timezone),
             args=[session_factory],
             kwargs={"config": config},

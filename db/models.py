@@ -624,7 +624,9 @@ class OutboxMessage(Base):
     account_id: Mapped[int] = _fk("accounts.id")
     kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind, "notification_kind"))
     dedup_key: Mapped[str] = mapped_column(String(128), unique=True)
-    template: Mapped[str] = mapped_column(String(128))
+    # what happened (services.notify.events.NotificationEvent): it names the template at send
+    # time, so a renamed template never orphans a waiting row
+    event: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[OutboxStatus] = mapped_column(
         str_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING

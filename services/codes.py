@@ -46,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.enums import CodeKind, NotificationKind
+from db.enums import CodeKind
 from db.models import (
     AcademicYear,
     AccessCode,
@@ -62,7 +62,7 @@ from db.models import (
     StudentGuardian,
 )
 from services.core.errors import DomainError
-from services.notify.outbox import enqueue
+from services.notify import DedupKey, NotificationEvent, enqueue
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10
@@ -75,7 +75,6 @@ ATTEMPT_WINDOW = timedelta(hours=1)
 SCHOOL_ATTEMPT_LIMIT = 200
 #: how long attempts are kept (they only feed the limits above; the audit keeps the facts)
 ATTEMPT_KEEP = timedelta(days=1)
-WAVE_TEMPLATE = "linking/code_wave.html.j2"
 LEGACY_KEY_ID = "legacy"
 MIN_SECRET_LENGTH = 32
 
@@ -809,7 +808,10 @@ async def alert_guessing_wave(
     window: nothing if an alert was written within the last window. Returns rows added."""
     recent_alert = await session.scalar(
         select(OutboxMessage.id)
-        .where(OutboxMessage.template == WAVE_TEMPLATE, OutboxMessage.created_at > now - window)
+        .where(
+            OutboxMessage.event == NotificationEvent.CODE_WAVE,
+            OutboxMessage.created_at > now - window,
+        )
         .limit(1)
     )
     if recent_alert is not None:
@@ -818,10 +820,9 @@ async def alert_guessing_wave(
     return await enqueue(
         session,
         account_ids=await _admin_accounts(session),
-        kind=NotificationKind.SYSTEM,
-        template=WAVE_TEMPLATE,
+        event=NotificationEvent.CODE_WAVE,
         payload={"limit": limit, "minutes": int(window.total_seconds() // 60)},
-        dedup_key=f"codewave:{bucket}",
+        dedup_key=DedupKey.code_wave(bucket),
         now=now,
     )
 

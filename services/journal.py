@@ -7,7 +7,7 @@ subject of their class; head teachers and admins read the school). A write commi
 work — the change, its `AuditEntry` rows and its outbox rows — in one transaction before it
 returns, so a handler can answer with the saved state.
 
-Notifications follow the outbox contract of `services.notifications`: a new grade is announced
+Notifications follow the outbox contract of `services.notify.recipients`: a new grade is announced
 after the grace window (or at the start of the day it is held until); changing or deleting it
 after that asks for a reason and tells the family "4 → 5, reason: …"; inside the window the
 dispatcher simply reads the current state. `now` is UTC; dates are the school's local dates.
@@ -15,6 +15,7 @@ dispatcher simply reads the current state. `now` is UTC; dates are the school's 
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,11 +32,8 @@ from db.enums import (
     AttachmentKind,
     AttendanceStatus,
     GradeKind,
-    NotificationKind,
-    OutboxStatus,
     StaffRole,
     SubmissionStatus,
-    TrustScope,
 )
 from db.models import (
     AcademicYear,
@@ -52,7 +50,6 @@ from db.models import (
     HomeworkAttachment,
     HomeworkSubmission,
     Lesson,
-    OutboxMessage,
     Period,
     School,
     SchoolClass,
@@ -77,8 +74,15 @@ from services.grading import (
     keyboard_values,
     parse_grade,
 )
-from services.notify.outbox import cancel_pending, enqueue
-from services.notify.recipients import notify_family
+from services.notify import (
+    DedupKey,
+    NotificationEvent,
+    cancel_pending,
+    enqueue,
+    notify_family,
+    retime_pending,
+    revive_cancelled,
+)
 from services.timetable import generate_lessons
 
 DEFAULT_KIND = GradeKind.CLASSWORK
@@ -267,12 +271,21 @@ async def _require_open(session: AsyncSession, ctx: LessonContext) -> None:
         raise DomainError("journal.lesson_period_closed")
 
 
+class NoReasonNeeded(enum.Enum):
+    """Grade writes a closed period allows without a reason: they change nothing the family
+    was told (holding a grade back or releasing it; undoing inside the grace window)."""
+
+    HOLD = enum.auto()
+    UNDO = enum.auto()
+
+
 async def _grade_access(
-    session: AsyncSession, actor: Actor, ctx: LessonContext, reason: str | None
+    session: AsyncSession, actor: Actor, ctx: LessonContext, reason: str | NoReasonNeeded | None
 ) -> bool:
     """May the actor write grades of this lesson? Returns whether its period is closed.
 
-    In a closed period only a head teacher or admin may, and only with a reason.
+    In a closed period only a head teacher or admin may, and only with a reason (or a write
+    that needs none).
     """
     if not await _period_closed(session, ctx):
         await require(session, actor, Action.WRITE_LESSON, ctx.id)
@@ -1024,30 +1037,6 @@ def _parse(spec: ScaleSpec, value: str | int) -> ParsedGrade:
         raise DomainError("journal.invalid_value", value=value[:20]) from None
 
 
-async def _retime_pending(session: AsyncSession, prefix: str, not_before: datetime) -> None:
-    """Move the pending notifications of one dedup-key prefix to a new time."""
-    await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.dedup_key.startswith(prefix, autoescape=True),
-        )
-        .values(not_before=not_before)
-    )
-
-
-async def _revive_cancelled(session: AsyncSession, prefix: str, not_before: datetime) -> None:
-    """Make cancelled notifications of a prefix pending again (a change that was undone)."""
-    await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.status == OutboxStatus.CANCELLED,
-            OutboxMessage.dedup_key.startswith(prefix, autoescape=True),
-        )
-        .values(status=OutboxStatus.PENDING, not_before=not_before, claimed_until=None)
-    )
-
-
 async def _announce_new_grade(
     session: AsyncSession, grade: Grade, ctx: LessonContext, grace: timedelta, now: datetime
 ) -> None:
@@ -1055,11 +1044,9 @@ async def _announce_new_grade(
     await notify_family(
         session,
         student_id=grade.student_id,
-        kind=NotificationKind.GRADE,
-        scope=TrustScope.GRADES,
-        event="grade",
+        event=NotificationEvent.GRADE,
         payload={"grade_id": grade.id},
-        dedup_key=f"grade:{grade.id}:new",
+        dedup_key=DedupKey.grade_new(grade.id),
         delay=max(due - now, timedelta(0)),
         now=now,
     )
@@ -1125,7 +1112,7 @@ async def add_grade(
 
 
 async def _grade_for_write(
-    session: AsyncSession, actor: Actor, grade_id: int, reason: str | None
+    session: AsyncSession, actor: Actor, grade_id: int, reason: str | NoReasonNeeded | None
 ) -> tuple[Grade, LessonContext, bool, str]:
     ctx = await _readable(session, actor, await _grade_lesson(session, grade_id))
     closed = await _grade_access(session, actor, ctx, reason)
@@ -1204,16 +1191,14 @@ async def change_grade(
         await notify_family(
             session,
             student_id=grade.student_id,
-            kind=NotificationKind.GRADE,
-            scope=TrustScope.GRADES,
-            event="grade_changed",
+            event=NotificationEvent.GRADE_CHANGED,
             payload={
                 "grade_id": grade.id,
                 "old_value": old_value,
                 "new_value": grade.value,
                 "reason": reason,
             },
-            dedup_key=f"grade:{grade.id}:chg:{entry.id}",
+            dedup_key=DedupKey.grade_changed(grade.id, entry.id),
             now=now,
         )
     await session.commit()
@@ -1258,15 +1243,13 @@ async def delete_grade(
         await notify_family(
             session,
             student_id=grade.student_id,
-            kind=NotificationKind.GRADE,
-            scope=TrustScope.GRADES,
-            event="grade_deleted",
+            event=NotificationEvent.GRADE_DELETED,
             payload={"grade_id": grade.id, "old_value": grade.value, "reason": reason},
-            dedup_key=f"grade:{grade.id}:del",
+            dedup_key=DedupKey.grade_deleted(grade.id),
             now=now,
         )
     else:
-        await cancel_pending(session, f"grade:{grade.id}:new:")
+        await cancel_pending(session, DedupKey.grade_new(grade.id))
     await session.commit()
     return GradeWrite(
         grade.id, ctx.id, grade.student_id, name, grade.value, grade.value, GradeKind(grade.kind),
@@ -1289,7 +1272,9 @@ async def hold_grade(
     to the start of that day in the school's time zone.
     """
     now = now or utcnow()
-    grade, ctx, _closed, name = await _grade_for_write(session, actor, grade_id, "hold")
+    grade, ctx, _closed, name = await _grade_for_write(
+        session, actor, grade_id, NoReasonNeeded.HOLD
+    )
     if until is not None:
         _check_hold(ctx, until, now)
         if now >= announce_at(grade, grace, ctx.zone):
@@ -1312,7 +1297,7 @@ async def hold_grade(
             new=after,
         )
         due = max(announce_at(grade, grace, ctx.zone), now)
-        await _retime_pending(session, f"grade:{grade.id}:new:", due)
+        await retime_pending(session, DedupKey.grade_new(grade.id), due)
     await session.commit()
     return GradeWrite(
         grade.id, ctx.id, grade.student_id, name, grade.value, grade.value, GradeKind(grade.kind),
@@ -1368,21 +1353,19 @@ async def _attendance_events(
     if old == new:
         return
     if old in NOTIFIED_ATTENDANCE:
-        await cancel_pending(session, f"att:{attendance_id}:{old}:")
+        await cancel_pending(session, DedupKey.attendance(attendance_id, old))
     if new in NOTIFIED_ATTENDANCE:
         assert new is not None
         await notify_family(
             session,
             student_id=student_id,
-            kind=NotificationKind.ATTENDANCE,
-            scope=TrustScope.ATTENDANCE,
-            event="attendance",
+            event=NotificationEvent.ATTENDANCE,
             payload={"attendance_id": attendance_id, "status": new.value},
-            dedup_key=f"att:{attendance_id}:{new}",
+            dedup_key=DedupKey.attendance(attendance_id, new),
             delay=grace,
             now=now,
         )
-        await _revive_cancelled(session, f"att:{attendance_id}:{new}:", now + grace)
+        await revive_cancelled(session, DedupKey.attendance(attendance_id, new), now + grace)
 
 
 async def _write_attendance(
@@ -1660,7 +1643,7 @@ async def _undo_grade(
     grace: timedelta,
     now: datetime,
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, int]:
-    await _grade_access(session, actor, ctx, "undo")
+    await _grade_access(session, actor, ctx, NoReasonNeeded.UNDO)
     grade = await session.scalar(
         select(Grade).where(Grade.id == target.entity_id).with_for_update()
     )
@@ -1673,10 +1656,10 @@ async def _undo_grade(
     if now >= announce_at(grade, grace, ctx.zone):
         raise DomainError("journal.too_late_to_undo")
     restore = target.old
-    prefix = f"grade:{grade.id}:new:"
+    announcement = DedupKey.grade_new(grade.id)
     if restore is None:  # undo a new grade: remove it
         grade.deleted_at = now
-        await cancel_pending(session, prefix)
+        await cancel_pending(session, announcement)
     else:
         parsed = parse_grade(ctx.scale, restore["value"])
         if parsed.value != grade.value:
@@ -1690,8 +1673,8 @@ async def _undo_grade(
             grade.deleted_at = grade.deleted_at or now
         elif grade.deleted_at is not None:
             grade.deleted_at = None
-            await _revive_cancelled(session, prefix, now)
-        await _retime_pending(session, prefix, max(announce_at(grade, grace, ctx.zone), now))
+            await revive_cancelled(session, announcement, now)
+        await retime_pending(session, announcement, max(announce_at(grade, grace, ctx.zone), now))
     grade.updated_at = now
     after = _snapshot(grade)
     audit.record(
@@ -1968,11 +1951,9 @@ async def save_homework(
             await notify_family(
                 session,
                 student_id=student_id,
-                kind=NotificationKind.HOMEWORK,
-                scope=TrustScope.HOMEWORK,
-                event="homework",
+                event=NotificationEvent.HOMEWORK,
                 payload={"homework_id": homework.id},
-                dedup_key=f"hw:{homework.id}:new:s{student_id}",  # a family may have two
+                dedup_key=DedupKey.homework(homework.id, student_id),
                 delay=grace,
                 now=now,
             )
@@ -2178,14 +2159,9 @@ async def review_submission(
         await enqueue(
             session,
             account_ids=[student_account],
-            kind=NotificationKind.HOMEWORK,
-            template="notify/submission_reviewed.html.j2",
-            payload={
-                "event": "submission_reviewed",
-                "submission_id": sub.id,
-                "student_id": sub.student_id,
-            },
-            dedup_key=f"sub:{sub.id}:rev:{int(reviews or 0) + 1}",
+            event=NotificationEvent.SUBMISSION_REVIEWED,
+            payload={"submission_id": sub.id, "student_id": sub.student_id},
+            dedup_key=DedupKey.submission_reviewed(sub.id, int(reviews or 0) + 1),
             now=now,
         )
     await session.commit()

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from db.base import utcnow
-from db.enums import CodeKind, LinkMethod, NotificationKind, RequestStatus
+from db.enums import CodeKind, LinkMethod, RequestStatus
 from db.models import (
     AcademicYear,
     AccessCode,
@@ -40,7 +40,7 @@ from services import privacy
 from services.access import Action, can, denied, require
 from services.actors import Actor
 from services.core.errors import DomainError
-from services.notify.outbox import enqueue
+from services.notify import DedupKey, NotificationEvent, enqueue, rows_of
 
 INVITE_LENGTH = 12
 #: how long an invitation can be accepted (INVITE_TTL_HOURS), whatever the grant's own end
@@ -566,8 +566,7 @@ async def submit_contact(
     await enqueue(
         session,
         account_ids=deciders,
-        kind=NotificationKind.LINK,
-        template="linking/request_staff.html.j2",
+        event=NotificationEvent.LINK_REQUEST,
         payload={
             "request_id": request.id,
             "parent_name": account.full_name,
@@ -579,7 +578,7 @@ async def submit_contact(
             "same_name": same_name(account.full_name, student.full_name),
             "keyboard": "link_decision",
         },
-        dedup_key=f"linkreq:{request.id}",
+        dedup_key=DedupKey.link_request(request.id),
         now=now,
     )
     _audit(
@@ -707,13 +706,12 @@ async def decide(
     await enqueue(
         session,
         account_ids=[request.account_id],
-        kind=NotificationKind.LINK,
-        template="linking/decision_parent.html.j2",
+        event=NotificationEvent.LINK_DECISION,
         payload={
             "approved": approve,
             "student_name": student.full_name if approve else None,
         },
-        dedup_key=f"linkdec:{request.id}",
+        dedup_key=DedupKey.link_decision(request.id),
         now=now,
     )
     _audit(
@@ -736,7 +734,7 @@ async def _forget_request_phone(session: AsyncSession, request: LinkRequest) -> 
     request message waiting in (or sent from) the outbox."""
     request.phone = None
     rows = await session.scalars(
-        select(OutboxMessage).where(OutboxMessage.dedup_key.like(f"linkreq:{request.id}:%"))
+        select(OutboxMessage).where(rows_of(DedupKey.link_request(request.id)))
     )
     for row in rows:
         if row.payload.get("phone") is not None:
@@ -907,10 +905,9 @@ async def _accept_invitation(
     await enqueue(
         session,
         account_ids=[grant.granted_by_id],
-        kind=NotificationKind.LINK,
-        template="linking/trusted_accepted.html.j2",
+        event=NotificationEvent.TRUSTED_ACCEPTED,
         payload={"name": account.full_name, "student_name": student.full_name},
-        dedup_key=f"trustacc:{grant.id}",
+        dedup_key=DedupKey.trusted_accepted(grant.id),
         now=now,
     )
     _audit(
@@ -1095,7 +1092,7 @@ async def revoke_grant(
         grant.revoked_by_id = actor.account_id
         if grant.account_id is not None:
             await _tell_revoked(
-                session, grant.account_id, grant.student_id, f"trustrev:{grant.id}", now
+                session, grant.account_id, grant.student_id, DedupKey.trust_revoked(grant.id), now
             )
         _audit(
             session,
@@ -1112,15 +1109,14 @@ async def revoke_grant(
 
 
 async def _tell_revoked(
-    session: AsyncSession, account_id: int, student_id: int, dedup_key: str, now: datetime
+    session: AsyncSession, account_id: int, student_id: int, dedup_key: DedupKey, now: datetime
 ) -> None:
     """The outbox message telling someone their access to a child was revoked."""
     student_name = await session.scalar(select(Student.full_name).where(Student.id == student_id))
     await enqueue(
         session,
         account_ids=[account_id],
-        kind=NotificationKind.LINK,
-        template="linking/access_revoked.html.j2",
+        event=NotificationEvent.ACCESS_REVOKED,
         payload={"student_name": student_name or ""},
         dedup_key=dedup_key,
         now=now,
@@ -1161,7 +1157,7 @@ async def unlink_guardian(
         grant.revoked_by_id = actor.account_id
         unlinked += [grant.account_id] if grant.account_id is not None else []
     if action == "guardian.revoke":
-        dedup_key = f"guardrev:{link.id}:{int(now.timestamp())}"
+        dedup_key = DedupKey.access_revoked(link.id, now)
         await _tell_revoked(session, link.account_id, link.student_id, dedup_key, now)
     _audit(
         session,

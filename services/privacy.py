@@ -18,7 +18,7 @@ What is whose (the decisions the README's "Personal data" section explains to sc
 * Staff accounts belong to the school's staff records; the school manages them (a staff member
   who is also a parent unlinks from the child in /access).
 
-Retention (`apply_retention`, run nightly by `services.scheduler_jobs.personal_data_retention`):
+Retention (`apply_retention`, run nightly by `services.notify.jobs.personal_data_retention`):
 link requests decided (or left pending) more than `RETENTION_DAYS` ago are deleted, audit
 entries older than that lose their Telegram id and the personal fields of their details,
 outbox rows that waited that long are dropped, and accounts left without any link (a rejected
@@ -51,6 +51,7 @@ from db.models import (
 )
 from services.actors import Actor
 from services.core.errors import DomainError
+from services.notify import DedupKey, rows_of
 
 DEFAULT_RETENTION_DAYS = 180
 #: Keys of audit details (and notification payloads) that carry personal data; removed by
@@ -153,10 +154,6 @@ class Erasure:
     requests: int
 
 
-def _dedup_prefixes(prefix: str, ids: Iterable[int]) -> list[Any]:
-    return [OutboxMessage.dedup_key.like(f"{prefix}:{i}:%") for i in ids]
-
-
 async def erase_account(
     session: AsyncSession, actor: Actor, account_id: int, *, now: datetime | None = None
 ) -> Erasure:
@@ -241,7 +238,8 @@ async def erase_account(
     await session.execute(delete(GradesSeen).where(GradesSeen.account_id == account_id))
     # its own notifications, and those telling others its name or phone (link requests to
     # the class teacher, "your trusted person accepted" to the parent)
-    about_it = _dedup_prefixes("linkreq", request_ids) + _dedup_prefixes("trustacc", held_ids)
+    about_it = [rows_of(DedupKey.link_request(i)) for i in request_ids]
+    about_it += [rows_of(DedupKey.trusted_accepted(i)) for i in held_ids]
     await session.execute(
         delete(OutboxMessage).where(or_(OutboxMessage.account_id == account_id, *about_it))
     )

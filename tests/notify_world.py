@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.enums import AttendanceStatus, GradeKind, LinkMethod, NotificationKind, TrustScope
+from db.enums import AttendanceStatus, GradeKind, LinkMethod
 from db.models import (
     Account,
     Attendance,
@@ -21,8 +21,7 @@ from db.models import (
     OutboxMessage,
     TeachingAssignment,
 )
-from services.notify.outbox import cancel_pending
-from services.notify.recipients import notify_family
+from services.notify import DedupKey, NotificationEvent, cancel_pending, notify_family
 from tests import clock
 from tests import factories as f
 
@@ -150,11 +149,9 @@ async def grade(
         await notify_family(
             session,
             student_id=student_id,
-            kind=NotificationKind.GRADE,
-            scope=TrustScope.GRADES,
-            event="grade",
+            event=NotificationEvent.GRADE,
             payload={"grade_id": row.id},
-            dedup_key=f"grade:{row.id}:new",
+            dedup_key=DedupKey.grade_new(row.id),
             delay=GRACE,
             now=at,
         )
@@ -183,16 +180,14 @@ async def change_grade(
             await notify_family(
                 session,
                 student_id=row.student_id,
-                kind=NotificationKind.GRADE,
-                scope=TrustScope.GRADES,
-                event="grade_changed",
+                event=NotificationEvent.GRADE_CHANGED,
                 payload={
                     "grade_id": grade_id,
                     "old_value": old,
                     "new_value": value,
                     "reason": reason,
                 },
-                dedup_key=f"grade:{grade_id}:chg:{int(at.timestamp())}",
+                dedup_key=DedupKey.grade_changed(grade_id, int(at.timestamp())),
                 now=at,
             )
         await session.commit()
@@ -216,15 +211,13 @@ async def delete_grade(
             await notify_family(
                 session,
                 student_id=row.student_id,
-                kind=NotificationKind.GRADE,
-                scope=TrustScope.GRADES,
-                event="grade_deleted",
+                event=NotificationEvent.GRADE_DELETED,
                 payload={"grade_id": grade_id, "old_value": row.value, "reason": reason},
-                dedup_key=f"grade:{grade_id}:del",
+                dedup_key=DedupKey.grade_deleted(grade_id),
                 now=at,
             )
         else:
-            await cancel_pending(session, f"grade:{grade_id}:new:")
+            await cancel_pending(session, DedupKey.grade_new(grade_id))
         await session.commit()
 
 
@@ -250,11 +243,9 @@ async def attendance(
         await notify_family(
             session,
             student_id=world.student,
-            kind=NotificationKind.ATTENDANCE,
-            scope=TrustScope.ATTENDANCE,
-            event="attendance",
+            event=NotificationEvent.ATTENDANCE,
             payload={"attendance_id": mark.id, "status": status.value},
-            dedup_key=f"att:{mark.id}:{status}",
+            dedup_key=DedupKey.attendance(mark.id, status),
             delay=GRACE,
             now=at,
         )
@@ -288,11 +279,9 @@ async def homework(
             await notify_family(
                 session,
                 student_id=world.student,
-                kind=NotificationKind.HOMEWORK,
-                scope=TrustScope.HOMEWORK,
-                event="homework",
+                event=NotificationEvent.HOMEWORK,
                 payload={"homework_id": row.id},
-                dedup_key=f"hw:{row.id}:new",
+                dedup_key=DedupKey.homework(row.id, world.student),
                 delay=GRACE,
                 now=at,
             )

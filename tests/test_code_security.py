@@ -44,6 +44,7 @@ from services import school as school_service
 from services.actors import load_actor
 from services.codes import CodeKeys, issue_code_for
 from services.core.errors import DomainError
+from services.notify import NotificationEvent
 from tests import factories as f
 from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import CODE_KEYS, CODE_SECRET, App
@@ -534,7 +535,7 @@ async def _alerts(session_factory: async_sessionmaker[AsyncSession]) -> list[Out
         return list(
             await session.scalars(
                 select(OutboxMessage)
-                .where(OutboxMessage.template == codes.WAVE_TEMPLATE)
+                .where(OutboxMessage.event == NotificationEvent.CODE_WAVE)
                 .order_by(OutboxMessage.id)
             )
         )

@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
-from db.enums import NotificationKind
 from db.models import Account, Guardianship, OutboxMessage, Student
-from services.notify.outbox import enqueue_rows
+from services.notify import DedupKey, NotificationEvent
+from services.notify.outbox import NewRow, enqueue_rows
 from tests import notify_world as w
 from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import BOT_TOKEN
@@ -76,17 +76,12 @@ async def fan_out(
         await enqueue_rows(
             session,
             [
-                {
-                    "account_id": account.id,
-                    "kind": NotificationKind.HOMEWORK,
-                    "dedup_key": f"hw:{homework_id}:new:{account.id}",
-                    "template": "notify/homework.html.j2",
-                    "payload": {
-                        "event": "homework",
-                        "student_id": pupil.id,
-                        "homework_id": homework_id,
-                    },
-                }
+                NewRow(
+                    account.id,
+                    NotificationEvent.HOMEWORK,
+                    DedupKey.homework(homework_id, pupil.id),
+                    {"student_id": pupil.id, "homework_id": homework_id},
+                )
                 for account, pupil in recipients
             ],
             now=utcnow() - timedelta(minutes=1),

@@ -44,7 +44,7 @@ def texts(app: App, telegram_id: int) -> list[str]:
 
 async def statuses(app: App) -> dict[tuple[int, str], OutboxStatus]:
     rows = await w.outbox_rows(app.session_factory)
-    return {(r.account_id, str(r.payload.get("event"))): r.status for r in rows}
+    return {(r.account_id, r.event): r.status for r in rows}
 
 
 # --- what is sent, and when -------------------------------------------------------------------
@@ -200,7 +200,7 @@ async def test_quiet_hours_defer_until_morning_except_urgent_kinds(
     grade_row = next(
         r
         for r in await w.outbox_rows(app.session_factory)
-        if r.account_id == world.accounts[f.PARENT] and r.payload["event"] == "grade"
+        if r.account_id == world.accounts[f.PARENT] and r.event == "grade"
     )
     assert grade_row.status == OutboxStatus.PENDING
     assert grade_row.not_before == morning

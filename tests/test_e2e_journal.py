@@ -251,9 +251,8 @@ async def test_grade_a_student_then_fix_it_inside_the_grace_window(
     rows = await _outbox(app, f"grade:{grade.id}:new:")
     expected = sorted([await _account(app, t) for t in (f.PARENT, f.TRUSTED, f.STUDENT)])
     assert [r.account_id for r in rows] == expected
-    assert all(r.payload == {"event": "grade", "student_id": school.student_id,
-                             "grade_id": grade.id} for r in rows)  # fmt: skip
-    assert all(r.template == "notify/grade.html.j2" for r in rows)
+    assert all(r.payload == {"student_id": school.student_id, "grade_id": grade.id} for r in rows)
+    assert all(r.event == "grade" for r in rows)
     delay = rows[0].not_before - rows[0].created_at
     assert delay == timedelta(seconds=app.settings.notify_grace_seconds)
     # fix it within the grace window: no reason asked, no new event
@@ -312,8 +311,8 @@ async def test_after_the_grace_window_a_change_asks_for_a_reason_the_family_sees
     assert "4 → 5" in teacher.last.text
     rows = await _outbox(app, f"grade:{grade_id}:chg:")
     assert len(rows) == 3
+    assert rows[0].event == "grade_changed"
     assert rows[0].payload == {
-        "event": "grade_changed",
         "student_id": school.student_id,
         "grade_id": grade_id,
         "old_value": "4",
@@ -334,7 +333,7 @@ async def test_after_the_grace_window_a_change_asks_for_a_reason_the_family_sees
     await teacher.send("Wrong student")
     rows = await _outbox(app, f"grade:{grade_id}:del:")
     assert [r.payload["reason"] for r in rows] == ["Wrong student"] * 3
-    assert rows[0].payload["event"] == "grade_deleted"
+    assert rows[0].event == "grade_deleted"
     assert rows[0].payload["old_value"] == "5"
     # undo is too late now
     await teacher.press(teacher.last, data=JLessonCb(lesson_id=lesson_id).pack())
@@ -404,8 +403,8 @@ async def test_attendance_all_present_then_absent_late_and_excused(
     assert [r.account_id for r in rows] == sorted(
         [await _account(app, f.PARENT), await _account(app, f.STUDENT)]
     )
+    assert rows[0].event == "attendance"
     assert rows[0].payload == {
-        "event": "attendance",
         "student_id": school.student_id,
         "attendance_id": att.id,
         "status": "absent",
@@ -483,8 +482,8 @@ async def test_homework_with_files_due_next_lesson_and_submission_review(
         [await _account(app, t) for t in (f.PARENT, f.TRUSTED, f.STUDENT)]
     )
     assert rows[0].kind == "homework"
+    assert rows[0].event == "homework"
     assert rows[0].payload == {
-        "event": "homework",
         "student_id": school.student_id,
         "homework_id": homework.id,
     }
@@ -529,9 +528,8 @@ async def test_homework_with_files_due_next_lesson_and_submission_review(
         f"sub:{submission_id}:rev:1:{student_account}",
         f"sub:{submission_id}:rev:2:{student_account}",
     ]
-    assert rows[0].template == "notify/submission_reviewed.html.j2"
+    assert rows[0].event == "submission_reviewed"
     assert rows[0].payload == {
-        "event": "submission_reviewed",
         "submission_id": submission_id,
         "student_id": school.student_id,
     }

@@ -129,9 +129,8 @@ async def test_a_new_grade_is_announced_to_the_family_after_the_grace_window(
         assert [r.dedup_key for r in rows] == [f"grade:{saved.grade_id}:new:{a}" for a in family]
         for row in rows:
             assert row.kind == "grade"
-            assert row.template == "notify/grade.html.j2"
+            assert row.event == "grade"
             assert row.payload == {
-                "event": "grade",
                 "student_id": school.student_id,
                 "grade_id": saved.grade_id,
             }
@@ -245,8 +244,8 @@ async def test_changes_inside_the_window_are_silent_after_it_need_a_reason(
         assert entry is not None
         rows = await _rows(session, f"grade:{gid}:chg:{entry.id}:")
         assert len(rows) == 3
+        assert rows[0].event == "grade_changed"
         assert rows[0].payload == {
-            "event": "grade_changed",
             "student_id": school.student_id,
             "grade_id": gid,
             "old_value": "4",
@@ -271,9 +270,9 @@ async def test_changes_inside_the_window_are_silent_after_it_need_a_reason(
         await session.rollback()
         await journal.delete_grade(session, teacher, gid, reason="twice", grace=GRACE, now=late)
         rows = await _rows(session, f"grade:{gid}:del:")
+        assert [r.event for r in rows] == ["grade_deleted"] * 3
         assert [r.payload for r in rows] == [
             {
-                "event": "grade_deleted",
                 "student_id": school.student_id,
                 "grade_id": gid,
                 "old_value": "5",
@@ -366,7 +365,7 @@ async def test_attendance_marks_announce_absences_and_lateness_only(
         rows = await _rows(session, f"att:{att_id}:absent:")
         assert [r.account_id for r in rows] == await _accounts(session, f.PARENT, f.STUDENT)
         assert rows[0].kind == "attendance"
-        assert rows[0].template == "notify/attendance.html.j2"
+        assert rows[0].event == "attendance"
         assert rows[0].not_before == NOW + GRACE
         # back to present inside the window: cancelled; absent again: revived, no duplicate
         await journal.set_attendance(session, teacher, lesson_id, school.student_id,
@@ -468,8 +467,8 @@ async def test_homework_is_due_on_the_next_lesson_and_reaches_every_family(
         assert [r.account_id for r in rows] == await _accounts(
             session, f.PARENT, f.TRUSTED, f.STUDENT
         )
+        assert rows[0].event == "homework"
         assert rows[0].payload == {
-            "event": "homework",
             "student_id": school.student_id,
             "homework_id": homework_id,
         }
@@ -512,8 +511,8 @@ async def test_a_reviewed_submission_is_told_to_the_student_only(
             f"sub:{submission_id}:rev:1:{student[0]}",
             f"sub:{submission_id}:rev:2:{student[0]}",
         ]
+        assert rows[0].event == "submission_reviewed"
         assert rows[0].payload == {
-            "event": "submission_reviewed",
             "submission_id": submission_id,
             "student_id": school.student_id,
         }

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
-from db.enums import NotificationKind, TrustScope
+from db.enums import TrustScope
 from db.models import Account, OutboxMessage
-from services.notify.recipients import family_recipients, notify_family
+from services.notify import DedupKey, NotificationEvent, family_recipients, notify_family
 from tests import factories as f
 
 
@@ -49,19 +49,15 @@ async def test_notify_family_writes_one_row_per_recipient_once(
             await notify_family(
                 session,
                 student_id=school.student_id,
-                kind=NotificationKind.GRADE,
-                scope=TrustScope.GRADES,
-                event="grade",
+                event=NotificationEvent.GRADE,
                 payload={"grade_id": 1},
-                dedup_key="grade:1:new",
+                dedup_key=DedupKey.grade_new(1),
                 delay=timedelta(seconds=60),
             )
         await session.commit()
         rows = list(await session.scalars(select(OutboxMessage)))
         assert len(rows) == 3
-        assert {r.template for r in rows} == {"notify/grade.html.j2"}
-        assert all(
-            r.payload == {"event": "grade", "student_id": school.student_id, "grade_id": 1}
-            for r in rows
-        )
+        assert {r.event for r in rows} == {"grade"}
+        assert {r.kind for r in rows} == {"grade"}
+        assert all(r.payload == {"student_id": school.student_id, "grade_id": 1} for r in rows)
         assert all(r.not_before > utcnow() + timedelta(seconds=50) for r in rows)

@@ -29,8 +29,7 @@ from db.models import (
     Student,
     TrustedAccess,
 )
-from services.notify import jobs
-from services.notify.outbox import enqueue
+from services.notify import DedupKey, NotificationEvent, enqueue, jobs
 from services.privacy import PERSONAL_KEYS, strip_personal
 from tests import factories as f
 from tests.harness import App
@@ -94,10 +93,9 @@ async def _parent_with_everything(app: App, school: f.SmallSchool) -> int:
         await enqueue(
             session,
             account_ids=[account.id],
-            kind=NotificationKind.SYSTEM,
-            template="notify/grade.html.j2",
-            payload={"event": "grade"},
-            dedup_key="test:waiting",
+            event=NotificationEvent.GRADE,
+            payload={},
+            dedup_key=DedupKey("test:waiting"),
         )
         await session.commit()
         assert await session.scalar(
@@ -440,7 +438,7 @@ async def test_retention_forgets_old_requests_and_audit_details(
                     account_id=who,
                     kind=NotificationKind.LINK,
                     dedup_key=f"old:{who}",
-                    template="linking/request_staff.html.j2",
+                    event=NotificationEvent.LINK_REQUEST,
                     payload={"phone": APPLICANT_PHONE},
                     created_at=NOW - 181 * DAY,
                     not_before=NOW - 181 * DAY,
@@ -449,7 +447,7 @@ async def test_retention_forgets_old_requests_and_audit_details(
                     account_id=who,
                     kind=NotificationKind.LINK,
                     dedup_key=f"new:{who}",
-                    template="linking/request_staff.html.j2",
+                    event=NotificationEvent.LINK_REQUEST,
                     payload={"phone": APPLICANT_PHONE},
                     created_at=NOW - DAY,
                     not_before=NOW - DAY,

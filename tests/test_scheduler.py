@@ -55,7 +55,7 @@ def find(app: App, telegram_id: int, needle: str) -> str:
 
 async def _rows(app: App, event: str) -> list[OutboxMessage]:
     rows = await w.outbox_rows(app.session_factory)
-    return [r for r in rows if r.payload.get("event") == event]
+    return [r for r in rows if r.event == event]
 
 
 async def test_daily_digest_at_each_parents_time_once(app: App, world: w.World) -> None:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.base import Base
+from db.base import Base, UTCDateTime
 from db.migrate import alembic_config, downgrade_sync, upgrade_sync
+from db.models import Account
 
 
 async def _diff(engine: AsyncEngine) -> list[object]:
@@ -47,3 +50,89 @@ async def test_stairway_down_and_up(db_url: str, engine: AsyncEngine) -> None:
         await asyncio.to_thread(downgrade_sync, db_url, revision.down_revision or "base")
         await asyncio.to_thread(upgrade_sync, db_url, revision.revision)
     assert await _diff(engine) == []
+
+
+# --- 007: outbox rows name their event instead of a template --------------------------------
+
+_OUTBOX_006 = sa.table(
+    "notification_outbox",
+    sa.column("id", sa.Integer()),
+    sa.column("account_id", sa.Integer()),
+    sa.column("kind", sa.String()),
+    sa.column("dedup_key", sa.String()),
+    sa.column("template", sa.String()),
+    sa.column("payload", sa.JSON()),
+    sa.column("status", sa.String()),
+    sa.column("attempts", sa.Integer()),
+    sa.column("not_before", UTCDateTime()),
+    sa.column("created_at", UTCDateTime()),
+)
+#: (template, payload) before 007 → (event, payload) after it
+_ROWS_007 = [
+    (
+        ("notify/grade.html.j2", {"event": "grade_changed", "student_id": 1, "old_value": "5"}),
+        ("grade_changed", {"student_id": 1, "old_value": "5"}),
+    ),
+    (
+        ("notify/weekly.html.j2", {"event": "weekly", "student_ids": [1], "week_start": "x"}),
+        ("weekly", {"student_ids": [1], "week_start": "x"}),
+    ),
+    (
+        ("linking/request_staff.html.j2", {"request_id": 3, "keyboard": "link_decision"}),
+        ("link_request", {"request_id": 3, "keyboard": "link_decision"}),
+    ),
+    (("linking/code_wave.html.j2", {"limit": 5}), ("code_wave", {"limit": 5})),
+    (("linking/gone.html.j2", {"name": "x"}), ("gone", {"name": "x"})),
+]
+
+
+async def _outbox_rows(engine: AsyncEngine, column: str) -> list[tuple[object, object]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(sa.column(column), sa.column("payload", sa.JSON()))
+            .select_from(sa.table("notification_outbox"))
+            .order_by(sa.column("id"))
+        )
+        return [tuple(row) for row in rows]
+
+
+async def test_outbox_templates_become_events_and_back(db_url: str, engine: AsyncEngine) -> None:
+    """007 gives each waiting row the event its template (and payload) names, and the
+    downgrade the template and payload the code before it expects."""
+    await engine.dispose()
+    await asyncio.to_thread(downgrade_sync, db_url, "006")
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        await conn.execute(
+            Account.__table__.insert().values(
+                id=1, telegram_id=100, full_name="A", is_active=True, created_at=now
+            )
+        )
+        await conn.execute(
+            _OUTBOX_006.insert(),
+            [
+                {
+                    "account_id": 1,
+                    "kind": "system",
+                    "dedup_key": f"k{i}",
+                    "template": template,
+                    "payload": payload,
+                    "status": "pending",
+                    "attempts": 0,
+                    "not_before": now,
+                    "created_at": now,
+                }
+                for i, ((template, payload), _after) in enumerate(_ROWS_007)
+            ],
+        )
+    await engine.dispose()
+    await asyncio.to_thread(upgrade_sync, db_url, "007")
+    assert await _outbox_rows(engine, "event") == [after for _before, after in _ROWS_007]
+
+    await engine.dispose()
+    await asyncio.to_thread(downgrade_sync, db_url, "006")
+    back = await _outbox_rows(engine, "template")
+    await engine.dispose()
+    await asyncio.to_thread(upgrade_sync, db_url, "head")
+    assert back[:4] == [before for before, _after in _ROWS_007[:4]]
+    assert back[4] == ("notify/gone.html.j2", {"name": "x"})  # not known: not sendable either

@@ -20,7 +20,7 @@ from bot.callbacks.notify import (
 from bot.i18n import N_
 from bot.keyboards import back_button
 from db.enums import DeliveryMode, NotificationKind
-from services.notify.plan import Button, ButtonAction
+from services.notify.model import Button, ButtonAction
 from services.notify.preferences import (
     DIGEST_TIMES,
     MODES,

@@ -2,7 +2,7 @@
 daily digest, the weekly summary with its chart, homework-due reminders, tomorrow's timetable
 changes and period-end summaries.
 
-The scheduler jobs (`services.scheduler_jobs`) only write outbox rows naming the recipient,
+The scheduler jobs (`services.notify.jobs`) only write outbox rows naming the recipient,
 the students and the day or period; `load_family` turns a batch of such rows into contexts for
 their templates in a fixed number of queries, re-checking what each recipient may see.
 """
@@ -10,7 +10,7 @@ their templates in a fixed number of queries, re-checking what each recipient ma
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
@@ -42,17 +42,18 @@ from db.models import (
     TeachingAssignment,
 )
 from services.grading import display_value, weighted_average
-from services.notify.outbox import Outgoing
-from services.notify.plan import (
+from services.notify.events import NotificationEvent
+from services.notify.model import (
     AttendanceLine,
     ChildBlock,
     Facts,
     FamilyContent,
+    GradeFacts,
     GradeLine,
     HomeworkLine,
+    Outgoing,
     StudentInfo,
     student_ids_of,
-    template_of,
 )
 
 ABSENCES = (AttendanceStatus.ABSENT, AttendanceStatus.LATE)
@@ -158,20 +159,13 @@ async def load_family(
     session: AsyncSession, rows: list[Outgoing], facts: Facts
 ) -> dict[int, FamilyContent | None]:
     """Contexts for a batch of summary rows (None: nothing to say, the row is dropped)."""
-    by_event: dict[str, list[Outgoing]] = defaultdict(list)
+    by_event: dict[NotificationEvent, list[Outgoing]] = defaultdict(list)
     for row in rows:
-        by_event[row.event or ""].append(row)
+        by_event[row.event].append(row)
     result: dict[int, FamilyContent | None] = {}
-    if by_event["digest"]:
-        result |= await _digests(session, by_event["digest"], facts)
-    if by_event["weekly"]:
-        result |= await _weekly(session, by_event["weekly"], facts)
-    if by_event["homework_due"]:
-        result |= await _homework_due(session, by_event["homework_due"], facts)
-    if by_event["timetable"]:
-        result |= await _timetable(session, by_event["timetable"], facts)
-    if by_event["period_summary"]:
-        result |= await _period_summaries(session, by_event["period_summary"], facts)
+    for event, load in _LOADERS.items():
+        if by_event[event]:
+            result |= await load(session, by_event[event], facts)
     return result
 
 
@@ -206,22 +200,6 @@ async def _grades_between(
     if created is not None:
         query = query.where(Grade.created_at >= created[0], Grade.created_at < created[1])
     return list(await session.execute(query))
-
-
-def _grade_line(grade: Grade, subject: str, teacher: str | None) -> GradeLine:
-    return GradeLine(
-        grade.id,
-        "new",
-        subject,
-        display_value(grade.value),
-        None,
-        str(grade.kind),
-        grade.weight,
-        grade.date,
-        grade.comment,
-        None,
-        teacher,
-    )
 
 
 def _released(grade: Grade, today: date) -> bool:
@@ -312,7 +290,7 @@ async def _digests(
                 and prefs.mode(NotificationKind.GRADE) != DeliveryMode.OFF
             ):
                 child.grades = [
-                    _grade_line(g, subject, teacher)
+                    GradeFacts.of(g, subject, teacher).line()
                     for g, subject, teacher, *_scale in grades
                     if g.student_id == info.id and start <= g.created_at < end and _released(g, day)
                 ]
@@ -342,11 +320,7 @@ async def _digests(
             if not child.empty:
                 children.append(child)
         if children:
-            result[row.id] = FamilyContent(
-                template_of("digest"),
-                {"date": day, "children": children},
-                students[0].id,
-            )
+            result[row.id] = FamilyContent({"date": day, "children": children}, students[0].id)
     return result
 
 
@@ -418,7 +392,6 @@ async def _weekly(
         if not children:
             continue
         result[row_id] = FamilyContent(
-            template_of("weekly"),
             {"week_start": start, "week_end": end, "children": children},
             students[0].id,
             photo=partial(weekly_chart, children, start, end),
@@ -464,7 +437,6 @@ async def _homework_due(
         ]
         if lines:
             result[row_id] = FamilyContent(
-                template_of("homework_due"),
                 {"date": day, "student_name": info.name, "items": lines},
                 info.id,
             )
@@ -517,9 +489,7 @@ async def _timetable(
             if changes:
                 children.append(ChildBlock(info.name, info.class_name, changes))
         if children and day is not None:
-            result[row.id] = FamilyContent(
-                template_of("timetable"), {"date": day, "children": children}, students[0].id
-            )
+            result[row.id] = FamilyContent({"date": day, "children": children}, students[0].id)
     return result
 
 
@@ -581,11 +551,22 @@ async def _period_summaries(
                 children.append(SummaryChild(info.name, info.class_name, subjects))
         if children:
             result[row_id] = FamilyContent(
-                template_of("period_summary"),
                 {"period": period, "children": children},
                 students[0].id,
             )
     return result
+
+
+_Loader = Callable[
+    [AsyncSession, list[Outgoing], Facts], Awaitable[dict[int, FamilyContent | None]]
+]
+_LOADERS: dict[NotificationEvent, _Loader] = {
+    NotificationEvent.DIGEST: _digests,
+    NotificationEvent.WEEKLY: _weekly,
+    NotificationEvent.HOMEWORK_DUE: _homework_due,
+    NotificationEvent.TIMETABLE: _timetable,
+    NotificationEvent.PERIOD_SUMMARY: _period_summaries,
+}
 
 
 # --- the weekly chart ---------------------------------------------------------------------------

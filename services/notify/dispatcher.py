@@ -7,11 +7,12 @@ API call per part, raising the `DeliveryError` subclasses below.
 
 One round (`run_batch`):
 
-1. claim due rows (`services.outbox.claim_due`: `FOR UPDATE SKIP LOCKED` on PostgreSQL);
-2. load what they are about in a fixed number of queries (`services.notify_content`);
-3. plan: cancel what is void (a grade deleted inside the grace window), reschedule what must
-   wait (quiet hours, a held grade, a family still being graded), coalesce the rest into one
-   message per recipient and kind;
+1. claim due rows (`services.notify.outbox.claim_due`: `FOR UPDATE SKIP LOCKED` on
+   PostgreSQL);
+2. load what they are about in a fixed number of queries (`services.notify.facts`);
+3. plan (`services.notify.plan`, pure): cancel what is void (a grade deleted inside the grace
+   window), reschedule what must wait (quiet hours, a held grade, a family still being
+   graded), coalesce the rest into one message per recipient and kind;
 4. send with a small pool of workers, each message paced by the `RateLimiter`, and record each
    outcome in its own tiny transaction right after the API answered.
 
@@ -41,7 +42,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
 from services.notify import outbox
-from services.notify.plan import Outbound, Plan, load_facts, plan_batch
+from services.notify.facts import load_facts
+from services.notify.model import Outbound, Plan
+from services.notify.plan import plan_batch
 from services.notify.preferences import PreferenceDefaults
 from services.redaction import redact
 

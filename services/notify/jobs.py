@@ -24,7 +24,7 @@ from sqlalchemy import func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
-from db.enums import ALL_SCOPES, NotificationKind, TrustScope
+from db.enums import ALL_SCOPES, TrustScope
 from db.models import (
     AcademicYear,
     Account,
@@ -40,8 +40,8 @@ from db.models import (
 )
 from services.codes import ATTEMPT_KEEP, prune_attempts
 from services.notify.digests import period_kind_order
-from services.notify.outbox import enqueue_rows, prune
-from services.notify.plan import template_of
+from services.notify.events import DedupKey, NotificationEvent
+from services.notify.outbox import NewRow, enqueue_rows, prune
 from services.notify.preferences import PreferenceDefaults, load_preferences
 from services.privacy import DEFAULT_RETENTION_DAYS, apply_retention
 
@@ -138,24 +138,6 @@ def _by_account(links: Iterable[Link], scope: TrustScope | None = None) -> dict[
     return {account: sorted(ids) for account, ids in result.items() if ids}
 
 
-def _row(
-    account_id: int,
-    kind: NotificationKind,
-    event: str,
-    dedup: str,
-    payload: dict[str, Any],
-    now: datetime,
-) -> dict[str, Any]:
-    return {
-        "account_id": account_id,
-        "kind": kind,
-        "dedup_key": f"{dedup}:{account_id}",
-        "template": template_of(event),
-        "payload": {"event": event, **payload},
-        "not_before": now,
-    }
-
-
 def _family_payload(student_ids: list[int], **extra: Any) -> dict[str, Any]:
     return {"student_id": student_ids[0], "student_ids": student_ids, **extra}
 
@@ -163,9 +145,7 @@ def _family_payload(student_ids: list[int], **extra: Any) -> dict[str, Any]:
 # --- the jobs ----------------------------------------------------------------------------------
 
 #: What a job writes for one school at one moment: (session, school_id, local now, now, config).
-RowBuilder = Callable[
-    [AsyncSession, int, datetime, datetime, JobConfig], Awaitable[list[dict[str, Any]]]
-]
+RowBuilder = Callable[[AsyncSession, int, datetime, datetime, JobConfig], Awaitable[list[NewRow]]]
 
 
 async def _per_school(
@@ -206,18 +186,15 @@ async def daily_digests(
 
 async def _digest_rows(
     session: AsyncSession, school_id: int, local: datetime, now: datetime, config: JobConfig
-) -> list[dict[str, Any]]:
+) -> list[NewRow]:
     links = _by_account(await family_links(session, school_id, now))
     prefs = await load_preferences(session, links, config.preferences)
-    prefix = f"digest:{local.date().isoformat()}"
     return [
-        _row(
+        NewRow(
             account_id,
-            NotificationKind.DIGEST,
-            "digest",
-            prefix,
+            NotificationEvent.DIGEST,
+            DedupKey.digest(local.date()),
             _family_payload(students, date=local.date().isoformat()),
-            now,
         )
         for account_id, students in links.items()
         if account_id in prefs
@@ -238,21 +215,18 @@ async def weekly_summaries(
 
 async def _weekly_rows(
     session: AsyncSession, school_id: int, local: datetime, now: datetime, config: JobConfig
-) -> list[dict[str, Any]]:
+) -> list[NewRow]:
     if local.isoweekday() != 7 or not _is_evening(local, config):
         return []
     monday = local.date() - timedelta(days=6)
     links = _by_account(await family_links(session, school_id, now), TrustScope.GRADES)
     prefs = await load_preferences(session, links, config.preferences)
-    prefix = f"weekly:{monday.isoformat()}"
     return [
-        _row(
+        NewRow(
             account_id,
-            NotificationKind.DIGEST,
-            "weekly",
-            prefix,
+            NotificationEvent.WEEKLY,
+            DedupKey.weekly(monday),
             _family_payload(students, week_start=monday.isoformat()),
-            now,
         )
         for account_id, students in links.items()
         if account_id in prefs and prefs[account_id].digest_on
@@ -281,7 +255,7 @@ async def homework_reminders(
 
 async def _homework_due_rows(
     session: AsyncSession, school_id: int, local: datetime, now: datetime, config: JobConfig
-) -> list[dict[str, Any]]:
+) -> list[NewRow]:
     if not _is_evening(local, config):
         return []
     tomorrow = local.date() + timedelta(days=1)
@@ -300,15 +274,12 @@ async def _homework_due_rows(
         )
         .distinct()
     )
-    prefix = f"hwdue:{tomorrow.isoformat()}"
     return [
-        _row(
+        NewRow(
             account_id,
-            NotificationKind.HOMEWORK,
-            "homework_due",
-            f"{prefix}:{student_id}",
+            NotificationEvent.HOMEWORK_DUE,
+            DedupKey.homework_due(tomorrow, student_id),
             {"student_id": student_id, "date": tomorrow.isoformat()},
-            now,
         )
         for account_id, student_id in students
         if account_id is not None  # joined to Account: never None here
@@ -328,7 +299,7 @@ async def timetable_changes(
 
 async def _timetable_rows(
     session: AsyncSession, school_id: int, local: datetime, now: datetime, config: JobConfig
-) -> list[dict[str, Any]]:
+) -> list[NewRow]:
     if not _is_evening(local, config):
         return []
     tomorrow = local.date() + timedelta(days=1)
@@ -358,19 +329,16 @@ async def _timetable_rows(
     )
     class_of = dict(enrolled.all())
     links = _by_account(await family_links(session, school_id, now, class_of), TrustScope.SCHEDULE)
-    prefix = f"tt:{tomorrow.isoformat()}"
     return [
-        _row(
+        NewRow(
             account_id,
-            NotificationKind.TIMETABLE,
-            "timetable",
-            f"{prefix}:{signature}",
+            NotificationEvent.TIMETABLE,
+            DedupKey.timetable(tomorrow, signature),
             _family_payload(
                 students,
                 date=tomorrow.isoformat(),
                 lesson_ids=sorted({i for s in students for i in lessons_of[class_of[s]]}),
             ),
-            now,
         )
         for account_id, students in links.items()
     ]
@@ -389,7 +357,7 @@ async def period_summaries(
 
 async def _period_rows(
     session: AsyncSession, school_id: int, local: datetime, now: datetime, config: JobConfig
-) -> list[dict[str, Any]]:
+) -> list[NewRow]:
     today = local.date()
     last = today if _is_evening(local, config) else today - timedelta(days=1)
     periods = list(
@@ -413,13 +381,11 @@ async def _period_rows(
     links = _by_account(await family_links(session, school_id, now), TrustScope.GRADES)
     prefs = await load_preferences(session, links, config.preferences)
     return [
-        _row(
+        NewRow(
             account_id,
-            NotificationKind.DIGEST,
-            "period_summary",
-            f"period:{period_id}",
+            NotificationEvent.PERIOD_SUMMARY,
+            DedupKey.period_summary(period_id),
             _family_payload(students, period_id=period_id),
-            now,
         )
         for period_id, _kind in chosen.values()
         for account_id, students in links.items()

@@ -1,8 +1,10 @@
 """The transactional outbox: notifications are rows written with the change that causes them.
 
-`enqueue` adds rows to the caller's transaction (nothing is sent if it rolls back); the
-dispatcher (`services.dispatcher`) claims due rows, turns them into messages and records what
-became of each row here, every record in its own short transaction:
+`enqueue` adds rows to the caller's transaction (nothing is sent if it rolls back): one per
+recipient, naming its event (`services.notify.events`), never a template, with a payload of
+ids and of the facts that cannot be re-read later, and a dedup key (`DedupKey`) that makes it
+unique. The dispatcher (`services.notify.dispatcher`) claims due rows, turns them into
+messages and records what became of each row here, every record in its own short transaction:
 
 * `claim_due` marks a batch as claimed until `claimed_until` (on PostgreSQL with
   `FOR UPDATE SKIP LOCKED`, so several processes share the work without overlapping); a claim
@@ -10,6 +12,9 @@ became of each row here, every record in its own short transaction:
 * `mark_sent` right after Telegram accepted the message — the only window in which a crash can
   cause a duplicate is between those two moments (see docs/architecture.md);
 * `mark_failed` (retry later or dead-letter), `release`, `cancel`, `reschedule`.
+
+The journal changes what is waiting by dedup key: `cancel_pending` (a grade undone inside the
+grace window), `retime_pending` (a grade held back), `revive_cancelled` (an undo undone).
 
 Rows of accounts that blocked the bot (`is_active` false) are not claimed until they return.
 """
@@ -35,31 +40,11 @@ from db.models import (
     TrustedAccess,
 )
 from db.upsert import upsert
+from services.notify.events import DedupKey, NotificationEvent, parse_event
+from services.notify.model import Outgoing
 
 CLAIM_SECONDS = 60
 MAX_AGE = timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A claimed row with what the sender needs: where, in which language, what."""
-
-    id: int
-    chat_id: int
-    locale: str | None
-    template: str
-    payload: dict[str, Any]
-    attempts: int
-    account_id: int = 0
-    kind: NotificationKind = NotificationKind.SYSTEM
-    dedup_key: str = ""
-    created_at: datetime | None = None
-    not_before: datetime | None = None
-
-    @property
-    def event(self) -> str | None:
-        event = self.payload.get("event")
-        return event if isinstance(event, str) else None
 
 
 def _language(code: str | None) -> str | None:
@@ -72,60 +57,61 @@ def _dialect(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
+@dataclass(frozen=True)
+class NewRow:
+    """One recipient's outbox row, about to be written."""
+
+    account_id: int
+    event: NotificationEvent
+    dedup_key: DedupKey
+    payload: dict[str, Any]
+    not_before: datetime | None = None  # None: due at once
+
+    def values(self, now: datetime) -> dict[str, Any]:
+        return {
+            "account_id": self.account_id,
+            "kind": self.event.kind,
+            "event": self.event,
+            "dedup_key": self.dedup_key.for_account(self.account_id),
+            "payload": self.payload,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "created_at": now,
+            "not_before": self.not_before or now,
+        }
+
+
 async def enqueue(
     session: AsyncSession,
     *,
     account_ids: Iterable[int],
-    kind: NotificationKind,
-    template: str,
+    event: NotificationEvent,
     payload: dict[str, Any],
-    dedup_key: str,
+    dedup_key: DedupKey,
     delay: timedelta = timedelta(0),
     now: datetime | None = None,
 ) -> int:
-    """Add one row per recipient (dedup key `<dedup_key>:<account>`); duplicates are ignored."""
+    """Add one row of `event` per recipient; a recipient's row whose key exists is skipped.
+    Returns how many were new."""
     now = now or utcnow()
-    return await enqueue_rows(
-        session,
-        [
-            {
-                "account_id": account_id,
-                "kind": kind,
-                "dedup_key": f"{dedup_key}:{account_id}",
-                "template": template,
-                "payload": payload,
-                "not_before": now + delay,
-            }
-            for account_id in dict.fromkeys(account_ids)
-        ],
-        now=now,
-    )
+    rows = [
+        NewRow(account_id, event, dedup_key, payload, now + delay)
+        for account_id in dict.fromkeys(account_ids)
+    ]
+    return await enqueue_rows(session, rows, now=now)
 
 
 async def enqueue_rows(
-    session: AsyncSession, rows: list[dict[str, Any]], *, now: datetime | None = None
+    session: AsyncSession, rows: list[NewRow], *, now: datetime | None = None
 ) -> int:
-    """Insert prepared rows (account_id, kind, dedup_key, template, payload, not_before), a
-    thousand per statement; rows whose dedup key exists are skipped. Returns how many were
-    new."""
+    """Insert rows, a thousand per statement; rows whose dedup key exists are skipped.
+    Returns how many were new."""
     now = now or utcnow()
-    if not rows:
-        return 0
     added = 0
     for start in range(0, len(rows), 1000):
-        chunk = [
-            {
-                "status": OutboxStatus.PENDING,
-                "attempts": 0,
-                "created_at": now,
-                "not_before": now,
-                **row,
-            }
-            for row in rows[start : start + 1000]
-        ]
         stmt = (
             upsert(session, OutboxMessage)
-            .values(chunk)
+            .values([row.values(now) for row in rows[start : start + 1000]])
             .on_conflict_do_nothing(index_elements=["dedup_key"])
             .returning(OutboxMessage.id)
         )
@@ -177,17 +163,21 @@ async def claim_due(
         .order_by(OutboxMessage.not_before, OutboxMessage.id)
     )
     claimed: list[Outgoing] = []
-    expired: list[int] = []
+    void: dict[int, str] = {}
     for message, chat_id, locale, language_code in rows:
+        event = parse_event(message.event)
         if message.created_at < now - max_age:
-            expired.append(message.id)
+            void[message.id] = "expired"
+            continue
+        if event is None:  # written by a newer version, then rolled back: nothing to say it
+            void[message.id] = f"unknown event {message.event!r}"
             continue
         claimed.append(
             Outgoing(
                 id=message.id,
                 chat_id=chat_id,
                 locale=locale or _language(language_code),
-                template=message.template,
+                event=event,
                 payload=dict(message.payload or {}),
                 attempts=message.attempts,
                 account_id=message.account_id,
@@ -197,8 +187,7 @@ async def claim_due(
                 not_before=message.not_before,
             )
         )
-    if expired:
-        await cancel(session, dict.fromkeys(expired, "expired"))
+    await cancel(session, void)
     await session.commit()
     return claimed
 
@@ -293,19 +282,37 @@ async def deactivate_recipient(session: AsyncSession, chat_id: int) -> None:
     await session.commit()
 
 
-async def cancel_pending(session: AsyncSession, dedup_prefix: str) -> int:
-    """Cancel rows not yet sent whose dedup key starts with the prefix (a grade undone)."""
+def rows_of(key: DedupKey) -> Any:
+    """The rows of every recipient of `key`, as a condition."""
+    return OutboxMessage.dedup_key.startswith(key.prefix, autoescape=True)
+
+
+async def cancel_pending(session: AsyncSession, key: DedupKey) -> int:
+    """Cancel the rows of `key` not yet sent (a grade undone); returns how many."""
     result = await session.execute(
         update(OutboxMessage)
-        .where(
-            and_(
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.dedup_key.startswith(dedup_prefix, autoescape=True),
-            )
-        )
+        .where(OutboxMessage.status == OutboxStatus.PENDING, rows_of(key))
         .values(status=OutboxStatus.CANCELLED, last_error="cancelled")
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def retime_pending(session: AsyncSession, key: DedupKey, not_before: datetime) -> None:
+    """Move the rows of `key` not yet sent to a new time (a grade held back or released)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, rows_of(key))
+        .values(not_before=not_before)
+    )
+
+
+async def revive_cancelled(session: AsyncSession, key: DedupKey, not_before: datetime) -> None:
+    """Make the cancelled rows of `key` pending again (a change that was undone)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.CANCELLED, rows_of(key))
+        .values(status=OutboxStatus.PENDING, not_before=not_before, claimed_until=None)
+    )
 
 
 async def prune(

@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.enums import NotificationKind
 from db.models import (
     Account,
     Acknowledgement,
@@ -31,8 +30,9 @@ from services.access import Action, can, denied, require
 from services.actors import Actor
 from services.core.errors import DomainError
 from services.grading import display_value
+from services.notify.events import DedupKey, NotificationEvent
+from services.notify.model import CommentLine
 from services.notify.outbox import enqueue
-from services.notify.plan import CommentLine, template_of
 
 TEXT_LIMIT = 1000
 HOURLY_LIMIT = 20  # comments one account may write in an hour
@@ -234,10 +234,9 @@ async def add_comment(
     await enqueue(
         session,
         account_ids=await _teacher_accounts(session, grade),
-        kind=NotificationKind.REPLY,
-        template=template_of("comment"),
-        payload={"event": "comment", "student_id": grade.student_id, "comment_id": comment.id},
-        dedup_key=f"comment:{comment.id}",
+        event=NotificationEvent.COMMENT,
+        payload={"student_id": grade.student_id, "comment_id": comment.id},
+        dedup_key=DedupKey.comment(comment.id),
         now=now,
     )
     await session.commit()
@@ -289,10 +288,9 @@ async def add_reply(
         await enqueue(
             session,
             account_ids=[comment.author_id],
-            kind=NotificationKind.REPLY,
-            template=template_of("reply"),
-            payload={"event": "reply", "student_id": grade.student_id, "comment_id": reply.id},
-            dedup_key=f"reply:{reply.id}",
+            event=NotificationEvent.REPLY,
+            payload={"student_id": grade.student_id, "comment_id": reply.id},
+            dedup_key=DedupKey.reply(reply.id),
             now=now,
         )
     await session.commit()

@@ -3,12 +3,13 @@
 The contract between the journal (which writes events) and the dispatcher (which sends them):
 
 * one outbox row per recipient account, written in the same transaction as the change;
-* `template` is `notify/<event>.html.j2`; `payload` carries ids and the event facts that cannot
-  be re-read later (old value, reason), never rendered text — the dispatcher loads the current
-  state at send time, so a grade corrected inside the grace window is sent once, correct;
+* the row names its `NotificationEvent`; its `payload` carries ids and the event facts that
+  cannot be re-read later (old value, reason), never rendered text — the dispatcher loads the
+  current state at send time, so a grade corrected inside the grace window is sent once,
+  correct;
 * recipients are the student's confirmed guardians, trusted persons whose scopes cover the
-  event, and the student's own account; preferences (instant / digest / off, quiet hours,
-  the student's opt-in) are applied by the dispatcher, not here.
+  event (`NotificationEvent.scope`), and the student's own account; preferences (instant /
+  digest / off, quiet hours, the student's opt-in) are applied by the dispatcher, not here.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from sqlalchemy import false, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.enums import NotificationKind, TrustScope
+from db.enums import TrustScope
 from db.models import Guardianship, Student, TrustedAccess
+from services.notify.events import DedupKey, NotificationEvent
 from services.notify.outbox import enqueue
 
 DEFAULT_GRACE = timedelta(seconds=60)
@@ -62,23 +64,20 @@ async def notify_family(
     session: AsyncSession,
     *,
     student_id: int,
-    kind: NotificationKind,
-    scope: TrustScope | None,
-    event: str,
+    event: NotificationEvent,
     payload: dict[str, Any],
-    dedup_key: str,
+    dedup_key: DedupKey,
     delay: timedelta = timedelta(0),
     now: datetime | None = None,
 ) -> int:
     """Write one outbox row per recipient of a student's event; returns how many."""
     now = now or utcnow()
-    recipients = await family_recipients(session, student_id, scope, now=now)
+    recipients = await family_recipients(session, student_id, event.scope, now=now)
     return await enqueue(
         session,
         account_ids=recipients,
-        kind=kind,
-        template=f"notify/{event}.html.j2",
-        payload={"event": event, "student_id": student_id, **payload},
+        event=event,
+        payload={"student_id": student_id, **payload},
         dedup_key=dedup_key,
         delay=delay,
         now=now,

@@ -14,8 +14,7 @@ from services.notify.digests import (
     SubjectAverage,
     SummaryChild,
 )
-from services.notify.outbox import DeadLetter
-from services.notify.plan import (
+from services.notify.model import (
     AttendanceLine,
     ChildBlock,
     CommentLine,
@@ -23,6 +22,7 @@ from services.notify.plan import (
     HomeworkLine,
     SubmissionFacts,
 )
+from services.notify.outbox import DeadLetter
 from services.notify.preferences import (
     KINDS,
     QUIET_OFF,
