@@ -57,6 +57,8 @@ from services.notify.model import (
 )
 
 ABSENCES = (AttendanceStatus.ABSENT, AttendanceStatus.LATE)
+#: A summary of grades is a digest and needs the grades on too.
+_GRADE_SUMMARY = (NotificationKind.DIGEST, NotificationKind.GRADE)
 
 
 # --- what the templates get -------------------------------------------------------------------
@@ -137,12 +139,12 @@ def _day(value: Any) -> date | None:
 
 
 def _visible(
-    facts: Facts, row: Outgoing, scope: TrustScope | None, kind: NotificationKind
+    facts: Facts, row: Outgoing, scope: TrustScope | None, *kinds: NotificationKind
 ) -> list[StudentInfo]:
-    """The row's students this recipient still may hear about in this kind (and in `scope`;
-    None: in any scope)."""
+    """The row's students this recipient still may hear about in `scope` (None: in any), by
+    name; none if the recipient turned any of `kinds` off."""
     prefs = facts.prefs.get(row.account_id)
-    if prefs is None or prefs.mode(kind) == DeliveryMode.OFF:
+    if prefs is None or any(prefs.mode(kind) == DeliveryMode.OFF for kind in kinds):
         return []
     result = []
     for sid in sorted(student_ids_of(row)):
@@ -153,6 +155,24 @@ def _visible(
         if scope is None or relation.allows(scope):
             result.append(info)
     return sorted(result, key=lambda s: s.name)
+
+
+def _by_day(
+    facts: Facts,
+    rows: list[Outgoing],
+    key: str,
+    scope: TrustScope | None,
+    *kinds: NotificationKind,
+) -> dict[int, tuple[date, list[StudentInfo]]]:
+    """Per row: the day its payload names under `key` and its visible students (`_visible`);
+    rows with neither are left out."""
+    wanted: dict[int, tuple[date, list[StudentInfo]]] = {}
+    for row in rows:
+        day = _day(row.payload.get(key))
+        students = _visible(facts, row, scope, *kinds)
+        if day is not None and students:
+            wanted[row.id] = (day, students)
+    return wanted
 
 
 async def load_family(
@@ -215,12 +235,7 @@ async def _digests(
     session: AsyncSession, rows: list[Outgoing], facts: Facts
 ) -> dict[int, FamilyContent | None]:
     """The day's grades and absences and the homework for the next school day."""
-    wanted: dict[int, tuple[date, list[StudentInfo]]] = {}
-    for row in rows:
-        day = _day(row.payload.get("date"))
-        students = _visible(facts, row, None, NotificationKind.DIGEST)
-        if day is not None and students:
-            wanted[row.id] = (day, students)
+    wanted = _by_day(facts, rows, "date", None, NotificationKind.DIGEST)
     result: dict[int, FamilyContent | None] = {r.id: None for r in rows}
     if not wanted:
         return result
@@ -365,15 +380,7 @@ async def _weekly(
     session: AsyncSession, rows: list[Outgoing], facts: Facts
 ) -> dict[int, FamilyContent | None]:
     """The week's grades, their averages per subject, and a chart of them."""
-    wanted: dict[int, tuple[date, list[StudentInfo]]] = {}
-    for row in rows:
-        start = _day(row.payload.get("week_start"))
-        students = _visible(facts, row, TrustScope.GRADES, NotificationKind.DIGEST)
-        prefs = facts.prefs.get(row.account_id)
-        if prefs is not None and prefs.mode(NotificationKind.GRADE) == DeliveryMode.OFF:
-            students = []
-        if start is not None and students:
-            wanted[row.id] = (start, students)
+    wanted = _by_day(facts, rows, "week_start", TrustScope.GRADES, *_GRADE_SUMMARY)
     result: dict[int, FamilyContent | None] = {r.id: None for r in rows}
     if not wanted:
         return result
@@ -403,12 +410,13 @@ async def _homework_due(
     session: AsyncSession, rows: list[Outgoing], facts: Facts
 ) -> dict[int, FamilyContent | None]:
     """A student's homework due on a day (sent the evening before), marked when handed in."""
-    wanted: dict[int, tuple[date, StudentInfo]] = {}
-    for row in rows:
-        day = _day(row.payload.get("date"))
-        students = _visible(facts, row, TrustScope.HOMEWORK, NotificationKind.HOMEWORK)
-        if day is not None and students and students[0].class_id is not None:
-            wanted[row.id] = (day, students[0])
+    wanted = {
+        row_id: (day, students[0])
+        for row_id, (day, students) in _by_day(
+            facts, rows, "date", TrustScope.HOMEWORK, NotificationKind.HOMEWORK
+        ).items()
+        if students[0].class_id is not None
+    }
     result: dict[int, FamilyContent | None] = {r.id: None for r in rows}
     if not wanted:
         return result
@@ -510,10 +518,7 @@ async def _period_summaries(
     wanted: dict[int, tuple[PeriodInfo, list[StudentInfo]]] = {}
     for row in rows:
         period = periods.get(row.payload.get("period_id", -1))
-        students = _visible(facts, row, TrustScope.GRADES, NotificationKind.DIGEST)
-        prefs = facts.prefs.get(row.account_id)
-        if prefs is not None and prefs.mode(NotificationKind.GRADE) == DeliveryMode.OFF:
-            students = []
+        students = _visible(facts, row, TrustScope.GRADES, *_GRADE_SUMMARY)
         if period is not None and students:
             wanted[row.id] = (period, students)
     if not wanted:

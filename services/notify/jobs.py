@@ -14,35 +14,34 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal, or_, select, union_all
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
-from db.enums import ALL_SCOPES, TrustScope
+from db.enums import TrustScope
 from db.models import (
     AcademicYear,
     Account,
     Enrollment,
-    Guardianship,
     Homework,
     Lesson,
     Period,
     School,
     SchoolClass,
     Student,
-    TrustedAccess,
 )
 from services.codes import ATTEMPT_KEEP, prune_attempts
 from services.notify.digests import period_kind_order
 from services.notify.events import DedupKey, NotificationEvent
 from services.notify.outbox import NewRow, enqueue_rows, prune
 from services.notify.preferences import PreferenceDefaults, load_preferences
+from services.notify.recipients import by_account, family_links
 from services.privacy import DEFAULT_RETENTION_DAYS, apply_retention
 
 #: Advisory-lock keys of the jobs (any distinct 64-bit numbers).
@@ -69,18 +68,26 @@ class JobConfig:
     retention_days: int = DEFAULT_RETENTION_DAYS
 
 
-@dataclass(frozen=True)
-class Link:
-    account_id: int
-    student_id: int
-    scopes: int
-
-
 async def _exclusive(session: AsyncSession, job: str) -> bool:
     """Only one process runs a job at a time (PostgreSQL); SQLite runs one process anyway."""
     if session.bind is None or session.bind.dialect.name != "postgresql":
         return True
     return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(LOCKS[job]))))
+
+
+async def _locked(
+    session_factory: async_sessionmaker[AsyncSession],
+    job: str,
+    work: Callable[[AsyncSession], Awaitable[int]],
+) -> int:
+    """Run `work` in a session of its own under the job's lock and commit; 0 without running
+    it while another process holds the lock."""
+    async with session_factory() as session:
+        if not await _exclusive(session, job):
+            return 0
+        done = await work(session)
+        await session.commit()
+    return done
 
 
 async def _schools(session: AsyncSession, default: str) -> list[tuple[int, ZoneInfo]]:
@@ -91,51 +98,6 @@ async def _schools(session: AsyncSession, default: str) -> list[tuple[int, ZoneI
         except (KeyError, ValueError):
             result.append((school_id, ZoneInfo(default)))
     return result
-
-
-async def family_links(
-    session: AsyncSession,
-    school_id: int,
-    now: datetime,
-    student_ids: Iterable[int] | None = None,
-) -> list[Link]:
-    """Every active account linked to the school's students (guardians, trusted persons with
-    their scopes, the students themselves), in one query."""
-    students: Any = select(Student.id).where(Student.school_id == school_id)
-    if student_ids is not None:
-        students = students.where(Student.id.in_(sorted(set(student_ids))))
-    links = union_all(
-        select(
-            Guardianship.account_id.label("account_id"),
-            Guardianship.student_id.label("student_id"),
-            literal(ALL_SCOPES).label("scopes"),
-        ).where(Guardianship.student_id.in_(students), Guardianship.revoked_at.is_(None)),
-        select(TrustedAccess.account_id, TrustedAccess.student_id, TrustedAccess.scopes).where(
-            TrustedAccess.student_id.in_(students),
-            TrustedAccess.account_id.is_not(None),
-            TrustedAccess.revoked_at.is_(None),
-            or_(TrustedAccess.expires_at.is_(None), TrustedAccess.expires_at > now),
-        ),
-        select(Student.account_id, Student.id, literal(ALL_SCOPES)).where(
-            Student.id.in_(students), Student.account_id.is_not(None)
-        ),
-    ).subquery()
-    rows = await session.execute(
-        select(links.c.account_id, links.c.student_id, links.c.scopes)
-        .join(Account, Account.id == links.c.account_id)
-        .where(Account.is_active.is_(True))
-    )
-    return [Link(a, s, int(scopes)) for a, s, scopes in rows]
-
-
-def _by_account(links: Iterable[Link], scope: TrustScope | None = None) -> dict[int, list[int]]:
-    result: dict[int, list[int]] = defaultdict(list)
-    for link in links:
-        if (scope is None or link.scopes & scope) and link.student_id not in result[
-            link.account_id
-        ]:
-            result[link.account_id].append(link.student_id)
-    return {account: sorted(ids) for account, ids in result.items() if ids}
 
 
 def _family_payload(student_ids: list[int], **extra: Any) -> dict[str, Any]:
@@ -157,17 +119,17 @@ async def _per_school(
 ) -> int:
     """The frame of every family job: one session, the job's lock, each school at its local
     time, the rows its builder wants written (dedup keys make repeats free), one commit."""
-    now = now or utcnow()
-    config = config or JobConfig()
-    added = 0
-    async with session_factory() as session:
-        if not await _exclusive(session, job):
-            return 0
-        for school_id, zone in await _schools(session, config.timezone):
-            rows = await build(session, school_id, now.astimezone(zone), now, config)
-            added += await enqueue_rows(session, rows, now=now)
-        await session.commit()
-    return added
+    moment = now or utcnow()
+    settings = config or JobConfig()
+
+    async def each_school(session: AsyncSession) -> int:
+        added = 0
+        for school_id, zone in await _schools(session, settings.timezone):
+            rows = await build(session, school_id, moment.astimezone(zone), moment, settings)
+            added += await enqueue_rows(session, rows, now=moment)
+        return added
+
+    return await _locked(session_factory, job, each_school)
 
 
 def _is_evening(local: datetime, config: JobConfig) -> bool:
@@ -187,7 +149,7 @@ async def daily_digests(
 async def _digest_rows(
     session: AsyncSession, school_id: int, local: datetime, now: datetime, config: JobConfig
 ) -> list[NewRow]:
-    links = _by_account(await family_links(session, school_id, now))
+    links = by_account(await family_links(session, school_id, now))
     prefs = await load_preferences(session, links, config.preferences)
     return [
         NewRow(
@@ -219,7 +181,7 @@ async def _weekly_rows(
     if local.isoweekday() != 7 or not _is_evening(local, config):
         return []
     monday = local.date() - timedelta(days=6)
-    links = _by_account(await family_links(session, school_id, now), TrustScope.GRADES)
+    links = by_account(await family_links(session, school_id, now), TrustScope.GRADES)
     prefs = await load_preferences(session, links, config.preferences)
     return [
         NewRow(
@@ -328,7 +290,7 @@ async def _timetable_rows(
         )
     )
     class_of = dict(enrolled.all())
-    links = _by_account(await family_links(session, school_id, now, class_of), TrustScope.SCHEDULE)
+    links = by_account(await family_links(session, school_id, now, class_of), TrustScope.SCHEDULE)
     return [
         NewRow(
             account_id,
@@ -378,7 +340,7 @@ async def _period_rows(
             chosen[ends_on] = (period_id, kind)
     if not chosen:
         return []
-    links = _by_account(await family_links(session, school_id, now), TrustScope.GRADES)
+    links = by_account(await family_links(session, school_id, now), TrustScope.GRADES)
     prefs = await load_preferences(session, links, config.preferences)
     return [
         NewRow(
@@ -399,14 +361,9 @@ async def prune_outbox(
     now: datetime | None = None,
     config: JobConfig | None = None,
 ) -> int:
-    """Nightly: forget outbox rows that are long done (see `services.outbox.prune`)."""
-    now = now or utcnow()
-    async with session_factory() as session:
-        if not await _exclusive(session, "prune"):
-            return 0
-        removed = await prune(session, now)
-        await session.commit()
-    return removed
+    """Nightly: forget outbox rows that are long done (see `services.notify.outbox.prune`)."""
+    moment = now or utcnow()
+    return await _locked(session_factory, "prune", lambda session: prune(session, moment))
 
 
 async def personal_data_retention(
@@ -417,14 +374,13 @@ async def personal_data_retention(
 ) -> int:
     """Nightly: forget personal data older than RETENTION_DAYS (see
     `services.privacy.apply_retention`); returns the rows deleted or stripped."""
-    now = now or utcnow()
-    config = config or JobConfig()
-    async with session_factory() as session:
-        if not await _exclusive(session, "retention"):
-            return 0
-        done = await apply_retention(session, now=now, days=config.retention_days)
-        await session.commit()
-    return done.total
+    moment = now or utcnow()
+    days = (config or JobConfig()).retention_days
+
+    async def retain(session: AsyncSession) -> int:
+        return (await apply_retention(session, now=moment, days=days)).total
+
+    return await _locked(session_factory, "retention", retain)
 
 
 async def prune_code_attempts(
@@ -435,13 +391,10 @@ async def prune_code_attempts(
 ) -> int:
     """Hourly: forget redemption attempts older than `codes.ATTEMPT_KEEP` (they only feed the
     hourly attempt limits; the audit log keeps the failed codes). Returns rows removed."""
-    now = now or utcnow()
-    async with session_factory() as session:
-        if not await _exclusive(session, "code_attempts"):
-            return 0
-        removed = await prune_attempts(session, before=now - ATTEMPT_KEEP)
-        await session.commit()
-    return removed
+    before = (now or utcnow()) - ATTEMPT_KEEP
+    return await _locked(
+        session_factory, "code_attempts", lambda session: prune_attempts(session, before=before)
+    )
 
 
 JOBS = {

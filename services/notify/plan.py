@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from db.enums import AttendanceStatus, DeliveryMode, OutboxStatus, SubmissionStatus, TrustScope
+from db.enums import AttendanceStatus, DeliveryMode, OutboxStatus, SubmissionStatus
 from services.grading import display_value
 from services.notify.events import (
     COALESCED,
@@ -37,6 +37,7 @@ from services.notify.model import (
     Outbound,
     Outgoing,
     Plan,
+    Relation,
     Via,
 )
 from services.notify.preferences import UNTUNED
@@ -74,12 +75,21 @@ def _start_of(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=zone).astimezone(UTC)
 
 
+def _hearing(row: Outgoing, facts: Facts, student_id: int) -> Relation | None:
+    """How the row's recipient is linked to the student, if that lets them hear of the row's
+    event now (a trusted person needs the event's scope)."""
+    relation = facts.relation(row.account_id, student_id)
+    if relation is None or not relation.allows(row.event.scope):
+        return None
+    return relation
+
+
 def _grade_item(row: Outgoing, facts: Facts) -> _Decision:
     grade = facts.grades.get(row.payload.get("grade_id", -1))
     if grade is None:
         return _Drop("grade gone")
-    relation = facts.relation(row.account_id, grade.student_id)
-    if relation is None or not relation.allows(TrustScope.GRADES):
+    relation = _hearing(row, facts, grade.student_id)
+    if relation is None:
         return _Drop("no access")
     event = row.event
     if grade.deleted and event != NotificationEvent.GRADE_DELETED:
@@ -125,8 +135,7 @@ def _homework_item(row: Outgoing, facts: Facts) -> _Decision:
         return _Drop("homework gone")
     if not isinstance(student_id, int):
         return _Drop("no student")
-    relation = facts.relation(row.account_id, student_id)
-    if relation is None or not relation.allows(TrustScope.HOMEWORK):
+    if _hearing(row, facts, student_id) is None:
         return _Drop("no access")
     return _Item(student_id, homework.line)
 
@@ -135,8 +144,7 @@ def _attendance_item(row: Outgoing, facts: Facts) -> _Decision:
     mark = facts.attendance.get(row.payload.get("attendance_id", -1))
     if mark is None:
         return _Drop("attendance gone")
-    relation = facts.relation(row.account_id, mark.student_id)
-    if relation is None or not relation.allows(TrustScope.ATTENDANCE):
+    if _hearing(row, facts, mark.student_id) is None:
         return _Drop("no access")
     if mark.status not in NOTIFIED_ABSENCES:
         return _Drop(f"now {mark.status}")

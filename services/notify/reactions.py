@@ -202,6 +202,43 @@ async def _teacher_accounts(session: AsyncSession, grade: Grade) -> list[int]:
     return [author] if author is not None else []
 
 
+async def _post(
+    session: AsyncSession,
+    actor: Actor,
+    grade: Grade,
+    text: str | None,
+    now: datetime,
+    *,
+    reply_to_id: int | None,
+    event: NotificationEvent,
+    recipients: list[int],
+) -> Comment:
+    """Write the actor's comment on a grade, tell `recipients` of it (`event`) and commit."""
+    assert actor.account_id is not None
+    cleaned = _clean(text)
+    await _check_pace(session, actor.account_id, now)
+    comment = Comment(
+        grade_id=grade.id,
+        author_id=actor.account_id,
+        reply_to_id=reply_to_id,
+        text=cleaned,
+        created_at=now,
+    )
+    session.add(comment)
+    await session.flush()
+    key = DedupKey.comment if event == NotificationEvent.COMMENT else DedupKey.reply
+    await enqueue(
+        session,
+        account_ids=recipients,
+        event=event,
+        payload={"student_id": grade.student_id, "comment_id": comment.id},
+        dedup_key=key(comment.id),
+        now=now,
+    )
+    await session.commit()
+    return comment
+
+
 async def add_comment(
     session: AsyncSession,
     actor: Actor,
@@ -213,44 +250,39 @@ async def add_comment(
     """A parent's comment on a grade; the teacher gets it with a "Reply" button."""
     now = now or utcnow()
     grade, _ref = await _for_parent(session, actor, grade_id, now)
-    assert actor.account_id is not None
-    cleaned = _clean(text)
-    await _check_pace(session, actor.account_id, now)
     last = await session.scalar(
         select(Comment.id)
         .where(Comment.grade_id == grade_id)
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(1)
     )
-    comment = Comment(
-        grade_id=grade_id,
-        author_id=actor.account_id,
-        reply_to_id=last,
-        text=cleaned,
-        created_at=now,
-    )
-    session.add(comment)
-    await session.flush()
-    await enqueue(
+    teachers = await _teacher_accounts(session, grade)
+    return await _post(
         session,
-        account_ids=await _teacher_accounts(session, grade),
+        actor,
+        grade,
+        text,
+        now,
+        reply_to_id=last,
         event=NotificationEvent.COMMENT,
-        payload={"student_id": grade.student_id, "comment_id": comment.id},
-        dedup_key=DedupKey.comment(comment.id),
-        now=now,
+        recipients=teachers,
     )
-    await session.commit()
-    return comment
+
+
+async def _answerable(
+    session: AsyncSession, actor: Actor, comment_id: int
+) -> tuple[Comment, Grade]:
+    """A comment and its grade, for the grade's teacher (refused to anyone else)."""
+    comment = await session.get(Comment, comment_id)
+    grade = await session.get(Grade, comment.grade_id) if comment is not None else None
+    if comment is None or grade is None or not await _may_answer(session, actor, grade):
+        raise denied(Action.WRITE_LESSON, comment_id)
+    return comment, grade
 
 
 async def reply_target(session: AsyncSession, actor: Actor, comment_id: int) -> ThreadView:
     """The thread a teacher is about to answer (refused to anyone but the grade's teacher)."""
-    comment = await session.get(Comment, comment_id)
-    if comment is None:
-        raise denied(Action.WRITE_LESSON, comment_id)
-    grade = await session.get(Grade, comment.grade_id)
-    if grade is None or not await _may_answer(session, actor, grade):
-        raise denied(Action.WRITE_LESSON, comment_id)
+    _comment, grade = await _answerable(session, actor, comment_id)
     return await thread(session, actor, grade.id)
 
 
@@ -264,34 +296,17 @@ async def add_reply(
 ) -> Comment:
     """The teacher answers a comment; its author gets the answer with "Answer"/"Thread"."""
     now = now or utcnow()
-    comment = await session.get(Comment, comment_id)
-    if comment is None:
-        raise denied(Action.WRITE_LESSON, comment_id)
-    grade = await session.get(Grade, comment.grade_id)
-    if grade is None or not await _may_answer(session, actor, grade):
-        raise denied(Action.WRITE_LESSON, comment_id)
+    comment, grade = await _answerable(session, actor, comment_id)
     if grade.deleted_at is not None:
         raise DomainError("reaction.grade_gone")
-    assert actor.account_id is not None
-    cleaned = _clean(text)
-    await _check_pace(session, actor.account_id, now)
-    reply = Comment(
-        grade_id=grade.id,
-        author_id=actor.account_id,
+    author = [comment.author_id] if comment.author_id != actor.account_id else []
+    return await _post(
+        session,
+        actor,
+        grade,
+        text,
+        now,
         reply_to_id=comment.id,
-        text=cleaned,
-        created_at=now,
+        event=NotificationEvent.REPLY,
+        recipients=author,
     )
-    session.add(reply)
-    await session.flush()
-    if comment.author_id != actor.account_id:
-        await enqueue(
-            session,
-            account_ids=[comment.author_id],
-            event=NotificationEvent.REPLY,
-            payload={"student_id": grade.student_id, "comment_id": reply.id},
-            dedup_key=DedupKey.reply(reply.id),
-            now=now,
-        )
-    await session.commit()
-    return reply

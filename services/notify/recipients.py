@@ -1,4 +1,7 @@
-"""Who hears about a student's journal events, and writing those events to the outbox.
+"""Who hears about a student's events, and writing those events to the outbox.
+
+`family_recipients` is who hears of one student's journal event; `family_links` is every
+account linked to a school's students, for the scheduled summaries (`services.notify.jobs`).
 
 The contract between the journal (which writes events) and the dispatcher (which sends them):
 
@@ -14,15 +17,18 @@ The contract between the journal (which writes events) and the dispatcher (which
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import false, or_, select, union
+from sqlalchemy import false, literal, or_, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.enums import TrustScope
-from db.models import Guardianship, Student, TrustedAccess
+from db.enums import ALL_SCOPES, TrustScope
+from db.models import Account, Guardianship, Student, TrustedAccess
 from services.notify.events import DedupKey, NotificationEvent
 from services.notify.outbox import enqueue
 
@@ -82,3 +88,58 @@ async def notify_family(
         delay=delay,
         now=now,
     )
+
+
+@dataclass(frozen=True)
+class Link:
+    """An account linked to a student, with what it may see (`TrustScope` bits)."""
+
+    account_id: int
+    student_id: int
+    scopes: int
+
+
+async def family_links(
+    session: AsyncSession,
+    school_id: int,
+    now: datetime,
+    student_ids: Iterable[int] | None = None,
+) -> list[Link]:
+    """Every active account linked to the school's students (guardians, trusted persons with
+    their scopes, the students themselves), in one query."""
+    students: Any = select(Student.id).where(Student.school_id == school_id)
+    if student_ids is not None:
+        students = students.where(Student.id.in_(sorted(set(student_ids))))
+    links = union_all(
+        select(
+            Guardianship.account_id.label("account_id"),
+            Guardianship.student_id.label("student_id"),
+            literal(ALL_SCOPES).label("scopes"),
+        ).where(Guardianship.student_id.in_(students), Guardianship.revoked_at.is_(None)),
+        select(TrustedAccess.account_id, TrustedAccess.student_id, TrustedAccess.scopes).where(
+            TrustedAccess.student_id.in_(students),
+            TrustedAccess.account_id.is_not(None),
+            TrustedAccess.revoked_at.is_(None),
+            or_(TrustedAccess.expires_at.is_(None), TrustedAccess.expires_at > now),
+        ),
+        select(Student.account_id, Student.id, literal(ALL_SCOPES)).where(
+            Student.id.in_(students), Student.account_id.is_not(None)
+        ),
+    ).subquery()
+    rows = await session.execute(
+        select(links.c.account_id, links.c.student_id, links.c.scopes)
+        .join(Account, Account.id == links.c.account_id)
+        .where(Account.is_active.is_(True))
+    )
+    return [Link(a, s, int(scopes)) for a, s, scopes in rows]
+
+
+def by_account(links: Iterable[Link], scope: TrustScope | None = None) -> dict[int, list[int]]:
+    """Each account's students (sorted), through links that cover `scope` (None: any)."""
+    result: dict[int, list[int]] = defaultdict(list)
+    for link in links:
+        if (scope is None or link.scopes & scope) and link.student_id not in result[
+            link.account_id
+        ]:
+            result[link.account_id].append(link.student_id)
+    return {account: sorted(ids) for account, ids in result.items() if ids}
