@@ -576,7 +576,6 @@ async def submit_contact(
             "class_name": class_name,
             "guardian_on_file": guardian_name,
             "same_name": same_name(account.full_name, student.full_name),
-            "keyboard": "link_decision",
         },
         dedup_key=DedupKey.link_request(request.id),
         now=now,

@@ -263,9 +263,9 @@ def _message(
 
 def self_contained_message(row: Outgoing) -> Outbound:
     """A row with a complete payload (linking, system): its payload is its template's
-    context."""
+    context; a link request comes with the buttons to decide it."""
     buttons: list[list[Button]] = []
-    if row.payload.get("keyboard") == "link_decision":
+    if row.event == NotificationEvent.LINK_REQUEST:
         buttons = [[Button(ButtonAction.LINK_DECISION, int(row.payload["request_id"]))]]
     return _message([row], row.event, dict(row.payload), buttons)
 
