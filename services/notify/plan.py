@@ -45,8 +45,6 @@ from services.notify.preferences import UNTUNED
 NOTIFIED_ABSENCES = frozenset({AttendanceStatus.ABSENT, AttendanceStatus.LATE})
 MAX_GRADE_BUTTONS = 8
 
-# --- the plan ----------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class _Drop:

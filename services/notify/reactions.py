@@ -208,12 +208,12 @@ async def _post(
     grade: Grade,
     text: str | None,
     now: datetime,
-    *,
     reply_to_id: int | None,
     event: NotificationEvent,
     recipients: list[int],
 ) -> Comment:
-    """Write the actor's comment on a grade, tell `recipients` of it (`event`) and commit."""
+    """Write the actor's comment on a grade (answering `reply_to_id`), tell `recipients` of
+    it as `event` and commit."""
     assert actor.account_id is not None
     cleaned = _clean(text)
     await _check_pace(session, actor.account_id, now)
@@ -257,16 +257,7 @@ async def add_comment(
         .limit(1)
     )
     teachers = await _teacher_accounts(session, grade)
-    return await _post(
-        session,
-        actor,
-        grade,
-        text,
-        now,
-        reply_to_id=last,
-        event=NotificationEvent.COMMENT,
-        recipients=teachers,
-    )
+    return await _post(session, actor, grade, text, now, last, NotificationEvent.COMMENT, teachers)
 
 
 async def _answerable(
@@ -301,12 +292,5 @@ async def add_reply(
         raise DomainError("reaction.grade_gone")
     author = [comment.author_id] if comment.author_id != actor.account_id else []
     return await _post(
-        session,
-        actor,
-        grade,
-        text,
-        now,
-        reply_to_id=comment.id,
-        event=NotificationEvent.REPLY,
-        recipients=author,
+        session, actor, grade, text, now, comment.id, NotificationEvent.REPLY, author
     )
