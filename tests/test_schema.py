@@ -10,9 +10,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.base import Base, UTCDateTime
+from db.base import Base
 from db.migrate import alembic_config, downgrade_sync, upgrade_sync
 from db.models import Account
 
@@ -54,19 +55,6 @@ async def test_stairway_down_and_up(db_url: str, engine: AsyncEngine) -> None:
 
 # --- 007: outbox rows name their event instead of a template --------------------------------
 
-_OUTBOX_006 = sa.table(
-    "notification_outbox",
-    sa.column("id", sa.Integer()),
-    sa.column("account_id", sa.Integer()),
-    sa.column("kind", sa.String()),
-    sa.column("dedup_key", sa.String()),
-    sa.column("template", sa.String()),
-    sa.column("payload", sa.JSON()),
-    sa.column("status", sa.String()),
-    sa.column("attempts", sa.Integer()),
-    sa.column("not_before", UTCDateTime()),
-    sa.column("created_at", UTCDateTime()),
-)
 #: (template, payload) before 007 → (event, payload) after it
 _ROWS_007 = [
     (
@@ -102,29 +90,29 @@ async def test_outbox_templates_become_events_and_back(db_url: str, engine: Asyn
     await engine.dispose()
     await asyncio.to_thread(downgrade_sync, db_url, "006")
     now = datetime.now(UTC)
+    rows = [
+        {
+            "account_id": 1,
+            "kind": "system",
+            "dedup_key": f"k{i}",
+            "template": template,
+            "payload": payload,
+            "status": "pending",
+            "attempts": 0,
+            "not_before": now,
+            "created_at": now,
+        }
+        for i, ((template, payload), _after) in enumerate(_ROWS_007)
+    ]
+
+    def insert(conn: Connection) -> None:
+        outbox = sa.Table("notification_outbox", sa.MetaData(), autoload_with=conn)  # as 006
+        account = {"id": 1, "telegram_id": 100, "full_name": "A", "is_active": True}
+        conn.execute(Account.__table__.insert().values(created_at=now, **account))
+        conn.execute(outbox.insert(), rows)
+
     async with engine.begin() as conn:
-        await conn.execute(
-            Account.__table__.insert().values(
-                id=1, telegram_id=100, full_name="A", is_active=True, created_at=now
-            )
-        )
-        await conn.execute(
-            _OUTBOX_006.insert(),
-            [
-                {
-                    "account_id": 1,
-                    "kind": "system",
-                    "dedup_key": f"k{i}",
-                    "template": template,
-                    "payload": payload,
-                    "status": "pending",
-                    "attempts": 0,
-                    "not_before": now,
-                    "created_at": now,
-                }
-                for i, ((template, payload), _after) in enumerate(_ROWS_007)
-            ],
-        )
+        await conn.run_sync(insert)
     await engine.dispose()
     await asyncio.to_thread(upgrade_sync, db_url, "007")
     assert await _outbox_rows(engine, "event") == [after for _before, after in _ROWS_007]

@@ -22,7 +22,7 @@ Revises: 006
 Create Date: 2026-12-02
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,6 +59,9 @@ SELF_CONTAINED = {
 }
 EVENT_OF_TEMPLATE = {template: event for event, template in SELF_CONTAINED.items()}
 
+#: (old column's value, payload) → (new column's value, payload)
+Convert = Callable[[str, dict[str, Any]], tuple[str, dict[str, Any]]]
+
 outbox = sa.table(
     "notification_outbox",
     sa.column("id", sa.Integer()),
@@ -92,7 +95,7 @@ def _template_of(event: str, payload: dict[str, Any]) -> tuple[str, dict[str, An
     return f"notify/{event}.html.j2", payload
 
 
-def _convert(source: str, target: str, convert: Any) -> None:
+def _convert(source: str, target: str, convert: Convert) -> None:
     """Fill column `target` of every row from column `source` and the payload."""
     bind = op.get_bind()
     rows = bind.execute(sa.select(outbox.c.id, outbox.c[source], outbox.c.payload)).all()
@@ -109,19 +112,19 @@ def _convert(source: str, target: str, convert: Any) -> None:
         )
 
 
+def _replace(old: str, new: sa.Column[Any], convert: Convert) -> None:
+    """Replace column `old` by `new`, filled from the old one and the payload."""
+    with op.batch_alter_table("notification_outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column(new.name, new.type, nullable=True))
+    _convert(old, new.name, convert)
+    with op.batch_alter_table("notification_outbox", schema=None) as batch_op:
+        batch_op.alter_column(new.name, existing_type=new.type, nullable=False)
+        batch_op.drop_column(old)
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("notification_outbox", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("event", sa.String(length=32), nullable=True))
-    _convert("template", "event", _event_of)
-    with op.batch_alter_table("notification_outbox", schema=None) as batch_op:
-        batch_op.alter_column("event", existing_type=sa.String(length=32), nullable=False)
-        batch_op.drop_column("template")
+    _replace("template", sa.Column("event", sa.String(length=32)), _event_of)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("notification_outbox", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("template", sa.String(length=128), nullable=True))
-    _convert("event", "template", _template_of)
-    with op.batch_alter_table("notification_outbox", schema=None) as batch_op:
-        batch_op.alter_column("template", existing_type=sa.String(length=128), nullable=False)
-        batch_op.drop_column("event")
+    _replace("event", sa.Column("template", sa.String(length=128)), _template_of)
