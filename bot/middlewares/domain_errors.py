@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
@@ -12,8 +12,8 @@ from typing import Any
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.base import Handler, roll_back
 from bot.rendering import Renderer
 from bot.telegram import plain_text, show_for
 from services.core.errors import DomainError, Shown
@@ -65,16 +65,14 @@ class DomainErrorMiddleware(BaseMiddleware):
 
     async def __call__(
         self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        handler: Handler,
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
         try:
             return await handler(event, data)
         except DomainError as exc:
-            session: AsyncSession | None = data.get("session")
-            if session is not None:
-                await session.rollback()
+            await roll_back(data)
             user = data.get("event_from_user")
             logger.warning(
                 "refused %s %s for user %s", exc.key, _loggable(exc.details), user and user.id

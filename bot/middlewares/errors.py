@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import TelegramObject, Update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.base import Handler, roll_back
 from bot.rendering import Renderer
 
 logger = logging.getLogger("parta.errors")
@@ -23,7 +22,7 @@ class ErrorReplyMiddleware(BaseMiddleware):
 
     async def __call__(
         self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        handler: Handler,
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
@@ -38,9 +37,7 @@ class ErrorReplyMiddleware(BaseMiddleware):
                 user.id if user else "?",
                 getattr(data.get("handler"), "callback", None),
             )
-            session: AsyncSession | None = data.get("session")
-            if session is not None:
-                await session.rollback()
+            await roll_back(data)
             chat = data.get("event_chat")
             bot: Bot | None = data.get("bot")
             if chat is not None and bot is not None:
