@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
 
 from bot import icons
 from bot.dates import format_clock, format_day
+from services.audit import AuditAction
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -41,6 +42,7 @@ class Renderer:
         self.env.filters["datetime"] = self._format_datetime
         self.env.filters["clock"] = self._format_clock
         self.env.globals["icons"] = icons
+        self.env.globals["AuditAction"] = AuditAction  # the audit screen names actions by member
 
     def _gettext(self, message: str) -> str:
         return self.i18n.gettext(message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +28,50 @@ from db.models import (
 from services.access import Action, denied, require
 from services.actors import Actor
 
+
+class AuditAction(StrEnum):
+    """What an audit entry records. The values are what `audit_log.action` stores: never
+    change one (the rows already written keep their meaning); add a member instead."""
+
+    # the journal
+    GRADE_CREATE = "grade.create"
+    GRADE_UPDATE = "grade.update"
+    GRADE_DELETE = "grade.delete"
+    GRADE_HOLD = "grade.hold"  # held back from the family, or shown again
+    GRADE_UNDO = "grade.undo"
+    ATTENDANCE_CREATE = "attendance.create"
+    ATTENDANCE_UPDATE = "attendance.update"
+    ATTENDANCE_BULK = "attendance.bulk"  # "everyone present" for a lesson
+    ATTENDANCE_UNDO = "attendance.undo"
+    PERIOD_GRADE_SET = "period_grade.set"
+    PERIOD_CLOSE = "period.close"
+    LESSON_TOPIC = "lesson.topic"
+    LESSON_CANCEL = "lesson.cancel"
+    LESSON_RESTORE = "lesson.restore"
+    LESSON_REPLACEMENT = "lesson.replacement"
+    HOMEWORK_CREATE = "homework.create"
+    HOMEWORK_UPDATE = "homework.update"
+    HOMEWORK_DUE = "homework.due"
+    SUBMISSION_REVIEW = "submission.review"
+    # access codes, links and trusted persons
+    CODES_ISSUE = "codes.issue"
+    CODE_FAILED = "code.failed"
+    CODE_ACCEPTED = "code.accepted"
+    LINK_CODE = "link.code"
+    LINK_PHONE_MATCH = "link.phone_match"
+    LINK_REQUEST = "link.request"
+    LINK_APPROVE = "link.approve"
+    LINK_REJECT = "link.reject"
+    GUARDIAN_UNLINK_SELF = "guardian.unlink_self"
+    GUARDIAN_REVOKE = "guardian.revoke"
+    TRUSTED_INVITE = "trusted.invite"
+    TRUSTED_ACCEPT = "trusted.accept"
+    TRUSTED_UPDATE = "trusted.update"
+    TRUSTED_REVOKE = "trusted.revoke"
+    # personal data
+    PRIVACY_ERASE = "privacy.erase"
+
+
 GRADE = "grade"
 ATTENDANCE = "attendance"
 PERIOD_GRADE = "period_grade"
@@ -41,7 +86,7 @@ def record(
     session: AsyncSession,
     actor: Actor,
     *,
-    action: str,
+    action: AuditAction,
     entity: str,
     entity_id: int | None,
     at: datetime,
@@ -76,7 +121,7 @@ class TrailLine:
     id: int
     at: datetime
     who: str
-    action: str
+    action: str  # an `AuditAction` value (compares equal to its member)
     entity: str
     student: str | None
     subject: str | None

@@ -61,6 +61,7 @@ from db.models import (
     Student,
     StudentGuardian,
 )
+from services.audit import AuditAction
 from services.core.errors import DomainError
 from services.notify import DedupKey, NotificationEvent, enqueue
 
@@ -467,7 +468,7 @@ def _audit(
         AuditEntry(
             at=now,
             actor_id=actor_id,
-            action="codes.issue",
+            action=AuditAction.CODES_ISSUE,
             entity=entity,
             entity_id=entity_id,
             new=new,

@@ -64,6 +64,7 @@ from db.upsert import upsert
 from services import audit
 from services.access import Action, can, denied, require
 from services.actors import Actor, Role
+from services.audit import AuditAction
 from services.core.errors import DomainError
 from services.grading import (
     InvalidGrade,
@@ -106,16 +107,16 @@ UNDO_LOOKBACK = 60
 
 UNDOABLE = frozenset(
     {
-        "grade.create",
-        "grade.update",
-        "grade.delete",
-        "grade.hold",
-        "attendance.create",
-        "attendance.update",
-        "attendance.bulk",
+        AuditAction.GRADE_CREATE,
+        AuditAction.GRADE_UPDATE,
+        AuditAction.GRADE_DELETE,
+        AuditAction.GRADE_HOLD,
+        AuditAction.ATTENDANCE_CREATE,
+        AuditAction.ATTENDANCE_UPDATE,
+        AuditAction.ATTENDANCE_BULK,
     }
 )
-UNDO_ACTIONS = frozenset({"grade.undo", "attendance.undo"})
+UNDO_ACTIONS = frozenset({AuditAction.GRADE_UNDO, AuditAction.ATTENDANCE_UNDO})
 
 
 class ReasonRequired(DomainError):
@@ -1095,7 +1096,7 @@ async def add_grade(
     audit.record(
         session,
         actor,
-        action="grade.create",
+        action=AuditAction.GRADE_CREATE,
         entity=audit.GRADE,
         entity_id=grade.id,
         at=now,
@@ -1176,7 +1177,7 @@ async def change_grade(
     entry = audit.record(
         session,
         actor,
-        action="grade.update",
+        action=AuditAction.GRADE_UPDATE,
         entity=audit.GRADE,
         entity_id=grade.id,
         at=now,
@@ -1230,7 +1231,7 @@ async def delete_grade(
     audit.record(
         session,
         actor,
-        action="grade.delete",
+        action=AuditAction.GRADE_DELETE,
         entity=audit.GRADE,
         entity_id=grade.id,
         at=now,
@@ -1287,7 +1288,7 @@ async def hold_grade(
         audit.record(
             session,
             actor,
-            action="grade.hold",
+            action=AuditAction.GRADE_HOLD,
             entity=audit.GRADE,
             entity_id=grade.id,
             at=now,
@@ -1379,7 +1380,7 @@ async def _write_attendance(
     minutes_late: int | None,
     grace: timedelta,
     now: datetime,
-    action: str | None = None,
+    action: AuditAction | None = None,
 ) -> tuple[AttendanceStatus | None, AttendanceStatus | None]:
     """Upsert (or remove) one mark with its audit entry and events; no commit."""
     row = await session.scalar(
@@ -1423,7 +1424,8 @@ async def _write_attendance(
     audit.record(
         session,
         actor,
-        action=action or ("attendance.create" if before is None else "attendance.update"),
+        action=action
+        or (AuditAction.ATTENDANCE_CREATE if before is None else AuditAction.ATTENDANCE_UPDATE),
         entity=audit.ATTENDANCE,
         entity_id=attendance_id,
         at=now,
@@ -1564,7 +1566,7 @@ async def mark_all_present(
         audit.record(
             session,
             actor,
-            action="attendance.bulk",
+            action=AuditAction.ATTENDANCE_BULK,
             entity=audit.ATTENDANCE,
             entity_id=attendance_id,
             at=now,
@@ -1680,7 +1682,7 @@ async def _undo_grade(
     audit.record(
         session,
         actor,
-        action="grade.undo",
+        action=AuditAction.GRADE_UNDO,
         entity=audit.GRADE,
         entity_id=grade.id,
         at=now,
@@ -1704,13 +1706,13 @@ async def _undo_attendance(
     await _require_open(session, ctx)
     await _lock_lesson(session, ctx.id)
     batch = [target]
-    if target.action == "attendance.bulk":
+    if target.action == AuditAction.ATTENDANCE_BULK:
         batch = list(
             await session.scalars(
                 select(AuditEntry).where(
                     AuditEntry.lesson_id == ctx.id,
                     AuditEntry.actor_id == actor.account_id,
-                    AuditEntry.action == "attendance.bulk",
+                    AuditEntry.action == AuditAction.ATTENDANCE_BULK,
                     AuditEntry.at == target.at,
                 )
             )
@@ -1746,7 +1748,7 @@ async def _undo_attendance(
         audit.record(
             session,
             actor,
-            action="attendance.undo",
+            action=AuditAction.ATTENDANCE_UNDO,
             entity=audit.ATTENDANCE,
             entity_id=row.id,
             at=now,
@@ -1913,7 +1915,7 @@ async def save_homework(
         audit.record(
             session,
             actor,
-            action="homework.update",
+            action=AuditAction.HOMEWORK_UPDATE,
             entity=audit.HOMEWORK,
             entity_id=homework.id,
             at=now,
@@ -1937,7 +1939,7 @@ async def save_homework(
         audit.record(
             session,
             actor,
-            action="homework.create",
+            action=AuditAction.HOMEWORK_CREATE,
             entity=audit.HOMEWORK,
             entity_id=homework.id,
             at=now,
@@ -1981,7 +1983,7 @@ async def set_due_date(
         audit.record(
             session,
             actor,
-            action="homework.due",
+            action=AuditAction.HOMEWORK_DUE,
             entity=audit.HOMEWORK,
             entity_id=homework.id,
             at=now,
@@ -2137,13 +2139,13 @@ async def review_submission(
         select(func.count(AuditEntry.id)).where(
             AuditEntry.entity == audit.SUBMISSION,
             AuditEntry.entity_id == sub.id,
-            AuditEntry.action == "submission.review",
+            AuditEntry.action == AuditAction.SUBMISSION_REVIEW,
         )
     )
     audit.record(
         session,
         actor,
-        action="submission.review",
+        action=AuditAction.SUBMISSION_REVIEW,
         entity=audit.SUBMISSION,
         entity_id=sub.id,
         at=now,
@@ -2184,7 +2186,7 @@ async def set_topic(
     if cleaned == ctx.topic:
         return
     await _set_lesson_field(
-        session, actor, lesson_id, "lesson.topic", "topic", ctx.topic, cleaned, now
+        session, actor, lesson_id, AuditAction.LESSON_TOPIC, "topic", ctx.topic, cleaned, now
     )
 
 
@@ -2192,7 +2194,7 @@ async def _set_lesson_field(
     session: AsyncSession,
     actor: Actor,
     lesson_id: int,
-    action: str,
+    action: AuditAction,
     field: str,
     old: object,
     new: object,
@@ -2227,7 +2229,7 @@ async def set_cancelled(
     await _require_open(session, ctx)
     if ctx.cancelled == cancelled:
         return
-    action = "lesson.cancel" if cancelled else "lesson.restore"
+    action = AuditAction.LESSON_CANCEL if cancelled else AuditAction.LESSON_RESTORE
     await _set_lesson_field(
         session, actor, lesson_id, action, "cancelled", ctx.cancelled, cancelled, now
     )
@@ -2322,7 +2324,7 @@ async def set_replacement(
         session,
         actor,
         lesson_id,
-        "lesson.replacement",
+        AuditAction.LESSON_REPLACEMENT,
         "replacement_teacher_id",
         ctx.replacement_teacher_id,
         staff_id,

@@ -39,6 +39,7 @@ from services import codes as codes_service
 from services import privacy
 from services.access import Action, can, denied, require
 from services.actors import Actor
+from services.audit import AuditAction
 from services.core.errors import DomainError
 from services.notify import DedupKey, NotificationEvent, enqueue, rows_of
 
@@ -86,7 +87,7 @@ def normalize_phone(raw: str) -> str | None:
 def _audit(
     session: AsyncSession,
     *,
-    action: str,
+    action: AuditAction,
     entity: str,
     entity_id: int | None,
     actor_id: int | None,
@@ -231,7 +232,7 @@ def student_account_clause(
     return or_(
         exists().where(own.id == student_id, own.account_id == account_id),
         exists().where(
-            AuditEntry.action == "link.code",
+            AuditEntry.action == AuditAction.LINK_CODE,
             AuditEntry.entity == "student",
             AuditEntry.entity_id == student_id,
             AuditEntry.actor_id == account_id,
@@ -385,7 +386,7 @@ async def redeem(
         )
         _audit(
             session,
-            action="code.failed",
+            action=AuditAction.CODE_FAILED,
             entity="access_code",
             entity_id=code.id if code else None,
             actor_id=None,
@@ -399,7 +400,7 @@ async def redeem(
     if code.kind == CodeKind.PARENT:
         _audit(
             session,
-            action="code.accepted",
+            action=AuditAction.CODE_ACCEPTED,
             entity="access_code",
             entity_id=code.id,
             actor_id=None,
@@ -425,7 +426,7 @@ async def redeem(
         result = LinkResult(Outcome.LINKED_STAFF, name)
     _audit(
         session,
-        action="link.code",
+        action=AuditAction.LINK_CODE,
         entity=entity,
         entity_id=entity_id,
         actor_id=account.id,
@@ -519,7 +520,7 @@ async def submit_contact(
         )
         _audit(
             session,
-            action="link.phone_match",
+            action=AuditAction.LINK_PHONE_MATCH,
             entity="guardianship",
             entity_id=link.id,
             actor_id=account.id,
@@ -582,7 +583,7 @@ async def submit_contact(
     )
     _audit(
         session,
-        action="link.request",
+        action=AuditAction.LINK_REQUEST,
         entity="link_request",
         entity_id=request.id,
         actor_id=account.id,
@@ -715,7 +716,7 @@ async def decide(
     )
     _audit(
         session,
-        action="link.approve" if approve else "link.reject",
+        action=AuditAction.LINK_APPROVE if approve else AuditAction.LINK_REJECT,
         entity="link_request",
         entity_id=request.id,
         actor_id=actor.account_id,
@@ -810,7 +811,7 @@ async def create_invitation(
     await session.flush()
     _audit(
         session,
-        action="trusted.invite",
+        action=AuditAction.TRUSTED_INVITE,
         entity="trusted_access",
         entity_id=grant.id,
         actor_id=actor.account_id,
@@ -911,7 +912,7 @@ async def _accept_invitation(
     )
     _audit(
         session,
-        action="trusted.accept",
+        action=AuditAction.TRUSTED_ACCEPT,
         entity="trusted_access",
         entity_id=grant.id,
         actor_id=account.id,
@@ -1015,7 +1016,7 @@ async def update_grant(
         grant.expires_at = expires_at
     _audit(
         session,
-        action="trusted.update",
+        action=AuditAction.TRUSTED_UPDATE,
         entity="trusted_access",
         entity_id=grant.id,
         actor_id=actor.account_id,
@@ -1095,7 +1096,7 @@ async def revoke_grant(
             )
         _audit(
             session,
-            action="trusted.revoke",
+            action=AuditAction.TRUSTED_REVOKE,
             entity="trusted_access",
             entity_id=grant.id,
             actor_id=actor.account_id,
@@ -1136,10 +1137,10 @@ async def unlink_guardian(
         raise DomainError("link.not_found")
     if link.account_id == actor.account_id:
         await require(session, actor, Action.UNLINK_SELF, link.student_id)
-        action = "guardian.unlink_self"
+        action = AuditAction.GUARDIAN_UNLINK_SELF
     else:
         await require(session, actor, Action.REVOKE_ACCESS, link.student_id)
-        action = "guardian.revoke"
+        action = AuditAction.GUARDIAN_REVOKE
     link.revoked_at = now
     link.revoked_by_id = actor.account_id
     # trusted persons this guardian invited lose access with them
@@ -1155,7 +1156,7 @@ async def unlink_guardian(
         grant.revoked_at = now
         grant.revoked_by_id = actor.account_id
         unlinked += [grant.account_id] if grant.account_id is not None else []
-    if action == "guardian.revoke":
+    if action == AuditAction.GUARDIAN_REVOKE:
         dedup_key = DedupKey.access_revoked(link.id, now)
         await _tell_revoked(session, link.account_id, link.student_id, dedup_key, now)
     _audit(

@@ -28,6 +28,7 @@ from db.upsert import upsert
 from services import audit
 from services.access import Action, can, denied, require
 from services.actors import Actor
+from services.audit import AuditAction
 from services.core.errors import DomainError
 from services.grading import InvalidGrade, ScaleSpec, keyboard_values, parse_grade, period_value
 from services.journal import (
@@ -263,7 +264,7 @@ def _audit_set(
     audit.record(
         session,
         actor,
-        action="period_grade.set",
+        action=AuditAction.PERIOD_GRADE_SET,
         entity=audit.PERIOD_GRADE,
         entity_id=entity_id,
         at=now,
@@ -423,7 +424,7 @@ async def close_period(
         audit.record(
             session,
             actor,
-            action="period.close",
+            action=AuditAction.PERIOD_CLOSE,
             entity="period",
             entity_id=period.id,
             at=now,

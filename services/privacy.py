@@ -50,6 +50,7 @@ from db.models import (
     TrustedAccess,
 )
 from services.actors import Actor
+from services.audit import AuditAction
 from services.core.errors import DomainError
 from services.notify import DedupKey, rows_of
 
@@ -70,7 +71,6 @@ PERSONAL_KEYS = frozenset(
         "contact",
     }
 )
-ERASE_ACTION = "privacy.erase"
 _BATCH = 500
 
 
@@ -277,7 +277,7 @@ async def erase_account(
             at=now,
             actor_id=account_id,
             telegram_id=None,
-            action=ERASE_ACTION,
+            action=AuditAction.PRIVACY_ERASE,
             entity="account",
             entity_id=account_id,
             new={

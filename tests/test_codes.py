@@ -34,6 +34,7 @@ from db.models import (
     StudentGuardian,
 )
 from services import codes
+from services.audit import AuditAction
 from services.codes import (
     ALPHABET,
     CODE_LENGTH,
@@ -286,7 +287,11 @@ async def test_issue_student_codes_stores_only_hashes(session: AsyncSession) -> 
         assert not any(c.code in v or c.display in v for v in stored)
 
     audit = (await session.scalars(select(AuditEntry))).one()
-    assert (audit.action, audit.entity, audit.entity_id) == ("codes.issue", "class", data.class_id)
+    assert (audit.action, audit.entity, audit.entity_id) == (
+        AuditAction.CODES_ISSUE,
+        "class",
+        data.class_id,
+    )
     assert audit.actor_id == data.admin_id
     assert audit.new is not None
     assert audit.new["count"] == 3
@@ -480,7 +485,11 @@ async def test_issue_code_for_one_person_revokes_only_theirs(session: AsyncSessi
     audit = (
         await session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
     ).one()
-    assert (audit.action, audit.entity, audit.entity_id) == ("codes.issue", "staff", staff_id)
+    assert (audit.action, audit.entity, audit.entity_id) == (
+        AuditAction.CODES_ISSUE,
+        "staff",
+        staff_id,
+    )
 
 
 async def test_issue_code_for_refuses_bad_targets(session: AsyncSession) -> None:

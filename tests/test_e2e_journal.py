@@ -56,6 +56,7 @@ from db.models import (
     SubmissionFile,
     TeachingAssignment,
 )
+from services.audit import AuditAction
 from services.demo import DEMO_TELEGRAM_IDS, seed_demo
 from tests import clock
 from tests import factories as f
@@ -267,7 +268,7 @@ async def test_grade_a_student_then_fix_it_inside_the_grace_window(
     assert "No grades in this lesson yet" in teacher.last.text
     assert {r.status for r in await _outbox(app, f"grade:{grade.id}:new:")} == {"cancelled"}
     actions = await _audit_actions(app, grade.id)
-    assert actions == ["grade.create", "grade.update", "grade.delete"]
+    assert actions == [AuditAction.GRADE_CREATE, AuditAction.GRADE_UPDATE, AuditAction.GRADE_DELETE]
     _clean(app)
 
 
@@ -320,7 +321,9 @@ async def test_after_the_grace_window_a_change_asks_for_a_reason_the_family_sees
         "reason": "Checked the test again <b>",
     }
     async with app.session_factory() as session:
-        entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "grade.update"))
+        entry = await session.scalar(
+            select(AuditEntry).where(AuditEntry.action == AuditAction.GRADE_UPDATE)
+        )
         assert entry is not None
         assert rows[0].dedup_key.startswith(f"grade:{grade_id}:chg:{entry.id}:")
         assert (entry.old["value"], entry.new["value"], entry.reason) == (
@@ -377,8 +380,11 @@ async def test_held_grade_is_announced_on_the_chosen_day(
     await teacher.press(teacher.last, text="🔓 Show to the family now")
     rows = await _outbox(app, f"grade:{grade.id}:new:")
     assert all(r.not_before <= utcnow() + timedelta(minutes=2) for r in rows)
-    assert (await _audit_actions(app, grade.id))[1:] == ["grade.hold", "grade.update",
-                                                          "grade.hold"]  # fmt: skip
+    assert (await _audit_actions(app, grade.id))[1:] == [
+        AuditAction.GRADE_HOLD,
+        AuditAction.GRADE_UPDATE,
+        AuditAction.GRADE_HOLD,
+    ]
     _clean(app)
 
 
@@ -431,11 +437,11 @@ async def test_attendance_all_present_then_absent_late_and_excused(
             )
         )
     assert actions == [
-        "attendance.bulk",
-        "attendance.bulk",
-        "attendance.update",
-        "attendance.update",
-        "attendance.update",
+        AuditAction.ATTENDANCE_BULK,
+        AuditAction.ATTENDANCE_BULK,
+        AuditAction.ATTENDANCE_UPDATE,
+        AuditAction.ATTENDANCE_UPDATE,
+        AuditAction.ATTENDANCE_UPDATE,
     ]
     # undo the excuse: Мария is present again
     await teacher.press(teacher.last, text="↩️ Undo")
@@ -646,7 +652,7 @@ async def test_period_grades_proposed_confirmed_overridden_and_closed(
         value = await session.scalar(select(PeriodGrade.value))
         reason = await session.scalar(
             select(AuditEntry.reason)
-            .where(AuditEntry.action == "period_grade.set")
+            .where(AuditEntry.action == AuditAction.PERIOD_GRADE_SET)
             .order_by(AuditEntry.id.desc())
         )
     assert (value, reason) == ("4", "Appeal upheld")
@@ -838,7 +844,7 @@ async def test_two_teachers_on_the_same_lesson_lose_no_update(
     )  # fmt: skip
     await asyncio.gather(*presses)
     assert await _count(app, Grade, Grade.lesson_id == lesson_id) == 6
-    assert await _count(app, AuditEntry, AuditEntry.action == "grade.create") == 6
+    assert await _count(app, AuditEntry, AuditEntry.action == AuditAction.GRADE_CREATE) == 6
     async with app.session_factory() as session:
         status = await session.scalar(
             select(Attendance.status).where(Attendance.student_id == school.student_id)

@@ -22,6 +22,7 @@ from db.models import (
     Student,
     TrustedAccess,
 )
+from services.audit import AuditAction
 from services.codes import issue_code_for
 from tests import factories as f
 from tests.harness import CODE_KEYS, App
@@ -168,7 +169,7 @@ async def test_brute_force_hits_the_limit(app: App, school: f.SmallSchool) -> No
     code = await f.parent_code(app.session_factory, school.unlinked_student_id, None)
     await attacker.send(f"/start {code}")
     assert "Too many wrong codes" in attacker.last.text
-    failed = await _count(app, AuditEntry, AuditEntry.action == "code.failed")
+    failed = await _count(app, AuditEntry, AuditEntry.action == AuditAction.CODE_FAILED)
     assert failed == 5
     assert app.fake.errors == []
 

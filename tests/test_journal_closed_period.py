@@ -25,6 +25,7 @@ from db.enums import AttachmentKind, AttendanceStatus, GradeKind
 from db.models import Account, AuditEntry, Lesson, Period, PeriodGrade, TeachingAssignment
 from services import audit, journal, periods
 from services.actors import Actor, load_actor
+from services.audit import AuditAction
 from tests import clock
 from tests import factories as f
 from tests.refusals import raises_key
@@ -361,7 +362,7 @@ async def test_every_lesson_field_change_leaves_its_audit_row(
         n = lesson_id
         assert got == [
             (
-                "lesson.topic",
+                AuditAction.LESSON_TOPIC,
                 n,
                 n,
                 None,
@@ -373,7 +374,7 @@ async def test_every_lesson_field_change_leaves_its_audit_row(
                 moments[0],
             ),
             (
-                "lesson.cancel",
+                AuditAction.LESSON_CANCEL,
                 n,
                 n,
                 None,
@@ -385,7 +386,7 @@ async def test_every_lesson_field_change_leaves_its_audit_row(
                 moments[1],
             ),
             (
-                "lesson.restore",
+                AuditAction.LESSON_RESTORE,
                 n,
                 n,
                 None,
@@ -397,7 +398,7 @@ async def test_every_lesson_field_change_leaves_its_audit_row(
                 moments[2],
             ),
             (
-                "lesson.replacement",
+                AuditAction.LESSON_REPLACEMENT,
                 n,
                 n,
                 None,
@@ -409,7 +410,7 @@ async def test_every_lesson_field_change_leaves_its_audit_row(
                 moments[3],
             ),
             (
-                "lesson.replacement",
+                AuditAction.LESSON_REPLACEMENT,
                 n,
                 n,
                 None,

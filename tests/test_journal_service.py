@@ -38,10 +38,11 @@ from db.models import (
 )
 from services import audit, journal, periods
 from services.actors import Actor, load_actor
+from services.audit import AuditAction
 from tests import clock
 from tests import factories as f
 from tests.refusals import raises_key
-from tests.samples.journal import SAMPLES
+from tests.samples.journal import SAMPLES, TRAIL_ACTIONS
 
 MSK = ZoneInfo("Europe/Moscow")
 GRACE = timedelta(seconds=60)
@@ -286,8 +287,10 @@ async def test_changes_inside_the_window_are_silent_after_it_need_a_reason(
             )
         )  # fmt: skip
         assert actions == [
-            "grade.create", "grade.update", "grade.update", "grade.update", "grade.delete",
-        ]  # fmt: skip
+            AuditAction.GRADE_CREATE,
+            *[AuditAction.GRADE_UPDATE] * 3,
+            AuditAction.GRADE_DELETE,
+        ]
 
 
 async def test_delete_inside_the_window_cancels_the_announcement_and_undo_revives_it(
@@ -303,11 +306,11 @@ async def test_delete_inside_the_window_cancels_the_announcement_and_undo_revive
         assert {r.status for r in rows} == {OutboxStatus.CANCELLED}
         assert len(rows) == 3
         undone = await journal.undo_last(session, teacher, lesson_id, grace=GRACE, now=NOW)
-        assert undone.action == "grade.delete"
+        assert undone.action == AuditAction.GRADE_DELETE
         rows = await _rows(session, f"grade:{saved.grade_id}:")
         assert {r.status for r in rows} == {OutboxStatus.PENDING}
         undone = await journal.undo_last(session, teacher, lesson_id, grace=GRACE, now=NOW)
-        assert undone.action == "grade.create"
+        assert undone.action == AuditAction.GRADE_CREATE
         grade = await session.get(Grade, saved.grade_id, populate_existing=True)
         assert grade is not None
         assert grade.deleted_at is not None
@@ -585,8 +588,49 @@ async def test_rights_follow_assignments_replacements_and_roles(
         with raises_key("access.denied"):
             await audit.student_trail(session, teacher, school.student_id)
         trail = await audit.student_trail(session, class_teacher, school.student_id)
-        assert [line.action for line in trail.lines] == ["grade.create"]
+        assert [line.action for line in trail.lines] == [AuditAction.GRADE_CREATE]
         assert trail.lines[0].who == "Классная Руководительница"
+
+
+def test_audit_actions_keep_the_strings_the_log_stores() -> None:
+    """`audit_log.action` holds these strings: renaming a value would change the meaning of the
+    rows already written, so every value is pinned here (add members, never rename)."""
+    assert {a.name: a.value for a in AuditAction} == {
+        "GRADE_CREATE": "grade.create", "GRADE_UPDATE": "grade.update",
+        "GRADE_DELETE": "grade.delete", "GRADE_HOLD": "grade.hold", "GRADE_UNDO": "grade.undo",
+        "ATTENDANCE_CREATE": "attendance.create", "ATTENDANCE_UPDATE": "attendance.update",
+        "ATTENDANCE_BULK": "attendance.bulk", "ATTENDANCE_UNDO": "attendance.undo",
+        "PERIOD_GRADE_SET": "period_grade.set", "PERIOD_CLOSE": "period.close",
+        "LESSON_TOPIC": "lesson.topic", "LESSON_CANCEL": "lesson.cancel",
+        "LESSON_RESTORE": "lesson.restore", "LESSON_REPLACEMENT": "lesson.replacement",
+        "HOMEWORK_CREATE": "homework.create", "HOMEWORK_UPDATE": "homework.update",
+        "HOMEWORK_DUE": "homework.due", "SUBMISSION_REVIEW": "submission.review",
+        "CODES_ISSUE": "codes.issue", "CODE_FAILED": "code.failed",
+        "CODE_ACCEPTED": "code.accepted", "LINK_CODE": "link.code",
+        "LINK_PHONE_MATCH": "link.phone_match", "LINK_REQUEST": "link.request",
+        "LINK_APPROVE": "link.approve", "LINK_REJECT": "link.reject",
+        "GUARDIAN_UNLINK_SELF": "guardian.unlink_self", "GUARDIAN_REVOKE": "guardian.revoke",
+        "TRUSTED_INVITE": "trusted.invite", "TRUSTED_ACCEPT": "trusted.accept",
+        "TRUSTED_UPDATE": "trusted.update", "TRUSTED_REVOKE": "trusted.revoke",
+        "PRIVACY_ERASE": "privacy.erase",
+    }  # fmt: skip
+
+
+def test_the_trail_screen_words_every_action_a_trail_can_hold() -> None:
+    """Every action written with a lesson or a student (the ones a trail shows) has its own
+    line on the audit screen, never the raw value of the fallback."""
+    in_trails = {"grade", "attendance", "period_grade", "lesson", "homework", "submission"}
+    actions = [a for a in AuditAction if a.split(".")[0] in in_trails]
+    samples = {action: (old, new) for action, old, new in TRAIL_ACTIONS}
+    assert set(actions) <= set(samples), "add the new action to tests/samples/journal.py"
+    lines = [
+        audit.TrailLine(i, NOW, "Учитель", a, a.split(".")[0], "Ученик", "Математика", TODAY,
+                        *samples[a], None)
+        for i, a in enumerate(actions)
+    ]  # fmt: skip
+    trail = audit.Trail(1, 0, "7Б", "Математика", TODAY, None, lines, 0, False)
+    text = Renderer(create_i18n("ru"), strict=True).render("journal/audit.html.j2", trail=trail)
+    assert not [a for a in actions if a.value in text]
 
 
 async def test_a_closed_period_is_changed_only_by_the_head_with_a_reason(

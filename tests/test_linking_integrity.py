@@ -26,6 +26,7 @@ from db.models import (
 )
 from services import linking
 from services.actors import Role, load_actor
+from services.audit import AuditAction
 from services.core.errors import DomainError
 from tests import factories as f
 from tests.harness import CODE_KEYS
@@ -115,7 +116,8 @@ async def test_invitation_raced_by_two_accounts_has_one_winner(
             accepted = list(
                 await session.scalars(
                     select(AuditEntry).where(
-                        AuditEntry.action == "trusted.accept", AuditEntry.entity_id == grant_id
+                        AuditEntry.action == AuditAction.TRUSTED_ACCEPT,
+                        AuditEntry.entity_id == grant_id,
                     )
                 )
             )

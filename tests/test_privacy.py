@@ -29,6 +29,7 @@ from db.models import (
     Student,
     TrustedAccess,
 )
+from services.audit import AuditAction
 from services.notify import DedupKey, NotificationEvent, enqueue, jobs
 from services.privacy import PERSONAL_KEYS, strip_personal
 from tests import factories as f
@@ -181,12 +182,12 @@ async def test_parent_deletes_their_data(app: App, school: f.SmallSchool) -> Non
         assert [r for r in outbox if r.account_id == account_id] == []
         assert [r for r in outbox if r.dedup_key.startswith(f"linkreq:{request_id}:")] == []
         audit = list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
-        assert [e.action for e in audit if e.entity == "link_request"] == ["link.request"], (
-            "the facts stay"
-        )
+        assert [e.action for e in audit if e.entity == "link_request"] == [
+            AuditAction.LINK_REQUEST
+        ], "the facts stay"
         assert not [e for e in audit if _mentions(e, APPLICANT_PHONE)]
         assert not [e for e in audit if e.telegram_id == f.PARENT]
-        erase = [e for e in audit if e.action == "privacy.erase"]
+        erase = [e for e in audit if e.action == AuditAction.PRIVACY_ERASE]
         assert len(erase) == 1
         assert (erase[0].actor_id, erase[0].telegram_id) == (account_id, None)
         # the school's roster is untouched: the guardian on file keeps name and phone
@@ -409,7 +410,7 @@ async def test_retention_forgets_old_requests_and_audit_details(
             at=NOW - 181 * DAY,
             actor_id=who,
             telegram_id=f.OTHER_PARENT,
-            action="link.request",
+            action=AuditAction.LINK_REQUEST,
             entity="link_request",
             entity_id=old_rejected,
             new=details,
@@ -418,7 +419,7 @@ async def test_retention_forgets_old_requests_and_audit_details(
         stranger_entry = AuditEntry(
             at=NOW - 400 * DAY,
             telegram_id=5999,
-            action="code.failed",
+            action=AuditAction.CODE_FAILED,
             entity="access_code",
             new={"status": "unknown"},
         )
@@ -426,7 +427,7 @@ async def test_retention_forgets_old_requests_and_audit_details(
             at=NOW - 179 * DAY,
             actor_id=who,
             telegram_id=f.OTHER_PARENT,
-            action="link.request",
+            action=AuditAction.LINK_REQUEST,
             entity="link_request",
             entity_id=recent_rejected,
             new=details,
@@ -469,7 +470,7 @@ async def test_retention_forgets_old_requests_and_audit_details(
         assert recent is not None
         # the facts stay ...
         assert (old.action, old.entity, old.entity_id, old.actor_id) == (
-            "link.request",
+            AuditAction.LINK_REQUEST,
             "link_request",
             old_rejected,
             who,

@@ -15,6 +15,7 @@ from db.enums import TrustScope
 from db.models import Account, AuditEntry, TrustedAccess
 from services import linking
 from services.actors import load_actor
+from services.audit import AuditAction
 from services.school import EXPIRY_MONTH, EXPIRY_WEEK
 from tests import factories as f
 from tests.harness import App
@@ -61,7 +62,7 @@ async def test_parent_widens_a_grant_and_it_is_audited(app: App, school: f.Small
     assert changed[1] == f"trusted_access (('id', {grant.id}),): scopes: 3 -> 7", changed
     async with app.session_factory() as session:
         entry = await session.scalar(
-            select(AuditEntry).where(AuditEntry.action == "trusted.update")
+            select(AuditEntry).where(AuditEntry.action == AuditAction.TRUSTED_UPDATE)
         )
         parent_id = await session.scalar(select(Account.id).where(Account.telegram_id == f.PARENT))
     assert entry is not None
@@ -82,7 +83,7 @@ async def test_parent_widens_a_grant_and_it_is_audited(app: App, school: f.Small
         entries = list(
             await session.scalars(
                 select(AuditEntry)
-                .where(AuditEntry.action == "trusted.update")
+                .where(AuditEntry.action == AuditAction.TRUSTED_UPDATE)
                 .order_by(AuditEntry.id)
             )
         )

@@ -7,7 +7,7 @@ from datetime import date, time, timedelta
 from typing import Any
 
 from db.enums import AttachmentKind, AttendanceStatus, GradeKind, PeriodKind, SubmissionStatus
-from services.audit import Trail, TrailLine
+from services.audit import AuditAction, Trail, TrailLine
 from services.grading import ScaleSpec, keyboard_values
 from services.journal import (
     Absence,
@@ -206,27 +206,29 @@ def _period(period: PeriodRef, **changes: Any) -> PeriodSheet:
 
 GRADE_SNAP = {"value": "4-", "kind": "oral", "weight": 1.0, "hidden_until": None, "deleted": False}
 ATT = {"status": "absent", "minutes_late": None, "reason": None}
-TRAIL_ACTIONS: list[tuple[str, Any, Any]] = [
-    ("grade.create", None, GRADE_SNAP),
-    ("grade.update", GRADE_SNAP, {**GRADE_SNAP, "value": "5", "kind": "test"}),
-    ("grade.delete", GRADE_SNAP, None),
-    ("grade.hold", GRADE_SNAP, {**GRADE_SNAP, "hidden_until": "2026-12-24"}),
-    ("grade.hold", GRADE_SNAP, GRADE_SNAP),
-    ("grade.undo", GRADE_SNAP, {**GRADE_SNAP, "deleted": True, "undo_of": 1}),
-    ("attendance.create", None, ATT),
-    ("attendance.bulk", None, {**ATT, "status": "present"}),
-    ("attendance.update", ATT, {**ATT, "status": "late"}),
-    ("attendance.undo", ATT, {"status": None, "undo_of": 2}),
-    ("period_grade.set", None, {"value": "4", "period_id": 1, "assignment_id": 2}),
-    ("period_grade.set", {"value": "4"}, {"value": "pass"}),
-    ("lesson.topic", {"topic": None}, {"topic": HOSTILE}),
-    ("lesson.cancel", None, None),
-    ("lesson.restore", None, None),
-    ("lesson.replacement", None, None),
-    ("homework.create", None, {"text": HOSTILE}),
-    ("submission.review", None, {"status": "accepted"}),
-    ("submission.review", None, {"status": "returned"}),
-    ("period.close", None, None),
+TRAIL_ACTIONS: list[tuple[AuditAction, Any, Any]] = [
+    (AuditAction.GRADE_CREATE, None, GRADE_SNAP),
+    (AuditAction.GRADE_UPDATE, GRADE_SNAP, {**GRADE_SNAP, "value": "5", "kind": "test"}),
+    (AuditAction.GRADE_DELETE, GRADE_SNAP, None),
+    (AuditAction.GRADE_HOLD, GRADE_SNAP, {**GRADE_SNAP, "hidden_until": "2026-12-24"}),
+    (AuditAction.GRADE_HOLD, GRADE_SNAP, GRADE_SNAP),
+    (AuditAction.GRADE_UNDO, GRADE_SNAP, {**GRADE_SNAP, "deleted": True, "undo_of": 1}),
+    (AuditAction.ATTENDANCE_CREATE, None, ATT),
+    (AuditAction.ATTENDANCE_BULK, None, {**ATT, "status": "present"}),
+    (AuditAction.ATTENDANCE_UPDATE, ATT, {**ATT, "status": "late"}),
+    (AuditAction.ATTENDANCE_UNDO, ATT, {"status": None, "undo_of": 2}),
+    (AuditAction.PERIOD_GRADE_SET, None, {"value": "4", "period_id": 1, "assignment_id": 2}),
+    (AuditAction.PERIOD_GRADE_SET, {"value": "4"}, {"value": "pass"}),
+    (AuditAction.LESSON_TOPIC, {"topic": None}, {"topic": HOSTILE}),
+    (AuditAction.LESSON_CANCEL, None, None),
+    (AuditAction.LESSON_RESTORE, None, None),
+    (AuditAction.LESSON_REPLACEMENT, None, None),
+    (AuditAction.HOMEWORK_CREATE, None, {"text": HOSTILE}),
+    (AuditAction.HOMEWORK_UPDATE, {"text": HOSTILE}, {"text": HOSTILE}),
+    (AuditAction.HOMEWORK_DUE, None, None),
+    (AuditAction.SUBMISSION_REVIEW, None, {"status": "accepted"}),
+    (AuditAction.SUBMISSION_REVIEW, None, {"status": "returned"}),
+    (AuditAction.PERIOD_CLOSE, None, None),
 ]
 TRAIL_LINES = [
     TrailLine(i, WHEN, HOSTILE, action, action.split(".")[0], HOSTILE, HOSTILE, DAY, old, new,
