@@ -125,6 +125,7 @@ async def _demo_seed(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _codes_issue(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.i18n import create_i18n
     from db.base import utcnow
     from services.codes import issue_codes, live_class_codes
     from services.core.errors import DomainError
@@ -174,7 +175,11 @@ async def _codes_issue(settings: Settings, args: argparse.Namespace) -> None:
             if not issued:
                 raise CliError("nobody to issue codes for")
             pdf = render_letters_pdf(
-                issued, school_name=school.name, bot_username=username, timezone=school.timezone
+                issued,
+                school_name=school.name,
+                bot_username=username,
+                translate=create_i18n(settings.default_locale).gettext,
+                timezone=school.timezone,
             )
             csv_text = render_codes_csv(issued, bot_username=username)
             args.out.write_bytes(pdf)

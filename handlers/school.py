@@ -178,6 +178,7 @@ async def on_codes(
         batch.codes,
         school_name=batch.school_name,
         bot_username=username,
+        translate=renderer.i18n.gettext,
         timezone=batch.timezone,
     )
     csv_text = letters.render_codes_csv(batch.codes, bot_username=username)

@@ -1,5 +1,9 @@
 """Printable access-code letters (PDF, one A4 page per code) and the CSV of the same codes.
 
+Every letter speaks Russian and English (`LETTER_LOCALES`), both on the same page. Its texts
+are gettext messages translated through the `Translate` the caller passes in (the bot's
+catalogs), so no service loads catalogs or imports aiogram; dates go through Babel.
+
 Fonts are the DejaVu faces shipped inside matplotlib, so Cyrillic renders on any server without
 system fonts. Every letter is laid out in a frame that shrinks its content if it would not fit,
 so a very long name wraps and, at worst, scales the page down instead of spilling onto a second
@@ -10,13 +14,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
+from functools import partial
 from pathlib import Path
+from typing import Protocol
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 import matplotlib
+from babel.dates import format_datetime
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib.colors import HexColor
@@ -53,14 +60,29 @@ MARGIN = 18 * mm
 QR_SIZE = 52 * mm
 CSV_COLUMNS = ("kind", "class", "student", "guardian", "staff", "code", "link", "expires_at")
 
-# The bot's contact button as it is labelled in the chat (bot.keyboards.contact_keyboard: the
-# msgid and its Russian translation), without the 📱 icon the letter's font has no glyph for.
-# tests/test_letters.py checks that the letter and the button keep saying the same.
-CONTACT_BUTTON_RU = "Поделиться номером"
-CONTACT_BUTTON_EN = "Share my phone number"
+#: the languages of every letter, in the order they are printed
+LETTER_LOCALES = ("ru", "en")
 
 _GREY = HexColor("#555555")
 _RULE = HexColor("#BBBBBB")
+
+#: one language's gettext
+Gettext = Callable[[str], str]
+
+
+class Translate(Protocol):
+    """A message translated into `locale` (aiogram's `I18n.gettext` is one)."""
+
+    def __call__(self, message: str, /, *, locale: str) -> str: ...
+
+
+def _languages(translate: Translate) -> list[Gettext]:
+    return [partial(translate, locale=locale) for locale in LETTER_LOCALES]
+
+
+def _bilingual(languages: Sequence[Gettext]) -> Gettext:
+    """A gettext giving every language's text at once, "Ученик / Student"."""
+    return lambda message: " / ".join(gettext(message) for gettext in languages)
 
 
 def _font_dir() -> Path:
@@ -144,59 +166,62 @@ def _qr(url: str, size: float) -> Drawing:
     return drawing
 
 
-def _who(code: IssuedCode) -> list[tuple[str, str]]:
-    """(label, value) lines naming the person; labels are Russian / English."""
+def _who(code: IssuedCode, _: Gettext) -> list[tuple[str, str]]:
+    """(label, value) lines naming the person."""
     lines: list[tuple[str, str]] = []
     if code.kind is CodeKind.PARENT:
-        lines.append(("Для родителя ученика / For the parent of", code.person_name))
+        lines.append((_("For the parent of"), code.person_name))
         if code.guardian_name:
-            lines.append(("Родитель / Parent", code.guardian_name))
+            lines.append((_("Parent"), code.guardian_name))
     elif code.kind is CodeKind.STAFF:
-        lines.append(("Сотрудник / Staff member", code.person_name))
+        lines.append((_("Staff member"), code.person_name))
     else:
-        lines.append(("Ученик / Student", code.person_name))
+        lines.append((_("Student"), code.person_name))
     if code.class_name:
-        lines.append(("Класс / Class", code.class_name))
+        lines.append((_("Class"), code.class_name))
     return lines
 
 
-def _steps_ru(kind: CodeKind) -> list[str]:
+def _steps(kind: CodeKind, _: Gettext) -> list[str]:
+    """How to connect, in one language. The contact button is named as the bot labels it (the
+    same message), less the 📱 icon the letter's font has no glyph for."""
+    button = _("📱 Share my phone number").replace("📱", "").strip()
     confirm = (
-        "Родителей подтверждает школа: если номер совпадает с номером в школьных данных, доступ "
-        "откроется сразу, иначе — после подтверждения классным руководителем."
+        _(
+            "The school confirms parents: if your number matches the one the school has on "
+            "file, access opens at once; otherwise after the class teacher confirms you."
+        )
         if kind is CodeKind.PARENT
-        else "Код сам подтверждает вас: доступ откроется сразу."
+        else _("The code itself confirms you: access opens at once.")
     )
     return [
-        "Откройте ссылку на телефоне или отсканируйте QR-код камерой — откроется бот в "
-        "Telegram. Можно также нажать «Старт» и отправить боту код.",
-        f"Когда бот попросит, нажмите кнопку «{CONTACT_BUTTON_RU}» — бот получит ваш номер "
-        "телефона.",
+        _(
+            "Open the link on your phone or scan the QR code with the camera — the Telegram bot "
+            "opens. You can also press Start and send the code to the bot."
+        ),
+        _('When the bot asks, share your phone number with the "%(button)s" button.')
+        % {"button": button},
         confirm,
-        "Храните код в тайне и никому его не пересылайте. Код одноразовый и действует до "
-        "указанной даты; если он потерян, школа выдаст новый, а этот перестанет работать.",
+        _(
+            "Keep the code private and do not forward it. It works once and only until the "
+            "date shown; if it is lost, the school issues a new one and this one stops working."
+        ),
     ]
 
 
-def _steps_en(kind: CodeKind) -> list[str]:
-    confirm = (
-        "The school confirms parents: if your number matches the one the school has on file, "
-        "access opens at once; otherwise after the class teacher confirms you."
-        if kind is CodeKind.PARENT
-        else "The code itself confirms you: access opens at once."
-    )
-    return [
-        "Open the link on your phone or scan the QR code with the camera — the Telegram bot "
-        "opens. You can also press Start and send the code to the bot.",
-        f'When the bot asks, share your phone number with the "{CONTACT_BUTTON_EN}" button.',
-        confirm,
-        "Keep the code private and do not forward it. It works once and only until the date "
-        "shown; if it is lost, the school issues a new one and this one stops working.",
+def _instructions(kind: CodeKind, _: Gettext, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """The heading and the numbered steps in one language."""
+    story: list[Flowable] = [Paragraph(escape(_("How to connect")), styles["heading"])]
+    story += [
+        Paragraph(f"{n}.&nbsp;{escape(step)}", styles["step"])
+        for n, step in enumerate(_steps(kind, _), 1)
     ]
+    return story
 
 
 def _local(moment: datetime, zone: tzinfo) -> str:
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    """A moment as the school reads it, in the same digits in every language."""
+    return format_datetime(moment, "yyyy-MM-dd HH:mm", tzinfo=zone, locale=LETTER_LOCALES[0])
 
 
 def _letter(
@@ -207,24 +232,23 @@ def _letter(
     zone: tzinfo,
     zone_label: str,
     styles: dict[str, ParagraphStyle],
+    languages: Sequence[Gettext],
 ) -> list[Flowable]:
     link = deep_link(bot_username, code.code)
+    _ = _bilingual(languages)
     story: list[Flowable] = [
         Paragraph(escape(school_name), _scaled(styles["school"], school_name)),
         Spacer(1, 2),
-        Paragraph(
-            "Доступ к электронному дневнику в Telegram / Access to the e-diary in Telegram",
-            styles["title"],
-        ),
+        Paragraph(escape(_("Access to the e-diary in Telegram")), styles["title"]),
         _Rule(),
     ]
     story += [
         Paragraph(f"{escape(label)}: <b>{escape(value)}</b>", _scaled(styles["person"], value))
-        for label, value in _who(code)
+        for label, value in _who(code, _)
     ]
     story += [
         _Rule(),
-        Paragraph("Ваш код / Your code", styles["label"]),
+        Paragraph(escape(_("Your code")), styles["label"]),
         Paragraph(escape(format_code(code.code)), styles["code"]),
         Spacer(1, 6),
         _qr(link, QR_SIZE),
@@ -235,32 +259,22 @@ def _letter(
         ),
         Spacer(1, 4),
         Paragraph(
-            f"Действителен до / Valid until: <b>{_local(code.expires_at, zone)}</b>"
-            f" ({escape(zone_label)})",
+            escape(_("Valid until"))
+            + f": <b>{_local(code.expires_at, zone)}</b> ({escape(zone_label)})",
             styles["expiry"],
         ),
         _Rule(),
-        Paragraph("Как подключиться", styles["heading"]),
     ]
-    story += [
-        Paragraph(f"{n}.&nbsp;{escape(step)}", styles["step"])
-        for n, step in enumerate(_steps_ru(code.kind), 1)
-    ]
-    story.append(Paragraph("How to connect", styles["heading"]))
-    story += [
-        Paragraph(f"{n}.&nbsp;{escape(step)}", styles["step"])
-        for n, step in enumerate(_steps_en(code.kind), 1)
-    ]
+    for language in languages:
+        story += _instructions(code.kind, language, styles)
     return story
 
 
-def _footer(canvas: Canvas, _doc: BaseDocTemplate) -> None:
+def _footer(canvas: Canvas, _doc: BaseDocTemplate, *, text: str) -> None:
     canvas.saveState()
     canvas.setFont(SANS, 7.5)
     canvas.setFillColor(_GREY)
-    canvas.drawCentredString(
-        A4[0] / 2, MARGIN / 2, "Parta — школьный дневник в Telegram / school diary in Telegram"
-    )
+    canvas.drawCentredString(A4[0] / 2, MARGIN / 2, text)
     canvas.restoreState()
 
 
@@ -269,17 +283,22 @@ def render_letters_pdf(
     *,
     school_name: str,
     bot_username: str,
+    translate: Translate,
     timezone: str = "UTC",
 ) -> bytes:
     """One A4 letter per code: school, person and class, the code, a QR code of the deep link,
-    the link, the expiry (in `timezone`, an IANA name such as the school's) and instructions in
-    Russian and English. Raises ValueError for an empty list or a bad bot username."""
+    the link, the expiry (in `timezone`, an IANA name such as the school's) and instructions,
+    each text in every one of `LETTER_LOCALES` through `translate`. Raises ValueError for an
+    empty list or a bad bot username."""
     if not codes:
         raise ValueError("no codes to print")
     deep_link(bot_username, codes[0].code)  # validate the username before any work
     register_fonts()
     zone: tzinfo = UTC if timezone.upper() == "UTC" else ZoneInfo(timezone)
     styles = _styles()
+    languages = _languages(translate)
+    _ = _bilingual(languages)
+    footer = "Parta — " + _("school diary in Telegram")
     buffer = io.BytesIO()
     doc = BaseDocTemplate(
         buffer,
@@ -303,7 +322,9 @@ def render_letters_pdf(
         bottomPadding=0,
         id="letter",
     )
-    doc.addPageTemplates([PageTemplate(id="letter", frames=[frame], onPage=_footer)])
+    doc.addPageTemplates(
+        [PageTemplate(id="letter", frames=[frame], onPage=partial(_footer, text=footer))]
+    )
     story: list[Flowable] = []
     for index, code in enumerate(codes):
         if index:
@@ -315,6 +336,7 @@ def render_letters_pdf(
             zone=zone,
             zone_label=timezone,
             styles=styles,
+            languages=languages,
         )
         story.append(KeepInFrame(doc.width, doc.height - 1, content, mode="shrink"))
     doc.build(story)

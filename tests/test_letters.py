@@ -8,25 +8,21 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+from babel.messages.pofile import read_po
 from pypdf import PdfReader
 
-from bot.i18n import create_i18n
+from bot.i18n import LOCALES_DIR, create_i18n
 from bot.keyboards import contact_keyboard
 from db.enums import CodeKind
 from services.codes import IssuedCode, deep_link, format_code, generate_code, normalize_code
-from services.letters import (
-    CONTACT_BUTTON_EN,
-    CONTACT_BUTTON_RU,
-    CSV_COLUMNS,
-    _qr,
-    render_codes_csv,
-    render_letters_pdf,
-)
+from services.letters import CSV_COLUMNS, _qr, render_codes_csv, render_letters_pdf
 
 BOT = "parta_school_bot"
 EXPIRES = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
 LONG_NAME = ("Александра-Виктория Константиновна " * 10)[:300].strip()
 SCHOOL = "Гимназия № 57 <имени А. & Б.>"
+I18N = create_i18n("ru")
+TRANSLATE = I18N.gettext
 
 
 def _codes() -> list[IssuedCode]:
@@ -72,7 +68,11 @@ def codes() -> list[IssuedCode]:
 @pytest.fixture(scope="module")
 def pages(codes: list[IssuedCode]) -> list[str]:
     pdf = render_letters_pdf(
-        codes, school_name=SCHOOL, bot_username="@" + BOT, timezone="Europe/Moscow"
+        codes,
+        school_name=SCHOOL,
+        bot_username="@" + BOT,
+        translate=TRANSLATE,
+        timezone="Europe/Moscow",
     )
     assert pdf.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(pdf))
@@ -108,7 +108,7 @@ def test_each_page_has_person_code_link_and_both_languages(
 def test_qr_code_and_clickable_link_carry_the_deep_link(codes: list[IssuedCode]) -> None:
     link = deep_link(BOT, codes[0].code)
     assert _qr(link, 100).contents[0].value == link
-    pdf = render_letters_pdf(codes[:1], school_name=SCHOOL, bot_username=BOT)
+    pdf = render_letters_pdf(codes[:1], school_name=SCHOOL, bot_username=BOT, translate=TRANSLATE)
     page = PdfReader(io.BytesIO(pdf)).pages[0]
     uris = [a.get_object()["/A"]["/URI"] for a in page.get("/Annots", [])]
     assert uris == [link]
@@ -141,7 +141,9 @@ def test_huge_texts_still_give_one_page_each() -> None:
         student_id=1,
         guardian_name="Щ" * 300,
     )
-    pdf = render_letters_pdf([code, code], school_name="Ш" * 300, bot_username=BOT)
+    pdf = render_letters_pdf(
+        [code, code], school_name="Ш" * 300, bot_username=BOT, translate=TRANSLATE
+    )
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) == 2
     assert format_code(code.code) in reader.pages[1].extract_text()
@@ -149,9 +151,11 @@ def test_huge_texts_still_give_one_page_each() -> None:
 
 def test_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match="no codes"):
-        render_letters_pdf([], school_name=SCHOOL, bot_username=BOT)
+        render_letters_pdf([], school_name=SCHOOL, bot_username=BOT, translate=TRANSLATE)
     with pytest.raises(ValueError, match="username"):
-        render_letters_pdf(_codes(), school_name=SCHOOL, bot_username="not a bot")
+        render_letters_pdf(
+            _codes(), school_name=SCHOOL, bot_username="not a bot", translate=TRANSLATE
+        )
 
 
 def test_csv_round_trips(codes: list[IssuedCode]) -> None:
@@ -210,21 +214,56 @@ def test_csv_guards_against_formula_injection() -> None:
 
 
 @pytest.mark.parametrize(
-    ("locale", "label"), [("ru", CONTACT_BUTTON_RU), ("en", CONTACT_BUTTON_EN)]
+    ("locale", "label"), [("ru", "Поделиться номером"), ("en", "Share my phone number")]
 )
 def test_letter_names_the_contact_button_as_the_bot_labels_it(
     pages: list[str], locale: str, label: str
 ) -> None:
     """The letter tells parents which button to press: the very label the bot shows (less
     the 📱 icon, which the letter's font cannot draw)."""
-    i18n = create_i18n("ru")
-    with i18n.context(), i18n.use_locale(locale):
+    with I18N.context(), I18N.use_locale(locale):
         markup = contact_keyboard()
     shown = markup.keyboard[0][0]
     assert shown.request_contact
     assert shown.text == f"📱 {label}"
     quoted = f"«{label}»" if locale == "ru" else f'"{label}"'
     assert all(quoted in _squash_spaces(page) for page in pages)
+
+
+#: the letter's instructions → the letters that carry them (student's, parent's, staff's)
+INSTRUCTIONS = {
+    "How to connect": (0, 1, 2),
+    "Open the link on your phone or scan the QR code with the camera — the Telegram bot opens. "
+    "You can also press Start and send the code to the bot.": (0, 1, 2),
+    "The school confirms parents: if your number matches the one the school has on file, access "
+    "opens at once; otherwise after the class teacher confirms you.": (1,),
+    "The code itself confirms you: access opens at once.": (0, 2),
+    "Keep the code private and do not forward it. It works once and only until the date shown; "
+    "if it is lost, the school issues a new one and this one stops working.": (0, 1, 2),
+}
+
+
+def test_russian_instructions_come_from_the_catalog(codes: list[IssuedCode]) -> None:
+    """The Russian steps are the ru catalog's translations, fetched through the translator the
+    caller passes (marked here, so a text written into the letter itself would show unmarked)."""
+    with (LOCALES_DIR / "ru" / "LC_MESSAGES" / "messages.po").open("rb") as fp:
+        catalog = read_po(fp, locale="ru")
+
+    def marked(message: str, /, *, locale: str) -> str:
+        text = TRANSLATE(message, locale=locale)
+        return f"[{locale}]{text}" if message in INSTRUCTIONS else text
+
+    pdf = render_letters_pdf(codes, school_name=SCHOOL, bot_username=BOT, translate=marked)
+    pages = [_squash(page.extract_text()) for page in PdfReader(io.BytesIO(pdf)).pages]
+    for message, carried_by in INSTRUCTIONS.items():
+        entry = catalog.get(message)
+        assert entry is not None
+        assert entry.string, f"no Russian for {message!r}"
+        for index in carried_by:
+            assert _squash(f"[ru]{entry.string}") in pages[index]
+            assert _squash(f"[en]{message}") in pages[index]
+        for index in set(range(3)) - set(carried_by):
+            assert _squash(f"[ru]{entry.string}") not in pages[index]
 
 
 def _squash_spaces(text: str) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.dates import format_time
 
 from bot.callbacks import LinkDecisionCb, Screen
 from bot.callbacks.notify import (
@@ -101,8 +105,9 @@ def thread_keyboard(grade_id: int, *, can_comment: bool) -> InlineKeyboardMarkup
     return builder.as_markup()
 
 
-def _time(value: object) -> str:
-    return value.strftime("%H:%M") if hasattr(value, "strftime") else str(value)
+def _time(value: time) -> str:
+    """A time of day as the buttons show it, 21:00, through Babel in the current locale."""
+    return format_time(value, "HH:mm", locale=get_i18n().current_locale)
 
 
 def settings_keyboard(view: SettingsView, erase_account: int | None = None) -> InlineKeyboardMarkup:
