@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from functools import partial
 from pathlib import Path
@@ -224,17 +225,21 @@ def _local(moment: datetime, zone: tzinfo) -> str:
     return format_datetime(moment, "yyyy-MM-dd HH:mm", tzinfo=zone, locale=LETTER_LOCALES[0])
 
 
-def _letter(
-    code: IssuedCode,
-    *,
-    school_name: str,
-    bot_username: str,
-    zone: tzinfo,
-    zone_label: str,
-    styles: dict[str, ParagraphStyle],
-    languages: Sequence[Gettext],
-) -> list[Flowable]:
-    link = deep_link(bot_username, code.code)
+@dataclass(frozen=True)
+class _Batch:
+    """What every letter of one print run shares."""
+
+    school_name: str
+    bot_username: str
+    zone: tzinfo
+    zone_label: str  # the zone's name as printed
+    styles: dict[str, ParagraphStyle]
+    languages: Sequence[Gettext]
+
+
+def _letter(code: IssuedCode, batch: _Batch) -> list[Flowable]:
+    school_name, styles, languages = batch.school_name, batch.styles, batch.languages
+    link = deep_link(batch.bot_username, code.code)
     _ = _bilingual(languages)
     story: list[Flowable] = [
         Paragraph(escape(school_name), _scaled(styles["school"], school_name)),
@@ -260,7 +265,7 @@ def _letter(
         Spacer(1, 4),
         Paragraph(
             escape(_("Valid until"))
-            + f": <b>{_local(code.expires_at, zone)}</b> ({escape(zone_label)})",
+            + f": <b>{_local(code.expires_at, batch.zone)}</b> ({escape(batch.zone_label)})",
             styles["expiry"],
         ),
         _Rule(),
@@ -295,8 +300,8 @@ def render_letters_pdf(
     deep_link(bot_username, codes[0].code)  # validate the username before any work
     register_fonts()
     zone: tzinfo = UTC if timezone.upper() == "UTC" else ZoneInfo(timezone)
-    styles = _styles()
     languages = _languages(translate)
+    batch = _Batch(school_name, bot_username, zone, timezone, _styles(), languages)
     _ = _bilingual(languages)
     footer = "Parta — " + _("school diary in Telegram")
     buffer = io.BytesIO()
@@ -329,15 +334,7 @@ def render_letters_pdf(
     for index, code in enumerate(codes):
         if index:
             story.append(PageBreak())
-        content = _letter(
-            code,
-            school_name=school_name,
-            bot_username=bot_username,
-            zone=zone,
-            zone_label=timezone,
-            styles=styles,
-            languages=languages,
-        )
+        content = _letter(code, batch)
         story.append(KeepInFrame(doc.width, doc.height - 1, content, mode="shrink"))
     doc.build(story)
     return buffer.getvalue()

@@ -129,13 +129,8 @@ def test_known_violations_are_still_there() -> None:
     ],
 )
 def test_a_planted_import_is_caught(tmp_path: Path, layer: str, source: str, bad: str) -> None:
-    """The checker itself: a module that breaks a rule is reported, an allowed one is not."""
-    for name in LAYERS:
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "__init__.py").write_text("")
-    (tmp_path / "db" / "enums.py").write_text("")
-    (tmp_path / layer / "planted.py").write_text(source)
-    found = violations(tmp_path)
+    """The checker itself: a module that breaks a rule is reported."""
+    found = violations(_tree(tmp_path, f"{layer}/planted.py", source))
     assert {module for module, _name in found} == {f"{layer}.planted"}
     assert all(within(name, bad) or within(bad, name) for _module, name in found)
 
@@ -145,9 +140,14 @@ def test_a_planted_import_is_caught(tmp_path: Path, layer: str, source: str, bad
     ["from db.enums import CodeKind\n", "from db import enums\n", "import db.enums\n"],
 )
 def test_handlers_may_use_the_enums(tmp_path: Path, source: str) -> None:
+    assert violations(_tree(tmp_path, "handlers/fine.py", source)) == set()
+
+
+def _tree(root: Path, path: str, source: str) -> Path:
+    """An empty tree of the four layers (and `db.enums`) plus one module."""
     for name in LAYERS:
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "__init__.py").write_text("")
-    (tmp_path / "db" / "enums.py").write_text("")
-    (tmp_path / "handlers" / "fine.py").write_text(source)
-    assert violations(tmp_path) == set()
+        (root / name).mkdir()
+        (root / name / "__init__.py").write_text("")
+    (root / "db" / "enums.py").write_text("")
+    (root / path).write_text(source)
+    return root
