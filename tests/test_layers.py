@@ -33,7 +33,8 @@ ALLOWED = {"handlers": ("db.enums",)}
 KNOWN = {
     ("handlers.diary", "db.base"),
     ("handlers.family", "db.base"),
-    ("handlers.journal", "db.base"),
+    ("handlers.journal.context", "db.base"),
+    ("handlers.journal.prompts", "db.base"),
     ("handlers.notify", "db.base"),
     ("handlers.school", "db.base"),
 }

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import time
-
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.dates import format_time
 
 from bot.callbacks import LinkDecisionCb, Screen
 from bot.callbacks.notify import (
@@ -21,6 +17,7 @@ from bot.callbacks.notify import (
     ReactOp,
     ReplyCb,
 )
+from bot.dates import format_clock
 from bot.i18n import N_
 from bot.keyboards import back_button
 from db.enums import DeliveryMode, NotificationKind
@@ -105,11 +102,6 @@ def thread_keyboard(grade_id: int, *, can_comment: bool) -> InlineKeyboardMarkup
     return builder.as_markup()
 
 
-def _time(value: time) -> str:
-    """A time of day as the buttons show it, 21:00, through Babel in the current locale."""
-    return format_time(value, "HH:mm", locale=get_i18n().current_locale)
-
-
 def settings_keyboard(view: SettingsView, erase_account: int | None = None) -> InlineKeyboardMarkup:
     """The settings screen; `erase_account`: the account offered "Delete my data" (families)."""
     prefs = view.preferences
@@ -127,7 +119,7 @@ def settings_keyboard(view: SettingsView, erase_account: int | None = None) -> I
             )
             option = (view.digest_option + 1) % len(DIGEST_TIMES)
             builder.button(
-                text=f"🕗 {_time(prefs.digest_time)}",
+                text=f"🕗 {format_clock(prefs.digest_time)}",
                 callback_data=PrefCb(op=PrefOp.DIGEST_TIME, value=option),
             )
             widths.append(2)
@@ -150,8 +142,8 @@ def settings_keyboard(view: SettingsView, erase_account: int | None = None) -> I
         quiet = _("🌙 Quiet hours: off")
     else:
         quiet = _("🌙 Quiet hours: %(start)s–%(end)s") % {
-            "start": _time(prefs.quiet[0]),
-            "end": _time(prefs.quiet[1]),
+            "start": format_clock(prefs.quiet[0]),
+            "end": format_clock(prefs.quiet[1]),
         }
     builder.button(text=quiet, callback_data=PrefCb(op=PrefOp.QUIET, value=next_option))
     widths.append(1)
