@@ -57,6 +57,8 @@ from db.models import (
     TimetableSlot,
     TrustedAccess,
 )
+from services.core import enrolment, links
+from services.core.schooltime import local_today
 from services.grading import DEFAULT_SCALES, DEFAULT_WEIGHTS, ScaleSpec, parse_grade, period_value
 from services.timetable import generate_lessons
 
@@ -481,7 +483,7 @@ class _Names:
 
 
 def _moscow_today() -> date:
-    return datetime.now(_MSK).date()
+    return local_today(_MSK)
 
 
 def _school_day(today: date, weeks: int) -> date:
@@ -543,10 +545,10 @@ async def seed_demo(
     async with session_factory() as session, session.begin():
         school_id = await session.scalar(select(School.id).where(School.name == DEMO_SCHOOL_NAME))
         if school_id is not None:
-            return SeedResult(await demo_accounts(session), created=False, counts={})
+            return SeedResult(await demo_accounts(session, day), created=False, counts={})
         builder = _Builder(session, random.Random(rng_seed), day, total, weeks)
         await builder.build()
-        return SeedResult(await demo_accounts(session), created=True, counts=builder.counts)
+        return SeedResult(await demo_accounts(session, day), created=True, counts=builder.counts)
 
 
 @dataclass
@@ -1458,8 +1460,9 @@ class _Builder:
 # --- reading the demo accounts back -----------------------------------------------------
 
 
-async def demo_accounts(session: AsyncSession) -> list[DemoAccount]:
-    """The demo accounts as they are in the database, in the order of `DEMO_TELEGRAM_IDS`."""
+async def demo_accounts(session: AsyncSession, today: date | None = None) -> list[DemoAccount]:
+    """The demo accounts as they are in the database, in the order of `DEMO_TELEGRAM_IDS`,
+    with the children's classes on `today` (default: today in Moscow)."""
     accounts = {
         a.telegram_id: a
         for a in await session.scalars(
@@ -1470,8 +1473,7 @@ async def demo_accounts(session: AsyncSession) -> list[DemoAccount]:
     current_class = (
         select(Enrollment.student_id, SchoolClass.name)
         .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
-        .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
-        .where(AcademicYear.is_current, Enrollment.left_on.is_(None))
+        .where(enrolment.current(today or _moscow_today()))
         .subquery()
     )
     ids = list(by_id)
@@ -1493,7 +1495,7 @@ async def demo_accounts(session: AsyncSession) -> list[DemoAccount]:
     for account_id, name, cls in await session.execute(
         with_class(Guardianship.account_id)
         .join(Guardianship, Guardianship.student_id == Student.id)
-        .where(Guardianship.account_id.in_(ids), Guardianship.revoked_at.is_(None))
+        .where(Guardianship.account_id.in_(ids), links.guardianship_active())
         .order_by(Student.full_name)
     ):
         guarded[account_id].append((name, cls))
@@ -1501,7 +1503,7 @@ async def demo_accounts(session: AsyncSession) -> list[DemoAccount]:
     for account_id, name, cls in await session.execute(
         with_class(TrustedAccess.account_id)
         .join(TrustedAccess, TrustedAccess.student_id == Student.id)
-        .where(TrustedAccess.account_id.in_(ids), TrustedAccess.revoked_at.is_(None))
+        .where(TrustedAccess.account_id.in_(ids), links.trust_standing())
         .order_by(TrustedAccess.id)
     ):
         trusted[account_id].append((name, cls))
