@@ -12,17 +12,16 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.base import utcnow
 from db.enums import TrustScope
 from db.models import (
-    AcademicYear,
-    Enrollment,
     Lesson,
     LinkRequest,
     SchoolClass,
-    Student,
     TeachingAssignment,
 )
 from services.actors import Actor, ChildRef, Role
+from services.core import enrolment
 from services.core.errors import DomainError
 
 
@@ -108,21 +107,12 @@ class _StudentFacts:
 
 
 async def _student_facts(session: AsyncSession, student_id: int) -> _StudentFacts | None:
-    row = (
-        await session.execute(
-            select(Student.school_id, Enrollment.class_id)
-            .outerjoin(
-                Enrollment,
-                (Enrollment.student_id == Student.id) & Enrollment.left_on.is_(None),
-            )
-            .outerjoin(SchoolClass, SchoolClass.id == Enrollment.class_id)
-            .outerjoin(AcademicYear, AcademicYear.id == SchoolClass.year_id)
-            .where(Student.id == student_id)
-            .order_by(AcademicYear.is_current.desc())
-            .limit(1)
-        )
-    ).first()
-    return None if row is None else _StudentFacts(row[0], row[1])
+    """The student's school and current class (`services.core.enrolment`): one statement."""
+    found = await enrolment.school_and_class(session, student_id, now=utcnow())
+    if found is None:
+        return None
+    school_id, stay = found
+    return _StudentFacts(school_id, stay.class_id if stay is not None else None)
 
 
 def _family_may(ref: ChildRef, action: Action) -> bool:

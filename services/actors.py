@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
@@ -18,7 +18,6 @@ from db.enums import ALL_SCOPES, StaffRole
 from db.models import (
     AcademicYear,
     Account,
-    Enrollment,
     Guardianship,
     SchoolClass,
     Staff,
@@ -26,6 +25,7 @@ from db.models import (
     Student,
     TrustedAccess,
 )
+from services.core import enrolment, links
 
 
 class Role(enum.StrEnum):
@@ -130,53 +130,49 @@ async def load_actor(
             roles.add(Role.CLASS_TEACHER)
 
     now = utcnow()
-    current_class = (
-        select(Enrollment.student_id, SchoolClass.name.label("class_name"))
-        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
-        .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
-        .where(AcademicYear.is_current, Enrollment.left_on.is_(None))
-        .subquery()
-    )
-    base = select(Student, current_class.c.class_name).outerjoin(
-        current_class, current_class.c.student_id == Student.id
+    stint = enrolment.stints()
+    base = select(Student, *enrolment.stint_columns(stint)).outerjoin(
+        stint, stint.c.student_id == Student.id
     )
 
     children: list[ChildRef] = []
-    own = (await session.execute(base.where(Student.account_id == account.id))).first()
+    own_rows = await session.execute(base.where(Student.account_id == account.id))
+    own = next(iter(enrolment.with_current(own_rows.all(), now)), None)
     if own is not None:
+        (student,), stay = own
         roles.add(Role.STUDENT)
-        children.append(ChildRef(own[0].id, own[0].full_name, own[1], Role.STUDENT))
-        school_id = school_id or own[0].school_id
+        children.append(ChildRef(student.id, student.full_name, _name(stay), Role.STUDENT))
+        school_id = school_id or student.school_id
+    own_id = own[0][0].id if own is not None else None
 
     guarded = await session.execute(
         base.join(Guardianship, Guardianship.student_id == Student.id)
-        .where(Guardianship.account_id == account.id, Guardianship.revoked_at.is_(None))
+        .where(Guardianship.account_id == account.id, links.guardianship_active())
         .order_by(Student.full_name)
     )
-    for student, class_name in guarded:
-        if own is not None and student.id == own[0].id:
+    for (student,), stay in enrolment.with_current(guarded.all(), now):
+        if student.id == own_id:
             continue  # nobody is their own parent: the child is listed once, as themselves
         roles.add(Role.PARENT)
-        children.append(ChildRef(student.id, student.full_name, class_name, Role.PARENT))
+        children.append(ChildRef(student.id, student.full_name, _name(stay), Role.PARENT))
         school_id = school_id or student.school_id
 
     trusted = await session.execute(
-        base.add_columns(TrustedAccess.scopes, TrustedAccess.expires_at)
-        .join(TrustedAccess, TrustedAccess.student_id == Student.id)
-        .where(
-            TrustedAccess.account_id == account.id,
-            TrustedAccess.revoked_at.is_(None),
-            or_(TrustedAccess.expires_at.is_(None), TrustedAccess.expires_at > now),
+        select(
+            Student, TrustedAccess.scopes, TrustedAccess.expires_at, *enrolment.stint_columns(stint)
         )
+        .outerjoin(stint, stint.c.student_id == Student.id)
+        .join(TrustedAccess, TrustedAccess.student_id == Student.id)
+        .where(TrustedAccess.account_id == account.id, links.trust_active(now))
         .order_by(Student.full_name)
     )
     seen = {c.student_id for c in children}
-    for student, class_name, scopes, expires_at in trusted:
+    for (student, scopes, expires_at), stay in enrolment.with_current(trusted.all(), now):
         roles.add(Role.TRUSTED)
         if student.id not in seen:
             children.append(
                 ChildRef(
-                    student.id, student.full_name, class_name, Role.TRUSTED, scopes, expires_at
+                    student.id, student.full_name, _name(stay), Role.TRUSTED, scopes, expires_at
                 )
             )
         school_id = school_id or student.school_id
@@ -193,6 +189,10 @@ async def load_actor(
         children=tuple(children),
         current_student_id=account.current_student_id,
     )
+
+
+def _name(stay: enrolment.Stint | None) -> str | None:
+    return stay.class_name if stay is not None else None
 
 
 async def set_locale(session: AsyncSession, actor: Actor, locale: str) -> None:

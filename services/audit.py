@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.base import utcnow
 from db.models import (
     Account,
     AuditEntry,
-    Enrollment,
     Lesson,
     SchoolClass,
     Student,
@@ -27,6 +27,7 @@ from db.models import (
 )
 from services.access import Action, denied, require
 from services.actors import Actor
+from services.core import enrolment
 
 
 class AuditAction(StrEnum):
@@ -201,14 +202,12 @@ async def lesson_trail(
     return Trail(lesson_id, 0, row[0], row[1], row[2], None, lines, page, more)
 
 
-async def student_class(session: AsyncSession, student_id: int) -> int | None:
-    """The student's current class (None when they are in none)."""
-    return await session.scalar(
-        select(Enrollment.class_id)
-        .where(Enrollment.student_id == student_id, Enrollment.left_on.is_(None))
-        .order_by(Enrollment.id.desc())
-        .limit(1)
-    )
+async def student_class(
+    session: AsyncSession, student_id: int, *, now: datetime | None = None
+) -> int | None:
+    """The student's current class (`services.core.enrolment`; None when they are in none)."""
+    stay = await enrolment.current_class(session, student_id, now=now or utcnow())
+    return stay.class_id if stay is not None else None
 
 
 async def student_trail(

@@ -28,7 +28,7 @@ import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -55,6 +55,7 @@ from db.models import (
     Enrollment,
     Guardian,
     OutboxMessage,
+    School,
     SchoolClass,
     Staff,
     StaffRoleGrant,
@@ -62,7 +63,9 @@ from db.models import (
     StudentGuardian,
 )
 from services.audit import AuditAction
+from services.core import enrolment
 from services.core.errors import DomainError
+from services.core.schooltime import local_date, zone_of
 from services.notify import DedupKey, NotificationEvent, enqueue
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -259,26 +262,32 @@ def _name_key(name: str | None, ident: int | None) -> tuple[str, int]:
     return ((name or "").casefold(), ident or 0)
 
 
-async def _current_class(session: AsyncSession, school_id: int, class_name: str) -> SchoolClass:
-    """The class of that name in the school's current year (exact, then case-insensitive)."""
+async def _current_class(
+    session: AsyncSession, school_id: int, class_name: str, now: datetime
+) -> tuple[SchoolClass, date]:
+    """The class of that name in the school's current year (exact, then case-insensitive) and
+    the school-local date at `now`."""
     wanted = class_name.strip()
-    classes = list(
-        await session.scalars(
-            select(SchoolClass)
+    rows = (
+        await session.execute(
+            select(SchoolClass, School.timezone)
             .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
+            .join(School, School.id == SchoolClass.school_id)
             .where(
                 SchoolClass.school_id == school_id,
                 AcademicYear.school_id == school_id,
                 AcademicYear.is_current,
             )
         )
-    )
+    ).all()
+    classes = [cls for cls, _tz in rows]
+    today = local_date(now, zone_of(rows[0][1])) if rows else now.date()
     for cls in classes:
         if cls.name == wanted:
-            return cls
+            return cls, today
     matches = [c for c in classes if c.name.casefold() == wanted.casefold()]
     if len(matches) == 1:
-        return matches[0]
+        return matches[0], today
     if not classes:
         has_year = await session.scalar(
             select(AcademicYear.id).where(
@@ -291,12 +300,14 @@ async def _current_class(session: AsyncSession, school_id: int, class_name: str)
 
 
 async def _class_targets(
-    session: AsyncSession, school_id: int, cls: SchoolClass, kind: CodeKind
+    session: AsyncSession, school_id: int, cls: SchoolClass, kind: CodeKind, today: date
 ) -> list[_Target]:
+    """The class's students on the school-local `today` (`services.core.enrolment`), or their
+    guardians on file."""
     enrolled = and_(
         Enrollment.student_id == Student.id,
         Enrollment.class_id == cls.id,
-        Enrollment.left_on.is_(None),
+        enrolment.covers_day(today),
     )
     if kind is CodeKind.STUDENT:
         rows = await session.execute(
@@ -505,8 +516,8 @@ async def issue_codes(
     else:
         if class_name is None or not class_name.strip():
             raise DomainError("codes.class_required")
-        cls = await _current_class(session, school_id, class_name)
-        targets = await _class_targets(session, school_id, cls, kind)
+        cls, today = await _current_class(session, school_id, class_name, now)
+        targets = await _class_targets(session, school_id, cls, kind, today)
         entity, entity_id = "class", cls.id
     issued, revoked = await _issue(
         session, targets, kind=kind, created_by_id=created_by_id, ttl=ttl, now=now, keys=keys
@@ -520,28 +531,20 @@ async def issue_codes(
 
 
 async def _student_with_class(
-    session: AsyncSession, student_id: int
+    session: AsyncSession, student_id: int, now: datetime
 ) -> tuple[Student, str | None] | None:
-    current = (
-        select(Enrollment.student_id, SchoolClass.name.label("class_name"))
-        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
-        .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
-        .where(
-            Enrollment.student_id == student_id,
-            Enrollment.left_on.is_(None),
-            AcademicYear.is_current,
-        )
-        .subquery()
+    """The student and the name of their current class (`services.core.enrolment`)."""
+    stint = enrolment.stints()
+    rows = await session.execute(
+        select(Student, *enrolment.stint_columns(stint))
+        .outerjoin(stint, stint.c.student_id == Student.id)
+        .where(Student.id == student_id)
     )
-    row = (
-        await session.execute(
-            select(Student, current.c.class_name)
-            .outerjoin(current, current.c.student_id == Student.id)
-            .where(Student.id == student_id)
-            .limit(1)
-        )
-    ).first()
-    return None if row is None else (row[0], row[1])
+    found = enrolment.with_current(rows.all(), now)
+    if not found:
+        return None
+    (student,), stay = found[0]
+    return student, stay.class_name if stay is not None else None
 
 
 async def _single_target(
@@ -552,6 +555,7 @@ async def _single_target(
     guardian_id: int | None,
     staff_id: int | None,
     school_id: int | None,
+    now: datetime,
 ) -> _Target:
     if kind is CodeKind.STAFF:
         if staff_id is None or student_id is not None or guardian_id is not None:
@@ -565,7 +569,7 @@ async def _single_target(
         raise DomainError("codes.bad_target")
     if kind is CodeKind.STUDENT and guardian_id is not None:
         raise DomainError("codes.bad_target")
-    found = await _student_with_class(session, student_id)
+    found = await _student_with_class(session, student_id, now)
     if found is None or (school_id is not None and found[0].school_id != school_id):
         raise DomainError("codes.unknown_person")
     student, class_name = found
@@ -617,6 +621,7 @@ async def issue_code_for(
         guardian_id=guardian_id,
         staff_id=staff_id,
         school_id=school_id,
+        now=now,
     )
     issued, revoked = await _issue(
         session, [target], kind=kind, created_by_id=created_by_id, ttl=ttl, now=now, keys=keys
@@ -647,8 +652,8 @@ async def live_class_codes(
 ) -> LiveCodes:
     """The live codes of this kind that re-issuing for the class would revoke."""
     kind = CodeKind(kind)
-    cls = await _current_class(session, school_id, class_name)
-    targets = await _class_targets(session, school_id, cls, kind)
+    cls, today = await _current_class(session, school_id, class_name, now)
+    targets = await _class_targets(session, school_id, cls, kind, today)
     if not targets:
         return LiveCodes(0, 0)
     count, newest = (

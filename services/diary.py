@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
+from sqlalchemy import and_, delete, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -66,7 +66,11 @@ from db.upsert import upsert
 from services import linking
 from services.access import Action, can, child_ref, denied, require
 from services.actors import Actor, ChildRef, Role
+from services.core import links
+from services.core.enrolment import stay_covers
 from services.core.errors import DomainError, Shown
+from services.core.schooltime import local_date, zone_of
+from services.core.visibility import family_visible
 from services.grading import (
     ScaleSpec,
     display_value,
@@ -77,7 +81,6 @@ from services.grading import (
 )
 from services.timetable import slot_applies, week_parity
 
-DEFAULT_TIMEZONE = "Europe/Moscow"
 TABLE_NAME_WIDTH = 13
 UPCOMING_HOMEWORK_LIMIT = 25
 SUBJECT_HOMEWORK_LIMIT = 15
@@ -179,7 +182,7 @@ async def ended_access(
         .join(Student, Student.id == TrustedAccess.student_id)
         .where(
             TrustedAccess.account_id == actor.account_id,
-            or_(TrustedAccess.revoked_at.is_not(None), TrustedAccess.expires_at <= now),
+            links.trust_ended(now),
         )
         .order_by(ended_at.desc())
         .limit(1)
@@ -196,7 +199,7 @@ async def ended_access(
         .join(Student, Student.id == Guardianship.student_id)
         .where(
             Guardianship.account_id == actor.account_id,
-            Guardianship.revoked_at.is_not(None),
+            links.guardianship_ended(),
         )
         .order_by(Guardianship.revoked_at.desc())
         .limit(1)
@@ -235,6 +238,36 @@ async def _follow(
     return ref, scopes
 
 
+def _pick_stay(
+    rows: Sequence[Any], *, now: datetime, day: date | None, year_id: int | None, by_period: bool
+) -> tuple[Any, ...] | None:
+    """Of a student's stays (`_context`'s rows), the one a diary screen is about: the wanted
+    year's (the period's, or `year_id`), else the year holding `day`; then a current year; then
+    the stay covering the day shown, else the school-local today (`services.core.enrolment`:
+    the class before a mid-year move for days before it); then the latest year and enrolment.
+    A student who left keeps their last class here, so the family still reads its history.
+    Returns the row's first eleven columns (None without rows)."""
+    if not rows:
+        return None
+    on = day or local_date(now, zone_of(rows[0][3]))
+    wanted = rows[0][-1] if by_period else year_id
+    holding = day if wanted is None and not by_period else None
+
+    def rank(row: Any) -> tuple[int, ...]:
+        y_id, _name, y_start, y_end, y_cur, e_id, enrolled_on, left_on = row[6:14]
+        return (
+            0 if wanted is not None and y_id == wanted else 1,
+            0 if holding is not None and y_start is not None and y_start <= holding <= y_end else 1,
+            0 if y_cur else 1,
+            0 if e_id is not None and stay_covers(enrolled_on, left_on, on) else 1,
+            -y_start.toordinal() if y_start is not None else 1,
+            -(enrolled_on or date.min).toordinal(),
+            -(e_id or 0),
+        )
+
+    return tuple(min(rows, key=rank))[:11]
+
+
 async def _context(
     session: AsyncSession,
     ref: ChildRef,
@@ -245,23 +278,13 @@ async def _context(
     year_id: int | None = None,
     period_id: int | None = None,
 ) -> Child:
-    """One statement: the student, the school's zone and the class of the wanted year (the
-    period's, the given one, the one holding `day`, else the current one)."""
-    rank: list[Any] = []
+    """One statement: the student, the school's zone and every stay of theirs, of which
+    `_pick_stay` keeps the class of the wanted year (the period's, the given one, the one
+    holding `day`, else the current one)."""
+    period_year: Any = null()
     if period_id is not None:
-        of_period = select(Period.year_id).where(Period.id == period_id).scalar_subquery()
-        rank.append(case((AcademicYear.id == of_period, 0), else_=1))
-    elif year_id is not None:
-        rank.append(case((AcademicYear.id == year_id, 0), else_=1))
-    elif day is not None:
-        covers = and_(AcademicYear.starts_on <= day, AcademicYear.ends_on >= day)
-        rank.append(case((covers, 0), else_=1))
-    rank += [
-        case((AcademicYear.is_current.is_(True), 0), else_=1),
-        case((Enrollment.left_on.is_(None), 0), else_=1),
-        AcademicYear.starts_on.desc().nulls_last(),
-    ]
-    row = (
+        period_year = select(Period.year_id).where(Period.id == period_id).scalar_subquery()
+    rows = (
         await session.execute(
             select(
                 Student.full_name,
@@ -275,20 +298,23 @@ async def _context(
                 AcademicYear.starts_on,
                 AcademicYear.ends_on,
                 AcademicYear.is_current,
+                Enrollment.id,
+                Enrollment.enrolled_on,
+                Enrollment.left_on,
+                period_year,
             )
             .join(School, School.id == Student.school_id)
             .outerjoin(Enrollment, Enrollment.student_id == Student.id)
             .outerjoin(SchoolClass, SchoolClass.id == Enrollment.class_id)
             .outerjoin(AcademicYear, AcademicYear.id == SchoolClass.year_id)
             .where(Student.id == ref.student_id)
-            .order_by(*rank)
-            .limit(1)
         )
-    ).first()
+    ).all()
+    row = _pick_stay(rows, now=now, day=day, year_id=year_id, by_period=period_id is not None)
     if row is None:
         raise denied(Action.VIEW_SCHEDULE, ref.student_id)
     (name, school_id, spoiler, tz, class_id, class_name, y_id, y_name, y_start, y_end, y_cur) = row
-    zone = ZoneInfo(tz or DEFAULT_TIMEZONE)
+    zone = zone_of(tz)
     year = YearInfo(y_id, y_name, y_start, y_end, bool(y_cur)) if y_id is not None else None
     if (year_id is not None or period_id is not None) and year is None:
         raise denied(Action.VIEW_GRADES, ref.student_id)
@@ -301,7 +327,7 @@ async def _context(
         class_name=class_name,
         school_id=school_id,
         zone=zone,
-        today=now.astimezone(zone).date(),
+        today=local_date(now, zone),
         year=year,
         via=ref.via,
         scopes=scopes,
@@ -542,14 +568,6 @@ async def _holidays(
     return [(n, s, e) for n, s, e in rows]
 
 
-def _visible(today: date) -> ColumnElement[bool]:
-    """Grades a family may see: not deleted, not held back."""
-    return and_(
-        Grade.deleted_at.is_(None),
-        or_(Grade.hidden_until.is_(None), Grade.hidden_until <= today),
-    )
-
-
 async def _grade_rows(
     session: AsyncSession,
     child: Child,
@@ -585,7 +603,7 @@ async def _grade_rows(
             Grade.student_id == child.student_id,
             Grade.date >= start,
             Grade.date <= end,
-            _visible(child.today),
+            family_visible(child.today),
         )
         .order_by(Grade.date, Grade.id)
     )

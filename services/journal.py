@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,7 +65,10 @@ from services import audit
 from services.access import Action, can, denied, require
 from services.actors import Actor, Role
 from services.audit import AuditAction
+from services.core import enrolment, links
 from services.core.errors import DomainError
+from services.core.schooltime import local_date, zone_of
+from services.core.visibility import family_visible, released_at
 from services.grading import (
     InvalidGrade,
     ParsedGrade,
@@ -127,18 +130,6 @@ class ReasonRequired(DomainError):
     """
 
 
-# --- time ---------------------------------------------------------------------------------
-
-
-def local_date(moment: datetime, zone: ZoneInfo) -> date:
-    return moment.astimezone(zone).date()
-
-
-def day_start(day: date, zone: ZoneInfo) -> datetime:
-    """Midnight of a local date, in UTC."""
-    return datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(UTC)
-
-
 # --- the lesson and its context -------------------------------------------------------------
 
 
@@ -171,7 +162,7 @@ class LessonContext:
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        return zone_of(self.timezone)
 
 
 _Teacher = aliased(Staff)
@@ -320,11 +311,8 @@ def _check_took_place(ctx: LessonContext, now: datetime) -> None:
 
 
 def _enrolled_on(class_id: int, day: date) -> Any:
-    return and_(
-        Enrollment.class_id == class_id,
-        or_(Enrollment.enrolled_on.is_(None), Enrollment.enrolled_on <= day),
-        or_(Enrollment.left_on.is_(None), Enrollment.left_on > day),
-    )
+    """The class's students on `day` (`services.core.enrolment`)."""
+    return and_(Enrollment.class_id == class_id, enrolment.covers_day(day))
 
 
 async def _student_name(session: AsyncSession, ctx: LessonContext, student_id: int) -> str:
@@ -917,10 +905,11 @@ async def _grade_lesson(session: AsyncSession, grade_id: int) -> int:
 
 
 def announce_at(grade: Grade, grace: timedelta, zone: ZoneInfo) -> datetime:
-    """When the family hears of the grade: after the grace window, or on the held-until day."""
+    """When the family hears of the grade: after the grace window, or when a held grade is
+    released to them (`services.core.visibility`)."""
     due = grade.created_at + grace
     if grade.hidden_until is not None:
-        due = max(due, day_start(grade.hidden_until, zone))
+        due = max(due, released_at(grade.hidden_until, zone))
     return due
 
 
@@ -2382,7 +2371,7 @@ async def unseen_report(
     since = today - timedelta(days=days)
     linked = (
         exists()
-        .where(Guardianship.student_id == Student.id, Guardianship.revoked_at.is_(None))
+        .where(Guardianship.student_id == Student.id, links.guardianship_active())
         .correlate(Student)
     )
     seen = exists().where(Acknowledgement.grade_id == Grade.id).correlate(Grade)
@@ -2396,10 +2385,9 @@ async def unseen_report(
         .join(TeachingAssignment, TeachingAssignment.id == Grade.assignment_id)
         .join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
         .where(
-            Enrollment.left_on.is_(None),
+            enrolment.covers_day(today),
             Grade.date >= since,
-            Grade.deleted_at.is_(None),
-            or_(Grade.hidden_until.is_(None), Grade.hidden_until <= today),
+            family_visible(today),
             ~seen,
         )
         .order_by(Grade.date.desc(), Grade.id.desc())

@@ -12,23 +12,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, SQLColumnExpression, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from db.base import utcnow
 from db.enums import CodeKind, LinkMethod, RequestStatus
 from db.models import (
-    AcademicYear,
     AccessCode,
     Account,
     AuditEntry,
-    Enrollment,
     Guardian,
     Guardianship,
     LinkRequest,
     OutboxMessage,
-    SchoolClass,
     Staff,
     StaffRoleGrant,
     Student,
@@ -40,12 +37,15 @@ from services import privacy
 from services.access import Action, can, denied, require
 from services.actors import Actor
 from services.audit import AuditAction
+from services.core import enrolment, links
 from services.core.errors import DomainError
 from services.notify import DedupKey, NotificationEvent, enqueue, rows_of
 
 INVITE_LENGTH = 12
 #: how long an invitation can be accepted (INVITE_TTL_HOURS), whatever the grant's own end
 INVITE_TTL = timedelta(hours=72)
+#: How many pending link requests a decider sees at once (the oldest first).
+PENDING_SHOWN = 20
 _PHONE_JUNK = re.compile(r"[\s\-()./]")
 
 
@@ -133,34 +133,33 @@ async def _account_for(
     return account
 
 
-async def _class_name(session: AsyncSession, student_id: int) -> str | None:
-    return await session.scalar(
-        select(SchoolClass.name)
-        .join(Enrollment, Enrollment.class_id == SchoolClass.id)
-        .where(Enrollment.student_id == student_id, Enrollment.left_on.is_(None))
-        .order_by(SchoolClass.year_id.desc())
-        .limit(1)
-    )
+async def _class_name(session: AsyncSession, student_id: int, now: datetime) -> str | None:
+    """The name of the student's current class (`services.core.enrolment`)."""
+    stay = await enrolment.current_class(session, student_id, now=now)
+    return stay.class_name if stay is not None else None
 
 
-async def deciders_for(session: AsyncSession, student_id: int) -> list[int]:
-    """Accounts that confirm a parent of this student: the class teacher and school admins."""
-    student = await session.get(Student, student_id)
-    if student is None:
+async def deciders_for(
+    session: AsyncSession, student_id: int, *, now: datetime | None = None
+) -> list[int]:
+    """Accounts that confirm a parent of this student: the class teacher of their current
+    class (`services.core.enrolment`) and the school's admins."""
+    found = await enrolment.school_and_class(session, student_id, now=now or utcnow())
+    if found is None:
         return []
-    class_teacher = (
-        select(Staff.account_id)
-        .join(SchoolClass, SchoolClass.class_teacher_id == Staff.id)
-        .join(Enrollment, Enrollment.class_id == SchoolClass.id)
-        .where(Enrollment.student_id == student_id, Enrollment.left_on.is_(None))
-    )
+    school_id, stay = found
     admins = (
-        select(Staff.account_id)
+        select(Staff.id)
         .join(StaffRoleGrant, StaffRoleGrant.staff_id == Staff.id)
-        .where(Staff.school_id == student.school_id, StaffRoleGrant.role == "admin")
+        .where(Staff.school_id == school_id, StaffRoleGrant.role == "admin")
     )
-    ids = list(await session.scalars(class_teacher.union(admins)))
-    return [i for i in ids if i is not None]
+    class_teacher = stay.class_teacher_id if stay is not None else None
+    ids = await session.scalars(
+        select(Staff.account_id)
+        .where(or_(Staff.id == class_teacher, Staff.id.in_(admins)))
+        .order_by(Staff.id)
+    )
+    return [i for i in dict.fromkeys(ids) if i is not None]
 
 
 async def _confirm_guardianship(
@@ -251,12 +250,12 @@ async def holds_family_link(session: AsyncSession, account_id: int, student_id: 
     guardian = exists().where(
         Guardianship.student_id == student_id,
         Guardianship.account_id == account_id,
-        Guardianship.revoked_at.is_(None),
+        links.guardianship_active(),
     )
     trusted = exists().where(
         TrustedAccess.student_id == student_id,
         TrustedAccess.account_id == account_id,
-        TrustedAccess.revoked_at.is_(None),
+        links.trust_standing(),  # an expired grant can be extended: it still counts
     )
     return bool(await session.scalar(select(or_(guardian, trusted))))
 
@@ -315,7 +314,7 @@ async def _used_parent_code(session: AsyncSession, telegram_id: int, code: Acces
         select(Guardianship.id).where(
             Guardianship.student_id == code.student_id,
             Guardianship.account_id == account_id,
-            Guardianship.revoked_at.is_(None),
+            links.guardianship_active(),
         )
     )
     if linked is not None:
@@ -418,7 +417,9 @@ async def redeem(
         assert code.student_id is not None
         entity = "student"
         entity_id, name, old = await _bind_person(session, Student, code.student_id, account)
-        result = LinkResult(Outcome.LINKED_STUDENT, name, await _class_name(session, entity_id))
+        result = LinkResult(
+            Outcome.LINKED_STUDENT, name, await _class_name(session, entity_id, now)
+        )
     else:
         assert code.staff_id is not None
         entity = "staff"
@@ -497,7 +498,7 @@ async def submit_contact(
     if not await codes_service.claim_code(session, code.id, account_id=account.id, now=now):
         await session.rollback()
         raise DomainError("link.code_expired")
-    class_name = await _class_name(session, student.id)
+    class_name = await _class_name(session, student.id, now)
 
     on_file = await session.execute(
         select(Guardian.id, Guardian.phone)
@@ -534,7 +535,7 @@ async def submit_contact(
         select(Guardianship.id).where(
             Guardianship.student_id == student.id,
             Guardianship.account_id == account.id,
-            Guardianship.revoked_at.is_(None),
+            links.guardianship_active(),
         )
     )
     if already is not None:  # already this child's confirmed parent: nothing to ask
@@ -558,7 +559,7 @@ async def submit_contact(
         )
         session.add(request)
         await session.flush()
-    deciders = await deciders_for(session, student.id)
+    deciders = await deciders_for(session, student.id, now=now)
     guardian_name = None
     if code.guardian_id is not None:
         guardian_name = await session.scalar(
@@ -611,34 +612,30 @@ class RequestView:
     same_name: bool = False
 
 
-async def _request_views(session: AsyncSession, request_ids: list[int]) -> list[RequestView]:
-    """Requests with everything a decider needs, in one query however many there are."""
+async def _request_views(
+    session: AsyncSession, request_ids: list[int], now: datetime | None = None
+) -> list[RequestView]:
+    """Requests with everything a decider needs, in one query however many there are (the
+    student's class: their current one, `services.core.enrolment`)."""
     if not request_ids:
         return []
     parent = aliased(Account)
     decider = aliased(Account)
-    current_class = (
-        select(Enrollment.student_id, func.max(SchoolClass.name).label("class_name"))
-        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
-        .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
-        .where(AcademicYear.is_current, Enrollment.left_on.is_(None))
-        .group_by(Enrollment.student_id)
-        .subquery()
-    )
+    stint = enrolment.stints()
     rows = await session.execute(
         select(
             LinkRequest,
             parent.full_name,
             parent.username,
             Student.full_name,
-            current_class.c.class_name,
             Guardian.full_name,
             decider.full_name,
             student_account_clause(LinkRequest.account_id, LinkRequest.student_id),
+            *enrolment.stint_columns(stint),
         )
         .join(parent, parent.id == LinkRequest.account_id)
         .join(Student, Student.id == LinkRequest.student_id)
-        .outerjoin(current_class, current_class.c.student_id == LinkRequest.student_id)
+        .outerjoin(stint, stint.c.student_id == LinkRequest.student_id)
         .outerjoin(Guardian, Guardian.id == LinkRequest.guardian_id)
         .outerjoin(decider, decider.id == LinkRequest.decided_by_id)
         .where(LinkRequest.id.in_(request_ids))
@@ -652,20 +649,28 @@ async def _request_views(session: AsyncSession, request_ids: list[int]) -> list[
             username,
             request.phone,
             student_name,
-            class_name,
+            stay.class_name if stay is not None else None,
             guardian,
             decided_by,
             own_account=bool(own),
             same_name=same_name(parent_name, student_name),
         )
-        for request, parent_name, username, student_name, class_name, guardian, decided_by, own in (
-            rows
-        )
+        for (
+            request,
+            parent_name,
+            username,
+            student_name,
+            guardian,
+            decided_by,
+            own,
+        ), stay in enrolment.with_current(rows.all(), now or utcnow())
     ]
 
 
-async def request_view(session: AsyncSession, request_id: int) -> RequestView | None:
-    views = await _request_views(session, [request_id])
+async def request_view(
+    session: AsyncSession, request_id: int, *, now: datetime | None = None
+) -> RequestView | None:
+    views = await _request_views(session, [request_id], now)
     return views[0] if views else None
 
 
@@ -724,7 +729,7 @@ async def decide(
         new={"status": request.status.value},
     )
     await session.commit()
-    view = await request_view(session, request_id)
+    view = await request_view(session, request_id, now=now)
     assert view is not None
     return view
 
@@ -741,23 +746,36 @@ async def _forget_request_phone(session: AsyncSession, request: LinkRequest) -> 
             row.payload = {**row.payload, "phone": None}
 
 
-async def pending_requests(session: AsyncSession, actor: Actor) -> list[RequestView]:
-    """Pending requests this actor may decide (class teacher's classes, or all for admins)."""
+async def pending_requests(
+    session: AsyncSession, actor: Actor, *, now: datetime | None = None
+) -> list[RequestView]:
+    """The oldest pending requests this actor may decide: of the students whose current class
+    (`services.core.enrolment`) the actor teaches as class teacher, or all for admins."""
     if not actor.is_staff:
         return []
+    now = now or utcnow()
     query = (
         select(LinkRequest.id)
         .join(Student, Student.id == LinkRequest.student_id)
         .where(LinkRequest.status == RequestStatus.PENDING, Student.school_id == actor.school_id)
-        .order_by(LinkRequest.created_at)
-        .limit(20)
+        .order_by(LinkRequest.created_at, LinkRequest.id)
     )
-    if "admin" not in actor.roles:
-        query = query.join(
-            Enrollment,
-            (Enrollment.student_id == Student.id) & Enrollment.left_on.is_(None),
-        ).where(Enrollment.class_id.in_(actor.class_teacher_of or (-1,)))
-    return await _request_views(session, list(await session.scalars(query)))
+    if "admin" in actor.roles:
+        ids = list(await session.scalars(query.limit(PENDING_SHOWN)))
+    else:
+        stint = enrolment.stints()
+        rows = await session.execute(
+            query.add_columns(*enrolment.stint_columns(stint)).join(
+                stint, stint.c.student_id == Student.id
+            )
+        )
+        mine = set(actor.class_teacher_of)
+        ids = [
+            request_id
+            for (request_id,), stay in enrolment.with_current(rows.all(), now)
+            if stay is not None and stay.class_id in mine
+        ][:PENDING_SHOWN]
+    return await _request_views(session, ids, now)
 
 
 # --- trusted persons --------------------------------------------------------------------
@@ -847,8 +865,7 @@ async def _claim_invitation(
             TrustedAccess.id == grant_id,
             TrustedAccess.accepted_at.is_(None),
             TrustedAccess.account_id.is_(None),
-            TrustedAccess.revoked_at.is_(None),
-            or_(TrustedAccess.expires_at.is_(None), TrustedAccess.expires_at > now),
+            links.trust_open(now),
             or_(TrustedAccess.invite_expires_at.is_(None), TrustedAccess.invite_expires_at > now),
         )
         .values(account_id=account_id, accepted_at=now)
@@ -919,7 +936,9 @@ async def _accept_invitation(
         telegram_id=telegram_id,
     )
     await session.commit()
-    return LinkResult(Outcome.TRUSTED, student.full_name, await _class_name(session, student.id))
+    return LinkResult(
+        Outcome.TRUSTED, student.full_name, await _class_name(session, student.id, now)
+    )
 
 
 @dataclass(frozen=True)
@@ -944,7 +963,7 @@ async def who_can_see(
     guardians = await session.execute(
         select(Guardianship, Account.full_name)
         .join(Account, Account.id == Guardianship.account_id)
-        .where(Guardianship.student_id == student_id, Guardianship.revoked_at.is_(None))
+        .where(Guardianship.student_id == student_id, links.guardianship_active())
         .order_by(Guardianship.confirmed_at)
     )
     for link, name in guardians:
@@ -962,12 +981,10 @@ async def who_can_see(
     grants = await session.execute(
         select(TrustedAccess, Account.full_name)
         .outerjoin(Account, Account.id == TrustedAccess.account_id)
-        .where(TrustedAccess.student_id == student_id, TrustedAccess.revoked_at.is_(None))
+        .where(TrustedAccess.student_id == student_id, links.trust_open(now))
         .order_by(TrustedAccess.created_at)
     )
     for grant, name in grants:
-        if grant.expires_at is not None and grant.expires_at <= now:
-            continue
         if grant.account_id is None and invitation_expired(grant, now):
             continue  # an invitation nobody accepted in time gives no access
         holders.append(
@@ -1148,7 +1165,7 @@ async def unlink_guardian(
         select(TrustedAccess).where(
             TrustedAccess.student_id == link.student_id,
             TrustedAccess.granted_by_id == link.account_id,
-            TrustedAccess.revoked_at.is_(None),
+            links.trust_standing(),
         )
     )
     unlinked = [link.account_id]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
@@ -29,6 +29,7 @@ from services import audit
 from services.access import Action, can, denied, require
 from services.actors import Actor
 from services.audit import AuditAction
+from services.core import enrolment
 from services.core.errors import DomainError
 from services.grading import InvalidGrade, ScaleSpec, keyboard_values, parse_grade, period_value
 from services.journal import (
@@ -153,10 +154,10 @@ def _default_period(periods: list[PeriodRef], today: date) -> PeriodRef:
 
 
 def _enrolled_in(class_id: int, period: PeriodRef) -> ColumnElement[bool]:
+    """The class's students on any day of the period (`services.core.enrolment`)."""
     return and_(
         Enrollment.class_id == class_id,
-        or_(Enrollment.enrolled_on.is_(None), Enrollment.enrolled_on <= period.ends_on),
-        or_(Enrollment.left_on.is_(None), Enrollment.left_on > period.starts_on),
+        enrolment.covers_period(period.starts_on, period.ends_on),
     )
 
 

@@ -52,6 +52,7 @@ from db.models import (
 from services.actors import Actor
 from services.audit import AuditAction
 from services.core.errors import DomainError
+from services.core.links import guardianship_active, trust_standing
 from services.notify import DedupKey, rows_of
 
 DEFAULT_RETENTION_DAYS = 180
@@ -105,8 +106,8 @@ def _ties(account_id: Any) -> list[Any]:
     grants included: the parent may extend them), its own student or staff record, or a link
     request still waiting for the class teacher. `account_id` is a value or a column."""
     return [
-        exists().where(Guardianship.account_id == account_id, Guardianship.revoked_at.is_(None)),
-        exists().where(TrustedAccess.account_id == account_id, TrustedAccess.revoked_at.is_(None)),
+        exists().where(Guardianship.account_id == account_id, guardianship_active()),
+        exists().where(TrustedAccess.account_id == account_id, trust_standing()),
         exists().where(Student.account_id == account_id),
         exists().where(Staff.account_id == account_id),
         exists().where(
@@ -172,9 +173,7 @@ async def erase_account(
 
     links = list(
         await session.scalars(
-            select(Guardianship).where(
-                Guardianship.account_id == account_id, Guardianship.revoked_at.is_(None)
-            )
+            select(Guardianship).where(Guardianship.account_id == account_id, guardianship_active())
         )
     )
     for link in links:
@@ -187,16 +186,12 @@ async def erase_account(
     )
     given = list(
         await session.scalars(
-            select(TrustedAccess).where(
-                TrustedAccess.granted_by_id == account_id, TrustedAccess.revoked_at.is_(None)
-            )
+            select(TrustedAccess).where(TrustedAccess.granted_by_id == account_id, trust_standing())
         )
     )
     held = list(
         await session.scalars(
-            select(TrustedAccess).where(
-                TrustedAccess.account_id == account_id, TrustedAccess.revoked_at.is_(None)
-            )
+            select(TrustedAccess).where(TrustedAccess.account_id == account_id, trust_standing())
         )
     )
     for grant in {g.id: g for g in given + held}.values():

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
@@ -26,6 +26,9 @@ from db.models import (
 from services.access import Action, denied, require
 from services.actors import Actor, Role
 from services.codes import CodeKeys, IssuedCode, issue_codes, live_class_codes
+from services.core import enrolment, links
+from services.core.schooltime import local_date, zone_of
+from services.core.schooltime import school_zone as school_zone  # callers import it from here
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,26 @@ class StudentAccess:
 async def class_access(
     session: AsyncSession, actor: Actor, class_id: int, *, now: datetime
 ) -> tuple[str, list[StudentAccess]]:
-    """Who has access to each student of the class: three queries, whatever the class size."""
+    """Who has access to each student in the class today (`services.core.enrolment`): the
+    active guardians and trusted persons (`services.core.links`). Four queries, whatever the
+    class size."""
     await require(session, actor, Action.VIEW_CLASS_ACCESS, class_id)
-    class_name = await session.scalar(select(SchoolClass.name).where(SchoolClass.id == class_id))
+    found = (
+        await session.execute(
+            select(SchoolClass.name, School.timezone)
+            .join(School, School.id == SchoolClass.school_id)
+            .where(SchoolClass.id == class_id)
+        )
+    ).first()
+    class_name, timezone = found if found is not None else (None, None)
+    in_class = and_(
+        Enrollment.class_id == class_id,
+        enrolment.covers_day(local_date(now, zone_of(timezone))),
+    )
     students = await session.execute(
         select(Student.id, Student.full_name)
         .join(Enrollment, Enrollment.student_id == Student.id)
-        .where(Enrollment.class_id == class_id, Enrollment.left_on.is_(None))
+        .where(in_class)
         .order_by(Student.full_name)
     )
     rows = {sid: StudentAccess(sid, name) for sid, name in students}
@@ -75,11 +91,7 @@ async def class_access(
         select(Guardianship.student_id, Account.full_name)
         .join(Account, Account.id == Guardianship.account_id)
         .join(Enrollment, Enrollment.student_id == Guardianship.student_id)
-        .where(
-            Enrollment.class_id == class_id,
-            Enrollment.left_on.is_(None),
-            Guardianship.revoked_at.is_(None),
-        )
+        .where(in_class, links.guardianship_active())
         .order_by(Account.full_name)
     )
     for sid, name in guardians:
@@ -93,24 +105,12 @@ async def class_access(
         )
         .join(Account, Account.id == TrustedAccess.account_id)
         .join(Enrollment, Enrollment.student_id == TrustedAccess.student_id)
-        .where(
-            Enrollment.class_id == class_id,
-            Enrollment.left_on.is_(None),
-            TrustedAccess.revoked_at.is_(None),
-            or_(TrustedAccess.expires_at.is_(None), TrustedAccess.expires_at > now),
-        )
+        .where(in_class, links.trust_active(now))
         .order_by(Account.full_name)
     )
     for sid, name, scopes, expires_at in trusted:
         rows[sid].trusted.append((name, scopes, expires_at))
     return class_name or "", list(rows.values())
-
-
-async def school_zone(session: AsyncSession, school_id: int | None, default: str) -> ZoneInfo:
-    name = None
-    if school_id is not None:
-        name = await session.scalar(select(School.timezone).where(School.id == school_id))
-    return ZoneInfo(name or default)
 
 
 EXPIRY_WEEK, EXPIRY_MONTH, EXPIRY_PERIOD, EXPIRY_YEAR = 1, 2, 3, 4
@@ -120,7 +120,7 @@ async def expiry_choices(
     session: AsyncSession, school_id: int | None, *, now: datetime, zone: ZoneInfo
 ) -> dict[int, datetime]:
     """Expiry options for a trusted grant, as the end of a local day in the school's zone."""
-    today = now.astimezone(zone).date()
+    today = local_date(now, zone)
 
     def end_of(day: date) -> datetime:
         return datetime.combine(day, time(23, 59), tzinfo=zone)

@@ -13,6 +13,7 @@ from bot.telegram import plain_text
 from db.base import utcnow
 from handlers.context import Ctx
 from services.core.errors import DomainError
+from services.core.schooltime import local_date
 from services.school import school_zone
 
 
@@ -26,7 +27,7 @@ class JournalCtx(Ctx):
         """Today in the school's time zone (looked up once per update)."""
         if self._today is None:
             zone = await school_zone(self.session, self.actor.school_id, self.settings.timezone)
-            self._today = utcnow().astimezone(zone).date()
+            self._today = local_date(utcnow(), zone)
         return self._today
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -20,7 +21,8 @@ from db.models import (
     Student,
     TrustedAccess,
 )
-from services.demo.content import DEMO_CLASS, DEMO_TELEGRAM_IDS
+from services.core import enrolment, links
+from services.demo.content import DEMO_CLASS, DEMO_TELEGRAM_IDS, moscow_today
 
 #: (student's name, their current class) of the children an account sees
 Children = dict[int, list[tuple[str, str | None]]]
@@ -54,8 +56,10 @@ class SeedResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-async def demo_accounts(session: AsyncSession) -> list[DemoAccount]:
-    """The demo accounts as they are in the database, in the order of `DEMO_TELEGRAM_IDS`."""
+async def demo_accounts(session: AsyncSession, today: date | None = None) -> list[DemoAccount]:
+    """The demo accounts as they are in the database, in the order of `DEMO_TELEGRAM_IDS`,
+    with the children's classes on `today` (default: today in Moscow)."""
+    day = today or moscow_today()
     accounts = {
         a.telegram_id: a
         for a in await session.scalars(
@@ -64,10 +68,10 @@ async def demo_accounts(session: AsyncSession) -> list[DemoAccount]:
     }
     ids = [a.id for a in accounts.values()]
     own = await _children(
-        session, _with_class(Student.account_id).where(Student.account_id.in_(ids))
+        session, _with_class(Student.account_id, day).where(Student.account_id.in_(ids))
     )
-    guarded = await _children(session, _linked(Guardianship, ids).order_by(Student.full_name))
-    trusted = await _children(session, _linked(TrustedAccess, ids).order_by(TrustedAccess.id))
+    guarded = await _children(session, _linked(Guardianship, ids, day).order_by(Student.full_name))
+    trusted = await _children(session, _linked(TrustedAccess, ids, day).order_by(TrustedAccess.id))
     homerooms = await session.execute(
         select(Staff.account_id, SchoolClass.name)
         .join(SchoolClass, SchoolClass.class_teacher_id == Staff.id)
@@ -93,13 +97,12 @@ async def demo_accounts(session: AsyncSession) -> list[DemoAccount]:
     return result
 
 
-def _with_class(account_column: Any) -> Select[Any]:
-    """(account column, student's name, their current class) over students."""
+def _with_class(account_column: Any, day: date) -> Select[Any]:
+    """(account column, student's name, their class on `day`) over students."""
     current_class = (
         select(Enrollment.student_id, SchoolClass.name)
         .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
-        .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
-        .where(AcademicYear.is_current, Enrollment.left_on.is_(None))
+        .where(enrolment.current(day))
         .subquery()
     )
     return (
@@ -109,13 +112,16 @@ def _with_class(account_column: Any) -> Select[Any]:
     )
 
 
-def _linked(link: type[Guardianship] | type[TrustedAccess], ids: list[int]) -> Select[Any]:
-    """The children linked to the accounts `ids` by a guardianship or a trusted access that is
-    not revoked."""
+def _linked(
+    link: type[Guardianship] | type[TrustedAccess], ids: list[int], day: date
+) -> Select[Any]:
+    """The children linked to the accounts `ids` by an active guardianship or a standing
+    (not revoked) trusted access."""
+    standing = links.guardianship_active() if link is Guardianship else links.trust_standing()
     return (
-        _with_class(link.account_id)
+        _with_class(link.account_id, day)
         .join(link, link.student_id == Student.id)
-        .where(link.account_id.in_(ids), link.revoked_at.is_(None))
+        .where(link.account_id.in_(ids), standing)
     )
 
 

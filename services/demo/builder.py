@@ -120,10 +120,10 @@ async def seed_demo(
     async with session_factory() as session, session.begin():
         school_id = await session.scalar(select(School.id).where(School.name == DEMO_SCHOOL_NAME))
         if school_id is not None:
-            return SeedResult(await demo_accounts(session), created=False, counts={})
+            return SeedResult(await demo_accounts(session, day), created=False, counts={})
         builder = _Builder(session, random.Random(rng_seed), day, total, weeks)
         await builder.build()
-        return SeedResult(await demo_accounts(session), created=True, counts=builder.counts)
+        return SeedResult(await demo_accounts(session, day), created=True, counts=builder.counts)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
 from db.enums import AttendanceStatus, GradeKind, SubmissionStatus
+from services.core.schooltime import local_today
 from services.grading import DEFAULT_WEIGHTS
 
 DEMO_SCHOOL_NAME = "Школа № 42"
@@ -449,7 +450,7 @@ def demo_family() -> list[tuple[str, str, str]]:
 
 
 def moscow_today() -> date:
-    return datetime.now(MSK).date()
+    return local_today(MSK)
 
 
 def school_day(today: date, weeks: int) -> date:
