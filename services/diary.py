@@ -69,6 +69,7 @@ from services.actors import Actor, ChildRef, Role
 from services.core import links
 from services.core.enrolment import stay_covers
 from services.core.errors import DomainError, Shown
+from services.core.files import NewFile as NewFile
 from services.core.schooltime import local_date, zone_of
 from services.core.visibility import family_visible
 from services.grading import (
@@ -1450,18 +1451,6 @@ async def homework_attachments(
     files = [Attachment(AttachmentKind(k), f, n) for k, f, n in rows]
     start = max(0, offset)
     return item, files[start : start + ATTACHMENTS_PER_PRESS], len(files)
-
-
-@dataclass(frozen=True)
-class NewFile:
-    """A file or photo the student sent for a submission."""
-
-    kind: AttachmentKind
-    file_id: str
-    file_unique_id: str
-    file_name: str | None = None
-    mime_type: str | None = None
-    file_size: int | None = None
 
 
 async def _own_homework(

@@ -67,6 +67,7 @@ from services.actors import Actor, Role
 from services.audit import AuditAction
 from services.core import enrolment, links
 from services.core.errors import DomainError
+from services.core.files import NewFile
 from services.core.schooltime import local_date, zone_of
 from services.core.visibility import family_visible, released_at
 from services.grading import (
@@ -1798,16 +1799,6 @@ async def run_step(
 # --- homework and submissions ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class NewAttachment:
-    kind: AttachmentKind
-    file_id: str
-    file_unique_id: str
-    file_name: str | None = None
-    mime_type: str | None = None
-    file_size: int | None = None
-
-
 @dataclass
 class HomeworkScreen:
     lesson: LessonContext
@@ -1865,7 +1856,7 @@ async def save_homework(
     lesson_id: int,
     *,
     text: str | None = None,
-    attachments: Sequence[NewAttachment] = (),
+    attachments: Sequence[NewFile] = (),
     grace: timedelta,
     now: datetime | None = None,
 ) -> int:

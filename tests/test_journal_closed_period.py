@@ -26,6 +26,7 @@ from db.models import Account, AuditEntry, Lesson, Period, PeriodGrade, Teaching
 from services import audit, journal, periods
 from services.actors import Actor, load_actor
 from services.audit import AuditAction
+from services.core.files import NewFile
 from tests import clock
 from tests import factories as f
 from tests.refusals import raises_key
@@ -198,7 +199,7 @@ LESSON_WRITES: dict[str, Write] = {
         w.lesson_id,
         grace=GRACE,
         attachments=[
-            journal.NewAttachment(
+            NewFile(
                 kind=AttachmentKind.DOCUMENT,
                 file_id="f",
                 file_unique_id="u",

@@ -39,6 +39,7 @@ from db.models import (
 from services import audit, journal, periods
 from services.actors import Actor, load_actor
 from services.audit import AuditAction
+from services.core.files import NewFile
 from tests import clock
 from tests import factories as f
 from tests.refusals import raises_key
@@ -459,7 +460,7 @@ async def test_homework_is_due_on_the_next_lesson_and_reaches_every_family(
             teacher,
             lesson_id,
             text="p. 12 <ex. 3>",
-            attachments=[journal.NewAttachment("document", "FILE", "U1", "a.pdf")],
+            attachments=[NewFile("document", "FILE", "U1", "a.pdf")],
             grace=GRACE,
             now=NOW,
         )

@@ -19,6 +19,7 @@ from handlers.journal.context import JournalCtx
 from handlers.journal.prompts import JournalInput
 from services import journal
 from services.core.errors import DomainError
+from services.core.files import NewFile
 
 
 async def on_typed_value(message: Message, ctx: JournalCtx) -> None:
@@ -77,10 +78,10 @@ async def on_topic(message: Message, ctx: JournalCtx) -> None:
     await ctx.show(await screens.lesson(ctx, task.lesson_id, ctx.toast("saved")))
 
 
-def _attachment(message: Message) -> journal.NewAttachment | None:
+def _attachment(message: Message) -> NewFile | None:
     if message.document is not None:
         doc = message.document
-        return journal.NewAttachment(
+        return NewFile(
             AttachmentKind.DOCUMENT,
             doc.file_id,
             doc.file_unique_id,
@@ -90,7 +91,7 @@ def _attachment(message: Message) -> journal.NewAttachment | None:
         )
     if message.photo:
         photo = message.photo[-1]
-        return journal.NewAttachment(
+        return NewFile(
             AttachmentKind.PHOTO,
             photo.file_id,
             photo.file_unique_id,
