@@ -63,7 +63,7 @@ from db.models import (  # noqa: E402
     TeachingAssignment,
 )
 from services import journal  # noqa: E402
-from services.actors import load_actor  # noqa: E402
+from services.core.actors import load_actor  # noqa: E402
 from services.demo import DEMO_CLASS, DEMO_TELEGRAM_IDS, seed_demo  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 from tests.harness import BOT_TOKEN, App  # noqa: E402

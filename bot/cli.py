@@ -20,7 +20,7 @@ from bot.logs import configure_logging
 from db.engine import create_engine, create_session_factory
 from db.enums import CodeKind
 from db.migrate import upgrade
-from services.codes import CodeKeys
+from services.people.codes import CodeKeys
 
 BOTFATHER_HINT = (
     "BOT_TOKEN is not set: create a bot with @BotFather in Telegram (send it /newbot), "
@@ -127,10 +127,10 @@ async def _demo_seed(settings: Settings, args: argparse.Namespace) -> None:
 async def _codes_issue(settings: Settings, args: argparse.Namespace) -> None:
     from bot.i18n import create_i18n
     from db.base import utcnow
-    from services.codes import issue_codes, live_class_codes
     from services.core.errors import DomainError
-    from services.letters import render_codes_csv, render_letters_pdf
-    from services.school import find_school
+    from services.people.codes import issue_codes, live_class_codes
+    from services.people.letters import render_codes_csv, render_letters_pdf
+    from services.people.school import find_school
 
     kind = CodeKind(args.kind)
     if kind == CodeKind.STAFF and args.class_name:
@@ -193,7 +193,7 @@ async def _codes_issue(settings: Settings, args: argparse.Namespace) -> None:
 
 async def _bot_username(settings: Settings) -> str:
     from bot.factory import create_bot
-    from services.redaction import redact_secrets
+    from services.core.redaction import redact_secrets
 
     if settings.bot_token is None:
         raise CliError("pass --bot-username or set BOT_TOKEN so the deep links name the bot")

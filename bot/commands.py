@@ -9,7 +9,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.config import SUPPORTED_LOCALES
 from bot.i18n import N_
-from services.actors import FAMILY_ROLES, Actor, Role
+from services.core.actors import FAMILY_ROLES, Actor, Role
 
 STAFF = frozenset({Role.TEACHER, Role.CLASS_TEACHER, Role.HEAD_TEACHER, Role.ADMIN})
 EVERYONE: frozenset[Role] = frozenset()

@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from db.engine import normalize_url
-from services.codes import MIN_SECRET_LENGTH, CodeKeys
+from services.people.codes import MIN_SECRET_LENGTH, CodeKeys
 
 logger = logging.getLogger("parta.config")
 

@@ -32,7 +32,7 @@ from bot.rendering import Renderer
 from bot.scheduler import start_scheduler, stop_scheduler
 from bot.telegram import FloodWaitMiddleware
 from handlers import create_routers
-from services.codes import CodeKeys
+from services.people.codes import CodeKeys
 
 logger = logging.getLogger("parta")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiogram.filters import Filter
 from aiogram.types import TelegramObject
 
-from services.actors import Actor
+from services.core.actors import Actor
 
 
 class StaffOnly(Filter):

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from services.redaction import redact_secrets
+from services.core.redaction import redact_secrets
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Libraries whose DEBUG lines quote every SQL parameter (phones, names): never below INFO.

@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined
 
 from bot import icons
 from bot.dates import format_clock, format_day
-from services.audit import AuditAction
+from services.core.audit import AuditAction
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 

@@ -296,7 +296,7 @@ class TrustedAccess(Base):
     granted_by_id: Mapped[int] = _fk("accounts.id")
     account_id: Mapped[int | None] = _fk("accounts.id", nullable=True)
     # HMAC-SHA256 of the one-time invitation under the code key `invite_key_id` (see
-    # services.codes); cleared when accepted or revoked. The invitation itself expires at
+    # services.people.codes); cleared when accepted or revoked. The invitation itself expires at
     # `invite_expires_at` (INVITE_TTL_HOURS), whatever the grant's own end.
     invite_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     invite_key_id: Mapped[str | None] = mapped_column(String(16))

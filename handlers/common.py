@@ -15,8 +15,8 @@ from bot.keyboards import home_keyboard, language_keyboard
 from bot.middlewares.locale import LOCALE_KEY
 from bot.rendering import Renderer
 from bot.telegram import show_for
-from services import linking
-from services.actors import Actor, Role, set_locale
+from services.core.actors import Actor, Role, set_locale
+from services.people import linking
 
 ROLE_ORDER = list(Role)
 

@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.rendering import Renderer
 from bot.screens import Screen, show_screen
 from bot.telegram import refuse
-from services.actors import Actor
+from services.core.actors import Actor
 
 
 @dataclass

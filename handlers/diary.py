@@ -31,8 +31,8 @@ from db.base import utcnow
 from db.enums import AttachmentKind
 from handlers.context import Ctx, context_middleware
 from services import diary
-from services.access import Action, can
-from services.actors import ChildRef, Role
+from services.core.access import Action, can
+from services.core.actors import ChildRef, Role
 from services.core.errors import DomainError
 from services.reports import family_report
 

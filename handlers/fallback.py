@@ -8,7 +8,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot.rendering import Renderer
-from services.actors import Actor
+from services.core.actors import Actor
 
 
 async def on_unknown_message(message: Message, actor: Actor, renderer: Renderer) -> None:

@@ -25,12 +25,12 @@ from bot.rendering import Renderer
 from bot.telegram import show_for
 from db.base import utcnow
 from handlers.common import render_home
-from services import linking
-from services.access import Action, require
-from services.actors import Actor, Role, load_actor
-from services.codes import CodeKeys
+from services.core.access import Action, require
+from services.core.actors import Actor, Role, load_actor
 from services.core.errors import DomainError
-from services.school import EXPIRY_PERIOD, expiry_choices, school_zone
+from services.people import linking
+from services.people.codes import CodeKeys
+from services.people.school import EXPIRY_PERIOD, expiry_choices, school_zone
 
 
 async def _expiries(session: AsyncSession, actor: Actor, settings: Settings) -> dict[int, datetime]:

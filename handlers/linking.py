@@ -20,9 +20,9 @@ from bot.middlewares.domain_errors import error_text
 from bot.rendering import Renderer
 from bot.states import LinkStates
 from bot.telegram import refuse, show_for
-from services import codes, linking
-from services.actors import Actor
+from services.core.actors import Actor
 from services.core.errors import DomainError
+from services.people import codes, linking
 
 CODE_KEY = "code_id"
 

@@ -38,11 +38,11 @@ from bot.notifier import preference_defaults
 from bot.rendering import Renderer
 from bot.telegram import pressed_message, refuse, show_for
 from db.base import utcnow
-from services import privacy
-from services.access import Action, can, require
-from services.actors import Actor, Role
+from services.core.access import Action, can, require
+from services.core.actors import Actor, Role
 from services.notify import outbox, preferences, reactions
 from services.notify.preferences import MODES
+from services.people import privacy
 
 TARGET_KEY = "note_target"
 ASKED_KEY = "note_asked_at"

@@ -21,9 +21,9 @@ from bot.rendering import Renderer
 from bot.telegram import refuse, send_long, show_for
 from db.base import utcnow
 from db.enums import CodeKind
-from services import codes, letters, linking, school
-from services.access import Action, denied, require
-from services.actors import Actor
+from services.core.access import Action, denied, require
+from services.core.actors import Actor
+from services.people import codes, letters, linking, school
 
 
 async def _send_requests(

@@ -63,16 +63,13 @@ from db.models import (
     TrustedAccess,
 )
 from db.upsert import upsert
-from services import linking
-from services.access import Action, can, child_ref, denied, require
-from services.actors import Actor, ChildRef, Role
 from services.core import links
+from services.core.access import Action, can, child_ref, denied, require
+from services.core.actors import Actor, ChildRef, Role
 from services.core.enrolment import stay_covers
 from services.core.errors import DomainError, Shown
 from services.core.files import NewFile as NewFile
-from services.core.schooltime import local_date, zone_of
-from services.core.visibility import family_visible
-from services.grading import (
+from services.core.grading import (
     ScaleSpec,
     display_value,
     grades_needed,
@@ -80,7 +77,10 @@ from services.grading import (
     threshold_for,
     weighted_average,
 )
-from services.timetable import slot_applies, week_parity
+from services.core.schooltime import local_date, zone_of
+from services.core.timetable import slot_applies, week_parity
+from services.core.visibility import family_visible
+from services.people import linking
 
 TABLE_NAME_WIDTH = 13
 UPCOMING_HOMEWORK_LIMIT = 25
@@ -1183,7 +1183,7 @@ def plan_targets(
     spec: ScaleSpec, pairs: list[tuple[float, float]], predicted: str | None
 ) -> list[Target]:
     """For each target period grade: the cheapest ways there with ordinary grades (weight 1)
-    and with a test (weight 2), through `services.grading.grades_needed`."""
+    and with a test (weight 2), through `services.core.grading.grades_needed`."""
     targets = []
     for value in _targets_for(spec, predicted):
         ordinary = grades_needed(spec, pairs, value, weight=1.0, limit=3)

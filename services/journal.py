@@ -1,7 +1,7 @@
 """The teacher's journal: a day's lessons, the lesson card and its roster, grades, attendance,
 homework and submissions, topic / cancellation / replacement, Undo, and the "unseen" list.
 
-Every function takes the current `Actor` and asks `services.access` before it reads or writes
+Every function takes the current `Actor` and asks `services.core.access` before it reads or writes
 anything (a subject teacher writes their own and replaced lessons; a class teacher reads every
 subject of their class; head teachers and admins read the school). A write commits its unit of
 work — the change, its `AuditEntry` rows and its outbox rows — in one transaction before it
@@ -61,16 +61,13 @@ from db.models import (
     TeachingAssignment,
 )
 from db.upsert import upsert
-from services import audit
-from services.access import Action, can, denied, require
-from services.actors import Actor, Role
-from services.audit import AuditAction
-from services.core import enrolment, links
+from services.core import audit, enrolment, links
+from services.core.access import Action, can, denied, require
+from services.core.actors import Actor, Role
+from services.core.audit import AuditAction
 from services.core.errors import DomainError
 from services.core.files import NewFile
-from services.core.schooltime import local_date, zone_of
-from services.core.visibility import family_visible, released_at
-from services.grading import (
+from services.core.grading import (
     InvalidGrade,
     ParsedGrade,
     ScaleSpec,
@@ -79,6 +76,9 @@ from services.grading import (
     keyboard_values,
     parse_grade,
 )
+from services.core.schooltime import local_date, zone_of
+from services.core.timetable import generate_lessons
+from services.core.visibility import family_visible, released_at
 from services.notify import (
     DedupKey,
     NotificationEvent,
@@ -88,7 +88,6 @@ from services.notify import (
     retime_pending,
     revive_cancelled,
 )
-from services.timetable import generate_lessons
 
 DEFAULT_KIND = GradeKind.CLASSWORK
 NOTIFIED_ATTENDANCE = frozenset({AttendanceStatus.ABSENT, AttendanceStatus.LATE})

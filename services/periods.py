@@ -25,13 +25,18 @@ from db.models import (
     TeachingAssignment,
 )
 from db.upsert import upsert
-from services import audit
-from services.access import Action, can, denied, require
-from services.actors import Actor
-from services.audit import AuditAction
-from services.core import enrolment
+from services.core import audit, enrolment
+from services.core.access import Action, can, denied, require
+from services.core.actors import Actor
+from services.core.audit import AuditAction
 from services.core.errors import DomainError
-from services.grading import InvalidGrade, ScaleSpec, keyboard_values, parse_grade, period_value
+from services.core.grading import (
+    InvalidGrade,
+    ScaleSpec,
+    keyboard_values,
+    parse_grade,
+    period_value,
+)
 from services.journal import (
     REASON_LIMIT,
     AssignmentItem,

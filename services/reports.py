@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.enums import ScaleKind
-from services.access import Action, denied
-from services.actors import Actor
+from services.core.access import Action, denied
+from services.core.actors import Actor
 from services.diary import (
     AttendanceTotals,
     Child,

@@ -29,7 +29,7 @@ from db.models import (
     TeachingAssignment,
     TrustedAccess,
 )
-from services.codes import issue_code_for
+from services.people.codes import issue_code_for
 from tests import clock
 from tests.harness import CODE_KEYS
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher
 from bot.notifier import Notifier, RateLimiter
-from services.codes import CodeKeys
+from services.people.codes import CodeKeys
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 
 BOT_TOKEN = "123456:TEST-token"

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
 from db.models import Lesson, LinkRequest, TeachingAssignment, TrustedAccess
-from services.access import Action, can
-from services.actors import Actor, Role, load_actor
+from services.core.access import Action, can
+from services.core.actors import Actor, Role, load_actor
 from tests import clock
 from tests import factories as f
 

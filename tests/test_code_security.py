@@ -39,12 +39,12 @@ from db.models import (
     Student,
     TrustedAccess,
 )
-from services import codes, linking
-from services import school as school_service
-from services.actors import load_actor
-from services.codes import CodeKeys, issue_code_for
+from services.core.actors import load_actor
 from services.core.errors import DomainError
 from services.notify import NotificationEvent
+from services.people import codes, linking
+from services.people import school as school_service
+from services.people.codes import CodeKeys, issue_code_for
 from tests import factories as f
 from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import CODE_KEYS, CODE_SECRET, App
@@ -488,7 +488,7 @@ async def test_invitation_lives_a_short_configurable_time_of_its_own(
     result = await _redeem(session_factory, 6201, code, now=NOW + timedelta(hours=4))
     assert result.outcome is linking.Outcome.TRUSTED
     # accepted, it opens nothing more: whoever comes later is told it was taken (its keyed
-    # hash stays on the grant for that, see services.linking._accept_invitation)
+    # hash stays on the grant for that, see services.people.linking._accept_invitation)
     late = await _refusal(session_factory, 6202, code, now=NOW + timedelta(hours=4))
     assert late == "invite_used"
     async with session_factory() as session:

@@ -33,9 +33,10 @@ from db.models import (
     Student,
     StudentGuardian,
 )
-from services import codes
-from services.audit import AuditAction
-from services.codes import (
+from services.core.audit import AuditAction
+from services.core.errors import DomainError
+from services.people import codes
+from services.people.codes import (
     ALPHABET,
     CODE_LENGTH,
     CodeStatus,
@@ -48,7 +49,6 @@ from services.codes import (
     prune_attempts,
     record_attempt,
 )
-from services.core.errors import DomainError
 from tests.harness import CODE_KEYS
 
 NOW = datetime(2025, 10, 1, 9, 0, tzinfo=UTC)

@@ -29,10 +29,11 @@ from db.models import (
     TeachingAssignment,
     TrustedAccess,
 )
-from services import diary, linking, school
-from services.access import Action, can
-from services.actors import load_actor
+from services import diary
 from services.core import enrolment, links, schooltime, visibility
+from services.core.access import Action, can
+from services.core.actors import load_actor
+from services.people import linking, school
 from tests import clock
 from tests import factories as f
 

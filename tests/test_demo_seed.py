@@ -39,8 +39,8 @@ from db.models import (
     TimetableSlot,
     TrustedAccess,
 )
+from services.core.grading import ScaleSpec, parse_grade
 from services.demo import DEMO_SCHOOL_NAME, DEMO_TELEGRAM_IDS, DemoAccount, SeedResult, seed_demo
-from services.grading import ScaleSpec, parse_grade
 from tests.conftest import clear_tables
 
 TODAY = date(2026, 11, 27)  # a Friday in the second quarter

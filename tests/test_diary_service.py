@@ -22,10 +22,10 @@ from db.models import (
     TrustedAccess,
 )
 from services import diary
-from services.actors import Actor, load_actor
+from services.core.actors import Actor, load_actor
 from services.core.errors import Shown
+from services.core.grading import ScaleSpec, grades_needed
 from services.diary import DayKind, PeriodInfo
-from services.grading import ScaleSpec, grades_needed
 from services.reports import family_report
 from tests import factories as f
 from tests.refusals import raises_key

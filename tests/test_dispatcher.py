@@ -18,7 +18,7 @@ from db.enums import (
     OutboxStatus,
 )
 from db.models import Account, Attendance, Guardianship, NotificationPreference, OutboxMessage
-from services.actors import load_actor
+from services.core.actors import load_actor
 from services.notify.dispatcher import RateLimiter
 from services.notify.preferences import PreferenceDefaults, set_mode, set_quiet, set_urgent
 from tests import factories as f

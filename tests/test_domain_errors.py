@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.middlewares.domain_errors import AREA_TEMPLATES, REFUSED_TEMPLATE
 from bot.rendering import TEMPLATES_DIR
 from db.models import Account
-from services.access import Action, denied
+from services.core.access import Action, denied
 from services.core.errors import SHOWN_BY_AREA, DomainError, Shown
 from services.diary import EndedAccess
 from tests import factories as f

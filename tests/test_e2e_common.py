@@ -70,7 +70,7 @@ async def test_default_menus_registered_per_language(app: App) -> None:
 async def test_a_crashing_handler_apologizes_and_changes_nothing(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import services.actors
+    import services.core.actors
 
     async def broken(*_args: object, **_kwargs: object) -> None:
         async with app.session_factory() as session:  # a write that must not survive
@@ -80,7 +80,7 @@ async def test_a_crashing_handler_apologizes_and_changes_nothing(
 
     user = app.user(115, language_code="en")
     await user.send("/language")
-    monkeypatch.setattr(services.actors, "set_locale", broken)
+    monkeypatch.setattr(services.core.actors, "set_locale", broken)
     monkeypatch.setattr("handlers.common.set_locale", broken)
     await user.press(text="🇬🇧 English")
     assert "something went wrong" in user.last.text

@@ -61,7 +61,7 @@ from db.models import (
     TimetableSlot,
     TrustedAccess,
 )
-from services.timetable import generate_lessons
+from services.core.timetable import generate_lessons
 from tests import clock as the_clock
 from tests import factories as f
 from tests.fakes.telegram_api import FakeTelegram, FakeUser, tiny_png

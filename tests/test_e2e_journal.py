@@ -56,7 +56,7 @@ from db.models import (
     SubmissionFile,
     TeachingAssignment,
 )
-from services.audit import AuditAction
+from services.core.audit import AuditAction
 from services.demo import DEMO_TELEGRAM_IDS, seed_demo
 from tests import clock
 from tests import factories as f

@@ -49,7 +49,7 @@ from db.models import (
     TeachingAssignment,
 )
 from services import journal
-from services.actors import load_actor
+from services.core.actors import load_actor
 from tests import clock
 from tests import factories as f
 from tests.fakes.telegram_api import ChatMessage, FakeUser

@@ -22,8 +22,8 @@ from db.models import (
     Student,
     TrustedAccess,
 )
-from services.audit import AuditAction
-from services.codes import issue_code_for
+from services.core.audit import AuditAction
+from services.people.codes import issue_code_for
 from tests import factories as f
 from tests.harness import CODE_KEYS, App
 from tests.snapshot import assert_unchanged, db_snapshot

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from db.enums import GradeKind, ScaleKind
-from services.grading import (
+from services.core.grading import (
     DEFAULT_SCALES,
     DEFAULT_WEIGHTS,
     InvalidGrade,

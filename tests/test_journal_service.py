@@ -36,9 +36,10 @@ from db.models import (
     TeachingAssignment,
     TimetableSlot,
 )
-from services import audit, journal, periods
-from services.actors import Actor, load_actor
-from services.audit import AuditAction
+from services import journal, periods
+from services.core import audit
+from services.core.actors import Actor, load_actor
+from services.core.audit import AuditAction
 from services.core.files import NewFile
 from tests import clock
 from tests import factories as f

@@ -121,7 +121,7 @@ def test_known_violations_are_still_there() -> None:
         ("services", "from bot.rendering import Renderer\n", "bot.rendering"),
         ("services", "from handlers import journal\n", "handlers"),
         ("services", "if TYPE_CHECKING:\n    import handlers.journal\n", "handlers.journal"),
-        ("db", "from services.audit import AuditAction\n", "services.audit"),
+        ("db", "from services.core.audit import AuditAction\n", "services.core.audit"),
         ("db", "from bot import config\n", "bot"),
         ("db", "from .. import services\n", "services"),
         ("handlers", "from db.models import Grade\n", "db.models"),

@@ -14,8 +14,8 @@ from pypdf import PdfReader
 from bot.i18n import LOCALES_DIR, create_i18n
 from bot.keyboards import contact_keyboard
 from db.enums import CodeKind
-from services.codes import IssuedCode, deep_link, format_code, generate_code, normalize_code
-from services.letters import CSV_COLUMNS, _qr, render_codes_csv, render_letters_pdf
+from services.people.codes import IssuedCode, deep_link, format_code, generate_code, normalize_code
+from services.people.letters import CSV_COLUMNS, _qr, render_codes_csv, render_letters_pdf
 
 BOT = "parta_school_bot"
 EXPIRES = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)

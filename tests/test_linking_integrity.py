@@ -24,10 +24,10 @@ from db.models import (
     Student,
     TrustedAccess,
 )
-from services import linking
-from services.actors import Role, load_actor
-from services.audit import AuditAction
+from services.core.actors import Role, load_actor
+from services.core.audit import AuditAction
 from services.core.errors import DomainError
+from services.people import linking
 from tests import factories as f
 from tests.harness import CODE_KEYS
 from tests.snapshot import Snapshot, db_snapshot

@@ -10,8 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.models import Account, LinkRequest
-from services.actors import load_actor
-from services.linking import normalize_phone, pending_requests
+from services.core.actors import load_actor
+from services.people.linking import normalize_phone, pending_requests
 from tests import factories as f
 
 

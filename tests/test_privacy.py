@@ -29,9 +29,9 @@ from db.models import (
     Student,
     TrustedAccess,
 )
-from services.audit import AuditAction
+from services.core.audit import AuditAction
 from services.notify import DedupKey, NotificationEvent, enqueue, jobs
-from services.privacy import PERSONAL_KEYS, strip_personal
+from services.people.privacy import PERSONAL_KEYS, strip_personal
 from tests import factories as f
 from tests.harness import App
 
@@ -120,7 +120,7 @@ async def test_parent_deletes_their_data(app: App, school: f.SmallSchool) -> Non
             for tid in (f.ADMIN, f.CLASS_TEACHER, f.STUDENT, f.OTHER_PARENT, f.TRUSTED)
         }
     before = await dump(app.session_factory)
-    # the request's audit entry never names the phone (services.linking keeps it on the
+    # the request's audit entry never names the phone (services.people.linking keeps it on the
     # request only, for the class teacher's decision)
     assert not any(_plain_has(row, APPLICANT_PHONE) for row in before["audit_log"].values())
     assert any(_plain_has(row, APPLICANT_PHONE) for row in before["notification_outbox"].values())

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.logs import RedactingFilter, install_redaction
 from db.models import Account, Grade, Lesson, OutboxMessage, TeachingAssignment
-from services.redaction import redact, redact_secrets
+from services.core.redaction import redact, redact_secrets
 from tests import clock
 from tests import factories as f
 from tests.fakes.telegram_api import ChatMessage

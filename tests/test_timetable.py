@@ -24,7 +24,7 @@ from db.models import (
     TeachingAssignment,
     TimetableSlot,
 )
-from services.timetable import generate_lessons, slot_applies, week_number, week_parity
+from services.core.timetable import generate_lessons, slot_applies, week_number, week_parity
 
 YEAR_START = date(2026, 9, 1)  # a Tuesday: week 1 is Mon 31 Aug – Sun 6 Sep
 YEAR_END = date(2027, 5, 31)

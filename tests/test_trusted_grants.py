@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks import GrantCb, GrantOp
 from db.enums import TrustScope
 from db.models import Account, AuditEntry, TrustedAccess
-from services import linking
-from services.actors import load_actor
-from services.audit import AuditAction
-from services.school import EXPIRY_MONTH, EXPIRY_WEEK
+from services.core.actors import load_actor
+from services.core.audit import AuditAction
+from services.people import linking
+from services.people.school import EXPIRY_MONTH, EXPIRY_WEEK
 from tests import factories as f
 from tests.harness import App
 from tests.refusals import raises_key

@@ -1,6 +1,6 @@
 """Callback data of the teacher's journal (prefixes start with "j"). Ids, small ints and enums
 only; dates travel as ordinals (`date.toordinal()`); grade values as indexes into the scale's
-keyboard (`services.grading.keyboard_values`). The services check every id against the actor.
+keyboard (`services.core.grading.keyboard_values`). The services check every id against the actor.
 
 A field means one thing: where a button does something different (set a value, change the
 kind, hold a grade back), it has a factory of its own rather than a shared `arg`."""

@@ -29,9 +29,9 @@ from bot.callbacks import (
 )
 from bot.i18n import N_
 from db.enums import CodeKind, TrustScope
-from services.actors import Actor, Role
-from services.linking import AccessHolder
-from services.school import (
+from services.core.actors import Actor, Role
+from services.people.linking import AccessHolder
+from services.people.school import (
     EXPIRY_MONTH,
     EXPIRY_PERIOD,
     EXPIRY_WEEK,

@@ -57,7 +57,7 @@ from bot.callbacks.journal import (
 from bot.dates import DAY_MONTH, format_clock, format_day
 from bot.i18n import N_
 from db.enums import GradeKind, ScaleKind, SubmissionStatus
-from services.grading import FAIL, PASS, ScaleSpec, display_value
+from services.core.grading import FAIL, PASS, ScaleSpec, display_value
 from services.journal import (
     AssignmentItem,
     AssignmentLessons,

@@ -7,7 +7,7 @@ from aiogram.types import TelegramObject, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.middlewares.base import Handler
-from services.actors import Actor, load_actor
+from services.core.actors import Actor, load_actor
 
 
 class ActorMiddleware(BaseMiddleware):

@@ -7,7 +7,7 @@ from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18nMiddleware
 
 from bot.config import SUPPORTED_LOCALES
-from services.actors import Actor
+from services.core.actors import Actor
 
 LOCALE_KEY = "locale"
 

@@ -2,7 +2,7 @@
 run-through, attendance, homework and submissions, topic / cancellation / replacement, period
 grades, the history of changes and the "not seen by parents" list.
 
-Handlers are thin: they call `services.journal` / `services.periods` / `services.audit` (which
+Handlers are thin: they call `services.journal` / `services.periods` / `services.core.audit` (which
 check the actor and commit), render a template and show it in place. The package:
 `screens` builds the screens, `actions` handles buttons and /journal, `prompts` keeps the
 typed questions waiting in FSM storage and `inputs` takes their answers; every handler gets a
@@ -26,7 +26,7 @@ from handlers.context import context_middleware
 from handlers.journal import actions, inputs
 from handlers.journal.context import JournalCtx
 from handlers.journal.prompts import INPUT, INPUT_TTL, JournalInput
-from services.access import Action, denied
+from services.core.access import Action, denied
 
 __all__ = [
     "INPUT",

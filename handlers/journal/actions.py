@@ -36,7 +36,7 @@ from db.enums import AttachmentKind, AttendanceStatus
 from handlers.journal import prompts, screens
 from handlers.journal.context import JournalCtx, day_of
 from services import journal, periods
-from services.access import Action, denied
+from services.core.access import Action, denied
 from services.core.errors import DomainError
 
 # --- entry points and navigation ------------------------------------------------------------

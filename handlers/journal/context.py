@@ -14,7 +14,7 @@ from db.base import utcnow
 from handlers.context import Ctx
 from services.core.errors import DomainError
 from services.core.schooltime import local_date
-from services.school import school_zone
+from services.people.school import school_zone
 
 
 @dataclass

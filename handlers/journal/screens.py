@@ -13,9 +13,10 @@ from bot.screens import Screen
 from db.enums import GradeKind
 from handlers.journal import prompts
 from handlers.journal.context import JournalCtx
-from services import audit, journal, periods
-from services.access import Action, denied
-from services.grading import default_weight
+from services import journal, periods
+from services.core import audit
+from services.core.access import Action, denied
+from services.core.grading import default_weight
 
 Notice = Markup | str
 

@@ -56,6 +56,8 @@ from db.models import (
     TimetableSlot,
     TrustedAccess,
 )
+from services.core.grading import DEFAULT_SCALES, ScaleSpec, parse_grade, period_value
+from services.core.timetable import generate_lessons
 from services.demo.accounts import SeedResult, demo_accounts
 from services.demo.content import (
     BELLS,
@@ -93,8 +95,6 @@ from services.demo.content import (
     utc,
     week_plan,
 )
-from services.grading import DEFAULT_SCALES, ScaleSpec, parse_grade, period_value
-from services.timetable import generate_lessons
 
 
 async def seed_demo(

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
 from db.enums import AttendanceStatus, GradeKind, SubmissionStatus
+from services.core.grading import DEFAULT_WEIGHTS
 from services.core.schooltime import local_today
-from services.grading import DEFAULT_WEIGHTS
 
 DEMO_SCHOOL_NAME = "Школа № 42"
 DEMO_TIMEZONE = "Europe/Moscow"

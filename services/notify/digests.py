@@ -41,7 +41,7 @@ from db.models import (
     Subject,
     TeachingAssignment,
 )
-from services.grading import display_value, weighted_average
+from services.core.grading import display_value, weighted_average
 from services.notify.events import NotificationEvent
 from services.notify.model import (
     AttendanceLine,

@@ -41,12 +41,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
+from services.core.redaction import redact
 from services.notify import outbox
 from services.notify.facts import load_facts
 from services.notify.model import Outbound, Plan
 from services.notify.plan import plan_batch
 from services.notify.preferences import PreferenceDefaults
-from services.redaction import redact
 
 logger = logging.getLogger("parta.dispatcher")
 

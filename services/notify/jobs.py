@@ -36,13 +36,13 @@ from db.models import (
     SchoolClass,
     Student,
 )
-from services.codes import ATTEMPT_KEEP, prune_attempts
 from services.notify.digests import period_kind_order
 from services.notify.events import DedupKey, NotificationEvent
 from services.notify.outbox import NewRow, enqueue_rows, prune
 from services.notify.preferences import PreferenceDefaults, load_preferences
 from services.notify.recipients import by_account, family_links
-from services.privacy import DEFAULT_RETENTION_DAYS, apply_retention
+from services.people.codes import ATTEMPT_KEEP, prune_attempts
+from services.people.privacy import DEFAULT_RETENTION_DAYS, apply_retention
 
 #: Advisory-lock keys of the jobs (any distinct 64-bit numbers).
 LOCKS = {
@@ -373,7 +373,7 @@ async def personal_data_retention(
     config: JobConfig | None = None,
 ) -> int:
     """Nightly: forget personal data older than RETENTION_DAYS (see
-    `services.privacy.apply_retention`); returns the rows deleted or stripped."""
+    `services.people.privacy.apply_retention`); returns the rows deleted or stripped."""
     moment = now or utcnow()
     days = (config or JobConfig()).retention_days
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from db.enums import AttendanceStatus, NotificationKind, OutboxStatus, SubmissionStatus, TrustScope
 from db.models import Grade
-from services.grading import display_value
+from services.core.grading import display_value
 from services.notify.events import NotificationEvent
 from services.notify.preferences import Preferences
 

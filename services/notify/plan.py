@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from db.enums import AttendanceStatus, DeliveryMode, OutboxStatus, SubmissionStatus
-from services.grading import display_value
+from services.core.grading import display_value
 from services.notify.events import (
     COALESCED,
     DIGEST_SUMMARIES,

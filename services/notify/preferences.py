@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import DeliveryMode, NotificationKind
 from db.models import Account, Guardianship, NotificationPreference, Student, TrustedAccess
-from services.actors import FAMILY_ROLES, Actor
+from services.core.actors import FAMILY_ROLES, Actor
 
 #: The kinds a person can tune, in the order the settings screen shows them.
 KINDS: tuple[NotificationKind, ...] = (

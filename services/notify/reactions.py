@@ -26,10 +26,10 @@ from db.models import (
     Subject,
     TeachingAssignment,
 )
-from services.access import Action, can, denied, require
-from services.actors import Actor
+from services.core.access import Action, can, denied, require
+from services.core.actors import Actor
 from services.core.errors import DomainError
-from services.grading import display_value
+from services.core.grading import display_value
 from services.notify.events import DedupKey, NotificationEvent
 from services.notify.model import CommentLine
 from services.notify.outbox import enqueue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.actors import Actor, ChildRef, Role
+from services.core.actors import Actor, ChildRef, Role
 
 HOSTILE = "<b>Иванов & Co</b> 😀 " + "Ё" * 300 + " </i>&amp;"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from db.enums import RequestStatus
-from services.actors import Actor
-from services.linking import (
+from services.core.actors import Actor
+from services.people.linking import (
     AccessHolder,
     GrantView,
     LinkResult,
@@ -14,7 +14,7 @@ from services.linking import (
     RequestView,
     RevokeView,
 )
-from services.school import StudentAccess
+from services.people.school import StudentAccess
 from tests.samples.base import ALL_ROLES, HOSTILE, HOSTILE_ACTOR, WHEN
 
 HOLDERS = [

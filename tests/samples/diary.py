@@ -16,7 +16,8 @@ from db.enums import (
     SlotFrequency,
     SubmissionStatus,
 )
-from services.actors import Role
+from services.core.actors import Role
+from services.core.grading import ScaleSpec
 from services.diary import (
     AttendanceMark,
     AttendanceTotals,
@@ -47,7 +48,6 @@ from services.diary import (
     YearsView,
     plan_targets,
 )
-from services.grading import ScaleSpec
 from services.reports import FamilyReport
 from tests.samples.base import HOSTILE, WHEN
 

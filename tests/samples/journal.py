@@ -7,8 +7,8 @@ from datetime import date, time, timedelta
 from typing import Any
 
 from db.enums import AttachmentKind, AttendanceStatus, GradeKind, PeriodKind, SubmissionStatus
-from services.audit import AuditAction, Trail, TrailLine
-from services.grading import ScaleSpec, keyboard_values
+from services.core.audit import AuditAction, Trail, TrailLine
+from services.core.grading import ScaleSpec, keyboard_values
 from services.journal import (
     Absence,
     AssignmentItem,

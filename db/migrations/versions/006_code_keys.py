@@ -4,7 +4,7 @@ index
 Access codes and trusted-person invitations used to be stored as plain SHA-256, which a leaked
 database gives up to a few GPU-hours of brute force. From now on they are HMAC-SHA256 under a
 server-side secret kept outside the database, with the id of the key next to each hash so keys
-can be rotated (services.codes.CodeKeys).
+can be rotated (services.people.codes.CodeKeys).
 
 What happens to the rows already there (they cannot be re-hashed: only their hash is known):
 

@@ -62,8 +62,8 @@ from db.models import (
     Student,
     StudentGuardian,
 )
-from services.audit import AuditAction
 from services.core import enrolment
+from services.core.audit import AuditAction
 from services.core.errors import DomainError
 from services.core.schooltime import local_date, zone_of
 from services.notify import DedupKey, NotificationEvent, enqueue

@@ -25,9 +25,9 @@ from db.models import (
     Student,
     Subject,
 )
-from services.access import Action, denied, require
-from services.actors import Actor
 from services.core import enrolment
+from services.core.access import Action, denied, require
+from services.core.actors import Actor
 
 
 class AuditAction(StrEnum):

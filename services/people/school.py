@@ -23,12 +23,12 @@ from db.models import (
     Student,
     TrustedAccess,
 )
-from services.access import Action, denied, require
-from services.actors import Actor, Role
-from services.codes import CodeKeys, IssuedCode, issue_codes, live_class_codes
 from services.core import enrolment, links
+from services.core.access import Action, denied, require
+from services.core.actors import Actor, Role
 from services.core.schooltime import local_date, zone_of
 from services.core.schooltime import school_zone as school_zone  # callers import it from here
+from services.people.codes import CodeKeys, IssuedCode, issue_codes, live_class_codes
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from db.models import (
     SchoolClass,
     TeachingAssignment,
 )
-from services.actors import Actor, ChildRef, Role
 from services.core import enrolment
+from services.core.actors import Actor, ChildRef, Role
 from services.core.errors import DomainError
 
 

@@ -47,7 +47,7 @@ from reportlab.platypus import (
 )
 
 from db.enums import CodeKind
-from services.codes import IssuedCode, deep_link, format_code
+from services.people.codes import IssuedCode, deep_link, format_code
 
 SANS = "PartaSans"
 SANS_BOLD = "PartaSans-Bold"

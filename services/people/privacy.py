@@ -49,8 +49,8 @@ from db.models import (
     Student,
     TrustedAccess,
 )
-from services.actors import Actor
-from services.audit import AuditAction
+from services.core.actors import Actor
+from services.core.audit import AuditAction
 from services.core.errors import DomainError
 from services.core.links import guardianship_active, trust_standing
 from services.notify import DedupKey, rows_of

@@ -32,14 +32,14 @@ from db.models import (
     StudentGuardian,
     TrustedAccess,
 )
-from services import codes as codes_service
-from services import privacy
-from services.access import Action, can, denied, require
-from services.actors import Actor
-from services.audit import AuditAction
 from services.core import enrolment, links
+from services.core.access import Action, can, denied, require
+from services.core.actors import Actor
+from services.core.audit import AuditAction
 from services.core.errors import DomainError
 from services.notify import DedupKey, NotificationEvent, enqueue, rows_of
+from services.people import codes as codes_service
+from services.people import privacy
 
 INVITE_LENGTH = 12
 #: how long an invitation can be accepted (INVITE_TTL_HOURS), whatever the grant's own end
@@ -127,7 +127,7 @@ async def _account_for(
         )
         session.add(account)
         await session.flush()
-    elif not account.full_name:  # forgotten when it lost its last link (services.privacy)
+    elif not account.full_name:  # forgotten when it lost its last link (services.people.privacy)
         account.full_name = full_name[:200]
         account.username = username
     return account

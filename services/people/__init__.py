@@ -1,0 +1,3 @@
+"""The people of a school and how they reach Parta: the school's classes and staff (`school`),
+access codes and their printed letters (`codes`, `letters`), linking families to students and
+trusted persons (`linking`), and forgetting people (`privacy`)."""
