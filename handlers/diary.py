@@ -34,7 +34,7 @@ from services import diary
 from services.core.access import Action, can
 from services.core.actors import ChildRef, Role
 from services.core.errors import DomainError
-from services.reports import family_report
+from services.diary import family_report
 
 SUBMIT_KEY = "submit"
 

@@ -25,8 +25,7 @@ from services import diary
 from services.core.actors import Actor, load_actor
 from services.core.errors import Shown
 from services.core.grading import ScaleSpec, grades_needed
-from services.diary import DayKind, PeriodInfo
-from services.reports import family_report
+from services.diary import DayKind, PeriodInfo, family_report
 from tests import factories as f
 from tests.refusals import raises_key
 from tests.test_e2e_diary import DAY_OFF, NOW, TODAY, World, ended_before_now, make_diary_world

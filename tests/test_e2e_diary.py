@@ -99,10 +99,20 @@ class Clock:
         return self.now
 
 
+# every module of the diary that reads the clock itself
+DIARY_CLOCKS = (
+    "services.diary.child",
+    "services.diary.grades",
+    "services.diary.homework",
+    "services.diary.reports",
+    "handlers.diary",
+)
+
+
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
     frozen = Clock(NOW)
-    for module in ("services.diary", "services.reports", "handlers.diary"):
+    for module in DIARY_CLOCKS:
         monkeypatch.setattr(f"{module}.utcnow", frozen)
     return frozen
 

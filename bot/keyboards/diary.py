@@ -34,6 +34,7 @@ from services.diary import (
     CalculatorView,
     DayView,
     DiaryMenu,
+    FamilyReport,
     GradesView,
     HomeworkDetail,
     HomeworkItem,
@@ -42,7 +43,6 @@ from services.diary import (
     WeekView,
     YearsView,
 )
-from services.reports import FamilyReport
 
 MAX_LABEL = 40
 MAX_HOMEWORK_BUTTONS = 8

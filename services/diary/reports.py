@@ -11,17 +11,10 @@ from db.base import utcnow
 from db.enums import ScaleKind
 from services.core.access import Action, denied
 from services.core.actors import Actor
-from services.diary import (
-    AttendanceTotals,
-    Child,
-    PeriodInfo,
-    SubjectGrades,
-    attendance_totals,
-    open_child,
-    period_list,
-    pick_period,
-    subject_summaries,
-)
+from services.diary.attendance import AttendanceTotals, attendance_totals
+from services.diary.child import Child, open_child
+from services.diary.grades import SubjectGrades, subject_summaries
+from services.diary.periods import PeriodInfo, period_list, pick_period
 
 
 @dataclass(frozen=True)

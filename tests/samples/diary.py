@@ -29,6 +29,7 @@ from services.diary import (
     DayView,
     DiaryMenu,
     EndedAccess,
+    FamilyReport,
     FileInfo,
     GradeItem,
     GradesView,
@@ -48,7 +49,6 @@ from services.diary import (
     YearsView,
     plan_targets,
 )
-from services.reports import FamilyReport
 from tests.samples.base import HOSTILE, WHEN
 
 TODAY = date(2026, 11, 10)

@@ -1,0 +1,151 @@
+"""Absences and lateness: the marks shown on a lesson, a period's totals and incidents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.enums import AttendanceStatus
+from db.models import (
+    Attendance,
+    Lesson,
+    Subject,
+)
+from services.core.access import Action
+from services.core.actors import Actor
+from services.diary.child import Child, open_child
+from services.diary.periods import PeriodInfo, period_list, pick_period
+
+INCIDENT_LIMIT = 25
+
+
+@dataclass(frozen=True)
+class AttendanceMark:
+    status: AttendanceStatus
+    minutes_late: int | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class AttendanceTotals:
+    lessons: int  # lessons held so far in the period (not cancelled)
+    absent: int  # unexcused
+    excused: int
+    late: int
+    minutes_late: int
+
+    @property
+    def missed(self) -> int:
+        return self.absent + self.excused
+
+    @property
+    def attended_share(self) -> float | None:
+        if self.lessons <= 0:
+            return None
+        return max(0.0, 1 - self.missed / self.lessons)
+
+
+@dataclass(frozen=True)
+class Incident:
+    date: date
+    lesson_number: int
+    subject: str
+    status: AttendanceStatus
+    minutes_late: int | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class AttendanceView:
+    child: Child
+    periods: list[PeriodInfo]
+    period: PeriodInfo
+    totals: AttendanceTotals
+    incidents: list[Incident]
+
+
+async def attendance_totals(
+    session: AsyncSession, child: Child, period: PeriodInfo
+) -> AttendanceTotals:
+    """Absences (excused or not) and lateness in the period so far: two statements."""
+    end = min(period.ends_on, child.today)
+    counts: dict[AttendanceStatus, tuple[int, int]] = {}
+    if child.class_id is not None and period.starts_on <= end:
+        rows = await session.execute(
+            select(
+                Attendance.status,
+                func.count(Attendance.id),
+                func.coalesce(func.sum(Attendance.minutes_late), 0),
+            )
+            .join(Lesson, Lesson.id == Attendance.lesson_id)
+            .where(
+                Attendance.student_id == child.student_id,
+                Lesson.date >= period.starts_on,
+                Lesson.date <= end,
+            )
+            .group_by(Attendance.status)
+        )
+        counts = {AttendanceStatus(s): (int(n), int(m or 0)) for s, n, m in rows}
+        held = await session.scalar(
+            select(func.count(Lesson.id)).where(
+                Lesson.class_id == child.class_id,
+                Lesson.date >= period.starts_on,
+                Lesson.date <= end,
+                Lesson.cancelled.is_(False),
+            )
+        )
+    else:
+        held = 0
+
+    def count(status: AttendanceStatus) -> int:
+        return counts.get(status, (0, 0))[0]
+
+    return AttendanceTotals(
+        lessons=int(held or 0),
+        absent=count(AttendanceStatus.ABSENT),
+        excused=count(AttendanceStatus.EXCUSED),
+        late=count(AttendanceStatus.LATE),
+        minutes_late=counts.get(AttendanceStatus.LATE, (0, 0))[1],
+    )
+
+
+async def attendance_view(
+    session: AsyncSession,
+    actor: Actor,
+    student_id: int,
+    *,
+    period_id: int | None = None,
+    now: datetime | None = None,
+) -> AttendanceView:
+    """Absences and lateness in a period: totals, and the latest incidents with reasons."""
+    child = await open_child(
+        session, actor, student_id, Action.VIEW_ATTENDANCE, now=now, period_id=period_id or None
+    )
+    periods = await period_list(session, child)
+    period = pick_period(periods, period_id, child.today)
+    totals = await attendance_totals(session, child, period)
+    rows = await session.execute(
+        select(
+            Lesson.date,
+            Lesson.lesson_number,
+            Subject.name,
+            Attendance.status,
+            Attendance.minutes_late,
+            Attendance.reason,
+        )
+        .join(Lesson, Lesson.id == Attendance.lesson_id)
+        .join(Subject, Subject.id == Lesson.subject_id)
+        .where(
+            Attendance.student_id == student_id,
+            Attendance.status != AttendanceStatus.PRESENT,
+            Lesson.date >= period.starts_on,
+            Lesson.date <= period.ends_on,
+        )
+        .order_by(Lesson.date.desc(), Lesson.lesson_number.desc())
+        .limit(INCIDENT_LIMIT)
+    )
+    incidents = [Incident(d, n, s, AttendanceStatus(st), m, r) for d, n, s, st, m, r in rows]
+    return AttendanceView(child, periods, period, totals, incidents)

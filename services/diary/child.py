@@ -1,0 +1,306 @@
+"""Who a diary screen is about: the student the actor follows, what the actor may see of them
+(`Scopes`), the class and year shown (`Child`), and why a link that once was has ended.
+
+Every diary screen starts with `open_child`: the access policy (`services.core.access`) says
+whether the actor follows the student, then one statement loads the student's context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, null, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.base import utcnow
+from db.models import (
+    AcademicYear,
+    Enrollment,
+    Guardianship,
+    Period,
+    School,
+    SchoolClass,
+    Student,
+    TrustedAccess,
+)
+from services.core import links
+from services.core.access import Action, can, child_ref, denied, require
+from services.core.actors import Actor, ChildRef, Role
+from services.core.enrolment import stay_covers
+from services.core.errors import DomainError, Shown
+from services.core.schooltime import local_date, zone_of
+from services.people import linking
+
+_READ_ACTIONS = (
+    Action.VIEW_GRADES,
+    Action.VIEW_HOMEWORK,
+    Action.VIEW_ATTENDANCE,
+    Action.VIEW_SCHEDULE,
+)
+
+
+@dataclass(frozen=True)
+class Scopes:
+    """What the actor may see of this student (all four for parents and the student)."""
+
+    grades: bool = True
+    homework: bool = True
+    attendance: bool = True
+    schedule: bool = True
+
+    @property
+    def any(self) -> bool:
+        return self.grades or self.homework or self.attendance or self.schedule
+
+
+@dataclass(frozen=True)
+class YearInfo:
+    id: int
+    name: str
+    starts_on: date
+    ends_on: date
+    is_current: bool
+
+
+@dataclass(frozen=True)
+class Child:
+    """The student a screen is about, as the current actor sees them."""
+
+    student_id: int
+    name: str
+    class_id: int | None
+    class_name: str | None
+    school_id: int
+    zone: ZoneInfo
+    today: date
+    year: YearInfo | None
+    via: Role
+    scopes: Scopes
+    spoiler_setting: bool
+    expires_at: datetime | None = None
+
+    @property
+    def is_own(self) -> bool:
+        """The actor is this student."""
+        return self.via == Role.STUDENT
+
+    @property
+    def spoiler(self) -> bool:
+        """Grade values go under a spoiler (the student's own choice, for their own eyes)."""
+        return self.is_own and self.spoiler_setting
+
+
+@dataclass(frozen=True)
+class EndedAccess:
+    """Why a person no longer sees a student: a trusted grant expired or was revoked, or a
+    guardian link was revoked."""
+
+    student_name: str
+    ended_at: datetime | None
+    revoked: bool
+    trusted: bool
+
+
+async def scopes_for(session: AsyncSession, actor: Actor, student_id: int) -> Scopes:
+    """The four read permissions, asked of the policy (no query for the actor's children)."""
+    allowed = [await can(session, actor, action, student_id) for action in _READ_ACTIONS]
+    return Scopes(*allowed)
+
+
+async def ended_access(
+    session: AsyncSession, actor: Actor, student_id: int | None = None, *, now: datetime
+) -> EndedAccess | None:
+    """The most recent trusted grant or guardian link of the actor that has ended (for one
+    student, or any); None when there is none. Two statements at most."""
+    if actor.account_id is None:
+        return None
+    ended_at = func.coalesce(TrustedAccess.revoked_at, TrustedAccess.expires_at)
+    trusted = (
+        select(Student.full_name, TrustedAccess.revoked_at, TrustedAccess.expires_at)
+        .join(Student, Student.id == TrustedAccess.student_id)
+        .where(
+            TrustedAccess.account_id == actor.account_id,
+            links.trust_ended(now),
+        )
+        .order_by(ended_at.desc())
+        .limit(1)
+    )
+    if student_id is not None:
+        trusted = trusted.where(TrustedAccess.student_id == student_id)
+    row = (await session.execute(trusted)).first()
+    if row is not None:
+        name, revoked_at, expires_at = row
+        revoked = revoked_at is not None
+        return EndedAccess(name, revoked_at if revoked else expires_at, revoked, True)
+    guardian = (
+        select(Student.full_name, Guardianship.revoked_at)
+        .join(Student, Student.id == Guardianship.student_id)
+        .where(
+            Guardianship.account_id == actor.account_id,
+            links.guardianship_ended(),
+        )
+        .order_by(Guardianship.revoked_at.desc())
+        .limit(1)
+    )
+    if student_id is not None:
+        guardian = guardian.where(Guardianship.student_id == student_id)
+    revoked_guardianship = (await session.execute(guardian)).first()
+    if revoked_guardianship is not None:
+        return EndedAccess(revoked_guardianship[0], revoked_guardianship[1], True, False)
+    return None
+
+
+async def _follow(
+    session: AsyncSession, actor: Actor, student_id: int, action: Action | None, now: datetime
+) -> tuple[ChildRef, Scopes]:
+    """The actor's link to this student and what it allows; refuses (or explains an ended
+    grant) when there is none. The diary shows only the students the actor follows."""
+    ref = child_ref(actor, student_id)
+    refused = action or Action.VIEW_SCHEDULE
+    if ref is None:
+        ended = await ended_access(session, actor, student_id, now=now)
+        if ended is not None:  # the actor followed this student once: explain, in place
+            raise DomainError(
+                "access.ended",
+                shown=Shown.SCREEN,
+                action=refused,
+                target_id=student_id,
+                ended=ended,
+            )
+        raise denied(refused, student_id)
+    if action is not None:
+        await require(session, actor, action, student_id)
+    scopes = await scopes_for(session, actor, student_id)
+    if not scopes.any:
+        raise denied(refused, student_id)
+    return ref, scopes
+
+
+def _pick_stay(
+    rows: Sequence[Any], *, now: datetime, day: date | None, year_id: int | None, by_period: bool
+) -> tuple[Any, ...] | None:
+    """Of a student's stays (`_context`'s rows), the one a diary screen is about: the wanted
+    year's (the period's, or `year_id`), else the year holding `day`; then a current year; then
+    the stay covering the day shown, else the school-local today (`services.core.enrolment`:
+    the class before a mid-year move for days before it); then the latest year and enrolment.
+    A student who left keeps their last class here, so the family still reads its history.
+    Returns the row's first eleven columns (None without rows)."""
+    if not rows:
+        return None
+    on = day or local_date(now, zone_of(rows[0][3]))
+    wanted = rows[0][-1] if by_period else year_id
+    holding = day if wanted is None and not by_period else None
+
+    def rank(row: Any) -> tuple[int, ...]:
+        y_id, _name, y_start, y_end, y_cur, e_id, enrolled_on, left_on = row[6:14]
+        return (
+            0 if wanted is not None and y_id == wanted else 1,
+            0 if holding is not None and y_start is not None and y_start <= holding <= y_end else 1,
+            0 if y_cur else 1,
+            0 if e_id is not None and stay_covers(enrolled_on, left_on, on) else 1,
+            -y_start.toordinal() if y_start is not None else 1,
+            -(enrolled_on or date.min).toordinal(),
+            -(e_id or 0),
+        )
+
+    return tuple(min(rows, key=rank))[:11]
+
+
+async def _context(
+    session: AsyncSession,
+    ref: ChildRef,
+    scopes: Scopes,
+    *,
+    now: datetime,
+    day: date | None = None,
+    year_id: int | None = None,
+    period_id: int | None = None,
+) -> Child:
+    """One statement: the student, the school's zone and every stay of theirs, of which
+    `_pick_stay` keeps the class of the wanted year (the period's, the given one, the one
+    holding `day`, else the current one)."""
+    period_year: Any = null()
+    if period_id is not None:
+        period_year = select(Period.year_id).where(Period.id == period_id).scalar_subquery()
+    rows = (
+        await session.execute(
+            select(
+                Student.full_name,
+                Student.school_id,
+                Student.grades_spoiler,
+                School.timezone,
+                SchoolClass.id,
+                SchoolClass.name,
+                AcademicYear.id,
+                AcademicYear.name,
+                AcademicYear.starts_on,
+                AcademicYear.ends_on,
+                AcademicYear.is_current,
+                Enrollment.id,
+                Enrollment.enrolled_on,
+                Enrollment.left_on,
+                period_year,
+            )
+            .join(School, School.id == Student.school_id)
+            .outerjoin(Enrollment, Enrollment.student_id == Student.id)
+            .outerjoin(SchoolClass, SchoolClass.id == Enrollment.class_id)
+            .outerjoin(AcademicYear, AcademicYear.id == SchoolClass.year_id)
+            .where(Student.id == ref.student_id)
+        )
+    ).all()
+    row = _pick_stay(rows, now=now, day=day, year_id=year_id, by_period=period_id is not None)
+    if row is None:
+        raise denied(Action.VIEW_SCHEDULE, ref.student_id)
+    (name, school_id, spoiler, tz, class_id, class_name, y_id, y_name, y_start, y_end, y_cur) = row
+    zone = zone_of(tz)
+    year = YearInfo(y_id, y_name, y_start, y_end, bool(y_cur)) if y_id is not None else None
+    if (year_id is not None or period_id is not None) and year is None:
+        raise denied(Action.VIEW_GRADES, ref.student_id)
+    if year_id is not None and year is not None and year.id != year_id:
+        raise denied(Action.VIEW_GRADES, ref.student_id)
+    return Child(
+        student_id=ref.student_id,
+        name=name,
+        class_id=class_id,
+        class_name=class_name,
+        school_id=school_id,
+        zone=zone,
+        today=local_date(now, zone),
+        year=year,
+        via=ref.via,
+        scopes=scopes,
+        spoiler_setting=bool(spoiler),
+        expires_at=ref.expires_at,
+    )
+
+
+async def open_child(
+    session: AsyncSession,
+    actor: Actor,
+    student_id: int,
+    action: Action | None = None,
+    *,
+    now: datetime | None = None,
+    day: date | None = None,
+    year_id: int | None = None,
+    period_id: int | None = None,
+) -> Child:
+    """Check the actor may see this student (and do `action`) and load the student's context."""
+    now = now or utcnow()
+    ref, scopes = await _follow(session, actor, student_id, action, now)
+    return await _context(
+        session, ref, scopes, now=now, day=day, year_id=year_id, period_id=period_id
+    )
+
+
+async def record_opened(session: AsyncSession, actor: Actor, student_id: int) -> None:
+    """Stamp "last opened the diary" on a guardian's link or a trusted grant (students are
+    not tracked). Called when a diary is entered, not on every navigation step."""
+    ref = child_ref(actor, student_id)
+    if ref is not None and ref.via in (Role.PARENT, Role.TRUSTED):
+        await linking.touch_opened(session, actor, student_id)
+        await session.commit()

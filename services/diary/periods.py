@@ -1,0 +1,82 @@
+"""The periods of a school year as families choose them: which exist, which is "now"."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.enums import PeriodKind
+from db.models import Period
+from services.core.access import Action, denied
+from services.diary.child import Child
+
+_FINE_KINDS = (PeriodKind.QUARTER, PeriodKind.TRIMESTER, PeriodKind.SEMESTER)
+
+
+@dataclass(frozen=True)
+class PeriodInfo:
+    id: int  # 0: the school year itself (the school defined no periods)
+    kind: PeriodKind
+    number: int
+    starts_on: date
+    ends_on: date
+    closed: bool = False
+
+    def is_over(self, today: date) -> bool:
+        return self.closed or self.ends_on < today
+
+
+async def period_list(session: AsyncSession, child: Child) -> list[PeriodInfo]:
+    """The periods of the child's year, finer kinds first by date, the year period last (the
+    year itself when the school defined none; today alone when the child has no class)."""
+    year = child.year
+    if year is None:
+        return [PeriodInfo(0, PeriodKind.YEAR, 1, child.today, child.today)]
+    rows = await session.execute(
+        select(
+            Period.id,
+            Period.kind,
+            Period.number,
+            Period.starts_on,
+            Period.ends_on,
+            Period.closed_at,
+        ).where(Period.year_id == year.id)
+    )
+    periods = [PeriodInfo(i, PeriodKind(k), n, s, e, c is not None) for i, k, n, s, e, c in rows]
+    if not periods:
+        return [PeriodInfo(0, PeriodKind.YEAR, 1, year.starts_on, year.ends_on)]
+    order = {kind: i for i, kind in enumerate((*_FINE_KINDS, PeriodKind.YEAR))}
+    return sorted(periods, key=lambda p: (p.kind == PeriodKind.YEAR, order[p.kind], p.starts_on))
+
+
+def current_period(periods: Sequence[PeriodInfo], today: date) -> PeriodInfo | None:
+    """The period a family means by "now": the finest kind the school uses holding today;
+    between periods (holidays) the last one that started; after the year, the year itself."""
+    if not periods:
+        return None
+    kinds = {p.kind for p in periods}
+    if today > max(p.ends_on for p in periods) and PeriodKind.YEAR in kinds:
+        return next(p for p in periods if p.kind == PeriodKind.YEAR)
+    kind = next((k for k in _FINE_KINDS if k in kinds), PeriodKind.YEAR)
+    same = sorted((p for p in periods if p.kind == kind), key=lambda p: p.starts_on)
+    holding = next((p for p in same if p.starts_on <= today <= p.ends_on), None)
+    if holding is not None:
+        return holding
+    started = [p for p in same if p.starts_on <= today]
+    return started[-1] if started else same[0]
+
+
+def pick_period(periods: list[PeriodInfo], period_id: int | None, today: date) -> PeriodInfo:
+    if period_id:
+        chosen = next((p for p in periods if p.id == period_id), None)
+        if chosen is None:
+            raise denied(Action.VIEW_GRADES, period_id)
+        return chosen
+    picked = current_period(periods, today)
+    if picked is None:
+        raise denied(Action.VIEW_GRADES, period_id)
+    return picked
