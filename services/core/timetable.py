@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import SlotFrequency
@@ -49,6 +49,34 @@ def slot_applies(
     return freq is SlotFrequency.WEEKLY or week_parity(day, year_start) is freq
 
 
+SLOT_COLUMNS = (
+    TimetableSlot.weekday,
+    TimetableSlot.lesson_number,
+    TimetableSlot.starts_at,
+    TimetableSlot.ends_at,
+    TimetableSlot.room,
+    TimetableSlot.frequency,
+    TimetableSlot.valid_from,
+    TimetableSlot.valid_to,
+)
+"""A slot's columns that `slot_row_applies` and a lesson built from the slot read."""
+
+
+def slot_in_force(start: date, end: date) -> ColumnElement[bool]:
+    """A timetable slot valid on some day of [start, end] (`valid_to` NULL: open-ended)."""
+    return and_(
+        TimetableSlot.valid_from <= end,
+        or_(TimetableSlot.valid_to.is_(None), TimetableSlot.valid_to >= start),
+    )
+
+
+def slot_row_applies(slot: Any, day: date, year_start: date) -> bool:
+    """`slot_applies` for a row selected with `SLOT_COLUMNS`."""
+    return slot_applies(
+        slot.frequency, slot.weekday, slot.valid_from, slot.valid_to, day, year_start
+    )
+
+
 def _holiday_days(ranges: list[tuple[date, date]], start: date, end: date) -> set[date]:
     days: set[date] = set()
     for first, last in ranges:
@@ -79,14 +107,7 @@ async def generate_lessons(
         select(
             TimetableSlot.id,
             TimetableSlot.assignment_id,
-            TimetableSlot.weekday,
-            TimetableSlot.lesson_number,
-            TimetableSlot.starts_at,
-            TimetableSlot.ends_at,
-            TimetableSlot.room,
-            TimetableSlot.frequency,
-            TimetableSlot.valid_from,
-            TimetableSlot.valid_to,
+            *SLOT_COLUMNS,
             TeachingAssignment.class_id,
             TeachingAssignment.subject_id,
             SchoolClass.school_id,
@@ -97,8 +118,7 @@ async def generate_lessons(
         .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
         .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
         .where(
-            TimetableSlot.valid_from <= end,
-            (TimetableSlot.valid_to.is_(None)) | (TimetableSlot.valid_to >= start),
+            slot_in_force(start, end),
             AcademicYear.starts_on <= end,
             AcademicYear.ends_on >= start,
         )
@@ -140,9 +160,7 @@ async def generate_lessons(
                 continue
             if day in holidays.get(slot.school_id, ()):
                 continue
-            if not slot_applies(
-                slot.frequency, slot.weekday, slot.valid_from, slot.valid_to, day, slot.starts_on
-            ):
+            if not slot_row_applies(slot, day, slot.starts_on):
                 continue
             key = (slot.assignment_id, day, slot.lesson_number)
             if key in taken:

@@ -16,8 +16,8 @@ from db.models import (
 )
 from services.core.access import Action
 from services.core.actors import Actor
-from services.diary.child import Child, open_child
-from services.diary.periods import PeriodInfo, period_list, pick_period
+from services.diary.child import Child
+from services.diary.periods import PeriodInfo, open_period
 
 INCIDENT_LIMIT = 25
 
@@ -121,11 +121,9 @@ async def attendance_view(
     now: datetime | None = None,
 ) -> AttendanceView:
     """Absences and lateness in a period: totals, and the latest incidents with reasons."""
-    child = await open_child(
-        session, actor, student_id, Action.VIEW_ATTENDANCE, now=now, period_id=period_id or None
+    child, periods, period = await open_period(
+        session, actor, student_id, Action.VIEW_ATTENDANCE, period_id=period_id, now=now
     )
-    periods = await period_list(session, child)
-    period = pick_period(periods, period_id, child.today)
     totals = await attendance_totals(session, child, period)
     rows = await session.execute(
         select(

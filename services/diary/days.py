@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -29,7 +29,12 @@ from db.models import (
 )
 from services.core.access import Action
 from services.core.actors import Actor
-from services.core.timetable import slot_applies, week_parity
+from services.core.timetable import (
+    SLOT_COLUMNS,
+    slot_in_force,
+    slot_row_applies,
+    week_parity,
+)
 from services.diary.attendance import AttendanceMark
 from services.diary.child import Child, open_child
 from services.diary.grades import GradeItem, _grade_item, _grade_rows
@@ -160,14 +165,7 @@ async def _slot_rows(session: AsyncSession, child: Child, start: date, end: date
     return (
         await session.execute(
             select(
-                TimetableSlot.weekday,
-                TimetableSlot.lesson_number,
-                TimetableSlot.starts_at,
-                TimetableSlot.ends_at,
-                TimetableSlot.room,
-                TimetableSlot.frequency,
-                TimetableSlot.valid_from,
-                TimetableSlot.valid_to,
+                *SLOT_COLUMNS,
                 TeachingAssignment.subject_id,
                 Subject.name,
                 Staff.full_name,
@@ -177,8 +175,7 @@ async def _slot_rows(session: AsyncSession, child: Child, start: date, end: date
             .outerjoin(Staff, Staff.id == TeachingAssignment.teacher_id)
             .where(
                 TeachingAssignment.class_id == child.class_id,
-                TimetableSlot.valid_from <= end,
-                or_(TimetableSlot.valid_to.is_(None), TimetableSlot.valid_to >= start),
+                slot_in_force(start, end),
             )
             .order_by(TimetableSlot.lesson_number, TimetableSlot.starts_at, TimetableSlot.id)
         )
@@ -263,14 +260,7 @@ async def _build_days(
         slots = await _slot_rows(session, child, start, end)
         for entry in need_slots:
             for slot in slots:
-                if slot_applies(
-                    slot.frequency,
-                    slot.weekday,
-                    slot.valid_from,
-                    slot.valid_to,
-                    entry.date,
-                    year.starts_on,
-                ):
+                if slot_row_applies(slot, entry.date, year.starts_on):
                     entry.lessons.append(
                         LessonItem(
                             id=None,
@@ -354,9 +344,7 @@ async def week_view(
 ) -> WeekView:
     """The week (Monday to Sunday) holding `day`: lessons with grades and homework."""
     child = await open_child(session, actor, student_id, now=now, day=day)
-    monday = monday_of(day or child.today)
-    days = await _build_days(session, child, monday, monday + timedelta(days=6))
-    return WeekView(child, monday, days, _parity(child, monday))
+    return await _week(session, child, day or child.today, with_news=True)
 
 
 async def schedule_view(
@@ -370,15 +358,19 @@ async def schedule_view(
     """The timetable of the week holding `day`: odd/even-week slots, replacements and
     cancellations from the generated lessons."""
     child = await open_child(session, actor, student_id, Action.VIEW_SCHEDULE, now=now, day=day)
-    monday = monday_of(day or child.today)
-    days = await _build_days(session, child, monday, monday + timedelta(days=6), with_news=False)
-    return WeekView(child, monday, days, _parity(child, monday))
+    return await _week(session, child, day or child.today, with_news=False)
 
 
-def _parity(child: Child, monday: date) -> SlotFrequency | None:
-    if child.year is None or not child.year.starts_on <= monday + timedelta(days=6):
-        return None
-    return week_parity(monday, child.year.starts_on)
+async def _week(session: AsyncSession, child: Child, day: date, *, with_news: bool) -> WeekView:
+    """The week (Monday to Sunday) holding `day`, with its odd/even parity once the school
+    year has begun."""
+    monday = monday_of(day)
+    sunday = monday + timedelta(days=6)
+    days = await _build_days(session, child, monday, sunday, with_news=with_news)
+    parity = None
+    if child.year is not None and child.year.starts_on <= sunday:
+        parity = week_parity(monday, child.year.starts_on)
+    return WeekView(child, monday, days, parity)
 
 
 FIRST_DAY = date(2000, 1, 1)

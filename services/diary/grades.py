@@ -47,7 +47,7 @@ from services.core.grading import (
 )
 from services.core.visibility import family_visible
 from services.diary.child import Child, YearInfo, open_child
-from services.diary.periods import PeriodInfo, period_list, pick_period
+from services.diary.periods import PeriodInfo, open_period
 
 TABLE_NAME_WIDTH = 13
 
@@ -66,6 +66,22 @@ class GradeItem:
     comment: str | None
     is_new: bool = False
     edited: bool = False
+
+
+_SCALE_COLUMNS = (
+    GradingScale.kind.label("scale_kind"),
+    GradingScale.min_score,
+    GradingScale.max_score,
+    GradingScale.pass_score,
+    GradingScale.allow_modifiers,
+)
+
+
+def _scale(row: Any) -> ScaleSpec:
+    """The scale of a row selected with `_SCALE_COLUMNS`."""
+    return ScaleSpec(
+        ScaleKind(row.scale_kind), row.min_score, row.max_score, row.pass_score, row.allow_modifiers
+    )
 
 
 async def _grade_rows(
@@ -90,11 +106,7 @@ async def _grade_rows(
             Grade.comment,
             Grade.created_at,
             Grade.updated_at,
-            GradingScale.kind.label("scale_kind"),
-            GradingScale.min_score,
-            GradingScale.max_score,
-            GradingScale.pass_score,
-            GradingScale.allow_modifiers,
+            *_SCALE_COLUMNS,
         )
         .join(Subject, Subject.id == Grade.subject_id)
         .join(TeachingAssignment, TeachingAssignment.id == Grade.assignment_id)
@@ -221,11 +233,7 @@ async def subject_summaries(
             TeachingAssignment.subject_id,
             Subject.name,
             Subject.short_name,
-            GradingScale.kind,
-            GradingScale.min_score,
-            GradingScale.max_score,
-            GradingScale.pass_score,
-            GradingScale.allow_modifiers,
+            *_SCALE_COLUMNS,
         )
         .join(Subject, Subject.id == TeachingAssignment.subject_id)
         .join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
@@ -233,9 +241,9 @@ async def subject_summaries(
         .order_by(Subject.name, TeachingAssignment.id)
     )
     subjects: dict[int, tuple[str, str, ScaleSpec]] = {}
-    for sid, name, short, kind, lo, hi, pass_score, modifiers in assignments:
-        if sid not in subjects:
-            subjects[sid] = (name, short, ScaleSpec(ScaleKind(kind), lo, hi, pass_score, modifiers))
+    for assigned in assignments:
+        if assigned.subject_id not in subjects:
+            subjects[assigned.subject_id] = (assigned.name, assigned.short_name, _scale(assigned))
     rows = await _grade_rows(
         session, child, period.starts_on, period.ends_on, subject_id=subject_id
     )
@@ -243,14 +251,7 @@ async def subject_summaries(
     for row in rows:
         by_subject[row.subject_id].append(row)
         if row.subject_id not in subjects:  # graded in a subject no longer assigned
-            spec = ScaleSpec(
-                ScaleKind(row.scale_kind),
-                row.min_score,
-                row.max_score,
-                row.pass_score,
-                row.allow_modifiers,
-            )
-            subjects[row.subject_id] = (row.subject, row.subject, spec)
+            subjects[row.subject_id] = (row.subject, row.subject, _scale(row))
     finals: dict[int, tuple[str | None, str | None]] = {}
     if period.id:
         period_rows = await session.execute(
@@ -298,17 +299,15 @@ async def grades_view(
     """The grades of a period (default: the current one; or the chosen year's), all subjects
     or one. `entry`: the family opens the grades now (moves the "new" mark)."""
     now = now or utcnow()
-    child = await open_child(
+    child, periods, period = await open_period(
         session,
         actor,
         student_id,
         Action.VIEW_GRADES,
+        period_id=period_id,
         now=now,
-        year_id=year_id or None,
-        period_id=period_id or None,
+        year_id=year_id,
     )
-    periods = await period_list(session, child)
-    period = pick_period(periods, period_id, child.today)
     seen_at = await _seen_threshold(session, actor, child, entry=entry, now=now)
     subjects = await subject_summaries(session, child, period, seen_at=seen_at)
     subject = None
@@ -388,12 +387,9 @@ async def calculator_view(
     now: datetime | None = None,
 ) -> CalculatorView:
     """ "What do I need": the grades that would reach the next period grades in a subject."""
-    now = now or utcnow()
-    child = await open_child(
-        session, actor, student_id, Action.VIEW_GRADES, now=now, period_id=period_id or None
+    child, _periods, period = await open_period(
+        session, actor, student_id, Action.VIEW_GRADES, period_id=period_id, now=now
     )
-    periods = await period_list(session, child)
-    period = pick_period(periods, period_id, child.today)
     found = await subject_summaries(session, child, period, subject_id=subject_id)
     if not found:
         raise denied(Action.VIEW_GRADES, subject_id)

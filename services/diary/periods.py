@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.enums import PeriodKind
 from db.models import Period
 from services.core.access import Action, denied
-from services.diary.child import Child
+from services.core.actors import Actor
+from services.diary.child import Child, open_child
 
 _FINE_KINDS = (PeriodKind.QUARTER, PeriodKind.TRIMESTER, PeriodKind.SEMESTER)
 
@@ -80,3 +81,29 @@ def pick_period(periods: list[PeriodInfo], period_id: int | None, today: date) -
     if picked is None:
         raise denied(Action.VIEW_GRADES, period_id)
     return picked
+
+
+async def open_period(
+    session: AsyncSession,
+    actor: Actor,
+    student_id: int,
+    action: Action,
+    *,
+    period_id: int | None,
+    now: datetime | None,
+    year_id: int | None = None,
+) -> tuple[Child, list[PeriodInfo], PeriodInfo]:
+    """`open_child` for a screen about one period: the child (in the period's year, else
+    `year_id`'s, else the current one), the year's periods to choose from, and the period
+    (`period_id`, default: the current one)."""
+    child = await open_child(
+        session,
+        actor,
+        student_id,
+        action,
+        now=now,
+        year_id=year_id or None,
+        period_id=period_id or None,
+    )
+    periods = await period_list(session, child)
+    return child, periods, pick_period(periods, period_id, child.today)
