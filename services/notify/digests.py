@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import partial
 from io import BytesIO
 from typing import Any
@@ -42,6 +42,8 @@ from db.models import (
     TeachingAssignment,
 )
 from services.core.grading import display_value, weighted_average
+from services.core.schooltime import day_bounds
+from services.core.visibility import family_sees
 from services.notify.events import NotificationEvent
 from services.notify.model import (
     AttendanceLine,
@@ -222,15 +224,6 @@ async def _grades_between(
     return list(await session.execute(query))
 
 
-def _released(grade: Grade, today: date) -> bool:
-    return grade.hidden_until is None or grade.hidden_until <= today
-
-
-def _local_day_bounds(day: date, info: StudentInfo) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0), tzinfo=info.zone).astimezone(UTC)
-    return start, start + timedelta(days=1)
-
-
 async def _digests(
     session: AsyncSession, rows: list[Outgoing], facts: Facts
 ) -> dict[int, FamilyContent | None]:
@@ -244,8 +237,8 @@ async def _digests(
     student_ids = {s.id for _, students in wanted.values() for s in students}
     class_ids = {s.class_id for _, ss in wanted.values() for s in ss if s.class_id is not None}
     any_student = facts.students[next(iter(student_ids))]
-    span_start = _local_day_bounds(first, any_student)[0] - timedelta(days=1)
-    span_end = _local_day_bounds(last, any_student)[1] + timedelta(days=1)
+    span_start = day_bounds(first, any_student.zone)[0] - timedelta(days=1)
+    span_end = day_bounds(last, any_student.zone)[1] + timedelta(days=1)
     grades = await _grades_between(session, student_ids, created=(span_start, span_end))
     absences = list(
         await session.execute(
@@ -299,7 +292,7 @@ async def _digests(
             relation = facts.relation(row.account_id, info.id)
             assert relation is not None
             child = DigestChild(info.name, info.class_name)
-            start, end = _local_day_bounds(day, info)
+            start, end = day_bounds(day, info.zone)
             if (
                 relation.allows(TrustScope.GRADES)
                 and prefs.mode(NotificationKind.GRADE) != DeliveryMode.OFF
@@ -307,7 +300,9 @@ async def _digests(
                 child.grades = [
                     GradeFacts.of(g, subject, teacher).line()
                     for g, subject, teacher, *_scale in grades
-                    if g.student_id == info.id and start <= g.created_at < end and _released(g, day)
+                    if g.student_id == info.id
+                    and start <= g.created_at < end
+                    and family_sees(g, day)
                 ]
             if (
                 relation.allows(TrustScope.ATTENDANCE)
@@ -390,7 +385,7 @@ async def _weekly(
     grades = await _grades_between(session, student_ids, dated=(first, last))
     for row_id, (start, students) in wanted.items():
         end = start + timedelta(days=6)
-        week = [g for g in grades if start <= g[0].date <= end and _released(g[0], end)]
+        week = [g for g in grades if start <= g[0].date <= end and family_sees(g[0], end)]
         children = [
             SummaryChild(info.name, info.class_name, _subject_averages(week, info.id))
             for info in students
@@ -544,7 +539,7 @@ async def _period_summaries(
         inside = [
             g
             for g in grades
-            if period.starts_on <= g[0].date <= period.ends_on and _released(g[0], period.ends_on)
+            if period.starts_on <= g[0].date <= period.ends_on and family_sees(g[0], period.ends_on)
         ]
         children = []
         for info in students:

@@ -36,12 +36,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import utcnow
 from services.core.redaction import redact
+from services.core.schooltime import zone_of
 from services.notify import outbox
 from services.notify.facts import load_facts
 from services.notify.model import Outbound, Plan
@@ -233,7 +233,7 @@ class OutboxDispatcher:
         self.config = config or DispatchConfig()
         self.limiter = limiter or RateLimiter(self.config.rate)
         self.clock = clock
-        self.zone = ZoneInfo(self.config.timezone)
+        self.zone = zone_of(self.config.timezone)
         self.totals = Totals()
 
     # ---- one round

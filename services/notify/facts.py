@@ -10,19 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import AttendanceStatus, OutboxStatus, SubmissionStatus
 from db.models import (
-    AcademicYear,
     Account,
     Attendance,
     Comment,
-    Enrollment,
     Grade,
     Guardianship,
     Homework,
@@ -31,12 +28,13 @@ from db.models import (
     Lesson,
     OutboxMessage,
     School,
-    SchoolClass,
     Staff,
     Student,
     Subject,
     TrustedAccess,
 )
+from services.core import enrolment, links
+from services.core.schooltime import zone_of
 from services.notify import digests
 from services.notify.events import (
     COALESCED,
@@ -64,28 +62,16 @@ from services.notify.model import (
 from services.notify.preferences import UNTUNED, PreferenceDefaults, load_preferences
 
 
-def current_class() -> Any:
-    """Students' current class (this academic year), as a subquery."""
-    return (
-        select(
-            Enrollment.student_id,
-            SchoolClass.id.label("class_id"),
-            SchoolClass.name.label("class_name"),
-        )
-        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
-        .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
-        .where(AcademicYear.is_current, Enrollment.left_on.is_(None))
-        .subquery()
-    )
-
-
 async def load_students(
-    session: AsyncSession, ids: Iterable[int], default_zone: ZoneInfo
+    session: AsyncSession, ids: Iterable[int], default_zone: ZoneInfo, now: datetime
 ) -> dict[int, StudentInfo]:
+    """The students asked for, each with their school's zone (`default_zone` when it has none
+    or an unknown one) and their current class at `now` (`services.core.enrolment`); one
+    query."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    cur = current_class()
+    stint = enrolment.stints()
     rows = await session.execute(
         select(
             Student.id,
@@ -93,23 +79,19 @@ async def load_students(
             Student.account_id,
             Student.school_id,
             School.timezone,
-            cur.c.class_id,
-            cur.c.class_name,
+            *enrolment.stint_columns(stint),
         )
         .join(School, School.id == Student.school_id)
-        .outerjoin(cur, cur.c.student_id == Student.id)
+        .outerjoin(stint, stint.c.student_id == Student.id)
         .where(Student.id.in_(wanted))
     )
     zones: dict[str, ZoneInfo] = {}
     result: dict[int, StudentInfo] = {}
-    for sid, name, account_id, school_id, tz, class_id, class_name in rows:
+    for (sid, name, account_id, school_id, tz), stay in enrolment.with_current(rows.all(), now):
         zone = zones.get(tz or "")
         if zone is None:
-            try:
-                zone = ZoneInfo(tz) if tz else default_zone
-            except (KeyError, ValueError):
-                zone = default_zone
-            zones[tz or ""] = zone
+            zone = zones[tz or ""] = zone_of(tz, default_zone)
+        class_id, class_name = (stay.class_id, stay.class_name) if stay else (None, None)
         result[sid] = StudentInfo(sid, name, account_id, school_id, class_id, class_name, zone)
     return result
 
@@ -130,8 +112,7 @@ async def load_relations(
         select(TrustedAccess.account_id, TrustedAccess.student_id, TrustedAccess.scopes).where(
             TrustedAccess.account_id.in_(accounts),
             TrustedAccess.student_id.in_(student_ids),
-            TrustedAccess.revoked_at.is_(None),
-            or_(TrustedAccess.expires_at.is_(None), TrustedAccess.expires_at > now),
+            links.trust_active(now),
         )
     ):
         if account_id is None:  # excluded by the query; an unaccepted invitation has none
@@ -147,7 +128,7 @@ async def load_relations(
         select(Guardianship.account_id, Guardianship.student_id).where(
             Guardianship.account_id.in_(accounts),
             Guardianship.student_id.in_(student_ids),
-            Guardianship.revoked_at.is_(None),
+            links.guardianship_active(),
         )
     ):
         relations[(account_id, student_id)] = Relation(Via.PARENT)
@@ -229,7 +210,7 @@ async def load_facts(
     student_ids: set[int] = {g.student_id for g in facts.grades.values()}
     for row in tuned:
         student_ids |= student_ids_of(row)
-    facts.students = await load_students(session, student_ids, default_zone)
+    facts.students = await load_students(session, student_ids, default_zone, now)
     facts.relations = await load_relations(session, accounts, facts.students, now)
     facts.announced = await _load_announced(
         session, [r for r in tuned if r.event in GRADE_EVENTS - {NotificationEvent.GRADE}]

@@ -36,6 +36,8 @@ from db.models import (
     SchoolClass,
     Student,
 )
+from services.core import enrolment
+from services.core.schooltime import zone_of
 from services.notify.digests import period_kind_order
 from services.notify.events import DedupKey, NotificationEvent
 from services.notify.outbox import NewRow, enqueue_rows, prune
@@ -91,13 +93,9 @@ async def _locked(
 
 
 async def _schools(session: AsyncSession, default: str) -> list[tuple[int, ZoneInfo]]:
-    result = []
-    for school_id, name in await session.execute(select(School.id, School.timezone)):
-        try:
-            result.append((school_id, ZoneInfo(name or default)))
-        except (KeyError, ValueError):
-            result.append((school_id, ZoneInfo(default)))
-    return result
+    """Every school with its zone (`default` when it has none or an unknown one)."""
+    rows = await session.execute(select(School.id, School.timezone))
+    return [(school_id, zone_of(name, default)) for school_id, name in rows]
 
 
 def _family_payload(student_ids: list[int], **extra: Any) -> dict[str, Any]:
@@ -226,7 +224,7 @@ async def _homework_due_rows(
         .join(Enrollment, Enrollment.student_id == Student.id)
         .join(Account, Account.id == Student.account_id)
         .where(
-            Enrollment.left_on.is_(None),
+            enrolment.current(local.date()),
             Account.is_active.is_(True),
             Enrollment.class_id.in_(
                 select(Homework.class_id)
@@ -286,7 +284,7 @@ async def _timetable_rows(
     ).hexdigest()[:12]
     enrolled = await session.execute(
         select(Enrollment.student_id, Enrollment.class_id).where(
-            Enrollment.class_id.in_(sorted(lessons_of)), Enrollment.left_on.is_(None)
+            Enrollment.class_id.in_(sorted(lessons_of)), enrolment.current(local.date())
         )
     )
     class_of = dict(enrolled.all())

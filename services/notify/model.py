@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from db.enums import AttendanceStatus, NotificationKind, OutboxStatus, SubmissionStatus, TrustScope
 from db.models import Grade
 from services.core.grading import display_value
+from services.core.schooltime import local_date
 from services.notify.events import NotificationEvent
 from services.notify.preferences import Preferences
 
@@ -292,7 +293,8 @@ class Facts:
         return info.zone if info is not None else self.default_zone
 
     def today(self, student_id: int | None) -> date:
-        return self.now.astimezone(self.zone_of(student_id)).date()
+        """The school-local today of the student (of the deployment's zone without one)."""
+        return local_date(self.now, self.zone_of(student_id))
 
     def relation(self, account_id: int, student_id: int) -> Relation | None:
         return self.relations.get((account_id, student_id))

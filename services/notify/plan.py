@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from db.enums import AttendanceStatus, DeliveryMode, OutboxStatus, SubmissionStatus
 from services.core.grading import display_value
+from services.core.visibility import is_held, released_at
 from services.notify.events import (
     COALESCED,
     DIGEST_SUMMARIES,
@@ -69,10 +69,6 @@ class _Item:
 _Decision = _Drop | _Wait | _Item
 
 
-def _start_of(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=zone).astimezone(UTC)
-
-
 def _hearing(row: Outgoing, facts: Facts, student_id: int) -> Relation | None:
     """How the row's recipient is linked to the student, if that lets them hear of the row's
     event now (a trusted person needs the event's scope)."""
@@ -92,9 +88,10 @@ def _grade_item(row: Outgoing, facts: Facts) -> _Decision:
     event = row.event
     if grade.deleted and event != NotificationEvent.GRADE_DELETED:
         return _Drop("grade deleted")
-    zone = facts.zone_of(grade.student_id)
-    if grade.hidden_until is not None and grade.hidden_until > facts.today(grade.student_id):
-        return _Wait(_start_of(grade.hidden_until, zone))
+    if grade.hidden_until is not None and is_held(
+        grade.hidden_until, facts.today(grade.student_id)
+    ):
+        return _Wait(released_at(grade.hidden_until, facts.zone_of(grade.student_id)))
     announced = facts.announced.get((grade.id, row.account_id))
     reason = row.payload.get("reason")
     old = row.payload.get("old_value")

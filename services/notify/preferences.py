@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.enums import DeliveryMode, NotificationKind
 from db.models import Account, Guardianship, NotificationPreference, Student, TrustedAccess
 from services.core.actors import FAMILY_ROLES, Actor
+from services.core.links import guardianship_active, trust_standing
 
 #: The kinds a person can tune, in the order the settings screen shows them.
 KINDS: tuple[NotificationKind, ...] = (
@@ -150,10 +151,10 @@ async def _audiences(session: AsyncSession, account_ids: list[int]) -> dict[int,
     """Family if the account guards or is trusted with a student; else student; else staff."""
     links = await session.execute(
         select(Guardianship.account_id, literal("family"))
-        .where(Guardianship.account_id.in_(account_ids), Guardianship.revoked_at.is_(None))
+        .where(Guardianship.account_id.in_(account_ids), guardianship_active())
         .union(
             select(TrustedAccess.account_id, literal("family")).where(
-                TrustedAccess.account_id.in_(account_ids), TrustedAccess.revoked_at.is_(None)
+                TrustedAccess.account_id.in_(account_ids), trust_standing()
             ),
             select(Student.account_id, literal("student")).where(
                 Student.account_id.in_(account_ids)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,7 @@ from db.models import (
     Acknowledgement,
     Comment,
     Grade,
+    School,
     Staff,
     Student,
     Subject,
@@ -30,6 +32,8 @@ from services.core.access import Action, can, denied, require
 from services.core.actors import Actor
 from services.core.errors import DomainError
 from services.core.grading import display_value
+from services.core.schooltime import local_today, zone_of
+from services.core.visibility import family_sees
 from services.notify.events import DedupKey, NotificationEvent
 from services.notify.model import CommentLine
 from services.notify.outbox import enqueue
@@ -58,11 +62,13 @@ class ThreadView:
     can_reply: bool
 
 
-async def _grade(session: AsyncSession, grade_id: int) -> tuple[Grade, GradeRef] | None:
+async def _grade(session: AsyncSession, grade_id: int) -> tuple[Grade, GradeRef, ZoneInfo] | None:
+    """The grade, what the screens show of it, and its school's zone (one query)."""
     row = (
         await session.execute(
-            select(Grade, Student.full_name, Subject.name, Staff.full_name)
+            select(Grade, Student.full_name, Subject.name, Staff.full_name, School.timezone)
             .join(Student, Student.id == Grade.student_id)
+            .join(School, School.id == Student.school_id)
             .join(Subject, Subject.id == Grade.subject_id)
             .outerjoin(Staff, Staff.id == Grade.author_id)
             .where(Grade.id == grade_id)
@@ -70,7 +76,7 @@ async def _grade(session: AsyncSession, grade_id: int) -> tuple[Grade, GradeRef]
     ).first()
     if row is None:
         return None
-    grade, student, subject, teacher = row
+    grade, student, subject, teacher, timezone = row
     ref = GradeRef(
         grade.id,
         grade.student_id,
@@ -81,11 +87,7 @@ async def _grade(session: AsyncSession, grade_id: int) -> tuple[Grade, GradeRef]
         grade.date,
         teacher,
     )
-    return grade, ref
-
-
-def _visible(grade: Grade, today: date) -> bool:
-    return grade.deleted_at is None and (grade.hidden_until is None or grade.hidden_until <= today)
+    return grade, ref, zone_of(timezone)
 
 
 async def _may_answer(session: AsyncSession, actor: Actor, grade: Grade) -> bool:
@@ -106,9 +108,9 @@ async def _for_parent(
     found = await _grade(session, grade_id)
     if found is None:
         raise denied(Action.REACT_TO_GRADE, grade_id)
-    grade, ref = found
+    grade, ref, zone = found
     await require(session, actor, Action.REACT_TO_GRADE, grade.student_id)
-    if not _visible(grade, now.date()):
+    if not family_sees(grade, local_today(zone, now)):
         raise DomainError("reaction.grade_gone")
     return grade, ref
 
@@ -154,12 +156,12 @@ async def thread(
     found = await _grade(session, grade_id)
     if found is None:
         raise denied(Action.REACT_TO_GRADE, grade_id)
-    grade, ref = found
+    grade, ref, zone = found
     is_parent = await can(session, actor, Action.REACT_TO_GRADE, grade.student_id)
     is_teacher = await _may_answer(session, actor, grade)
     if not (is_parent or is_teacher):
         raise denied(Action.REACT_TO_GRADE, grade_id)
-    if is_parent and not is_teacher and not _visible(grade, now.date()):
+    if is_parent and not is_teacher and not family_sees(grade, local_today(zone, now)):
         raise DomainError("reaction.grade_gone")
     return ThreadView(
         ref,

@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import false, literal, or_, select, union, union_all
+from sqlalchemy import false, literal, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.enums import ALL_SCOPES, TrustScope
 from db.models import Account, Guardianship, Student, TrustedAccess
+from services.core.links import guardianship_active, trust_active
 from services.notify.events import DedupKey, NotificationEvent
 from services.notify.outbox import enqueue
 
@@ -46,13 +47,11 @@ async def family_recipients(
     """Account ids that may hear about this student's event of this scope (one query)."""
     now = now or utcnow()
     guardians = select(Guardianship.account_id).where(
-        Guardianship.student_id == student_id, Guardianship.revoked_at.is_(None)
+        Guardianship.student_id == student_id, guardianship_active()
     )
     trusted = select(TrustedAccess.account_id).where(
         TrustedAccess.student_id == student_id,
-        TrustedAccess.account_id.is_not(None),
-        TrustedAccess.revoked_at.is_(None),
-        or_(TrustedAccess.expires_at.is_(None), TrustedAccess.expires_at > now),
+        trust_active(now),
         TrustedAccess.scopes.op("&")(int(scope)) != 0 if scope is not None else false(),
     )
     parts = [guardians, trusted]
@@ -110,25 +109,22 @@ async def family_links(
     students: Any = select(Student.id).where(Student.school_id == school_id)
     if student_ids is not None:
         students = students.where(Student.id.in_(sorted(set(student_ids))))
-    links = union_all(
+    linked = union_all(
         select(
             Guardianship.account_id.label("account_id"),
             Guardianship.student_id.label("student_id"),
             literal(ALL_SCOPES).label("scopes"),
-        ).where(Guardianship.student_id.in_(students), Guardianship.revoked_at.is_(None)),
+        ).where(Guardianship.student_id.in_(students), guardianship_active()),
         select(TrustedAccess.account_id, TrustedAccess.student_id, TrustedAccess.scopes).where(
-            TrustedAccess.student_id.in_(students),
-            TrustedAccess.account_id.is_not(None),
-            TrustedAccess.revoked_at.is_(None),
-            or_(TrustedAccess.expires_at.is_(None), TrustedAccess.expires_at > now),
+            TrustedAccess.student_id.in_(students), trust_active(now)
         ),
         select(Student.account_id, Student.id, literal(ALL_SCOPES)).where(
             Student.id.in_(students), Student.account_id.is_not(None)
         ),
     ).subquery()
     rows = await session.execute(
-        select(links.c.account_id, links.c.student_id, links.c.scopes)
-        .join(Account, Account.id == links.c.account_id)
+        select(linked.c.account_id, linked.c.student_id, linked.c.scopes)
+        .join(Account, Account.id == linked.c.account_id)
         .where(Account.is_active.is_(True))
     )
     return [Link(a, s, int(scopes)) for a, s, scopes in rows]
