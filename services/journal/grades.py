@@ -113,6 +113,27 @@ class GradeWrite:
     hidden_until: date | None = None
 
 
+def _written(
+    grade: Grade,
+    name: str,
+    old_value: str | None,
+    *,
+    deleted: bool = False,
+    hidden_until: date | None = None,
+) -> GradeWrite:
+    return GradeWrite(
+        grade.id,
+        grade.lesson_id,
+        grade.student_id,
+        name,
+        grade.value,
+        old_value,
+        GradeKind(grade.kind),
+        deleted=deleted,
+        hidden_until=hidden_until,
+    )
+
+
 def grade_snapshot(grade: Grade) -> dict[str, Any]:
     return {
         "value": grade.value,
@@ -229,9 +250,7 @@ async def add_grade(
     )
     await _announce_new_grade(session, grade, ctx, grace, now)
     await session.commit()
-    return GradeWrite(
-        grade.id, ctx.id, student_id, name, grade.value, None, kind, hidden_until=hold_until
-    )
+    return _written(grade, name, None, hidden_until=hold_until)
 
 
 async def _grade_for_write(
@@ -290,9 +309,7 @@ async def change_grade(
         grade.weight = default_weight(kind)
     after = grade_snapshot(grade)
     if after == before:
-        return GradeWrite(
-            grade.id, ctx.id, grade.student_id, name, grade.value, old_value, grade.kind
-        )
+        return _written(grade, name, old_value)
     grade.updated_at = now
     if grade.value != old_value:
         await void_acknowledgements(session, grade.id)
@@ -322,9 +339,7 @@ async def change_grade(
             now=now,
         )
     await session.commit()
-    return GradeWrite(
-        grade.id, ctx.id, grade.student_id, name, grade.value, old_value, GradeKind(grade.kind)
-    )
+    return _written(grade, name, old_value)
 
 
 async def delete_grade(
@@ -368,10 +383,7 @@ async def delete_grade(
     else:
         await cancel_pending(session, DedupKey.grade_new(grade.id))
     await session.commit()
-    return GradeWrite(
-        grade.id, ctx.id, grade.student_id, name, grade.value, grade.value, GradeKind(grade.kind),
-        deleted=True,
-    )  # fmt: skip
+    return _written(grade, name, grade.value, deleted=True)
 
 
 async def hold_grade(
@@ -405,10 +417,7 @@ async def hold_grade(
         due = max(announce_at(grade, grace, ctx.zone), now)
         await retime_pending(session, DedupKey.grade_new(grade.id), due)
     await session.commit()
-    return GradeWrite(
-        grade.id, ctx.id, grade.student_id, name, grade.value, grade.value, GradeKind(grade.kind),
-        hidden_until=until,
-    )  # fmt: skip
+    return _written(grade, name, grade.value, hidden_until=until)
 
 
 async def hold_until(

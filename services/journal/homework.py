@@ -89,6 +89,30 @@ async def _due_choices(session: AsyncSession, ctx: LessonContext) -> list[date]:
     return list(dates) or [ctx.date + timedelta(days=7)]
 
 
+def _audit_homework(
+    session: AsyncSession,
+    actor: Actor,
+    ctx: LessonContext,
+    homework: Homework,
+    action: AuditAction,
+    now: datetime,
+    *,
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+) -> None:
+    audit.record(
+        session,
+        actor,
+        action=action,
+        entity=audit.HOMEWORK,
+        entity_id=homework.id,
+        at=now,
+        lesson_id=ctx.id,
+        old=old,
+        new=new,
+    )
+
+
 async def homework_screen(session: AsyncSession, actor: Actor, lesson_id: int) -> HomeworkScreen:
     """The lesson's homework with its files and submissions count, and due-date choices."""
     ctx = await readable(session, actor, lesson_id)
@@ -155,14 +179,13 @@ async def save_homework(
         old_text = homework.text
         homework.text = text
         homework.updated_at = now
-        audit.record(
+        _audit_homework(
             session,
             actor,
-            action=AuditAction.HOMEWORK_UPDATE,
-            entity=audit.HOMEWORK,
-            entity_id=homework.id,
-            at=now,
-            lesson_id=ctx.id,
+            ctx,
+            homework,
+            AuditAction.HOMEWORK_UPDATE,
+            now,
             old={"text": old_text},
             new={"text": text},
         )
@@ -179,14 +202,13 @@ async def save_homework(
             )
         )
     if created:
-        audit.record(
+        _audit_homework(
             session,
             actor,
-            action=AuditAction.HOMEWORK_CREATE,
-            entity=audit.HOMEWORK,
-            entity_id=homework.id,
-            at=now,
-            lesson_id=ctx.id,
+            ctx,
+            homework,
+            AuditAction.HOMEWORK_CREATE,
+            now,
             new={"text": homework.text, "due_date": homework.due_date.isoformat()},
         )
         students = await session.scalars(
@@ -223,14 +245,13 @@ async def set_due_date(
     if homework is None:
         raise DomainError("journal.no_homework")
     if homework.due_date != due:
-        audit.record(
+        _audit_homework(
             session,
             actor,
-            action=AuditAction.HOMEWORK_DUE,
-            entity=audit.HOMEWORK,
-            entity_id=homework.id,
-            at=now,
-            lesson_id=ctx.id,
+            ctx,
+            homework,
+            AuditAction.HOMEWORK_DUE,
+            now,
             old={"due_date": homework.due_date.isoformat()},
             new={"due_date": due.isoformat()},
         )

@@ -31,6 +31,7 @@ from services.core.grading import (
 from services.journal.attendance import (
     attendance_events,
     attendance_snapshot,
+    audit_attendance,
 )
 from services.journal.context import (
     LessonContext,
@@ -233,15 +234,14 @@ async def _undo_attendance(
             row.reason = restore.get("reason")
             row.marked_by_id = actor.staff_id
             row.marked_at = now
-        audit.record(
+        audit_attendance(
             session,
             actor,
-            action=AuditAction.ATTENDANCE_UNDO,
-            entity=audit.ATTENDANCE,
-            entity_id=row.id,
-            at=now,
-            lesson_id=ctx.id,
-            student_id=entry.student_id,
+            ctx,
+            row.id,
+            entry.student_id,
+            AuditAction.ATTENDANCE_UNDO,
+            now,
             old=current,
             new={**(restore or {"status": None}), "undo_of": entry.id},
         )
