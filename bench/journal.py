@@ -46,7 +46,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E40
 
 import handlers.journal.context  # noqa: E402
 import handlers.journal.prompts  # noqa: E402
-import services.periods  # noqa: E402
 from db.engine import create_engine, create_session_factory  # noqa: E402
 from db.enums import GradeKind  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
@@ -65,6 +64,15 @@ from db.models import (  # noqa: E402
 from services import journal  # noqa: E402
 from services.core.actors import load_actor  # noqa: E402
 from services.demo import DEMO_CLASS, DEMO_TELEGRAM_IDS, seed_demo  # noqa: E402
+from services.journal import (  # noqa: E402
+    attendance,
+    grades,
+    homework,
+    lessons,
+    periods,
+    undo,
+    views,
+)
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 from tests.harness import BOT_TOKEN, App  # noqa: E402
 
@@ -115,7 +123,8 @@ async def _teacher_lessons(session: AsyncSession, limit: int) -> list[tuple[int,
 @contextmanager
 def journal_clock(moment: datetime) -> Iterator[None]:
     """The journal's clock (screens, writes, period grades) reads `moment`."""
-    modules = (journal, handlers.journal.context, handlers.journal.prompts, services.periods)
+    service_modules = (attendance, grades, homework, lessons, periods, undo, views)
+    modules = (*service_modules, handlers.journal.context, handlers.journal.prompts)
     saved = [m.utcnow for m in modules]
     for module in modules:
         module.utcnow = lambda: moment  # type: ignore[assignment]

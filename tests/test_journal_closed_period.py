@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.base import Base
 from db.enums import AttachmentKind, AttendanceStatus, GradeKind
 from db.models import Account, AuditEntry, Lesson, Period, PeriodGrade, TeachingAssignment
-from services import journal, periods
+from services import journal
 from services.core import audit
 from services.core.actors import Actor, load_actor
 from services.core.audit import AuditAction
 from services.core.files import NewFile
+from services.journal import periods
 from tests import clock
 from tests import factories as f
 from tests.refusals import raises_key

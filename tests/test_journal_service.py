@@ -36,11 +36,12 @@ from db.models import (
     TeachingAssignment,
     TimetableSlot,
 )
-from services import journal, periods
+from services import journal
 from services.core import audit
 from services.core.actors import Actor, load_actor
 from services.core.audit import AuditAction
 from services.core.files import NewFile
+from services.journal import periods
 from tests import clock
 from tests import factories as f
 from tests.refusals import raises_key

@@ -74,7 +74,7 @@ from services.journal import (
     SubmissionDetail,
     SubmissionList,
 )
-from services.periods import PeriodLine, PeriodRef, PeriodSheet
+from services.journal.periods import PeriodLine, PeriodRef, PeriodSheet
 
 ROSTER_PAGE = 40
 FILES_PER_PAGE = 3  # files re-sent per press: with the screen, a burst Telegram tolerates

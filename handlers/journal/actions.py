@@ -35,9 +35,10 @@ from bot.telegram import pressed_message
 from db.enums import AttachmentKind, AttendanceStatus
 from handlers.journal import prompts, screens
 from handlers.journal.context import JournalCtx, day_of
-from services import journal, periods
+from services import journal
 from services.core.access import Action, denied
 from services.core.errors import DomainError
+from services.journal import periods
 
 # --- entry points and navigation ------------------------------------------------------------
 

@@ -23,8 +23,9 @@ from bot.keyboards import journal as kb
 from db.base import utcnow
 from db.enums import GradeKind
 from handlers.journal.context import JournalCtx
-from services import journal, periods
+from services import journal
 from services.core.errors import DomainError
+from services.journal import periods
 
 INPUT = "journal"  # the FSM data key of a pending typed input
 INPUT_TTL = 30 * 60  # seconds a prompt (or an armed run-through) waits for its answer

@@ -13,10 +13,11 @@ from bot.screens import Screen
 from db.enums import GradeKind
 from handlers.journal import prompts
 from handlers.journal.context import JournalCtx
-from services import journal, periods
+from services import journal
 from services.core import audit
 from services.core.access import Action, denied
 from services.core.grading import default_weight
+from services.journal import periods
 
 Notice = Markup | str
 

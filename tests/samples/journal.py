@@ -35,7 +35,7 @@ from services.journal import (
     UnseenGrade,
     UnseenReport,
 )
-from services.periods import PeriodLine, PeriodRef, PeriodSheet, period_choices
+from services.journal.periods import PeriodLine, PeriodRef, PeriodSheet, period_choices
 from tests.samples.base import HOSTILE, WHEN
 
 DAY = date(2026, 12, 1)

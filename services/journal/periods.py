@@ -37,12 +37,8 @@ from services.core.grading import (
     parse_grade,
     period_value,
 )
-from services.journal import (
-    REASON_LIMIT,
-    AssignmentItem,
-    ReasonRequired,
-    clean_text,
-)
+from services.journal.context import REASON_LIMIT, ReasonRequired, clean_text
+from services.journal.views import AssignmentItem
 
 
 @dataclass(frozen=True)
