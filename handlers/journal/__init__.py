@@ -2,8 +2,8 @@
 run-through, attendance, homework and submissions, topic / cancellation / replacement, period
 grades, the history of changes and the "not seen by parents" list.
 
-Handlers are thin: they call `services.journal` / `services.periods` / `services.core.audit` (which
-check the actor and commit), render a template and show it in place. The package:
+Handlers are thin: they call `services.journal` (with its `periods`) and `services.core.audit`
+(which check the actor and commit), render a template and show it in place. The package:
 `screens` builds the screens, `actions` handles buttons and /journal, `prompts` keeps the
 typed questions waiting in FSM storage and `inputs` takes their answers; every handler gets a
 `JournalCtx` built once per update.
