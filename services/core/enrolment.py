@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, and_, or_, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AcademicYear, Enrollment, School, SchoolClass, Student
@@ -65,6 +65,17 @@ def in_current_year(enrollment: Any = Enrollment) -> ColumnElement[bool]:
         .where(AcademicYear.is_current)
     )
     return clause
+
+
+def school_classes(school_id: int | None) -> Select[int, str]:
+    """(id, name) of the school's classes in its current academic year, in roster order
+    (grade level, then name); callers narrow it to the classes an actor may open."""
+    return (
+        select(SchoolClass.id, SchoolClass.name)
+        .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
+        .where(AcademicYear.is_current, SchoolClass.school_id == school_id)
+        .order_by(SchoolClass.grade_level, SchoolClass.name)
+    )
 
 
 def current(today: date, enrollment: Any = Enrollment) -> ColumnElement[bool]:

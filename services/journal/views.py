@@ -37,6 +37,7 @@ from db.models import (
     Subject,
     TeachingAssignment,
 )
+from services.core import enrolment
 from services.core.access import Action, can, denied, require
 from services.core.actors import Actor, Role
 from services.core.errors import DomainError
@@ -335,12 +336,7 @@ async def journal_classes(session: AsyncSession, actor: Actor) -> list[Choice]:
     """Classes whose journal the actor may open: taught and led ones; the school for heads."""
     if not actor.is_staff:
         raise denied(Action.READ_CLASS)
-    query = (
-        select(SchoolClass.id, SchoolClass.name)
-        .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
-        .where(AcademicYear.is_current, SchoolClass.school_id == actor.school_id)
-        .order_by(SchoolClass.grade_level, SchoolClass.name)
-    )
+    query = enrolment.school_classes(actor.school_id)
     if not actor.has(Role.HEAD_TEACHER, Role.ADMIN):
         taught = select(TeachingAssignment.class_id).where(
             TeachingAssignment.teacher_id == (actor.staff_id or -1)

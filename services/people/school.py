@@ -42,12 +42,7 @@ async def visible_classes(session: AsyncSession, actor: Actor) -> list[ClassItem
     head teachers and admins)."""
     if not actor.is_staff:
         return []
-    query = (
-        select(SchoolClass.id, SchoolClass.name)
-        .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
-        .where(AcademicYear.is_current, SchoolClass.school_id == actor.school_id)
-        .order_by(SchoolClass.grade_level, SchoolClass.name)
-    )
+    query = enrolment.school_classes(actor.school_id)
     if not actor.has(Role.HEAD_TEACHER, Role.ADMIN):
         query = query.where(SchoolClass.id.in_(actor.class_teacher_of or (-1,)))
     return [ClassItem(i, n) for i, n in await session.execute(query)]
