@@ -4,6 +4,9 @@ Every area router lives in private chats only: one parent router filters message
 chat and button presses by the chat of the pressed message, so no area can forget it (a group
 would otherwise see a child's data, an invitation link, a journal). A router built for groups
 would be returned next to it; today only `groups` is, and it only points to the private chat.
+
+Every handler gets its update's `ctx` (`handlers.context.Ctx`, built by the private router's
+middleware; the journal's routers build their own `JournalCtx`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from aiogram import F, Router
 from aiogram.enums import ChatType
 
 from handlers import common, diary, fallback, family, groups, journal, linking, notify, school
+from handlers.context import context_middleware
 
 
 def create_private_router() -> Router:
@@ -19,6 +23,8 @@ def create_private_router() -> Router:
     private = Router(name="private")
     private.message.filter(F.chat.type == ChatType.PRIVATE)
     private.callback_query.filter(groups.in_private_chat)
+    private.message.middleware(context_middleware())
+    private.callback_query.middleware(context_middleware())
     private.include_routers(
         journal.create_input_router(),
         linking.create_router(),

@@ -64,6 +64,11 @@ class Ctx:
         """A template rendered with `context`, and its keyboard."""
         return Screen(self.renderer.render(template, **context), keyboard)
 
+    def tell(self, text: str) -> None:
+        """Answer the pressed button with a short notice (not an alert; nothing for a message)."""
+        if self.answer is not None:
+            self.answer.text = text
+
     def alert(self, html: str) -> None:
         """Answer the pressed button with an alert (nothing for a message)."""
         if self.answer is not None:

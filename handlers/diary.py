@@ -3,18 +3,21 @@ week, timetable, grades, homework (with handing in), attendance and report scree
 
 Commands answer with a new message; buttons edit the screen in place. Callback data names
 the student and objects by id only; the diary service checks every one against the actor.
+While a student hands in homework, the `SUBMIT` slot keeps the draft (`SubmitDraft`); a
+missing or garbled draft counts as stale.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any, TypedDict
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, StateFilter
-from aiogram.fsm.context import FSMContext
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -23,37 +26,31 @@ from bot.callbacks import Screen as MenuScreen
 from bot.callbacks import diary as cb
 from bot.callbacks.diary import SubmitOp
 from bot.keyboards import diary as kb
-from bot.rendering import Renderer
 from bot.screens import Screen
-from bot.states import SubmitStates
+from bot.states import Payload, Slot, SubmitStates
 from bot.telegram import MESSAGE_LIMIT, split_html, visible_length
 from db.base import utcnow
 from db.enums import AttachmentKind
-from handlers.context import Ctx, context_middleware
+from handlers.context import Ctx
 from services import diary
 from services.core.access import Action, can
 from services.core.actors import ChildRef, Role
 from services.core.errors import DomainError
 from services.diary import family_report
 
-SUBMIT_KEY = "submit"
 
-
-class SubmitDraft(TypedDict):
-    """The work a student is handing in, kept in FSM storage (JSON: files as plain dicts)."""
+class SubmitDraft(Payload):
+    """The work a student is handing in: what for, and the files and comment so far."""
 
     homework_id: int
     subject: str
     text: str
-    files: list[dict[str, Any]]
-    comment: str | None
-    replacing: bool
+    files: tuple[diary.NewFile, ...] = ()
+    comment: str | None = None
+    replacing: bool = False
 
 
-async def _saved_draft(state: FSMContext) -> SubmitDraft | None:
-    draft: SubmitDraft | None = (await state.get_data()).get(SUBMIT_KEY)
-    return draft
-
+SUBMIT = Slot("submit", SubmitDraft)
 
 SCOPE_NAMES = {
     Action.VIEW_GRADES: "grades",
@@ -175,46 +172,34 @@ async def _command_child(ctx: Ctx, action: Action | None = None) -> ChildRef | N
         await ctx.show(await _no_child(ctx))
         return None
     if action is not None and not await can(ctx.session, ctx.actor, action, ref.student_id):
-        text = ctx.render("diary/no_scope.html.j2", child_name=ref.name, scope=SCOPE_NAMES[action])
-        await ctx.show(Screen(text, kb.diary_back_keyboard()))
+        markup = kb.diary_back_keyboard()
+        name, scope = ref.name, SCOPE_NAMES[action]
+        await ctx.show(_screen(ctx, "diary/no_scope.html.j2", markup, child_name=name, scope=scope))
         return None
     await diary.record_opened(ctx.session, ctx.actor, ref.student_id)
     return ref
 
 
-async def today_command(message: Message, ctx: Ctx) -> None:
-    if ref := await _command_child(ctx):
-        await ctx.show(await _day_screen(ctx, ref.student_id, None))
+Build = Callable[[Ctx, int], Awaitable[Screen]]
+
+#: each command: the scope a trusted person needs for it (None: any), and its screen
+COMMANDS: dict[str, tuple[Action | None, Build]] = {
+    "today": (None, lambda ctx, sid: _day_screen(ctx, sid, None)),
+    "tomorrow": (None, lambda ctx, sid: _day_screen(ctx, sid, None, offset=1)),
+    "week": (None, lambda ctx, sid: _week_screen(ctx, sid, None)),
+    "grades": (Action.VIEW_GRADES, lambda ctx, sid: _grades_screen(ctx, sid, entry=True)),
+    "homework": (Action.VIEW_HOMEWORK, lambda ctx, sid: _homework_screen(ctx, sid)),
+    "schedule": (Action.VIEW_SCHEDULE, lambda ctx, sid: _schedule_screen(ctx, sid, None)),
+    "attendance": (Action.VIEW_ATTENDANCE, lambda ctx, sid: _attendance_screen(ctx, sid)),
+}
 
 
-async def tomorrow_command(message: Message, ctx: Ctx) -> None:
-    if ref := await _command_child(ctx):
-        await ctx.show(await _day_screen(ctx, ref.student_id, None, offset=1))
-
-
-async def week_command(message: Message, ctx: Ctx) -> None:
-    if ref := await _command_child(ctx):
-        await ctx.show(await _week_screen(ctx, ref.student_id, None))
-
-
-async def schedule_command(message: Message, ctx: Ctx) -> None:
-    if ref := await _command_child(ctx, Action.VIEW_SCHEDULE):
-        await ctx.show(await _schedule_screen(ctx, ref.student_id, None))
-
-
-async def grades_command(message: Message, ctx: Ctx) -> None:
-    if ref := await _command_child(ctx, Action.VIEW_GRADES):
-        await ctx.show(await _grades_screen(ctx, ref.student_id, entry=True))
-
-
-async def homework_command(message: Message, ctx: Ctx) -> None:
-    if ref := await _command_child(ctx, Action.VIEW_HOMEWORK):
-        await ctx.show(await _homework_screen(ctx, ref.student_id))
-
-
-async def attendance_command(message: Message, ctx: Ctx) -> None:
-    if ref := await _command_child(ctx, Action.VIEW_ATTENDANCE):
-        await ctx.show(await _attendance_screen(ctx, ref.student_id))
+async def diary_command(message: Message, command: CommandObject, ctx: Ctx) -> None:
+    """/today, /tomorrow, /week, /grades, /homework, /schedule, /attendance: the current
+    child's screen."""
+    scope, build = COMMANDS[command.command]
+    if ref := await _command_child(ctx, scope):
+        await ctx.show(await build(ctx, ref.student_id))
 
 
 # --- buttons --------------------------------------------------------------------------------
@@ -269,12 +254,11 @@ async def on_spoiler(query: CallbackQuery, callback_data: cb.SpoilerCb, ctx: Ctx
     await diary.set_grades_spoiler(ctx.session, ctx.actor, callback_data.on)
     own = ctx.actor.current_child(Role.STUDENT)
     assert own is not None  # set_grades_spoiler refused otherwise
-    if ctx.answer is not None:
-        ctx.answer.text = (
-            _("Grades are now hidden under a spoiler.")
-            if callback_data.on
-            else _("Grades are shown openly again.")
-        )
+    ctx.tell(
+        _("Grades are now hidden under a spoiler.")
+        if callback_data.on
+        else _("Grades are shown openly again.")
+    )
     screen = await _grades_screen(ctx, own.student_id, period_id=callback_data.period_id)
     await ctx.show(screen)
 
@@ -341,20 +325,22 @@ async def on_report(query: CallbackQuery, callback_data: cb.ReportCb, ctx: Ctx) 
 # --- handing in homework ----------------------------------------------------------------------
 
 
-def _prompt(renderer: Renderer, draft: SubmitDraft) -> str:
-    return renderer.render(
+def _submit_screen(ctx: Ctx, draft: SubmitDraft) -> Screen:
+    """The prompt while work is collected: what was received so far, "Done" and "Cancel"."""
+    return _screen(
+        ctx,
         "diary/submit.html.j2",
-        item={"subject": draft["subject"], "text": draft["text"]},
-        files=[f["file_name"] for f in draft["files"]],
-        comment=draft["comment"],
-        replacing=draft["replacing"],
+        kb.submit_keyboard(draft.homework_id),
+        item={"subject": draft.subject, "text": draft.text},
+        files=[f.file_name for f in draft.files],
+        comment=draft.comment,
+        replacing=draft.replacing,
         max_files=diary.MAX_SUBMISSION_FILES,
     )
 
 
-async def _end_submission(state: FSMContext) -> None:
-    await state.set_state(None)
-    await state.update_data({SUBMIT_KEY: None})
+def _refused(ctx: Ctx, key: str, keyboard: InlineKeyboardMarkup | None = None) -> Screen:
+    return _screen(ctx, "diary/submit_refused.html.j2", keyboard, key=key)
 
 
 async def on_submit(query: CallbackQuery, callback_data: cb.SubmitCb, ctx: Ctx) -> None:
@@ -363,125 +349,119 @@ async def on_submit(query: CallbackQuery, callback_data: cb.SubmitCb, ctx: Ctx) 
     if callback_data.op == SubmitOp.START:
         await _start_submission(ctx, hid)
         return
-    saved = await _saved_draft(ctx.state)
-    if not saved or saved["homework_id"] != hid:
+    draft = await SUBMIT.load(ctx.state)
+    if draft is None or draft.homework_id != hid:
         ctx.alert(ctx.render("diary/submit_refused.html.j2", key="stale"))
         return
     own = ctx.actor.current_child(Role.STUDENT)
     if callback_data.op == SubmitOp.CANCEL or own is None:
-        await _end_submission(ctx.state)
+        await SUBMIT.clear(ctx.state)
         if own is not None:
             await ctx.show(await _homework_item_screen(ctx, own.student_id, hid, "cancelled"))
         return
-    files = [diary.NewFile(**{**f, "kind": AttachmentKind(f["kind"])}) for f in saved["files"]]
     try:
-        await diary.submit_homework(ctx.session, ctx.actor, hid, files, saved["comment"])
+        await diary.submit_homework(ctx.session, ctx.actor, hid, draft.files, draft.comment)
     except DomainError as exc:
         # kept: besides the answer, a refused submission (other than "no files yet") ends the
         # draft; the FSM storage is not rolled back with the database
         if exc.area == "submission" and exc.reason != "no_files":
-            await _end_submission(ctx.state)
+            await SUBMIT.clear(ctx.state)
         raise
-    await _end_submission(ctx.state)
-    if ctx.answer is not None:
-        ctx.answer.text = _("Handed in.")
+    await SUBMIT.clear(ctx.state)
+    ctx.tell(_("Handed in."))
     await ctx.show(await _homework_item_screen(ctx, own.student_id, hid, "submitted"))
 
 
 async def _start_submission(ctx: Ctx, homework_id: int) -> None:
     item = await diary.start_submission(ctx.session, ctx.actor, homework_id)
-    draft: SubmitDraft = {
-        "homework_id": homework_id,
-        "subject": item.subject,
-        "text": item.text[:300],
-        "files": [],
-        "comment": None,
-        "replacing": item.status is not None,
-    }
+    draft = SubmitDraft(
+        homework_id=homework_id,
+        subject=item.subject,
+        text=item.text[:300],
+        replacing=item.status is not None,
+    )
     await ctx.state.set_state(SubmitStates.collecting)
-    await ctx.state.update_data({SUBMIT_KEY: draft})
-    await ctx.show(Screen(_fit(_prompt(ctx.renderer, draft)), kb.submit_keyboard(homework_id)))
+    await SUBMIT.save(ctx.state, draft)
+    await ctx.show(_submit_screen(ctx, draft))
 
 
-def _new_file(message: Message) -> dict[str, Any] | None:
+def _new_file(message: Message) -> diary.NewFile | None:
     if message.document is not None:
         doc = message.document
-        return {
-            "kind": AttachmentKind.DOCUMENT.value,
-            "file_id": doc.file_id,
-            "file_unique_id": doc.file_unique_id,
-            "file_name": doc.file_name,
-            "mime_type": doc.mime_type,
-            "file_size": doc.file_size,
-        }
+        return diary.NewFile(
+            AttachmentKind.DOCUMENT,
+            doc.file_id,
+            doc.file_unique_id,
+            doc.file_name,
+            doc.mime_type,
+            doc.file_size,
+        )
     if message.photo:
         photo = message.photo[-1]  # the largest size
-        return {
-            "kind": AttachmentKind.PHOTO.value,
-            "file_id": photo.file_id,
-            "file_unique_id": photo.file_unique_id,
-            "file_name": None,
-            "mime_type": "image/jpeg",
-            "file_size": photo.file_size,
-        }
+        return diary.NewFile(
+            AttachmentKind.PHOTO,
+            photo.file_id,
+            photo.file_unique_id,
+            None,
+            "image/jpeg",
+            photo.file_size,
+        )
     return None
 
 
-async def on_submission_part(message: Message, state: FSMContext, renderer: Renderer) -> None:
+async def on_submission_part(message: Message, ctx: Ctx) -> None:
     """A file, a photo or a comment for the work being handed in."""
-    draft = await _saved_draft(state)
-    if not draft:
-        await _end_submission(state)
-        await message.answer(renderer.render("diary/submit_refused.html.j2", key="stale"))
+    draft = await SUBMIT.load(ctx.state)
+    if draft is None:
+        await SUBMIT.clear(ctx.state)
+        await ctx.show(_refused(ctx, "stale"))
         return
     new = _new_file(message)
-    if new is not None and len(draft["files"]) >= diary.MAX_SUBMISSION_FILES:
-        await message.answer(
-            renderer.render("diary/submit_refused.html.j2", key="too_many_files"),
-            reply_markup=kb.submit_keyboard(draft["homework_id"]),
-        )
+    if new is not None and len(draft.files) >= diary.MAX_SUBMISSION_FILES:
+        await ctx.show(_refused(ctx, "too_many_files", kb.submit_keyboard(draft.homework_id)))
         return
-    if new is not None:
-        draft["files"].append(new)
-    words = (message.caption if new is not None else message.text) or ""
+    draft = _added(draft, new, (message.caption if new is not None else message.text) or "")
+    await SUBMIT.save(ctx.state, draft)
+    await ctx.show(_submit_screen(ctx, draft))
+
+
+def _added(draft: SubmitDraft, new: diary.NewFile | None, words: str) -> SubmitDraft:
+    """The draft with a file and/or words for the comment added (the comment is cut to
+    `diary.COMMENT_LIMIT`)."""
+    files = (*draft.files, new) if new is not None else draft.files
+    comment = draft.comment
     if words.strip():
-        joined = "\n".join(filter(None, [draft["comment"], words.strip()]))
-        draft["comment"] = joined[: diary.COMMENT_LIMIT]
-    await state.update_data({SUBMIT_KEY: draft})
-    await message.answer(
-        _prompt(renderer, draft), reply_markup=kb.submit_keyboard(draft["homework_id"])
-    )
+        comment = "\n".join(filter(None, [comment, words.strip()]))[: diary.COMMENT_LIMIT]
+    return draft.model_copy(update={"files": files, "comment": comment})
+
+
+BUTTONS: tuple[tuple[Callable[..., Awaitable[None]], type[CallbackData]], ...] = (
+    (on_day, cb.DayCb),
+    (on_week, cb.WeekCb),
+    (on_schedule, cb.ScheduleCb),
+    (on_grades, cb.GradesCb),
+    (on_calculator, cb.CalcCb),
+    (on_years, cb.YearsCb),
+    (on_spoiler, cb.SpoilerCb),
+    (on_homework, cb.HomeworkCb),
+    (on_homework_item, cb.HomeworkItemCb),
+    (on_homework_files, cb.HomeworkFilesCb),
+    (on_submit, cb.SubmitCb),
+    (on_attendance, cb.AttendanceCb),
+    (on_report, cb.ReportCb),
+)
 
 
 def create_router() -> Router:
     router = Router(name="diary")
     router.message.filter(F.chat.type == "private")
-    router.message.middleware(context_middleware())
-    router.callback_query.middleware(context_middleware())
-    router.message.register(today_command, Command("today"))
-    router.message.register(tomorrow_command, Command("tomorrow"))
-    router.message.register(week_command, Command("week"))
-    router.message.register(grades_command, Command("grades"))
-    router.message.register(homework_command, Command("homework"))
-    router.message.register(schedule_command, Command("schedule"))
-    router.message.register(attendance_command, Command("attendance"))
+    router.message.register(diary_command, Command(*COMMANDS))
     router.message.register(
         on_submission_part,
         StateFilter(SubmitStates.collecting),
         F.document | F.photo | (F.text & ~F.text.startswith("/")),
     )
     router.callback_query.register(open_diary, MenuCb.filter(F.screen == MenuScreen.DIARY))
-    router.callback_query.register(on_day, cb.DayCb.filter())
-    router.callback_query.register(on_week, cb.WeekCb.filter())
-    router.callback_query.register(on_schedule, cb.ScheduleCb.filter())
-    router.callback_query.register(on_grades, cb.GradesCb.filter())
-    router.callback_query.register(on_calculator, cb.CalcCb.filter())
-    router.callback_query.register(on_years, cb.YearsCb.filter())
-    router.callback_query.register(on_spoiler, cb.SpoilerCb.filter())
-    router.callback_query.register(on_homework, cb.HomeworkCb.filter())
-    router.callback_query.register(on_homework_item, cb.HomeworkItemCb.filter())
-    router.callback_query.register(on_homework_files, cb.HomeworkFilesCb.filter())
-    router.callback_query.register(on_submit, cb.SubmitCb.filter())
-    router.callback_query.register(on_attendance, cb.AttendanceCb.filter())
-    router.callback_query.register(on_report, cb.ReportCb.filter())
+    for handler, factory in BUTTONS:
+        router.callback_query.register(handler, factory.filter())
     return router

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import re
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.callback_answer import CallbackAnswer
 
-from bot.rendering import Renderer
-from bot.telegram import refuse
+from bot.screens import Screen
+from handlers.context import Ctx, context_middleware
 
 ANY_COMMAND = Command(re.compile(r".+"))  # ours only: "/cmd@other_bot" is not answered
 
@@ -28,23 +27,23 @@ def outside_private_chat(query: CallbackQuery) -> bool:
     return not in_private_chat(query)
 
 
-async def _pointer(bot: Bot, renderer: Renderer) -> str:
-    me = await bot.me()
-    return renderer.render("common/private_only.html.j2", bot_username=me.username)
+async def _pointer(ctx: Ctx) -> str:
+    me = await ctx.bot.me()
+    return ctx.render("common/private_only.html.j2", bot_username=me.username)
 
 
-async def on_group_command(message: Message, bot: Bot, renderer: Renderer) -> None:
-    await message.answer(await _pointer(bot, renderer))
+async def on_group_command(message: Message, ctx: Ctx) -> None:
+    await ctx.show(Screen(await _pointer(ctx)))
 
 
-async def on_group_button(
-    query: CallbackQuery, callback_answer: CallbackAnswer, bot: Bot, renderer: Renderer
-) -> None:
-    refuse(callback_answer, await _pointer(bot, renderer))
+async def on_group_button(query: CallbackQuery, ctx: Ctx) -> None:
+    ctx.alert(await _pointer(ctx))
 
 
 def create_router() -> Router:
     router = Router(name="groups")
+    router.message.middleware(context_middleware())
+    router.callback_query.middleware(context_middleware())
     router.message.register(on_group_command, F.chat.type != ChatType.PRIVATE, ANY_COMMAND)
     router.callback_query.register(on_group_button, outside_private_chat)
     return router

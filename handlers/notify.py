@@ -4,48 +4,32 @@ replies), the settings screen (/settings) and, for admins, the undelivered notif
 from __future__ import annotations
 
 from contextlib import suppress
+from typing import Literal
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
-from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.callback_answer import CallbackAnswer
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import MenuCb, Screen
-from bot.callbacks.notify import (
-    DeadLetterCb,
-    EraseCb,
-    NoteCancelCb,
-    PrefCb,
-    PrefOp,
-    ReactCb,
-    ReactOp,
-    ReplyCb,
-)
+from bot.callbacks import MenuCb
+from bot.callbacks import Screen as MenuScreen
+from bot.callbacks import notify as cb
 from bot.commands import forget_chat_menu
-from bot.config import Settings
-from bot.keyboards.notify import (
-    cancel_keyboard,
-    dead_letters_keyboard,
-    erase_confirm_keyboard,
-    settings_keyboard,
-    thread_keyboard,
-)
+from bot.keyboards import notify as kb
 from bot.notifier import preference_defaults
-from bot.rendering import Renderer
-from bot.telegram import pressed_message, refuse, show_for
+from bot.screens import Screen
+from bot.states import Payload, Slot
+from bot.telegram import pressed_message
 from db.base import utcnow
+from handlers.context import Ctx
 from services.core.access import Action, can, require
-from services.core.actors import Actor, Role
+from services.core.actors import Role
+from services.core.errors import DomainError
 from services.notify import outbox, preferences, reactions
 from services.notify.preferences import MODES
 from services.people import privacy
 
-TARGET_KEY = "note_target"
-ASKED_KEY = "note_asked_at"
 PROMPT_TTL = 15 * 60  # seconds a prompt waits for the text before it is forgotten
 
 
@@ -54,139 +38,118 @@ class NoteStates(StatesGroup):
     reply = State()  # a teacher writes a reply to a comment
 
 
+class AwaitedNote(Payload):
+    """A comment on a grade (`on="grade"`) or a reply to a comment (`on="comment"`) waiting
+    to be typed; `at`: when it was asked (epoch seconds)."""
+
+    on: Literal["grade", "comment"]
+    target_id: int
+    at: int
+
+    @property
+    def to_teacher(self) -> bool:
+        """A parent's comment goes to the teacher; a reply goes back to the family."""
+        return self.on == "grade"
+
+
+NOTE = Slot("note", AwaitedNote)
+
+
+def _now() -> int:
+    return int(utcnow().timestamp())
+
+
 # --- settings -----------------------------------------------------------------------------------
 
 
-async def _render_settings(
-    session: AsyncSession, actor: Actor, renderer: Renderer, settings: Settings
-) -> tuple[str, InlineKeyboardMarkup | None]:
+async def settings_screen(ctx: Ctx) -> Screen:
+    """The notification settings (a stranger gets the welcome instead)."""
+    session, actor = ctx.session, ctx.actor
     if not actor.is_known:
-        return renderer.render("common/welcome.html.j2"), None
+        return ctx.screen("common/welcome.html.j2")
     dead = None
     if actor.school_id is not None and await can(session, actor, Action.ADMINISTER):
         dead = await outbox.dead_letter_count(session, actor.school_id)
     view = await preferences.settings_view(
-        session, actor, preference_defaults(settings), dead_letters=dead
+        session, actor, preference_defaults(ctx.settings), dead_letters=dead
     )
     erase = actor.account_id if privacy.may_erase(actor) else None
-    return renderer.render("settings/main.html.j2", view=view), settings_keyboard(view, erase)
+    return ctx.screen("settings/main.html.j2", kb.settings_keyboard(view, erase), view=view)
 
 
-async def settings_command(
-    message: Message, session: AsyncSession, actor: Actor, renderer: Renderer, settings: Settings
-) -> None:
-    text, markup = await _render_settings(session, actor, renderer, settings)
-    await message.answer(text, reply_markup=markup)
+async def show_settings(event: Message | CallbackQuery, ctx: Ctx) -> None:
+    """/settings and the "Settings" buttons."""
+    await ctx.show(await settings_screen(ctx))
 
 
-async def open_settings(
-    query: CallbackQuery,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    settings: Settings,
-    bot: Bot,
-) -> None:
-    text, markup = await _render_settings(session, actor, renderer, settings)
-    await show_for(query, bot, text, markup)
+async def on_preference(query: CallbackQuery, callback_data: cb.PrefCb, ctx: Ctx) -> None:
+    if ctx.actor.is_known:
+        await _set_preference(ctx, callback_data)
+    await ctx.show(await settings_screen(ctx))
 
 
-async def on_preference(
-    query: CallbackQuery,
-    callback_data: PrefCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    settings: Settings,
-    bot: Bot,
-    callback_answer: CallbackAnswer,
-) -> None:
-    if not actor.is_known:
-        await open_settings(query, session, actor, renderer, settings, bot)
-        return
-    defaults = preference_defaults(settings)
-    kind, value = callback_data.kind, callback_data.value
+async def _set_preference(ctx: Ctx, data: cb.PrefCb) -> None:
+    session, actor = ctx.session, ctx.actor
+    defaults = preference_defaults(ctx.settings)
+    kind, value = data.kind, data.value
     try:
-        if callback_data.op == PrefOp.MODE and kind is not None and 0 <= value < len(MODES):
+        if data.op == cb.PrefOp.MODE and kind is not None and 0 <= value < len(MODES):
             await preferences.set_mode(session, actor, kind, MODES[value], defaults)
-        elif callback_data.op == PrefOp.URGENT and kind is not None:
+        elif data.op == cb.PrefOp.URGENT and kind is not None:
             await preferences.set_urgent(session, actor, kind, bool(value), defaults)
-        elif callback_data.op == PrefOp.QUIET:
+        elif data.op == cb.PrefOp.QUIET:
             await preferences.set_quiet(session, actor, value)
-        elif callback_data.op == PrefOp.DIGEST_TIME:
+        elif data.op == cb.PrefOp.DIGEST_TIME:
             await preferences.set_digest_time(session, actor, value)
     except ValueError:
-        refuse(callback_answer, renderer.render("notify/error.html.j2", key="bad_option"))
-    await open_settings(query, session, actor, renderer, settings, bot)
+        ctx.alert(ctx.render("notify/error.html.j2", key="bad_option"))
 
 
-async def on_dead_letters(
-    query: CallbackQuery,
-    callback_data: DeadLetterCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-    callback_answer: CallbackAnswer,
-) -> None:
+async def on_dead_letters(query: CallbackQuery, callback_data: cb.DeadLetterCb, ctx: Ctx) -> None:
+    session, actor = ctx.session, ctx.actor
     await require(session, actor, Action.ADMINISTER)
     assert actor.school_id is not None
     if callback_data.retry:
         count = await outbox.retry_dead_letters(session, actor.school_id, utcnow())
-        callback_answer.text = renderer.render("settings/retried.html.j2", count=count)
+        ctx.tell(ctx.render("settings/retried.html.j2", count=count))
     letters = await outbox.dead_letters(session, actor.school_id)
     count = await outbox.dead_letter_count(session, actor.school_id)
-    await show_for(
-        query,
-        bot,
-        renderer.render("settings/dead_letters.html.j2", letters=letters, count=count),
-        dead_letters_keyboard(count),
+    markup = kb.dead_letters_keyboard(count)
+    await ctx.show(
+        ctx.screen("settings/dead_letters.html.j2", markup, letters=letters, count=count)
     )
 
 
-async def on_erase(
-    query: CallbackQuery,
-    callback_data: EraseCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    state: FSMContext,
-    bot: Bot,
-) -> None:
+async def on_erase(query: CallbackQuery, callback_data: cb.EraseCb, ctx: Ctx) -> None:
     """Settings → "Delete my data": a confirmation screen, then the deletion (own data only)."""
-    privacy.require_own(actor, callback_data.account_id)
+    actor, account_id = ctx.actor, callback_data.account_id
+    privacy.require_own(actor, account_id)
     if not callback_data.confirm:
-        text = renderer.render(
+        screen = ctx.screen(
             "settings/erase_confirm.html.j2",
+            kb.erase_confirm_keyboard(account_id),
             children=[c.name for c in actor.children if c.via != Role.STUDENT],
             student=actor.has(Role.STUDENT),
             parent=actor.has(Role.PARENT),
         )
-        await show_for(query, bot, text, erase_confirm_keyboard(callback_data.account_id))
+        await ctx.show(screen)
         return
-    await privacy.erase_account(session, actor, callback_data.account_id)
-    await state.clear()
-    await show_for(query, bot, renderer.render("settings/erased.html.j2"))
-    await forget_chat_menu(bot, actor.telegram_id)
+    await privacy.erase_account(ctx.session, actor, account_id)
+    await ctx.state.clear()
+    await ctx.show(ctx.screen("settings/erased.html.j2"))
+    await forget_chat_menu(ctx.bot, actor.telegram_id)
 
 
 # --- reactions ----------------------------------------------------------------------------------
 
 
-async def on_seen(
-    query: CallbackQuery,
-    callback_data: ReactCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    callback_answer: CallbackAnswer,
-) -> None:
-    first = await reactions.acknowledge(session, actor, callback_data.grade_id)
-    refuse(callback_answer, renderer.render("notify/seen.html.j2", first=first))
+async def on_seen(query: CallbackQuery, callback_data: cb.ReactCb, ctx: Ctx) -> None:
+    first = await reactions.acknowledge(ctx.session, ctx.actor, callback_data.grade_id)
+    ctx.alert(ctx.render("notify/seen.html.j2", first=first))
     await _drop_seen_button(query, callback_data)
 
 
-async def _drop_seen_button(query: CallbackQuery, pressed: ReactCb) -> None:
+async def _drop_seen_button(query: CallbackQuery, pressed: cb.ReactCb) -> None:
     """Once seen, the push loses that grade's "👀 Seen" (its other buttons stay)."""
     message = pressed_message(query)
     if message is None or message.reply_markup is None:
@@ -204,133 +167,76 @@ async def _drop_seen_button(query: CallbackQuery, pressed: ReactCb) -> None:
         await message.edit_reply_markup(reply_markup=markup)
 
 
-async def on_comment(
-    query: CallbackQuery,
-    callback_data: ReactCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    state: FSMContext,
-    bot: Bot,
-    callback_answer: CallbackAnswer,
-) -> None:
-    view = await reactions.thread(session, actor, callback_data.grade_id)
+async def on_comment(query: CallbackQuery, callback_data: cb.ReactCb, ctx: Ctx) -> None:
+    view = await reactions.thread(ctx.session, ctx.actor, callback_data.grade_id)
     if not view.can_comment:
-        await require(session, actor, Action.REACT_TO_GRADE, view.grade.student_id)
-        refuse(callback_answer, renderer.render("notify/error.html.j2", key="grade_gone"))
+        await require(ctx.session, ctx.actor, Action.REACT_TO_GRADE, view.grade.student_id)
+        ctx.alert(ctx.render("notify/error.html.j2", key="grade_gone"))
         return
-    await state.set_state(NoteStates.comment)
-    await state.update_data({TARGET_KEY: view.grade.id, ASKED_KEY: utcnow().timestamp()})
-    await bot.send_message(
-        query.from_user.id,
-        renderer.render("notify/prompt.html.j2", view=view, to_teacher=True),
-        reply_markup=cancel_keyboard(),
-    )
+    await _ask(ctx, AwaitedNote(on="grade", target_id=view.grade.id, at=_now()), view)
 
 
-async def on_thread(
-    query: CallbackQuery,
-    callback_data: ReactCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-) -> None:
-    view = await reactions.thread(session, actor, callback_data.grade_id)
-    await bot.send_message(
-        query.from_user.id,
-        renderer.render("notify/thread.html.j2", view=view),
-        reply_markup=thread_keyboard(view.grade.id, can_comment=view.can_comment),
-    )
+async def on_reply(query: CallbackQuery, callback_data: cb.ReplyCb, ctx: Ctx) -> None:
+    comment_id = callback_data.comment_id
+    view = await reactions.reply_target(ctx.session, ctx.actor, comment_id)
+    await _ask(ctx, AwaitedNote(on="comment", target_id=comment_id, at=_now()), view)
 
 
-async def on_reply(
-    query: CallbackQuery,
-    callback_data: ReplyCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    state: FSMContext,
-    bot: Bot,
-) -> None:
-    view = await reactions.reply_target(session, actor, callback_data.comment_id)
-    await state.set_state(NoteStates.reply)
-    await state.update_data({TARGET_KEY: callback_data.comment_id, ASKED_KEY: utcnow().timestamp()})
-    await bot.send_message(
-        query.from_user.id,
-        renderer.render("notify/prompt.html.j2", view=view, to_teacher=False),
-        reply_markup=cancel_keyboard(),
-    )
+async def _ask(ctx: Ctx, note: AwaitedNote, view: reactions.ThreadView) -> None:
+    """Wait for the text of `note`, asked for below the pressed message."""
+    await ctx.state.set_state(NoteStates.comment if note.to_teacher else NoteStates.reply)
+    await NOTE.save(ctx.state, note)
+    text = ctx.render("notify/prompt.html.j2", view=view, to_teacher=note.to_teacher)
+    await ctx.show(Screen(text, kb.cancel_keyboard()), anew=True)
 
 
-async def _pending_target(state: FSMContext) -> int | None:
-    """The grade or comment being answered, unless the prompt is too old."""
-    data = await state.get_data()
-    asked = data.get(ASKED_KEY)
-    target = data.get(TARGET_KEY)
-    await state.set_state(None)
-    await state.update_data({TARGET_KEY: None, ASKED_KEY: None})
-    if not isinstance(target, int) or not isinstance(asked, int | float):
-        return None
-    if utcnow().timestamp() - asked > PROMPT_TTL:
-        return None
-    return target
+async def on_thread(query: CallbackQuery, callback_data: cb.ReactCb, ctx: Ctx) -> None:
+    view = await reactions.thread(ctx.session, ctx.actor, callback_data.grade_id)
+    markup = kb.thread_keyboard(view.grade.id, can_comment=view.can_comment)
+    await ctx.show(ctx.screen("notify/thread.html.j2", markup, view=view), anew=True)
 
 
-async def on_comment_text(
-    message: Message, session: AsyncSession, actor: Actor, renderer: Renderer, state: FSMContext
-) -> None:
-    grade_id = await _pending_target(state)
-    if grade_id is None:
-        await message.answer(renderer.render("notify/error.html.j2", key="expired"))
-        return
-    comment = await reactions.add_comment(session, actor, grade_id, message.text)
-    await message.answer(renderer.render("notify/sent.html.j2", to_teacher=True, text=comment.text))
+async def on_note_text(message: Message, ctx: Ctx) -> None:
+    """The text of a comment or a reply; a prompt left too long (or stored by an older
+    version) has expired and nothing is sent."""
+    note = await NOTE.load(ctx.state)
+    await NOTE.clear(ctx.state)
+    if note is None or _now() - note.at > PROMPT_TTL:
+        raise DomainError("reaction.expired")
+    session, actor, text = ctx.session, ctx.actor, message.text
+    if note.to_teacher:
+        sent = await reactions.add_comment(session, actor, note.target_id, text)
+    else:
+        sent = await reactions.add_reply(session, actor, note.target_id, text)
+    await ctx.show(ctx.screen("notify/sent.html.j2", to_teacher=note.to_teacher, text=sent.text))
 
 
-async def on_reply_text(
-    message: Message, session: AsyncSession, actor: Actor, renderer: Renderer, state: FSMContext
-) -> None:
-    comment_id = await _pending_target(state)
-    if comment_id is None:
-        await message.answer(renderer.render("notify/error.html.j2", key="expired"))
-        return
-    reply = await reactions.add_reply(session, actor, comment_id, message.text)
-    await message.answer(renderer.render("notify/sent.html.j2", to_teacher=False, text=reply.text))
+async def on_not_text(message: Message, ctx: Ctx) -> None:
+    await ctx.show(ctx.screen("notify/error.html.j2", key="not_text"))
 
 
-async def on_not_text(message: Message, renderer: Renderer) -> None:
-    await message.answer(renderer.render("notify/error.html.j2", key="not_text"))
-
-
-async def on_cancel(query: CallbackQuery, state: FSMContext, renderer: Renderer, bot: Bot) -> None:
-    had = await state.get_state() in (NoteStates.comment.state, NoteStates.reply.state)
+async def on_cancel(query: CallbackQuery, ctx: Ctx) -> None:
+    had = await ctx.state.get_state() in (NoteStates.comment.state, NoteStates.reply.state)
     if had:
-        await state.set_state(None)
-        await state.update_data({TARGET_KEY: None, ASKED_KEY: None})
-    await show_for(
-        query,
-        bot,
-        renderer.render("notify/cancelled.html.j2", had=had),
-        None,
-    )
+        await NOTE.clear(ctx.state)
+    await ctx.show(ctx.screen("notify/cancelled.html.j2", had=had))
 
 
 def create_router() -> Router:
     router = Router(name="notify")
     router.message.filter(F.chat.type == "private")
-    router.message.register(settings_command, Command("settings"))
-    router.callback_query.register(open_settings, MenuCb.filter(F.screen == Screen.SETTINGS))
-    router.callback_query.register(on_preference, PrefCb.filter())
-    router.callback_query.register(on_dead_letters, DeadLetterCb.filter())
-    router.callback_query.register(on_erase, EraseCb.filter())
-    router.callback_query.register(on_seen, ReactCb.filter(F.op == ReactOp.SEEN))
-    router.callback_query.register(on_comment, ReactCb.filter(F.op == ReactOp.COMMENT))
-    router.callback_query.register(on_thread, ReactCb.filter(F.op == ReactOp.THREAD))
-    router.callback_query.register(on_reply, ReplyCb.filter())
-    router.callback_query.register(on_cancel, NoteCancelCb.filter())
-    text = F.text & ~F.text.startswith("/")
-    router.message.register(on_comment_text, StateFilter(NoteStates.comment), text)
-    router.message.register(on_reply_text, StateFilter(NoteStates.reply), text)
-    router.message.register(on_not_text, StateFilter(NoteStates.comment, NoteStates.reply), ~F.text)
+    router.message.register(show_settings, Command("settings"))
+    buttons = router.callback_query
+    buttons.register(show_settings, MenuCb.filter(F.screen == MenuScreen.SETTINGS))
+    buttons.register(on_preference, cb.PrefCb.filter())
+    buttons.register(on_dead_letters, cb.DeadLetterCb.filter())
+    buttons.register(on_erase, cb.EraseCb.filter())
+    buttons.register(on_seen, cb.ReactCb.filter(F.op == cb.ReactOp.SEEN))
+    buttons.register(on_comment, cb.ReactCb.filter(F.op == cb.ReactOp.COMMENT))
+    buttons.register(on_thread, cb.ReactCb.filter(F.op == cb.ReactOp.THREAD))
+    buttons.register(on_reply, cb.ReplyCb.filter())
+    buttons.register(on_cancel, cb.NoteCancelCb.filter())
+    writing = StateFilter(NoteStates.comment, NoteStates.reply)
+    router.message.register(on_note_text, writing, F.text & ~F.text.startswith("/"))
+    router.message.register(on_not_text, writing, ~F.text)
     return router

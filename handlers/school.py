@@ -1,14 +1,22 @@
-"""Staff screens for linking: pending link requests, access by class, revoking, codes."""
+"""Staff screens for linking: pending link requests and the decisions on them, access by
+class, revoking, codes and letters.
+
+The router belongs to staff (`bot.filters.gated`): anyone else sending /requests, /classes or
+/codes, or pressing one of these screens' buttons (stale or forged), is refused before any
+service runs. The services still check every read and write (a teacher without a class sees
+no classes; only admins issue codes).
+"""
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.callback_answer import CallbackAnswer
-from sqlalchemy.ext.asyncio import AsyncSession
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import ClassCb, CodesCb, MenuCb, Screen, StudentAccessCb
+from bot.callbacks import ClassCb, CodesCb, LinkDecisionCb, MenuCb, StudentAccessCb
+from bot.callbacks import Screen as MenuScreen
+from bot.filters import StaffOnly, gated
 from bot.keyboards import (
     class_list_keyboard,
     codes_kind_keyboard,
@@ -17,198 +25,193 @@ from bot.keyboards import (
     student_access_keyboard,
     students_keyboard,
 )
-from bot.rendering import Renderer
-from bot.telegram import refuse, send_long, show_for
+from bot.middlewares.domain_errors import error_text
+from bot.screens import Screen
+from bot.telegram import send_long
 from db.base import utcnow
 from db.enums import CodeKind
+from handlers.context import Ctx
 from services.core.access import Action, denied, require
-from services.core.actors import Actor
+from services.core.actors import Role
+from services.core.errors import DomainError
 from services.people import codes, letters, linking, school
 
+# --- link requests ----------------------------------------------------------------------------
 
-async def _send_requests(
-    chat_id: int, session: AsyncSession, actor: Actor, renderer: Renderer, bot: Bot
-) -> None:
-    if not actor.is_staff:
-        raise denied(Action.DECIDE_LINK)
-    requests = await linking.pending_requests(session, actor)
+
+async def show_requests(event: Message | CallbackQuery, ctx: Ctx) -> None:
+    """/requests and "Link requests": each pending request as a message of its own."""
+    requests = await linking.pending_requests(ctx.session, ctx.actor)
     if not requests:
-        await bot.send_message(chat_id, renderer.render("school/no_requests.html.j2"))
+        await ctx.bot.send_message(ctx.chat_id, ctx.render("school/no_requests.html.j2"))
         return
     for request in requests:
-        await bot.send_message(
-            chat_id,
-            renderer.render("linking/request.html.j2", request=request),
+        await ctx.bot.send_message(
+            ctx.chat_id,
+            ctx.render("linking/request.html.j2", request=request),
             reply_markup=link_decision_keyboard(request.id, approvable=not request.own_account),
         )
 
 
-async def requests_command(
-    message: Message, session: AsyncSession, actor: Actor, renderer: Renderer, bot: Bot
-) -> None:
-    await _send_requests(message.chat.id, session, actor, renderer, bot)
+async def on_link_decision(query: CallbackQuery, callback_data: LinkDecisionCb, ctx: Ctx) -> None:
+    """Approve or reject a request; one decided meanwhile, or the student's own, shows the
+    request as it now stands."""
+    request_id = callback_data.request_id
+    markup = None
+    try:
+        view = await linking.decide(
+            ctx.session, ctx.actor, request_id, approve=callback_data.approve
+        )
+    except DomainError as exc:
+        # kept: more than the middleware's answer (the request is shown as it now stands)
+        current = None
+        if exc.key in ("link.already_decided", "link.same_person"):
+            current = await linking.request_view(ctx.session, request_id)
+        if current is None:
+            raise
+        view = current
+        if exc.key == "link.already_decided" and ctx.answer is not None:
+            ctx.answer.text = _("Someone has already decided on this request.")
+        elif exc.key == "link.same_person":  # refused, nothing changed, only "Reject" is left
+            ctx.alert(error_text(ctx.renderer, exc))
+            markup = link_decision_keyboard(view.id, approvable=False)
+    await ctx.show(ctx.screen("linking/request.html.j2", markup, request=view))
 
 
-async def open_requests(
-    query: CallbackQuery, session: AsyncSession, actor: Actor, renderer: Renderer, bot: Bot
-) -> None:
-    await _send_requests(query.from_user.id, session, actor, renderer, bot)
+# --- access by class --------------------------------------------------------------------------
 
 
-async def _class_menu(
-    session: AsyncSession, actor: Actor, renderer: Renderer, *, for_codes: bool
-) -> tuple[str, InlineKeyboardMarkup]:
-    classes = await school.visible_classes(session, actor)
+async def _class_menu(ctx: Ctx, *, for_codes: bool) -> Screen:
+    classes = await school.visible_classes(ctx.session, ctx.actor)
     if not classes:
         raise denied(Action.READ_CLASS)
     template = "school/codes_classes.html.j2" if for_codes else "school/classes.html.j2"
-    return renderer.render(template), class_list_keyboard(classes, for_codes=for_codes)
+    return ctx.screen(template, class_list_keyboard(classes, for_codes=for_codes))
 
 
-async def classes_command(
-    message: Message, session: AsyncSession, actor: Actor, renderer: Renderer
-) -> None:
-    text, markup = await _class_menu(session, actor, renderer, for_codes=False)
-    await message.answer(text, reply_markup=markup)
+async def show_classes(event: Message | CallbackQuery, ctx: Ctx) -> None:
+    """/classes and "Access by class"."""
+    await ctx.show(await _class_menu(ctx, for_codes=False))
 
 
-async def open_classes(
-    query: CallbackQuery, session: AsyncSession, actor: Actor, renderer: Renderer, bot: Bot
-) -> None:
-    text, markup = await _class_menu(session, actor, renderer, for_codes=False)
-    await show_for(query, bot, text, markup)
-
-
-async def on_class(
-    query: CallbackQuery,
-    callback_data: ClassCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-) -> None:
+async def on_class(query: CallbackQuery, callback_data: ClassCb, ctx: Ctx) -> None:
     class_name, rows = await school.class_access(
-        session, actor, callback_data.class_id, now=utcnow()
+        ctx.session, ctx.actor, callback_data.class_id, now=utcnow()
     )
-    text = renderer.render("school/class_access.html.j2", class_name=class_name, rows=rows)
-    await send_long(bot, query.from_user.id, text, reply_markup=students_keyboard(rows))
+    text = ctx.render("school/class_access.html.j2", class_name=class_name, rows=rows)
+    await send_long(ctx.bot, ctx.chat_id, text, reply_markup=students_keyboard(rows))
 
 
-async def on_student_access(
-    query: CallbackQuery,
-    callback_data: StudentAccessCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-) -> None:
-    holders = await linking.who_can_see(session, actor, callback_data.student_id)
-    name = await school.student_name(session, callback_data.student_id)
-    may_revoke = "admin" in actor.roles
-    await show_for(
-        query,
-        bot,
-        renderer.render("school/student_access.html.j2", name=name or "", holders=holders),
-        student_access_keyboard(holders) if may_revoke else None,
+async def on_student_access(query: CallbackQuery, callback_data: StudentAccessCb, ctx: Ctx) -> None:
+    holders = await linking.who_can_see(ctx.session, ctx.actor, callback_data.student_id)
+    name = await school.student_name(ctx.session, callback_data.student_id)
+    markup = student_access_keyboard(holders) if ctx.actor.has(Role.ADMIN) else None
+    await ctx.show(
+        ctx.screen("school/student_access.html.j2", markup, name=name or "", holders=holders)
     )
 
 
-async def codes_command(
-    message: Message, session: AsyncSession, actor: Actor, renderer: Renderer
-) -> None:
-    await require(session, actor, Action.ISSUE_CODES)
-    text, markup = await _class_menu(session, actor, renderer, for_codes=True)
-    await message.answer(text, reply_markup=markup)
+# --- access codes and letters -----------------------------------------------------------------
 
 
-async def open_codes(
-    query: CallbackQuery, session: AsyncSession, actor: Actor, renderer: Renderer, bot: Bot
-) -> None:
-    await require(session, actor, Action.ISSUE_CODES)
-    text, markup = await _class_menu(session, actor, renderer, for_codes=True)
-    await show_for(query, bot, text, markup)
+async def show_codes(event: Message | CallbackQuery, ctx: Ctx) -> None:
+    """/codes and "Access codes": the classes to issue codes for."""
+    await require(ctx.session, ctx.actor, Action.ISSUE_CODES)
+    await ctx.show(await _class_menu(ctx, for_codes=True))
 
 
 async def on_codes(
-    query: CallbackQuery,
-    callback_data: CodesCb,
-    session: AsyncSession,
-    actor: Actor,
-    renderer: Renderer,
-    bot: Bot,
-    callback_answer: CallbackAnswer,
-    code_keys: codes.CodeKeys,
+    query: CallbackQuery, callback_data: CodesCb, ctx: Ctx, code_keys: codes.CodeKeys
 ) -> None:
-    if callback_data.kind is None or callback_data.kind == CodeKind.STAFF:
-        class_name = await school.class_name_for_codes(session, actor, callback_data.class_id)
-        await show_for(
-            query,
-            bot,
-            renderer.render("school/codes_kind.html.j2", class_name=class_name),
-            codes_kind_keyboard(callback_data.class_id),
-        )
+    """A class's codes: which letters (parents' or students'), a confirmation before codes
+    still unused are replaced, then the letters (PDF) and the list (CSV)."""
+    data = callback_data
+    if data.kind is None or data.kind == CodeKind.STAFF:
+        class_name = await school.class_name_for_codes(ctx.session, ctx.actor, data.class_id)
+        markup = codes_kind_keyboard(data.class_id)
+        await ctx.show(ctx.screen("school/codes_kind.html.j2", markup, class_name=class_name))
         return
     batch = await school.issue_class_codes(
-        session,
-        actor,
-        callback_data.class_id,
-        callback_data.kind,
-        keys=code_keys,
-        replacing=callback_data.replace,
+        ctx.session, ctx.actor, data.class_id, data.kind, keys=code_keys, replacing=data.replace
     )
     if isinstance(batch, school.ReissueNeeded):
-        await show_for(
-            query,
-            bot,
-            renderer.render(
-                "school/codes_reissue.html.j2",
-                class_name=batch.class_name,
-                kind=batch.kind.value,
-                count=batch.unused,
-                again=bool(callback_data.replace),
-            ),
-            codes_reissue_keyboard(callback_data.class_id, batch.kind, batch.newest_id),
+        markup = codes_reissue_keyboard(data.class_id, batch.kind, batch.newest_id)
+        screen = ctx.screen(
+            "school/codes_reissue.html.j2",
+            markup,
+            class_name=batch.class_name,
+            kind=batch.kind.value,
+            count=batch.unused,
+            again=bool(data.replace),
         )
+        await ctx.show(screen)
         return
     if not batch.codes:
-        refuse(callback_answer, renderer.render("school/codes_error.html.j2", key="empty"))
+        ctx.alert(ctx.render("school/codes_error.html.j2", key="empty"))
         return
-    username = (await bot.me()).username or "bot"
+    await _send_letters(ctx, data, batch)
+
+
+async def _send_letters(ctx: Ctx, data: CodesCb, batch: school.IssuedBatch) -> None:
+    assert data.kind is not None
+    username = (await ctx.bot.me()).username or "bot"
     pdf = letters.render_letters_pdf(
         batch.codes,
         school_name=batch.school_name,
         bot_username=username,
-        translate=renderer.i18n.gettext,
+        translate=ctx.renderer.i18n.gettext,
         timezone=batch.timezone,
     )
     csv_text = letters.render_codes_csv(batch.codes, bot_username=username)
-    stem = f"codes-{callback_data.class_id}-{callback_data.kind.value}"
-    caption = renderer.render(
+    stem = f"codes-{data.class_id}-{data.kind.value}"
+    caption = ctx.render(
         "school/codes_issued.html.j2",
         class_name=batch.class_name,
-        kind=callback_data.kind.value,
+        kind=data.kind.value,
         count=len(batch.codes),
     )
-    if callback_data.replace:  # the confirmation screen: no button on it may act again
-        await show_for(query, bot, caption)
-    await bot.send_document(
-        query.from_user.id, BufferedInputFile(pdf, f"{stem}.pdf"), caption=caption
-    )
-    await bot.send_document(
-        query.from_user.id, BufferedInputFile(csv_text.encode("utf-8"), f"{stem}.csv")
-    )
+    if data.replace:  # the confirmation screen: no button on it may act again
+        await ctx.show(Screen(caption))
+    pdf_file = BufferedInputFile(pdf, f"{stem}.pdf")
+    await ctx.bot.send_document(ctx.chat_id, pdf_file, caption=caption)
+    csv_file = BufferedInputFile(csv_text.encode("utf-8"), f"{stem}.csv")
+    await ctx.bot.send_document(ctx.chat_id, csv_file)
+
+
+BUTTONS = (
+    (on_link_decision, LinkDecisionCb),
+    (on_class, ClassCb),
+    (on_student_access, StudentAccessCb),
+    (on_codes, CodesCb),
+)
+SCREENS = (MenuScreen.REQUESTS, MenuScreen.CLASSES, MenuScreen.CODES)
+
+
+def _staff_router() -> Router:
+    router = Router(name="school_staff")
+    router.message.register(show_requests, Command("requests"))
+    router.message.register(show_classes, Command("classes"))
+    router.message.register(show_codes, Command("codes"))
+    menu = router.callback_query
+    menu.register(show_requests, MenuCb.filter(F.screen == MenuScreen.REQUESTS))
+    menu.register(show_classes, MenuCb.filter(F.screen == MenuScreen.CLASSES))
+    menu.register(show_codes, MenuCb.filter(F.screen == MenuScreen.CODES))
+    for handler, factory in BUTTONS:
+        router.callback_query.register(handler, factory.filter())
+    return router
 
 
 def create_router() -> Router:
-    router = Router(name="school")
+    router = gated(
+        "school",
+        StaffOnly(),
+        _staff_router(),
+        refusal=Action.READ_CLASS,
+        commands=["requests", "classes", "codes"],
+        buttons=[
+            MenuCb.filter(F.screen.in_(SCREENS)),
+            *(factory.filter() for _, factory in BUTTONS),
+        ],
+    )
     router.message.filter(F.chat.type == "private")
-    router.message.register(requests_command, Command("requests"))
-    router.message.register(classes_command, Command("classes"))
-    router.message.register(codes_command, Command("codes"))
-    router.callback_query.register(open_requests, MenuCb.filter(F.screen == Screen.REQUESTS))
-    router.callback_query.register(open_classes, MenuCb.filter(F.screen == Screen.CLASSES))
-    router.callback_query.register(open_codes, MenuCb.filter(F.screen == Screen.CODES))
-    router.callback_query.register(on_class, ClassCb.filter())
-    router.callback_query.register(on_student_access, StudentAccessCb.filter())
-    router.callback_query.register(on_codes, CodesCb.filter())
     return router

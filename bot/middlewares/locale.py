@@ -9,7 +9,18 @@ from aiogram.utils.i18n import I18nMiddleware
 from bot.config import SUPPORTED_LOCALES
 from services.core.actors import Actor
 
-LOCALE_KEY = "locale"
+LOCALE_KEY = "locale"  # FSM data: the language a user without an account chose (/language)
+
+
+async def chosen_locale(state: FSMContext) -> str | None:
+    """The language chosen in this chat with /language, if it is one we speak."""
+    chosen = (await state.get_data()).get(LOCALE_KEY)
+    return chosen if chosen in SUPPORTED_LOCALES else None
+
+
+async def remember_locale(state: FSMContext, locale: str) -> None:
+    """Keep the chat's chosen language (it outlives every conversation)."""
+    await state.update_data({LOCALE_KEY: locale})
 
 
 def pick_locale(actor: Actor | None, chosen: str | None, user: User | None, default: str) -> str:
@@ -31,5 +42,5 @@ class LocaleMiddleware(I18nMiddleware):
         chosen: str | None = None
         state: FSMContext | None = data.get("state")
         if (actor is None or actor.locale is None) and state is not None:
-            chosen = (await state.get_data()).get(LOCALE_KEY)
+            chosen = await chosen_locale(state)
         return pick_locale(actor, chosen, data.get("event_from_user"), self.i18n.default_locale)

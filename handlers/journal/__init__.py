@@ -9,24 +9,22 @@ typed questions waiting in FSM storage and `inputs` takes their answers; every h
 `JournalCtx` built once per update.
 
 Both routers belong to staff. Anyone else pressing a journal button (stale or forged) or
-sending /journal is refused by `refuse_outsider`, and nothing is read or changed.
+sending /journal is refused by the gate (`bot.filters.gated`), and nothing is read or changed.
 """
 
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, or_f
-from aiogram.types import TelegramObject
 
 from bot.callbacks import MenuCb
 from bot.callbacks import Screen as MenuScreen
 from bot.callbacks.journal import JOURNAL_CALLBACKS
-from bot.filters import StaffOnly
+from bot.filters import StaffOnly, gated
 from handlers.context import context_middleware
 from handlers.journal import actions, inputs
 from handlers.journal.context import JournalCtx
 from handlers.journal.prompts import INPUT, INPUT_TTL, JournalInput
-from services.core.access import Action, denied
+from services.core.access import Action
 
 __all__ = [
     "INPUT",
@@ -36,21 +34,6 @@ __all__ = [
     "create_input_router",
     "create_router",
 ]
-
-
-async def refuse_outsider(event: TelegramObject) -> None:
-    """A journal button or /journal from someone who is not staff: refused ("access.denied",
-    answered by the domain-error middleware)."""
-    raise denied(Action.READ_CLASS)
-
-
-def _outsiders() -> Router:
-    router = Router(name="journal_outsiders")
-    router.message.register(refuse_outsider, Command("journal"))
-    buttons = [factory.filter() for factory in JOURNAL_CALLBACKS]
-    journal_menu = MenuCb.filter(F.screen == MenuScreen.JOURNAL)
-    router.callback_query.register(refuse_outsider, or_f(journal_menu, *buttons))
-    return router
 
 
 def _with_context(router: Router) -> Router:
@@ -72,10 +55,14 @@ def create_input_router() -> Router:
 
 def create_router() -> Router:
     """The journal's buttons and /journal for staff, then the refusal of everyone else."""
-    router = Router(name="journal")
+    buttons = [factory.filter() for factory in JOURNAL_CALLBACKS]
+    router = gated(
+        "journal",
+        StaffOnly(),
+        actions.create_router(),
+        refusal=Action.READ_CLASS,
+        commands=["journal"],
+        buttons=[MenuCb.filter(F.screen == MenuScreen.JOURNAL), *buttons],
+    )
     router.message.filter(F.chat.type == "private")
-    staff = actions.create_router()
-    staff.message.filter(StaffOnly())
-    staff.callback_query.filter(StaffOnly())
-    router.include_routers(staff, _outsiders())
     return _with_context(router)

@@ -42,8 +42,7 @@ class JournalCtx(Ctx):
     def say(self, key: str, **details: Any) -> Markup:
         """Confirm a write in the button's answer too; returns the notice for the screen."""
         notice = self.toast(key, **details)
-        if self.answer is not None:
-            self.answer.text = plain_text(notice)
+        self.tell(plain_text(notice))
         return notice
 
 

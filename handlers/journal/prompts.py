@@ -2,9 +2,8 @@
 (each change knows how to make itself, with or without a reason).
 
 While a prompt waits, the FSM state says which kind of answer it takes (`JournalInput`) and
-FSM storage holds a `Prompt` under `INPUT`: a typed task (what the answer is for), when it was
-asked and which message asked it. Storage keeps JSON, so a prompt is stored as its
-`model_dump(mode="json")` and read back with validation: a payload that does not validate
+FSM storage holds a `Prompt` in the `PROMPT` slot (`bot.states.Slot`): a typed task (what the
+answer is for), when it was asked and which message asked it. A payload that does not validate
 (written by an older version) counts as expired, like one left longer than `INPUT_TTL`.
 """
 
@@ -17,9 +16,10 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import InlineKeyboardMarkup
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from bot.keyboards import journal as kb
+from bot.states import Payload, Slot
 from db.base import utcnow
 from db.enums import GradeKind
 from handlers.journal.context import JournalCtx
@@ -42,11 +42,7 @@ class JournalInput(StatesGroup):
     period_value = State()  # a typed period grade
 
 
-class _Typed(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class _PeriodStudent(_Typed):
+class _PeriodStudent(Payload):
     """A student's line of a period sheet."""
 
     assignment_id: int
@@ -57,7 +53,7 @@ class _PeriodStudent(_Typed):
 # --- the changes that may wait for a reason ------------------------------------------------
 
 
-class AddGrade(_Typed):
+class AddGrade(Payload):
     """A new grade: `value` indexes the scale's keyboard (int) or was typed (str)."""
 
     done: ClassVar[str] = "grade"  # the confirmation (journal/toast.html.j2)
@@ -80,7 +76,7 @@ class AddGrade(_Typed):
         )
 
 
-class ChangeGrade(_Typed):
+class ChangeGrade(Payload):
     """A new value (a keyboard index) or a new kind for a grade."""
 
     done: ClassVar[str] = "changed"
@@ -101,7 +97,7 @@ class ChangeGrade(_Typed):
         )
 
 
-class DeleteGrade(_Typed):
+class DeleteGrade(Payload):
     done: ClassVar[str] = "deleted"
     what: Literal["delete"] = "delete"
     grade_id: int
@@ -138,7 +134,7 @@ Change = Annotated[
 # --- what a prompt asks for -----------------------------------------------------------------
 
 
-class _Task(_Typed):
+class _Task(Payload):
     state: ClassVar[str | None]  # the `JournalInput` state that waits for the answer
 
 
@@ -204,7 +200,7 @@ Task = Annotated[AnyTask, Field(discriminator="what")]
 T = TypeVar("T", bound=_Task)
 
 
-class Prompt(_Typed):
+class Prompt(Payload):
     """A question waiting for its answer: `at` is when it was asked (epoch seconds; refreshed
     by every file received), `prompt_id` the message that asked it (None: a run-through)."""
 
@@ -213,24 +209,18 @@ class Prompt(_Typed):
     prompt_id: int | None = None
 
 
+PROMPT = Slot(INPUT, Prompt)
+
+
 def _now() -> int:
     return int(utcnow().timestamp())
 
 
-async def _store(state: FSMContext, prompt: Prompt | None) -> None:
-    await state.update_data({INPUT: prompt.model_dump(mode="json") if prompt else None})
-
-
 async def current(state: FSMContext) -> Prompt | None:
     """The prompt waiting now, if any (expired or not)."""
-    current_state = await state.get_state()
-    data = (await state.get_data()).get(INPUT)
-    if not _waiting(current_state) or not isinstance(data, dict):
+    if not _waiting(await state.get_state()):
         return None
-    try:
-        return Prompt.model_validate(data)
-    except ValidationError:
-        return None
+    return await PROMPT.load(state)
 
 
 def _waiting(state: str | None) -> bool:
@@ -240,8 +230,7 @@ def _waiting(state: str | None) -> bool:
 async def leave(state: FSMContext) -> None:
     """Drop a pending typed input (a navigation button was pressed instead)."""
     if _waiting(await state.get_state()):
-        await state.set_state(None)
-        await _store(state, None)
+        await PROMPT.clear(state)
 
 
 async def ask(
@@ -256,12 +245,12 @@ async def ask(
     """Ask for a typed input (`key` picks the question in journal/prompt.html.j2): remember
     what it is for and which message asks it. Its "Cancel" goes back to `lesson_id` (if any)."""
     await ctx.state.set_state(task.state)
-    await _store(ctx.state, Prompt(task=task, at=_now()))
+    await PROMPT.save(ctx.state, Prompt(task=task, at=_now()))
     text = ctx.render("journal/prompt.html.j2", key=key, details=details or {})
     sent = await ctx.bot.send_message(
         ctx.chat_id, text, reply_markup=markup or kb.cancel_keyboard(lesson_id)
     )
-    await _store(ctx.state, Prompt(task=task, at=_now(), prompt_id=sent.message_id))
+    await PROMPT.save(ctx.state, Prompt(task=task, at=_now(), prompt_id=sent.message_id))
 
 
 async def ask_reason(
@@ -276,7 +265,7 @@ async def arm_run(ctx: JournalCtx, lesson_id: int, student_id: int, kind: GradeK
     """During a run-through, a typed message is the grade of the student it shows."""
     await ctx.state.set_state(JournalInput.value)
     task = TypedGrade(lesson_id=lesson_id, student_id=student_id, kind=kind, run=True)
-    await _store(ctx.state, Prompt(task=task, at=_now()))
+    await PROMPT.save(ctx.state, Prompt(task=task, at=_now()))
 
 
 async def answered(ctx: JournalCtx, kind: type[T]) -> tuple[T, Prompt]:
@@ -292,7 +281,7 @@ async def answered(ctx: JournalCtx, kind: type[T]) -> tuple[T, Prompt]:
 async def keep_files(ctx: JournalCtx, prompt: Prompt, task: Files) -> Files:
     """One more file received: count it, and wait again from now."""
     more = task.model_copy(update={"count": task.count + 1})
-    await _store(ctx.state, prompt.model_copy(update={"task": more, "at": _now()}))
+    await PROMPT.save(ctx.state, prompt.model_copy(update={"task": more, "at": _now()}))
     return more
 
 
