@@ -1,13 +1,15 @@
-"""Router filters by who is acting: a router that belongs to one audience is gated as a whole
-(services still check every read and write against the actor)."""
+"""Router filters: by who is acting (a router that belongs to one audience is gated as a whole;
+services still check every read and write against the actor), and by the button a handler
+takes (its `callback_data` annotation)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, get_type_hints
 
 from aiogram import Router
 from aiogram.filters import Command, Filter, or_f
-from aiogram.filters.callback_data import CallbackQueryFilter
+from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
 from aiogram.types import TelegramObject
 
 from services.core.access import Action, denied
@@ -48,3 +50,21 @@ def gated(
     router = Router(name=name)
     router.include_routers(inside, outsiders)
     return router
+
+
+ButtonHandler = Callable[..., Awaitable[Any]]
+
+
+def button_filter(handler: ButtonHandler) -> CallbackQueryFilter:
+    """The filter of a button handler: the callback-data factory its `callback_data`
+    parameter is annotated with (so the registration cannot disagree with the handler)."""
+    factory = get_type_hints(handler).get("callback_data")
+    if not (isinstance(factory, type) and issubclass(factory, CallbackData)):
+        raise TypeError(f"{handler.__qualname__}: callback_data is not a CallbackData factory")
+    return factory.filter()
+
+
+def register_buttons(router: Router, *handlers: ButtonHandler) -> None:
+    """Register each handler for the presses of its own button (`button_filter`)."""
+    for handler in handlers:
+        router.callback_query.register(handler, button_filter(handler))

@@ -26,6 +26,9 @@ from aiogram.types import (
 )
 from aiogram.utils.callback_answer import CallbackAnswer
 
+from db.enums import AttachmentKind
+from services.core.files import NewFile
+
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
@@ -248,3 +251,31 @@ async def show_for(
 ) -> None:
     """`show` a screen in answer to a button press: in place on the pressed message."""
     await show(pressed_message(query), bot, query.from_user.id, html_text, reply_markup)
+
+
+FILE_NAME_LIMIT = 255  # what the database keeps of a file's name
+MIME_TYPE_LIMIT = 128
+
+
+def sent_file(message: Message) -> NewFile | None:
+    """The document a message carries, or its photo (the largest size), as a service keeps it
+    (name and type cut to what the database keeps; an empty one is None); None for a message
+    without either."""
+    if message.document is not None:
+        doc = message.document
+        name = (doc.file_name or "")[:FILE_NAME_LIMIT] or None
+        mime = (doc.mime_type or "")[:MIME_TYPE_LIMIT] or None
+        return NewFile(
+            AttachmentKind.DOCUMENT, doc.file_id, doc.file_unique_id, name, mime, doc.file_size
+        )
+    if message.photo:
+        photo = message.photo[-1]
+        return NewFile(
+            AttachmentKind.PHOTO,
+            photo.file_id,
+            photo.file_unique_id,
+            None,
+            "image/jpeg",
+            photo.file_size,
+        )
+    return None

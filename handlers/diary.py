@@ -17,7 +17,6 @@ from typing import Any
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -25,10 +24,11 @@ from bot.callbacks import MenuCb
 from bot.callbacks import Screen as MenuScreen
 from bot.callbacks import diary as cb
 from bot.callbacks.diary import SubmitOp
+from bot.filters import register_buttons
 from bot.keyboards import diary as kb
 from bot.screens import Screen
 from bot.states import Payload, Slot, SubmitStates
-from bot.telegram import MESSAGE_LIMIT, split_html, visible_length
+from bot.telegram import MESSAGE_LIMIT, sent_file, split_html, visible_length
 from db.base import utcnow
 from db.enums import AttachmentKind
 from handlers.context import Ctx
@@ -36,6 +36,7 @@ from services import diary
 from services.core.access import Action, can
 from services.core.actors import ChildRef, Role
 from services.core.errors import DomainError
+from services.core.files import NewFile
 from services.diary import family_report
 
 
@@ -45,7 +46,7 @@ class SubmitDraft(Payload):
     homework_id: int
     subject: str
     text: str
-    files: tuple[diary.NewFile, ...] = ()
+    files: tuple[NewFile, ...] = ()
     comment: str | None = None
     replacing: bool = False
 
@@ -385,30 +386,6 @@ async def _start_submission(ctx: Ctx, homework_id: int) -> None:
     await ctx.show(_submit_screen(ctx, draft))
 
 
-def _new_file(message: Message) -> diary.NewFile | None:
-    if message.document is not None:
-        doc = message.document
-        return diary.NewFile(
-            AttachmentKind.DOCUMENT,
-            doc.file_id,
-            doc.file_unique_id,
-            doc.file_name,
-            doc.mime_type,
-            doc.file_size,
-        )
-    if message.photo:
-        photo = message.photo[-1]  # the largest size
-        return diary.NewFile(
-            AttachmentKind.PHOTO,
-            photo.file_id,
-            photo.file_unique_id,
-            None,
-            "image/jpeg",
-            photo.file_size,
-        )
-    return None
-
-
 async def on_submission_part(message: Message, ctx: Ctx) -> None:
     """A file, a photo or a comment for the work being handed in."""
     draft = await SUBMIT.load(ctx.state)
@@ -416,7 +393,7 @@ async def on_submission_part(message: Message, ctx: Ctx) -> None:
         await SUBMIT.clear(ctx.state)
         await ctx.show(_refused(ctx, "stale"))
         return
-    new = _new_file(message)
+    new = sent_file(message)
     if new is not None and len(draft.files) >= diary.MAX_SUBMISSION_FILES:
         await ctx.show(_refused(ctx, "too_many_files", kb.submit_keyboard(draft.homework_id)))
         return
@@ -435,23 +412,6 @@ def _added(draft: SubmitDraft, new: diary.NewFile | None, words: str) -> SubmitD
     return draft.model_copy(update={"files": files, "comment": comment})
 
 
-BUTTONS: tuple[tuple[Callable[..., Awaitable[None]], type[CallbackData]], ...] = (
-    (on_day, cb.DayCb),
-    (on_week, cb.WeekCb),
-    (on_schedule, cb.ScheduleCb),
-    (on_grades, cb.GradesCb),
-    (on_calculator, cb.CalcCb),
-    (on_years, cb.YearsCb),
-    (on_spoiler, cb.SpoilerCb),
-    (on_homework, cb.HomeworkCb),
-    (on_homework_item, cb.HomeworkItemCb),
-    (on_homework_files, cb.HomeworkFilesCb),
-    (on_submit, cb.SubmitCb),
-    (on_attendance, cb.AttendanceCb),
-    (on_report, cb.ReportCb),
-)
-
-
 def create_router() -> Router:
     router = Router(name="diary")
     router.message.filter(F.chat.type == "private")
@@ -462,6 +422,20 @@ def create_router() -> Router:
         F.document | F.photo | (F.text & ~F.text.startswith("/")),
     )
     router.callback_query.register(open_diary, MenuCb.filter(F.screen == MenuScreen.DIARY))
-    for handler, factory in BUTTONS:
-        router.callback_query.register(handler, factory.filter())
+    register_buttons(
+        router,
+        on_day,
+        on_week,
+        on_schedule,
+        on_grades,
+        on_calculator,
+        on_years,
+        on_spoiler,
+        on_homework,
+        on_homework_item,
+        on_homework_files,
+        on_submit,
+        on_attendance,
+        on_report,
+    )
     return router

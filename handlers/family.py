@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ChildCb, GrantCb, GrantOp, InviteCb, MenuCb, UnlinkCb
 from bot.callbacks import Screen as MenuScreen
+from bot.filters import register_buttons
 from bot.keyboards import (
     access_keyboard,
     children_keyboard,
@@ -161,8 +162,5 @@ def create_router() -> Router:
     router.message.register(show_access, Command("access"))
     router.callback_query.register(show_access, MenuCb.filter(F.screen == MenuScreen.ACCESS))
     router.callback_query.register(open_children, MenuCb.filter(F.screen == MenuScreen.CHILDREN))
-    router.callback_query.register(on_child_chosen, ChildCb.filter())
-    router.callback_query.register(on_invite, InviteCb.filter())
-    router.callback_query.register(on_grant, GrantCb.filter())
-    router.callback_query.register(on_unlink, UnlinkCb.filter())
+    register_buttons(router, on_child_chosen, on_invite, on_grant, on_unlink)
     return router

@@ -9,6 +9,7 @@ live with the other staff screens in `handlers.school`.
 from __future__ import annotations
 
 import re
+from typing import TypedDict
 
 from aiogram import F, Router
 from aiogram.filters import CommandObject, CommandStart, StateFilter
@@ -32,6 +33,25 @@ class AwaitedContact(Payload):
 CONTACT = Slot("link_contact", AwaitedContact)
 
 
+class _Applicant(TypedDict):
+    telegram_id: int
+    full_name: str
+    username: str | None
+    language_code: str | None
+
+
+def _applicant(message: Message) -> _Applicant:
+    """Who is linking: the sender as Telegram describes them."""
+    user = message.from_user
+    assert user is not None
+    return _Applicant(
+        telegram_id=user.id,
+        full_name=user.full_name,
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
 def _looks_like_code(text: str) -> bool:
     """A typed code: 10 (school code) or 12 (invitation) characters of the code alphabet,
     optionally grouped with spaces or dashes."""
@@ -40,15 +60,10 @@ def _looks_like_code(text: str) -> bool:
 
 
 async def _redeem(message: Message, ctx: Ctx, code_text: str, keys: codes.CodeKeys) -> None:
-    user = message.from_user
-    assert user is not None
     result = await linking.redeem(
         ctx.session,
-        telegram_id=user.id,
-        full_name=user.full_name,
-        username=user.username,
+        **_applicant(message),
         code_text=code_text,
-        language_code=user.language_code,
         keys=keys,
         attempt_limit=ctx.settings.code_attempts_per_hour,
         school_attempt_limit=ctx.settings.code_failures_per_hour,
@@ -77,20 +92,15 @@ async def typed_code(message: Message, ctx: Ctx, code_keys: codes.CodeKeys) -> N
 
 
 async def on_contact(message: Message, ctx: Ctx) -> None:
-    user = message.from_user
-    assert user is not None
     assert message.contact is not None
     awaited = await CONTACT.load(ctx.state)
     try:
         result = await linking.submit_contact(
             ctx.session,
-            telegram_id=user.id,
-            full_name=user.full_name,
-            username=user.username,
+            **_applicant(message),
             code_id=awaited.code_id if awaited is not None else 0,  # 0: no code (expired)
             contact_user_id=message.contact.user_id,
             phone=message.contact.phone_number,
-            language_code=user.language_code,
         )
     except DomainError as exc:
         # kept: the answer also changes the reply keyboard (ask again, or take it away with

@@ -16,6 +16,7 @@ from bot.callbacks import MenuCb
 from bot.callbacks import Screen as MenuScreen
 from bot.callbacks import notify as cb
 from bot.commands import forget_chat_menu
+from bot.filters import register_buttons
 from bot.keyboards import notify as kb
 from bot.notifier import preference_defaults
 from bot.screens import Screen
@@ -215,7 +216,7 @@ async def on_not_text(message: Message, ctx: Ctx) -> None:
     await ctx.show(ctx.screen("notify/error.html.j2", key="not_text"))
 
 
-async def on_cancel(query: CallbackQuery, ctx: Ctx) -> None:
+async def on_cancel(query: CallbackQuery, callback_data: cb.NoteCancelCb, ctx: Ctx) -> None:
     had = await ctx.state.get_state() in (NoteStates.comment.state, NoteStates.reply.state)
     if had:
         await NOTE.clear(ctx.state)
@@ -228,14 +229,10 @@ def create_router() -> Router:
     router.message.register(show_settings, Command("settings"))
     buttons = router.callback_query
     buttons.register(show_settings, MenuCb.filter(F.screen == MenuScreen.SETTINGS))
-    buttons.register(on_preference, cb.PrefCb.filter())
-    buttons.register(on_dead_letters, cb.DeadLetterCb.filter())
-    buttons.register(on_erase, cb.EraseCb.filter())
     buttons.register(on_seen, cb.ReactCb.filter(F.op == cb.ReactOp.SEEN))
     buttons.register(on_comment, cb.ReactCb.filter(F.op == cb.ReactOp.COMMENT))
     buttons.register(on_thread, cb.ReactCb.filter(F.op == cb.ReactOp.THREAD))
-    buttons.register(on_reply, cb.ReplyCb.filter())
-    buttons.register(on_cancel, cb.NoteCancelCb.filter())
+    register_buttons(router, on_preference, on_dead_letters, on_erase, on_reply, on_cancel)
     writing = StateFilter(NoteStates.comment, NoteStates.reply)
     router.message.register(on_note_text, writing, F.text & ~F.text.startswith("/"))
     router.message.register(on_not_text, writing, ~F.text)

@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ClassCb, CodesCb, LinkDecisionCb, MenuCb, StudentAccessCb
 from bot.callbacks import Screen as MenuScreen
-from bot.filters import StaffOnly, gated
+from bot.filters import StaffOnly, button_filter, gated, register_buttons
 from bot.keyboards import (
     class_list_keyboard,
     codes_kind_keyboard,
@@ -178,12 +178,7 @@ async def _send_letters(ctx: Ctx, data: CodesCb, batch: school.IssuedBatch) -> N
     await ctx.bot.send_document(ctx.chat_id, csv_file)
 
 
-BUTTONS = (
-    (on_link_decision, LinkDecisionCb),
-    (on_class, ClassCb),
-    (on_student_access, StudentAccessCb),
-    (on_codes, CodesCb),
-)
+BUTTONS = (on_link_decision, on_class, on_student_access, on_codes)
 SCREENS = (MenuScreen.REQUESTS, MenuScreen.CLASSES, MenuScreen.CODES)
 
 
@@ -196,8 +191,7 @@ def _staff_router() -> Router:
     menu.register(show_requests, MenuCb.filter(F.screen == MenuScreen.REQUESTS))
     menu.register(show_classes, MenuCb.filter(F.screen == MenuScreen.CLASSES))
     menu.register(show_codes, MenuCb.filter(F.screen == MenuScreen.CODES))
-    for handler, factory in BUTTONS:
-        router.callback_query.register(handler, factory.filter())
+    register_buttons(router, *BUTTONS)
     return router
 
 
@@ -210,7 +204,7 @@ def create_router() -> Router:
         commands=["requests", "classes", "codes"],
         buttons=[
             MenuCb.filter(F.screen.in_(SCREENS)),
-            *(factory.filter() for _, factory in BUTTONS),
+            *(button_filter(handler) for handler in BUTTONS),
         ],
     )
     router.message.filter(F.chat.type == "private")

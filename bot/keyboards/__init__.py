@@ -3,6 +3,7 @@ one module per further area (`bot.keyboards.diary`, `bot.keyboards.journal`, …
 
 from __future__ import annotations
 
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -39,6 +40,17 @@ from services.people.school import (
     ClassItem,
     StudentAccess,
 )
+
+
+def button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    """A button that sends `data` when pressed."""
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def one_button(text: str, data: CallbackData) -> InlineKeyboardMarkup:
+    """A keyboard of one button."""
+    return InlineKeyboardMarkup(inline_keyboard=[[button(text, data)]])
+
 
 LANGUAGE_LABELS = {Lang.RU: "🇷🇺 Русский", Lang.EN: "🇬🇧 English"}
 
@@ -118,7 +130,7 @@ def home_keyboard(actor: Actor) -> InlineKeyboardMarkup | None:
 
 
 def back_button(builder: InlineKeyboardBuilder, screen: Screen = Screen.HOME) -> None:
-    builder.row(InlineKeyboardButton(text=_("« Back"), callback_data=MenuCb(screen=screen).pack()))
+    builder.row(button(_("« Back"), MenuCb(screen=screen)))
 
 
 def children_keyboard(actor: Actor) -> InlineKeyboardMarkup:

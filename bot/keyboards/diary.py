@@ -4,29 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import MenuCb, Screen
-from bot.callbacks.diary import (
-    AttendanceCb,
-    CalcCb,
-    DayCb,
-    GradesCb,
-    HomeworkCb,
-    HomeworkFilesCb,
-    HomeworkItemCb,
-    ReportCb,
-    ScheduleCb,
-    SpoilerCb,
-    SubmitCb,
-    SubmitOp,
-    WeekCb,
-    YearsCb,
-)
+from bot.callbacks import diary as cb
 from bot.dates import format_day
-from bot.keyboards import back_button
+from bot.keyboards import back_button, button, one_button
 from db.enums import PeriodKind
 from services.diary import (
     ATTACHMENTS_PER_PRESS,
@@ -69,8 +54,13 @@ def _mark(chosen: bool, label: str) -> str:
     return f"• {label}" if chosen else label
 
 
-def _diary_back(builder: InlineKeyboardBuilder) -> None:
+def _to_diary(builder: InlineKeyboardBuilder, *sizes: int) -> InlineKeyboardMarkup:
+    """The keyboard: rows of `sizes` buttons (as they are when none given), then « Back to
+    the diary."""
+    if sizes:
+        builder.adjust(*sizes)
     back_button(builder, Screen.DIARY)
+    return builder.as_markup()
 
 
 def diary_menu_keyboard(menu: DiaryMenu) -> InlineKeyboardMarkup:
@@ -81,23 +71,23 @@ def diary_menu_keyboard(menu: DiaryMenu) -> InlineKeyboardMarkup:
     scopes = child.scopes
     tomorrow = child.today + timedelta(days=1)
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("📅 Today"), callback_data=DayCb(student_id=sid))
+    builder.button(text=_("📅 Today"), callback_data=cb.DayCb(student_id=sid))
     builder.button(
-        text=_("➡️ Tomorrow"), callback_data=DayCb(student_id=sid, day=tomorrow.toordinal())
+        text=_("➡️ Tomorrow"), callback_data=cb.DayCb(student_id=sid, day=tomorrow.toordinal())
     )
-    builder.button(text=_("🗓 Week"), callback_data=WeekCb(student_id=sid))
+    builder.button(text=_("🗓 Week"), callback_data=cb.WeekCb(student_id=sid))
     sizes = [3]
     row: list[tuple[str, object]] = []
     if scopes.grades:
-        row.append((_("📊 Grades"), GradesCb(student_id=sid, entry=True)))
+        row.append((_("📊 Grades"), cb.GradesCb(student_id=sid, entry=True)))
     if scopes.homework:
-        row.append((_("📝 Homework"), HomeworkCb(student_id=sid)))
+        row.append((_("📝 Homework"), cb.HomeworkCb(student_id=sid)))
     if scopes.schedule:
-        row.append((_("🕘 Schedule"), ScheduleCb(student_id=sid)))
+        row.append((_("🕘 Schedule"), cb.ScheduleCb(student_id=sid)))
     if scopes.attendance:
-        row.append((_("🚸 Attendance"), AttendanceCb(student_id=sid)))
+        row.append((_("🚸 Attendance"), cb.AttendanceCb(student_id=sid)))
     if scopes.grades or scopes.attendance:
-        row.append((_("📄 Report"), ReportCb(student_id=sid)))
+        row.append((_("📄 Report"), cb.ReportCb(student_id=sid)))
     for text, data in row:
         builder.button(text=text, callback_data=data)  # type: ignore[arg-type]
     sizes += [2] * (len(row) // 2) + ([1] if len(row) % 2 else [])
@@ -126,7 +116,7 @@ def _homework_buttons(
         clip = " 📎" if item.attachments else ""
         builder.button(
             text=_label(f"{icon} {item.subject}") + clip,
-            callback_data=HomeworkItemCb(student_id=student_id, homework_id=item.id),
+            callback_data=cb.HomeworkItemCb(student_id=student_id, homework_id=item.id),
         )
     return count
 
@@ -138,18 +128,16 @@ def day_keyboard(view: DayView) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     count = _homework_buttons(builder, sid, view.day.homework, day)
 
-    def go(delta: int) -> DayCb:
-        return DayCb(student_id=sid, day=(day + timedelta(days=delta)).toordinal())
+    def go(delta: int) -> cb.DayCb:
+        return cb.DayCb(student_id=sid, day=(day + timedelta(days=delta)).toordinal())
 
     builder.button(text="◀", callback_data=go(-1))
-    builder.button(text=_("Today"), callback_data=DayCb(student_id=sid))
+    builder.button(text=_("Today"), callback_data=cb.DayCb(student_id=sid))
     builder.button(text="▶", callback_data=go(1))
     builder.button(text="◀◀", callback_data=go(-7))
-    builder.button(text=_("🗓 Week"), callback_data=WeekCb(student_id=sid, day=day.toordinal()))
+    builder.button(text=_("🗓 Week"), callback_data=cb.WeekCb(student_id=sid, day=day.toordinal()))
     builder.button(text="▶▶", callback_data=go(7))
-    builder.adjust(*([2] * (count // 2) + [1] * (count % 2)), 3, 3)
-    _diary_back(builder)
-    return builder.as_markup()
+    return _to_diary(builder, *([2] * (count // 2) + [1] * (count % 2)), 3, 3)
 
 
 def _week_days(view: WeekView) -> list[date]:
@@ -165,20 +153,18 @@ def week_keyboard(view: WeekView) -> InlineKeyboardMarkup:
     days = _week_days(view)
     for day in days:
         builder.button(
-            text=format_day(day), callback_data=DayCb(student_id=sid, day=day.toordinal())
+            text=format_day(day), callback_data=cb.DayCb(student_id=sid, day=day.toordinal())
         )
     prev_week = (view.monday - timedelta(days=7)).toordinal()
     next_week = (view.monday + timedelta(days=7)).toordinal()
-    builder.button(text="◀", callback_data=WeekCb(student_id=sid, day=prev_week))
-    builder.button(text=_("This week"), callback_data=WeekCb(student_id=sid))
-    builder.button(text="▶", callback_data=WeekCb(student_id=sid, day=next_week))
+    builder.button(text="◀", callback_data=cb.WeekCb(student_id=sid, day=prev_week))
+    builder.button(text=_("This week"), callback_data=cb.WeekCb(student_id=sid))
+    builder.button(text="▶", callback_data=cb.WeekCb(student_id=sid, day=next_week))
     per_row = 3 if len(days) > 5 else len(days) or 1
     rows = [per_row] * (len(days) // per_row) + (
         [len(days) % per_row] if len(days) % per_row else []
     )
-    builder.adjust(*rows, 3)
-    _diary_back(builder)
-    return builder.as_markup()
+    return _to_diary(builder, *rows, 3)
 
 
 def schedule_keyboard(view: WeekView) -> InlineKeyboardMarkup:
@@ -186,19 +172,17 @@ def schedule_keyboard(view: WeekView) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     prev_week = (view.monday - timedelta(days=7)).toordinal()
     next_week = (view.monday + timedelta(days=7)).toordinal()
-    builder.button(text="◀", callback_data=ScheduleCb(student_id=sid, day=prev_week))
-    builder.button(text=_("This week"), callback_data=ScheduleCb(student_id=sid))
-    builder.button(text="▶", callback_data=ScheduleCb(student_id=sid, day=next_week))
-    builder.adjust(3)
-    _diary_back(builder)
-    return builder.as_markup()
+    builder.button(text="◀", callback_data=cb.ScheduleCb(student_id=sid, day=prev_week))
+    builder.button(text=_("This week"), callback_data=cb.ScheduleCb(student_id=sid))
+    builder.button(text="▶", callback_data=cb.ScheduleCb(student_id=sid, day=next_week))
+    return _to_diary(builder, 3)
 
 
 def _period_row(
     builder: InlineKeyboardBuilder,
     periods: list[PeriodInfo],
     chosen: PeriodInfo,
-    make: type[GradesCb] | type[AttendanceCb] | type[ReportCb],
+    make: type[cb.GradesCb] | type[cb.AttendanceCb] | type[cb.ReportCb],
     student_id: int,
 ) -> int:
     shown = [p for p in periods if p.id]
@@ -222,23 +206,21 @@ def grades_keyboard(view: GradesView) -> InlineKeyboardMarkup:
         new = "🆕 " if subject.new_count else ""
         builder.button(
             text=_label(new + subject.short_name, 24),
-            callback_data=GradesCb(
+            callback_data=cb.GradesCb(
                 student_id=sid, period_id=view.period.id, subject_id=subject.subject_id
             ),
         )
-    periods = _period_row(builder, view.periods, view.period, GradesCb, sid)
-    builder.button(text=_("🗂 Earlier years"), callback_data=YearsCb(student_id=sid))
+    periods = _period_row(builder, view.periods, view.period, cb.GradesCb, sid)
+    builder.button(text=_("🗂 Earlier years"), callback_data=cb.YearsCb(student_id=sid))
     sizes = [*_rows(len(view.subjects), 3), *_rows(periods, 5), 1]
     if view.child.is_own:
         on = view.child.spoiler_setting
         builder.button(
             text=_("🙈 Grades under a spoiler: on") if on else _("🙈 Grades under a spoiler: off"),
-            callback_data=SpoilerCb(on=not on, period_id=view.period.id),
+            callback_data=cb.SpoilerCb(on=not on, period_id=view.period.id),
         )
         sizes.append(1)
-    builder.adjust(*sizes)
-    _diary_back(builder)
-    return builder.as_markup()
+    return _to_diary(builder, *sizes)
 
 
 def subject_keyboard(view: GradesView) -> InlineKeyboardMarkup:
@@ -249,17 +231,15 @@ def subject_keyboard(view: GradesView) -> InlineKeyboardMarkup:
     if not view.period_over:
         builder.button(
             text=_("🎯 What do I need?"),
-            callback_data=CalcCb(
+            callback_data=cb.CalcCb(
                 student_id=sid, period_id=view.period.id, subject_id=view.subject.subject_id
             ),
         )
     builder.button(
         text=_("« All subjects"),
-        callback_data=GradesCb(student_id=sid, period_id=view.period.id),
+        callback_data=cb.GradesCb(student_id=sid, period_id=view.period.id),
     )
-    builder.adjust(1)
-    _diary_back(builder)
-    return builder.as_markup()
+    return _to_diary(builder, 1)
 
 
 def calculator_keyboard(view: CalculatorView) -> InlineKeyboardMarkup:
@@ -267,25 +247,21 @@ def calculator_keyboard(view: CalculatorView) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
         text=_("« Back to %(subject)s") % {"subject": _label(view.subject.short_name, 24)},
-        callback_data=GradesCb(
+        callback_data=cb.GradesCb(
             student_id=sid, period_id=view.period.id, subject_id=view.subject.subject_id
         ),
     )
-    builder.adjust(1)
-    _diary_back(builder)
-    return builder.as_markup()
+    return _to_diary(builder, 1)
 
 
 def years_keyboard(view: YearsView) -> InlineKeyboardMarkup:
     sid = view.child.student_id
     builder = InlineKeyboardBuilder()
     for year in view.years[:20]:
-        builder.button(text=year.name, callback_data=GradesCb(student_id=sid, year_id=year.id))
+        builder.button(text=year.name, callback_data=cb.GradesCb(student_id=sid, year_id=year.id))
     builder.adjust(2)
-    back = InlineKeyboardButton(text=_("« Grades"), callback_data=GradesCb(student_id=sid).pack())
-    builder.row(back)
-    _diary_back(builder)
-    return builder.as_markup()
+    builder.row(button(_("« Grades"), cb.GradesCb(student_id=sid)))
+    return _to_diary(builder)
 
 
 def homework_list_keyboard(view: HomeworkListView) -> InlineKeyboardMarkup:
@@ -298,21 +274,19 @@ def homework_list_keyboard(view: HomeworkListView) -> InlineKeyboardMarkup:
         clip = " 📎" if item.attachments else ""
         builder.button(
             text=_label(f"{format_day(item.due_date, 'd MMM')} · {item.subject}") + clip,
-            callback_data=HomeworkItemCb(student_id=sid, homework_id=item.id),
+            callback_data=cb.HomeworkItemCb(student_id=sid, homework_id=item.id),
         )
     for subject in view.subjects:
         chosen = view.subject is not None and view.subject.id == subject.id
         builder.button(
             text=_mark(chosen, _label(subject.short_name, 24)),
-            callback_data=HomeworkCb(student_id=sid, subject_id=subject.id),
+            callback_data=cb.HomeworkCb(student_id=sid, subject_id=subject.id),
         )
     builder.button(
         text=_mark(view.subject is None, _("All upcoming")),
-        callback_data=HomeworkCb(student_id=sid),
+        callback_data=cb.HomeworkCb(student_id=sid),
     )
-    builder.adjust(*([1] * count), *_rows(len(view.subjects), 3), 1)
-    _diary_back(builder)
-    return builder.as_markup()
+    return _to_diary(builder, *([1] * count), *_rows(len(view.subjects), 3), 1)
 
 
 def homework_item_keyboard(detail: HomeworkDetail) -> InlineKeyboardMarkup:
@@ -323,15 +297,15 @@ def homework_item_keyboard(detail: HomeworkDetail) -> InlineKeyboardMarkup:
     if item.attachments:
         builder.button(
             text=_("📎 Attachments (%(count)d)") % {"count": item.attachments},
-            callback_data=HomeworkFilesCb(student_id=sid, homework_id=item.id),
+            callback_data=cb.HomeworkFilesCb(student_id=sid, homework_id=item.id),
         )
     if detail.may_submit:
         label = _("📤 Hand in again") if detail.submission else _("📤 Hand in")
-        builder.button(text=label, callback_data=SubmitCb(homework_id=item.id, op=SubmitOp.START))
-    builder.button(text=_("« Homework"), callback_data=HomeworkCb(student_id=sid, subject_id=0))
-    builder.adjust(1)
-    _diary_back(builder)
-    return builder.as_markup()
+        builder.button(
+            text=label, callback_data=cb.SubmitCb(homework_id=item.id, op=cb.SubmitOp.START)
+        )
+    builder.button(text=_("« Homework"), callback_data=cb.HomeworkCb(student_id=sid, subject_id=0))
+    return _to_diary(builder, 1)
 
 
 def more_attachments_keyboard(
@@ -345,7 +319,7 @@ def more_attachments_keyboard(
     builder.button(
         text=_("📎 Next: %(first)d–%(last)d of %(total)d")
         % {"first": offset + 1, "last": last, "total": total},
-        callback_data=HomeworkFilesCb(
+        callback_data=cb.HomeworkFilesCb(
             student_id=student_id, homework_id=homework_id, offset=offset
         ),
     )
@@ -355,39 +329,40 @@ def more_attachments_keyboard(
 def submit_keyboard(homework_id: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
-        text=_("✅ Done"), callback_data=SubmitCb(homework_id=homework_id, op=SubmitOp.DONE)
+        text=_("✅ Done"), callback_data=cb.SubmitCb(homework_id=homework_id, op=cb.SubmitOp.DONE)
     )
     builder.button(
-        text=_("✖️ Cancel"), callback_data=SubmitCb(homework_id=homework_id, op=SubmitOp.CANCEL)
+        text=_("✖️ Cancel"),
+        callback_data=cb.SubmitCb(homework_id=homework_id, op=cb.SubmitOp.CANCEL),
     )
     builder.adjust(2)
     return builder.as_markup()
 
 
-def attendance_keyboard(view: AttendanceView) -> InlineKeyboardMarkup:
+def _periods_keyboard(
+    periods: list[PeriodInfo],
+    chosen: PeriodInfo,
+    make: type[cb.AttendanceCb] | type[cb.ReportCb],
+    student_id: int,
+) -> InlineKeyboardMarkup:
+    """A screen by period: a button per period (five a row), then « Back to the diary."""
     builder = InlineKeyboardBuilder()
-    periods = _period_row(builder, view.periods, view.period, AttendanceCb, view.child.student_id)
-    builder.adjust(*_rows(periods, 5))
-    _diary_back(builder)
-    return builder.as_markup()
+    return _to_diary(builder, *_rows(_period_row(builder, periods, chosen, make, student_id), 5))
+
+
+def attendance_keyboard(view: AttendanceView) -> InlineKeyboardMarkup:
+    return _periods_keyboard(view.periods, view.period, cb.AttendanceCb, view.child.student_id)
 
 
 def report_keyboard(report: FamilyReport) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    periods = _period_row(builder, report.periods, report.period, ReportCb, report.child.student_id)
-    builder.adjust(*_rows(periods, 5))
-    _diary_back(builder)
-    return builder.as_markup()
+    return _periods_keyboard(report.periods, report.period, cb.ReportCb, report.child.student_id)
 
 
 def home_keyboard() -> InlineKeyboardMarkup:
     """Only « Back to the main screen."""
-    builder = InlineKeyboardBuilder()
-    back_button(builder)
-    return builder.as_markup()
+    return one_button(_("« Back"), MenuCb(screen=Screen.HOME))
 
 
 def diary_back_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    _diary_back(builder)
-    return builder.as_markup()
+    """Only « Back to the diary."""
+    return one_button(_("« Back"), MenuCb(screen=Screen.DIARY))

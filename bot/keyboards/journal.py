@@ -56,6 +56,7 @@ from bot.callbacks.journal import (
 )
 from bot.dates import DAY_MONTH, format_clock, format_day
 from bot.i18n import N_
+from bot.keyboards import button, one_button
 from db.enums import GradeKind, ScaleKind, SubmissionStatus
 from services.core.grading import FAIL, PASS, ScaleSpec, display_value
 from services.journal import (
@@ -132,7 +133,7 @@ def _back(builder: InlineKeyboardBuilder, text: str, data: str) -> None:
 
 def _row(builder: InlineKeyboardBuilder, text: str, data: CallbackData) -> None:
     """A row of one button."""
-    builder.row(InlineKeyboardButton(text=text, callback_data=data.pack()))
+    builder.row(button(text, data))
 
 
 def _pager(
@@ -145,9 +146,9 @@ def _pager(
     """A row of "previous / next page" buttons (none on a single page)."""
     nav = []
     if page > 0:
-        nav.append(InlineKeyboardButton(text=labels[0], callback_data=data(page - 1).pack()))
+        nav.append(button(labels[0], data(page - 1)))
     if has_more:
-        nav.append(InlineKeyboardButton(text=labels[1], callback_data=data(page + 1).pack()))
+        nav.append(button(labels[1], data(page + 1)))
     if nav:
         builder.row(*nav)
 
@@ -175,12 +176,7 @@ def _add_values(
     shown, width = _value_rows(spec, values)
     row: list[InlineKeyboardButton] = []
     for index in shown:
-        row.append(
-            InlineKeyboardButton(
-                text=value_label(values[index]),
-                callback_data=data(index).pack(),
-            )
-        )
+        row.append(button(value_label(values[index]), data(index)))
         if len(row) == width:
             builder.row(*row)
             row = []
@@ -212,54 +208,22 @@ def _lesson_label(item: LessonItem, *, with_date: bool = False) -> str:
 def day_keyboard(view: DayView) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for item in view.lessons:
-        builder.row(
-            InlineKeyboardButton(
-                text=_lesson_label(item), callback_data=JLessonCb(lesson_id=item.id).pack()
-            )
-        )
+        builder.row(button(_lesson_label(item), JLessonCb(lesson_id=item.id)))
     day = view.day.toordinal()
-    nav = [
-        InlineKeyboardButton(
-            text="◀️", callback_data=JDayCb(day=day - 1, class_id=view.class_id).pack()
-        )
-    ]
+    nav = [button("◀️", JDayCb(day=day - 1, class_id=view.class_id))]
     if view.day != view.today:
-        nav.append(
-            InlineKeyboardButton(
-                text=_("Today"),
-                callback_data=JDayCb(day=view.today.toordinal(), class_id=view.class_id).pack(),
-            )
-        )
-    nav.append(
-        InlineKeyboardButton(
-            text="▶️", callback_data=JDayCb(day=day + 1, class_id=view.class_id).pack()
-        )
-    )
+        nav.append(button(_("Today"), JDayCb(day=view.today.toordinal(), class_id=view.class_id)))
+    nav.append(button("▶️", JDayCb(day=day + 1, class_id=view.class_id)))
     builder.row(*nav)
     builder.row(
-        InlineKeyboardButton(
-            text=_("🏫 Class"), callback_data=JPickCb(what=Pick.CLASS, day=day).pack()
-        ),
-        InlineKeyboardButton(
-            text=_("📖 Subject"),
-            callback_data=JPickCb(what=Pick.SUBJECT, day=day, class_id=view.class_id).pack(),
-        ),
-        InlineKeyboardButton(
-            text=_("📅 Week"),
-            callback_data=JPickCb(what=Pick.WEEK, day=day, class_id=view.class_id).pack(),
-        ),
+        button(_("🏫 Class"), JPickCb(what=Pick.CLASS, day=day)),
+        button(_("📖 Subject"), JPickCb(what=Pick.SUBJECT, day=day, class_id=view.class_id)),
+        button(_("📅 Week"), JPickCb(what=Pick.WEEK, day=day, class_id=view.class_id)),
     )
     if view.class_id and view.class_journal:
-        builder.row(
-            InlineKeyboardButton(
-                text=_("👀 Not seen by parents"),
-                callback_data=JUnseenCb(class_id=view.class_id).pack(),
-            )
-        )
+        builder.row(button(_("👀 Not seen by parents"), JUnseenCb(class_id=view.class_id)))
     if view.class_id and view.teaches:
-        builder.row(
-            InlineKeyboardButton(text=_("📘 My lessons"), callback_data=JDayCb(day=day).pack())
-        )
+        builder.row(button(_("📘 My lessons"), JDayCb(day=day)))
     _back(builder, _("« Main screen"), MenuCb(screen=Screen.HOME).pack())
     return builder.as_markup()
 
@@ -294,17 +258,13 @@ def week_keyboard(day: date, class_id: int, today: date) -> InlineKeyboardMarkup
         builder.button(text=label, callback_data=JDayCb(day=current.toordinal(), class_id=class_id))
     builder.adjust(4, 3)
     builder.row(
-        InlineKeyboardButton(
-            text=_("◀️ Week"),
-            callback_data=JPickCb(
-                what=Pick.WEEK, day=(day - timedelta(days=7)).toordinal(), class_id=class_id
-            ).pack(),
+        button(
+            _("◀️ Week"),
+            JPickCb(what=Pick.WEEK, day=(day - timedelta(days=7)).toordinal(), class_id=class_id),
         ),
-        InlineKeyboardButton(
-            text=_("Week ▶️"),
-            callback_data=JPickCb(
-                what=Pick.WEEK, day=(day + timedelta(days=7)).toordinal(), class_id=class_id
-            ).pack(),
+        button(
+            _("Week ▶️"),
+            JPickCb(what=Pick.WEEK, day=(day + timedelta(days=7)).toordinal(), class_id=class_id),
         ),
     )
     _back(builder, _("« Back"), JDayCb(day=day.toordinal(), class_id=class_id).pack())
@@ -314,12 +274,7 @@ def week_keyboard(day: date, class_id: int, today: date) -> InlineKeyboardMarkup
 def assignment_keyboard(view: AssignmentLessons, today: date) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for item in view.lessons:
-        builder.row(
-            InlineKeyboardButton(
-                text=_lesson_label(item, with_date=True),
-                callback_data=JLessonCb(lesson_id=item.id).pack(),
-            )
-        )
+        builder.row(button(_lesson_label(item, with_date=True), JLessonCb(lesson_id=item.id)))
     _pager(
         builder,
         view.page,
@@ -345,67 +300,38 @@ def lesson_keyboard(card: LessonCard) -> InlineKeyboardMarkup:
     lid = lesson.id
     if card.gradable:
         builder.row(
-            InlineKeyboardButton(
-                text=_("▶️ Run-through"),
-                callback_data=JRunCb(
-                    lesson_id=lid, student_id=0, kind=GradeKind.CLASSWORK, op=RunOp.START
-                ).pack(),
+            button(
+                _("▶️ Run-through"),
+                JRunCb(lesson_id=lid, student_id=0, kind=GradeKind.CLASSWORK, op=RunOp.START),
             ),
-            InlineKeyboardButton(
-                text=_("👥 Grades"),
-                callback_data=JRosterCb(lesson_id=lid, mode=RosterMode.GRADES).pack(),
-            ),
+            button(_("👥 Grades"), JRosterCb(lesson_id=lid, mode=RosterMode.GRADES)),
         )
         attendance = [
-            InlineKeyboardButton(
-                text=_("🚸 Attendance"),
-                callback_data=JRosterCb(lesson_id=lid, mode=RosterMode.ATTENDANCE).pack(),
-            )
+            button(_("🚸 Attendance"), JRosterCb(lesson_id=lid, mode=RosterMode.ATTENDANCE))
         ]
         if not card.closed:  # a closed period's attendance is frozen
             attendance.insert(
                 0,
-                InlineKeyboardButton(
-                    text=_all_present(),
-                    callback_data=JAttendCb(lesson_id=lid, student_id=0, op=AttendOp.ALL).pack(),
-                ),
+                button(_all_present(), JAttendCb(lesson_id=lid, student_id=0, op=AttendOp.ALL)),
             )
         builder.row(*attendance)
     else:
-        builder.row(
-            InlineKeyboardButton(
-                text=_("👥 Students"),
-                callback_data=JRosterCb(lesson_id=lid, mode=RosterMode.GRADES).pack(),
-            )
-        )
+        builder.row(button(_("👥 Students"), JRosterCb(lesson_id=lid, mode=RosterMode.GRADES)))
     builder.row(
-        InlineKeyboardButton(
-            text=_("📚 Homework"),
-            callback_data=JLessonCb(lesson_id=lid, view=LessonView.HOMEWORK).pack(),
-        ),
-        InlineKeyboardButton(
-            text=_("📊 Period grades"),
-            callback_data=JPeriodCb(assignment_id=lesson.assignment_id).pack(),
-        ),
+        button(_("📚 Homework"), JLessonCb(lesson_id=lid, view=LessonView.HOMEWORK)),
+        button(_("📊 Period grades"), JPeriodCb(assignment_id=lesson.assignment_id)),
     )
     if (card.can_write or card.can_replace) and not card.closed:
         builder.row(
-            InlineKeyboardButton(
-                text=_("⚙️ Topic, cancel, replacement"),
-                callback_data=JLessonCb(lesson_id=lid, view=LessonView.SETTINGS).pack(),
+            button(
+                _("⚙️ Topic, cancel, replacement"),
+                JLessonCb(lesson_id=lid, view=LessonView.SETTINGS),
             )
         )
     row = []
     if card.can_write:
-        row.append(
-            InlineKeyboardButton(text=_("↩️ Undo"), callback_data=JUndoCb(lesson_id=lid).pack())
-        )
-    row.append(
-        InlineKeyboardButton(
-            text=_("🧾 History"),
-            callback_data=JAuditCb(lesson_id=lid).pack(),
-        )
-    )
+        row.append(button(_("↩️ Undo"), JUndoCb(lesson_id=lid)))
+    row.append(button(_("🧾 History"), JAuditCb(lesson_id=lid)))
     builder.row(*row)
     back_class = 0 if card.can_write else lesson.class_id
     _back(builder, _("« Day"), _day_of(lesson.date, back_class))
@@ -436,19 +362,14 @@ def roster_keyboard(card: LessonCard, mode: RosterMode, page: int) -> InlineKeyb
     _pager(builder, page, more, lambda p: JRosterCb(lesson_id=lid, mode=mode, page=p))
     if mode == RosterMode.ATTENDANCE and card.gradable and not card.closed:
         builder.row(
-            InlineKeyboardButton(
-                text=_all_present(),
-                callback_data=JAttendCb(lesson_id=lid, student_id=0, op=AttendOp.ALL).pack(),
-            ),
-            InlineKeyboardButton(
-                text=_("%(icon)s Excused…") % {"icon": icons.EXCUSED},
-                callback_data=JRosterCb(lesson_id=lid, mode=RosterMode.EXCUSE).pack(),
+            button(_all_present(), JAttendCb(lesson_id=lid, student_id=0, op=AttendOp.ALL)),
+            button(
+                _("%(icon)s Excused…") % {"icon": icons.EXCUSED},
+                JRosterCb(lesson_id=lid, mode=RosterMode.EXCUSE),
             ),
         )
     if mode != RosterMode.GRADES and card.can_write:
-        builder.row(
-            InlineKeyboardButton(text=_("↩️ Undo"), callback_data=JUndoCb(lesson_id=lid).pack())
-        )
+        builder.row(button(_("↩️ Undo"), JUndoCb(lesson_id=lid)))
     back = (
         JRosterCb(lesson_id=lid, mode=RosterMode.ATTENDANCE).pack()
         if mode == RosterMode.EXCUSE
@@ -462,11 +383,7 @@ def _kind_row(
     builder: InlineKeyboardBuilder, current: GradeKind, data: Callable[[GradeKind], CallbackData]
 ) -> None:
     buttons = [
-        InlineKeyboardButton(
-            text=("• " if kind == current else "") + kind_label(kind),
-            callback_data=data(kind).pack(),
-        )
-        for kind in KINDS
+        button(("• " if kind == current else "") + kind_label(kind), data(kind)) for kind in KINDS
     ]
     builder.row(*buttons[:3])
     builder.row(*buttons[3:])
@@ -477,9 +394,7 @@ def student_keyboard(sheet: StudentSheet, kind: GradeKind) -> InlineKeyboardMark
     lid, sid = sheet.lesson.id, sheet.line.student_id
     for mark in sheet.line.marks:
         label = f"✏️ {value_label(mark.value)} · {kind_label(mark.kind)}"
-        builder.row(
-            InlineKeyboardButton(text=label[:60], callback_data=JMarkCb(grade_id=mark.id).pack())
-        )
+        builder.row(button(label[:60], JMarkCb(grade_id=mark.id)))
     if sheet.gradable:
         _kind_row(builder, kind, lambda k: JStudentCb(lesson_id=lid, student_id=sid, kind=k))
         _add_values(
@@ -488,28 +403,17 @@ def student_keyboard(sheet: StudentSheet, kind: GradeKind) -> InlineKeyboardMark
             sheet.values,
             lambda i: JGradeCb(lesson_id=lid, student_id=sid, value=i, kind=kind),
         )
-        row = [
-            InlineKeyboardButton(
-                text=_("⌨️ Type a value"),
-                callback_data=JTypeCb(lesson_id=lid, student_id=sid, kind=kind).pack(),
-            )
-        ]
+        row = [button(_("⌨️ Type a value"), JTypeCb(lesson_id=lid, student_id=sid, kind=kind))]
         if not sheet.closed:  # a closed period's attendance is frozen
             row.append(
-                InlineKeyboardButton(
-                    text=icons.attendance(sheet.line.attendance) + " " + _("Attendance"),
-                    callback_data=JAttendCb(
-                        lesson_id=lid, student_id=sid, op=AttendOp.TOGGLE
-                    ).pack(),
+                button(
+                    icons.attendance(sheet.line.attendance) + " " + _("Attendance"),
+                    JAttendCb(lesson_id=lid, student_id=sid, op=AttendOp.TOGGLE),
                 )
             )
         builder.row(*row)
     if sheet.class_journal:
-        builder.row(
-            InlineKeyboardButton(
-                text=_("🧾 Student's history"), callback_data=JAuditCb(student_id=sid).pack()
-            )
-        )
+        builder.row(button(_("🧾 Student's history"), JAuditCb(student_id=sid)))
     _back(builder, _("« Roster"), JRosterCb(lesson_id=lid, mode=RosterMode.GRADES).pack())
     return builder.as_markup()
 
@@ -524,31 +428,20 @@ def run_keyboard(step: RunStep, kind: GradeKind) -> InlineKeyboardMarkup:
         lambda i: JGradeCb(lesson_id=lid, student_id=sid, value=i, kind=kind, run=True),
     )
     builder.row(
-        InlineKeyboardButton(
-            text=_("⏭ Skip"),
-            callback_data=JRunCb(lesson_id=lid, student_id=sid, kind=kind, op=RunOp.SKIP).pack(),
-        ),
-        InlineKeyboardButton(
-            text=_("%(icon)s Absent") % {"icon": icons.ABSENT},
-            callback_data=JRunCb(lesson_id=lid, student_id=sid, kind=kind, op=RunOp.ABSENT).pack(),
+        button(_("⏭ Skip"), JRunCb(lesson_id=lid, student_id=sid, kind=kind, op=RunOp.SKIP)),
+        button(
+            _("%(icon)s Absent") % {"icon": icons.ABSENT},
+            JRunCb(lesson_id=lid, student_id=sid, kind=kind, op=RunOp.ABSENT),
         ),
     )
     next_kind = KINDS[(KINDS.index(kind) + 1) % len(KINDS)]
     builder.row(
-        InlineKeyboardButton(
-            text="🔁 " + kind_label(kind),
-            callback_data=JRunCb(
-                lesson_id=lid, student_id=sid, kind=next_kind, op=RunOp.KIND
-            ).pack(),
+        button(
+            "🔁 " + kind_label(kind),
+            JRunCb(lesson_id=lid, student_id=sid, kind=next_kind, op=RunOp.KIND),
         ),
-        InlineKeyboardButton(
-            text=_("↩️ Undo"),
-            callback_data=JUndoCb(lesson_id=lid, student_id=sid, kind=kind).pack(),
-        ),
-        InlineKeyboardButton(
-            text=_("⏹ Stop"),
-            callback_data=JRunCb(lesson_id=lid, student_id=sid, kind=kind, op=RunOp.STOP).pack(),
-        ),
+        button(_("↩️ Undo"), JUndoCb(lesson_id=lid, student_id=sid, kind=kind)),
+        button(_("⏹ Stop"), JRunCb(lesson_id=lid, student_id=sid, kind=kind, op=RunOp.STOP)),
     )
     return builder.as_markup()
 
@@ -573,28 +466,18 @@ def grade_keyboard(detail: GradeDetail) -> InlineKeyboardMarkup:
         _kind_row(builder, detail.mark.kind, lambda k: JMarkKindCb(grade_id=gid, kind=k))
         if detail.mark.hidden_until is not None:
             builder.row(
-                InlineKeyboardButton(
-                    text=_("🔓 Show to the family now"),
-                    callback_data=JMarkCb(grade_id=gid, op=MarkOp.RELEASE).pack(),
-                )
+                button(_("🔓 Show to the family now"), JMarkCb(grade_id=gid, op=MarkOp.RELEASE))
             )
         if not detail.announced:
             holds = [
-                InlineKeyboardButton(
-                    text=_(HOLD_LABELS[hold]),
-                    callback_data=JHoldCb(grade_id=gid, hold=hold).pack(),
-                )
+                button(_(HOLD_LABELS[hold]), JHoldCb(grade_id=gid, hold=hold))
                 for hold, choice in HOLD_CHOICES.items()
                 if choice in detail.hold_choices
             ]
             builder.row(*holds[:2])
             if holds[2:]:
                 builder.row(*holds[2:])
-        builder.row(
-            InlineKeyboardButton(
-                text=_("🗑 Delete"), callback_data=JMarkCb(grade_id=gid, op=MarkOp.DELETE).pack()
-            )
-        )
+        builder.row(button(_("🗑 Delete"), JMarkCb(grade_id=gid, op=MarkOp.DELETE)))
     _back(
         builder,
         _("« Back"),
@@ -613,7 +496,7 @@ def _files_button(
     if page * FILES_PER_PAGE >= count:
         return None
     text = label if page == 0 else _("📎 More files")
-    return InlineKeyboardButton(text=text, callback_data=data(page + 1).pack())
+    return button(text, data(page + 1))
 
 
 def homework_keyboard(screen: HomeworkScreen, files_page: int = 0) -> InlineKeyboardMarkup:
@@ -622,22 +505,18 @@ def homework_keyboard(screen: HomeworkScreen, files_page: int = 0) -> InlineKeyb
     homework = screen.homework
     if screen.can_write:
         builder.row(
-            InlineKeyboardButton(
-                text=_("✏️ Write") if homework is None else _("✏️ Rewrite"),
-                callback_data=JLessonOpCb(lesson_id=lid, op=LessonOp.HOMEWORK).pack(),
+            button(
+                _("✏️ Write") if homework is None else _("✏️ Rewrite"),
+                JLessonOpCb(lesson_id=lid, op=LessonOp.HOMEWORK),
             ),
-            InlineKeyboardButton(
-                text=_("📎 Add files"),
-                callback_data=JLessonOpCb(lesson_id=lid, op=LessonOp.FILES).pack(),
-            ),
+            button(_("📎 Add files"), JLessonOpCb(lesson_id=lid, op=LessonOp.FILES)),
         )
         if homework is not None:
             builder.row(
                 *[
-                    InlineKeyboardButton(
-                        text=("📅 " if due == homework.due_date else "")
-                        + format_day(due, DAY_MONTH),
-                        callback_data=JDueCb(lesson_id=lid, day=due.toordinal()).pack(),
+                    button(
+                        ("📅 " if due == homework.due_date else "") + format_day(due, DAY_MONTH),
+                        JDueCb(lesson_id=lid, day=due.toordinal()),
                     )
                     for due in screen.due_choices
                 ]
@@ -652,9 +531,9 @@ def homework_keyboard(screen: HomeworkScreen, files_page: int = 0) -> InlineKeyb
         builder.row(files)
     if homework is not None:
         builder.row(
-            InlineKeyboardButton(
-                text=_("📥 Submissions") + f" ({homework.submissions})",
-                callback_data=JLessonCb(lesson_id=lid, view=LessonView.SUBMISSIONS).pack(),
+            button(
+                _("📥 Submissions") + f" ({homework.submissions})",
+                JLessonCb(lesson_id=lid, view=LessonView.SUBMISSIONS),
             )
         )
     _back(builder, _("« Lesson"), JLessonCb(lesson_id=lid).pack())
@@ -690,14 +569,8 @@ def submission_keyboard(detail: SubmissionDetail, files_page: int = 0) -> Inline
         builder.row(files)
     if detail.can_write:
         builder.row(
-            InlineKeyboardButton(
-                text=_("✅ Accept"),
-                callback_data=JSubmissionCb(submission_id=sid, op=SubOp.ACCEPT).pack(),
-            ),
-            InlineKeyboardButton(
-                text=_("↩️ Return with a comment"),
-                callback_data=JSubmissionCb(submission_id=sid, op=SubOp.RETURN).pack(),
-            ),
+            button(_("✅ Accept"), JSubmissionCb(submission_id=sid, op=SubOp.ACCEPT)),
+            button(_("↩️ Return with a comment"), JSubmissionCb(submission_id=sid, op=SubOp.RETURN)),
         )
     _back(
         builder,
@@ -715,27 +588,19 @@ def settings_keyboard(card: LessonCard) -> InlineKeyboardMarkup:
     lid = card.lesson.id
     if card.can_write:
         builder.row(
-            InlineKeyboardButton(
-                text=_("📝 Topic"),
-                callback_data=JLessonOpCb(lesson_id=lid, op=LessonOp.TOPIC).pack(),
-            ),
-            InlineKeyboardButton(
-                text=_("♻️ Restore the lesson")
+            button(_("📝 Topic"), JLessonOpCb(lesson_id=lid, op=LessonOp.TOPIC)),
+            button(
+                _("♻️ Restore the lesson")
                 if card.lesson.cancelled
                 else _("%(icon)s Cancel") % {"icon": icons.CANCELLED},
-                callback_data=JLessonOpCb(
+                JLessonOpCb(
                     lesson_id=lid,
                     op=LessonOp.RESTORE if card.lesson.cancelled else LessonOp.CANCEL,
-                ).pack(),
+                ),
             ),
         )
     if card.can_replace:
-        builder.row(
-            InlineKeyboardButton(
-                text=_("🔁 Replacement teacher"),
-                callback_data=JReplaceCb(lesson_id=lid).pack(),
-            )
-        )
+        builder.row(button(_("🔁 Replacement teacher"), JReplaceCb(lesson_id=lid)))
         if card.lesson.replacement_teacher_id is not None:
             _row(
                 builder,
@@ -780,9 +645,9 @@ def period_keyboard(sheet: PeriodSheet) -> InlineKeyboardMarkup:
     builder.adjust(2)
     builder.row(
         *[
-            InlineKeyboardButton(
-                text=("• " if p.id == pid else "") + period_short(p) + (" 🔒" if p.closed else ""),
-                callback_data=JPeriodCb(assignment_id=aid, period_id=p.id).pack(),
+            button(
+                ("• " if p.id == pid else "") + period_short(p) + (" 🔒" if p.closed else ""),
+                JPeriodCb(assignment_id=aid, period_id=p.id),
             )
             for p in sheet.periods[:6]
         ]
@@ -811,11 +676,9 @@ def period_student_keyboard(sheet: PeriodSheet, line: PeriodLine) -> InlineKeybo
         for index, value in enumerate(sheet.choices):
             label = value_label(value) + (" ✓" if value == line.proposed else "")
             row.append(
-                InlineKeyboardButton(
-                    text=label,
-                    callback_data=JPeriodValueCb(
-                        assignment_id=aid, period_id=pid, student_id=sid, value=index
-                    ).pack(),
+                button(
+                    label,
+                    JPeriodValueCb(assignment_id=aid, period_id=pid, student_id=sid, value=index),
                 )
             )
             if len(row) == 5:
@@ -872,27 +735,16 @@ def audit_keyboard(
 
 
 def unseen_keyboard(class_id: int, today: date) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    _back(builder, _("« Back"), JDayCb(day=today.toordinal(), class_id=class_id).pack())
-    return builder.as_markup()
+    return one_button(_("« Back"), JDayCb(day=today.toordinal(), class_id=class_id))
 
 
 def cancel_keyboard(lesson_id: int = 0) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("✖️ Cancel"), callback_data=JCancelCb(lesson_id=lesson_id))
-    return builder.as_markup()
+    return one_button(_("✖️ Cancel"), JCancelCb(lesson_id=lesson_id))
 
 
 def files_keyboard(lesson_id: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=_("✅ Done"),
-        callback_data=JLessonCb(lesson_id=lesson_id, view=LessonView.HOMEWORK),
-    )
-    return builder.as_markup()
+    return one_button(_("✅ Done"), JLessonCb(lesson_id=lesson_id, view=LessonView.HOMEWORK))
 
 
 def to_lesson_keyboard(lesson_id: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("« Lesson"), callback_data=JLessonCb(lesson_id=lesson_id))
-    return builder.as_markup()
+    return one_button(_("« Lesson"), JLessonCb(lesson_id=lesson_id))

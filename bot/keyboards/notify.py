@@ -19,7 +19,7 @@ from bot.callbacks.notify import (
 )
 from bot.dates import format_clock
 from bot.i18n import N_
-from bot.keyboards import back_button
+from bot.keyboards import back_button, one_button
 from db.enums import DeliveryMode, NotificationKind
 from services.notify.model import Button, ButtonAction
 from services.notify.preferences import (
@@ -87,19 +87,13 @@ def notification_keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup | No
 
 
 def cancel_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("✖️ Cancel"), callback_data=NoteCancelCb())
-    return builder.as_markup()
+    return one_button(_("✖️ Cancel"), NoteCancelCb())
 
 
 def thread_keyboard(grade_id: int, *, can_comment: bool) -> InlineKeyboardMarkup | None:
     if not can_comment:
         return None
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=_("💬 Comment"), callback_data=ReactCb(grade_id=grade_id, op=ReactOp.COMMENT)
-    )
-    return builder.as_markup()
+    return one_button(_("💬 Comment"), ReactCb(grade_id=grade_id, op=ReactOp.COMMENT))
 
 
 def settings_keyboard(view: SettingsView, erase_account: int | None = None) -> InlineKeyboardMarkup:

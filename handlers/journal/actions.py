@@ -29,6 +29,7 @@ from bot.callbacks.journal import (
     RunOp,
     SubOp,
 )
+from bot.filters import register_buttons
 from bot.keyboards import journal as kb
 from bot.screens import Screen
 from bot.telegram import pressed_message
@@ -474,33 +475,35 @@ def create_router() -> Router:
     """The journal's buttons and /journal (the package gates this router to staff)."""
     router = Router(name="journal_actions")
     router.message.register(journal_command, Command("journal"))
-    cq = router.callback_query
-    cq.register(open_journal, MenuCb.filter(F.screen == MenuScreen.JOURNAL))
-    cq.register(show_day, cb.JDayCb.filter())
-    cq.register(show_picker, cb.JPickCb.filter())
-    cq.register(show_assignment, cb.JAssignCb.filter())
-    cq.register(show_lesson, cb.JLessonCb.filter())
-    cq.register(show_homework_files, cb.JHomeworkFilesCb.filter())
-    cq.register(show_roster, cb.JRosterCb.filter())
-    cq.register(show_student, cb.JStudentCb.filter())
-    cq.register(on_grade, cb.JGradeCb.filter())
-    cq.register(ask_value, cb.JTypeCb.filter())
-    cq.register(on_run, cb.JRunCb.filter())
-    cq.register(on_mark, cb.JMarkCb.filter())
-    cq.register(on_mark_value, cb.JMarkValueCb.filter())
-    cq.register(on_mark_kind, cb.JMarkKindCb.filter())
-    cq.register(on_hold, cb.JHoldCb.filter())
-    cq.register(on_undo, cb.JUndoCb.filter())
-    cq.register(on_attendance, cb.JAttendCb.filter())
-    cq.register(on_lesson_op, cb.JLessonOpCb.filter())
-    cq.register(show_replacements, cb.JReplaceCb.filter())
-    cq.register(on_replacement, cb.JReplaceSetCb.filter())
-    cq.register(on_due, cb.JDueCb.filter())
-    cq.register(on_submission, cb.JSubmissionCb.filter())
-    cq.register(on_period, cb.JPeriodCb.filter())
-    cq.register(on_period_grade, cb.JPeriodGradeCb.filter())
-    cq.register(on_period_value, cb.JPeriodValueCb.filter())
-    cq.register(show_audit, cb.JAuditCb.filter())
-    cq.register(show_unseen, cb.JUnseenCb.filter())
-    cq.register(on_cancel_input, cb.JCancelCb.filter())
+    router.callback_query.register(open_journal, MenuCb.filter(F.screen == MenuScreen.JOURNAL))
+    register_buttons(
+        router,
+        show_day,
+        show_picker,
+        show_assignment,
+        show_lesson,
+        show_homework_files,
+        show_roster,
+        show_student,
+        on_grade,
+        ask_value,
+        on_run,
+        on_mark,
+        on_mark_value,
+        on_mark_kind,
+        on_hold,
+        on_undo,
+        on_attendance,
+        on_lesson_op,
+        show_replacements,
+        on_replacement,
+        on_due,
+        on_submission,
+        on_period,
+        on_period_grade,
+        on_period_value,
+        show_audit,
+        show_unseen,
+        on_cancel_input,
+    )
     return router

@@ -13,13 +13,13 @@ from bot.callbacks.journal import RosterMode
 from bot.keyboards import journal as kb
 from bot.rendering import Renderer
 from bot.screens import Screen
-from db.enums import AttachmentKind, AttendanceStatus
+from bot.telegram import sent_file
+from db.enums import AttendanceStatus
 from handlers.journal import prompts, screens
 from handlers.journal.context import JournalCtx
 from handlers.journal.prompts import JournalInput
 from services import journal
 from services.core.errors import DomainError
-from services.core.files import NewFile
 
 
 async def on_typed_value(message: Message, ctx: JournalCtx) -> None:
@@ -78,34 +78,10 @@ async def on_topic(message: Message, ctx: JournalCtx) -> None:
     await ctx.show(await screens.lesson(ctx, task.lesson_id, ctx.toast("saved")))
 
 
-def _attachment(message: Message) -> NewFile | None:
-    if message.document is not None:
-        doc = message.document
-        return NewFile(
-            AttachmentKind.DOCUMENT,
-            doc.file_id,
-            doc.file_unique_id,
-            (doc.file_name or "")[:255] or None,
-            (doc.mime_type or "")[:128] or None,
-            doc.file_size,
-        )
-    if message.photo:
-        photo = message.photo[-1]
-        return NewFile(
-            AttachmentKind.PHOTO,
-            photo.file_id,
-            photo.file_unique_id,
-            None,
-            "image/jpeg",
-            photo.file_size,
-        )
-    return None
-
-
 async def on_homework(message: Message, ctx: JournalCtx) -> None:
     """The homework text (a file or photo may come with it as the caption's carrier)."""
     task, prompt = await prompts.answered(ctx, prompts.Homework)
-    attachment = _attachment(message)
+    attachment = sent_file(message)
     text = message.text if message.text is not None else message.caption
     await journal.save_homework(
         ctx.session,
@@ -123,7 +99,7 @@ async def on_files(message: Message, ctx: JournalCtx) -> None:
     """One more file or photo for the homework (anything else: the question again)."""
     task, prompt = await prompts.answered(ctx, prompts.Files)
     markup = kb.files_keyboard(task.lesson_id)
-    attachment = _attachment(message)
+    attachment = sent_file(message)
     if attachment is None:
         await ctx.show(
             Screen(ctx.render("journal/prompt.html.j2", key="files", details={}), markup)

@@ -135,7 +135,17 @@ Change = Annotated[
 
 
 class _Task(Payload):
-    state: ClassVar[str | None]  # the `JournalInput` state that waits for the answer
+    """What a prompt asks for. Its `what` names the `JournalInput` state that waits for the
+    answer (`state`, set on each kind of task as it is defined)."""
+
+    state: ClassVar[str]
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        what = cls.model_fields.get("what")
+        if what is not None:
+            cls.state = getattr(JournalInput, what.default).state
 
 
 class _LessonTask(_Task):
@@ -145,7 +155,6 @@ class _LessonTask(_Task):
 class TypedGrade(_LessonTask):
     """A grade typed for a student; `run`: the run-through goes on after it."""
 
-    state = JournalInput.value.state
     what: Literal["value"] = "value"
     student_id: int
     kind: GradeKind
@@ -155,43 +164,36 @@ class TypedGrade(_LessonTask):
 class Reason(_Task):
     """The reason `change` needs; the change is applied with it."""
 
-    state = JournalInput.reason.state
     what: Literal["reason"] = "reason"
     change: Change
 
 
 class Topic(_LessonTask):
-    state = JournalInput.topic.state
     what: Literal["topic"] = "topic"
 
 
 class Homework(_LessonTask):
-    state = JournalInput.homework.state
     what: Literal["homework"] = "homework"
 
 
 class Files(_LessonTask):
     """Files for the homework; `count` were received so far."""
 
-    state = JournalInput.files.state
     what: Literal["files"] = "files"
     count: int = 0
 
 
 class Excuse(_LessonTask):
-    state = JournalInput.excuse.state
     what: Literal["excuse"] = "excuse"
     student_id: int
 
 
 class ReturnComment(_Task):
-    state = JournalInput.comment.state
     what: Literal["comment"] = "comment"
     submission_id: int
 
 
 class PeriodValue(_Task, _PeriodStudent):
-    state = JournalInput.period_value.state
     what: Literal["period_value"] = "period_value"
 
 
