@@ -11,7 +11,19 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import ChildCb, GrantCb, GrantOp, InviteCb, LinkDecisionCb, UnlinkCb
+from bot.callbacks import (
+    ChildCb,
+    ClassCb,
+    CodesCb,
+    GrantCb,
+    GrantOp,
+    InviteCb,
+    LinkDecisionCb,
+    MenuCb,
+    Screen,
+    StudentAccessCb,
+    UnlinkCb,
+)
 from db.enums import CodeKind, LinkMethod, RequestStatus
 from db.models import (
     AccessCode,
@@ -315,6 +327,66 @@ async def test_forged_buttons_change_nothing(
     answer = user.callback_answers[-1]
     assert answer.get("show_alert") is True, case
     await assert_unchanged(app.session_factory, before, case)
+    assert app.fake.unanswered_callbacks() == []
+    assert app.fake.errors == []
+
+
+REFUSAL = "Sorry, you don't have access to this."
+STAFF_SERVICES = [
+    ("services.linking", "pending_requests"),
+    ("services.linking", "decide"),
+    ("services.linking", "who_can_see"),
+    ("services.school", "visible_classes"),
+    ("services.school", "class_access"),
+    ("services.school", "class_name_for_codes"),
+    ("services.school", "issue_class_codes"),
+]
+
+
+async def test_staff_screens_are_gated_to_staff_before_any_service_runs(
+    app: App, school: f.SmallSchool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Families and strangers never reach the staff's linking screens: the router refuses
+    /requests, /classes, /codes and their buttons with the policy's refusal (the services
+    would refuse too, but for a parent's own child's access list; remove the gate and this
+    test fails)."""
+    reached: list[str] = []
+
+    def tripwire(name: str) -> Any:
+        async def called(*args: Any, **kwargs: Any) -> Any:
+            reached.append(name)
+            raise AssertionError(f"{name} reached")
+
+        return called
+
+    for module, name in STAFF_SERVICES:
+        monkeypatch.setattr(f"{module}.{name}", tripwire(name))
+    async with app.session_factory() as session:
+        request = LinkRequest(student_id=school.unlinked_student_id, account_id=1)
+        session.add(request)
+        await session.commit()
+        request_id = request.id
+    presses = [
+        MenuCb(screen=Screen.REQUESTS),
+        MenuCb(screen=Screen.CLASSES),
+        MenuCb(screen=Screen.CODES),
+        LinkDecisionCb(request_id=request_id, approve=True),
+        ClassCb(class_id=school.class_7b),
+        StudentAccessCb(student_id=school.student_id),
+        CodesCb(class_id=school.class_7b, kind=CodeKind.PARENT),
+    ]
+    before = await db_snapshot(app.session_factory)
+    for telegram_id in (f.PARENT, f.STUDENT, f.TRUSTED, 5999):
+        user = app.user(telegram_id, language_code="en")
+        for command in ("/requests", "/classes", "/codes"):
+            await user.send(command)
+            assert user.last.text == REFUSAL, (telegram_id, command)
+        for data in presses:
+            await user.press(user.last, data=data.pack())
+            answer = user.callback_answers[-1]
+            assert (answer["text"], answer.get("show_alert")) == (REFUSAL, True), data
+    assert reached == []
+    await assert_unchanged(app.session_factory, before)
     assert app.fake.unanswered_callbacks() == []
     assert app.fake.errors == []
 
