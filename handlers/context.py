@@ -15,6 +15,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.middlewares.base import Handler
 from bot.rendering import Renderer
 from bot.screens import Screen, show_screen
 from bot.telegram import refuse
@@ -80,7 +81,6 @@ class Ctx:
         await show_screen(self.event, self.bot, screen, anew=anew)
 
 
-Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 Middleware = Callable[[Handler, TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 

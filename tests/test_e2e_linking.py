@@ -11,19 +11,8 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import (
-    ChildCb,
-    ClassCb,
-    CodesCb,
-    GrantCb,
-    GrantOp,
-    InviteCb,
-    LinkDecisionCb,
-    MenuCb,
-    Screen,
-    StudentAccessCb,
-    UnlinkCb,
-)
+from bot import callbacks as cbs
+from bot.callbacks import ChildCb, GrantCb, GrantOp, InviteCb, LinkDecisionCb, UnlinkCb
 from db.enums import CodeKind, LinkMethod, RequestStatus
 from db.models import (
     AccessCode,
@@ -367,13 +356,13 @@ async def test_staff_screens_are_gated_to_staff_before_any_service_runs(
         await session.commit()
         request_id = request.id
     presses = [
-        MenuCb(screen=Screen.REQUESTS),
-        MenuCb(screen=Screen.CLASSES),
-        MenuCb(screen=Screen.CODES),
+        cbs.MenuCb(screen=cbs.Screen.REQUESTS),
+        cbs.MenuCb(screen=cbs.Screen.CLASSES),
+        cbs.MenuCb(screen=cbs.Screen.CODES),
         LinkDecisionCb(request_id=request_id, approve=True),
-        ClassCb(class_id=school.class_7b),
-        StudentAccessCb(student_id=school.student_id),
-        CodesCb(class_id=school.class_7b, kind=CodeKind.PARENT),
+        cbs.ClassCb(class_id=school.class_7b),
+        cbs.StudentAccessCb(student_id=school.student_id),
+        cbs.CodesCb(class_id=school.class_7b, kind=CodeKind.PARENT),
     ]
     before = await db_snapshot(app.session_factory)
     for telegram_id in (f.PARENT, f.STUDENT, f.TRUSTED, 5999):
