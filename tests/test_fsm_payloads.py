@@ -21,7 +21,7 @@ from handlers import diary, linking, notify
 from handlers.diary import SubmitDraft
 from handlers.linking import AwaitedContact
 from handlers.notify import AwaitedNote, NoteStates
-from services.diary import NewFile
+from services.core.files import NewFile
 from tests import factories as f
 from tests.harness import App
 
