@@ -322,13 +322,13 @@ async def test_forged_buttons_change_nothing(
 
 REFUSAL = "Sorry, you don't have access to this."
 STAFF_SERVICES = [
-    ("services.linking", "pending_requests"),
-    ("services.linking", "decide"),
-    ("services.linking", "who_can_see"),
-    ("services.school", "visible_classes"),
-    ("services.school", "class_access"),
-    ("services.school", "class_name_for_codes"),
-    ("services.school", "issue_class_codes"),
+    ("services.people.linking", "pending_requests"),
+    ("services.people.linking", "decide"),
+    ("services.people.linking", "who_can_see"),
+    ("services.people.school", "visible_classes"),
+    ("services.people.school", "class_access"),
+    ("services.people.school", "class_name_for_codes"),
+    ("services.people.school", "issue_class_codes"),
 ]
 
 
