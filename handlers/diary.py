@@ -29,7 +29,6 @@ from bot.keyboards import diary as kb
 from bot.screens import Screen
 from bot.states import Payload, Slot, SubmitStates
 from bot.telegram import MESSAGE_LIMIT, sent_file, split_html, visible_length
-from db.base import utcnow
 from db.enums import AttachmentKind
 from handlers.context import Ctx
 from services import diary
@@ -37,6 +36,7 @@ from services.core.access import Action, can
 from services.core.actors import ChildRef, Role
 from services.core.errors import DomainError
 from services.core.files import NewFile
+from services.core.schooltime import utcnow
 from services.diary import family_report
 
 

@@ -21,12 +21,12 @@ from bot.keyboards import (
     unlink_confirm_keyboard,
 )
 from bot.screens import Screen
-from db.base import utcnow
 from handlers.common import home_screen
 from handlers.context import Ctx
 from services.core.access import Action, require
 from services.core.actors import Role, load_actor
 from services.core.errors import DomainError
+from services.core.schooltime import utcnow
 from services.people import linking
 from services.people.codes import CodeKeys
 from services.people.school import EXPIRY_PERIOD, expiry_choices, school_zone

@@ -22,11 +22,11 @@ from bot.notifier import preference_defaults
 from bot.screens import Screen
 from bot.states import Payload, Slot
 from bot.telegram import pressed_message
-from db.base import utcnow
 from handlers.context import Ctx
 from services.core.access import Action, can, require
 from services.core.actors import Role
 from services.core.errors import DomainError
+from services.core.schooltime import utcnow
 from services.notify import outbox, preferences, reactions
 from services.notify.preferences import MODES
 from services.people import privacy

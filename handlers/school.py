@@ -28,12 +28,12 @@ from bot.keyboards import (
 from bot.middlewares.domain_errors import error_text
 from bot.screens import Screen
 from bot.telegram import send_long
-from db.base import utcnow
 from db.enums import CodeKind
 from handlers.context import Ctx
 from services.core.access import Action, denied, require
 from services.core.actors import Role
 from services.core.errors import DomainError
+from services.core.schooltime import utcnow
 from services.people import codes, letters, linking, school
 
 # --- link requests ----------------------------------------------------------------------------

@@ -10,10 +10,9 @@ from typing import Any
 from markupsafe import Markup
 
 from bot.telegram import plain_text
-from db.base import utcnow
 from handlers.context import Ctx
 from services.core.errors import DomainError
-from services.core.schooltime import local_date
+from services.core.schooltime import local_date, utcnow
 from services.people.school import school_zone
 
 

@@ -20,11 +20,11 @@ from pydantic import Field
 
 from bot.keyboards import journal as kb
 from bot.states import Payload, Slot
-from db.base import utcnow
 from db.enums import GradeKind
 from handlers.journal.context import JournalCtx
 from services import journal
 from services.core.errors import DomainError
+from services.core.schooltime import utcnow
 from services.journal import periods
 
 INPUT = "journal"  # the FSM data key of a pending typed input

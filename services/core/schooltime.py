@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.base import utcnow as utcnow  # the one clock: handlers read the time from here
 from db.models import School
 
 #: The zone of a school without one (and of the demo school); `Settings.timezone` overrides it.
