@@ -1,4 +1,4 @@
-"""The `parta` console script: run, db upgrade, demo seed."""
+"""The `parta` console script: run, db upgrade, demo seed, codes issue, year new."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.cli_year import add_parser as add_year_parser
 from bot.config import ConfigError, Settings, code_keys
 from bot.logs import configure_logging
 from db.engine import create_engine, create_session_factory
@@ -210,6 +211,17 @@ async def _bot_username(settings: Settings) -> str:
     return me.username or ""
 
 
+async def _year_new(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.cli_year import YearRefused, year_new
+
+    await _migrate(settings)
+    try:
+        lines = await year_new(settings.database_url, settings.timezone, args)
+    except (LookupError, YearRefused) as exc:
+        raise CliError(str(exc)) from None
+    print("\n".join(lines))
+
+
 def _version() -> str:
     try:
         return importlib.metadata.version("parta")
@@ -248,6 +260,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="cancel the class's unused codes of this kind (their letters may be printed)",
     )
+    add_year_parser(commands)
     return parser
 
 
@@ -272,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not 1 <= args.days <= 366:
                 raise CliError("--days must be between 1 and 366")
             asyncio.run(_codes_issue(settings, args))
+        elif args.command == "year":
+            asyncio.run(_year_new(settings, args))
     except CliError as exc:
         print(f"parta: {exc}", file=sys.stderr)
         return 2

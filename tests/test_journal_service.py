@@ -615,7 +615,7 @@ def test_audit_actions_keep_the_strings_the_log_stores() -> None:
         "GUARDIAN_UNLINK_SELF": "guardian.unlink_self", "GUARDIAN_REVOKE": "guardian.revoke",
         "TRUSTED_INVITE": "trusted.invite", "TRUSTED_ACCEPT": "trusted.accept",
         "TRUSTED_UPDATE": "trusted.update", "TRUSTED_REVOKE": "trusted.revoke",
-        "PRIVACY_ERASE": "privacy.erase",
+        "PRIVACY_ERASE": "privacy.erase", "YEAR_NEW": "year.new",
     }  # fmt: skip
 
 

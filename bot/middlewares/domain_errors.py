@@ -33,6 +33,7 @@ AREA_TEMPLATES: Mapping[str, str] = MappingProxyType(
         "privacy": "settings/erase_error.html.j2",
         "reaction": "notify/error.html.j2",
         "submission": "diary/submit_refused.html.j2",
+        "year": "school/year_error.html.j2",
     }
 )
 # detail values safe to log: ids, counts, enums and times (names and typed text are not)

@@ -71,6 +71,8 @@ class AuditAction(StrEnum):
     TRUSTED_REVOKE = "trusted.revoke"
     # personal data
     PRIVACY_ERASE = "privacy.erase"
+    # the school year
+    YEAR_NEW = "year.new"  # a new school year started (services.people.newyear)
 
 
 GRADE = "grade"

@@ -37,6 +37,7 @@ SHOWN_BY_AREA: Mapping[str, Shown] = MappingProxyType(
         "privacy": Shown.REASON,  # deleting one's own data
         "reaction": Shown.REASON,  # seen marks and comments on grades
         "submission": Shown.REASON,  # handing in homework
+        "year": Shown.REASON,  # starting a new school year
     }
 )
 
