@@ -50,6 +50,13 @@ def refusal_text(error: DomainError) -> str:
         return plain_text(error_text(renderer, error), limit=1000).replace("\n", " ")
 
 
+def _n(count: int, noun: str) -> str:
+    """``"1 student"``, ``"3 students"``, ``"2 classes"``."""
+    if count == 1:
+        return f"{count} {noun}"
+    return f"{count} {noun}es" if noun.endswith("s") else f"{count} {noun}s"
+
+
 def _day(day: date) -> str:
     return day.isoformat()
 
@@ -70,10 +77,11 @@ def describe(plan: YearPlan, *, today: date, applied: bool) -> Iterator[str]:
             f"  {period.kind.value} {period.number}: "
             f"{_day(period.starts_on)} – {_day(period.ends_on)}"
         )
-    yield f"promoted: {len(plan.promotions)} classes, {plan.promoted} students"
+    yield f"promoted: {_n(len(plan.promotions), 'class')}, {_n(plan.promoted, 'student')}"
     for promotion in plan.promotions:
-        yield f"  {promotion.name} → {promotion.new_name} ({promotion.students} students)"
-    yield f"graduating: {len(plan.graduations)} classes, {len(plan.graduates)} students"
+        yield f"  {promotion.name} → {promotion.new_name} ({_n(promotion.students, 'student')})"
+    graduating = f"{_n(len(plan.graduations), 'class')}, {_n(len(plan.graduates), 'student')}"
+    yield f"graduating: {graduating}"
     for graduation in plan.graduations:
         names = ", ".join(graduation.students[:NAMES_SHOWN])
         more = len(graduation.students) - NAMES_SHOWN
@@ -81,11 +89,12 @@ def describe(plan: YearPlan, *, today: date, applied: bool) -> Iterator[str]:
         yield f"  {graduation.name} ({len(graduation.students)}): {names}{tail}"
     ended = plan.ended
     yield (
-        f"graduates' links ended: {ended.guardianships} guardianships, {ended.trusted} "
-        f"trusted persons, {ended.codes} access codes, {ended.requests} link requests"
+        f"graduates' links ended: {_n(ended.guardianships, 'guardianship')}, "
+        f"{_n(ended.trusted, 'trusted grant')}, {_n(ended.codes, 'access code')}, "
+        f"{_n(ended.requests, 'link request')}"
     )
     if plan.left:
-        yield f"left the school earlier, not carried: {plan.left} students"
+        yield f"left the school earlier, not carried: {_n(plan.left, 'student')}"
     yield from (_warning(w) for w in plan.warnings)
     yield (
         "not carried: teaching assignments, timetable, holidays "

@@ -10,17 +10,22 @@ The world has fixed dates (the 2025/2026 year, 1 Sep – 31 May) and the service
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli_year import YearRefused, describe, refusal_text, year_new
+from bot.cli_year import YearRefused, _n, describe, refusal_text, year_new
 from db.enums import CodeKind, GradeKind, LinkMethod, PeriodKind, RequestStatus, ScaleKind
 from db.models import (
     AcademicYear,
@@ -396,7 +401,7 @@ async def test_the_dry_run_plans_everything_and_writes_nothing(
     assert [(w.key, w.subject) for w in plan.warnings] == [("unnumbered_name", "Кружок")]
     assert plan.new_year_id is None
     lines = list(describe(plan, today=SUMMER, applied=False))
-    assert "  7Б → 8Б (1 students)" in lines
+    assert "  7Б → 8Б (1 student)" in lines
     assert any("Гоша Выпускник" in line for line in lines)
     assert lines[-1] == "dry run: nothing written"
 
@@ -679,3 +684,99 @@ async def test_the_diary_works_on_the_first_day_and_last_year_stays_readable(
         assert "outside the school year" in graduate.last.text
     assert app.fake.errors == []
     assert app.fake.unanswered_callbacks() == []
+
+
+@pytest.mark.real_clock  # `parta` runs in another process, on the real clock
+async def test_parta_year_new_exits_cleanly(
+    db_url: str, session_factory: async_sessionmaker[AsyncSession], world: World, tmp_path: Path
+) -> None:
+    today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Moscow")).date()
+    async with session_factory() as session:
+        year = await session.get(AcademicYear, world.year_id)
+        assert year is not None
+        year.starts_on, year.ends_on = today - timedelta(days=300), today - timedelta(days=2)
+        await session.commit()
+    before = await db_snapshot(session_factory)
+    dry = _parta(tmp_path, db_url, "year", "new", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "  7Б → 8Б (1 student)" in dry.stdout.splitlines()
+    await assert_unchanged(session_factory, before, "parta year new --dry-run")
+    done = _parta(tmp_path, db_url, "year", "new", "--last-grade", "11")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith("started and is now the current year")
+    once = await db_snapshot(session_factory)
+    again = _parta(tmp_path, db_url, "year", "new")
+    assert again.returncode == 2
+    assert "Traceback" not in again.stderr
+    # besides the migration's log lines: the one line of the refusal
+    said = [line for line in again.stderr.splitlines() if " INFO " not in line]
+    assert len(said) == 1, again.stderr
+    assert said[0].startswith("parta: The school year ")
+    await assert_unchanged(session_factory, once, "refused runs")
+
+
+def _parta(tmp_path: Path, db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
+    env.update(DATABASE_URL=db_url, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_the_console_words_counts() -> None:
+    assert [_n(1, "class"), _n(2, "class"), _n(0, "student"), _n(1, "student")] == [
+        "1 class",
+        "2 classes",
+        "0 students",
+        "1 student",
+    ]
+
+
+async def test_another_school_on_the_server_is_left_alone(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    async with session_factory() as session:
+        other = School(name="Другая школа", timezone="Asia/Yekaterinburg")
+        session.add(other)
+        await session.flush()
+        year = AcademicYear(
+            school_id=other.id,
+            name="2025/2026",
+            starts_on=OLD_START,
+            ends_on=OLD_END,
+            is_current=True,
+        )
+        session.add(year)
+        await session.flush()
+        cls = SchoolClass(school_id=other.id, year_id=year.id, name="7Б", grade_level=7)
+        session.add(cls)
+        await session.flush()
+        student = Student(school_id=other.id, full_name="Чужой Ученик")
+        session.add(student)
+        await session.flush()
+        session.add(Enrollment(student_id=student.id, class_id=cls.id, enrolled_on=OLD_START))
+        await session.commit()
+        other_id = other.id
+    async with session_factory() as session:
+        with pytest.raises(DomainError) as which:
+            await plan_new_year(session, today=SUMMER)
+    assert which.value.key == "year.choose_school"
+    before = await db_snapshot(session_factory)
+    async with session_factory() as session:
+        plan = await start_new_year(
+            session, today=SUMMER, actor_account_id=None, school_id=world.school_id
+        )
+    assert plan.promoted == 3
+    after = await db_snapshot(session_factory)
+    for table in ("academic_years", "classes"):
+        theirs = [r for r in before[table] if ("school_id", other_id) in r]
+        assert theirs == [r for r in after[table] if ("school_id", other_id) in r]
+    assert [r for r in before["enrollments"] if ("student_id", student.id) in r] == [
+        r for r in after["enrollments"] if ("student_id", student.id) in r
+    ]

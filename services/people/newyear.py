@@ -13,7 +13,8 @@ transaction and commits. Decisions (docs/new-year.md tells the administrator the
   31 May becomes 1 Sep – 31 May; 29 February becomes 28 February), never starting before the
   current year has ended; its name is ``"YYYY/YYYY+1"``. It becomes the current year.
 * **Periods** copy the current year's kinds and numbers with dates shifted the same way (no
-  weekday adjustment), cut to the new year; none is closed. Holidays are left to the
+  weekday adjustment), cut to the new year; a boundary on the old year's first or last day
+  stays on the new year's; none is closed. Holidays are left to the
   administrator: they change every year, and a guessed holiday would hide school days.
 * **Classes** below `last_grade` get a successor in the new year: the leading number of the
   name bumped (7Б → 8Б, 10A → 11A), the grade level plus one, the same class teacher. A name
@@ -209,13 +210,15 @@ def successor_name(name: str) -> str | None:
 
 
 def _shift_periods(
-    periods: Sequence[Period], first: date, last: date
+    periods: Sequence[Period], old: tuple[date, date], new: tuple[date, date]
 ) -> tuple[list[PeriodPlan], list[YearWarning]]:
+    """The periods a year later, cut to the new year; a boundary on the old year's first or
+    last day stays on the new year's (so the year period spans the new year)."""
     planned: list[PeriodPlan] = []
     dropped: list[YearWarning] = []
     for period in sorted(periods, key=lambda p: (p.kind, p.number)):
-        starts = max(shift_year(period.starts_on), first)
-        ends = min(shift_year(period.ends_on), last)
+        starts = new[0] if period.starts_on <= old[0] else max(shift_year(period.starts_on), new[0])
+        ends = new[1] if period.ends_on >= old[1] else min(shift_year(period.ends_on), new[1])
         kind = PeriodKind(period.kind)
         if starts > ends:
             dropped.append(YearWarning("period_dropped", f"{kind.value} {period.number}"))
@@ -395,7 +398,9 @@ async def plan_new_year(
     year = await _current_year(session, school.id)
     first, last = next_year_dates(year.starts_on, year.ends_on)
     old_periods = (await session.scalars(select(Period).where(Period.year_id == year.id))).all()
-    periods, period_warnings = _shift_periods(old_periods, first, last)
+    periods, period_warnings = _shift_periods(
+        old_periods, (year.starts_on, year.ends_on), (first, last)
+    )
     classes = (
         await session.scalars(select(SchoolClass).where(SchoolClass.year_id == year.id))
     ).all()
