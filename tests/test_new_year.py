@@ -671,6 +671,20 @@ async def test_the_diary_works_on_the_first_day_and_last_year_stays_readable(
         student = app.user(PETR, language_code="en")
         await student.send("/week")
         assert "Tuesday, 1 Sep · today\nno lessons" in student.last.text
+        for command, opening in [
+            ("/homework", "📝 Homework · upcoming\nNothing due"),
+            ("/attendance", "🚸 Attendance · Quarter 1 (1 Sep – 26 Oct)\nLessons held so far: 0"),
+            ("/schedule", "🕘 Timetable, week of 31 August"),
+            ("/tomorrow", "📅 Wednesday, 2 September\nNo lessons this day."),
+        ]:
+            await student.send(command)
+            lines = "\n".join(line for line in student.last.text.splitlines() if line)
+            assert lines.startswith(opening), (command, student.last.text)
+
+        # the class teacher follows her class into the new year
+        teacher = app.user(TEACHER, language_code="en")
+        await teacher.send("/classes")
+        assert teacher.last.button_texts() == ["8Б", "« Back"]
 
         # a graduate's parent lost the link and is told so
         grad_parent = app.user(GRAD_PARENT, language_code="en")
