@@ -19,11 +19,66 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional gettext no-op mark
 #: key → English message id; placeholders are `Problem.params` names
 MESSAGES: Mapping[str, str] = {
     "roster.unknown_ref": N_("refers to {target} “{id}”, which is not in the file"),
+    # the school workbook and its CSV files (services.roster.workbook, .csvsheets, .sheets)
+    "roster.no_file": N_("there is no such file or folder"),
+    "roster.unsupported_file": N_(
+        "is not a workbook (.xlsx), a zip of CSV files or a folder; save it from Excel as .xlsx"
+    ),
+    "roster.file_empty": N_("the file is empty"),
+    "roster.file_too_large": N_("the file is larger than {limit_mb} MB"),
+    "roster.not_xlsx": N_(
+        "is not a readable .xlsx workbook (damaged, truncated or another format)"
+    ),
+    "roster.macros": N_("the workbook contains macros; save it as a plain .xlsx workbook"),
+    "roster.bad_zip": N_("is not a readable zip archive (damaged or truncated)"),
+    "roster.zip_bomb": N_(
+        "unpacks to more than {limit_mb} MB or is compressed suspiciously well; it was not opened"
+    ),
+    "roster.zip_too_many_files": N_("the archive holds more than {limit} files"),
+    "roster.unsafe_path": N_("the archive holds a file with an unsafe name: {name}"),
+    "roster.not_text": N_("is not a text CSV file (binary data or an unknown encoding)"),
+    "roster.bad_csv": N_("the CSV file is malformed here"),
+    "roster.no_sheets": N_("holds no sheets of the school workbook"),
+    "roster.hidden_sheet": N_(
+        "the sheet is hidden; unhide or delete it (hidden data is never imported)"
+    ),
+    "roster.unknown_sheet": N_("is not a sheet of the school workbook; rename or delete it"),
+    "roster.duplicate_sheet": N_("this sheet appears twice: {sheet}"),
+    "roster.missing_sheet": N_("the sheet “{sheet}” is missing"),
+    "roster.no_rows": N_("the sheet has no data row"),
+    "roster.one_row_only": N_("this sheet takes one row only"),
+    "roster.too_many_rows": N_("more than {limit} rows; split the file (reading stopped here)"),
+    "roster.too_many_problems": N_("more than {limit} problems; fix these and try again"),
+    "roster.missing_column": N_("the required column “{column}” is missing"),
+    "roster.unknown_column": N_("unknown column “{column}”; check its spelling"),
+    "roster.duplicate_column": N_("the column “{column}” appears twice"),
+    "roster.required": N_("a value is required"),
+    "roster.formula": N_("holds a formula; type the value itself"),
+    "roster.formula_text": N_(
+        "“{value}” starts with =, +, - or @, which a spreadsheet runs as a formula; remove it"
+    ),
+    "roster.bad_text": N_("holds control characters"),
+    "roster.too_long": N_("is longer than {limit} characters"),
+    "roster.bad_date": N_("“{value}” is not a date; write dd.mm.yyyy"),
+    "roster.bad_time": N_("“{value}” is not a time; write HH:MM"),
+    "roster.bad_integer": N_("“{value}” is not a whole number"),
+    "roster.bad_number": N_("“{value}” is not a number"),
+    "roster.out_of_range": N_("{value} is outside {min}…{max}"),
+    "roster.bad_bool": N_("“{value}” is neither yes nor no"),
+    "roster.bad_enum": N_("“{value}” is not one of: {allowed}"),
+    "roster.bad_phone": N_("“{value}” is not a valid phone number"),
+    "roster.bad_email": N_("“{value}” is not a valid e-mail address"),
+    "roster.bad_timezone": N_("“{value}” is not a time zone; write like Europe/Moscow"),
+    "roster.bad_region": N_("“{value}” is not a country code; write like RU or BY"),
+    "roster.end_before_start": N_("ends ({end}) before it starts ({start})"),
+    "roster.bad_scale": N_("needs min_score < max_score and the pass score between them"),
+    "roster.duplicate_id": N_("the id “{id}” is already used on line {first_line}"),
 }
 
 #: sheet and column names are shown as the file has them; this words the location
 LOCATION = N_("{sheet}, line {line}, column {column}")
 LOCATION_NO_COLUMN = N_("{sheet}, line {line}")
+#: a problem of a whole file or sheet (`Where.line` 0) names only the file or sheet
 
 
 def describe(problem: Problem, gettext: Callable[[str], str]) -> str:
@@ -34,7 +89,10 @@ def describe(problem: Problem, gettext: Callable[[str], str]) -> str:
     """
     params = dict(problem.params)
     where = problem.where
-    location = gettext(LOCATION if where.column else LOCATION_NO_COLUMN).format(
-        sheet=where.sheet, line=where.line, column=where.column
-    )
+    if where.line == 0:
+        location = where.sheet
+    else:
+        location = gettext(LOCATION if where.column else LOCATION_NO_COLUMN).format(
+            sheet=where.sheet, line=where.line, column=where.column
+        )
     return f"{location}: {gettext(MESSAGES[problem.key]).format(**params)}"
