@@ -18,7 +18,10 @@ more than `MAX_ROWS` rows in a sheet (read in openpyxl's streaming mode, stopped
 
 from __future__ import annotations
 
+import html
+import re
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, time
@@ -66,8 +69,8 @@ from services.roster.sheets import (
 MAX_XLSX_MEMBERS = 1_000
 #: the languages of notes and instructions, in print order
 LOCALES = ("ru", "en")
-#: blank lines scanned in one sheet before the reader stops looking for more rows
-MAX_SCANNED = 4 * MAX_ROWS
+#: lines of one sheet looked at (blank ones included); a longer sheet is refused unread
+MAX_SCANNED = 2 * MAX_ROWS
 
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -235,6 +238,56 @@ class ReadResult:
         return self.data is not None
 
 
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\s[^>]*>")
+_RELATION_TAG = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+
+
+def _attribute(tag: bytes, name: bytes) -> str:
+    found = re.search(rb"(?:^|\s)(?:\w+:)?" + name + rb'\s*=\s*"([^"]*)"', tag)
+    return html.unescape(found[1].decode("utf-8", "replace")) if found else ""
+
+
+def _sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet member → sheet title, from the workbook's index (no XML library needed)."""
+    try:
+        workbook = archive.read("xl/workbook.xml")
+        rels = archive.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return {}
+    targets = {
+        _attribute(tag, b"Id"): _attribute(tag, b"Target") for tag in _RELATION_TAG.findall(rels)
+    }
+    members = {}
+    for tag in _SHEET_TAG.findall(workbook):
+        target = targets.get(_attribute(tag, b"id"), "")
+        member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        members[member] = _attribute(tag, b"name")
+    return members
+
+
+def _count_rows(archive: zipfile.ZipFile, member: str, limit: int) -> int:
+    """Row elements in a worksheet's XML, counted while streaming it; stops past `limit`."""
+    count, tail = 0, b""
+    with archive.open(member) as stream:
+        while count <= limit and (chunk := stream.read(1 << 20)):
+            block = tail + chunk
+            count += len(_ROW_TAG.findall(block)) - len(_ROW_TAG.findall(tail))
+            tail = block[-16:]
+    return count
+
+
+def _too_long(archive: zipfile.ZipFile, problems: Problems) -> bool:
+    """Whether a sheet has more rows than the reader would look at: found before openpyxl
+    scans it (it reads a whole sheet to size it when the file does not say its size)."""
+    too_long = False
+    for member, title in _sheet_members(archive).items():
+        if member in archive.namelist() and _count_rows(archive, member, MAX_SCANNED) > MAX_SCANNED:
+            problems.add(Where(title, 0), "roster.too_many_rows", limit=MAX_ROWS)
+            too_long = True
+    return too_long
+
+
 def _xlsx_sane(path: Path, problems: Problems) -> bool:
     """Whether the file is a zip of a sane size, without macros (opens nothing but the index)."""
     label = path.name
@@ -250,8 +303,8 @@ def _xlsx_sane(path: Path, problems: Problems) -> bool:
             if any(name.endswith("vbaproject.bin") for name in names):
                 problems.add(Where(label, 0), "roster.macros")
                 return False
-            return check_zip(archive, label, problems)
-    except (zipfile.BadZipFile, OSError, ValueError):
+            return check_zip(archive, label, problems) and not _too_long(archive, problems)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
         problems.add(Where(label, 0), "roster.not_xlsx")
         return False
 
