@@ -478,7 +478,7 @@ def test_describe_in_russian_and_english(tmp_path: Path) -> None:
     result = _csv_case(
         tmp_path, "students", "id,full_name,class_id,birth_date\r\ns1,A,c-7b,31.02.2013\r\n"
     )
-    (problem,) = result.problems
+    problem = result.problems[0]
     assert describe(problem, lambda m: TRANSLATE(m, locale="en")) == (
         "students.csv, line 2, column birth_date: “31.02.2013” is not a date; write dd.mm.yyyy"
     )
