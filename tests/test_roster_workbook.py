@@ -745,3 +745,17 @@ def test_so_many_problems_end_in_one_that_says_so(tmp_path: Path) -> None:
     result = _csv_case(tmp_path, "students", "id,full_name,class_id\r\n" + lines)
     assert len(result.problems) == 1_001
     assert result.problems[-1].key == "roster.too_many_problems"
+
+
+def test_an_error_cell_in_the_first_column_is_no_comment(tmp_path: Path) -> None:
+    """``#N/A`` starts with ``#`` but is a formula's result, not a comment line."""
+    source = _exported(tmp_path)
+    ws_xml = f"xl/worksheets/sheet{[s.name for s in SHEETS].index('subjects') + 2}.xml"
+    with zipfile.ZipFile(source) as archive:
+        xml = archive.read(ws_xml)
+    row = (
+        b'<row r="9"><c r="A9" t="e"><v>#N/A</v></c>'
+        b'<c r="B9" t="inlineStr"><is><t>x</t></is></c></row>'
+    )
+    path = _replace_member(source, ws_xml, xml.replace(b"</sheetData>", row + b"</sheetData>"))
+    assert _only(read_school(path), "roster.formula") == Where("Предметы", 9, "id")

@@ -119,12 +119,15 @@ def _collect(
 
 
 def read_csv_folder(folder: Path, problems: Problems) -> dict[str, RawSheet]:
-    """The ``*.csv`` files directly in `folder` (sub-folders are not searched)."""
+    """The ``*.csv`` files directly in `folder` (sub-folders are not searched), each at most
+    `MAX_FILE_BYTES` and all together at most `MAX_UNPACKED`."""
     named: list[tuple[str, bytes]] = []
+    total = 0
     for path in sorted(folder.iterdir()):
         if path.suffix.casefold() != ".csv" or not path.is_file():
             continue
-        if path.stat().st_size > MAX_FILE_BYTES:
+        total += path.stat().st_size
+        if path.stat().st_size > MAX_FILE_BYTES or total > MAX_UNPACKED:
             problems.add(
                 Where(path.name, 0), "roster.file_too_large", limit_mb=MAX_FILE_BYTES >> 20
             )

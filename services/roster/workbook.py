@@ -32,6 +32,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -315,19 +316,27 @@ def _cell(value: object) -> Cell:
     return str(value)
 
 
-def _raw_sheet(ws: object, label: str, problems: Problems) -> RawSheet:
+def _is_text(cell: object) -> bool:
+    """Whether a cell holds typed text (an error value like ``#N/A`` is no comment)."""
+    return getattr(cell, "data_type", "s") not in ("e", "f")
+
+
+def _raw_sheet(ws: ReadOnlyWorksheet, label: str, problems: Problems) -> RawSheet:
     """One worksheet's rows (streamed); formula and error cells are problems, not values."""
     header: tuple[str, ...] = ()
     rows: list[tuple[int, tuple[Cell, ...]]] = []
-    iter_rows = getattr(ws, "iter_rows")  # noqa: B009 - a read-only worksheet
-    for line, row in enumerate(iter_rows(max_col=MAX_COLUMNS), start=1):
+    # the size a file declares may be wrong (rows past it would vanish silently): ignore it
+    ws.reset_dimensions()
+    cells_by_row = ws.iter_rows(max_col=MAX_COLUMNS)  # type: ignore[misc]  # stubs: Worksheet self
+    for line, row in enumerate(cells_by_row, start=1):
         if line > MAX_SCANNED:
+            problems.add(Where(label, line), "roster.too_many_rows", limit=MAX_ROWS)
             break
         cells = tuple(_cell(c.value) for c in row)
         if line == 1:
             header = tuple("" if v is None else str(v).strip() for v in cells)
             continue
-        if is_blank(cells) or is_comment(cells[0]):
+        if is_blank(cells) or (_is_text(row[0]) and is_comment(cells[0])):
             continue
         if len(rows) >= MAX_ROWS:
             problems.add(Where(label, line), "roster.too_many_rows", limit=MAX_ROWS)
@@ -353,6 +362,7 @@ def read_xlsx(path: Path, problems: Problems) -> dict[str, RawSheet]:
         return {}
     try:
         for ws in workbook.worksheets:
+            assert isinstance(ws, ReadOnlyWorksheet)
             title = ws.title
             if ws.sheet_state != "visible":
                 problems.add(Where(title, 0), "roster.hidden_sheet")
