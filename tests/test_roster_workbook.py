@@ -759,3 +759,12 @@ def test_an_error_cell_in_the_first_column_is_no_comment(tmp_path: Path) -> None
     )
     path = _replace_member(source, ws_xml, xml.replace(b"</sheetData>", row + b"</sheetData>"))
     assert _only(read_school(path), "roster.formula") == Where("Предметы", 9, "id")
+
+
+def test_the_documentation_names_every_sheet_and_column() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "import.md").read_text(encoding="utf-8")
+    for sheet in SHEETS:
+        assert f"### `{sheet.name}` — «{sheet.title}»" in text
+        section = text.split(f"### `{sheet.name}`", 1)[1].split("###", 1)[0]
+        for column in sheet.columns:
+            assert f"| `{column.name}` |" in section, (sheet.name, column.name)
