@@ -619,6 +619,11 @@ def test_files_that_are_not_what_they_claim(
     assert _only(read_school(path), key) == Where(name, 0)
 
 
+def test_a_zip_that_is_no_workbook(tmp_path: Path) -> None:
+    path = _zip(tmp_path, {"word/document.xml": b"<w:document/>"}, "letter.xlsx")
+    assert _keys(read_school(path)) == ["roster.not_xlsx"]
+
+
 def test_a_truncated_workbook(tmp_path: Path) -> None:
     path = _exported(tmp_path)
     content = path.read_bytes()
@@ -716,6 +721,7 @@ def test_formula_like_text_in_csv_is_refused(tmp_path: Path) -> None:
         b"\x89PNG\r\n\x1a\n" + bytes(1000),
         "id,name\r\n".encode("utf-16"),
         b"id,name,short_name\r\nmath,\x01\x02\x03\x04\x05\x06\x07\x08,x" * 3,
+        b"id,name,short_name\r\n" + b"math,Matem,M\r\n" * 300 + b"\x00",
     ],
 )
 def test_binary_junk_and_wrong_encodings(tmp_path: Path, junk: bytes) -> None:
