@@ -120,23 +120,24 @@ class Sheet:
     title: str  # the workbook's sheet name
     about: str  # gettext message id: what the sheet holds
     columns: tuple[Column, ...]
-    #: the row type built from a line; None for the school sheet (`SchoolInfo`)
     single: bool = False  # at most one data row (school, year)
 
     @property
     def key_column(self) -> str:
-        return "id" if self.columns[0].name == "id" else self.columns[0].name
+        """The column whose value must be unique: the first (``id``; ``lesson_number`` of the
+        bells; the school's ``name``)."""
+        return self.columns[0].name
 
 
 def _enum_values(kind: type[enum.StrEnum]) -> tuple[str, ...]:
     return tuple(member.value for member in kind)
 
 
-_ID = Column("id", Kind.ID, True, N_("The row's own id, unique in the sheet; keep it unchanged"))
+_ID_HELP = N_("The row's own id, unique in the sheet; keep it unchanged")
 
 
 def _id(example: str) -> Column:
-    return Column("id", Kind.ID, True, _ID.help, example, aliases=("source_id", "sourcedid", "код"))
+    return Column("id", Kind.ID, True, _ID_HELP, example, aliases=("source_id", "sourcedid", "код"))
 
 
 def _dates(start: str, end: str) -> tuple[Column, Column]:
