@@ -402,6 +402,18 @@ def _csv_case(tmp_path: Path, sheet: str, content: str) -> ReadResult:
         ),
         (
             "classes",
+            "id,name,grade_level\r\nc-7b,7Б,seven\r\nc-11a,11А,11\r\nc-7b,7Б,7\r\n",
+            "roster.duplicate_id",
+            Where("classes.csv", 4, "id"),
+        ),
+        (
+            "bells",
+            "lesson_number,starts_at,ends_at\r\n1,08:30,09:15\r\n01,09:25,10:10\r\n",
+            "roster.duplicate_id",
+            Where("bells.csv", 3, "lesson_number"),
+        ),
+        (
+            "classes",
             "id,name,grade_level\r\nc-7b,7Б,seven\r\n",
             "roster.bad_integer",
             Where("classes.csv", 2, "grade_level"),

@@ -122,12 +122,6 @@ class Sheet:
     columns: tuple[Column, ...]
     single: bool = False  # at most one data row (school, year)
 
-    @property
-    def key_column(self) -> str:
-        """The column whose value must be unique: the first (``id``; ``lesson_number`` of the
-        bells; the school's ``name``)."""
-        return self.columns[0].name
-
 
 def _enum_values(kind: type[enum.StrEnum]) -> tuple[str, ...]:
     return tuple(member.value for member in kind)
@@ -875,6 +869,21 @@ class _Read:
     origins: dict[tuple[str, str], Where] = field(default_factory=dict)
 
 
+def _key_of(
+    column: Column, cells: tuple[Cell, ...], columns: Mapping[str, int], region: str
+) -> str | None:
+    """A row's key as read (so ``1`` and ``1.0`` are one lesson), None when it does not read
+    (the row's own problems say why): a duplicate is found even if its first row is wrong."""
+    index = columns[column.name]
+    cell = cells[index] if index < len(cells) else None
+    if cell is None or (isinstance(cell, str) and not cell.strip()):
+        return None
+    try:
+        return str(read_cell(column, cell, region))
+    except BadValue:
+        return None
+
+
 def read_sheet(sheet: Sheet, raw: RawSheet, region: str, problems: Problems) -> _Read:
     """The rows of one sheet that read cleanly; every finding goes to `problems`."""
     result = _Read()
@@ -883,29 +892,29 @@ def read_sheet(sheet: Sheet, raw: RawSheet, region: str, problems: Problems) -> 
         return result
     make = _ROW_TYPES[sheet.name]
     first_line: dict[str, int] = {}
-    key_field = field_name(sheet.key_column)
+    key_column = sheet.columns[0]
     for line, cells in raw.rows:
         if problems.full:
             break
+        key = _key_of(key_column, cells, columns, region)
+        if key is not None and key in first_line:
+            problems.add(
+                Where(raw.label, line, raw.header[columns[key_column.name]]),
+                "roster.duplicate_id",
+                id=key,
+                first_line=first_line[key],
+            )
+            continue
+        if key is not None:
+            first_line[key] = line
         values = _read_row(sheet, raw, line, cells, columns, region, problems)
         if values is None:
             continue
         if wrong := _check_row(sheet, raw, line, values, columns):
             problems.extend((wrong,))
             continue
-        key = str(values.get(key_field, ""))
-        if key in first_line:
-            header = raw.header[columns[sheet.key_column]] if sheet.key_column in columns else ""
-            problems.add(
-                Where(raw.label, line, header),
-                "roster.duplicate_id",
-                id=key,
-                first_line=first_line[key],
-            )
-            continue
-        first_line[key] = line
         result.rows.append(make(**_typed(sheet, values)))
-        result.origins[(sheet.name, key)] = Where(raw.label, line)
+        result.origins[(sheet.name, str(key))] = Where(raw.label, line)
     if sheet.single and len(raw.rows) > 1:
         problems.add(Where(raw.label, raw.rows[1][0]), "roster.one_row_only")
     return result
