@@ -1516,7 +1516,7 @@ def _users_out(data: SchoolData) -> tuple[list[Row], list[Row]]:
         for n, role in enumerate(dict.fromkeys(p.roles)):
             roles.append(
                 {
-                    "sourcedId": f"{p.sid}-role-{role}",
+                    "sourcedId": f"{p.sid}-role-{n}",
                     "userSourcedId": p.sid,
                     "roleType": "primary" if n == 0 else "secondary",
                     "role": role,

@@ -184,4 +184,4 @@ async def _subject_names(session: AsyncSession, ids: set[int]) -> dict[int, str]
     if not ids:
         return {}
     found = await session.execute(select(Subject.id, Subject.name).where(Subject.id.in_(ids)))
-    return dict(found.tuples().all())
+    return dict(found.all())
