@@ -271,6 +271,19 @@ def test_unknown_extra_columns_are_ignored(tmp_path: Path) -> None:
     assert read_oneroster(folder).problems == ()
 
 
+def test_legacy_users_columns_are_not_typos(tmp_path: Path) -> None:
+    """1.1's users.orgSourcedIds and users.role, still written by some 1.2 exports, are
+    ignored even when agentSourcedIds (a close spelling) is absent."""
+    folder = copy_valid(tmp_path)
+    edit(folder, "users.csv", ",agentSourcedIds,", ",orgSourcedIds,")
+    edit(folder, "users.csv", '"g-2"', "")
+    edit(folder, "users.csv", ',"s-1,s-2",', ",school-5,")
+    edit(folder, "users.csv", ",pronouns", ",role")
+    result = read_oneroster(folder)
+    assert result.problems == ()
+    assert [g.student_ids for g in result.data.guardians] == [(), ()]
+
+
 def test_duplicate_sourced_id(tmp_path: Path) -> None:
     folder = copy_valid(tmp_path)
     edit(folder, "users.csv", "s-4,active", "s-3,active")

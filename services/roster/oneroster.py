@@ -291,6 +291,9 @@ OTHER_FILES = (
 #: required columns whose value may be empty here: a one-word name has no given name, and a
 #: scale no class uses has no class (both only in what Parta writes; see docs/oneroster.md)
 MAY_BE_EMPTY = frozenset({("users.csv", "givenName"), ("scoreScales.csv", "classSourcedId")})
+#: OneRoster 1.1 columns 1.2 dropped (``users.role``, ``users.orgSourcedIds`` moved to
+#: roles.csv): exports still carry them; they are ignored, never taken for a typo
+LEGACY_COLUMNS = frozenset({"role", "orgsourcedids"})
 #: without these a roster cannot be read at all
 REQUIRED_FILES = ("orgs.csv", "users.csv", "roles.csv")
 
@@ -483,7 +486,7 @@ def _header(
     missing = [n for n in known if n not in present]
     for i, cell in enumerate(cells):
         key = cell.strip().lstrip("\ufeff").strip()
-        if i in index or not key:
+        if i in index or not key or key.lower() in LEGACY_COLUMNS:
             continue
         close = difflib.get_close_matches(key.lower(), missing, n=1, cutoff=0.75)
         if close:
