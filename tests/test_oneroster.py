@@ -617,6 +617,25 @@ def by_source_id(data: SchoolData) -> SchoolData:
     )
 
 
+def test_round_trip_of_a_school_with_little_set_up(tmp_path: Path) -> None:
+    """No year, no periods, one-word names, a class without students or subjects."""
+    data = SchoolData(
+        SchoolInfo("Школа"),
+        scales=(ScaleRow("five", ScaleKind.FIVE, 1.0, 5.0, 3.0, True),),
+        staff=(StaffRow("t", "Мадонна", (StaffRole.TEACHER,)),),
+        classes=(ClassRow("c", "1А", 1, "t"), ClassRow("d", "2Б", 2)),
+        students=(StudentRow("s", "Шер", "c"),),
+    )
+    write_oneroster(tmp_path / "out.zip", data, modified=MOMENT)
+    result = read_oneroster(tmp_path / "out.zip")
+    assert result.problems == ()
+    assert without_origins(result.data) == data
+    write_oneroster(tmp_path / "empty.zip", SchoolData(SchoolInfo("Пусто")), modified=MOMENT)
+    result = read_oneroster(tmp_path / "empty.zip")
+    assert result.problems == ()
+    assert result.data.school.name == "Пусто"
+
+
 def test_round_trip_of_the_sample(tmp_path: Path) -> None:
     first = read_oneroster(VALID).data
     write_oneroster(tmp_path / "a.zip", first, modified=MOMENT)
