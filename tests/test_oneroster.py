@@ -20,11 +20,17 @@ from db.base import utcnow
 from db.enums import GradeKind, PeriodKind, ScaleKind, StaffRole
 from db.models import (
     AcademicYear,
+    Enrollment,
     Grade,
+    GradingScale,
     Lesson,
     Period,
+    School,
     SchoolClass,
+    Staff,
+    StaffRoleGrant,
     Student,
+    Subject,
     TeachingAssignment,
 )
 from services.roster import oneroster
@@ -841,6 +847,104 @@ async def test_gradebook_export(
     assert manifest["file.results"] == manifest["file.lineItems"] == "bulk"
     assert {r["scoreStatus"] for r in results} == {"fully graded"}
     assert sorted(r["score"] for r in results) == ["3", "4.3", "5"]
+
+
+async def roster_of(session: AsyncSession, school_id: int) -> SchoolData:
+    """The small school as `SchoolData`, its ids from `source_id_of` (what the roster export
+    will do), so the gradebook can be checked against the roster it refers to."""
+    school = await session.get(School, school_id)
+    assert school is not None
+    year = (
+        await session.scalars(select(AcademicYear).where(AcademicYear.school_id == school_id))
+    ).one()
+    periods = (
+        await session.scalars(
+            select(Period)
+            .where(Period.year_id == year.id, Period.kind != PeriodKind.YEAR)
+            .order_by(Period.number)
+        )
+    ).all()
+    staff = (
+        await session.scalars(select(Staff).where(Staff.school_id == school_id).order_by(Staff.id))
+    ).all()
+    grants = (await session.execute(select(StaffRoleGrant.staff_id, StaffRoleGrant.role))).all()
+    classes = (
+        await session.scalars(select(SchoolClass).where(SchoolClass.school_id == school_id))
+    ).all()
+    by_id = {c.id: c for c in classes}
+    enrolled = dict(
+        (await session.execute(select(Enrollment.student_id, Enrollment.class_id))).all()
+    )
+    students = (await session.scalars(select(Student).where(Student.school_id == school_id))).all()
+    subjects = (await session.scalars(select(Subject).where(Subject.school_id == school_id))).all()
+    scales = (
+        await session.scalars(select(GradingScale).where(GradingScale.school_id == school_id))
+    ).all()
+    assignments = (
+        await session.scalars(
+            select(TeachingAssignment).where(TeachingAssignment.class_id.in_(list(by_id)))
+        )
+    ).all()
+    staff_by_id = {s.id: s for s in staff}
+    subject_by_id = {s.id: s for s in subjects}
+    scale_by_id = {s.id: s for s in scales}
+    return SchoolData(
+        school=SchoolInfo(school.name, school.timezone),
+        year=YearRow(source_id_of(year), year.name, year.starts_on, year.ends_on),
+        periods=tuple(
+            PeriodRow(source_id_of(p), p.kind, p.number, p.starts_on, p.ends_on) for p in periods
+        ),
+        scales=tuple(
+            ScaleRow(s.code, s.kind, s.min_score, s.max_score, s.pass_score, s.allow_modifiers)
+            for s in scales
+        ),
+        subjects=tuple(SubjectRow(source_id_of(s), s.name, s.short_name) for s in subjects),
+        staff=tuple(
+            StaffRow(source_id_of(s), s.full_name, tuple(r for i, r in grants if i == s.id))
+            for s in staff
+        ),
+        classes=tuple(
+            ClassRow(
+                source_id_of(c),
+                c.name,
+                c.grade_level,
+                source_id_of(staff_by_id[c.class_teacher_id]) if c.class_teacher_id else None,
+            )
+            for c in classes
+        ),
+        students=tuple(
+            StudentRow(source_id_of(s), s.full_name, source_id_of(by_id[enrolled[s.id]]))
+            for s in students
+        ),
+        assignments=tuple(
+            AssignmentRow(
+                source_id_of(a),
+                source_id_of(staff_by_id[a.teacher_id]),
+                source_id_of(by_id[a.class_id]),
+                source_id_of(subject_by_id[a.subject_id]),
+                scale_by_id[a.scale_id].code,
+            )
+            for a in assignments
+        ),
+    )
+
+
+async def test_exported_gradebook_reads_back_against_its_roster(
+    session_factory: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """The whole export of a school with grades is a valid 1.2 package: every line item's
+    class, period and category and every result's student and line item resolve."""
+    school = await make_small_school(session_factory)
+    await _add_grades(session_factory, school.school_id)
+    async with session_factory() as session:
+        data = await roster_of(session, school.school_id)
+        book = await load_gradebook(session, school.school_id)
+    write_oneroster(tmp_path / "school.zip", data, book, modified=MOMENT)
+    result = read_oneroster(tmp_path / "school.zip")
+    assert result.problems == ()
+    assert by_source_id(result.data) == by_source_id(data)
+    assert Note("results.csv", "oneroster.note_gradebook", 3) in result.notes
+    assert Note("lineItems.csv", "oneroster.note_gradebook", 2) in result.notes
 
 
 class _Row:
