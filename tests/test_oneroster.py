@@ -184,6 +184,19 @@ def test_zip_reads_like_the_folder(tmp_path: Path) -> None:
     )
 
 
+def test_zip_of_a_folder_reads_like_the_folder(tmp_path: Path) -> None:
+    """Compressing the folder itself (Windows "Send to → Compressed folder") puts the files
+    one level down; that one folder is read, anything else in the archive is not."""
+    path = tmp_path / "or.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for entry in sorted(VALID.iterdir()):
+            archive.write(entry, f"Выгрузка/{entry.name}")
+        archive.writestr("other/users.csv", "garbage")
+    result = read_oneroster(path)
+    assert result.problems == ()
+    assert without_origins(result.data) == without_origins(read_oneroster(VALID).data)
+
+
 def test_headers_match_whatever_the_case_and_spaces(tmp_path: Path) -> None:
     folder = copy_valid(tmp_path)
     edit(folder, "users.csv", "sourcedId,status,", " SOURCEDID ,Status,")

@@ -182,9 +182,12 @@ def _load_zip(path: Path, found: _Files) -> None:
             found.problems.append(_too_big(path.name, MAX_TOTAL_BYTES))
             return
         budget = MAX_TOTAL_BYTES
+        folder = _package_folder([m.filename for m in members])
         for member in members:
-            name = _WANTED.get(member.filename.lower())  # files at the archive's root only
-            if name is None or member.is_dir():
+            if member.is_dir() or not member.filename.startswith(folder):
+                continue
+            name = _WANTED.get(member.filename[len(folder) :].lower())
+            if name is None:
                 continue
             data = _read_member(archive, member, min(budget, MAX_FILE_BYTES))
             if data is None:
@@ -192,6 +195,16 @@ def _load_zip(path: Path, found: _Files) -> None:
                 return
             budget -= len(data)
             found.contents[name] = data
+
+
+def _package_folder(names: list[str]) -> str:
+    """Where the package sits in the archive: its root, or the one folder holding
+    ``manifest.csv`` when the archive was made by compressing a folder (``export/``)."""
+    if any(n.lower() == MANIFEST for n in names):
+        return ""
+    folders = {n.split("/", 1)[0] + "/" for n in names if "/" in n}
+    candidates = [f for f in folders if any(n.lower() == f.lower() + MANIFEST for n in names)]
+    return candidates[0] if len(candidates) == 1 else ""
 
 
 def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -> bytes | None:
