@@ -466,6 +466,22 @@ def test_period_count_parta_cannot_hold(tmp_path: Path) -> None:
     assert keys(read_oneroster(folder)) == {"oneroster.period_count"}
 
 
+def test_periods_without_parent_links_are_taken_by_date(tmp_path: Path) -> None:
+    folder = copy_valid(tmp_path)
+    path = folder / "academicSessions.csv"
+    text = path.read_text(encoding="utf-8")
+    for parent in (",sy-2027,2027", ",sem-1,2027", ",sem-2,2027"):
+        text = text.replace(parent, ",,2027")
+    path.write_text(
+        text + "old-q,active,,Прошлый год,gradingPeriod,2025-09-01,2025-10-31,,2026\n",
+        encoding="utf-8",
+    )
+    data = read_oneroster(folder).data
+    assert [(p.source_id, p.kind) for p in data.periods] == [
+        (f"gp-{n}", PeriodKind.QUARTER) for n in range(1, 5)
+    ]
+
+
 def test_tobedeleted_records_are_skipped(tmp_path: Path) -> None:
     folder = copy_valid(tmp_path)
     edit(folder, "users.csv", "g-2,active", "g-2,tobedeleted")

@@ -660,7 +660,13 @@ class _Mapper:
         within = [s for s in sessions if s.get("type") != "schoolYear"]
         if year is not None:
             below = self._descendants(year.sid, sessions)
-            within = [s for s in within if s.sid in below]
+            start, end = year.get("startDate"), year.get("endDate")
+            within = [
+                s
+                for s in within
+                if s.sid in below
+                or (not below and start <= s.get("startDate") and s.get("endDate") <= end)
+            ]
         year_row = None
         if year is not None:
             self._origin("year", year)
