@@ -44,6 +44,7 @@ _PREFIX = {
     "teaching_assignments": "asg",
     "periods": "period",
     "academic_years": "year",
+    "guardians": "grd",
 }
 
 
