@@ -7,12 +7,14 @@ import csv
 import io
 import re
 import shutil
+import string
 import zipfile
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -576,6 +578,25 @@ def test_every_oneroster_key_has_a_message() -> None:
     used.discard("oneroster.version")  # the manifest property, not a message
     assert len(used) > 30
     assert used <= set(MESSAGES)
+
+
+def test_russian_messages_use_the_same_placeholders() -> None:
+    """Every OneRoster problem words itself in Russian with the placeholders it is given."""
+    root = Path(__file__).resolve().parent.parent
+    with (root / "locales" / "ru" / "LC_MESSAGES" / "messages.po").open("rb") as fp:
+        catalog = read_po(fp, locale="ru")
+
+    def fields(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    for key, english in MESSAGES.items():
+        if not key.startswith("oneroster."):
+            continue
+        message = catalog.get(english)
+        assert message is not None, key
+        assert isinstance(message.string, str), key
+        assert message.string, key
+        assert fields(message.string) == fields(english), key
 
 
 # --- writing and the round trip --------------------------------------------------------------
