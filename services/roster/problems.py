@@ -73,6 +73,56 @@ MESSAGES: Mapping[str, str] = {
     "roster.end_before_start": N_("ends ({end}) before it starts ({start})"),
     "roster.bad_scale": N_("needs min_score < max_score and the pass score between them"),
     "roster.duplicate_id": N_("the id “{id}” is already used on line {first_line}"),
+    # OneRoster 1.2 CSV (services/roster/oneroster.py)
+    "oneroster.not_zip": N_("not a OneRoster folder or zip archive"),
+    "oneroster.too_big": N_("larger than {limit} MB"),
+    "oneroster.zip_members": N_("the archive holds more than {limit} files"),
+    "oneroster.zip_unsafe": N_("the archive holds an unsafe file name “{name}”"),
+    "oneroster.bad_encoding": N_("the file is not UTF-8 text"),
+    "oneroster.bad_csv": N_("the file cannot be read as CSV ({reason})"),
+    "oneroster.empty_file": N_("the file is empty (no header line)"),
+    "oneroster.no_manifest": N_("manifest.csv is missing"),
+    "oneroster.bad_version": N_("OneRoster version “{found}”; only version 1.2 can be imported"),
+    "oneroster.delta": N_("{file} is a delta file; only bulk files can be imported"),
+    "oneroster.missing_file": N_("{file} is missing"),
+    "oneroster.missing_column": N_("the required column is missing"),
+    "oneroster.duplicate_column": N_("the column appears twice"),
+    "oneroster.header_typo": N_("unknown column; did you mean “{expected}”?"),
+    "oneroster.empty_value": N_("a value is required"),
+    "oneroster.duplicate_id": N_("sourcedId “{id}” is already used on line {first}"),
+    "oneroster.bad_date": N_("“{value}” is not a date (YYYY-MM-DD)"),
+    "oneroster.bad_datetime": N_("“{value}” is not a date or a date and time"),
+    "oneroster.bad_boolean": N_("“{value}” is neither true nor false"),
+    "oneroster.bad_number": N_("“{value}” is not a number"),
+    "oneroster.bad_vocab": N_("“{value}” is not one of: {allowed}"),
+    "oneroster.no_school": N_("no organisation of type school"),
+    "oneroster.several_schools": N_("a second school; one import holds one school"),
+    "oneroster.bad_timezone": N_("“{value}” is not a time zone"),
+    "oneroster.bad_region": N_("“{value}” is not a phone region"),
+    "oneroster.end_before_start": N_("the end date is before the start date"),
+    "oneroster.period_count": N_(
+        "{count} sessions of this type; the year must split into 2, 3 or 4 periods"
+    ),
+    "oneroster.bad_scale": N_("score scale “{value}” cannot be used"),
+    "oneroster.no_role": N_("the user has no role in roles.csv"),
+    "oneroster.bad_phone": N_("“{value}” is not a phone number"),
+    "oneroster.student_no_class": N_("the student is enrolled in no homeroom class"),
+    "oneroster.student_classes": N_("the student is enrolled in several homeroom classes: {ids}"),
+    "oneroster.bad_grade": N_("cannot tell the class's grade from “{value}”"),
+    "oneroster.no_homeroom": N_(
+        "cannot tell which homeroom class this scheduled class teaches: "
+        "no students, and its title does not start with a homeroom's name"
+    ),
+    "oneroster.no_teacher": N_("the scheduled class has no teacher"),
+    "oneroster.note_deleted": N_("{file}: {count} records marked tobedeleted were skipped"),
+    "oneroster.note_uncovered": N_(
+        "{file}: {count} users with roles Parta does not keep (counselor, proctor) were skipped"
+    ),
+    "oneroster.note_mixed": N_(
+        "{file}: {count} scheduled classes have students from several homerooms; "
+        "each was given to the homeroom most of its students are in"
+    ),
+    "oneroster.note_gradebook": N_("{file}: {count} records checked; grades are not imported"),
 }
 
 #: sheet and column names are shown as the file has them; this words the location
