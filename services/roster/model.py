@@ -38,6 +38,17 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """A count worth telling the admin that is not a problem (records skipped, files only
+    checked): `key` is a message of `services.roster.problems` with ``{count}`` and ``{file}``
+    placeholders."""
+
+    file: str
+    key: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class SchoolInfo:
     name: str
     timezone: str = "Europe/Moscow"
@@ -224,3 +235,17 @@ def validate_references(data: SchoolData) -> list[Problem]:
                 )
             )
     return problems
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    """What a reader made of a file: `data` is to be used only when `ok` (no problem); a
+    reader may still return what it could read next to its problems."""
+
+    data: SchoolData | None
+    problems: tuple[Problem, ...]
+    notes: tuple[Note, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.data is not None and not self.problems

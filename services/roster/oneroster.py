@@ -35,8 +35,10 @@ from services.roster.model import (
     AssignmentRow,
     ClassRow,
     GuardianRow,
+    Note,
     PeriodRow,
     Problem,
+    ReadResult,
     ScaleRow,
     SchoolData,
     SchoolInfo,
@@ -87,25 +89,6 @@ MAX_FILE_BYTES = 100 * 1024 * 1024  # one CSV file (folder or archive)
 
 # ---------------------------------------------------------------------------------------------
 # Results
-
-
-@dataclass(frozen=True, slots=True)
-class Note:
-    """A count worth telling the admin that is not a problem: `key` is a message of
-    `services.roster.problems` with ``{count}`` and ``{file}`` placeholders."""
-
-    file: str
-    key: str
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class ReadResult:
-    """What was read. `data` is meaningful only when `problems` is empty."""
-
-    data: SchoolData
-    problems: tuple[Problem, ...]
-    notes: tuple[Note, ...] = ()
 
 
 def _problem(sheet: str, line: int, column: str, key: str, **params: str) -> Problem:

@@ -23,7 +23,6 @@ import re
 import zipfile
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
 from typing import IO
@@ -43,7 +42,7 @@ from services.roster.csvsheets import (
     read_csv_folder,
     read_csv_zip,
 )
-from services.roster.model import Problem, SchoolData, Where
+from services.roster.model import ReadResult, SchoolData, Where
 from services.roster.problems import N_
 from services.roster.sheets import (
     FORMULA_START,
@@ -225,18 +224,6 @@ def write_workbook(target: Path | IO[bytes], data: SchoolData, translate: Transl
 
 
 # --- reading ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ReadResult:
-    """What a school file holds: `data` only when `problems` is empty."""
-
-    data: SchoolData | None
-    problems: tuple[Problem, ...]
-
-    @property
-    def ok(self) -> bool:
-        return self.data is not None
 
 
 _SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\s[^>]*>")
