@@ -21,7 +21,7 @@ import aiohttp
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import ngettext
+from aiogram.utils.i18n import gettext, ngettext
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -75,8 +75,10 @@ def is_dead_file_id(error: TelegramBadRequest) -> bool:
 def files_gone(count: int) -> str:
     """The alert when files could not be sent: Telegram no longer knows them and there is no
     copy (the current locale)."""
+    if count == 1:
+        return gettext("This file is no longer on Telegram, and the school kept no copy of it.")
     return ngettext(
-        "This file is no longer on Telegram, and the school kept no copy of it.",
+        "{count} file is no longer on Telegram, and the school kept no copy of it.",
         "{count} files are no longer on Telegram, and the school kept no copy of them.",
         count,
     ).format(count=count)
