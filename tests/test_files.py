@@ -217,7 +217,8 @@ async def _homework_with_a_file(app: App, content: bytes, name: str = "task.pdf"
     await teacher.press(teacher.last, text="📚 Homework")
     await teacher.press(teacher.last, text="✏️ Write")
     await teacher.send_document(name, content, caption="Exercises 1-5")
-    assert teacher.last is not None and name in teacher.last.text
+    assert teacher.last is not None
+    assert name in teacher.last.text
     async with app.session_factory() as session:
         homework_id = await session.scalar(select(Homework.id))
     assert homework_id is not None
@@ -259,7 +260,8 @@ async def test_attachment_is_kept_and_uploaded_again_after_a_new_bot_token(
     app.fake.reset_records()
     parent, screen = await _open_attachments(app, school, homework_id)
     sent = parent.last
-    assert sent is not None and sent.document is not None
+    assert sent is not None
+    assert sent.document is not None
     assert sent.document["file_name"] == "task.pdf"
     assert "task.pdf (1/1)" in sent.content
     assert [e.description for e in app.fake.errors] == [
@@ -296,7 +298,8 @@ async def test_a_file_gone_from_telegram_without_a_copy_is_said_so(
     )
     [unchanged] = await _attachments(app)
     assert unchanged.file_id == row.file_id
-    assert parent.last is not None and parent.last.document is None, "nothing was sent"
+    assert parent.last is not None
+    assert parent.last.document is None, "nothing was sent"
     # in Russian (the default locale) too
     parent.language_code = "ru"
     files = HomeworkFilesCb(student_id=school.student_id, homework_id=homework_id, offset=0)
@@ -350,7 +353,8 @@ async def test_a_25_mb_file_is_saved_and_its_bytes_fetched_later_by_the_job(
         await _homework_with_a_file(app, big, "video.mp4")
         await app.files.drain()
     [row] = await _attachments(app)
-    assert row.file_size == 25 * MB and row.file_name == "video.mp4"
+    assert row.file_size == 25 * MB
+    assert row.file_name == "video.mp4"
     assert not app.files.store.exists(row.file_unique_id)
     assert "file is too big" in caplog.text
     assert [e.description for e in app.fake.errors] == ["Bad Request: file is too big"]
@@ -401,13 +405,14 @@ async def test_the_job_respects_the_official_limit_and_the_batch(
     report = await keep_missing_files(
         app.session_factory, store, download, max_size=20 * MB, limit=1
     )
-    assert report.counts[KeepOutcome.KEPT] == 1 and report.deferred == 2
+    assert report.counts[KeepOutcome.KEPT] == 1
+    assert report.deferred == 2
     assert {p.name for p in store.files()} == {store.path_for(_uid(app, "2.txt")).name}
     report = await keep_missing_files(app.session_factory, store, download, max_size=20 * MB)
-    assert report.counts[KeepOutcome.KEPT] == 1 and report.counts[KeepOutcome.TOO_BIG] == 1
-    assert app.fake.calls_to("getFile") and all(
-        c["file_id"] != _file_id(app, "0.txt") for c in app.fake.calls_to("getFile")
-    )
+    assert report.counts[KeepOutcome.KEPT] == 1
+    assert report.counts[KeepOutcome.TOO_BIG] == 1
+    assert app.fake.calls_to("getFile")
+    assert all(c["file_id"] != _file_id(app, "0.txt") for c in app.fake.calls_to("getFile"))
 
 
 def _uid(app: App, name: str) -> str:
