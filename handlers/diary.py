@@ -278,7 +278,8 @@ async def on_homework_item(
 async def on_homework_files(
     query: CallbackQuery, callback_data: cb.HomeworkFilesCb, ctx: Ctx
 ) -> None:
-    """Re-send a homework's attachments by their file_id, a few per press."""
+    """Send a homework's attachments again, a few per press: by file_id, or the school's copy
+    (`bot.files.Files.send`); an alert says how many are gone altogether."""
     sid, hid, offset = callback_data.student_id, callback_data.homework_id, callback_data.offset
     item, files, total = await diary.homework_attachments(
         ctx.session, ctx.actor, sid, hid, offset=offset
@@ -287,6 +288,7 @@ async def on_homework_files(
         ctx.alert(_("There are no more attachments."))
         return
     await ctx.session.commit()  # nothing to write: end the read before talking to Telegram
+    gone = 0
     for index, attachment in enumerate(files):
         number = offset + index + 1
         caption = ctx.render(
@@ -302,10 +304,11 @@ async def on_homework_files(
             ctx.bot, ctx.session, ctx.chat_id, attachment.kept, caption=caption, reply_markup=markup
         )
         if sent is None:
-            ctx.alert(files_gone(1))
+            gone += 1
             if markup is not None:  # the way to the next files stays
                 await ctx.bot.send_message(ctx.chat_id, caption, reply_markup=markup)
-            return
+    if gone:
+        ctx.alert(files_gone(gone))
 
 
 async def on_attendance(query: CallbackQuery, callback_data: cb.AttendanceCb, ctx: Ctx) -> None:
