@@ -421,3 +421,27 @@ def _uid(app: App, name: str) -> str:
 
 def _file_id(app: App, name: str) -> str:
     return next(s.file_id for s in app.fake.files.values() if s.file_name == name)
+
+
+@pytest.mark.allow_telegram_errors("api")
+async def test_one_gone_file_does_not_stop_the_others(
+    app: App, school: f.SmallSchool, lessons: tuple[int, int]
+) -> None:
+    homework_id = await _homework_with_a_file(app, TASK)
+    teacher = app.user(f.TEACHER)
+    await teacher.press(teacher.last, text="📎 Add files")
+    await teacher.send_document("answers.txt", b"the answers")
+    await teacher.press(teacher.last, text="✅ Done")
+    await app.files.drain()
+    first, second = sorted(await _attachments(app), key=lambda row: row.id)
+    app.files.store.path_for(first.file_unique_id).unlink()
+    app.fake.forget_files()
+    parent, _screen = await _open_attachments(app, school, homework_id)
+    answer = parent.callback_answers[-1]
+    assert answer["show_alert"] is True
+    assert answer["text"].startswith("This file is no longer on Telegram")
+    documents = [m.document for m in parent.messages if m.document is not None]
+    assert [d["file_name"] for d in documents] == ["answers.txt"]
+    rows = {row.id: row for row in await _attachments(app)}
+    assert rows[first.id].file_id == first.file_id
+    assert rows[second.id].file_id == documents[0]["file_id"]
