@@ -44,7 +44,8 @@ logger = logging.getLogger("parta.files")
 
 #: what the Bot API lets a bot download (getFile); a local Bot API server has no such limit
 BOT_API_DOWNLOAD_LIMIT = 20 * 1024 * 1024
-#: how often the missing copies are fetched again, and how many per run
+#: the scheduler's job that fetches the missing copies: how often, and how many per run
+JOB_ID = "keep_files"
 RETRY_EVERY = timedelta(minutes=30)
 RETRY_BATCH = 100
 #: downloads of arriving files running at once (per process)
@@ -237,8 +238,8 @@ async def start_files(bot: Bot, dispatcher: Dispatcher) -> None:
         files.keep_missing,
         IntervalTrigger(seconds=RETRY_EVERY.total_seconds()),
         args=[bot, dispatcher["session_factory"]],
-        id="keep_files",
-        name="parta:keep_files",
+        id=JOB_ID,
+        name=f"parta:{JOB_ID}",
         coalesce=True,
         max_instances=1,
         replace_existing=True,
