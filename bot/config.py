@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
 from datetime import time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -20,6 +22,7 @@ logger = logging.getLogger("parta.config")
 
 SUPPORTED_LOCALES = ("ru", "en")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///parta.sqlite3"
+DEFAULT_FILES_DIR = "parta-files"
 
 
 class Settings(BaseSettings):
@@ -67,6 +70,18 @@ class Settings(BaseSettings):
     # personal data: link requests, personal audit details and stale notifications are
     # forgotten after this many days (see services/privacy.py)
     retention_days: int = Field(default=180, ge=1, le=3650)
+    # the school's copies of homework files and submitted work (docs/files.md); default:
+    # `parta-files` next to the SQLite file, or in the working folder with PostgreSQL
+    files_dir: Path = Path(DEFAULT_FILES_DIR)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_files_dir(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("files_dir"):
+            url = data.get("database_url") or DEFAULT_DATABASE_URL
+            with contextlib.suppress(Exception):  # a bad URL is reported by its own check
+                data = {**data, "files_dir": files_dir_for(str(url))}
+        return data
 
     @field_validator("database_url")
     @classmethod
@@ -156,6 +171,15 @@ def secret_file_for(database_url: str) -> Path | None:
         return None
     database = Path(url.database)
     return database.with_name(database.stem + ".code-secret")
+
+
+def files_dir_for(database_url: str) -> Path:
+    """The default files folder: ``parta-files`` next to the SQLite file (``data/parta.sqlite3``
+    → ``data/parta-files``), else (PostgreSQL, an in-memory database) in the working folder."""
+    url = make_url(normalize_url(database_url))
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return Path(DEFAULT_FILES_DIR)
+    return Path(url.database).with_name(DEFAULT_FILES_DIR)
 
 
 def _generated_secret(path: Path) -> str:

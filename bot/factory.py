@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.commands import register_default_menus
 from bot.config import Settings, code_keys
+from bot.files import Files, start_files, stop_files
 from bot.i18n import create_i18n
 from bot.middlewares import (
     ActorMiddleware,
@@ -92,6 +93,7 @@ def create_dispatcher(
         renderer=renderer,
         i18n=i18n,
         code_keys=keys or code_keys(settings),
+        files=Files.from_settings(settings),
     )
     # Update-level, in this order: session → actor → locale → error reply (innermost).
     dp.update.outer_middleware(DbSessionMiddleware(session_factory))
@@ -108,7 +110,9 @@ def create_dispatcher(
     dp["run_notifier"] = run_notifier
     dp.startup.register(_on_startup)
     dp.startup.register(start_scheduler)
+    dp.startup.register(start_files)
     dp.shutdown.register(stop_scheduler)
+    dp.shutdown.register(stop_files)
     dp.shutdown.register(_on_shutdown)
     return dp
 

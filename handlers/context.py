@@ -15,6 +15,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.files import Files
 from bot.middlewares.base import Handler
 from bot.rendering import Renderer
 from bot.screens import Screen, show_screen
@@ -25,7 +26,8 @@ from services.core.actors import Actor
 @dataclass
 class Ctx:
     """One update's dependencies: the event, the database session, the acting user, the
-    renderer, settings, the bot, the FSM context and (for a button) its pending answer."""
+    renderer, settings, the bot, the FSM context, (for a button) its pending answer, and the
+    school's kept files."""
 
     event: CallbackQuery | Message
     session: AsyncSession
@@ -35,6 +37,7 @@ class Ctx:
     bot: Bot
     state: FSMContext
     answer: CallbackAnswer | None
+    files: Files
 
     @classmethod
     def from_data(cls, event: CallbackQuery | Message, data: dict[str, Any]) -> Self:
@@ -47,6 +50,7 @@ class Ctx:
             bot=data["bot"],
             state=data["state"],
             answer=data.get("callback_answer"),
+            files=data["files"],
         )
 
     @property

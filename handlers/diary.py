@@ -15,7 +15,6 @@ from datetime import date
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
@@ -24,12 +23,12 @@ from bot.callbacks import MenuCb
 from bot.callbacks import Screen as MenuScreen
 from bot.callbacks import diary as cb
 from bot.callbacks.diary import SubmitOp
+from bot.files import files_gone
 from bot.filters import register_buttons
 from bot.keyboards import diary as kb
 from bot.screens import Screen
 from bot.states import Payload, Slot, SubmitStates
 from bot.telegram import MESSAGE_LIMIT, sent_file, split_html, visible_length
-from db.enums import AttachmentKind
 from handlers.context import Ctx
 from services import diary
 from services.core.access import Action, can
@@ -279,7 +278,8 @@ async def on_homework_item(
 async def on_homework_files(
     query: CallbackQuery, callback_data: cb.HomeworkFilesCb, ctx: Ctx
 ) -> None:
-    """Re-send a homework's attachments by their file_id, a few per press."""
+    """Send a homework's attachments again, a few per press: by file_id, or the school's copy
+    (`bot.files.Files.send`); an alert says how many are gone altogether."""
     sid, hid, offset = callback_data.student_id, callback_data.homework_id, callback_data.offset
     item, files, total = await diary.homework_attachments(
         ctx.session, ctx.actor, sid, hid, offset=offset
@@ -288,6 +288,7 @@ async def on_homework_files(
         ctx.alert(_("There are no more attachments."))
         return
     await ctx.session.commit()  # nothing to write: end the read before talking to Telegram
+    gone = 0
     for index, attachment in enumerate(files):
         number = offset + index + 1
         caption = ctx.render(
@@ -299,18 +300,15 @@ async def on_homework_files(
         )
         last = index == len(files) - 1
         markup = kb.more_attachments_keyboard(sid, hid, number, total) if last else None
-        try:
-            if attachment.kind == AttachmentKind.PHOTO:
-                await ctx.bot.send_photo(
-                    ctx.chat_id, attachment.file_id, caption=caption, reply_markup=markup
-                )
-            else:
-                await ctx.bot.send_document(
-                    ctx.chat_id, attachment.file_id, caption=caption, reply_markup=markup
-                )
-        except TelegramBadRequest:
-            ctx.alert(_("This file is no longer available on Telegram."))
-            return
+        sent = await ctx.files.send(
+            ctx.bot, ctx.session, ctx.chat_id, attachment.kept, caption=caption, reply_markup=markup
+        )
+        if sent is None:
+            gone += 1
+            if markup is not None:  # the way to the next files stays
+                await ctx.bot.send_message(ctx.chat_id, caption, reply_markup=markup)
+    if gone:
+        ctx.alert(files_gone(gone))
 
 
 async def on_attendance(query: CallbackQuery, callback_data: cb.AttendanceCb, ctx: Ctx) -> None:
@@ -371,6 +369,7 @@ async def on_submit(query: CallbackQuery, callback_data: cb.SubmitCb, ctx: Ctx) 
     await SUBMIT.clear(ctx.state)
     ctx.tell(_("Handed in."))
     await ctx.show(await _homework_item_screen(ctx, own.student_id, hid, "submitted"))
+    ctx.files.keep_later(ctx.bot, draft.files)
 
 
 async def _start_submission(ctx: Ctx, homework_id: int) -> None:

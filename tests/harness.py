@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -14,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher
+from bot.files import Files
 from bot.notifier import Notifier, RateLimiter
 from services.people.codes import CodeKeys
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
@@ -48,6 +51,7 @@ class App:
     settings: Settings
     session_factory: async_sessionmaker[AsyncSession]
     deliver_update: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+    files_temp: tempfile.TemporaryDirectory[str] | None = None
 
     @classmethod
     async def start(
@@ -67,10 +71,15 @@ class App:
         (its rate and per-chat interval), on the fake's clock with a virtual sleep; else a
         no-op limiter. ``storage``/``isolation``: FSM storage (default: from the settings)."""
         # no default quiet hours: notifications must not depend on when the suite runs
+        # kept files go to a folder of the test's own (FILES_DIR), not next to the database
+        files_dir = None
+        if "files_dir" not in overrides:
+            files_dir = tempfile.TemporaryDirectory(prefix="parta-files-")
         overrides = {
             "notify_quiet_start": None,
             "notify_quiet_end": None,
             "code_secret": CODE_SECRET,
+            **({"files_dir": Path(files_dir.name)} if files_dir else {}),
             **overrides,
         }
         settings = Settings(
@@ -94,7 +103,7 @@ class App:
             strict_templates=True,
             run_notifier=False,
         )
-        application = cls(fake, bot, dp, settings, session_factory)
+        application = cls(fake, bot, dp, settings, session_factory, files_temp=files_dir)
 
         async def deliver(update: dict[str, Any]) -> None:
             await dp.feed_raw_update(bot, update)
@@ -122,9 +131,17 @@ class App:
         task does every second; returns how many outbox rows were handled."""
         return await self.notifier.run_once(now)
 
+    @property
+    def files(self) -> Files:
+        """The school's kept files (`await app.files.drain()` waits for downloads)."""
+        files: Files = self.dp["files"]
+        return files
+
     async def stop(self) -> None:
         await self.dp.emit_shutdown(bot=self.bot, dispatcher=self.dp)
         await self.bot.session.close()
+        if self.files_temp is not None:
+            self.files_temp.cleanup()
 
     def user(self, telegram_id: int, **kwargs: Any) -> FakeUser:
         return self.fake.user(telegram_id, **kwargs)

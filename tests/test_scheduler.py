@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import files
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher
 from bot.scheduler import SCHEDULE, create_scheduler
@@ -332,7 +333,7 @@ async def test_production_startup_runs_the_notifier_and_the_scheduler(
     try:
         scheduler = dp["scheduler"]
         assert scheduler.running
-        assert {job.id for job in scheduler.get_jobs()} == set(SCHEDULE)
+        assert {job.id for job in scheduler.get_jobs()} == {*SCHEDULE, files.JOB_ID}
         assert dp["notifier"]._task is not None
     finally:
         await dp.emit_shutdown(bot=bot, dispatcher=dp)

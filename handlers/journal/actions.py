@@ -29,11 +29,12 @@ from bot.callbacks.journal import (
     RunOp,
     SubOp,
 )
+from bot.files import files_gone
 from bot.filters import register_buttons
 from bot.keyboards import journal as kb
 from bot.screens import Screen
 from bot.telegram import pressed_message
-from db.enums import AttachmentKind, AttendanceStatus
+from db.enums import AttendanceStatus
 from handlers.journal import prompts, screens
 from handlers.journal.context import JournalCtx, day_of
 from services import journal
@@ -105,12 +106,16 @@ async def show_lesson(query: CallbackQuery, callback_data: cb.JLessonCb, ctx: Jo
 
 
 async def _send_files(ctx: JournalCtx, files: list[journal.AttachmentView], page: int) -> None:
-    """Re-send stored files by their Telegram file_id (one page: a burst a chat may take)."""
+    """Send stored files again (one page: a burst a chat may take), from the school's copy
+    when Telegram no longer knows a file_id; the press is answered with an alert if a file is
+    gone altogether."""
+    await ctx.session.commit()  # end the read before talking to Telegram
+    gone = 0
     for item in files[(page - 1) * kb.FILES_PER_PAGE : page * kb.FILES_PER_PAGE]:
-        if item.kind == AttachmentKind.PHOTO:
-            await ctx.bot.send_photo(ctx.chat_id, item.file_id)
-        else:
-            await ctx.bot.send_document(ctx.chat_id, item.file_id)
+        if await ctx.files.send(ctx.bot, ctx.session, ctx.chat_id, item.kept) is None:
+            gone += 1
+    if gone:
+        ctx.alert(files_gone(gone))
 
 
 async def show_homework_files(

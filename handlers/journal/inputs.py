@@ -93,6 +93,8 @@ async def on_homework(message: Message, ctx: JournalCtx) -> None:
     )
     await prompts.done(ctx, prompt)
     await ctx.show(await screens.homework(ctx, task.lesson_id, ctx.toast("saved")))
+    if attachment is not None:
+        ctx.files.keep_later(ctx.bot, [attachment])
 
 
 async def on_files(message: Message, ctx: JournalCtx) -> None:
@@ -110,6 +112,7 @@ async def on_files(message: Message, ctx: JournalCtx) -> None:
     )
     more = await prompts.keep_files(ctx, prompt, task)
     await ctx.show(Screen(ctx.toast("files", count=more.count), markup))
+    ctx.files.keep_later(ctx.bot, [attachment])
 
 
 async def on_excuse(message: Message, ctx: JournalCtx) -> None:

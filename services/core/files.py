@@ -1,10 +1,26 @@
-"""Files that arrive from a chat: what a service needs to keep of a Telegram file or photo."""
+"""Files that arrive from a chat: what a service needs to keep of a Telegram file or photo,
+and the school's copies of them (the bytes in a `FileStore`, fetched by a downloader the bot
+injects; see docs/files.md)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Result, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.enums import AttachmentKind
+from db.models import HomeworkAttachment, SubmissionFile
+from services.core.filestore import DownloadError, FileStore
+
+logger = logging.getLogger("parta.files")
+
+FILE_ID_LIMIT = 255  # what the database keeps of a file_id
 
 
 @dataclass(frozen=True)
@@ -20,3 +36,130 @@ class NewFile:
     file_name: str | None = None
     mime_type: str | None = None
     file_size: int | None = None
+
+
+@dataclass(frozen=True)
+class KeptFile:
+    """A file the school keeps, as needed to send it again: by `file_id` while Telegram knows
+    it, else from the copy named by `file_unique_id` (see `services.core.filestore`)."""
+
+    kind: AttachmentKind
+    file_id: str
+    file_unique_id: str
+    file_name: str | None = None
+    file_size: int | None = None
+
+
+Downloader = Callable[[str], Awaitable[bytes]]
+"""The bytes of a Telegram file by its file_id; raises `DownloadError` when it cannot get them
+now. The bot injects it (services never talk to Telegram)."""
+
+
+class KeepOutcome(StrEnum):
+    KEPT = "kept"  # downloaded and stored now
+    PRESENT = "present"  # a copy was there already
+    TOO_BIG = "too_big"  # known to exceed the download limit: not tried
+    FAILED = "failed"  # tried and failed (logged); a later run tries again
+
+
+async def keep_file(
+    store: FileStore, download: Downloader, file: KeptFile | NewFile, *, max_size: int | None
+) -> KeepOutcome:
+    """Store the bytes of `file` unless a copy is there. A file whose known size exceeds
+    `max_size` (the Bot API's 20 MB; None: no limit, as with a local Bot API server) is not
+    tried; a `DownloadError` is logged as a warning and reported, never raised."""
+    if store.exists(file.file_unique_id):
+        return KeepOutcome.PRESENT
+    if max_size is not None and file.file_size is not None and file.file_size > max_size:
+        logger.warning(
+            "file %s (%d bytes) is over the %d-byte download limit: kept by file_id only",
+            file.file_unique_id,
+            file.file_size,
+            max_size,
+        )
+        return KeepOutcome.TOO_BIG
+    try:
+        data = await download(file.file_id)
+    except DownloadError as exc:
+        logger.warning("file %s not downloaded, will retry: %s", file.file_unique_id, exc)
+        return KeepOutcome.FAILED
+    await store.save(file.file_unique_id, data)
+    return KeepOutcome.KEPT
+
+
+async def kept_files(session: AsyncSession) -> list[KeptFile]:
+    """Every file of homework attachments and submitted work, one per `file_unique_id` (its
+    newest row's file_id, the likeliest to still work), newest rows first."""
+    unique: dict[str, KeptFile] = {}
+    for table in (HomeworkAttachment, SubmissionFile):
+        rows = await session.execute(
+            select(
+                table.kind, table.file_id, table.file_unique_id, table.file_name, table.file_size
+            ).order_by(table.id.desc())
+        )
+        for kind, file_id, uid, name, size in rows:
+            unique.setdefault(uid, KeptFile(AttachmentKind(kind), file_id, uid, name, size))
+    return list(unique.values())
+
+
+async def replace_file_id(
+    session: AsyncSession, kind: AttachmentKind, file_unique_id: str, file_id: str
+) -> int:
+    """Point every row of this file (homework attachments and submitted work) at `file_id`,
+    the one Telegram gave when the kept copy was uploaded again; committed. Returns how many
+    rows changed. The rows keep their `file_unique_id`: it names the copy."""
+    changed = 0
+    for table in (HomeworkAttachment, SubmissionFile):
+        result = await session.execute(
+            update(table)
+            .where(
+                table.file_unique_id == file_unique_id,
+                table.kind == kind,
+                table.file_id != file_id,
+            )
+            .values(file_id=file_id[:FILE_ID_LIMIT])
+        )
+        changed += _rowcount(result)
+    await session.commit()
+    return changed
+
+
+def _rowcount(result: Result[Any]) -> int:
+    count = getattr(result, "rowcount", 0)
+    return int(count) if isinstance(count, int) and count > 0 else 0
+
+
+@dataclass(frozen=True)
+class KeepReport:
+    """What a run of `keep_missing_files` did: counts per `KeepOutcome`, and how many missing
+    copies were left for the next run (over its `limit`)."""
+
+    counts: dict[KeepOutcome, int]
+    deferred: int
+
+
+async def keep_missing_files(
+    session_factory: async_sessionmaker[AsyncSession],
+    store: FileStore,
+    download: Downloader,
+    *,
+    max_size: int | None,
+    limit: int = 100,
+) -> KeepReport:
+    """The scheduled job: download the bytes of up to `limit` files that have no copy yet
+    (newest first; a failure is logged and tried again on the next run, never lost)."""
+    async with session_factory() as session:
+        files = await kept_files(session)
+    missing_ids = await asyncio.to_thread(store.missing, [f.file_unique_id for f in files])
+    missing = [f for f in files if f.file_unique_id in missing_ids]
+    counts = dict.fromkeys(KeepOutcome, 0)
+    for file in missing[:limit]:
+        counts[await keep_file(store, download, file, max_size=max_size)] += 1
+    report = KeepReport(counts, max(0, len(missing) - limit))
+    if missing:
+        logger.info(
+            "kept files: %s, %d left for the next run",
+            ", ".join(f"{k.value} {v}" for k, v in counts.items()),
+            report.deferred,
+        )
+    return report

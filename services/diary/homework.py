@@ -29,7 +29,7 @@ from db.models import (
 from services.core.access import Action, can, denied
 from services.core.actors import Actor, Role
 from services.core.errors import DomainError
-from services.core.files import NewFile
+from services.core.files import KeptFile, NewFile
 from services.diary.child import Child, open_child
 
 UPCOMING_HOMEWORK_LIMIT = 25
@@ -293,6 +293,12 @@ class Attachment:
     kind: AttachmentKind
     file_id: str
     file_name: str | None
+    file_unique_id: str = ""  # names the school's copy (services.core.filestore)
+
+    @property
+    def kept(self) -> KeptFile:
+        """The file as the bot sends it again."""
+        return KeptFile(self.kind, self.file_id, self.file_unique_id, self.file_name)
 
 
 async def homework_attachments(
@@ -309,11 +315,16 @@ async def homework_attachments(
     child = await open_child(session, actor, student_id, Action.VIEW_HOMEWORK, now=now)
     item = _homework_item(await _homework_row(session, child, homework_id))
     rows = await session.execute(
-        select(HomeworkAttachment.kind, HomeworkAttachment.file_id, HomeworkAttachment.file_name)
+        select(
+            HomeworkAttachment.kind,
+            HomeworkAttachment.file_id,
+            HomeworkAttachment.file_name,
+            HomeworkAttachment.file_unique_id,
+        )
         .where(HomeworkAttachment.homework_id == homework_id)
         .order_by(HomeworkAttachment.id)
     )
-    files = [Attachment(AttachmentKind(k), f, n) for k, f, n in rows]
+    files = [Attachment(AttachmentKind(k), f, n, u) for k, f, n, u in rows]
     start = max(0, offset)
     return item, files[start : start + ATTACHMENTS_PER_PRESS], len(files)
 

@@ -128,11 +128,12 @@ async def homework_screen(session: AsyncSession, actor: Actor, lesson_id: int) -
                 HomeworkAttachment.kind,
                 HomeworkAttachment.file_id,
                 HomeworkAttachment.file_name,
+                HomeworkAttachment.file_unique_id,
             )
             .where(HomeworkAttachment.homework_id == homework.id)
             .order_by(HomeworkAttachment.id)
         )
-        files = [AttachmentView(i, AttachmentKind(k), f, n) for i, k, f, n in rows]
+        files = [AttachmentView(i, AttachmentKind(k), f, n, u) for i, k, f, n, u in rows]
     choices = await _due_choices(session, ctx) if can_write else []
     return HomeworkScreen(ctx, homework, files, choices, can_write)
 
@@ -360,7 +361,11 @@ async def submission_detail(
     ).one()
     rows = await session.execute(
         select(
-            SubmissionFile.id, SubmissionFile.kind, SubmissionFile.file_id, SubmissionFile.file_name
+            SubmissionFile.id,
+            SubmissionFile.kind,
+            SubmissionFile.file_id,
+            SubmissionFile.file_name,
+            SubmissionFile.file_unique_id,
         )
         .where(SubmissionFile.submission_id == submission_id)
         .order_by(SubmissionFile.id)
@@ -368,7 +373,7 @@ async def submission_detail(
     return SubmissionDetail(
         ctx,
         _submission_item(sub, name, count),
-        [AttachmentView(i, AttachmentKind(k), f, n) for i, k, f, n in rows],
+        [AttachmentView(i, AttachmentKind(k), f, n, u) for i, k, f, n, u in rows],
         await can(session, actor, Action.WRITE_LESSON, ctx.id),
     )
 

@@ -41,6 +41,7 @@ from services.core import enrolment
 from services.core.access import Action, can, denied, require
 from services.core.actors import Actor, Role
 from services.core.errors import DomainError
+from services.core.files import KeptFile
 from services.core.grading import (
     keyboard_values,
 )
@@ -425,6 +426,12 @@ class AttachmentView:
     kind: AttachmentKind
     file_id: str
     file_name: str | None
+    file_unique_id: str = ""  # names the school's copy (services.core.filestore)
+
+    @property
+    def kept(self) -> KeptFile:
+        """The file as the bot sends it again."""
+        return KeptFile(self.kind, self.file_id, self.file_unique_id, self.file_name)
 
 
 @dataclass(frozen=True)

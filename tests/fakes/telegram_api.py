@@ -704,6 +704,8 @@ class FakeTelegram:
         self.users: dict[int, FakeUser] = {}
         self.groups: dict[int, FakeGroup] = {}
         self.files: dict[str, StoredFile] = {}
+        # getFile's limit (Telegram: 20 MB; raise it to play a local Bot API server)
+        self.download_limit = MAX_DOWNLOAD
         self.commands_by_scope: dict[tuple[str, str], list[JsonDict]] = {}
         self.menu_buttons: dict[int | None, JsonDict] = {}
         self.webhook: JsonDict = {}
@@ -1028,6 +1030,13 @@ class FakeTelegram:
         for part in parts:
             part.sizes = sizes
         return sizes
+
+    def forget_files(self, *file_ids: str) -> None:
+        """Telegram no longer knows these file_ids (all of them if none are given), as when
+        the bot's token is of a new bot: sending or getFile by them fails with Telegram's
+        answers, their file_path no longer downloads. The users' messages keep them."""
+        for file_id in file_ids or list(self.files):
+            self.files.pop(file_id, None)
 
     def _file_by_path(self, path: str) -> StoredFile | None:
         return next((f for f in self.files.values() if f.file_path == path), None)
@@ -1629,7 +1638,7 @@ class FakeTelegram:
         stored = self.files.get(str(params.get("file_id") or ""))
         if stored is None:
             raise bad_request("invalid file_id")
-        if stored.size > MAX_DOWNLOAD:
+        if stored.size > self.download_limit:
             raise bad_request("file is too big")
         return {
             "file_id": stored.file_id,

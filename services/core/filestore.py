@@ -1,0 +1,95 @@
+"""The school's copy of the files people send: bytes on disk, addressed by Telegram's
+`file_unique_id`.
+
+A Telegram `file_id` belongs to one bot token and may stop working; `file_unique_id` is the
+same for every bot and over time, so it names the copy. The path is derived from it alone
+(hex-encoded, so any id is a safe, case-distinct name on every file system; sharded by a hash
+so no folder grows large); a file's own name is never part of a path.
+
+Layout under the root: ``ab/cd/<hex of the file_unique_id>`` where ``abcd…`` is the SHA-256 of
+the id. Writes are atomic (a temporary file in the same folder, then a rename), so a reader
+or a backup sees the whole file or none. Blocking disk I/O runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+
+MAX_ID_LENGTH = 64  # what the database keeps of a file_unique_id
+TEMP_PREFIX = ".tmp-"
+
+
+class DownloadError(Exception):
+    """A file's bytes could not be fetched now (too big for the Bot API, a network error, an
+    unknown file_id); the copy stays missing and a later run tries again. Raised by the
+    downloader the bot injects; the message says why, for the log."""
+
+
+def _name(file_unique_id: str) -> str:
+    if not file_unique_id or len(file_unique_id) > MAX_ID_LENGTH:
+        raise ValueError(f"not a file_unique_id: {file_unique_id!r}")
+    return file_unique_id.encode("utf-8").hex()
+
+
+class FileStore:
+    """Files kept under `root` (created on the first save)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, file_unique_id: str) -> Path:
+        """Where the copy of this file lives (whether or not it exists yet). ValueError for
+        an empty id or one longer than the database keeps."""
+        name = _name(file_unique_id)
+        digest = hashlib.sha256(file_unique_id.encode("utf-8")).hexdigest()
+        return self.root / digest[:2] / digest[2:4] / name
+
+    def exists(self, file_unique_id: str) -> bool:
+        return self.path_for(file_unique_id).is_file()
+
+    def missing(self, file_unique_ids: Iterable[str]) -> set[str]:
+        """The ids among these that have no copy (blocking: a stat per id)."""
+        return {uid for uid in file_unique_ids if not self.exists(uid)}
+
+    async def save(self, file_unique_id: str, data: bytes) -> Path:
+        """Keep `data` as the copy of this file (replacing any); atomic. Returns its path."""
+        path = self.path_for(file_unique_id)
+        await asyncio.to_thread(_write_atomic, path, data)
+        return path
+
+    async def read(self, file_unique_id: str) -> bytes | None:
+        """The kept bytes, or None when there is no copy."""
+        return await asyncio.to_thread(self._read, file_unique_id)
+
+    def _read(self, file_unique_id: str) -> bytes | None:
+        try:
+            return self.path_for(file_unique_id).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def files(self) -> list[Path]:
+        """Every kept copy (not the temporary files of writes under way), for a backup."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p for p in self.root.glob("*/*/*") if p.is_file() and not p.name.startswith(".")
+        )
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f"{TEMP_PREFIX}{path.name}-{secrets.token_hex(4)}")
+    try:
+        with temp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
