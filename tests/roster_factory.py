@@ -121,7 +121,7 @@ def school_data(
         holidays=(
             HolidayRow("h1", "Каникулы", today + timedelta(days=15), today + timedelta(days=20)),
         ),
-        bells=bells(max(lessons_per_day, 2)),
+        bells=bells(max(lessons_per_day, 6)),
         scales=(
             ScaleRow("five", ScaleKind.FIVE, 1, 5, 3, True),
             ScaleRow("ten", ScaleKind.TEN, 1, 10, 4),

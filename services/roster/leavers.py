@@ -160,15 +160,10 @@ async def _tell(
     student_ids = {s for _, s, _ in revoked} | {s for _, s, a in grants if a is not None}
     if not student_ids:
         return
-    names = dict(
-        (
-            await session.execute(
-                select(Student.id, Student.full_name).where(Student.id.in_(student_ids))
-            )
-        )
-        .tuples()
-        .all()
+    found = await session.execute(
+        select(Student.id, Student.full_name).where(Student.id.in_(student_ids))
     )
+    names: dict[int, str] = {student_id: name for student_id, name in found}
     event = NotificationEvent.ACCESS_REVOKED
     rows = [
         NewRow(

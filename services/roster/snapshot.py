@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TypeVar
 
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -448,7 +448,8 @@ async def _slots(session: AsyncSession, loaded: Loaded) -> tuple[SlotRow, ...]:
             )
         )
     with_lessons = await session.scalars(
-        select(distinct(Lesson.class_id))
+        select(Lesson.class_id)
+        .distinct()
         .join(SchoolClass, SchoolClass.id == Lesson.class_id)
         .where(SchoolClass.year_id == loaded.year_id)
     )
