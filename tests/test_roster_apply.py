@@ -290,7 +290,6 @@ async def test_an_edited_file_yields_the_exact_diff_and_applies(session: AsyncSe
     await _apply(session, data)
     edited, ids = _edited(data)
     slot_before = next(t for t in data.timetable if t.source_id == ids["slot"])
-    slot_number = slot_before.lesson_number
     past, future = await _past_and_future(session, ids["slot"])
     planted = await _plant_links(session, ids["gone"])
     # a past lesson with a grade and attendance, and a future one with homework-free grades
