@@ -35,6 +35,7 @@ from db.models import (
     Guardian,
     Guardianship,
     Lesson,
+    OutboxMessage,
     SchoolClass,
     Staff,
     Student,
@@ -247,7 +248,14 @@ async def _plant_links(session: AsyncSession, student_sid: str) -> dict[str, int
     )
     session.add_all([link, grant, code])
     await session.commit()
-    return {"link": link.id, "grant": grant.id, "code": code.id, "student": student.id}
+    return {
+        "link": link.id,
+        "grant": grant.id,
+        "code": code.id,
+        "student": student.id,
+        "parent": parent.id,
+        "trusted": trusted.id,
+    }
 
 
 def _edited(data: SchoolData) -> tuple[SchoolData, dict[str, str]]:
@@ -354,6 +362,11 @@ async def test_an_edited_file_yields_the_exact_diff_and_applies(session: AsyncSe
     assert (await session.get(TrustedAccess, planted["grant"])).revoked_at is not None  # type: ignore[union-attr]
     assert (await session.get(AccessCode, planted["code"])).revoked_at is not None  # type: ignore[union-attr]
     assert await session.get(Student, student_id) is not None
+    told = (await session.execute(select(OutboxMessage.account_id, OutboxMessage.event))).all()
+    assert sorted(tuple(t) for t in told) == [
+        (planted["parent"], "access_revoked"),
+        (planted["trusted"], "access_revoked"),
+    ]
     gone_guardian = (
         await session.scalars(select(Guardian).where(Guardian.source_id == ids["gone_guardian"]))
     ).one()

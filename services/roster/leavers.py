@@ -163,7 +163,7 @@ async def _tell(
     found = await session.execute(
         select(Student.id, Student.full_name).where(Student.id.in_(student_ids))
     )
-    names: dict[int, str] = dict(found)
+    names: dict[int, str] = dict(found.all())
     event = NotificationEvent.ACCESS_REVOKED
     rows = [
         NewRow(
