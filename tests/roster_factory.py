@@ -57,11 +57,12 @@ def bells(count: int = 8) -> tuple[BellRow, ...]:
 
 
 def class_names(count: int) -> list[tuple[str, int]]:
-    """(name, grade level): 7А, 7Б, then 8А… ten letters a grade."""
-    return [
-        (f"{7 + i // len(LETTERS)}{LETTERS[i % len(LETTERS)]}", 7 + i // len(LETTERS))
-        for i in range(count)
-    ]
+    """(name, grade level): 7А, 7Б, … ten letters a grade, 7th to 11th grade, then 1st on."""
+    out = []
+    for i in range(count):
+        level = 1 + (6 + i // len(LETTERS)) % 11
+        out.append((f"{level}{LETTERS[i % len(LETTERS)]}", level))
+    return out
 
 
 def school_data(
