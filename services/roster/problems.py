@@ -133,7 +133,7 @@ MESSAGES: Mapping[str, str] = {
     "roster.outside_year": N_("the dates are outside the academic year ({start} to {end})"),
     "roster.no_bell": N_("no bell times for lesson {number}"),
     "roster.not_assigned": N_("no teaching assignment for this teacher, class and subject"),
-    "roster.clash": N_("the class already has a lesson at this time (line “{id}”)"),
+    "roster.clash": N_("the class already has another lesson at this time (id “{id}”)"),
 }
 
 #: sheet and column names are shown as the file has them; this words the location
