@@ -326,19 +326,18 @@ async def test_an_edited_file_yields_the_exact_diff_and_applies(session: AsyncSe
     got = {(c.kind, c.source_id, c.action): c.details for c in plan.changes}
     class_a, class_b = data.classes[0].name, data.classes[1].name
     assert got == {
-        ("students", ids["renamed"], CHANGED): (("full_name", "Ученик0 Тестов → Ученик0 Новиков"),),
-        ("students", ids["moved"], MOVED): (("class_id", f"{class_a} → {class_b}"),),
+        ("students", ids["renamed"], CHANGED): (("name", "Ученик0 Тестов → Ученик0 Новиков"),),
+        ("students", ids["moved"], MOVED): (("class", f"{class_a} → {class_b}"),),
         ("students", ids["gone"], LEFT): (),
         ("guardians", ids["gone_guardian"], LEFT): (),
         ("guardians", ids["guardian"], CHANGED): _guardian_details(data, edited, ids["guardian"]),
-        ("timetable", ids["slot"], CHANGED): (
-            ("lesson_number", f"{slot_before.lesson_number} → 4"),
-        ),
+        ("timetable", ids["slot"], CHANGED): (("lesson", f"{slot_before.lesson_number} → 4"),),
     }
     text = summarize(plan, lambda m: m)
     assert "Students: changed: 1, moved to another class: 1, left: 1" in text
 
     await _apply(session, edited)
+    session.expunge_all()  # read what the database holds, not the objects loaded above
     # the move: old stay ends today, the new one starts today
     moved_id = await session.scalar(select(Student.id).where(Student.source_id == ids["moved"]))
     stays = (
@@ -408,7 +407,7 @@ def _guardian_details(
     if before.student_ids != after.student_ids:
         names = {s.source_id: s.full_name for s in (*data.students, *edited.students)}
         show = lambda ids: ", ".join(names[i] for i in ids) or "—"  # noqa: E731
-        out.append(("student_ids", f"{show(before.student_ids)} → {show(after.student_ids)}"))
+        out.append(("children", f"{show(before.student_ids)} → {show(after.student_ids)}"))
     out.append(("phone", f"{before.phone} → {after.phone}"))
     return tuple(out)
 
@@ -606,3 +605,19 @@ async def test_migration_008_down_and_up(db_url: str, engine: AsyncEngine) -> No
             lambda c: {col["name"] for col in sa.inspect(c).get_columns("students")}
         )
     assert "source_id" in columns
+
+
+def test_summary_in_russian() -> None:
+    from bot.i18n import create_i18n
+    from services.roster.model import Where
+    from services.roster.plan import ImportPlan
+
+    i18n = create_i18n("ru")
+    moved = Change("students", "s1", MOVED, "Маша (7Б)", (("class", "7А → 7Б"),))
+    problem = Problem(Where("Расписание", 7, "урок"), "roster.no_bell", (("number", "9"),))
+    with i18n.context(), i18n.use_locale("ru"):
+        changes = summarize(ImportPlan((), (moved,)), i18n.gettext)
+        problems = summarize(ImportPlan((problem,), ()), i18n.gettext)
+    assert "переведены в другой класс: 1" in changes
+    assert "→ Маша (7Б) (класс: 7А → 7Б)" in changes
+    assert "Расписание, строка 7, столбец урок: нет времени звонков для урока 9" in problems

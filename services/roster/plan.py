@@ -40,6 +40,7 @@ from services.roster.model import (
     Where,
     validate_references,
 )
+from services.roster.problems import N_
 
 
 class ChangeAction(enum.StrEnum):
@@ -102,6 +103,40 @@ REFERENCES = {
     "subject_id": "subjects",
     "scale_id": "scales",
     "student_ids": "students",
+}
+#: a column as `Change.details` names it (English; `summary` translates it)
+FIELDS = {
+    "name": N_("name"),
+    "full_name": N_("name"),
+    "short_name": N_("short name"),
+    "timezone": N_("time zone"),
+    "phone_region": N_("phone region"),
+    "starts_on": N_("first day"),
+    "ends_on": N_("last day"),
+    "starts_at": N_("starts at"),
+    "ends_at": N_("ends at"),
+    "kind": N_("kind"),
+    "number": N_("number"),
+    "min_score": N_("lowest mark"),
+    "max_score": N_("highest mark"),
+    "pass_score": N_("pass mark"),
+    "allow_modifiers": N_("pluses and minuses"),
+    "roles": N_("roles"),
+    "phone": N_("phone"),
+    "email": N_("e-mail"),
+    "grade_level": N_("grade"),
+    "class_teacher_id": N_("class teacher"),
+    "class_id": N_("class"),
+    "birth_date": N_("date of birth"),
+    "student_ids": N_("children"),
+    "relation": N_("relation"),
+    "teacher_id": N_("teacher"),
+    "subject_id": N_("subject"),
+    "scale_id": N_("grading scale"),
+    "weekday": N_("weekday"),
+    "lesson_number": N_("lesson"),
+    "room": N_("room"),
+    "frequency": N_("weeks"),
 }
 ARROW = " → "
 NONE = "—"
@@ -180,12 +215,13 @@ class Names:
 
 
 def differences(old: Any, new: Any, names: Names) -> tuple[tuple[str, str], ...]:
-    """(column, ``"old → new"``) for each column that differs."""
+    """(column's name, ``"old → new"``) for each column that differs (`FIELDS`)."""
     out = []
     for f in fields(new):
         before, after = getattr(old, f.name), getattr(new, f.name)
         if before != after:
-            out.append((f.name, names.show(f.name, before) + ARROW + names.show(f.name, after)))
+            shown = names.show(f.name, before) + ARROW + names.show(f.name, after)
+            out.append((FIELDS.get(f.name, f.name), shown))
     return tuple(out)
 
 

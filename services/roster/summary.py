@@ -72,7 +72,7 @@ def summarize(plan: ImportPlan, gettext: Callable[[str], str], *, first: int = 5
         lines.append("")
         lines.append(f"{gettext(KIND_NAMES[kind])}: {', '.join(parts)}")
         for change in changes[:first]:
-            details = "; ".join(f"{name}: {value}" for name, value in change.details)
+            details = "; ".join(f"{gettext(name)}: {value}" for name, value in change.details)
             tail = f" ({details})" if details else ""
             lines.append(f"  {MARKS[change.action]} {change.label}{tail}")
         if len(changes) > first:
