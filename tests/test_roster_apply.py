@@ -50,6 +50,7 @@ from services.roster import Change, ChangeAction, apply_import, plan_import, sna
 from services.roster.model import Problem, SchoolData, SlotRow
 from services.roster.summary import summarize
 from tests import clock
+from tests.conftest import clear_tables
 from tests.roster_factory import school_data, without_origins
 
 ADDED, CHANGED, MOVED, LEFT = (
@@ -621,3 +622,31 @@ def test_summary_in_russian() -> None:
     assert "переведены в другой класс: 1" in changes
     assert "→ Маша (7Б) (класс: 7А → 7Б)" in changes
     assert "Расписание, строка 7, столбец урок: нет времени звонков для урока 9" in problems
+
+
+async def test_the_dry_run_reads_a_fixed_number_of_statements(
+    session: AsyncSession, engine: AsyncEngine
+) -> None:
+    """Each table is read once whatever the size of the school (no query per row)."""
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    counts = []
+    for classes in (2, 5):
+        data = school_data(today(), classes=classes, students_per_class=4)
+        await _apply(session, data)
+        edited, _ids = _edited(data)
+        sa.event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            statements.clear()
+            plan = await plan_import(session, edited, today=today())
+        finally:
+            sa.event.remove(engine.sync_engine, "before_cursor_execute", count)
+        assert plan.changes
+        assert all(s.lstrip().upper().startswith("SELECT") for s in statements)
+        counts.append(len(statements))
+        await session.rollback()
+        await clear_tables(engine)
+    assert counts[0] == counts[1]
