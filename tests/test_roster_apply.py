@@ -47,7 +47,7 @@ from services.core.audit import AuditAction
 from services.core.errors import DomainError
 from services.core.timetable import slot_applies
 from services.roster import Change, ChangeAction, apply_import, plan_import, snapshot
-from services.roster.model import Problem, SchoolData, SlotRow
+from services.roster.model import HolidayRow, Problem, SchoolData, SlotRow
 from services.roster.summary import summarize
 from tests import clock
 from tests.conftest import clear_tables
@@ -150,6 +150,10 @@ async def test_lessons_follow_the_one_timetable_rule(session: AsyncSession) -> N
 
 async def test_reapplying_the_same_file_changes_nothing(session: AsyncSession) -> None:
     data = school_data(today())
+    assert data.year is not None
+    summer = data.year.ends_on + timedelta(days=1)
+    outside = HolidayRow("summer", "Лето", summer, summer + timedelta(days=60))
+    data.holidays = (*data.holidays, outside)  # outside the year: matched all the same
     await _apply(session, data)
     before = await _table_contents(session)
     plan = await plan_import(session, data, today=today())

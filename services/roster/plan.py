@@ -232,6 +232,8 @@ def _diff_kind(
     kind: str, loaded: snapshot.Loaded, data: SchoolData, names: Names
 ) -> Iterator[Change]:
     old, new = rows_of(loaded.data, kind), rows_of(data, kind)
+    if kind == "holidays":  # a file may list holidays outside the year too
+        old = {h.source_id: h for h in loaded.all_holidays}
     for sid, row in new.items():
         label = names.label(kind, row)
         before = old.get(sid)

@@ -129,6 +129,8 @@ class Loaded:
     slot_class: dict[int, int] = field(default_factory=dict)
     #: classes of the loaded year that have lessons
     classes_with_lessons: set[int] = field(default_factory=set)
+    #: every holiday of the school (`data` holds those within the year)
+    all_holidays: tuple[HolidayRow, ...] = ()
 
     def id_of(self, kind: str, source_id: str) -> int | None:
         return self.ids.get((kind, source_id))
@@ -161,7 +163,7 @@ async def load(
     data.subjects = await _subjects(session, loaded)
     data.staff = await _staff(session, loaded)
     data.guardians = await _guardians(session, loaded)  # students' ids filled below
-    holidays = await _holidays(session, loaded)
+    holidays = loaded.all_holidays = await _holidays(session, loaded)
     if year is not None:
         data.year = year
         data.periods = await _periods(session, loaded)
