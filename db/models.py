@@ -61,6 +61,11 @@ def _created() -> Any:
     return mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
+def _source_id() -> Any:
+    """The id the row came with from a roster file (services.roster); None: made here."""
+    return mapped_column(String(64))
+
+
 # --- school structure -------------------------------------------------------------------
 
 
@@ -70,13 +75,33 @@ class School(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    #: ISO 3166 region that phones without a country code are read in
+    phone_region: Mapped[str] = mapped_column(String(2), default="RU")
     created_at: Mapped[datetime] = _created()
+
+
+class Bell(Base):
+    """When lesson `lesson_number` starts and ends (one bell schedule per school)."""
+
+    __tablename__ = "bells"
+    __table_args__ = (
+        UniqueConstraint("school_id", "lesson_number"),
+        CheckConstraint("lesson_number BETWEEN 0 AND 12", name="lesson_number"),
+        CheckConstraint("starts_at < ends_at", name="times"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = _fk("schools.id")
+    lesson_number: Mapped[int] = mapped_column(SmallInteger)
+    starts_at: Mapped[time] = mapped_column(Time)
+    ends_at: Mapped[time] = mapped_column(Time)
 
 
 class AcademicYear(Base):
     __tablename__ = "academic_years"
     __table_args__ = (
         UniqueConstraint("school_id", "name"),
+        UniqueConstraint("school_id", "source_id"),
         CheckConstraint("starts_on < ends_on", name="dates"),
     )
 
@@ -86,6 +111,7 @@ class AcademicYear(Base):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_id: Mapped[str | None] = _source_id()
 
 
 class Period(Base):
@@ -94,6 +120,7 @@ class Period(Base):
     __tablename__ = "periods"
     __table_args__ = (
         UniqueConstraint("year_id", "kind", "number"),
+        UniqueConstraint("year_id", "source_id"),
         CheckConstraint("starts_on <= ends_on", name="dates"),
         CheckConstraint("number >= 1", name="number"),
     )
@@ -106,17 +133,22 @@ class Period(Base):
     ends_on: Mapped[date] = mapped_column(Date)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_by_id: Mapped[int | None] = _fk("accounts.id", nullable=True, ondelete="SET NULL")
+    source_id: Mapped[str | None] = _source_id()
 
 
 class Holiday(Base):
     __tablename__ = "holidays"
-    __table_args__ = (CheckConstraint("starts_on <= ends_on", name="dates"),)
+    __table_args__ = (
+        UniqueConstraint("school_id", "source_id"),
+        CheckConstraint("starts_on <= ends_on", name="dates"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = _fk("schools.id")
     name: Mapped[str] = mapped_column(String(NAME))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
+    source_id: Mapped[str | None] = _source_id()
 
 
 class GradingScale(Base):
@@ -140,12 +172,16 @@ class GradingScale(Base):
 
 class Subject(Base):
     __tablename__ = "subjects"
-    __table_args__ = (UniqueConstraint("school_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("school_id", "name"),
+        UniqueConstraint("school_id", "source_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = _fk("schools.id")
     name: Mapped[str] = mapped_column(String(NAME))
     short_name: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[str | None] = _source_id()
 
 
 # --- people and accounts ----------------------------------------------------------------
@@ -175,6 +211,7 @@ class Account(Base):
 
 class Staff(Base):
     __tablename__ = "staff"
+    __table_args__ = (UniqueConstraint("school_id", "source_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = _fk("schools.id")
@@ -184,6 +221,9 @@ class Staff(Base):
     full_name: Mapped[str] = mapped_column(String(NAME))
     phone: Mapped[str | None] = mapped_column(String(PHONE))
     email: Mapped[str | None] = mapped_column(String(NAME))
+    source_id: Mapped[str | None] = _source_id()
+    #: the day the school's roster stopped listing them (links ended, history kept)
+    left_on: Mapped[date | None] = mapped_column(Date)
 
     roles: Mapped[list[StaffRoleGrant]] = relationship(
         back_populates="staff", cascade="all, delete-orphan", lazy="raise"
@@ -205,6 +245,7 @@ class SchoolClass(Base):
     __tablename__ = "classes"
     __table_args__ = (
         UniqueConstraint("year_id", "name"),
+        UniqueConstraint("year_id", "source_id"),
         CheckConstraint("grade_level BETWEEN 1 AND 12", name="grade_level"),
     )
 
@@ -214,10 +255,12 @@ class SchoolClass(Base):
     name: Mapped[str] = mapped_column(String(16))
     grade_level: Mapped[int] = mapped_column(SmallInteger)
     class_teacher_id: Mapped[int | None] = _fk("staff.id", nullable=True, ondelete="SET NULL")
+    source_id: Mapped[str | None] = _source_id()
 
 
 class Student(Base):
     __tablename__ = "students"
+    __table_args__ = (UniqueConstraint("school_id", "source_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = _fk("schools.id")
@@ -227,6 +270,7 @@ class Student(Base):
     full_name: Mapped[str] = mapped_column(String(NAME))
     birth_date: Mapped[date | None] = mapped_column(Date)
     grades_spoiler: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_id: Mapped[str | None] = _source_id()
 
 
 class Enrollment(Base):
@@ -249,12 +293,16 @@ class Guardian(Base):
     """A guardian as the school has them on file (the roster), before any Telegram link."""
 
     __tablename__ = "guardians"
+    __table_args__ = (UniqueConstraint("school_id", "source_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = _fk("schools.id")
     full_name: Mapped[str] = mapped_column(String(NAME))
     phone: Mapped[str | None] = mapped_column(String(PHONE), index=True)
     email: Mapped[str | None] = mapped_column(String(NAME))
+    source_id: Mapped[str | None] = _source_id()
+    #: the day the school's roster stopped listing them (links ended, history kept)
+    left_on: Mapped[date | None] = mapped_column(Date)
 
 
 class StudentGuardian(Base):
@@ -388,6 +436,7 @@ class TeachingAssignment(Base):
     class_id: Mapped[int] = _fk("classes.id")
     subject_id: Mapped[int] = _fk("subjects.id")
     scale_id: Mapped[int] = _fk("grading_scales.id", ondelete="RESTRICT")
+    source_id: Mapped[str | None] = _source_id()
 
 
 class TimetableSlot(Base):
@@ -410,6 +459,7 @@ class TimetableSlot(Base):
     )
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    source_id: Mapped[str | None] = _source_id()
 
 
 class Lesson(Base):

@@ -32,6 +32,7 @@ AREA_TEMPLATES: Mapping[str, str] = MappingProxyType(
         "link": "linking/error.html.j2",
         "privacy": "settings/erase_error.html.j2",
         "reaction": "notify/error.html.j2",
+        "roster": "school/roster_error.html.j2",
         "submission": "diary/submit_refused.html.j2",
         "year": "school/year_error.html.j2",
     }

@@ -73,6 +73,8 @@ class AuditAction(StrEnum):
     PRIVACY_ERASE = "privacy.erase"
     # the school year
     YEAR_NEW = "year.new"  # a new school year started (services.people.newyear)
+    # the school's roster
+    ROSTER_IMPORT = "roster.import"  # an import applied; `new` holds its counts
 
 
 GRADE = "grade"

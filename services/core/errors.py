@@ -36,6 +36,7 @@ SHOWN_BY_AREA: Mapping[str, Shown] = MappingProxyType(
         "link": Shown.REASON,  # linking accounts, trusted access, guardianships
         "privacy": Shown.REASON,  # deleting one's own data
         "reaction": Shown.REASON,  # seen marks and comments on grades
+        "roster": Shown.REASON,  # importing a school's roster (the report lists the problems)
         "submission": Shown.REASON,  # handing in homework
         "year": Shown.REASON,  # starting a new school year
     }

@@ -123,6 +123,17 @@ MESSAGES: Mapping[str, str] = {
         "each was given to the homeroom most of its students are in"
     ),
     "oneroster.note_gradebook": N_("{file}: {count} records checked; grades are not imported"),
+    # found against the database (services.roster.plan)
+    "roster.taken": N_("“{name}” is already in the school with the id “{id}”; use that id"),
+    "roster.unknown_local_id": N_(
+        "the id “{id}” names a row the school does not have (ids starting with # are Parta's own)"
+    ),
+    "roster.not_teacher": N_("{name} does not have the teacher role"),
+    "roster.no_year": N_("no academic year: add one to the file"),
+    "roster.outside_year": N_("the dates are outside the academic year ({start} to {end})"),
+    "roster.no_bell": N_("no bell times for lesson {number}"),
+    "roster.not_assigned": N_("no teaching assignment for this teacher, class and subject"),
+    "roster.clash": N_("the class already has another lesson at this time (id “{id}”)"),
 }
 
 #: sheet and column names are shown as the file has them; this words the location

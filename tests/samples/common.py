@@ -161,6 +161,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "school/codes_classes.html.j2": [{}],
     "school/codes_kind.html.j2": [{"class_name": "<7B>"}],
     "school/codes_error.html.j2": [{"key": k} for k in ["empty", "unknown_class", "bad_ttl"]],
+    "school/roster_error.html.j2": [
+        {"key": "invalid", "details": {"problems": n}} for n in (1, 3, 25)
+    ]
+    + [{"key": "other", "details": {}}],
     "school/codes_issued.html.j2": [
         {"class_name": "<7B>", "kind": "parent", "count": 21},
         {"class_name": "<7B>", "kind": "student", "count": 1},
