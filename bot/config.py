@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     # personal data: link requests, personal audit details and stale notifications are
     # forgotten after this many days (see services/privacy.py)
     retention_days: int = Field(default=180, ge=1, le=3650)
+    # scheduled backups (docs/backup.md): the folder (empty: no scheduled backups), the local
+    # time of TIMEZONE they are taken at, and how many are kept (the oldest beyond are removed)
+    backup_dir: Path | None = None
+    backup_time: time = time(3)
+    backup_keep: int = Field(default=7, ge=1, le=1000)
 
     @field_validator("database_url")
     @classmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import secrets
 import zipfile
@@ -25,13 +26,17 @@ from sqlalchemy import MetaData, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.config import Settings
+from bot.scheduler import BACKUP_JOB, backup_schedule, create_scheduler, run_backup
 from db.base import Base
 from db.engine import create_engine, create_session_factory
 from db.migrate import head_revision, revisions, upgrade
 from db.models import Account, AuditEntry, Comment, Grade, School
-from services.backup import BackupError, backup, restore
+from services.backup import BackupError, BackupSchedule, backup, restore
 from services.backup.archive import MANIFEST
+from services.backup.writer import snapshot
 from services.demo import seed_demo
+from services.notify.jobs import JobConfig
 from tests.conftest import PG_ADMIN_URL, _pg_admin
 
 TODAY = date(2026, 11, 27)
@@ -526,3 +531,112 @@ async def test_the_cli_backs_up_and_restores(
     said = capsys.readouterr()
     assert said.err.count("\n") == 1
     assert "Traceback" not in said.err
+
+
+# --- consistency ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_the_backup_reads_one_snapshot(fresh: MakeDb, kind: str) -> None:
+    """A row committed by the bot while the backup reads is not half in it: the backup's
+    transaction keeps seeing the database as it was when it began."""
+    engine = await migrated(await fresh(kind))
+    async with create_session_factory(engine)() as session, session.begin():
+        session.add(School(name="First", timezone="Europe/Moscow"))
+    count = select(func.count()).select_from(School)
+    async with snapshot(engine) as conn:
+        assert await conn.scalar(count) == 1
+        async with create_session_factory(engine)() as session, session.begin():
+            session.add(School(name="Meanwhile", timezone="Europe/Moscow"))
+        assert await conn.scalar(count) == 1
+        if kind == "postgresql":
+            assert await conn.scalar(text("SHOW transaction_isolation")) == "repeatable read"
+            assert await conn.scalar(text("SHOW transaction_read_only")) == "on"
+    async with engine.connect() as conn:
+        assert await conn.scalar(count) == 2
+
+
+# --- the scheduled backup ---------------------------------------------------------------
+
+
+def _touch(folder: Path, *names: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_bytes(b"old")
+
+
+async def test_the_nightly_backup_writes_an_archive_and_keeps_the_newest(
+    fresh: MakeDb, tmp_path: Path
+) -> None:
+    engine = await migrated(await fresh("sqlite"))
+    async with create_session_factory(engine)() as session, session.begin():
+        session.add(School(name="Nightly", timezone="Europe/Moscow"))
+    folder = tmp_path / "backups"
+    old = [f"parta-202611{day:02d}-0300.zip" for day in range(20, 28)]
+    _touch(folder, *old, "notes.txt", "parta-latest.zip", "parta-20261101-0300.zip.bak")
+    schedule = BackupSchedule(directory=folder, keep=3, timezone="Europe/Moscow")
+    night = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)  # 03:00 in Moscow
+
+    done = await run_backup(create_session_factory(engine), schedule=schedule, now=night)
+
+    assert done is not None
+    assert done.summary.path == folder / "parta-20261128-0300.zip"
+    assert sorted(p.name for p in done.removed) == old[:-2]
+    assert sorted(os.listdir(folder)) == [
+        "notes.txt",
+        "parta-20261101-0300.zip.bak",
+        "parta-20261126-0300.zip",
+        "parta-20261127-0300.zip",
+        "parta-20261128-0300.zip",
+        "parta-latest.zip",
+    ]
+    target = await fresh("sqlite")
+    assert (await restore(target, done.summary.path)).rows == 1
+    assert await contents(target) == await contents(engine)
+
+
+async def test_a_failed_nightly_backup_is_one_error_line_and_removes_nothing(
+    fresh: MakeDb, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = await migrated(await fresh("sqlite"))
+    blocked = tmp_path / "backups"
+    blocked.write_text("a file where the folder should be")
+    schedule = BackupSchedule(directory=blocked, keep=1)
+    with caplog.at_level(logging.ERROR, logger="parta.scheduler"):
+        assert await run_backup(create_session_factory(engine), schedule=schedule) is None
+    [record] = [r for r in caplog.records if r.name == "parta.scheduler"]
+    assert record.getMessage().startswith("scheduled backup failed: cannot write")
+    assert record.exc_info is None
+    assert blocked.read_text() == "a file where the folder should be"
+
+
+def test_backup_settings_and_the_job_wiring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BACKUP_DIR", "")
+    assert backup_schedule(Settings(_env_file=None)) is None  # type: ignore[call-arg]
+    monkeypatch.setenv("BACKUP_DIR", str(tmp_path))
+    monkeypatch.setenv("BACKUP_TIME", "02:30")
+    monkeypatch.setenv("BACKUP_KEEP", "14")
+    monkeypatch.setenv("TIMEZONE", "Asia/Yekaterinburg")
+    schedule = backup_schedule(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert schedule == BackupSchedule(
+        directory=tmp_path, at=time(2, 30), keep=14, timezone="Asia/Yekaterinburg"
+    )
+    monkeypatch.delenv("BACKUP_TIME")
+    monkeypatch.delenv("BACKUP_KEEP")
+    defaults = backup_schedule(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert defaults is not None
+    assert (defaults.at, defaults.keep) == (time(3), 7)
+
+    factory = create_session_factory(create_engine("sqlite+aiosqlite://"))
+    plain = create_scheduler(factory, JobConfig())
+    assert plain.get_job(BACKUP_JOB) is None
+    scheduler = create_scheduler(factory, JobConfig(), backup=schedule)
+    job = scheduler.get_job(BACKUP_JOB)
+    assert job is not None
+    assert job.func is run_backup
+    assert job.kwargs == {"schedule": schedule}
+    fields = {f.name: str(f) for f in job.trigger.fields}
+    assert (fields["hour"], fields["minute"]) == ("2", "30")
+    assert str(job.trigger.timezone) == "Asia/Yekaterinburg"

@@ -90,7 +90,7 @@ async def backup(
     partial = out.with_name(f".{out.name}.partial")
     try:
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-            async with _snapshot(engine) as conn:
+            async with snapshot(engine) as conn:
                 revision = await _revision(conn)
                 tables = [await _write_table(conn, archive, t) for t in Base.metadata.sorted_tables]
             files = _write_files(archive, files_dir) if files_dir is not None else []
@@ -127,7 +127,7 @@ def _publish(partial: Path, out: Path) -> int:
 
 
 @asynccontextmanager
-async def _snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+async def snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection inside one read-only snapshot of the whole database."""
     async with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
