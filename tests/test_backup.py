@@ -456,12 +456,14 @@ async def test_the_database_must_be_migrated_before_a_backup(fresh: MakeDb, tmp_
 # --- an archive of an older schema ------------------------------------------------------
 
 
+@pytest.mark.parametrize("target_at", ["nothing", "head"])
 async def test_an_older_archive_is_restored_at_its_revision_then_upgraded(
-    fresh: MakeDb, tmp_path: Path
+    fresh: MakeDb, tmp_path: Path, target_at: str
 ) -> None:
     """An archive of the revision before head (made here by describing the tables as that
-    revision had them) is restored into a database at head: it is taken down to the
-    archive's revision (it is empty), filled, and upgraded to head again."""
+    revision had them) is restored at that revision, then upgraded to head: into a new
+    database (migrated up to the archive's revision only) or an empty one already at head
+    (taken down to the archive's revision: it has no rows to lose)."""
     older = revisions()[-2]
     source = await migrated(await fresh("sqlite"))
     async with create_session_factory(source)() as session, session.begin():
@@ -484,7 +486,9 @@ async def test_an_older_archive_is_restored_at_its_revision_then_upgraded(
                 entry["columns"] = [{"name": c, "kind": "str"} for c in columns]
         members[MANIFEST] = json.dumps(manifest).encode()
 
-    target = await migrated(await fresh("sqlite"))
+    target = await fresh("sqlite")
+    if target_at == "head":
+        await migrated(target)
     summary = await restore(target, rewrite(out, describe_older))
     assert (summary.revision, summary.upgraded_to) == (older, head_revision())
     async with target.connect() as conn:
@@ -508,6 +512,7 @@ async def test_the_cli_backs_up_and_restores(
     out = tmp_path / "cli.zip"
     monkeypatch.setenv("DATABASE_URL", source.url.render_as_string(hide_password=False))
     monkeypatch.setenv("CODE_SECRET", "x" * 40)
+    monkeypatch.delenv("DEFAULT_LOCALE", raising=False)
     assert await asyncio.to_thread(cli.main, ["backup", str(out)]) == 0
     said = capsys.readouterr()
     assert said.out.count("\n") == 1
@@ -525,6 +530,7 @@ async def test_the_cli_backs_up_and_restores(
     assert said.err.count("\n") == 1
     assert "Traceback" not in said.err
     assert "accounts" in said.err  # the first table with rows
+    assert "не пуста" in said.err  # in DEFAULT_LOCALE (Russian unless set)
     broken = tmp_path / "broken.zip"
     broken.write_bytes(out.read_bytes()[:100])
     assert await asyncio.to_thread(cli.main, ["restore", str(broken)]) == 1
