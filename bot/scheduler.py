@@ -98,6 +98,9 @@ async def run_backup(
     except BackupError as exc:
         logger.error("scheduled backup failed: %s", exc)
         return None
+    if done is None:
+        logger.info("scheduled backup: another bot process is taking it")
+        return None
     logger.info(
         "backup written: %s (%d rows, %d files, %d bytes); %d old backups removed",
         done.summary.path,

@@ -34,6 +34,7 @@ from db.migrate import head_revision, revisions, upgrade
 from db.models import Account, AuditEntry, Comment, Grade, School
 from services.backup import BackupError, BackupSchedule, backup, restore
 from services.backup.archive import MANIFEST
+from services.backup.schedule import LOCK as BACKUP_LOCK
 from services.backup.writer import snapshot
 from services.demo import seed_demo
 from services.notify.jobs import JobConfig
@@ -614,6 +615,21 @@ async def test_a_failed_nightly_backup_is_one_error_line_and_removes_nothing(
     assert record.getMessage().startswith("scheduled backup failed: cannot write")
     assert record.exc_info is None
     assert blocked.read_text() == "a file where the folder should be"
+
+
+async def test_one_bot_process_takes_the_nightly_backup(fresh: MakeDb, tmp_path: Path) -> None:
+    """On PostgreSQL the others find the backup's advisory lock taken and skip it."""
+    engine = await migrated(await fresh("postgresql"))
+    schedule = BackupSchedule(directory=tmp_path / "backups", keep=2)
+    async with engine.connect() as other:
+        assert await other.scalar(select(func.pg_try_advisory_lock(BACKUP_LOCK)))
+        assert await run_backup(create_session_factory(engine), schedule=schedule) is None
+        await other.scalar(select(func.pg_advisory_unlock(BACKUP_LOCK)))
+        await other.commit()
+    assert not (tmp_path / "backups").exists()
+    done = await run_backup(create_session_factory(engine), schedule=schedule)
+    assert done is not None
+    assert done.summary.path.parent == tmp_path / "backups"
 
 
 def test_backup_settings_and_the_job_wiring(

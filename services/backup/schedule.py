@@ -9,18 +9,23 @@ archive is complete.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.base import utcnow
 from services.backup.errors import BackupError
-from services.backup.writer import BackupSummary, backup
+from services.backup.writer import BackupSummary, backup, engine_of
 
 ARCHIVE_NAME = re.compile(r"parta-\d{8}-\d{4}\.zip")
+#: the advisory lock of the scheduled backup (see services.notify.jobs.LOCKS for the others)
+LOCK = 0x5041_5254_0201
 
 
 @dataclass(frozen=True)
@@ -52,10 +57,36 @@ async def scheduled_backup(
     *,
     schedule: BackupSchedule,
     now: datetime | None = None,
-) -> ScheduledBackup:
+) -> ScheduledBackup | None:
     """Write tonight's archive into `schedule.directory` (created if missing), then remove
-    the oldest archives beyond `schedule.keep`."""
-    moment = now or utcnow()
+    the oldest archives beyond `schedule.keep`. With several bot processes on PostgreSQL one
+    of them takes it (a session advisory lock); the others get None."""
+    engine = engine_of(source)
+    async with _exclusive(engine) as mine:
+        if not mine:
+            return None
+        return await _backup_now(engine, schedule, now or utcnow())
+
+
+@asynccontextmanager
+async def _exclusive(engine: AsyncEngine) -> AsyncIterator[bool]:
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    async with engine.connect() as conn:
+        # autocommit: the lock is the session's, no transaction stays open meanwhile
+        lock = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        mine = bool(await lock.scalar(select(func.pg_try_advisory_lock(LOCK))))
+        try:
+            yield mine
+        finally:
+            if mine:
+                await lock.scalar(select(func.pg_advisory_unlock(LOCK)))
+
+
+async def _backup_now(
+    engine: AsyncEngine, schedule: BackupSchedule, moment: datetime
+) -> ScheduledBackup:
     try:
         schedule.directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -64,7 +95,7 @@ async def scheduled_backup(
             "backup.cannot_write", path=str(schedule.directory), reason=reason
         ) from None
     out = schedule.directory / archive_name(moment, schedule.timezone)
-    summary = await backup(source, out, files_dir=schedule.files_dir, now=moment)
+    summary = await backup(engine, out, files_dir=schedule.files_dir, now=moment)
     return ScheduledBackup(summary, rotate(schedule.directory, schedule.keep))
 
 

@@ -18,6 +18,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import secrets
 import zipfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -87,7 +88,7 @@ async def backup(
     file that cannot be written is `backup.cannot_write`. `now` is the manifest's created_at.
     """
     engine = engine_of(source)
-    partial = out.with_name(f".{out.name}.partial")
+    partial = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
     try:
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
             async with snapshot(engine) as conn:
