@@ -224,6 +224,7 @@ async def test_the_manifest_describes_the_archive(fresh: MakeDb, tmp_path: Path)
     assert (row["id"], row["name"], row["timezone"]) == (1, "One", "Europe/Moscow")
     assert datetime.fromisoformat(row["created_at"]).utcoffset() == timedelta(0)
     assert manifest["files"] == []
+    assert out.stat().st_mode & 0o077 == 0  # personal data: the owner's only
 
 
 async def test_the_code_secret_is_not_in_the_backup(fresh: MakeDb, tmp_path: Path) -> None:

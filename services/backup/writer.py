@@ -5,7 +5,8 @@ snapshot for all tables, no lock held against the bot's writes), on SQLite one e
 transaction (WAL keeps its snapshot while the bot writes). Rows are streamed (server-side
 cursor, `yield_per`) straight into the zip, so a big school is never held in memory. The
 archive is written beside `out` under a temporary name and renamed when complete: a crash or
-a refusal never leaves a half-written file that looks like a backup.
+a refusal never leaves a half-written file that looks like a backup. The archive is readable
+by its owner only (0600): it holds every family's personal data.
 
 The stored files are copied as they are on disk when the backup runs (they are not part of the
 database transaction; files are only ever added, so a file written meanwhile is at worst
@@ -90,7 +91,10 @@ async def backup(
     engine = engine_of(source)
     partial = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
     try:
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        with (
+            _private_file(partial) as sink,
+            zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive,
+        ):
             async with snapshot(engine) as conn:
                 revision = await _revision(conn)
                 tables = [await _write_table(conn, archive, t) for t in Base.metadata.sorted_tables]
@@ -119,6 +123,11 @@ async def backup(
         files=len(files),
         bytes=size,
     )
+
+
+def _private_file(path: Path) -> IO[bytes]:
+    """A new file only its owner can read: an archive holds every family's personal data."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w+b")
 
 
 def _publish(partial: Path, out: Path) -> int:
