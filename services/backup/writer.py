@@ -8,9 +8,8 @@ archive is written beside `out` under a temporary name and renamed when complete
 a refusal never leaves a half-written file that looks like a backup. The archive is readable
 by its owner only (0600): it holds every family's personal data.
 
-The stored files are copied as they are on disk when the backup runs (they are not part of the
-database transaction; files are only ever added, so a file written meanwhile is at worst
-missing from this backup).
+The stored files are copied as they are on disk after the tables (they are not part of the
+database transaction: a file stored meanwhile may be missing, or present without its row).
 """
 
 from __future__ import annotations
