@@ -34,6 +34,7 @@ from db.migrate import head_revision, revisions, upgrade
 from db.models import Account, AuditEntry, Comment, Grade, School
 from services.backup import BackupError, BackupSchedule, backup, restore
 from services.backup.archive import MANIFEST
+from services.backup.restore import _late_columns
 from services.backup.schedule import LOCK as BACKUP_LOCK
 from services.backup.writer import snapshot
 from services.demo import seed_demo
@@ -237,6 +238,18 @@ async def test_the_code_secret_is_not_in_the_backup(fresh: MakeDb, tmp_path: Pat
         blob = b"".join(archive.read(name) for name in archive.namelist())
     assert b"code-secret" not in blob
     assert b"CODE_SECRET" not in blob
+
+
+def test_every_reference_to_a_later_row_can_wait() -> None:
+    """Forward references (self-references, cycles) are inserted as NULL and set afterwards:
+    each must be nullable, and today that is exactly `comments.reply_to_id`."""
+    order = Base.metadata.sorted_tables
+    late = {
+        f"{table.name}.{name}"
+        for index, table in enumerate(order)
+        for name in _late_columns(table, order[index:])
+    }
+    assert late == {"comments.reply_to_id"}
 
 
 # --- refusals: nothing written ----------------------------------------------------------

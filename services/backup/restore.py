@@ -190,38 +190,33 @@ async def _insert_all(engine: AsyncEngine, archive: Archive, schema: MetaData) -
     entries = {t.name: t for t in archive.manifest.tables}
     order = schema.sorted_tables
     total = 0
+    current = "?"  # the table being written, named when the database refuses its rows
     try:
         async with engine.begin() as conn:
             await _refuse_rows(conn, order)
-            deferred: dict[Table, tuple[list[str], list[dict[str, Any]]]] = {}
+            deferred: list[tuple[Table, list[str], list[dict[str, Any]]]] = []
             for index, table in enumerate(order):
+                current = table.name
                 late = _late_columns(table, order[index:])
                 held: list[dict[str, Any]] = []
                 total += await _insert_table(conn, archive, table, entries[table.name], late, held)
-                if held:
-                    deferred[table] = (late, held)
-            for table, (late, held) in deferred.items():
+                deferred.append((table, late, held))
+            for table, late, held in deferred:
+                current = table.name
                 await _apply_deferred(conn, table, entries[table.name], late, held)
             if conn.dialect.name == "postgresql":
                 await _reset_sequences(conn, order)
     except DBAPIError as exc:
         reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
-        raise BackupError("backup.rows_rejected", table=_failed_table(exc), reason=reason) from None
+        raise BackupError("backup.rows_rejected", table=current, reason=reason) from None
     return total
-
-
-def _failed_table(exc: DBAPIError) -> str:
-    statement = exc.statement or ""
-    for word in ("INSERT INTO", "UPDATE"):
-        if statement.startswith(word):
-            return statement[len(word) :].split()[0].strip('"')
-    return "?"
 
 
 def _late_columns(table: Table, not_yet_in: Sequence[Table]) -> list[str]:
     """The columns of `table` that point at a table not inserted before it (itself, or a table
     later in a cycle): inserted as NULL, set afterwards."""
-    late = sorted({fk.parent.name for fk in table.foreign_keys if fk.column.table in not_yet_in})
+    pending = {t.name for t in not_yet_in}
+    late = sorted({fk.parent.name for fk in table.foreign_keys if fk.column.table.name in pending})
     for name in late:
         if not table.columns[name].nullable:
             raise TypeError(f"{table.name}.{name} points forward and cannot be NULL")
