@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -45,22 +46,33 @@ TODAY = date(2026, 11, 27)
 NOW = datetime(2026, 11, 28, 0, 30, tzinfo=UTC)
 STUDENTS = 12  # small: the round trips run in the normal suite
 
-MakeDb = Callable[[str], Awaitable[AsyncEngine]]
+MakeDb = Callable[..., Awaitable[AsyncEngine]]
 
 
 # --- fresh databases --------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def sqlite_at_head(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to head once, copied for each test that needs one."""
+    path = tmp_path_factory.mktemp("template") / "head.sqlite3"
+    asyncio.run(upgrade(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
 @pytest.fixture
-async def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MakeDb]:
-    """`await fresh("sqlite" | "postgresql")`: an engine on a new, empty, unmigrated database,
-    disposed (and dropped) after the test."""
+async def fresh(tmp_path: Path, sqlite_at_head: Path) -> AsyncIterator[MakeDb]:
+    """`await fresh("sqlite" | "postgresql", migrated=False)`: an engine on a new, empty
+    database (unmigrated, or at head), disposed (and dropped) after the test."""
     engines: list[AsyncEngine] = []
     databases: list[str] = []
 
-    async def make(kind: str) -> AsyncEngine:
+    async def make(kind: str, *, migrated: bool = False) -> AsyncEngine:
         if kind == "sqlite":
-            url = f"sqlite+aiosqlite:///{tmp_path / f'db-{len(engines)}.sqlite3'}"
+            path = tmp_path / f"db-{len(engines)}.sqlite3"
+            if migrated:
+                shutil.copyfile(sqlite_at_head, path)
+            url = f"sqlite+aiosqlite:///{path}"
         else:
             name = f"parta_backup_{secrets.token_hex(4)}"
             try:
@@ -72,6 +84,8 @@ async def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
                 pytest.skip(message)
             databases.append(name)
             url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+            if migrated:
+                await upgrade(url)
         engine = create_engine(url)
         engines.append(engine)
         return engine
@@ -83,15 +97,9 @@ async def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def migrated(engine: AsyncEngine) -> AsyncEngine:
-    await upgrade(engine.url)
-    return engine
-
-
 async def seeded(engine: AsyncEngine) -> AsyncEngine:
     """The demo school, plus rows the demo doesn't write: a reply whose parent comes later in
     key order (a forward self-reference), awkward floats, JSON and times."""
-    await migrated(engine)
     factory = create_session_factory(engine)
     await seed_demo(factory, students=STUDENTS, weeks=1, today=TODAY)
     async with factory() as session, session.begin():
@@ -160,7 +168,7 @@ async def row_total(engine: AsyncEngine) -> int:
 async def test_a_school_round_trips_between_the_backends(
     fresh: MakeDb, tmp_path: Path, source_kind: str, target_kind: str
 ) -> None:
-    source = await seeded(await fresh(source_kind))
+    source = await seeded(await fresh(source_kind, migrated=True))
     files = tmp_path / "files"
     (files / "homework" / "2026").mkdir(parents=True)
     (files / "homework" / "2026" / "essay.pdf").write_bytes(b"%PDF-1.4 " + bytes(range(256)))
@@ -201,7 +209,7 @@ async def test_a_school_round_trips_between_the_backends(
 
 
 async def test_the_manifest_describes_the_archive(fresh: MakeDb, tmp_path: Path) -> None:
-    source = await migrated(await fresh("sqlite"))
+    source = await fresh("sqlite", migrated=True)
     async with create_session_factory(source)() as session, session.begin():
         session.add(School(name="One", timezone="Europe/Moscow"))
     out = tmp_path / "b.zip"
@@ -231,7 +239,7 @@ async def test_the_manifest_describes_the_archive(fresh: MakeDb, tmp_path: Path)
 async def test_the_code_secret_is_not_in_the_backup(fresh: MakeDb, tmp_path: Path) -> None:
     """CODE_SECRET lives in the environment (or a file beside the SQLite database), never in a
     table: an archive holds hashes only."""
-    source = await seeded(await fresh("sqlite"))
+    source = await seeded(await fresh("sqlite", migrated=True))
     out = tmp_path / "b.zip"
     await backup(source, out, now=NOW)
     with zipfile.ZipFile(out) as archive:
@@ -258,7 +266,7 @@ def test_every_reference_to_a_later_row_can_wait() -> None:
 @pytest.fixture
 async def archive(fresh: MakeDb, tmp_path: Path) -> Path:
     """A small valid archive: one school with a comment thread."""
-    source = await migrated(await fresh("sqlite"))
+    source = await fresh("sqlite", migrated=True)
     async with create_session_factory(source)() as session, session.begin():
         session.add(School(name="Small", timezone="Europe/Minsk"))
     out = tmp_path / "small.zip"
@@ -413,7 +421,7 @@ async def test_an_archive_from_a_newer_schema_is_refused(fresh: MakeDb, archive:
 async def test_restoring_into_a_database_with_rows_is_refused(
     fresh: MakeDb, archive: Path, kind: str
 ) -> None:
-    target = await migrated(await fresh(kind))
+    target = await fresh(kind, migrated=True)
     async with create_session_factory(target)() as session, session.begin():
         session.add(School(name="Already here", timezone="Europe/Moscow"))
     before = await contents(target)
@@ -425,7 +433,7 @@ async def test_restoring_into_a_database_with_rows_is_refused(
 async def test_restoring_files_into_a_folder_with_files_is_refused(
     fresh: MakeDb, tmp_path: Path
 ) -> None:
-    source = await migrated(await fresh("sqlite"))
+    source = await fresh("sqlite", migrated=True)
     files = tmp_path / "files"
     files.mkdir()
     (files / "a.txt").write_text("a")
@@ -480,7 +488,7 @@ async def test_an_older_archive_is_restored_at_its_revision_then_upgraded(
     database (migrated up to the archive's revision only) or an empty one already at head
     (taken down to the archive's revision: it has no rows to lose)."""
     older = revisions()[-2]
-    source = await migrated(await fresh("sqlite"))
+    source = await fresh("sqlite", migrated=True)
     async with create_session_factory(source)() as session, session.begin():
         session.add(School(name="Old times", timezone="Europe/Moscow"))
     out = tmp_path / "head.zip"
@@ -501,9 +509,7 @@ async def test_an_older_archive_is_restored_at_its_revision_then_upgraded(
                 entry["columns"] = [{"name": c, "kind": "str"} for c in columns]
         members[MANIFEST] = json.dumps(manifest).encode()
 
-    target = await fresh("sqlite")
-    if target_at == "head":
-        await migrated(target)
+    target = await fresh("sqlite", migrated=target_at == "head")
     summary = await restore(target, rewrite(out, describe_older))
     assert (summary.revision, summary.upgraded_to) == (older, head_revision())
     async with target.connect() as conn:
@@ -522,7 +528,7 @@ async def test_the_cli_backs_up_and_restores(
 ) -> None:
     from bot import cli
 
-    source = await seeded(await fresh("sqlite"))
+    source = await seeded(await fresh("sqlite", migrated=True))
     target = await fresh("sqlite")
     out = tmp_path / "cli.zip"
     monkeypatch.setenv("DATABASE_URL", source.url.render_as_string(hide_password=False))
@@ -561,7 +567,7 @@ async def test_the_cli_backs_up_and_restores(
 async def test_the_backup_reads_one_snapshot(fresh: MakeDb, kind: str) -> None:
     """A row committed by the bot while the backup reads is not half in it: the backup's
     transaction keeps seeing the database as it was when it began."""
-    engine = await migrated(await fresh(kind))
+    engine = await fresh(kind, migrated=True)
     async with create_session_factory(engine)() as session, session.begin():
         session.add(School(name="First", timezone="Europe/Moscow"))
     count = select(func.count()).select_from(School)
@@ -589,7 +595,7 @@ def _touch(folder: Path, *names: str) -> None:
 async def test_the_nightly_backup_writes_an_archive_and_keeps_the_newest(
     fresh: MakeDb, tmp_path: Path
 ) -> None:
-    engine = await migrated(await fresh("sqlite"))
+    engine = await fresh("sqlite", migrated=True)
     async with create_session_factory(engine)() as session, session.begin():
         session.add(School(name="Nightly", timezone="Europe/Moscow"))
     folder = tmp_path / "backups"
@@ -619,7 +625,7 @@ async def test_the_nightly_backup_writes_an_archive_and_keeps_the_newest(
 async def test_a_failed_nightly_backup_is_one_error_line_and_removes_nothing(
     fresh: MakeDb, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    engine = await migrated(await fresh("sqlite"))
+    engine = await fresh("sqlite", migrated=True)
     blocked = tmp_path / "backups"
     blocked.write_text("a file where the folder should be")
     schedule = BackupSchedule(directory=blocked, keep=1)
@@ -633,7 +639,7 @@ async def test_a_failed_nightly_backup_is_one_error_line_and_removes_nothing(
 
 async def test_one_bot_process_takes_the_nightly_backup(fresh: MakeDb, tmp_path: Path) -> None:
     """On PostgreSQL the others find the backup's advisory lock taken and skip it."""
-    engine = await migrated(await fresh("postgresql"))
+    engine = await fresh("postgresql", migrated=True)
     schedule = BackupSchedule(directory=tmp_path / "backups", keep=2)
     async with engine.connect() as other:
         assert await other.scalar(select(func.pg_try_advisory_lock(BACKUP_LOCK)))
