@@ -417,6 +417,15 @@ async def test_an_archive_from_a_newer_schema_is_refused(fresh: MakeDb, archive:
     assert await table_names(target) == []
 
 
+async def test_a_target_of_an_unknown_revision_is_refused(fresh: MakeDb, archive: Path) -> None:
+    target = await fresh("sqlite", migrated=True)
+    async with target.begin() as conn:
+        await conn.execute(text("UPDATE alembic_version SET version_num = '999'"))
+    error = await refused(target, archive, "backup.target_unknown_revision")
+    assert error.params["revision"] == "999"
+    assert await row_total(target) == 0
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 async def test_restoring_into_a_database_with_rows_is_refused(
     fresh: MakeDb, archive: Path, kind: str

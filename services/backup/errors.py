@@ -77,6 +77,10 @@ MESSAGES: Mapping[str, str] = MappingProxyType(
             "the target database is not empty (table {table} has rows): restore only into an "
             "empty database"
         ),
+        "backup.target_unknown_revision": N_(
+            "the target database is at schema revision {revision}, which this Parta does not "
+            "know: restore into a new database"
+        ),
         "backup.files_not_empty": N_(
             "the files folder {path} is not empty: restore only into an empty folder"
         ),

@@ -79,6 +79,8 @@ async def restore(
             _check_empty_folder(files_dir)
         current = await _current_revision(engine)
         await _check_empty(engine, await _reflect(engine))
+        if current is not None and current not in known:
+            raise BackupError("backup.target_unknown_revision", revision=current)
         await _migrate_to(engine, current, manifest.revision, known)
         schema = await _reflect(engine)
         _match(archive, schema, manifest)
