@@ -1,14 +1,16 @@
-"""The `parta` console script: run, db upgrade, demo seed, codes issue, year new."""
+"""The `parta` console script: run, db upgrade, demo seed, codes issue, year new, backup and
+restore."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.metadata
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -39,6 +41,10 @@ WEBHOOK_SECRET_HINT = (
 
 class CliError(Exception):
     """An expected failure: printed as one line, exit code 2."""
+
+
+class InputRefused(Exception):
+    """An input file refused (a broken archive, a non-empty target): one line, exit code 1."""
 
 
 def _load_settings() -> Settings:
@@ -222,6 +228,57 @@ async def _year_new(settings: Settings, args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
+async def _backup(settings: Settings, args: argparse.Namespace) -> None:
+    from db.base import utcnow
+    from services.backup import backup
+
+    await _migrate(settings)
+    engine = create_engine(settings.database_url)
+    try:
+        with _backup_refusals(settings):
+            done = await backup(engine, args.out, files_dir=args.files, now=utcnow())
+    finally:
+        await engine.dispose()
+    print(
+        f"backup written: {done.path}: {done.tables} tables, {done.rows} rows, "
+        f"{done.files} files, {done.bytes} bytes (schema revision {done.revision})"
+    )
+
+
+async def _restore(settings: Settings, args: argparse.Namespace) -> None:
+    from services.backup import restore
+
+    engine = create_engine(settings.database_url)
+    try:
+        with _backup_refusals(settings):
+            done = await restore(engine, args.archive, files_dir=args.files)
+    finally:
+        await engine.dispose()
+    print(
+        f"restored {done.archive} into {_safe_url(settings.database_url)}: {done.tables} tables, "
+        f"{done.rows} rows, {done.files} files, {done.bytes} bytes "
+        f"(schema revision {done.revision}, now {done.upgraded_to})"
+    )
+
+
+@contextlib.contextmanager
+def _backup_refusals(settings: Settings) -> Iterator[None]:
+    """A refused backup or restore as one line in the default language; a database that
+    cannot be reached as a `CliError`."""
+    from bot.i18n import create_i18n
+    from services.backup import BackupError, describe
+
+    try:
+        yield
+    except BackupError as exc:
+        raise InputRefused(describe(exc, create_i18n(settings.default_locale).gettext)) from None
+    except (SQLAlchemyError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise CliError(
+            f"cannot use the database at {_safe_url(settings.database_url)}: {reason}"
+        ) from None
+
+
 def _version() -> str:
     try:
         return importlib.metadata.version("parta")
@@ -261,6 +318,12 @@ def _parser() -> argparse.ArgumentParser:
         help="cancel the class's unused codes of this kind (their letters may be printed)",
     )
     add_year_parser(commands)
+    backup = commands.add_parser("backup", help="write a backup archive of the whole school")
+    backup.add_argument("out", type=Path, help="the archive to write (.zip)")
+    backup.add_argument("--files", type=Path, help="the folder of stored files to include")
+    restore = commands.add_parser("restore", help="restore a backup into an empty database")
+    restore.add_argument("archive", type=Path, help="the archive written by `parta backup`")
+    restore.add_argument("--files", type=Path, help="the (empty) folder to restore files into")
     return parser
 
 
@@ -287,9 +350,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_codes_issue(settings, args))
         elif args.command == "year":
             asyncio.run(_year_new(settings, args))
+        elif args.command == "backup":
+            asyncio.run(_backup(settings, args))
+        elif args.command == "restore":
+            asyncio.run(_restore(settings, args))
     except CliError as exc:
         print(f"parta: {exc}", file=sys.stderr)
         return 2
+    except InputRefused as exc:
+        print(f"parta: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0

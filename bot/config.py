@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     # `parta-files` next to the SQLite file, or in the working folder with PostgreSQL
     files_dir: Path = Path(DEFAULT_FILES_DIR)
 
+    # scheduled backups (docs/backup.md): the folder (empty: no scheduled backups), the local
+    # time of TIMEZONE they are taken at, and how many are kept (the oldest beyond are removed)
+    backup_dir: Path | None = None
+    backup_time: time = time(3)
+    backup_keep: int = Field(default=7, ge=1, le=1000)
+
     @model_validator(mode="before")
     @classmethod
     def _default_files_dir(cls, data: Any) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from aiogram import Dispatcher
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.notifier import job_config
+from services.backup import BackupError, BackupSchedule, ScheduledBackup, scheduled_backup
 from services.notify import jobs
 from services.notify.jobs import JobConfig
 
@@ -44,8 +46,10 @@ def create_scheduler(
     config: JobConfig,
     *,
     start_delay: timedelta = timedelta(seconds=10),
+    backup: BackupSchedule | None = None,
 ) -> AsyncIOScheduler:
-    """A scheduler with every job, each first run shortly after start-up."""
+    """A scheduler with every job, each first run shortly after start-up; with `backup`, also
+    the nightly backup at its local time (not at start-up: a restart takes no extra backup)."""
     scheduler = AsyncIOScheduler(timezone=config.timezone)
     first = datetime.now(scheduler.timezone) + start_delay
     for index, (name, fields) in enumerate(SCHEDULE.items()):
@@ -62,7 +66,63 @@ def create_scheduler(
             replace_existing=True,
             next_run_time=first + timedelta(seconds=index),
         )
+    if backup is not None:
+        scheduler.add_job(
+            run_backup,
+            CronTrigger(hour=backup.at.hour, minute=backup.at.minute, timezone=backup.timezone),
+            args=[session_factory],
+            kwargs={"schedule": backup},
+            id=BACKUP_JOB,
+            name=f"parta:{BACKUP_JOB}",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
+            replace_existing=True,
+        )
     return scheduler
+
+
+BACKUP_JOB = "backup"
+
+
+async def run_backup(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    schedule: BackupSchedule,
+    now: datetime | None = None,
+) -> ScheduledBackup | None:
+    """The scheduled backup job: one log line either way (a refusal, such as a full disk, is
+    an ERROR line without a traceback; the next night tries again)."""
+    try:
+        done = await scheduled_backup(session_factory, schedule=schedule, now=now)
+    except BackupError as exc:
+        logger.error("scheduled backup failed: %s", exc)
+        return None
+    if done is None:
+        logger.info("scheduled backup: another bot process is taking it")
+        return None
+    logger.info(
+        "backup written: %s (%d rows, %d files, %d bytes); %d old backups removed",
+        done.summary.path,
+        done.summary.rows,
+        done.summary.files,
+        done.summary.bytes,
+        len(done.removed),
+    )
+    return done
+
+
+def backup_schedule(settings: Settings, files_dir: Path | None = None) -> BackupSchedule | None:
+    """The nightly backup BACKUP_DIR asks for (None: BACKUP_DIR is empty, no backups)."""
+    if settings.backup_dir is None:
+        return None
+    return BackupSchedule(
+        directory=settings.backup_dir,
+        at=settings.backup_time,
+        keep=settings.backup_keep,
+        timezone=settings.timezone,
+        files_dir=files_dir,
+    )
 
 
 async def start_scheduler(dispatcher: Dispatcher) -> None:
@@ -70,10 +130,12 @@ async def start_scheduler(dispatcher: Dispatcher) -> None:
     if not dispatcher.workflow_data.get("run_notifier", True):
         return
     settings: Settings = dispatcher["settings"]
-    scheduler = create_scheduler(dispatcher["session_factory"], job_config(settings))
+    backup = backup_schedule(settings)
+    scheduler = create_scheduler(dispatcher["session_factory"], job_config(settings), backup=backup)
     scheduler.start()
     dispatcher["scheduler"] = scheduler
-    logger.info("scheduler started: %s", ", ".join(SCHEDULE))
+    names = [*SCHEDULE, BACKUP_JOB] if backup is not None else list(SCHEDULE)
+    logger.info("scheduler started: %s", ", ".join(names))
 
 
 async def stop_scheduler(dispatcher: Dispatcher) -> None:

@@ -1,0 +1,196 @@
+"""Reading an archive back: open it, check the manifest and every member before anything is
+written, then hand out the rows of each table.
+
+`verify` reads the whole archive once: the zip's own CRCs, each member's size and sha256
+against the manifest, each row's shape and values against its columns' kinds, the row counts,
+and that the archive holds exactly the members the manifest lists (no more, no fewer). Only an
+archive that passes is restored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from services.backup.archive import (
+    MANIFEST,
+    MAX_LINE,
+    MAX_MANIFEST,
+    BadValue,
+    FileEntry,
+    Manifest,
+    TableEntry,
+    decode,
+    parse_manifest,
+)
+from services.backup.errors import BackupError
+
+CHUNK = 1024 * 1024
+#: what a damaged zip member raises while it is read
+READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError)
+
+
+@dataclass(frozen=True)
+class Archive:
+    """An opened archive and its parsed manifest."""
+
+    path: Path
+    zip: zipfile.ZipFile
+    manifest: Manifest
+    size: int
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+    def close(self) -> None:
+        self.zip.close()
+
+
+def open_archive(path: Path) -> Archive:
+    """The archive at `path` with its manifest read and checked (members not yet verified)."""
+    name = str(path)
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise BackupError("backup.not_zip", archive=name) from None
+    except OSError as exc:
+        raise BackupError("backup.cannot_read", archive=name, reason=_reason(exc)) from None
+    try:
+        return Archive(path, archive, _manifest(archive, name), path.stat().st_size)
+    except BaseException:
+        archive.close()
+        raise
+
+
+def _manifest(archive: zipfile.ZipFile, name: str) -> Manifest:
+    try:
+        info = archive.getinfo(MANIFEST)
+    except KeyError:
+        raise BackupError("backup.no_manifest", archive=name) from None
+    if info.file_size > MAX_MANIFEST:
+        raise BackupError("backup.bad_manifest", archive=name, field="size")
+    try:
+        data = archive.read(info)
+    except READ_ERRORS:
+        raise BackupError("backup.damaged_member", archive=name, member=MANIFEST) from None
+    return parse_manifest(data, name)
+
+
+def verify(archive: Archive) -> None:
+    """Check every member against the manifest; the first problem is a `BackupError`."""
+    listed = archive.manifest.members
+    names = archive.zip.namelist()
+    present: set[str] = set()
+    for member in names:
+        if member in present or (member != MANIFEST and member not in listed):
+            raise BackupError("backup.unexpected_member", archive=archive.name, member=member)
+        present.add(member)
+    for member in listed:
+        if member not in present:
+            raise BackupError("backup.missing_member", archive=archive.name, member=member)
+    for table in archive.manifest.tables:
+        _verify_table(archive, table)
+    for file in archive.manifest.files:
+        _verify_file(archive, file)
+
+
+def _verify_table(archive: Archive, table: TableEntry) -> None:
+    digest = hashlib.sha256()
+    rows = size = 0
+    problem: int | None = None
+    try:
+        with archive.zip.open(table.member) as stream:
+            for line in _lines(stream, archive, table.member):
+                digest.update(line)
+                size += len(line)
+                rows += 1
+                if size > table.size:
+                    break
+                if problem is None and not _valid_row(table, line):
+                    problem = rows
+    except READ_ERRORS:
+        raise BackupError(
+            "backup.damaged_member", archive=archive.name, member=table.member
+        ) from None
+    if size != table.size or digest.hexdigest() != table.sha256:
+        raise BackupError("backup.checksum", archive=archive.name, member=table.member)
+    if problem is not None:
+        raise BackupError("backup.bad_row", archive=archive.name, member=table.member, line=problem)
+    if rows != table.rows:
+        raise BackupError(
+            "backup.row_count",
+            archive=archive.name,
+            member=table.member,
+            found=rows,
+            expected=table.rows,
+        )
+
+
+def _lines(stream: IO[bytes], archive: Archive, member: str) -> Iterator[bytes]:
+    while line := stream.readline(MAX_LINE + 1):
+        if len(line) > MAX_LINE or not line.endswith(b"\n"):
+            raise BackupError("backup.damaged_member", archive=archive.name, member=member)
+        yield line
+
+
+def _valid_row(table: TableEntry, line: bytes) -> bool:
+    try:
+        _decode_row(table, line)
+    except (ValueError, BadValue):
+        return False
+    return True
+
+
+def _decode_row(table: TableEntry, line: bytes) -> dict[str, Any]:
+    raw = json.loads(line)
+    if not isinstance(raw, dict) or len(raw) != len(table.columns):
+        raise ValueError("not a row of this table")
+    try:
+        return {c.name: decode(c.kind, raw[c.name]) for c in table.columns}
+    except KeyError:
+        raise ValueError("a column is missing") from None
+
+
+def _verify_file(archive: Archive, file: FileEntry) -> None:
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with archive.zip.open(file.member) as stream:
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                if size > file.size:
+                    break
+    except READ_ERRORS:
+        raise BackupError(
+            "backup.damaged_member", archive=archive.name, member=file.member
+        ) from None
+    if size != file.size or digest.hexdigest() != file.sha256:
+        raise BackupError("backup.checksum", archive=archive.name, member=file.member)
+
+
+def table_rows(archive: Archive, table: TableEntry) -> Iterator[dict[str, Any]]:
+    """The rows of a verified table member, decoded, in the archive's order."""
+    with archive.zip.open(table.member) as stream:
+        for line in _lines(stream, archive, table.member):
+            yield _decode_row(table, line)
+
+
+def extract_file(archive: Archive, file: FileEntry, root: Path) -> None:
+    """Write a verified file under `root` (never over an existing file)."""
+    target = root.joinpath(*file.path.split("/"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with archive.zip.open(file.member) as source, target.open("xb") as sink:
+        while chunk := source.read(CHUNK):
+            sink.write(chunk)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
