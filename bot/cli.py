@@ -1,5 +1,5 @@
 """The `parta` console script: run, db upgrade, demo seed, codes issue, year new, backup and
-restore."""
+restore, import and export."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.cli_roster import InvalidInput
+from bot.cli_roster import add_parsers as add_roster_parsers
 from bot.cli_year import add_parser as add_year_parser
 from bot.config import ConfigError, Settings, code_keys
 from bot.logs import configure_logging
@@ -236,7 +238,9 @@ async def _backup(settings: Settings, args: argparse.Namespace) -> None:
     engine = create_engine(settings.database_url)
     try:
         with _backup_refusals(settings):
-            done = await backup(engine, args.out, files_dir=args.files, now=utcnow())
+            done = await backup(
+                engine, args.out, files_dir=args.files or settings.files_dir, now=utcnow()
+            )
     finally:
         await engine.dispose()
     print(
@@ -251,7 +255,7 @@ async def _restore(settings: Settings, args: argparse.Namespace) -> None:
     engine = create_engine(settings.database_url)
     try:
         with _backup_refusals(settings):
-            done = await restore(engine, args.archive, files_dir=args.files)
+            done = await restore(engine, args.archive, files_dir=args.files or settings.files_dir)
     finally:
         await engine.dispose()
     print(
@@ -277,6 +281,31 @@ def _backup_refusals(settings: Settings) -> Iterator[None]:
         raise CliError(
             f"cannot use the database at {_safe_url(settings.database_url)}: {reason}"
         ) from None
+
+
+async def _roster(settings: Settings, args: argparse.Namespace) -> None:
+    from bot import cli_roster
+    from bot.i18n import create_i18n
+    from services.roster.formats import Format
+
+    i18n = create_i18n(settings.default_locale)
+    if args.command == "import" and args.import_command == "template":
+        lines = await cli_roster.write_template_file(i18n, args.file)
+    elif args.command == "import":
+        await _migrate(settings)
+        school = args.import_command == "school"
+        lines = await cli_roster.import_file(
+            settings.database_url,
+            i18n,
+            args.file if school else args.path,
+            Format.WORKBOOK if school else Format.ONEROSTER,
+            dry_run=args.dry_run,
+        )
+    else:
+        await _migrate(settings)
+        kind = Format.WORKBOOK if args.export_command == "school" else Format.ONEROSTER
+        lines = await cli_roster.export_file(settings.database_url, i18n, args.file, kind)
+    print("\n".join(lines))
 
 
 def _version() -> str:
@@ -320,10 +349,15 @@ def _parser() -> argparse.ArgumentParser:
     add_year_parser(commands)
     backup = commands.add_parser("backup", help="write a backup archive of the whole school")
     backup.add_argument("out", type=Path, help="the archive to write (.zip)")
-    backup.add_argument("--files", type=Path, help="the folder of stored files to include")
+    backup.add_argument(
+        "--files", type=Path, help="the folder of stored files (default: FILES_DIR)"
+    )
     restore = commands.add_parser("restore", help="restore a backup into an empty database")
     restore.add_argument("archive", type=Path, help="the archive written by `parta backup`")
-    restore.add_argument("--files", type=Path, help="the (empty) folder to restore files into")
+    restore.add_argument(
+        "--files", type=Path, help="the empty folder to restore files into (default: FILES_DIR)"
+    )
+    add_roster_parsers(commands)
     return parser
 
 
@@ -354,6 +388,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_backup(settings, args))
         elif args.command == "restore":
             asyncio.run(_restore(settings, args))
+        elif args.command in ("import", "export"):
+            asyncio.run(_roster(settings, args))
+    except InvalidInput as exc:
+        print("\n".join(exc.lines))
+        return 1
     except CliError as exc:
         print(f"parta: {exc}", file=sys.stderr)
         return 2

@@ -33,6 +33,7 @@ MENU: list[tuple[str, str, frozenset[Role]]] = [
         frozenset({Role.CLASS_TEACHER, Role.HEAD_TEACHER, Role.ADMIN}),
     ),
     ("codes", N_("Access codes and letters"), frozenset({Role.ADMIN})),
+    ("school", N_("School data: import, export, template"), frozenset({Role.ADMIN})),
     ("journal", N_("Teacher's journal: lessons, grades, attendance"), STAFF),
     ("settings", N_("Notification settings"), FAMILY_ROLES | STAFF),
     ("help", N_("What I can do"), EVERYONE),

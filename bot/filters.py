@@ -13,7 +13,7 @@ from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
 from aiogram.types import TelegramObject
 
 from services.core.access import Action, denied
-from services.core.actors import Actor
+from services.core.actors import Actor, Role
 
 
 class StaffOnly(Filter):
@@ -21,6 +21,13 @@ class StaffOnly(Filter):
 
     async def __call__(self, event: TelegramObject, actor: Actor) -> bool:
         return actor.is_staff
+
+
+class AdminOnly(Filter):
+    """Passes the school's administrators."""
+
+    async def __call__(self, event: TelegramObject, actor: Actor) -> bool:
+        return actor.has(Role.ADMIN)
 
 
 def gated(

@@ -113,7 +113,8 @@ async def run_backup(
 
 
 def backup_schedule(settings: Settings, files_dir: Path | None = None) -> BackupSchedule | None:
-    """The nightly backup BACKUP_DIR asks for (None: BACKUP_DIR is empty, no backups)."""
+    """The nightly backup BACKUP_DIR asks for (None: BACKUP_DIR is empty, no backups), with
+    the stored files of `files_dir` (default: FILES_DIR)."""
     if settings.backup_dir is None:
         return None
     return BackupSchedule(
@@ -121,7 +122,7 @@ def backup_schedule(settings: Settings, files_dir: Path | None = None) -> Backup
         at=settings.backup_time,
         keep=settings.backup_keep,
         timezone=settings.timezone,
-        files_dir=files_dir,
+        files_dir=files_dir or settings.files_dir,
     )
 
 

@@ -14,7 +14,18 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.enums import ChatType
 
-from handlers import common, diary, fallback, family, groups, journal, linking, notify, school
+from handlers import (
+    common,
+    diary,
+    fallback,
+    family,
+    groups,
+    journal,
+    linking,
+    notify,
+    roster,
+    school,
+)
 from handlers.context import context_middleware
 
 
@@ -31,6 +42,7 @@ def create_private_router() -> Router:
         common.create_router(),
         family.create_router(),
         school.create_router(),
+        roster.create_router(),
         diary.create_router(),
         journal.create_router(),
         notify.create_router(),

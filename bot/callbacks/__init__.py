@@ -62,6 +62,7 @@ class Screen(enum.StrEnum):
     DIARY = "diary"
     JOURNAL = "journal"
     SETTINGS = "settings"
+    SCHOOL = "school"
 
 
 class MenuCb(CallbackData, prefix="mn"):

@@ -123,6 +123,7 @@ def home_keyboard(actor: Actor) -> InlineKeyboardMarkup | None:
         builder.button(text=_("🏫 Access by class"), callback_data=MenuCb(screen=Screen.CLASSES))
     if actor.has(Role.ADMIN):
         builder.button(text=_("🔑 Access codes"), callback_data=MenuCb(screen=Screen.CODES))
+        builder.button(text=_("🗂 School data"), callback_data=MenuCb(screen=Screen.SCHOOL))
     if actor.is_known:
         builder.button(text=_("⚙️ Settings"), callback_data=MenuCb(screen=Screen.SETTINGS))
     builder.adjust(1)

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
-from db.enums import ScaleKind, StaffRole
+from db.enums import PeriodKind, ScaleKind, StaffRole
 from services.core.grading import DEFAULT_SCALES
 from services.roster.model import (
     AssignmentRow,
@@ -89,6 +89,16 @@ MAX_FILE_BYTES = 100 * 1024 * 1024  # one CSV file (folder or archive)
 
 # ---------------------------------------------------------------------------------------------
 # Results
+
+
+def _written_kind(level: list[Rec]) -> PeriodKind | None:
+    """The period kind Parta wrote for every session of `level` (its extension column), or
+    None: then the count of periods decides (4 quarters, 3 trimesters, 2 semesters)."""
+    kinds = {rec.get(PARTA + "periodKind") for rec in level}
+    if len(kinds) != 1:
+        return None
+    value = kinds.pop()
+    return PeriodKind(value) if value in set(PeriodKind) - {PeriodKind.YEAR} else None
 
 
 def _problem(sheet: str, line: int, column: str, key: str, **params: str) -> Problem:
@@ -679,7 +689,7 @@ class _Mapper:
         levels = [[s for s in sessions if s.get("type") == lvl] for lvl in PERIOD_LEVELS]
         levels = [lvl for lvl in levels if lvl]
         for level in levels:
-            kind = PERIODS_BY_COUNT.get(len(level))
+            kind = _written_kind(level) or PERIODS_BY_COUNT.get(len(level))
             if kind is None:
                 continue
             ordered = sorted(level, key=lambda s: (s.get("startDate"), s.sid))

@@ -284,6 +284,7 @@ OUT_COLUMNS: Mapping[str, tuple[str, ...]] = {
         "endDate",
         "parentSourcedId",
         "schoolYear",
+        PARTA + "periodKind",
     ),
     "courses.csv": (
         "sourcedId",

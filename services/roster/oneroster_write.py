@@ -85,6 +85,7 @@ def _sessions_out(data: SchoolData) -> list[Row]:
                 "endDate": period.ends_on.isoformat(),
                 "parentSourcedId": year.source_id if year else "",
                 "schoolYear": str((year.ends_on if year else period.ends_on).year),
+                PARTA + "periodKind": period.kind.value,
             }
         )
     return _by_id(rows)

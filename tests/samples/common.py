@@ -165,6 +165,37 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"key": "invalid", "details": {"problems": n}} for n in (1, 3, 25)
     ]
     + [{"key": "other", "details": {}}],
+    "school/roster_menu.html.j2": [{}],
+    "school/roster_status.html.j2": [
+        {"stage": stage, "name": HOSTILE}
+        for stage in (
+            "reading",
+            "checking",
+            "applying",
+            "too_big",
+            "not_school_file",
+            "download_failed",
+            "expired",
+            "changed",
+            "cancelled",
+        )
+    ],
+    "school/roster_report.html.j2": [
+        {
+            "name": HOSTILE,
+            "kind": kind,
+            "outcome": outcome,
+            "report": HOSTILE + "\n• " + HOSTILE,
+            "truncated": long,
+            "attached": long,
+        }
+        for kind, outcome, long in [
+            ("workbook", "invalid", False),
+            ("workbook", "plan", True),
+            ("oneroster", "noop", False),
+            ("oneroster", "applied", False),
+        ]
+    ],
     "school/codes_issued.html.j2": [
         {"class_name": "<7B>", "kind": "parent", "count": 21},
         {"class_name": "<7B>", "kind": "student", "count": 1},
