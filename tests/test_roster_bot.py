@@ -301,3 +301,21 @@ async def test_the_oneroster_export_sent_back_already_matches(
     assert "the school already matches the file" in shown.content, shown.content
     assert shown.buttons == []
     await assert_unchanged(session_factory, before)
+
+
+async def test_a_problem_only_the_database_shows_gets_no_apply(
+    app: App, world: World, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """The file reads fine, but its year's name is held by the school's year "y1"."""
+    admin = app.user(ADMIN, language_code="en")
+    year = world.data.year
+    assert year is not None
+    other = dataclasses.replace(world.data, year=dataclasses.replace(year, source_id="y-other"))
+    before = await db_snapshot(session_factory)
+    await admin.send_document("other-year.xlsx", xlsx(other))
+    shown = report(admin)
+    assert "other-year.xlsx cannot be imported" in shown.content
+    assert year.name in shown.content
+    assert shown.buttons == []
+    await admin.press(shown, data=RosterCb(action=RosterAction.APPLY).pack())
+    await assert_unchanged(session_factory, before)

@@ -282,3 +282,24 @@ async def test_oneroster_broken_package_exits_1_and_writes_nothing(
     assert code == 1
     assert "users.csv" in out
     assert sum((await row_counts(empty_db)).values()) == 0
+
+
+async def test_a_problem_only_the_database_shows_exits_1_and_writes_nothing(
+    tmp_path: Path, parta: Callable[[str], Parta], empty_db: str
+) -> None:
+    """The file reads fine, but its year's name is held by another year of the school."""
+    run = parta(empty_db)
+    assert (await run("import", "school", workbook(tmp_path)))[0] == 0
+    before = await row_counts(empty_db)
+    data = school_data(clock.school_today())
+    assert data.year is not None
+    other = dataclasses.replace(data, year=dataclasses.replace(data.year, source_id="y-other"))
+    path = tmp_path / "other-year.xlsx"
+    write_workbook(path, dataclasses.replace(other, origins={}), TRANSLATE)
+    assert read_school(path).problems == ()
+    for dry in ((), ("--dry-run",)):
+        code, out = await run("import", "school", path, *dry)
+        assert code == 1, out
+        assert data.year.name in out
+        assert "y1" in out
+    assert await row_counts(empty_db) == before
