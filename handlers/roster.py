@@ -125,11 +125,11 @@ async def on_document(message: Message, ctx: Ctx) -> None:
             ctx, status, ctx.render("school/roster_status.html.j2", stage="download_failed")
         )
         return
-    await ROSTER_FILE.save(
-        ctx.state,
-        RosterFile(file_id=document.file_id, name=name, sha256=hashlib.sha256(content).hexdigest()),
+    outcome = await _check_and_show(ctx, status, name, content, apply=False)
+    pending = RosterFile(
+        file_id=document.file_id, name=name, sha256=hashlib.sha256(content).hexdigest()
     )
-    await _check_and_show(ctx, status, name, content, apply=False)
+    await ROSTER_FILE.save(ctx.state, pending if outcome == "plan" else None)
 
 
 async def _apply(query: CallbackQuery, ctx: Ctx) -> None:
@@ -149,12 +149,13 @@ async def _apply(query: CallbackQuery, ctx: Ctx) -> None:
 
 async def _check_and_show(
     ctx: Ctx, status: Message, name: str, content: bytes, *, apply: bool
-) -> None:
-    """Read `content`, plan it (and apply it), and show the outcome in `status`."""
+) -> str:
+    """Read `content`, plan it (and apply it), and show the outcome in `status`: "invalid",
+    "noop", "plan" (waits for "Apply") or "applied"."""
     kind, result = await _read(name, content)
     if not result.ok or result.data is None:
         await _report(ctx, status, name, kind, "invalid", _problem_text(ctx, result))
-        return
+        return "invalid"
     await _edit(
         ctx, status, ctx.render("school/roster_status.html.j2", stage="checking", name=name)
     )
@@ -167,6 +168,7 @@ async def _check_and_show(
         )
     outcome = _outcome(plan, applied=apply)
     await _report(ctx, status, name, kind, outcome, _plan_text(ctx, result, plan))
+    return outcome
 
 
 def _outcome(plan: ImportPlan, *, applied: bool) -> str:
