@@ -509,13 +509,29 @@ async def test_an_older_archive_is_restored_at_its_revision_then_upgraded(
         await conn.run_sync(lambda sync: old_tables.reflect(sync))
 
     def describe_older(members: dict[str, bytes]) -> None:
+        """Tables and rows as that revision had them: tables and columns it lacked are
+        dropped (the school's row included), checksums recomputed."""
         manifest = json.loads(members[MANIFEST])
         manifest["revision"] = older
+        for entry in [e for e in manifest["tables"] if e["name"] not in old_tables.tables]:
+            assert entry["rows"] == 0, "a table that revision lacks must be empty here"
+            manifest["tables"].remove(entry)
+            del members[f"tables/{entry['name']}.jsonl"]
         for entry in manifest["tables"]:
             columns = [c.name for c in old_tables.tables[entry["name"]].columns]
-            if [c["name"] for c in entry["columns"]] != columns:
-                assert entry["rows"] == 0, "only empty tables may change shape in this test"
-                entry["columns"] = [{"name": c, "kind": "str"} for c in columns]
+            if [c["name"] for c in entry["columns"]] == columns:
+                continue
+            kinds = {c["name"]: c for c in entry["columns"]}
+            entry["columns"] = [kinds.get(c, {"name": c, "kind": "str"}) for c in columns]
+            member = f"tables/{entry['name']}.jsonl"
+            rows = [json.loads(line) for line in members[member].splitlines() if line]
+            members[member] = b"".join(
+                json.dumps({c: row[c] for c in columns if c in row}, separators=(",", ":")).encode()
+                + b"\n"
+                for row in rows
+            )
+            entry["sha256"] = hashlib.sha256(members[member]).hexdigest()
+            entry["size"] = len(members[member])
         members[MANIFEST] = json.dumps(manifest).encode()
 
     target = await fresh("sqlite", migrated=target_at == "head")
@@ -670,9 +686,14 @@ def test_backup_settings_and_the_job_wiring(
     monkeypatch.setenv("BACKUP_TIME", "02:30")
     monkeypatch.setenv("BACKUP_KEEP", "14")
     monkeypatch.setenv("TIMEZONE", "Asia/Yekaterinburg")
+    monkeypatch.setenv("FILES_DIR", str(tmp_path / "files"))
     schedule = backup_schedule(Settings(_env_file=None))  # type: ignore[call-arg]
     assert schedule == BackupSchedule(
-        directory=tmp_path, at=time(2, 30), keep=14, timezone="Asia/Yekaterinburg"
+        directory=tmp_path,
+        at=time(2, 30),
+        keep=14,
+        timezone="Asia/Yekaterinburg",
+        files_dir=tmp_path / "files",  # the stored files go into every nightly backup
     )
     monkeypatch.delenv("BACKUP_TIME")
     monkeypatch.delenv("BACKUP_KEEP")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import func, insert, select
+from sqlalchemy import column, func, insert, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,7 +34,6 @@ from db.models import (
     CodeAttempt,
     Guardianship,
     OutboxMessage,
-    School,
     Staff,
     Student,
     TrustedAccess,
@@ -294,7 +293,15 @@ async def _migration_006_case(url: str) -> None:
     long_ago = datetime(2020, 1, 1, tzinfo=UTC)
     try:
         async with engine.begin() as conn:
-            await conn.execute(insert(School.__table__).values(id=1, name="S"))
+            # the schools table as revision 005 had it (later revisions add columns)
+            schools_005 = table(
+                "schools", column("id"), column("name"), column("timezone"), column("created_at")
+            )
+            await conn.execute(
+                insert(schools_005).values(
+                    id=1, name="S", timezone="Europe/Moscow", created_at=long_ago
+                )
+            )
             await conn.execute(
                 insert(Student.__table__).values(
                     id=1, school_id=1, full_name="A", grades_spoiler=False

@@ -616,6 +616,7 @@ def test_audit_actions_keep_the_strings_the_log_stores() -> None:
         "TRUSTED_INVITE": "trusted.invite", "TRUSTED_ACCEPT": "trusted.accept",
         "TRUSTED_UPDATE": "trusted.update", "TRUSTED_REVOKE": "trusted.revoke",
         "PRIVACY_ERASE": "privacy.erase", "YEAR_NEW": "year.new",
+        "ROSTER_IMPORT": "roster.import",
     }  # fmt: skip
 
 
