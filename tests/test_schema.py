@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -14,8 +15,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.base import Base
-from db.migrate import alembic_config, downgrade_sync, upgrade_sync
+from db.engine import create_engine, create_session_factory
+from db.migrate import alembic_config, downgrade, downgrade_sync, revisions, upgrade, upgrade_sync
 from db.models import Account
+
+SCHOOL_DAY = date(2026, 11, 18)  # a Wednesday of a school term
 
 
 async def _diff(engine: AsyncEngine) -> list[object]:
@@ -124,3 +128,37 @@ async def test_outbox_templates_become_events_and_back(db_url: str, engine: Asyn
     await asyncio.to_thread(upgrade_sync, db_url, "head")
     assert back[:4] == [before for before, _after in _ROWS_007[:4]]
     assert back[4] == ("notify/gone.html.j2", {"name": "x"})  # not known: not sendable either
+
+
+async def test_sqlite_down_and_up_keeps_every_row_of_a_filled_school(tmp_path: Path) -> None:
+    """Batch mode rebuilds SQLite tables (copy, drop, rename). With foreign keys on, dropping
+    a parent table deleted its children through ON DELETE CASCADE: migration 008 emptied a
+    school's codes, enrolments and grades. Down to the revision before head and up again,
+    every table of a seeded school keeps its rows."""
+    from services.demo import seed_demo
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/filled.sqlite3"
+    await upgrade(url)
+    engine = create_engine(url)
+    try:
+        # a fixed school day: the demo's content, not today's date, is what matters here
+        await seed_demo(create_session_factory(engine), students=12, weeks=1, today=SCHOOL_DAY)
+        before = await _row_counts(engine)
+        assert before["grades"] > 0
+        assert before["enrollments"] > 0
+        assert before["guardianships"] > 0
+        await downgrade(url, revisions()[-2])
+        await upgrade(url)
+        assert await _row_counts(engine) == before
+    finally:
+        await engine.dispose()
+
+
+async def _row_counts(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as conn:
+        return {
+            table.name: (
+                await conn.execute(sa.select(sa.func.count()).select_from(table))
+            ).scalar_one()
+            for table in Base.metadata.sorted_tables
+        }
