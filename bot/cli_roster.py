@@ -70,12 +70,9 @@ def problem_lines(result: ReadResult, gettext: Callable[[str], str]) -> list[str
 
 
 def note_lines(result: ReadResult, gettext: Callable[[str], str]) -> list[str]:
-    from services.roster.problems import MESSAGES
+    from services.roster.problems import describe_note
 
-    return [
-        gettext(MESSAGES[note.key]).format(file=note.file, count=note.count)
-        for note in result.notes
-    ]
+    return [describe_note(note, gettext) for note in result.notes]
 
 
 async def import_file(

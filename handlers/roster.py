@@ -22,7 +22,6 @@ from aiogram.filters import Command, StateFilter
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
-    Document,
     InlineKeyboardMarkup,
     Message,
 )
@@ -41,7 +40,7 @@ from services.roster.formats import Format, read_any
 from services.roster.model import ReadResult
 from services.roster.oneroster import write_oneroster
 from services.roster.oneroster_gradebook import load_gradebook
-from services.roster.problems import MESSAGES, describe
+from services.roster.problems import describe, describe_note
 from services.roster.summary import summarize
 from services.roster.workbook import write_template, write_workbook
 
@@ -119,7 +118,7 @@ async def on_document(message: Message, ctx: Ctx) -> None:
     status = await message.answer(
         ctx.render("school/roster_status.html.j2", stage="reading", name=name)
     )
-    content = await _download(ctx, document)
+    content = await _download_id(ctx, document.file_id)
     if content is None:
         await _edit(
             ctx, status, ctx.render("school/roster_status.html.j2", stage="download_failed")
@@ -189,19 +188,13 @@ async def _read(name: str, content: bytes) -> tuple[Format, ReadResult]:
 def _problem_text(ctx: Ctx, result: ReadResult) -> str:
     gettext = ctx.renderer.i18n.gettext
     lines = [describe(problem, gettext) for problem in result.problems]
-    lines += [
-        gettext(MESSAGES[note.key]).format(file=note.file, count=note.count)
-        for note in result.notes
-    ]
+    lines += [describe_note(note, gettext) for note in result.notes]
     return "\n".join(f"• {line}" for line in lines)
 
 
 def _plan_text(ctx: Ctx, result: ReadResult, plan: ImportPlan) -> str:
     gettext = ctx.renderer.i18n.gettext
-    notes = [
-        gettext(MESSAGES[note.key]).format(file=note.file, count=note.count)
-        for note in result.notes
-    ]
+    notes = [describe_note(note, gettext) for note in result.notes]
     return "\n".join([*notes, summarize(plan, gettext, first=SHOWN)])
 
 
@@ -233,10 +226,6 @@ async def _edit(
     await ctx.bot.edit_message_text(
         text, chat_id=status.chat.id, message_id=status.message_id, reply_markup=keyboard
     )
-
-
-async def _download(ctx: Ctx, document: Document) -> bytes | None:
-    return await _download_id(ctx, document.file_id)
 
 
 async def _download_id(ctx: Ctx, file_id: str) -> bytes | None:

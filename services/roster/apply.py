@@ -337,18 +337,19 @@ class _Writer:
             "source_id": s.source_id,
         }
 
-    async def _staff(self) -> None:
-        def person(s: Any) -> dict[str, Any]:
-            return {
-                "school_id": self.school_id,
-                "full_name": s.full_name,
-                "phone": s.phone,
-                "email": s.email,
-                "source_id": s.source_id,
-                "left_on": None,
-            }
+    def _person(self, row: Any) -> dict[str, Any]:
+        """A staff member's or a guardian's columns (they share them), back in the school."""
+        return {
+            "school_id": self.school_id,
+            "full_name": row.full_name,
+            "phone": row.phone,
+            "email": row.email,
+            "source_id": row.source_id,
+            "left_on": None,
+        }
 
-        split = await self._write(Staff, "staff", person)
+    async def _staff(self) -> None:
+        split = await self._write(Staff, "staff", self._person)
         rows = self.rows["staff"]
         grants: list[dict[str, Any]] = []
         for sid in split.insert + split.update:
@@ -447,17 +448,7 @@ class _Writer:
             await self.session.execute(insert(Enrollment), opening)
 
     async def _guardians(self) -> None:
-        def guardian(g: Any) -> dict[str, Any]:
-            return {
-                "school_id": self.school_id,
-                "full_name": g.full_name,
-                "phone": g.phone,
-                "email": g.email,
-                "source_id": g.source_id,
-                "left_on": None,
-            }
-
-        split = await self._write(Guardian, "guardians", guardian)
+        split = await self._write(Guardian, "guardians", self._person)
         rows = self.rows["guardians"]
         old = snapshot.rows_by_id(self.loaded.data.guardians)
         current = {self.id("students", s.source_id) for s in self.loaded.data.students}

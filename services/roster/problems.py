@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from services.roster.model import Problem
+from services.roster.model import Note, Problem
 
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional gettext no-op marker
@@ -157,3 +157,8 @@ def describe(problem: Problem, gettext: Callable[[str], str]) -> str:
             sheet=where.sheet, line=where.line, column=where.column
         )
     return f"{location}: {gettext(MESSAGES[problem.key]).format(**params)}"
+
+
+def describe_note(note: Note, gettext: Callable[[str], str]) -> str:
+    """A reader's note (records skipped, files only checked) in the admin's language."""
+    return gettext(MESSAGES[note.key]).format(file=note.file, count=note.count)
