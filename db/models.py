@@ -469,6 +469,7 @@ class Lesson(Base):
     __table_args__ = (
         UniqueConstraint("assignment_id", "date", "lesson_number"),
         Index("ix_lessons_class_date", "class_id", "date"),
+        Index("ix_lessons_source_id", "source_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -485,6 +486,8 @@ class Lesson(Base):
     replacement_teacher_id: Mapped[int | None] = _fk("staff.id", nullable=True, ondelete="SET NULL")
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    #: the lesson key of the gradebook line item it was made for (None: from the timetable)
+    source_id: Mapped[str | None] = _source_id()
 
 
 class Homework(Base):
@@ -552,6 +555,7 @@ class Grade(Base):
     __table_args__ = (
         CheckConstraint("weight > 0 AND weight <= 10", name="weight"),
         Index("ix_grades_student_assignment", "student_id", "assignment_id"),
+        Index("ix_grades_source_id", "source_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -572,6 +576,8 @@ class Grade(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     hidden_until: Mapped[dt.date | None] = mapped_column(Date)
+    #: the `sourcedId` of the gradebook result it was imported from (None: given here)
+    source_id: Mapped[str | None] = _source_id()
 
 
 class PeriodGrade(Base):

@@ -39,6 +39,7 @@ from services.roster import oneroster
 from services.roster.model import (
     AssignmentRow,
     ClassRow,
+    GradeRow,
     GuardianRow,
     PeriodRow,
     ScaleRow,
@@ -170,13 +171,35 @@ def test_reads_the_sample_school() -> None:
     assert data.where("students", "s-3") == Where("users.csv", 8, "")
 
 
-def test_sample_notes_count_skipped_and_gradebook_records() -> None:
+def test_sample_notes_count_skipped_records() -> None:
     notes = set(read_oneroster(VALID).notes)
     assert Note("users.csv", "oneroster.note_deleted", 1) in notes  # s-5
     assert Note("classes.csv", "oneroster.note_deleted", 1) in notes  # cls-old
     assert Note("roles.csv", "oneroster.note_uncovered", 1) in notes  # the counselor
-    assert Note("results.csv", "oneroster.note_gradebook", 3) in notes
-    assert Note("lineItems.csv", "oneroster.note_gradebook", 2) in notes
+    assert not [n for n in notes if n.file == "results.csv"]  # every result is graded
+
+
+def test_sample_gradebook_becomes_grades() -> None:
+    """Each graded result is a grade: its line item's class is the assignment, the line
+    item's date the lesson's, the category's title the kind, the textScore the value; a
+    line item titled as its own is a lesson topic."""
+    data = read_oneroster(VALID).data
+    assert data is not None
+    assert data.grades == (
+        GradeRow(
+            "res-1", "cls-7b-math", "s-1", "li-1", date(2026, 9, 15), date(2026, 9, 15),
+            "5", GradeKind.ORAL, topic="Дроби",
+        ),
+        GradeRow(
+            "res-2", "cls-7b-math", "s-1", "li-2", date(2026, 10, 20), date(2026, 10, 20),
+            "4", GradeKind.TEST, topic="Контрольная № 1", comment="Хорошо",
+        ),
+        GradeRow(
+            "res-3", "cls-7b-math", "s-3", "li-2", date(2026, 10, 20), date(2026, 10, 20),
+            "3", GradeKind.TEST, topic="Контрольная № 1",
+        ),
+    )  # fmt: skip
+    assert data.where("grades", "res-2") == Where("results.csv", 3, "")
 
 
 def test_zip_reads_like_the_folder(tmp_path: Path) -> None:
@@ -693,11 +716,15 @@ def test_round_trip_of_a_school_with_little_set_up(tmp_path: Path) -> None:
 
 
 def test_round_trip_of_the_sample(tmp_path: Path) -> None:
+    """The roster round-trips; grades are written from the journal's gradebook (the
+    export's `load_gradebook`), not from a `SchoolData`."""
     first = read_oneroster(VALID).data
+    assert first is not None
+    assert first.grades
     write_oneroster(tmp_path / "a.zip", first, modified=MOMENT)
     again = read_oneroster(tmp_path / "a.zip")
     assert again.problems == ()
-    assert by_source_id(again.data) == by_source_id(first)
+    assert by_source_id(again.data) == by_source_id(replace(first, grades=()))
     write_oneroster(tmp_path / "b.zip", again.data, modified=MOMENT)
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
 
@@ -992,9 +1019,14 @@ async def test_exported_gradebook_reads_back_against_its_roster(
     write_oneroster(tmp_path / "school.zip", data, book, modified=MOMENT)
     result = read_oneroster(tmp_path / "school.zip")
     assert result.problems == ()
-    assert by_source_id(result.data) == by_source_id(data)
-    assert Note("results.csv", "oneroster.note_gradebook", 3) in result.notes
-    assert Note("lineItems.csv", "oneroster.note_gradebook", 2) in result.notes
+    assert result.data is not None
+    assert by_source_id(replace(result.data, grades=())) == by_source_id(data)
+    assert sorted((g.student_id, g.value, g.kind) for g in result.data.grades) == sorted(
+        (r.student_id, r.text_score, GradeKind(c.category_id.removeprefix("kind-")))
+        for r in book.results
+        for c in book.line_items
+        if c.source_id == r.line_item_id
+    )
 
 
 class _Row:
@@ -1006,6 +1038,6 @@ class _Row:
 
 
 def test_source_id_of_prefers_the_stored_id() -> None:
-    assert source_id_of(Student(id=12, school_id=1, full_name="x")) == "stu-12"
-    assert source_id_of(_Row(12)) == "stu-12"
+    assert source_id_of(Student(id=12, school_id=1, full_name="x")) == "#12"
+    assert source_id_of(_Row(12)) == "#12"
     assert source_id_of(_Row(12, "S-0012")) == "S-0012"

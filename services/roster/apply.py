@@ -16,6 +16,9 @@ Dates it decides:
   otherwise; a slot the file dropped ends today (``valid_to``); a changed slot is updated in
   place (lessons already held keep their own date, times and room).
 * the imported year becomes the current one when it is new.
+
+A gradebook's grades (`services.roster.grades`) are written last, on the lessons the
+timetable made or on lessons made for them.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from db.models import (
 )
 from services.core.audit import AuditAction
 from services.core.errors import DomainError
-from services.roster import leavers, lessons, snapshot
+from services.roster import grades, leavers, lessons, snapshot
 from services.roster.model import BellRow, SchoolData
 from services.roster.plan import KINDS, ChangeAction, ImportPlan, plan_with_state, rows_of
 
@@ -203,6 +206,7 @@ class _Writer:
         await self._timetable()
         await leavers.end_links(self.session, self.ending, now=self.now, actor_account_id=actor)
         await self._lessons()
+        await self._grades()
 
     async def _school(self) -> None:
         info = self.data.school
@@ -541,6 +545,19 @@ class _Writer:
             await self.session.execute(
                 update(TimetableSlot).where(TimetableSlot.id.in_(ended)).values(valid_to=self.today)
             )
+
+    async def _grades(self) -> None:
+        """The gradebook's new and changed grades, after the lessons they may go on."""
+        split = self.split("grades")
+        wanted = set(split.insert) | set(split.update)
+        if not wanted:
+            return
+        rows = [g for g in self.data.grades if g.source_id in wanted]
+        stored = await grades.load(self.session, self.school_id, wanted)
+        made = await grades.write(
+            self.session, rows, self.ids, stored, school_id=self.school_id, now=self.now
+        )
+        self.lessons = lessons.Regenerated(self.lessons.deleted, self.lessons.created + made)
 
     async def _lessons(self) -> None:
         if self.year is None or self.year_id == 0:

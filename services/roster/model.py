@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, time
 
-from db.enums import PeriodKind, ScaleKind, SlotFrequency, StaffRole
+from db.enums import GradeKind, PeriodKind, ScaleKind, SlotFrequency, StaffRole
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +167,24 @@ class SlotRow:
     frequency: SlotFrequency = SlotFrequency.WEEKLY
 
 
+@dataclass(frozen=True, slots=True)
+class GradeRow:
+    """One grade of an imported gradebook (a OneRoster result): `value` as written, checked
+    against the scale of `assignment_id` by the planner. Grades with the same `lesson_id`
+    (the lesson key) and `lesson_day` share one lesson of that assignment."""
+
+    source_id: str
+    assignment_id: str
+    student_id: str
+    lesson_id: str
+    lesson_day: date
+    day: date  # the day the grade was given
+    value: str
+    kind: GradeKind
+    topic: str | None = None  # the lesson's topic, when the file names one
+    comment: str | None = None
+
+
 @dataclass(slots=True)
 class SchoolData:
     """Everything a school is set up with; what is absent from a file is an empty tuple."""
@@ -184,6 +202,7 @@ class SchoolData:
     guardians: tuple[GuardianRow, ...] = ()
     assignments: tuple[AssignmentRow, ...] = ()
     timetable: tuple[SlotRow, ...] = ()
+    grades: tuple[GradeRow, ...] = ()
     #: where each row came from, by (kind, source_id), for problems found after reading
     origins: dict[tuple[str, str], Where] = field(default_factory=dict)
 
@@ -210,6 +229,9 @@ def _refs(data: SchoolData) -> Iterator[tuple[str, str, str, str, str]]:
         yield "timetable", t.source_id, "class_id", "classes", t.class_id
         yield "timetable", t.source_id, "subject_id", "subjects", t.subject_id
         yield "timetable", t.source_id, "teacher_id", "staff", t.teacher_id
+    for grade in data.grades:
+        yield "grades", grade.source_id, "assignment_id", "assignments", grade.assignment_id
+        yield "grades", grade.source_id, "student_id", "students", grade.student_id
 
 
 def source_ids(data: SchoolData, kind: str) -> set[str]:
@@ -221,7 +243,7 @@ def validate_references(data: SchoolData) -> list[Problem]:
     """Problems for references to rows that are not in `data` (``roster.unknown_ref``)."""
     known = {
         kind: source_ids(data, kind)
-        for kind in ("staff", "classes", "students", "subjects", "scales")
+        for kind in ("staff", "classes", "students", "subjects", "scales", "assignments")
     }
     problems = []
     for kind, row_id, column, target, target_id in _refs(data):

@@ -9,7 +9,8 @@ the mapping and what of the standard Parta leaves out are in docs/oneroster.md.
 Contract of the reader: it never raises for bad input; every finding is a `Problem` (file,
 1-based line, column, message key of `services.roster.problems`), and a caller writes nothing
 while any problem exists. Records whose status is ``tobedeleted`` are skipped and counted in
-`ReadResult.notes`; gradebook files are validated and counted but not imported.
+`ReadResult.notes`. Graded results of the gradebook (categories, line items, results) become
+`SchoolData.grades`; results not graded yet are counted in a note.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
-from db.enums import PeriodKind, ScaleKind, StaffRole
+from db.enums import GradeKind, PeriodKind, ScaleKind, StaffRole
 from services.core.grading import DEFAULT_SCALES
 from services.roster.model import (
     AssignmentRow,
     ClassRow,
+    GradeRow,
     GuardianRow,
     Note,
     PeriodRow,
@@ -49,10 +51,10 @@ from services.roster.model import (
     YearRow,
     validate_references,
 )
+from services.roster.oneroster_ids import school_ids
 from services.roster.oneroster_spec import (
     FILE_MODES,
     FILES,
-    GRADEBOOK_FILES,
     GUARDIAN_ROLES,
     LEGACY_COLUMNS,
     MANIFEST,
@@ -546,6 +548,7 @@ class _Mapper:
         self.origins: dict[tuple[str, str], Where] = {}
         self.uncovered = 0
         self.mixed = 0
+        self.results_skipped = 0
         self.users = tables.by_id("users.csv")
         self.classes = tables.by_id("classes.csv")
         self.kind_of: dict[str, set[str]] = {}  # user → {"student", "staff", "guardian"}
@@ -579,9 +582,8 @@ class _Mapper:
             yield Note("roles.csv", "oneroster.note_uncovered", self.uncovered)
         if self.mixed:
             yield Note("enrollments.csv", "oneroster.note_mixed", self.mixed)
-        for name in GRADEBOOK_FILES:
-            if self.t.active.get(name):
-                yield Note(name, "oneroster.note_gradebook", len(self.t.active[name]))
+        if self.results_skipped:
+            yield Note("results.csv", "oneroster.note_results_skipped", self.results_skipped)
 
     def build(self) -> SchoolData:
         school = self._school()
@@ -596,7 +598,8 @@ class _Mapper:
         guardians = self._guardians(school.phone_region, {s.source_id for s in students})
         classes = self._classes(homerooms, {s.source_id for s in staff})
         assignments = self._assignments(scheduled, {s.source_id for s in staff}, students, scales)
-        return SchoolData(
+        grades = self._grades(assignments, subjects, scales)
+        data = SchoolData(
             school=school,
             year=year,
             periods=periods,
@@ -607,8 +610,10 @@ class _Mapper:
             students=students,
             guardians=guardians,
             assignments=assignments,
+            grades=grades,
             origins=self.origins,
         )
+        return school_ids(data, write=False)
 
     # -- orgs -------------------------------------------------------------------------------
 
@@ -995,9 +1000,118 @@ class _Mapper:
                     return scale.sid
         return "five" if "five" in codes else (codes[0] if codes else "five")
 
+    # -- the gradebook ----------------------------------------------------------------------
+
+    def _grades(
+        self,
+        assignments: tuple[AssignmentRow, ...],
+        subjects: tuple[SubjectRow, ...],
+        scales: tuple[ScaleRow, ...],
+    ) -> tuple[GradeRow, ...]:
+        """A grade per graded result on a line item of a scheduled class; results not graded
+        yet (``scoreStatus``) or on another kind of class are counted in a note."""
+        items = self.t.by_id("lineItems.csv")
+        categories = self.t.by_id("categories.csv")
+        by_class = {a.source_id: a for a in assignments}
+        subject_names = {s.source_id: s.name for s in subjects}
+        scale_of = {s.source_id: s for s in scales}
+        rows = []
+        for rec in self.t.active.get("results.csv", []):
+            item = items.get(rec.get("lineItemSourcedId"))
+            assignment = by_class.get(item.get("classSourcedId")) if item else None
+            if item is None or assignment is None or rec.get("scoreStatus") not in GRADED:
+                self.results_skipped += 1
+                continue
+            value = _result_value(rec, scale_of.get(assignment.scale_id))
+            if value is None:
+                self.fail(rec, "score", "oneroster.no_score")
+                continue
+            kind = _grade_kind(categories.get(item.get("categorySourcedId")))
+            lesson_day = _when(item.get("assignDate"))
+            title = item.get("title")
+            default_title = f"{subject_names.get(assignment.subject_id, '')} {lesson_day}"
+            self._origin("grades", rec)
+            rows.append(
+                GradeRow(
+                    source_id=rec.sid,
+                    assignment_id=assignment.source_id,
+                    student_id=rec.get("studentSourcedId"),
+                    lesson_id=_lesson_key(item.sid, kind),
+                    lesson_day=lesson_day,
+                    day=_when(rec.get("scoreDate")),
+                    value=value,
+                    kind=kind,
+                    topic=None if title in ("", default_title) else title,
+                    comment=rec.get("comment") or None,
+                )
+            )
+        return tuple(sorted(rows, key=lambda g: g.source_id))
+
+
+#: the `scoreStatus` values whose results become grades
+GRADED = frozenset({"fully graded", "partially graded"})
+#: words in a category's title that name a grade kind (a category ``kind-<kind>`` is Parta's)
+KIND_WORDS = (
+    ("homework", GradeKind.HOMEWORK),
+    ("домашн", GradeKind.HOMEWORK),
+    ("exam", GradeKind.EXAM),
+    ("экзамен", GradeKind.EXAM),
+    ("test", GradeKind.TEST),
+    ("quiz", GradeKind.TEST),
+    ("контрольн", GradeKind.TEST),
+    ("oral", GradeKind.ORAL),
+    ("устн", GradeKind.ORAL),
+)
+
+
+def _grade_kind(category: Rec | None) -> GradeKind:
+    """The kind of a grade from its line item's category: Parta's own ``kind-<kind>`` ids,
+    else a word of the title (homework, test, exam, oral, in English or Russian), else
+    classwork."""
+    if category is None:
+        return GradeKind.CLASSWORK
+    kinds = {k.value: k for k in GradeKind}
+    if category.sid.startswith("kind-") and category.sid[5:] in kinds:
+        return kinds[category.sid[5:]]
+    title = category.get("title").casefold()
+    if title in kinds:
+        return kinds[title]
+    for word, kind in KIND_WORDS:
+        if word in title:
+            return kind
+    return GradeKind.CLASSWORK
+
+
+def _lesson_key(item_id: str, kind: GradeKind) -> str:
+    """The lesson a line item is on: Parta writes ``lesson-12-test`` for the test grades of
+    lesson ``lesson-12``; another system's line item is a lesson of its own."""
+    suffix = f"-{kind.value}"
+    return item_id[: -len(suffix)] if item_id.endswith(suffix) else item_id
+
+
+def _result_value(rec: Rec, scale: ScaleRow | None) -> str | None:
+    """The grade as written (``textScore``), else the score (``pass``/``fail`` on a
+    pass/fail scale); the planner checks it against the scale."""
+    text = rec.get("textScore").strip()
+    if text:
+        return text
+    raw = rec.get("score").strip()
+    if not raw:
+        return None
+    score = float(raw)
+    if scale is not None and scale.kind is ScaleKind.PASS_FAIL:
+        return "pass" if score >= scale.pass_score else "fail"
+    return f"{score:g}"
+
 
 def _date(value: str) -> date:
     parsed = parse_date(value)
+    assert parsed is not None  # checked by _Tables.check
+    return parsed
+
+
+def _when(value: str) -> date:
+    parsed = parse_datetime(value)
     assert parsed is not None  # checked by _Tables.check
     return parsed
 

@@ -6,11 +6,11 @@ line item a single category), and each grade staff can see (every grade not dele
 ones included) becomes a result. Scales are the school's `ScaleRow`s, the same rows
 `SchoolData.scales` holds.
 
-Ids: a line item, result or category gets a derived, stable `sourcedId` (``lesson-12-test``,
-``grade-345``, ``kind-oral``); rows of the roster (students, classes, teaching assignments,
-periods) are named through `source_id_of`, which prefers the row's own ``source_id`` (what the
-roster import stored) and falls back to ``<prefix>-<id>``, so the gradebook meets the roster
-export on the same ids.
+Ids: every row is named through `source_id_of`: its own ``source_id`` (what an import
+stored) or ``#<id>`` for a row made here, the way the roster export names rows. A line item
+is its lesson's id and the grade kind (``#12-test``), a result its grade's id (``#345``), a
+category its kind (``kind-oral``). Importing the export again (`services.roster.grades`)
+finds every grade and lesson by those ids.
 """
 
 from __future__ import annotations
@@ -34,29 +34,15 @@ from db.models import (
 )
 from services.core.grading import DEFAULT_WEIGHTS
 from services.roster.model import ScaleRow
-
-#: the prefix of a derived id, by table, for rows that carry no `source_id` of their own
-_PREFIX = {
-    "students": "stu",
-    "staff": "staff",
-    "classes": "cls",
-    "subjects": "subj",
-    "teaching_assignments": "asg",
-    "periods": "period",
-    "academic_years": "year",
-    "guardians": "grd",
-}
+from services.roster.snapshot import local_id
 
 
 def source_id_of(row: object) -> str:
-    """The id a roster row is exported under: its `source_id` when it has one, else
-    ``<prefix>-<primary key>`` (``stu-12``). One function so the roster export and the
-    gradebook agree, and so switching to stored source ids is a one-line change."""
+    """The id a row is exported under: its `source_id` when it has one, else Parta's own
+    ``#<primary key>`` (`snapshot.local_id`), the id the roster export gives it too, so the
+    gradebook and the roster meet on the same ids and a re-import finds the row again."""
     stored = getattr(row, "source_id", None)
-    if isinstance(stored, str) and stored:
-        return stored
-    table = getattr(row, "__tablename__", type(row).__name__.lower())
-    return f"{_PREFIX.get(table, table)}-{getattr(row, 'id')}"  # noqa: B009
+    return local_id(stored if isinstance(stored, str) else None, getattr(row, "id"))  # noqa: B009
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +141,7 @@ async def load_gradebook(session: AsyncSession, school_id: int | None = None) ->
     items: dict[str, LineItemRow] = {}
     results: list[ResultRow] = []
     for grade, lesson, assignment, scale, student in rows:
-        item_id = f"lesson-{lesson.id}-{grade.kind.value}"
+        item_id = f"{source_id_of(lesson)}-{grade.kind.value}"
         if item_id not in items:
             items[item_id] = LineItemRow(
                 source_id=item_id,
@@ -169,7 +155,7 @@ async def load_gradebook(session: AsyncSession, school_id: int | None = None) ->
             )
         results.append(
             ResultRow(
-                source_id=f"grade-{grade.id}",
+                source_id=source_id_of(grade),
                 line_item_id=item_id,
                 student_id=source_id_of(student),
                 score=float(grade.score),

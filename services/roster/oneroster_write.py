@@ -13,13 +13,14 @@ import csv
 import io
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from db.enums import PeriodKind, ScaleKind
 from services.roster.model import ScaleRow, SchoolData
 from services.roster.oneroster_gradebook import Gradebook
+from services.roster.oneroster_ids import row_ids, school_ids
 from services.roster.oneroster_spec import (
     FILES,
     HOMEROOM_COURSE,
@@ -301,8 +302,21 @@ def _gradebook_out(book: Gradebook) -> dict[str, list[Row]]:
     }
 
 
+def tagged(book: Gradebook) -> Gradebook:
+    """The gradebook's references to rows made here, tagged as the roster's (`oneroster_ids`)."""
+    items = {"class_id": "assignments", "period_id": "periods"}
+    return replace(
+        book,
+        line_items=tuple(row_ids(i, "lineItems", write=True, refs=items) for i in book.line_items),
+        results=tuple(row_ids(r, "results", write=True) for r in book.results),
+    )
+
+
 def oneroster_files(data: SchoolData, gradebook: Gradebook | None = None) -> dict[str, list[Row]]:
     """The rows of each file `write_oneroster` writes (without status and timestamps)."""
+    data = school_ids(data, write=True)
+    if gradebook is not None:
+        gradebook = tagged(gradebook)
     course = _homeroom_course(data)
     terms = data.year.source_id if data.year else ""
     users, roles = _users_out(data)

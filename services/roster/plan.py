@@ -32,8 +32,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import SlotFrequency, StaffRole
-from services.roster import snapshot
+from services.core.grading import InvalidGrade, ScaleSpec
+from services.roster import grades, snapshot
 from services.roster.model import (
+    GradeRow,
     Problem,
     SchoolData,
     SlotRow,
@@ -137,6 +139,11 @@ FIELDS = {
     "lesson_number": N_("lesson"),
     "room": N_("room"),
     "frequency": N_("weeks"),
+    "value": N_("grade"),
+    "day": N_("date"),
+    "comment": N_("comment"),
+    "student_id": N_("student"),
+    "assignment_id": N_("teaching assignment"),
 }
 ARROW = " → "
 NONE = "—"
@@ -409,6 +416,111 @@ def _timetable(loaded: snapshot.Loaded, data: SchoolData) -> Iterator[Problem]:
         by_time[t.class_id, t.weekday, t.lesson_number].append(t)
 
 
+class _Gradebook:
+    """What checking and diffing a file's grades needs: assignments, scales and students'
+    classes by source id (the file's rows over the database's)."""
+
+    def __init__(self, loaded: snapshot.Loaded, data: SchoolData) -> None:
+        self.assignments = {
+            a.source_id: a for picture in (loaded.data, data) for a in picture.assignments
+        }
+        self.scales = {s.source_id: s for picture in (loaded.data, data) for s in picture.scales}
+        self.class_of = {
+            s.source_id: s.class_id for picture in (loaded.data, data) for s in picture.students
+        }
+        self.students = {s.source_id for s in data.students} | {
+            sid for (kind, sid) in loaded.ids if kind == "students"
+        }
+
+    def spec(self, grade: GradeRow) -> ScaleSpec | None:
+        assignment = self.assignments.get(grade.assignment_id)
+        scale = self.scales.get(assignment.scale_id) if assignment else None
+        if scale is None:
+            return None
+        return ScaleSpec(
+            scale.kind, scale.min_score, scale.max_score, scale.pass_score, scale.allow_modifiers
+        )
+
+    def value(self, grade: GradeRow) -> str | None:
+        """The grade in its stored form, None when it does not fit its scale."""
+        spec = self.spec(grade)
+        try:
+            return grades.checked_value(spec, grade.value)[0] if spec else None
+        except InvalidGrade:
+            return None
+
+
+def _grades(loaded: snapshot.Loaded, data: SchoolData) -> Iterator[Problem]:
+    """A grade fits its assignment's scale, is given to a student of the class the subject
+    is taught to, on a day of the academic year."""
+    if not data.grades:
+        return
+    book = _Gradebook(loaded, data)
+    year = data.year or loaded.data.year
+    for grade in data.grades:
+        assignment = book.assignments.get(grade.assignment_id)
+        if assignment is None or grade.student_id not in book.students:
+            continue  # a dangling reference, reported by validate_references
+        if book.value(grade) is None:
+            scale = assignment.scale_id
+            yield _problem(
+                data, "grades", grade.source_id, "roster.bad_grade_value", "textScore",
+                value=grade.value, scale=scale,
+            )  # fmt: skip
+        if book.class_of.get(grade.student_id) != assignment.class_id:
+            yield _problem(
+                data, "grades", grade.source_id, "roster.grade_other_class", "studentSourcedId"
+            )
+        if year is None:
+            yield _problem(data, "grades", grade.source_id, "roster.no_year")
+        elif not year.starts_on <= grade.lesson_day <= year.ends_on:
+            yield _problem(
+                data, "grades", grade.source_id, "roster.outside_year", "lineItemSourcedId",
+                start=f"{year.starts_on:%d.%m.%Y}", end=f"{year.ends_on:%d.%m.%Y}",
+            )  # fmt: skip
+
+
+def grade_changes(
+    loaded: snapshot.Loaded, data: SchoolData, stored: Mapping[str, grades.Stored]
+) -> Iterator[Change]:
+    """A grade new to the journal is added; one whose value, kind, date, comment, student or
+    assignment differs is changed; a grade deleted in the journal stays deleted."""
+    names = Names(data, loaded.data)
+    book = _Gradebook(loaded, data)
+    sid_of = {(kind, row_id): sid for (kind, sid), row_id in loaded.ids.items()}
+    for grade in data.grades:
+        value = book.value(grade) or grade.value
+        assignment = book.assignments.get(grade.assignment_id)
+        subject = names.subject(assignment) if assignment else grade.assignment_id
+        student = names.name("students", grade.student_id)
+        label = f"{student} · {subject} · {grade.lesson_day:%d.%m.%Y}: {value}"
+        before = stored.get(grade.source_id)
+        if before is None:
+            yield Change("grades", grade.source_id, ChangeAction.ADDED, label)
+            continue
+        if before.deleted:
+            continue
+        old_student = sid_of.get(("students", before.student_id), NONE)
+        old_assignment = sid_of.get(("assignments", before.assignment_id), NONE)
+        pairs = (
+            ("value", before.value, value),
+            ("kind", before.kind.value, grade.kind.value),
+            ("day", f"{before.day:%d.%m.%Y}", f"{grade.day:%d.%m.%Y}"),
+            ("comment", before.comment or NONE, grade.comment or NONE),
+            ("student_id", names.name("students", old_student), student),
+            (
+                "assignment_id",
+                names.name("assignments", old_assignment),
+                names.name("assignments", grade.assignment_id),
+            ),
+        )
+        details = tuple(
+            (FIELDS[column], old + ARROW + new) for column, old, new in pairs if old != new
+        )
+        if details:
+            yield Change("grades", grade.source_id, ChangeAction.CHANGED, label, details)
+
+
 def problems_of(loaded: snapshot.Loaded, data: SchoolData) -> tuple[Problem, ...]:
     """The file's dangling references and what only the database shows (module docstring)."""
     names = Names(data, loaded.data)
@@ -419,6 +531,7 @@ def problems_of(loaded: snapshot.Loaded, data: SchoolData) -> tuple[Problem, ...
         _teachers(data),
         _calendar(loaded, data),
         _timetable(loaded, data),
+        _grades(loaded, data),
     ):
         found.extend(check)
     return tuple(found)
@@ -440,7 +553,17 @@ async def plan_with_state(
     year = data.year.source_id if data.year is not None else None
     loaded = await snapshot.load(session, today=today, year_source_id=year)
     problems = problems_of(loaded, data)
-    return ImportPlan(problems, diff(loaded, data)), loaded
+    changes = diff(loaded, data)
+    if data.grades:
+        sids = [g.source_id for g in data.grades]
+        stored = await grades.load(session, loaded.school_id, sids)
+        changes += tuple(grade_changes(loaded, data, stored))
+        problems += tuple(
+            _problem(data, "grades", sid, "roster.unknown_local_id", "sourcedId", id=sid)
+            for sid in sids
+            if sid.startswith(snapshot.LOCAL) and sid not in stored
+        )
+    return ImportPlan(problems, changes), loaded
 
 
 def only(changes: Iterable[Change], kind: str, *actions: ChangeAction) -> list[Change]:

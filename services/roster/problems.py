@@ -122,7 +122,11 @@ MESSAGES: Mapping[str, str] = {
         "{file}: {count} scheduled classes have students from several homerooms; "
         "each was given to the homeroom most of its students are in"
     ),
-    "oneroster.note_gradebook": N_("{file}: {count} records checked; grades are not imported"),
+    "oneroster.no_score": N_("the result has neither a score nor a textScore"),
+    "oneroster.note_results_skipped": N_(
+        "{file}: {count} results were skipped: not graded yet (their scoreStatus), or on a "
+        "line item of a class that is not a subject class"
+    ),
     # found against the database (services.roster.plan)
     "roster.taken": N_("“{name}” is already in the school with the id “{id}”; use that id"),
     "roster.unknown_local_id": N_(
@@ -134,6 +138,8 @@ MESSAGES: Mapping[str, str] = {
     "roster.no_bell": N_("no bell times for lesson {number}"),
     "roster.not_assigned": N_("no teaching assignment for this teacher, class and subject"),
     "roster.clash": N_("the class already has another lesson at this time (id “{id}”)"),
+    "roster.bad_grade_value": N_("“{value}” is not a grade on the scale “{scale}”"),
+    "roster.grade_other_class": N_("the student is not in the class this subject is taught to"),
 }
 
 #: sheet and column names are shown as the file has them; this words the location

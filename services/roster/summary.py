@@ -27,6 +27,7 @@ KIND_NAMES = {
     "guardians": N_("Guardians"),
     "assignments": N_("Teaching assignments"),
     "timetable": N_("Timetable"),
+    "grades": N_("Grades"),
 }
 ACTION_NAMES = {
     ChangeAction.ADDED: N_("added: {n}"),
@@ -60,7 +61,7 @@ def summarize(plan: ImportPlan, gettext: Callable[[str], str], *, first: int = 5
         return gettext(NOTHING)
     lines = [gettext(CHANGES)]
     counts = plan.counts()
-    for kind in ("school", "year", *KINDS):
+    for kind in ("school", "year", *KINDS, "grades"):
         changes = [c for c in plan.changes if c.kind == kind]
         if not changes:
             continue
