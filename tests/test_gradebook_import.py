@@ -175,3 +175,35 @@ async def test_partas_own_export_reimports_unchanged(session: AsyncSession, tmp_
     plan = await plan_import(session, read.data, today=day_of(data))
     assert plan.problems == ()
     assert plan.is_noop, plan.changes
+
+
+async def test_a_scale_with_grades_keeps_its_shape(session: AsyncSession) -> None:
+    """Grades were given on the five-point scale of 7Б mathematics: the file may neither
+    widen that scale nor move the assignment to another one; an assignment without grades
+    may change scale."""
+    data = sample()
+    await apply_import(session, data, today=day_of(data), actor_account_id=None)
+    wider = tuple(
+        dataclasses.replace(s, max_score=10.0) if s.source_id == "five" else s for s in data.scales
+    )
+    moved = tuple(
+        dataclasses.replace(a, scale_id="pass_fail") if a.source_id == "cls-7b-math" else a
+        for a in data.assignments
+    )
+    free = tuple(
+        dataclasses.replace(a, scale_id="five") if a.source_id == "cls-7b-rus" else a
+        for a in data.assignments
+    )
+    day = day_of(data)
+    plan = await plan_import(session, dataclasses.replace(data, scales=wider), today=day)
+    assert [(p.where.sheet, p.key) for p in plan.problems] == [
+        ("scoreScales.csv", "roster.scale_in_use")
+    ]
+    plan = await plan_import(session, dataclasses.replace(data, assignments=moved), today=day)
+    in_use = [p for p in plan.problems if p.key == "roster.scale_in_use"]
+    assert [(p.where.sheet, p.where.column) for p in in_use] == [("classes.csv", "scale_id")]
+    # the file's own grades no longer fit either
+    assert {p.key for p in plan.problems} == {"roster.scale_in_use", "roster.bad_grade_value"}
+    plan = await plan_import(session, dataclasses.replace(data, assignments=free), today=day)
+    assert plan.problems == ()
+    assert [(c.kind, c.source_id) for c in plan.changes] == [("assignments", "cls-7b-rus")]

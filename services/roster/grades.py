@@ -89,6 +89,17 @@ async def load(
     }
 
 
+async def graded_assignments(session: AsyncSession, assignment_ids: Collection[int]) -> set[int]:
+    """Which of the teaching assignments have grades (deleted ones included: they are kept
+    for the audit trail and must still read on their scale) (one statement)."""
+    found = await session.scalars(
+        select(Grade.assignment_id)
+        .where(Grade.assignment_id.in_(sorted(assignment_ids)))
+        .distinct()
+    )
+    return set(found.all())
+
+
 def checked_value(spec: ScaleSpec, value: str) -> tuple[str, float]:
     """The grade in its stored form and its score; `InvalidGrade` when it does not fit."""
     parsed = parse_grade(spec, value)

@@ -16,8 +16,9 @@ made here is ``#<id>``). Per kind:
   all (an empty sheet) is left alone entirely: an empty students sheet is not "everyone left".
 
 Problems only the database can show (a name taken by a row the file does not mention, a slot
-with no bell, a clash) are returned with the file's own (`validate_references`); the applier
-refuses to write while there is any.
+with no bell, a clash, a scale with grades on it whose kind or range changes, an assignment
+with grades moved to another scale: ``roster.scale_in_use``) are returned with the file's own
+(`validate_references`); the applier refuses to write while there is any.
 """
 
 from __future__ import annotations
@@ -554,6 +555,7 @@ async def plan_with_state(
     loaded = await snapshot.load(session, today=today, year_source_id=year)
     problems = problems_of(loaded, data)
     changes = diff(loaded, data)
+    problems += tuple(await _scales_in_use(session, loaded, data))
     if data.grades:
         sids = [g.source_id for g in data.grades]
         stored = await grades.load(session, loaded.school_id, sids)
@@ -564,6 +566,51 @@ async def plan_with_state(
             if sid.startswith(snapshot.LOCAL) and sid not in stored
         )
     return ImportPlan(problems, changes), loaded
+
+
+#: what of a scale may not change once grades were given on it (their values would not fit)
+SCALE_SHAPE = ("kind", "min_score", "max_score")
+
+
+async def _scales_in_use(
+    session: AsyncSession, loaded: snapshot.Loaded, data: SchoolData
+) -> list[Problem]:
+    """A teaching assignment with grades keeps its scale, and a scale with grades on it keeps
+    its kind and range: the grades already given would no longer fit (``roster.scale_in_use``).
+    One statement, and only when the file changes a scale or an assignment's scale."""
+    old_scales = {s.source_id: s for s in loaded.data.scales}
+    reshaped = {
+        s.source_id
+        for s in data.scales
+        if s.source_id in old_scales
+        and any(getattr(s, f) != getattr(old_scales[s.source_id], f) for f in SCALE_SHAPE)
+    }
+    old_assignments = {a.source_id: a for a in loaded.data.assignments}
+    rescaled = [
+        a
+        for a in data.assignments
+        if a.source_id in old_assignments and old_assignments[a.source_id].scale_id != a.scale_id
+    ]
+    by_scale: dict[str, list[int]] = defaultdict(list)
+    for a in loaded.data.assignments:
+        if a.scale_id in reshaped:
+            by_scale[a.scale_id].append(loaded.ids["assignments", a.source_id])
+    asked = {loaded.ids["assignments", a.source_id] for a in rescaled}
+    asked.update(i for ids in by_scale.values() for i in ids)
+    if not asked:
+        return []
+    graded = await grades.graded_assignments(session, asked)
+    found = [
+        _problem(data, "scales", sid, "roster.scale_in_use", "kind")
+        for sid in sorted(reshaped)
+        if graded.intersection(by_scale[sid])
+    ]
+    found += [
+        _problem(data, "assignments", a.source_id, "roster.scale_in_use", "scale_id")
+        for a in rescaled
+        if loaded.ids["assignments", a.source_id] in graded
+    ]
+    return found
 
 
 def only(changes: Iterable[Change], kind: str, *actions: ChangeAction) -> list[Change]:

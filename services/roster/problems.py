@@ -138,6 +138,10 @@ MESSAGES: Mapping[str, str] = {
     "roster.no_bell": N_("no bell times for lesson {number}"),
     "roster.not_assigned": N_("no teaching assignment for this teacher, class and subject"),
     "roster.clash": N_("the class already has another lesson at this time (id “{id}”)"),
+    "roster.scale_in_use": N_(
+        "grades were already given on this scale: its kind and range, and the scale of a "
+        "teaching assignment with grades, cannot change"
+    ),
     "roster.bad_grade_value": N_("“{value}” is not a grade on the scale “{scale}”"),
     "roster.grade_other_class": N_("the student is not in the class this subject is taught to"),
 }
