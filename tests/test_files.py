@@ -445,3 +445,56 @@ async def test_one_gone_file_does_not_stop_the_others(
     rows = {row.id: row for row in await _attachments(app)}
     assert rows[first.id].file_id == first.file_id
     assert rows[second.id].file_id == documents[0]["file_id"]
+
+
+async def test_the_job_forgets_copies_no_row_uses(
+    app: App, school: f.SmallSchool, lessons: tuple[int, int]
+) -> None:
+    """A copy whose file no homework or submission row uses any more (a replaced
+    submission) is deleted by the job once it is older than the grace period; a copy in use,
+    and an unused one written just now (its row may be on its way), stay."""
+    import os
+    import time
+
+    from services.core.files import UNUSED_GRACE, keep_missing_files
+
+    async with app.session_factory() as session:
+        homework = Homework(
+            lesson_id=lessons[0],
+            class_id=school.class_7b,
+            subject_id=(await session.get(Lesson, lessons[0])).subject_id,  # type: ignore[union-attr]
+            due_date=clock.school_today(),
+            text="t",
+        )
+        session.add(homework)
+        await session.flush()
+        kept = app.fake.store_file("document", b"in use", file_name="used.txt")
+        session.add(
+            HomeworkAttachment(
+                homework_id=homework.id,
+                kind=AttachmentKind.DOCUMENT,
+                file_id=kept.file_id,
+                file_unique_id=kept.file_unique_id,
+                file_size=kept.size,
+            )
+        )
+        await session.commit()
+    store = app.files.store
+    old = time.time() - 2 * UNUSED_GRACE.total_seconds()  # the product's clock, travelled or not
+    for uid in (kept.file_unique_id, "replaced-submission"):
+        path = await store.save(uid, b"bytes")
+        os.utime(path, (old, old))
+    fresh = await store.save("just-arrived", b"bytes")
+    os.utime(fresh, (time.time(), time.time()))  # "now" on the product's clock
+    report = await keep_missing_files(
+        app.session_factory, store, app.files.downloader(app.bot), max_size=None
+    )
+    assert report.forgotten == 1
+    assert store.exists(kept.file_unique_id)
+    assert store.exists("just-arrived")
+    assert not store.exists("replaced-submission")
+    # a second run has nothing left to forget
+    again = await keep_missing_files(
+        app.session_factory, store, app.files.downloader(app.bot), max_size=None
+    )
+    assert again.forgotten == 0

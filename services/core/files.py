@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -131,11 +132,16 @@ def _rowcount(result: Result[Any]) -> int:
 
 @dataclass(frozen=True)
 class KeepReport:
-    """What a run of `keep_missing_files` did: counts per `KeepOutcome`, and how many missing
-    copies were left for the next run (over its `limit`)."""
+    """What a run of `keep_missing_files` did: counts per `KeepOutcome`, how many missing
+    copies were left for the next run (over its `limit`), how many unused copies it deleted."""
 
     counts: dict[KeepOutcome, int]
     deferred: int
+    forgotten: int = 0
+
+
+#: how old a copy no row uses must be before the job deletes it
+UNUSED_GRACE = timedelta(hours=1)
 
 
 async def keep_missing_files(
@@ -147,15 +153,22 @@ async def keep_missing_files(
     limit: int = 100,
 ) -> KeepReport:
     """The scheduled job: download the bytes of up to `limit` files that have no copy yet
-    (newest first; a failure is logged and tried again on the next run, never lost)."""
+    (newest first; a failure is logged and tried again on the next run, never lost), then
+    delete the copies no row uses any more, older than `UNUSED_GRACE` (a student's replaced
+    submission: children's work is not kept once the school no longer has it)."""
     async with session_factory() as session:
         files = await kept_files(session)
+    before = (datetime.now(UTC) - UNUSED_GRACE).timestamp()
+    used = {f.file_unique_id for f in files}
+    forgotten = await asyncio.to_thread(store.forget_unused, used, before=before)
     missing_ids = await asyncio.to_thread(store.missing, [f.file_unique_id for f in files])
     missing = [f for f in files if f.file_unique_id in missing_ids]
     counts = dict.fromkeys(KeepOutcome, 0)
     for file in missing[:limit]:
         counts[await keep_file(store, download, file, max_size=max_size)] += 1
-    report = KeepReport(counts, max(0, len(missing) - limit))
+    report = KeepReport(counts, max(0, len(missing) - limit), forgotten)
+    if forgotten:
+        logger.info("deleted %d kept copies no homework or submission uses", forgotten)
     if missing:
         logger.info(
             "kept files: %s, %d left for the next run",

@@ -17,7 +17,7 @@ import asyncio
 import hashlib
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 MAX_ID_LENGTH = 64  # what the database keeps of a file_unique_id
@@ -79,6 +79,32 @@ class FileStore:
         return sorted(
             p for p in self.root.glob("*/*/*") if p.is_file() and not p.name.startswith(".")
         )
+
+    @staticmethod
+    def unique_id_of(path: Path) -> str | None:
+        """The file_unique_id a copy is kept for (its name read back), None for a stray."""
+        try:
+            return bytes.fromhex(path.name).decode("utf-8")
+        except ValueError:
+            return None
+
+    def forget_unused(self, used: Collection[str], *, before: float) -> int:
+        """Delete the copies of files no row uses any more (a withdrawn submission, a deleted
+        homework) last written before `before` (a POSIX time, so a copy being kept for a row
+        just made is spared); returns how many. Blocking: a stat per copy."""
+        removed = 0
+        for path in self.files():
+            uid = self.unique_id_of(path)
+            if uid is None or uid in used:
+                continue
+            try:
+                if path.stat().st_mtime >= before:
+                    continue
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed += 1
+        return removed
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
