@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import BinaryIO
 
 import aiohttp
 from aiogram import Bot, Dispatcher
@@ -121,16 +121,15 @@ class Files:
 
     @staticmethod
     def downloader(bot: Bot) -> Downloader:
-        """The bytes of a file by its file_id through getFile and the file URL; any refusal
-        or network failure is a `DownloadError`."""
+        """Streams a file, by its file_id, through getFile and the file URL into the open
+        file given (aiogram writes it chunk by chunk); any refusal or network failure is a
+        `DownloadError`."""
 
-        async def download(file_id: str) -> bytes:
-            buffer = io.BytesIO()
+        async def download(file_id: str, destination: BinaryIO) -> None:
             try:
-                await bot.download(file_id, destination=buffer)
+                await bot.download(file_id, destination=destination, seek=False)
             except (TelegramAPIError, aiohttp.ClientError, OSError) as exc:
                 raise DownloadError(f"{type(exc).__name__}: {exc}") from exc
-            return buffer.getvalue()
 
         return download
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import date, time, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from aiogram.exceptions import TelegramBadRequest
@@ -76,11 +77,12 @@ async def test_keep_file_outcomes(tmp_path: Path, caplog: pytest.LogCaptureFixtu
     store = FileStore(tmp_path)
     asked: list[str] = []
 
-    async def download(file_id: str) -> bytes:
+    async def download(file_id: str, destination: BinaryIO) -> None:
         asked.append(file_id)
-        if file_id == "broken":
+        destination.write(b"bytes of ")
+        if file_id == "broken":  # a download that fails half-way leaves nothing behind
             raise DownloadError("Bad Request: file is too big")
-        return b"bytes of " + file_id.encode()
+        destination.write(file_id.encode())
 
     file = KeptFile(AttachmentKind.DOCUMENT, "F1", "U1", "a.txt", 10)
     assert await keep_file(store, download, file, max_size=None) == KeepOutcome.KEPT
@@ -95,6 +97,7 @@ async def test_keep_file_outcomes(tmp_path: Path, caplog: pytest.LogCaptureFixtu
     assert "file is too big" in caplog.text
     assert await store.read("U1") == b"bytes of F1"
     assert store.missing(["U2", "U3"]) == {"U2", "U3"}
+    assert not [p for p in store.root.glob("*/*/.*") if p.is_file()], "no temporary file left"
 
 
 # --- settings -------------------------------------------------------------------------------

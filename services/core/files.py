@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import Result, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -51,9 +51,11 @@ class KeptFile:
     file_size: int | None = None
 
 
-Downloader = Callable[[str], Awaitable[bytes]]
-"""The bytes of a Telegram file by its file_id; raises `DownloadError` when it cannot get them
-now. The bot injects it (services never talk to Telegram)."""
+Downloader = Callable[[str, BinaryIO], Awaitable[None]]
+"""Writes the bytes of a Telegram file, by its file_id, into the open file it is given (a
+download is streamed to disk, never held whole in memory: a local Bot API server allows
+2 GB); raises `DownloadError` when it cannot get them now. The bot injects it (services never
+talk to Telegram)."""
 
 
 class KeepOutcome(StrEnum):
@@ -80,11 +82,11 @@ async def keep_file(
         )
         return KeepOutcome.TOO_BIG
     try:
-        data = await download(file.file_id)
+        async with store.receiving(file.file_unique_id) as handle:
+            await download(file.file_id, handle)
     except DownloadError as exc:
         logger.warning("file %s not downloaded, will retry: %s", file.file_unique_id, exc)
         return KeepOutcome.FAILED
-    await store.save(file.file_unique_id, data)
     return KeepOutcome.KEPT
 
 

@@ -14,11 +14,13 @@ or a backup sees the whole file or none. Blocking disk I/O runs in a worker thre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import secrets
-from collections.abc import Collection, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 MAX_ID_LENGTH = 64  # what the database keeps of a file_unique_id
 TEMP_PREFIX = ".tmp-"
@@ -61,6 +63,23 @@ class FileStore:
         path = self.path_for(file_unique_id)
         await asyncio.to_thread(_write_atomic, path, data)
         return path
+
+    @contextlib.asynccontextmanager
+    async def receiving(self, file_unique_id: str) -> AsyncIterator[BinaryIO]:
+        """A file to write the copy into as it arrives (a download streamed to disk, never
+        held in memory): a temporary file beside the copy, made the copy (fsync and rename)
+        when the block ends, deleted if it raises. Atomic like `save`."""
+        path = self.path_for(file_unique_id)
+        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+        temp = path.with_name(f"{TEMP_PREFIX}{path.name}-{secrets.token_hex(4)}")
+        handle = await asyncio.to_thread(temp.open, "wb")
+        try:
+            yield handle
+            await asyncio.to_thread(_finish, handle, temp, path)
+        except BaseException:
+            handle.close()
+            temp.unlink(missing_ok=True)
+            raise
 
     async def read(self, file_unique_id: str) -> bytes | None:
         """The kept bytes, or None when there is no copy."""
@@ -105,6 +124,13 @@ class FileStore:
                 continue
             removed += 1
         return removed
+
+
+def _finish(handle: BinaryIO, temp: Path, path: Path) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
+    handle.close()
+    os.replace(temp, path)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
