@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.metadata
 import json
 import logging
+import platform
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.cli_roster import InvalidInput
 from bot.cli_roster import add_parsers as add_roster_parsers
 from bot.cli_year import add_parser as add_year_parser
-from bot.config import ConfigError, Settings, code_keys
+from bot.config import ConfigError, Settings, code_keys, settings_summary, version
 from bot.logs import configure_logging
 from db.engine import create_engine, create_session_factory
 from db.enums import CodeKind
@@ -39,6 +39,9 @@ WEBHOOK_SECRET_HINT = (
     "WEBHOOK_URL is set but WEBHOOK_SECRET is not: without it anyone can post forged updates "
     "to the webhook; set WEBHOOK_SECRET to 1-256 random characters of A-Z, a-z, 0-9, _ and -."
 )
+
+
+logger = logging.getLogger("parta")
 
 
 class CliError(Exception):
@@ -92,6 +95,8 @@ async def _run(settings: Settings) -> None:
     if settings.webhook_url and settings.webhook_secret is None:
         raise CliError(WEBHOOK_SECRET_HINT)
     _code_keys(settings)  # fail before anything starts
+    logger.info("Parta %s starting (Python %s)", version(), platform.python_version())
+    logger.info("settings: %s", settings_summary(settings))
     await _migrate(settings)
     engine = create_engine(settings.database_url)
     try:
@@ -308,16 +313,9 @@ async def _roster(settings: Settings, args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
-def _version() -> str:
-    try:
-        return importlib.metadata.version("parta")
-    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
-        return "unknown"
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parta", description="Parta, a school diary bot")
-    parser.add_argument("--version", action="version", version=f"parta {_version()}")
+    parser.add_argument("--version", action="version", version=f"parta {version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="apply migrations, then run the bot")
     db = commands.add_parser("db", help="database commands")
@@ -361,13 +359,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _secrets(settings: Settings) -> list[str]:
+    """Every secret the logs must never show (the redacting filter's list)."""
+    found = [settings.bot_token, settings.webhook_secret, settings.code_secret]
+    values = [secret.get_secret_value() for secret in found if secret is not None]
+    if settings.code_secret_previous is not None:
+        values += [s.strip() for s in settings.code_secret_previous.get_secret_value().split(",")]
+    # a very short webhook secret would blank every occurrence of its letters: too short to
+    # matter in a log line anyway
+    return [value for value in values if len(value) >= 8]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(logging.INFO)
     try:
         settings = _load_settings()
-        if settings.bot_token is not None:
-            configure_logging(secrets=[settings.bot_token.get_secret_value()])
+        configure_logging(settings.log_level, _secrets(settings), settings.log_format)
         if args.command == "run":
             asyncio.run(_run(settings))
         elif args.command == "db":

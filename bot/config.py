@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import logging
 import os
 import secrets
 from datetime import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -23,6 +25,8 @@ logger = logging.getLogger("parta.config")
 SUPPORTED_LOCALES = ("ru", "en")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///parta.sqlite3"
 DEFAULT_FILES_DIR = "parta-files"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
 
 
 class Settings(BaseSettings):
@@ -79,6 +83,14 @@ class Settings(BaseSettings):
     backup_dir: Path | None = None
     backup_time: time = time(3)
     backup_keep: int = Field(default=7, ge=1, le=1000)
+
+    # operations (docs/deployment.md): the log level and format (text lines or JSON objects,
+    # one per line), and the port of /healthz, /readyz and /metrics of their own (the webhook
+    # server has them anyway; with long polling this is the only way to reach them)
+    log_level: str = "INFO"
+    log_format: str = "text"
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     @model_validator(mode="before")
     @classmethod
@@ -140,6 +152,22 @@ class Settings(BaseSettings):
                 )
         return value
 
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_log_format(cls, value: str) -> str:
+        fmt = value.strip().lower()
+        if fmt not in LOG_FORMATS:
+            raise ValueError(f"must be one of {', '.join(LOG_FORMATS)}")
+        return fmt
+
     @field_validator("telegram_api_url", "redis_url")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
@@ -162,6 +190,45 @@ class Settings(BaseSettings):
         return make_url(normalize_url(self.database_url)).get_backend_name() != "sqlite" or bool(
             self.webhook_url
         )
+
+
+def version() -> str:
+    """The installed package's version (`parta --version`, the start-up line, /healthz)."""
+    try:
+        return importlib.metadata.version("parta")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        return "unknown"
+
+
+def _masked_url(url: str) -> str:
+    """A URL with its password (and any token-like user info) replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None and not parts.username:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = parts.username or ""
+    userinfo = f"{user}:***" if parts.password is not None else "***"
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
+
+
+def settings_summary(settings: Settings) -> str:
+    """Every setting as ``NAME=value`` on one line, secrets as *** (or - when unset) and
+    passwords in URLs masked: logged at start-up."""
+    items = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            shown = "***"
+        elif value is None:
+            shown = "-"
+        elif name.endswith("_url"):
+            shown = _masked_url(str(value))
+        else:
+            shown = str(value)
+        items.append(f"{name.upper()}={shown}")
+    return " ".join(items)
 
 
 class ConfigError(ValueError):

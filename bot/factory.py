@@ -21,6 +21,7 @@ from bot.commands import register_default_menus
 from bot.config import Settings, code_keys
 from bot.files import Files, start_files, stop_files
 from bot.i18n import create_i18n
+from bot.metrics import instrument
 from bot.middlewares import (
     ActorMiddleware,
     DbSessionMiddleware,
@@ -95,7 +96,8 @@ def create_dispatcher(
         code_keys=keys or code_keys(settings),
         files=Files.from_settings(settings),
     )
-    # Update-level, in this order: session → actor → locale → error reply (innermost).
+    # Update-level, in this order: metrics → session → actor → locale → error reply.
+    instrument(dp)
     dp.update.outer_middleware(DbSessionMiddleware(session_factory))
     dp.update.outer_middleware(ActorMiddleware())
     dp.update.outer_middleware(LocaleMiddleware(i18n))
@@ -126,6 +128,7 @@ async def _on_startup(bot: Bot, dispatcher: Dispatcher) -> None:
         dispatcher["renderer"],
         dispatcher["i18n"],
         settings=dispatcher["settings"],
+        metrics=dispatcher.workflow_data.get("metrics"),
     )
     dispatcher["notifier"] = notifier
     if dispatcher["run_notifier"]:

@@ -8,8 +8,10 @@ are redacted before any handler sees them.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from services.core.redaction import redact_secrets
@@ -81,10 +83,71 @@ def install_redaction(secrets: Iterable[str | None] = ()) -> RedactingFilter:
     return _filter
 
 
-def configure_logging(level: int = logging.INFO, secrets: Iterable[str | None] = ()) -> None:
-    """Parta's logging: one line per record on stderr, aiogram's per-update lines quiet, and
-    every record redacted. Call it once settings (and so the token) are known; calling it
-    again only adds secrets."""
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message and, for an
+    error, the traceback as ``exc``. The record is already redacted (see above)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class Demote(logging.Filter):
+    """Turns a chatty library's INFO lines into DEBUG ones (shown only at LOG_LEVEL=DEBUG)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
+#: loggers whose INFO lines are routine (APScheduler: two lines per job run)
+DEMOTED_LOGGERS = ("apscheduler.executors.default", "apscheduler.scheduler")
+_handler: logging.Handler | None = None
+_demote = Demote()
+
+
+def formatter(fmt: str = "text") -> logging.Formatter:
+    return JsonFormatter() if fmt == "json" else logging.Formatter(FORMAT)
+
+
+def configure_logging(
+    level: int | str | None = logging.INFO,
+    secrets: Iterable[str | None] = (),
+    fmt: str | None = None,
+) -> None:
+    """Parta's logging: one line per record on stderr (text, or JSON with ``fmt="json"``),
+    aiogram's per-update lines quiet, APScheduler's per-job lines at DEBUG, and every record
+    redacted. Call it again once settings are known: `level` and `fmt` replace the earlier
+    ones (None keeps them), `secrets` are added. A process whose root logger already has
+    handlers of someone else's (a test run) keeps them and their level."""
+    global _handler
     install_redaction(secrets)
-    logging.basicConfig(level=level, format=FORMAT)
+    root = logging.getLogger()
+    if _handler is None and not root.handlers:
+        _handler = logging.StreamHandler()
+        _handler.setFormatter(formatter(fmt or "text"))
+        root.addHandler(_handler)
+        root.setLevel(level if level is not None else logging.INFO)
+    elif _handler is not None:
+        if fmt is not None:
+            _handler.setFormatter(formatter(fmt))
+        if level is not None:
+            root.setLevel(level)
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    for name in DEMOTED_LOGGERS:
+        demoted = logging.getLogger(name)
+        if _demote not in demoted.filters:
+            demoted.addFilter(_demote)

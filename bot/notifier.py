@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.keyboards.notify import notification_keyboard
 from bot.logs import configure_logging
+from bot.metrics import Metrics
 from bot.rendering import Renderer
 from bot.telegram import CAPTION_LIMIT, split_html
 from services.notify.dispatcher import (
@@ -161,6 +162,7 @@ class Notifier:
         config: DispatchConfig | None = None,
         limiter: RateLimiter | None = None,
         poll_interval: float = 1.0,
+        metrics: Metrics | None = None,
     ) -> None:
         if config is None:
             config = dispatch_config(settings) if settings is not None else DispatchConfig()
@@ -171,6 +173,8 @@ class Notifier:
             config=config,
             limiter=limiter or RateLimiter(config.rate),
         )
+        if metrics is not None:  # /metrics reports the sent, failed, 429 and dead counts
+            metrics.watch_notifier(self.dispatcher.totals)
         self.poll_interval = poll_interval
         self._task: asyncio.Task[None] | None = None
 

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher
+from bot.health import add_routes
 from db.engine import create_session_factory
 
 logger = logging.getLogger("parta")
@@ -135,6 +136,7 @@ async def _run_webhook(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
     # every request must carry the secret in X-Telegram-Bot-Api-Secret-Token, else 401
     SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=path)
     setup_application(app, dp, bot=bot)
+    add_routes(app, dp)  # /healthz, /readyz, /metrics
 
     runner = web.AppRunner(app)
     await runner.setup()  # emits the dispatcher's startup (menus, notifier)
