@@ -61,7 +61,7 @@ def parta_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
 
 
-async def wait_for_line(stream: asyncio.StreamReader, needle: str, timeout: float) -> None:
+async def wait_for_line(stream: asyncio.StreamReader, needle: str, limit: float) -> None:
     async def scan() -> None:
         while True:
             line = await stream.readline()
@@ -72,7 +72,7 @@ async def wait_for_line(stream: asyncio.StreamReader, needle: str, timeout: floa
             if needle in text:
                 return
 
-    await asyncio.wait_for(scan(), timeout)
+    await asyncio.wait_for(scan(), limit)
 
 
 async def drain(stream: asyncio.StreamReader) -> None:

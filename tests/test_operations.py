@@ -120,7 +120,8 @@ async def test_a_failing_handler_is_counted_as_an_error(
     }
     assert updates["handled"][1] == 1  # /language
     handler, count = updates["error"]
-    assert count == 1 and handler.startswith("common."), handler
+    assert count == 1
+    assert handler.startswith("common."), handler
     assert values[("parta_update_duration_seconds_count", (("kind", "callback_query"),))] == 1
     assert values[("parta_updates_in_flight", ())] == 0
 
@@ -330,6 +331,7 @@ async def test_parta_run_logs_json_and_serves_metrics_while_polling(tmp_path: Pa
     messages = [entry["message"] for entry in entries]
     assert any(m.startswith("Parta ") and "starting" in m for m in messages), messages
     [summary] = [m for m in messages if m.startswith("settings: ")]
-    assert "BOT_TOKEN=***" in summary and f"METRICS_PORT={port}" in summary
+    assert "BOT_TOKEN=***" in summary
+    assert f"METRICS_PORT={port}" in summary
     assert all(BOT_TOKEN not in line and CODE_SECRET not in line for line in lines)
     assert total(values, "parta_updates_total") == 1
