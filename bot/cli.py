@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import workers
 from bot.cli_roster import InvalidInput
 from bot.cli_roster import add_parsers as add_roster_parsers
 from bot.cli_year import add_parser as add_year_parser
@@ -107,6 +108,7 @@ async def _run(settings: Settings) -> None:
         raise CliError(WEBHOOK_SECRET_HINT) from None
     finally:
         await engine.dispose()
+        workers.shutdown()
 
 
 async def _db_upgrade(settings: Settings) -> None:

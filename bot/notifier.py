@@ -33,6 +33,7 @@ from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import workers
 from bot.config import Settings
 from bot.keyboards.notify import notification_keyboard
 from bot.logs import configure_logging
@@ -173,6 +174,8 @@ class Notifier:
             config=config,
             limiter=limiter or RateLimiter(config.rate),
         )
+        # charts are drawn by matplotlib in the worker process, never in the bot's
+        self.dispatcher.render_photo = workers.run_thunk
         if metrics is not None:  # /metrics reports the sent, failed, 429 and dead counts
             metrics.watch_notifier(self.dispatcher.totals)
         self.poll_interval = poll_interval

@@ -79,6 +79,16 @@ class Ctx:
         if self.answer is not None:
             refuse(self.answer, html)
 
+    async def answer_now(self) -> None:
+        """Answer the pressed button at once (before slow work: Telegram drops an answer that
+        comes too late), unless it was answered already; nothing for a message."""
+        answer = self.answer
+        if answer is None or answer.answered or answer.disabled:
+            return
+        if isinstance(self.event, CallbackQuery):
+            answer.disable()
+            await self.bot.answer_callback_query(self.event.id, text=answer.text)
+
     async def show(self, screen: Screen, *, anew: bool = False) -> None:
         """Show `screen`: in place for a button press, a new message for a message (see
         `show_screen`)."""

@@ -42,7 +42,6 @@ from services.roster.oneroster import write_oneroster
 from services.roster.oneroster_gradebook import load_gradebook
 from services.roster.problems import describe, describe_note
 from services.roster.summary import summarize
-from services.roster.workbook import write_template, write_workbook
 
 #: the Bot API's download limit
 MAX_DOWNLOAD = 20 * 1024 * 1024
@@ -85,6 +84,8 @@ async def on_roster(query: CallbackQuery, callback_data: RosterCb, ctx: Ctx) -> 
 
 async def _outgoing(ctx: Ctx, action: RosterAction) -> tuple[str, bytes]:
     """The file a menu button asks for: (name, bytes)."""
+    from services.roster.workbook import write_template, write_workbook  # openpyxl, on demand
+
     gettext = ctx.renderer.i18n.gettext
     buffer = io.BytesIO()
     if action is RosterAction.TEMPLATE:

@@ -10,10 +10,13 @@ no classes; only admins issue codes).
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.enums import ChatAction
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
+from bot import workers
 from bot.callbacks import ClassCb, CodesCb, LinkDecisionCb, MenuCb, StudentAccessCb
 from bot.callbacks import Screen as MenuScreen
 from bot.filters import StaffOnly, button_filter, gated, register_buttons
@@ -34,7 +37,7 @@ from services.core.access import Action, denied, require
 from services.core.actors import Role
 from services.core.errors import DomainError
 from services.core.schooltime import utcnow
-from services.people import codes, letters, linking, school
+from services.people import codes, linking, school
 
 # --- link requests ----------------------------------------------------------------------------
 
@@ -155,14 +158,19 @@ async def on_codes(
 async def _send_letters(ctx: Ctx, data: CodesCb, batch: school.IssuedBatch) -> None:
     assert data.kind is not None
     username = (await ctx.bot.me()).username or "bot"
-    pdf = letters.render_letters_pdf(
-        batch.codes,
-        school_name=batch.school_name,
-        bot_username=username,
-        translate=ctx.renderer.i18n.gettext,
-        timezone=batch.timezone,
-    )
-    csv_text = letters.render_codes_csv(batch.codes, bot_username=username)
+    # the PDF takes seconds of CPU: rendered in the worker process, the button answered first
+    # and "sending a file…" shown (renewed every 5 s) meanwhile
+    await ctx.answer_now()
+    await ctx.bot.send_chat_action(ctx.chat_id, ChatAction.UPLOAD_DOCUMENT)
+    async with ChatActionSender.upload_document(ctx.chat_id, ctx.bot, initial_sleep=4.5):
+        pdf, csv_text = await workers.run(
+            workers.letters_files,
+            batch.codes,
+            school_name=batch.school_name,
+            bot_username=username,
+            timezone=batch.timezone,
+            default_locale=ctx.renderer.i18n.default_locale,
+        )
     stem = f"codes-{data.class_id}-{data.kind.value}"
     caption = ctx.render(
         "school/codes_issued.html.j2",

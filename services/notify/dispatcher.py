@@ -235,6 +235,8 @@ class OutboxDispatcher:
         self.clock = clock
         self.zone = zone_of(self.config.timezone)
         self.totals = Totals()
+        # how a chart is built: a worker thread here, a worker process in the bot (bot/notifier)
+        self.render_photo: Callable[[Callable[[], bytes]], Awaitable[bytes]] = asyncio.to_thread
 
     # ---- one round
 
@@ -361,7 +363,7 @@ class OutboxDispatcher:
         config = self.config
         try:
             if message.photo is not None:
-                message.photo_bytes = await asyncio.to_thread(message.photo)
+                message.photo_bytes = await self.render_photo(message.photo)
             parts = self.transport.prepare(message, message.locale)
             telegram_id: int | None = None
             for index, part in enumerate(parts):

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from services.roster.model import ReadResult
 from services.roster.oneroster import read_oneroster
-from services.roster.workbook import read_school
 
 MANIFEST = "manifest.csv"
 
@@ -45,6 +44,8 @@ def detect(path: Path) -> Format:
 
 def read_any(path: Path) -> tuple[Format, ReadResult]:
     """The file read by the reader its contents call for (`detect`)."""
+    from services.roster.workbook import read_school  # openpyxl: loaded only when needed
+
     kind = detect(path)
     if kind is Format.ONEROSTER:
         return kind, read_oneroster(path)
