@@ -117,7 +117,17 @@ async def serve_metrics_port(dispatcher: Dispatcher) -> None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host=settings.metrics_host, port=settings.metrics_port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:  # the port taken: the bot still serves, its health check will say
+        logger.error(
+            "cannot serve health and metrics on %s:%s: %s",
+            settings.metrics_host,
+            settings.metrics_port,
+            exc.strerror or exc,
+        )
+        await runner.cleanup()
+        return
     dispatcher["metrics_runner"] = runner
     logger.info(
         "health and metrics on http://%s:%s/ (healthz, readyz, metrics)",

@@ -15,6 +15,7 @@ that died (killed for memory, say) is replaced and the job tried once more.
 from __future__ import annotations
 
 import asyncio
+import gettext
 import logging
 import multiprocessing
 from collections.abc import Callable, Sequence
@@ -24,8 +25,6 @@ from functools import cache, partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from aiogram.utils.i18n import I18n
-
     from services.people.codes import IssuedCode
 
 logger = logging.getLogger("parta.workers")
@@ -75,10 +74,18 @@ async def run_thunk(thunk: Callable[[], T]) -> T:
 
 
 @cache
-def _i18n(locale: str) -> I18n:
-    from bot.i18n import create_i18n
+def _catalog(folder: str, domain: str, locale: str) -> gettext.NullTranslations:
+    return gettext.translation(domain, localedir=folder, languages=[locale], fallback=True)
 
-    return create_i18n(locale)
+
+def _translate(folder: str, domain: str) -> Callable[..., str]:
+    """The bot's catalogs, read with the standard library: aiogram (~150 MB of models) is not
+    imported in the worker."""
+
+    def translate(message: str, /, *, locale: str) -> str:
+        return _catalog(folder, domain, locale).gettext(message)
+
+    return translate
 
 
 def letters_files(
@@ -87,17 +94,18 @@ def letters_files(
     school_name: str,
     bot_username: str,
     timezone: str,
-    default_locale: str,
+    catalogs: str,
+    domain: str = "messages",
 ) -> tuple[bytes, str]:
     """The printable letters (PDF) and the codes' CSV, rendered in the worker with the bot's
-    own catalogs."""
+    compiled catalogs (the folder `catalogs`, as `bot.i18n` prepared it)."""
     from services.people.letters import render_codes_csv, render_letters_pdf
 
     pdf = render_letters_pdf(
         codes,
         school_name=school_name,
         bot_username=bot_username,
-        translate=_i18n(default_locale).gettext,
+        translate=_translate(catalogs, domain),
         timezone=timezone,
     )
     return pdf, render_codes_csv(codes, bot_username=bot_username)

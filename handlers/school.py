@@ -169,7 +169,8 @@ async def _send_letters(ctx: Ctx, data: CodesCb, batch: school.IssuedBatch) -> N
             school_name=batch.school_name,
             bot_username=username,
             timezone=batch.timezone,
-            default_locale=ctx.renderer.i18n.default_locale,
+            catalogs=str(ctx.renderer.i18n.path),
+            domain=ctx.renderer.i18n.domain,
         )
     stem = f"codes-{data.class_id}-{data.kind.value}"
     caption = ctx.render(

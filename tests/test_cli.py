@@ -490,6 +490,16 @@ async def test_webhook_mode_with_secret(
             assert statuses[-1] == 200
             assert len(admin.messages) == 1, "the forged updates were not acted upon"
             assert "Админ" in admin.last.text
+            # health, readiness and metrics on the same server (the proxy forwards only the
+            # webhook's path)
+            base = f"http://127.0.0.1:{port}"
+            async with http.get(f"{base}/healthz") as health:
+                assert health.status == 200
+            async with http.get(f"{base}/readyz") as ready:
+                assert ready.status == 200
+            async with http.get(f"{base}/metrics") as metrics:
+                page = await metrics.text()
+            assert 'parta_updates_total{handler="' in page
             assert fake.errors == []
         finally:
             output = await _stop(process)
