@@ -99,7 +99,7 @@ async def _run(settings: Settings) -> None:
     logger.info("Parta %s starting (Python %s)", version(), platform.python_version())
     logger.info("settings: %s", settings_summary(settings))
     await _migrate(settings)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool=settings.db_pool)
     try:
         await run_bot(settings, engine)
     except TelegramUnauthorizedError:

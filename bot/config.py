@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-from db.engine import normalize_url
+from db.engine import PoolLimits, default_pool, normalize_url
 from services.people.codes import MIN_SECRET_LENGTH, CodeKeys
 
 logger = logging.getLogger("parta.config")
@@ -91,6 +91,19 @@ class Settings(BaseSettings):
     log_format: str = "text"
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
+    # the database pool (empty: per database, PostgreSQL 10 + 10, SQLite 5 + 10) and how long
+    # a session waits for a connection before it fails
+    db_pool_size: int | None = Field(default=None, ge=1, le=1000)
+    db_max_overflow: int | None = Field(default=None, ge=0, le=1000)
+    db_pool_timeout: float = Field(default=30.0, gt=0, le=3600)
+    # updates processed at once (empty: DB_POOL_SIZE, leaving the overflow to the notifier and
+    # the scheduler); the others wait their turn in memory, never for a pool connection
+    max_concurrent_updates: int | None = Field(default=None, ge=1, le=1000)
+    # per-user throttling: updates per second one user may sustain, after a burst of
+    # THROTTLE_BURST; beyond it one "slow down" and the rest dropped (0: no throttling)
+    throttle_rate: float = Field(default=2.0, ge=0, le=1000)
+    throttle_burst: int = Field(default=20, ge=1, le=10_000)
 
     @model_validator(mode="before")
     @classmethod
@@ -179,6 +192,37 @@ class Settings(BaseSettings):
         if value and not value.startswith("https://"):
             raise ValueError("must be a public https:// URL (Telegram delivers only over HTTPS)")
         return value or None
+
+    @model_validator(mode="after")
+    def _check_concurrency(self) -> Settings:
+        pool = self.db_pool
+        if self.concurrent_updates > pool.capacity:
+            raise ValueError(
+                f"MAX_CONCURRENT_UPDATES ({self.concurrent_updates}) is more than the pool holds "
+                f"(DB_POOL_SIZE + DB_MAX_OVERFLOW = {pool.capacity}): updates would wait for "
+                "connections and fail after DB_POOL_TIMEOUT"
+            )
+        return self
+
+    @property
+    def db_pool(self) -> PoolLimits:
+        """The pool's limits: the DB_POOL_* settings over the database's defaults."""
+        default = default_pool(self.database_url)
+        return PoolLimits(
+            size=self.db_pool_size if self.db_pool_size is not None else default.size,
+            overflow=(
+                self.db_max_overflow if self.db_max_overflow is not None else default.overflow
+            ),
+            timeout=self.db_pool_timeout,
+        )
+
+    @property
+    def concurrent_updates(self) -> int:
+        """How many updates are processed at once (MAX_CONCURRENT_UPDATES, else the pool's
+        size)."""
+        if self.max_concurrent_updates is not None:
+            return self.max_concurrent_updates
+        return self.db_pool.size
 
     @property
     def tz(self) -> ZoneInfo:

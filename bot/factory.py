@@ -18,6 +18,7 @@ from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.commands import register_default_menus
+from bot.concurrency import ReleaseConnection, UpdateSlotMiddleware, UpdateSlots
 from bot.config import Settings, code_keys
 from bot.files import Files, start_files, stop_files
 from bot.i18n import create_i18n
@@ -29,12 +30,14 @@ from bot.middlewares import (
     ErrorReplyMiddleware,
     LocaleMiddleware,
 )
+from bot.middlewares.throttle import Throttle, ThrottleMiddleware
 from bot.notifier import Notifier
 from bot.rendering import Renderer
 from bot.scheduler import start_scheduler, stop_scheduler
 from bot.telegram import FloodWaitMiddleware
 from handlers import create_routers
 from services.people.codes import CodeKeys
+from services.people.opened import OpenedFlusher, OpenedStamps
 
 logger = logging.getLogger("parta")
 
@@ -52,6 +55,8 @@ def create_bot(
     session = AiohttpSession()
     if settings.telegram_api_url:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    # outermost: an update's read transaction ends before any wait for Telegram
+    session.middleware(ReleaseConnection())
     session.middleware(FloodWaitMiddleware(clock=clock, sleep=sleep))
     return Bot(
         token=settings.bot_token.get_secret_value(),
@@ -86,9 +91,12 @@ def create_dispatcher(
         storage, isolation = create_storage(settings)
     i18n = create_i18n(settings.default_locale)
     renderer = Renderer(i18n, strict=strict_templates, timezone=settings.tz)
+    stamps = OpenedStamps()
+    slots = UpdateSlots(settings.concurrent_updates)
     dp = Dispatcher(
         storage=storage,
         events_isolation=isolation,
+        disable_fsm=True,  # registered below, after the throttle
         settings=settings,
         session_factory=session_factory,
         renderer=renderer,
@@ -96,9 +104,19 @@ def create_dispatcher(
         code_keys=keys or code_keys(settings),
         files=Files.from_settings(settings),
     )
-    # Update-level, in this order: metrics → session → actor → locale → error reply.
     instrument(dp)
-    dp.update.outer_middleware(DbSessionMiddleware(session_factory))
+    dp["opened_stamps"] = stamps
+    dp["update_slots"] = slots
+    # Update-level, in this order: metrics → throttle → FSM state and per-user isolation →
+    # update slot → session → actor → locale → error reply (innermost). A flood is dropped
+    # before it waits for anything; a user's queued updates wait for their turn holding no slot.
+    if settings.throttle_rate > 0:
+        throttle = Throttle(settings.throttle_rate, settings.throttle_burst)
+        dp["throttle"] = throttle
+        dp.update.outer_middleware(ThrottleMiddleware(throttle, renderer, i18n))
+    dp.update.outer_middleware(dp.fsm)
+    dp.update.outer_middleware(UpdateSlotMiddleware(slots))
+    dp.update.outer_middleware(DbSessionMiddleware(session_factory, stamps))
     dp.update.outer_middleware(ActorMiddleware())
     dp.update.outer_middleware(LocaleMiddleware(i18n))
     dp.update.outer_middleware(ErrorReplyMiddleware(renderer))
@@ -133,6 +151,9 @@ async def _on_startup(bot: Bot, dispatcher: Dispatcher) -> None:
     dispatcher["notifier"] = notifier
     if dispatcher["run_notifier"]:
         notifier.start()
+    flusher = OpenedFlusher(dispatcher["opened_stamps"], dispatcher["session_factory"])
+    dispatcher["opened_flusher"] = flusher
+    flusher.start()
     logger.info("Parta is up as @%s", me.username)
 
 
@@ -140,3 +161,6 @@ async def _on_shutdown(dispatcher: Dispatcher) -> None:
     notifier: Notifier | None = dispatcher.workflow_data.get("notifier")
     if notifier is not None:
         await notifier.stop()
+    flusher: OpenedFlusher | None = dispatcher.workflow_data.get("opened_flusher")
+    if flusher is not None:
+        await flusher.stop()  # the stamps noted since the last flush

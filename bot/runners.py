@@ -40,6 +40,8 @@ PATIENT_METHODS = frozenset(
     {"getMe", "getUpdates", "deleteWebhook", "setWebhook", "setMyCommands", "setChatMenuButton"}
 )
 UNREACHABLE = (TelegramNetworkError, TelegramServerError, RestartingTelegram)
+#: polling holds at most this many times MAX_CONCURRENT_UPDATES updates in the process
+POLLING_BACKLOG = 10
 
 
 class MissingWebhookSecret(RuntimeError):
@@ -118,7 +120,9 @@ async def run_bot(settings: Settings, engine: AsyncEngine) -> None:
             await _run_webhook(bot, dp, settings)
         else:
             await bot.delete_webhook(drop_pending_updates=False)
-            await dp.start_polling(bot, handle_signals=True)
+            # updates taken from Telegram ahead of the slots (the rest wait at Telegram)
+            backlog = POLLING_BACKLOG * settings.concurrent_updates
+            await dp.start_polling(bot, handle_signals=True, tasks_concurrency_limit=backlog)
     finally:
         await bot.session.close()
         await dp.storage.close()

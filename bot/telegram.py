@@ -26,6 +26,7 @@ from aiogram.types import (
 )
 from aiogram.utils.callback_answer import CallbackAnswer
 
+from bot.concurrency import stepped_aside
 from db.enums import AttachmentKind
 from services.core.files import NewFile
 
@@ -227,14 +228,16 @@ class FloodWaitMiddleware(BaseRequestMiddleware):
         if name.startswith(("send", "copyMessage")) and name != "sendChatAction" and chat_id:
             wait = self.pacer.delay(chat_id, self.clock())
             if wait > 0:
-                await self.sleep(wait)
+                async with stepped_aside():  # the update's slot serves another meanwhile
+                    await self.sleep(wait)
         for _ in range(self.attempts - 1):
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
                 if exc.retry_after > self.max_wait:
                     raise
-                await self.sleep(exc.retry_after)
+                async with stepped_aside():
+                    await self.sleep(exc.retry_after)
         return await make_request(bot, method)
 
 

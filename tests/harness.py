@@ -79,6 +79,8 @@ class App:
             "notify_quiet_start": None,
             "notify_quiet_end": None,
             "code_secret": CODE_SECRET,
+            # per-user throttling off (tests press fast); tests/test_throttle.py turns it on
+            "throttle_rate": 0,
             **({"files_dir": Path(files_dir.name)} if files_dir else {}),
             **overrides,
         }
@@ -136,6 +138,11 @@ class App:
         """The school's kept files (`await app.files.drain()` waits for downloads)."""
         files: Files = self.dp["files"]
         return files
+
+    async def flush_opened(self) -> int:
+        """Write the "last opened" stamps the bot noted (it does so every minute)."""
+        flushed: int = await self.dp["opened_flusher"].flush()
+        return flushed
 
     async def stop(self) -> None:
         await self.dp.emit_shutdown(bot=self.bot, dispatcher=self.dp)

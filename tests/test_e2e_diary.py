@@ -1063,6 +1063,11 @@ async def test_tutor_sees_only_the_granted_scopes(app: App, world: World) -> Non
     async with app.session_factory() as session:
         grant = await session.get(TrustedAccess, world.school.trusted_grant_id)
         assert grant is not None
+        assert grant.last_opened_at is None, "stamps are written in batches, not by the screen"
+    assert await app.flush_opened() == 1
+    async with app.session_factory() as session:
+        grant = await session.get(TrustedAccess, world.school.trusted_grant_id)
+        assert grant is not None
         assert grant.last_opened_at is not None
     _ok(app)
 
@@ -1178,6 +1183,7 @@ async def test_parent_of_two_children_switches_and_opening_is_recorded(
     assert other_name in parent.last.text
     await parent.send("/today")
     assert other_name in parent.last.text
+    await app.flush_opened()
     async with app.session_factory() as session:
         opened = await session.scalar(
             select(Guardianship.last_opened_at).where(

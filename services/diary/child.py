@@ -33,7 +33,7 @@ from services.core.actors import Actor, ChildRef, Role
 from services.core.enrolment import stay_covers
 from services.core.errors import DomainError, Shown
 from services.core.schooltime import local_date, zone_of
-from services.people import linking
+from services.people import linking, opened
 
 _READ_ACTIONS = (
     Action.VIEW_GRADES,
@@ -299,8 +299,13 @@ async def open_child(
 
 async def record_opened(session: AsyncSession, actor: Actor, student_id: int) -> None:
     """Stamp "last opened the diary" on a guardian's link or a trusted grant (students are
-    not tracked). Called when a diary is entered, not on every navigation step."""
+    not tracked). Called when a diary is entered, not on every navigation step. In the bot
+    the stamp is noted in memory and written later (`services.people.opened`); without the
+    bot's stamps it is written and committed at once."""
     ref = child_ref(actor, student_id)
-    if ref is not None and ref.via in (Role.PARENT, Role.TRUSTED):
-        await linking.touch_opened(session, actor, student_id)
-        await session.commit()
+    if ref is None or ref.via not in (Role.PARENT, Role.TRUSTED) or actor.account_id is None:
+        return
+    if await opened.record(session, actor.account_id, student_id, utcnow()):
+        return  # the bot writes its stamps in batches: the screen stays a pure read
+    await linking.touch_opened(session, actor, student_id)
+    await session.commit()

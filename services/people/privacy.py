@@ -54,6 +54,7 @@ from services.core.audit import AuditAction
 from services.core.errors import DomainError
 from services.core.links import guardianship_active, trust_standing
 from services.notify import DedupKey, rows_of
+from services.people import opened
 
 DEFAULT_RETENTION_DAYS = 180
 #: Keys of audit details (and notification payloads) that carry personal data; removed by
@@ -170,6 +171,9 @@ async def erase_account(
     ):
         raise DomainError("privacy.staff" if account is not None else "privacy.not_yours")
     telegram_id = account.telegram_id
+    stamps = opened.stamps_of(session)
+    if stamps is not None:
+        stamps.forget(account_id)  # noted "last opened" stamps are not written afterwards
 
     links = list(
         await session.scalars(

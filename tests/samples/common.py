@@ -44,6 +44,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "common/private_only.html.j2": [{"bot_username": "parta_bot"}, {"bot_username": None}],
     "errors/apology.html.j2": [{}],
     "errors/refused.html.j2": [{}],
+    "errors/slow_down.html.j2": [{"short": False}, {"short": True}],
     "linking/error.html.j2": [
         {"key": key, "details": {"attempts_left": 1, "retry_at": WHEN}}
         for key in [
