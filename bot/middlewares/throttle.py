@@ -120,14 +120,14 @@ class ThrottleMiddleware(BaseMiddleware):
             finally:
                 locale = pick_locale(data.get("actor"), None, user, self.i18n.default_locale)
                 self.throttle.remember_locale(user.id, locale)
-        update: Update | None = data.get("event_update")
+        update = event if isinstance(event, Update) else None
         logger.info(
             "user %s throttled (%s), update %s dropped",
             user.id,
             verdict.value,
             update.update_id if update else "?",
         )
-        await self._tell(data, user, warn=verdict is Verdict.WARN)
+        await self._tell(data, update, user, warn=verdict is Verdict.WARN)
         return None
 
     def _text(self, user: User, *, short: bool) -> str:
@@ -137,9 +137,10 @@ class ThrottleMiddleware(BaseMiddleware):
         with self.i18n.context(), self.i18n.use_locale(locale):
             return self.renderer.render(NOTICE_TEMPLATE, short=short)
 
-    async def _tell(self, data: dict[str, Any], user: User, *, warn: bool) -> None:
+    async def _tell(
+        self, data: dict[str, Any], update: Update | None, user: User, *, warn: bool
+    ) -> None:
         bot: Bot = data["bot"]
-        update: Update | None = data.get("event_update")
         query: CallbackQuery | None = update.callback_query if update else None
         chat: Chat | None = data.get("event_chat")
         try:
