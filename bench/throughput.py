@@ -1,0 +1,393 @@
+"""Updates per second under a burst: a bare aiogram echo bot and Parta, same fake Telegram.
+
+    python bench/throughput.py [--backends sqlite,postgresql] [--users 300] [--per-user 5]
+                               [--students 300] [--weeks 4] [--pg-admin-url URL]
+
+For each database, in a process of its own: the strict fake Bot API (tests/fakes, its rate
+limits off) runs in a child process, so its work is not counted against the bot; the bot
+process long-polls it exactly as in production (`getUpdates`, the production dispatcher,
+`tasks_concurrency_limit` as `parta run` sets it). First a bare aiogram echo bot answers every
+message with its text; then Parta, on the demo school (`seed_demo`, `--students` students,
+`--weeks` weeks of lessons) plus `--users` parent accounts linked to its students
+(`tests/crowd.py`), answers `/today` with the day view. Each bot gets a small warm-up, then
+two bursts enqueued at once: one message from each user, then `--per-user` from each user.
+Latency is from the update being queued at the fake to the bot's answer arriving there;
+throughput is updates over the burst's wall time. Errors are Bot API errors, unanswered
+updates and ERROR log lines of the bot. Peak RSS is the bot process's. The last line is
+
+    throughput: echo=<upd/s> day_view=<upd/s> ratio=<r> p95_ms=<ms> rss_mb=<mb> errors=<n>
+
+for the database with the lowest ratio (each database's own line comes before), taken on the
+burst of one `/today` per user; the figures of the burst of several per user follow them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import resource
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from aiogram import Bot, Dispatcher  # noqa: E402
+from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
+from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
+from aiogram.types import Message  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bot.config import Settings  # noqa: E402
+from bot.factory import create_bot, create_dispatcher  # noqa: E402
+from bot.runners import POLLING_BACKLOG  # noqa: E402
+from db.engine import create_engine, create_session_factory  # noqa: E402
+from db.migrate import upgrade  # noqa: E402
+from services.demo import seed_demo  # noqa: E402
+from tests.crowd import link_crowd  # noqa: E402
+from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
+
+TOKEN = "123456:BENCH-token"
+CODE_SECRET = "bench-only-code-secret-0123456789abcdef"
+WARM_UP_USERS = 20
+PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
+
+
+# --- the fake Telegram, a process of its own ----------------------------------------------------
+
+
+async def serve_fake() -> None:
+    """Line protocol on stdin/stdout: prints {"url"}; then per line {"burst": ...} or quit."""
+    fake = FakeTelegram(token=TOKEN, bot_username="parta_bench_bot", rate_limits=False)
+    await fake.start()
+    answered: dict[int, list[float]] = defaultdict(list)
+    name, send = fake._methods["sendmessage"]
+
+    async def timed_send(params: dict[str, Any]) -> Any:
+        result = await send(params)
+        answered[int(params["chat_id"])].append(time.monotonic())
+        return result
+
+    fake._methods["sendmessage"] = (name, timed_send)
+
+    async def everything_answered(expected: int) -> None:
+        while sum(len(v) for v in answered.values()) < expected:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)  # counts what the server records
+
+    print(json.dumps({"url": fake.base_url}), flush=True)
+    reader = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while line := await reader.readline():
+        command = json.loads(line)
+        if "burst" not in command:
+            break
+        spec = command["burst"]
+        answered.clear()
+        fake.reset_records()
+        fake.error_log.clear()
+        queued: dict[int, list[float]] = defaultdict(list)
+        users = [fake.user(i, language_code="en") for i in spec["users"]]
+        for user in users:
+            user.history.clear()
+        started = time.monotonic()
+        for _ in range(spec["per_user"]):
+            for user in users:
+                queued[user.id].append(time.monotonic())
+                await user.send(spec["text"])
+        expected = len(users) * spec["per_user"]
+        deadline = started + spec["timeout"]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(everything_answered(expected), deadline - time.monotonic())
+        answers = [t for v in answered.values() for t in v]
+        latencies = [
+            (answer - sent) * 1000
+            for chat, sent_times in queued.items()
+            for sent, answer in zip(sent_times, sorted(answered.get(chat, [])), strict=False)
+        ]
+        result = {
+            "sent": expected,
+            "answered": min(expected, len(answers)),
+            "wall": (max(answers) - started) if answers else spec["timeout"],
+            "latencies": latencies,
+            "api_errors": len(fake.error_log),
+        }
+        print(json.dumps(result), flush=True)
+    await fake.stop()
+
+
+class FakeProcess:
+    def __init__(self, process: asyncio.subprocess.Process, url: str) -> None:
+        self.process = process
+        self.url = url
+
+    @classmethod
+    async def start(cls) -> FakeProcess:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--role",
+            "fake",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        url = json.loads(await process.stdout.readline())["url"]
+        return cls(process, url)
+
+    async def burst(
+        self,
+        users: list[int],
+        per_user: int,
+        text: str,
+        timeout: float,  # noqa: ASYNC109 - handed to the fake process, which waits that long
+    ) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        spec = {"users": users, "per_user": per_user, "text": text, "timeout": timeout}
+        self.process.stdin.write((json.dumps({"burst": spec}) + "\n").encode())
+        await self.process.stdin.drain()
+        result: dict[str, Any] = json.loads(await self.process.stdout.readline())
+        return result
+
+    async def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(b'{"quit": true}\n')
+        await self.process.stdin.drain()
+        await self.process.wait()
+
+
+# --- the bots -----------------------------------------------------------------------------------
+
+
+class ErrorCount(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+def summary(result: dict[str, Any], log_errors: int) -> dict[str, Any]:
+    latencies = result["latencies"]
+    return {
+        "updates": result["sent"],
+        "answered": result["answered"],
+        "per_second": result["answered"] / result["wall"] if result["wall"] else 0.0,
+        "p50_ms": percentile(latencies, 0.5),
+        "p95_ms": percentile(latencies, 0.95),
+        "p99_ms": percentile(latencies, 0.99),
+        "errors": result["api_errors"] + (result["sent"] - result["answered"]) + log_errors,
+    }
+
+
+async def measure(
+    fake: FakeProcess,
+    bot: Bot,
+    dp: Dispatcher,
+    users: list[int],
+    args: argparse.Namespace,
+    text: str,
+    **polling: Any,
+) -> dict[str, Any]:
+    errors = ErrorCount()
+    logging.getLogger().addHandler(errors)
+    task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, **polling))
+    try:
+        await fake.burst(users[:WARM_UP_USERS], 1, text, args.timeout)  # warm-up
+        errors.count = 0
+        one = summary(await fake.burst(users, 1, text, args.timeout), errors.count)
+        errors.count = 0
+        several = summary(await fake.burst(users, args.per_user, text, args.timeout), errors.count)
+    finally:
+        with contextlib.suppress(RuntimeError):
+            await dp.stop_polling()
+        await task
+        logging.getLogger().removeHandler(errors)
+    return {"one": one, "several": several}
+
+
+async def echo_bot(fake: FakeProcess, users: list[int], args: argparse.Namespace) -> Any:
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.url)))
+    dp = Dispatcher()
+
+    @dp.message()
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "…")
+
+    try:
+        return await measure(fake, bot, dp, users, args, "/today")
+    finally:
+        await bot.session.close()
+
+
+async def database_url(backend: str, args: argparse.Namespace, folder: str) -> str:
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{folder}/bench.sqlite3"
+    name = f"parta_bench_throughput_{os.getpid()}_{secrets.token_hex(2)}"
+    await pg_admin(args.pg_admin_url, f'CREATE DATABASE "{name}"')
+    return make_url(args.pg_admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def pg_admin(admin_url: str, sql: str) -> None:
+    engine = create_engine(admin_url)
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
+async def parta_bot(
+    fake: FakeProcess, url: str, folder: str, args: argparse.Namespace
+) -> tuple[Any, list[int]]:
+    await upgrade(url)
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token=TOKEN,
+        database_url=url,
+        telegram_api_url=fake.url,
+        code_secret=CODE_SECRET,
+        files_dir=Path(folder) / "files",
+        notify_quiet_start=None,
+        notify_quiet_end=None,
+    )
+    engine = create_engine(url, pool=settings.db_pool)
+    factory = create_session_factory(engine)
+    await seed_demo(factory, students=args.students, weeks=args.weeks)
+    users = await link_crowd(factory, args.users)
+    bot = create_bot(settings)
+    dp = create_dispatcher(settings, factory)
+    try:
+        result = await measure(
+            fake,
+            bot,
+            dp,
+            users,
+            args,
+            "/today",
+            tasks_concurrency_limit=POLLING_BACKLOG * settings.concurrent_updates,
+        )
+    finally:
+        await bot.session.close()
+        await engine.dispose()
+    return result, users
+
+
+async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    logging.basicConfig(level=logging.WARNING)
+    fake = await FakeProcess.start()
+    with tempfile.TemporaryDirectory(prefix="parta-bench-") as folder:
+        url = await database_url(backend, args, folder)
+        try:
+            users = [880_000_001 + i for i in range(args.users)]
+            echo = await echo_bot(fake, users, args)
+            parta, _ = await parta_bot(fake, url, folder, args)
+        finally:
+            await fake.stop()
+            if backend == "postgresql":
+                name = make_url(url).database
+                await pg_admin(args.pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"backend": backend, "echo": echo, "parta": parta, "rss_mb": rss_mb}
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+def line(name: str, result: dict[str, Any], burst: str = "one") -> str:
+    echo, parta = result["echo"][burst], result["parta"][burst]
+    ratio = parta["per_second"] / echo["per_second"] if echo["per_second"] else 0.0
+    return (
+        f"{name}: echo={echo['per_second']:.0f} day_view={parta['per_second']:.0f} "
+        f"ratio={ratio:.2f} p95_ms={parta['p95_ms']:.0f} rss_mb={result['rss_mb']:.0f} "
+        f"errors={echo['errors'] + parta['errors']}"
+    )
+
+
+def table(result: dict[str, Any], args: argparse.Namespace) -> list[str]:
+    rows = [f"## {result['backend']}"]
+    rows.append("| bot | burst | updates | answered | upd/s | p50 ms | p95 ms | p99 ms | errors |")
+    rows.append("|---|---|---|---|---|---|---|---|---|")
+    for bot in ("echo", "parta"):
+        for burst, label in (("one", "1 per user"), ("several", f"{args.per_user} per user")):
+            r = result[bot][burst]
+            rows.append(
+                f"| {bot} | {label} | {r['updates']} | {r['answered']} | {r['per_second']:.0f} "
+                f"| {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['p99_ms']:.0f} | {r['errors']} |"
+            )
+    rows.append(f"peak RSS of the bot process: {result['rss_mb']:.0f} MB")
+    return rows
+
+
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--users", type=int, default=300)
+    parser.add_argument("--per-user", type=int, default=5)
+    parser.add_argument("--students", type=int, default=300)
+    parser.add_argument("--weeks", type=int, default=4)
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per burst")
+    parser.add_argument(
+        "--pg-admin-url", default=os.environ.get("PARTA_BENCH_PG_ADMIN_URL", PG_ADMIN_URL)
+    )
+    parser.add_argument("--role", choices=["main", "fake", "backend"], default="main")
+    parser.add_argument("--backend", default="sqlite")
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = arguments()
+    if args.role == "fake":
+        asyncio.run(serve_fake())
+        return
+    if args.role == "backend":
+        print(json.dumps(asyncio.run(run_backend(args.backend, args))), flush=True)
+        return
+    results = []
+    for backend in args.backends.split(","):
+        command = [sys.executable, __file__, "--role", "backend", "--backend", backend]
+        for option in ("users", "per_user", "students", "weeks", "timeout", "pg_admin_url"):
+            command += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
+        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print("\n".join(table(results[-1], args)), flush=True)
+    for result in results:
+        print(line(f"throughput[{result['backend']}]", result))
+        print(line(f"throughput[{result['backend']}, {args.per_user} per user]", result, "several"))
+
+    def ratio(result: dict[str, Any]) -> float:
+        echo = result["echo"]["one"]["per_second"]
+        return float(result["parta"]["one"]["per_second"] / echo) if echo else 0.0
+
+    worst = min(results, key=ratio)
+    errors = sum(
+        r[b][s]["errors"] for r in results for b in ("echo", "parta") for s in ("one", "several")
+    )
+    final = line("throughput", worst).rsplit(" errors=", 1)[0]
+    print(f"{final} errors={errors}")
+
+
+if __name__ == "__main__":
+    main()
