@@ -1,3 +1,4 @@
 """The people of a school and how they reach Parta: the school's classes and staff (`school`),
 access codes and their printed letters (`codes`, `letters`), linking families to students and
-trusted persons (`linking`), and forgetting people (`privacy`)."""
+trusted persons (`linking`), "last opened" stamps written in batches (`opened`), and forgetting
+people (`privacy`)."""
