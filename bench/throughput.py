@@ -186,6 +186,8 @@ class ErrorCount(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.count += 1
+        if self.count <= 5:  # the first few, to say what they were
+            print(f"ERROR {record.name}: {record.getMessage()[:300]}", file=sys.stderr)
 
 
 def summary(result: dict[str, Any], log_errors: int) -> dict[str, Any]:
@@ -370,7 +372,7 @@ def main() -> None:
         command = [sys.executable, __file__, "--role", "backend", "--backend", backend]
         for option in ("users", "per_user", "students", "weeks", "timeout", "pg_admin_url"):
             command += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
-        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print("\n".join(table(results[-1], args)), flush=True)
     for result in results:
