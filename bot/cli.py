@@ -1,5 +1,5 @@
 """The `parta` console script: run, db upgrade, demo seed, codes issue, year new, backup and
-restore, import and export."""
+restore, import and export, calendar."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import workers
+from bot.cli_calendar import add_parser as add_calendar_parser
 from bot.cli_roster import InvalidInput
 from bot.cli_roster import add_parsers as add_roster_parsers
 from bot.cli_year import add_parser as add_year_parser
@@ -315,6 +316,19 @@ async def _roster(settings: Settings, args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
+async def _calendar(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.cli_calendar import write_calendar
+
+    await _migrate(settings)
+    try:
+        line = await write_calendar(
+            settings.database_url, args.lang or settings.default_locale, args.student, args.out
+        )
+    except LookupError as exc:
+        raise InputRefused(str(exc)) from None
+    print(line)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parta", description="Parta, a school diary bot")
     parser.add_argument("--version", action="version", version=f"parta {version()}")
@@ -358,6 +372,7 @@ def _parser() -> argparse.ArgumentParser:
         "--files", type=Path, help="the empty folder to restore files into (default: FILES_DIR)"
     )
     add_roster_parsers(commands)
+    add_calendar_parser(commands)
     return parser
 
 
@@ -400,6 +415,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_restore(settings, args))
         elif args.command in ("import", "export"):
             asyncio.run(_roster(settings, args))
+        elif args.command == "calendar":
+            asyncio.run(_calendar(settings, args))
     except InvalidInput as exc:
         print("\n".join(exc.lines))
         return 1

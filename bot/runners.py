@@ -26,6 +26,7 @@ from aiogram.types import BotCommandScopeChat
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.calendar_feed import add_routes as add_calendar_routes
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher
 from bot.health import add_routes
@@ -141,6 +142,7 @@ async def _run_webhook(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
     SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=path)
     setup_application(app, dp, bot=bot)
     add_routes(app, dp)  # /healthz, /readyz, /metrics
+    add_calendar_routes(app, dp["session_factory"], dp["i18n"])
 
     runner = web.AppRunner(app)
     await runner.setup()  # emits the dispatcher's startup (menus, notifier)

@@ -670,6 +670,21 @@ class NotificationPreference(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class CalendarFeed(Base):
+    """An account's private calendar subscription (services.diary.calendar): the secret token
+    in its URL. Revoking deletes the row, so the old URL answers 404; a new one gets a new
+    token."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), unique=True
+    )
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = _created()
+
+
 class OutboxMessage(Base):
     """A notification to send, written in the same transaction as its cause."""
 

@@ -15,6 +15,7 @@ from aiogram import F, Router
 from aiogram.enums import ChatType
 
 from handlers import (
+    calendar,
     common,
     diary,
     fallback,
@@ -44,6 +45,7 @@ def create_private_router() -> Router:
         school.create_router(),
         roster.create_router(),
         diary.create_router(),
+        calendar.create_router(),
         journal.create_router(),
         notify.create_router(),
         fallback.create_router(),

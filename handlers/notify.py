@@ -22,6 +22,7 @@ from bot.notifier import preference_defaults
 from bot.screens import Screen
 from bot.states import Payload, Slot
 from bot.telegram import pressed_message
+from handlers.calendar import subscriptions_offered
 from handlers.context import Ctx
 from services.core.access import Action, can, require
 from services.core.actors import Role
@@ -75,7 +76,8 @@ async def settings_screen(ctx: Ctx) -> Screen:
         session, actor, preference_defaults(ctx.settings), dead_letters=dead
     )
     erase = actor.account_id if privacy.may_erase(actor) else None
-    return ctx.screen("settings/main.html.j2", kb.settings_keyboard(view, erase), view=view)
+    markup = kb.settings_keyboard(view, erase, calendar=subscriptions_offered(ctx.settings, actor))
+    return ctx.screen("settings/main.html.j2", markup, view=view)
 
 
 async def show_settings(event: Message | CallbackQuery, ctx: Ctx) -> None:

@@ -106,3 +106,9 @@ class AttendanceCb(CallbackData, prefix="da"):
 class ReportCb(CallbackData, prefix="dr"):
     student_id: Id
     period_id: Id = 0
+
+
+class CalendarFileCb(CallbackData, prefix="dic"):
+    """The student's lessons and homework due dates as an .ics file (sent as a document)."""
+
+    student_id: Id

@@ -60,3 +60,16 @@ class EraseCb(CallbackData, prefix="npd"):
 
     account_id: Id
     confirm: bool = False
+
+
+class FeedOp(enum.StrEnum):
+    SHOW = "s"
+    CREATE = "c"
+    REVOKE = "r"
+
+
+class CalendarFeedCb(CallbackData, prefix="ncf"):
+    """Settings → the calendar subscription: shown, made (anew), or revoked. Acts on the
+    pressing account's own subscription only."""
+
+    op: FeedOp = FeedOp.SHOW

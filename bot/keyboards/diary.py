@@ -64,8 +64,8 @@ def _to_diary(builder: InlineKeyboardBuilder, *sizes: int) -> InlineKeyboardMark
 
 
 def diary_menu_keyboard(menu: DiaryMenu) -> InlineKeyboardMarkup:
-    """Today, Tomorrow, Week, Grades, Homework, Schedule, Attendance, Reports, Settings and
-    the child switcher; buttons outside a trusted person's scopes are left out."""
+    """Today, Tomorrow, Week, Grades, Homework, Schedule, Attendance, Reports, Calendar file,
+    Settings and the child switcher; buttons outside a trusted person's scopes are left out."""
     child = menu.child
     sid = child.student_id
     scopes = child.scopes
@@ -88,6 +88,8 @@ def diary_menu_keyboard(menu: DiaryMenu) -> InlineKeyboardMarkup:
         row.append((_("🚸 Attendance"), cb.AttendanceCb(student_id=sid)))
     if scopes.grades or scopes.attendance:
         row.append((_("📄 Report"), cb.ReportCb(student_id=sid)))
+    if scopes.schedule or scopes.homework:
+        row.append((_("📆 Calendar file"), cb.CalendarFileCb(student_id=sid)))
     for text, data in row:
         builder.button(text=text, callback_data=data)  # type: ignore[arg-type]
     sizes += [2] * (len(row) // 2) + ([1] if len(row) % 2 else [])

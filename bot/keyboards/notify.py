@@ -8,8 +8,10 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import LinkDecisionCb, Screen
 from bot.callbacks.notify import (
+    CalendarFeedCb,
     DeadLetterCb,
     EraseCb,
+    FeedOp,
     NoteCancelCb,
     PrefCb,
     PrefOp,
@@ -96,8 +98,12 @@ def thread_keyboard(grade_id: int, *, can_comment: bool) -> InlineKeyboardMarkup
     return one_button(_("💬 Comment"), ReactCb(grade_id=grade_id, op=ReactOp.COMMENT))
 
 
-def settings_keyboard(view: SettingsView, erase_account: int | None = None) -> InlineKeyboardMarkup:
-    """The settings screen; `erase_account`: the account offered "Delete my data" (families)."""
+def settings_keyboard(
+    view: SettingsView, erase_account: int | None = None, *, calendar: bool = False
+) -> InlineKeyboardMarkup:
+    """The settings screen; `erase_account`: the account offered "Delete my data" (families);
+    `calendar`: the calendar subscription is offered (webhook mode, someone who follows a
+    student)."""
     prefs = view.preferences
     builder = InlineKeyboardBuilder()
     widths: list[int] = []
@@ -147,6 +153,9 @@ def settings_keyboard(view: SettingsView, erase_account: int | None = None) -> I
             callback_data=DeadLetterCb(),
         )
         widths.append(1)
+    if calendar:
+        builder.button(text=_("📆 Calendar subscription"), callback_data=CalendarFeedCb())
+        widths.append(1)
     if erase_account is not None:
         builder.button(text=_("🗑 Delete my data"), callback_data=EraseCb(account_id=erase_account))
         widths.append(1)
@@ -168,6 +177,18 @@ def dead_letters_keyboard(count: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     if count:
         builder.button(text=_("🔁 Send them again"), callback_data=DeadLetterCb(retry=True))
+    builder.adjust(1)
+    back_button(builder, Screen.SETTINGS)
+    return builder.as_markup()
+
+
+def calendar_feed_keyboard(has_feed: bool) -> InlineKeyboardMarkup:
+    """Make a subscription link (anew), revoke it, back to the settings."""
+    builder = InlineKeyboardBuilder()
+    make = _("🔁 New link") if has_feed else _("🔗 Make a link")
+    builder.button(text=make, callback_data=CalendarFeedCb(op=FeedOp.CREATE))
+    if has_feed:
+        builder.button(text=_("🚫 Revoke the link"), callback_data=CalendarFeedCb(op=FeedOp.REVOKE))
     builder.adjust(1)
     back_button(builder, Screen.SETTINGS)
     return builder.as_markup()

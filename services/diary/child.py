@@ -297,6 +297,15 @@ async def open_child(
     )
 
 
+async def office_child(session: AsyncSession, student_id: int, *, now: datetime) -> Child:
+    """A student's context for the school's office (the console, no actor): every scope, the
+    class of today (or of the student's latest stay). `LookupError` for an unknown id."""
+    if await session.get(Student, student_id) is None:
+        raise LookupError(f"no student #{student_id}")
+    ref = ChildRef(student_id, "", None, Role.PARENT)
+    return await _context(session, ref, Scopes(), now=now)
+
+
 async def record_opened(session: AsyncSession, actor: Actor, student_id: int) -> None:
     """Stamp "last opened the diary" on a guardian's link or a trusted grant (students are
     not tracked). Called when a diary is entered, not on every navigation step. In the bot

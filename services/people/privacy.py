@@ -40,6 +40,7 @@ from db.enums import OutboxStatus, RequestStatus
 from db.models import (
     Account,
     AuditEntry,
+    CalendarFeed,
     GradesSeen,
     Guardianship,
     LinkRequest,
@@ -235,6 +236,7 @@ async def erase_account(
         delete(NotificationPreference).where(NotificationPreference.account_id == account_id)
     )
     await session.execute(delete(GradesSeen).where(GradesSeen.account_id == account_id))
+    await session.execute(delete(CalendarFeed).where(CalendarFeed.account_id == account_id))
     # its own notifications, and those telling others its name or phone (link requests to
     # the class teacher, "your trusted person accepted" to the parent)
     about_it = [rows_of(DedupKey.link_request(i)) for i in request_ids]

@@ -240,3 +240,28 @@ async def find_school(session: AsyncSession, name: str | None = None) -> School:
     if len(schools) > 1 and not name:
         raise LookupError("several schools: choose one with --school")
     return schools[0]
+
+
+async def find_student(session: AsyncSession, wanted: str) -> tuple[int, str]:
+    """The student a console command names: `#12` or `12` (an id), else a name, matched
+    without regard to case: the exact full name, else the only name containing it. Returns
+    (id, full name); `LookupError` saying why when none or several match."""
+    text = wanted.strip()
+    number = text.removeprefix("#")
+    if number.isdigit():
+        name = await session.scalar(select(Student.full_name).where(Student.id == int(number)))
+        if name is None:
+            raise LookupError(f"no student #{number}")
+        return int(number), name
+    folded = " ".join(text.split()).casefold()
+    if not folded:
+        raise LookupError("no student named ''")
+    rows = (await session.execute(select(Student.id, Student.full_name).order_by(Student.id))).all()
+    exact = [(i, n) for i, n in rows if " ".join(n.split()).casefold() == folded]
+    found = exact or [(i, n) for i, n in rows if folded in n.casefold()]
+    if not found:
+        raise LookupError(f"no student named {text!r}")
+    if len(found) > 1:
+        shown = ", ".join(f"#{i} {n}" for i, n in found[:5]) + (", …" if len(found) > 5 else "")
+        raise LookupError(f"several students match {text!r}: {shown}; give the id")
+    return found[0]

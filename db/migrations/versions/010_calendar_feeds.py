@@ -1,0 +1,45 @@
+"""calendar: private calendar subscriptions
+
+One row per account that made a calendar subscription URL in /settings: the secret token in
+the URL (shown again in /settings, so kept as is, like a bearer link). Revoking deletes the
+row; the account's deletion takes it along.
+
+Downgrading drops the table.
+
+Revision ID: 010
+Revises: 009
+Create Date: 2026-11-30
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "010"
+down_revision: str | None = "009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "calendar_feeds",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_calendar_feeds_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_feeds")),
+        sa.UniqueConstraint("account_id", name=op.f("uq_calendar_feeds_account_id")),
+        sa.UniqueConstraint("token", name=op.f("uq_calendar_feeds_token")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("calendar_feeds")
