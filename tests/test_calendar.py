@@ -457,4 +457,3 @@ async def test_statements_do_not_grow_with_the_school(
     big = await _demo_counts(session_factory, engine)
     assert small == big
     assert max(small.values()) <= 16, small
-    print("calendar statements:", small)
