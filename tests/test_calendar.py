@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.calendar_feed import HideTokens, add_routes, feed_url
 from bot.callbacks.diary import CalendarFileCb
 from bot.i18n import create_i18n
-from db.models import Account, CalendarFeed, TrustedAccess
+from db.enums import LinkMethod
+from db.models import Account, CalendarFeed, Guardianship, TrustedAccess
 from services.core.actors import Actor, load_actor
 from services.demo import DEMO_TELEGRAM_IDS, seed_demo
 from services.diary import calendar
@@ -340,7 +341,36 @@ async def test_subscription_url_serves_the_current_calendar_until_revoked(
     assert (await feed_client.get("/calendar/%27%20or%201=1.ics")).status == 404
 
 
-async def test_a_family_of_two_children_gets_both_in_one_feed_and_tutors_only_their_scope(
+async def test_a_parent_of_two_children_gets_both_in_one_feed(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    async with session_factory() as session:
+        account_id = await session.scalar(select(Account.id).where(Account.telegram_id == f.PARENT))
+        assert account_id is not None
+        session.add(
+            Guardianship(
+                student_id=world.school.unlinked_student_id,
+                account_id=account_id,
+                method=LinkMethod.DEMO,
+            )
+        )
+        await session.commit()
+    parent = await _actor(session_factory, f.PARENT)
+    async with session_factory() as session:
+        token = await calendar.create_feed(session, parent)
+        feed = await calendar.feed_for_token(session, token, now=NOW)
+    assert feed is not None
+    assert [s.child.name for s in feed.students] == ["Мария <Смирнова>", "Пётр Иванов"]
+    name = calendar.calendar_name(feed.students, _english)
+    assert name == "School"
+    _parsed, vevents = _parse(calendar.calendar_ics(feed.students, _english, name=name))
+    today = {str(e["summary"]) for e in vevents if e.decoded("dtstart") == TOMORROW}
+    assert today >= {"Мария: Homework: Русский язык", "Пётр: Homework: Русский язык"}
+    uids = [str(e["uid"]) for e in vevents]
+    assert len(uids) == len(set(uids)), "the same lesson twice, once per child"
+
+
+async def test_a_tutors_feed_follows_the_grant(
     session_factory: async_sessionmaker[AsyncSession], world: World
 ) -> None:
     tutor = await _actor(session_factory, f.TRUSTED)
@@ -357,6 +387,14 @@ async def test_a_family_of_two_children_gets_both_in_one_feed_and_tutors_only_th
         feed = await calendar.feed_for_token(session, token, now=NOW)
     assert feed is not None
     assert feed.students == [], "a grant without those scopes: nothing"
+    async with session_factory() as session:
+        await session.execute(update(TrustedAccess).values(revoked_at=NOW - timedelta(days=1)))
+        await session.commit()
+        feed = await calendar.feed_for_token(session, token, now=NOW)
+    assert feed is not None, "the link stays valid: it serves an empty calendar"
+    assert feed.students == []
+    _parsed, vevents = _parse(calendar.calendar_ics(feed.students, _english, name="x"))
+    assert vevents == []
 
 
 def test_tokens_never_reach_the_access_log() -> None:

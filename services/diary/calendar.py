@@ -31,6 +31,7 @@ from db.base import utcnow
 from db.models import Account, CalendarFeed
 from services.core.access import Action, denied
 from services.core.actors import Actor, load_actor
+from services.core.errors import DomainError
 from services.diary.child import Child, Scopes, office_child, open_child
 from services.diary.days import Day, LessonItem, _build_days
 from services.diary.homework import HomeworkItem, _homework_item, _homework_rows
@@ -304,8 +305,8 @@ async def feed_for_token(
     session: AsyncSession, token: str, *, now: datetime | None = None
 ) -> Feed | None:
     """The calendar behind a subscription token, read now from the database (None: no such
-    token, or an account that no longer exists or follows nobody). Reads only: the caller
-    rolls back."""
+    token). An account that follows nobody any more gets an empty calendar, so the phone drops
+    the events it had. Reads only: the caller rolls back."""
     if not looks_like_token(token):
         return None
     row = (
@@ -319,12 +320,13 @@ async def feed_for_token(
         return None
     telegram_id, locale, language_code, _feed_id = row
     actor = await load_actor(session, telegram_id)
-    if not actor.children:
-        return None
     now = now or utcnow()
     students: list[StudentEvents] = []
-    for ref in actor.children:
-        child = await open_child(session, actor, ref.student_id, now=now)
+    for ref in actor.children:  # none left (links ended): an empty calendar, events removed
+        try:
+            child = await open_child(session, actor, ref.student_id, now=now)
+        except DomainError:
+            continue
         if _readable(child.scopes):
             students.append(await _events(session, child))
     return Feed(locale or language_code, students)
