@@ -491,7 +491,7 @@ async def test_statements_do_not_grow_with_the_school(
     await seed_demo(session_factory, students=30, weeks=1)
     small = await _demo_counts(session_factory, engine)
     await clear_tables(engine)
-    await seed_demo(session_factory, students=120, weeks=6)
+    await seed_demo(session_factory, students=90, weeks=5)
     big = await _demo_counts(session_factory, engine)
     assert small == big
     assert max(small.values()) <= 16, small
