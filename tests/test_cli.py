@@ -500,6 +500,9 @@ async def test_webhook_mode_with_secret(
             async with http.get(f"{base}/metrics") as metrics:
                 page = await metrics.text()
             assert 'parta_updates_total{handler="' in page
+            # the calendar subscriptions are served there too: an unknown token is a 404
+            async with http.get(f"{base}/calendar/{'x' * 32}.ics") as feed:
+                assert feed.status == 404
             assert fake.errors == []
         finally:
             output = await _stop(process)
