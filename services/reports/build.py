@@ -1,0 +1,659 @@
+"""Building the reports from the database: a fixed handful of statements per report, however
+many students, subjects and grades it covers (tests/test_reports.py counts them).
+
+Rules, each taken from `services.core` rather than restated:
+
+* which grades count: every grade that is not deleted for staff reports (the journal's
+  proposals count held grades too); a report card is what a family may see on `today`
+  (`visibility.family_visible`: a held grade is left out until its day);
+* who is in a class: a stay covering at least one day of the span (`enrolment.covers_period`);
+  a student who moved mid-period is listed in both classes with the days of each stay, and
+  each class counts only its own lessons and grades;
+* averages, proposals, pass and "good" marks: `grading` (`period_value`, `is_passing`,
+  `is_good`), per subject's scale, so a pass/fail or hundred-point subject counts by its own
+  pass mark.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from db.enums import AttendanceStatus, PeriodKind
+from db.models import (
+    Attendance,
+    Enrollment,
+    Grade,
+    GradingScale,
+    Lesson,
+    Period,
+    PeriodGrade,
+    School,
+    SchoolClass,
+    Staff,
+    Student,
+    Subject,
+    TeachingAssignment,
+)
+from services.core import enrolment, visibility
+from services.core.grading import (
+    PASS,
+    ScaleSpec,
+    is_good,
+    is_passing,
+    keyboard_values,
+    parse_grade,
+    period_value,
+    threshold_for,
+)
+from services.diary.periods import PeriodInfo, current_period
+from services.reports.model import (
+    AttendanceReport,
+    AttendanceRow,
+    CardLine,
+    Cell,
+    ClassSummary,
+    Header,
+    ReportCard,
+    ReportKind,
+    RiskItem,
+    RiskReason,
+    RiskReport,
+    RiskThresholds,
+    Span,
+    Stay,
+    SubjectColumn,
+    SubjectFigures,
+    SummaryRow,
+    When,
+)
+
+_EPS = 1e-9
+_MISSED = (AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED)
+
+
+class ReportNotFound(LookupError):
+    """No such class, student or period: the message names what is missing."""
+
+
+# --- the span ----------------------------------------------------------------------------------
+
+
+async def _periods(session: AsyncSession, year_id: int) -> list[PeriodInfo]:
+    rows = await session.execute(
+        select(
+            Period.id,
+            Period.kind,
+            Period.number,
+            Period.starts_on,
+            Period.ends_on,
+            Period.closed_at,
+        ).where(Period.year_id == year_id)
+    )
+    return [PeriodInfo(i, PeriodKind(k), n, s, e, c is not None) for i, k, n, s, e, c in rows]
+
+
+_FINE = (PeriodKind.QUARTER, PeriodKind.TRIMESTER, PeriodKind.SEMESTER)
+
+
+def resolve_span(periods: Sequence[PeriodInfo], when: When, today: date) -> Span:
+    """The span `when` means in a year with `periods` (one statement loaded them)."""
+    year = next((p for p in periods if p.kind == PeriodKind.YEAR), None)
+    year_id = year.id if year is not None else None
+    if when.starts_on is not None or when.ends_on is not None:
+        if when.starts_on is None or when.ends_on is None or when.starts_on > when.ends_on:
+            raise ReportNotFound("a date range needs a start on or before its end")
+        return Span(when.starts_on, when.ends_on, year_period_id=year_id)
+    if when.period_id is not None:
+        chosen = next((p for p in periods if p.id == when.period_id), None)
+    elif when.number == 0:
+        chosen = year
+    elif when.number is not None:
+        kinds = {p.kind for p in periods}
+        kind = next((k for k in _FINE if k in kinds), PeriodKind.YEAR)
+        chosen = next((p for p in periods if p.kind == kind and p.number == when.number), None)
+    else:
+        chosen = current_period(periods, today)
+    if chosen is None:
+        raise ReportNotFound("no such period in the school year")
+    return Span(
+        chosen.starts_on,
+        chosen.ends_on,
+        period_id=chosen.id,
+        kind=chosen.kind,
+        number=chosen.number,
+        year_period_id=year_id,
+    )
+
+
+# --- one class's data ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Class:
+    id: int
+    name: str
+    school: str
+    class_teacher: str | None
+
+
+@dataclass(frozen=True)
+class _Student:
+    id: int
+    name: str
+    stay: Stay
+
+
+@dataclass
+class _ClassData:
+    klass: _Class
+    span: Span
+    students: list[_Student]
+    subjects: list[SubjectColumn]
+    grades: dict[tuple[int, int], tuple[float, float, int]]  # (student, assignment) → sums
+    period_values: dict[tuple[int, int], str | None]  # (student, assignment) → value
+    attendance: dict[tuple[int, AttendanceStatus], tuple[int, int]]  # → (count, minutes)
+    lessons_on: dict[date, int]  # the class's lessons on each day of the span
+
+
+async def _load_class(
+    session: AsyncSession, class_id: int, when: When, today: date, *, attendance: bool = True
+) -> _ClassData:
+    teacher = aliased(Staff)
+    head = (
+        await session.execute(
+            select(SchoolClass.name, SchoolClass.year_id, School.name, teacher.full_name)
+            .join(School, School.id == SchoolClass.school_id)
+            .outerjoin(teacher, teacher.id == SchoolClass.class_teacher_id)
+            .where(SchoolClass.id == class_id)
+        )
+    ).one_or_none()
+    if head is None:
+        raise ReportNotFound(f"no class with id {class_id}")
+    name, year_id, school, class_teacher = head
+    span = resolve_span(await _periods(session, year_id), when, today)
+    students = _fold_stays(
+        await session.execute(
+            select(Student.id, Student.full_name, Enrollment.enrolled_on, Enrollment.left_on)
+            .join(Enrollment, Enrollment.student_id == Student.id)
+            .where(
+                Enrollment.class_id == class_id,
+                enrolment.covers_period(span.starts_on, span.ends_on),
+            )
+            .order_by(Student.full_name, Student.id)
+        ),
+        span,
+    )
+    subjects = await _subjects(session, TeachingAssignment.class_id == class_id)
+    in_class = Grade.assignment_id.in_(
+        select(TeachingAssignment.id).where(TeachingAssignment.class_id == class_id)
+    )
+    grades = await _grade_sums(session, in_class, span, family_today=None)
+    period_values: dict[tuple[int, int], str | None] = {}
+    if span.period_id is not None:
+        period_values = {
+            (sid, aid): value
+            for sid, aid, value in await session.execute(
+                select(PeriodGrade.student_id, PeriodGrade.assignment_id, PeriodGrade.value)
+                .join(TeachingAssignment, TeachingAssignment.id == PeriodGrade.assignment_id)
+                .where(
+                    TeachingAssignment.class_id == class_id,
+                    PeriodGrade.period_id == span.period_id,
+                )
+            )
+        }
+    marks: dict[tuple[int, AttendanceStatus], tuple[int, int]] = {}
+    lessons_on: dict[date, int] = {}
+    if attendance:
+        marks = await _attendance(session, Lesson.class_id == class_id, span)
+        lessons_on = {
+            day: int(count)
+            for day, count in await session.execute(
+                select(Lesson.date, func.count(Lesson.id))
+                .where(_lessons_in(span), Lesson.class_id == class_id)
+                .group_by(Lesson.date)
+            )
+        }
+    return _ClassData(
+        _Class(class_id, name, school, class_teacher),
+        span,
+        students,
+        subjects,
+        grades,
+        period_values,
+        marks,
+        lessons_on,
+    )
+
+
+def _fold_stays(rows: Iterable[Any], span: Span) -> list[_Student]:
+    """One line per student: the earliest start and latest end of their stays in the class,
+    each shown only when it falls inside the span."""
+    found: dict[int, tuple[str, list[date | None], list[date | None]]] = {}
+    for sid, name, joined, left in rows:
+        entry = found.setdefault(sid, (name, [], []))
+        entry[1].append(joined)
+        entry[2].append(left)
+    result = []
+    for sid, (name, starts, ends) in found.items():
+        start = None if None in starts else min(d for d in starts if d is not None)
+        end = None if None in ends else max(d for d in ends if d is not None)
+        stay = Stay(
+            start if start is not None and start > span.starts_on else None,
+            end if end is not None and end <= span.ends_on else None,
+        )
+        result.append(_Student(sid, name, stay))
+    return result
+
+
+async def _subjects(session: AsyncSession, where: ColumnElement[bool]) -> list[SubjectColumn]:
+    rows = await session.execute(
+        select(
+            TeachingAssignment.id, Subject.name, Subject.short_name, Staff.full_name, GradingScale
+        )
+        .join(Subject, Subject.id == TeachingAssignment.subject_id)
+        .join(Staff, Staff.id == TeachingAssignment.teacher_id)
+        .join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
+        .where(where)
+        .order_by(Subject.name, TeachingAssignment.id)
+    )
+    return [
+        SubjectColumn(aid, subject, short or subject, teacher, ScaleSpec.from_row(scale))
+        for aid, subject, short, teacher, scale in rows
+    ]
+
+
+async def _grade_sums(
+    session: AsyncSession, where: ColumnElement[bool], span: Span, *, family_today: date | None
+) -> dict[tuple[int, int], tuple[float, float, int]]:
+    """(student, assignment) → (Σ score·weight, Σ weight, count) of the grades that count."""
+    counts = (
+        visibility.family_visible(family_today)
+        if family_today is not None
+        else Grade.deleted_at.is_(None)
+    )
+    rows = await session.execute(
+        select(
+            Grade.student_id,
+            Grade.assignment_id,
+            func.sum(Grade.score * Grade.weight),
+            func.sum(Grade.weight),
+            func.count(Grade.id),
+        )
+        .where(
+            where,
+            counts,
+            Grade.date >= span.starts_on,
+            Grade.date <= span.ends_on,
+        )
+        .group_by(Grade.student_id, Grade.assignment_id)
+    )
+    return {
+        (sid, aid): (float(total or 0), float(weights or 0), int(count))
+        for sid, aid, total, weights, count in rows
+    }
+
+
+def _lessons_in(span: Span) -> ColumnElement[bool]:
+    return and_(
+        Lesson.date >= span.starts_on, Lesson.date <= span.ends_on, Lesson.cancelled.is_(False)
+    )
+
+
+async def _attendance(
+    session: AsyncSession, where: ColumnElement[bool], span: Span
+) -> dict[tuple[int, AttendanceStatus], tuple[int, int]]:
+    rows = await session.execute(
+        select(
+            Attendance.student_id,
+            Attendance.status,
+            func.count(Attendance.id),
+            func.sum(func.coalesce(Attendance.minutes_late, 0)),
+        )
+        .join(Lesson, Lesson.id == Attendance.lesson_id)
+        .where(where, _lessons_in(span))
+        .group_by(Attendance.student_id, Attendance.status)
+    )
+    return {
+        (sid, AttendanceStatus(status)): (int(count), int(minutes or 0))
+        for sid, status, count, minutes in rows
+    }
+
+
+def _cell(scale: ScaleSpec, sums: tuple[float, float, int] | None, final: str | None) -> Cell:
+    total, weights, count = sums or (0.0, 0.0, 0)
+    average = total / weights if weights > 0 else None
+    proposed = period_value(scale, average) if average is not None else None
+    return Cell(average, count, proposed, final)
+
+
+def _in_stay(day: date, stay: Stay) -> bool:
+    return enrolment.stay_covers(stay.joined_on, stay.left_on, day)
+
+
+def _attendance_row(
+    student_id: int | None,
+    name: str,
+    lessons: int,
+    marks: dict[tuple[int, AttendanceStatus], tuple[int, int]],
+    ids: Iterable[int],
+) -> AttendanceRow:
+    def count(status: AttendanceStatus) -> int:
+        return sum(marks.get((sid, status), (0, 0))[0] for sid in ids)
+
+    ids = list(ids)
+    minutes = sum(marks.get((sid, AttendanceStatus.LATE), (0, 0))[1] for sid in ids)
+    return AttendanceRow(
+        student_id,
+        name,
+        lessons,
+        count(AttendanceStatus.ABSENT),
+        count(AttendanceStatus.EXCUSED),
+        count(AttendanceStatus.LATE),
+        minutes,
+    )
+
+
+def _student_attendance(data: _ClassData, student: _Student) -> AttendanceRow:
+    lessons = sum(n for day, n in data.lessons_on.items() if _in_stay(day, student.stay))
+    return _attendance_row(student.id, student.name, lessons, data.attendance, [student.id])
+
+
+def _header(kind: ReportKind, data: _ClassData, today: date) -> Header:
+    return Header(
+        kind,
+        data.klass.school,
+        data.span,
+        today,
+        class_name=data.klass.name,
+        class_teacher=data.klass.class_teacher,
+    )
+
+
+def _share(flags: Sequence[bool]) -> float | None:
+    return sum(flags) / len(flags) if flags else None
+
+
+# --- the reports -----------------------------------------------------------------------------
+
+
+async def build_class_summary(
+    session: AsyncSession, class_id: int, when: When, *, today: date
+) -> ClassSummary:
+    """Students × subjects with averages, counts, proposed and set period grades, absences,
+    and the class's успеваемость and качество знаний (eight statements)."""
+    data = await _load_class(session, class_id, when, today)
+    rows: list[SummaryRow] = []
+    per_subject: list[list[Cell]] = [[] for _ in data.subjects]
+    for student in data.students:
+        cells = tuple(
+            _cell(
+                subject.scale,
+                data.grades.get((student.id, subject.assignment_id)),
+                data.period_values.get((student.id, subject.assignment_id)),
+            )
+            for subject in data.subjects
+        )
+        for column, cell in zip(per_subject, cells, strict=True):
+            column.append(cell)
+        results = [
+            (subject.scale, cell.result) for subject, cell in zip(data.subjects, cells, strict=True)
+        ]
+        graded = all(value is not None for _, value in results)
+        rows.append(
+            SummaryRow(
+                student.id,
+                student.name,
+                student.stay,
+                cells,
+                _student_attendance(data, student).missed,
+                successful=graded and all(is_passing(s, v) for s, v in results if v),
+                good=graded and all(is_good(s, v) for s, v in results if v),
+            )
+        )
+    figures = []
+    for subject, cells_of in zip(data.subjects, per_subject, strict=True):
+        given = [c.result for c in cells_of if c.result is not None]
+        averages = [c.average for c in cells_of if c.average is not None]
+        figures.append(
+            SubjectFigures(
+                sum(averages) / len(averages) if averages else None,
+                _share([is_passing(subject.scale, v) for v in given]),
+                _share([is_good(subject.scale, v) for v in given]),
+            )
+        )
+    return ClassSummary(
+        _header(ReportKind.CLASS, data, today),
+        tuple(data.subjects),
+        tuple(rows),
+        tuple(figures),
+        _share([row.successful for row in rows]),
+        _share([row.good for row in rows]),
+    )
+
+
+async def build_attendance(
+    session: AsyncSession, class_id: int, when: When, *, today: date, busiest: int = 5
+) -> AttendanceReport:
+    """Lessons, unexcused and excused absences, lateness and the share attended, per student
+    and for the class, and the days with the most absences (nine statements)."""
+    data = await _load_class(session, class_id, when, today)
+    rows = tuple(_student_attendance(data, student) for student in data.students)
+    total = AttendanceRow(
+        None,
+        data.klass.name,
+        sum(r.lessons for r in rows),
+        sum(r.absent for r in rows),
+        sum(r.excused for r in rows),
+        sum(r.late for r in rows),
+        sum(r.late_minutes for r in rows),
+    )
+    days = await session.execute(
+        select(Lesson.date, func.count(Attendance.id))
+        .join(Lesson, Lesson.id == Attendance.lesson_id)
+        .where(Lesson.class_id == class_id, _lessons_in(data.span), Attendance.status.in_(_MISSED))
+        .group_by(Lesson.date)
+    )
+    ranked = sorted(((d, int(n)) for d, n in days), key=lambda x: (-x[1], x[0]))
+    return AttendanceReport(
+        _header(ReportKind.ATTENDANCE, data, today), rows, total, tuple(ranked[:busiest])
+    )
+
+
+def _borderline(scale: ScaleSpec, average: float, margin: float) -> bool:
+    """The average passes but lies within `margin` of the scale's width above the lowest
+    passing average (five-point, 0.1: 2.5 ≤ average < 2.9)."""
+    lowest = _lowest_passing_average(scale)
+    return average + _EPS >= lowest and average < lowest + margin * (
+        scale.max_score - scale.min_score
+    )
+
+
+def _lowest_passing_average(scale: ScaleSpec) -> float:
+    passing = [
+        v
+        for v in keyboard_values(scale)
+        if v[-1] not in "+-" and (v == PASS or is_passing(scale, v))
+    ]
+    lowest = min(passing, key=lambda v: parse_grade(scale, v).score)
+    return threshold_for(scale, lowest)
+
+
+def _risk_reason(scale: ScaleSpec, cell: Cell, limits: RiskThresholds) -> RiskReason | None:
+    """Why a student's subject is at risk: too few grades and no set grade (не аттестован),
+    a failing result, or a passing proposal whose average is borderline."""
+    if cell.final is None and cell.count < limits.min_grades:
+        return RiskReason.NOT_GRADED
+    if cell.result is not None and not is_passing(scale, cell.result):
+        return RiskReason.FAILING
+    if (
+        cell.final is None
+        and cell.average is not None
+        and _borderline(scale, cell.average, limits.borderline)
+    ):
+        return RiskReason.BORDERLINE
+    return None
+
+
+async def build_risk(
+    session: AsyncSession,
+    class_id: int,
+    when: When,
+    *,
+    today: date,
+    thresholds: RiskThresholds | None = None,
+) -> RiskReport:
+    """Students at risk: a failing or borderline period grade, too few grades (не аттестован)
+    or absences above the threshold, with the subjects concerned (eight statements)."""
+    limits = thresholds or RiskThresholds()
+    data = await _load_class(session, class_id, when, today)
+    items: list[RiskItem] = []
+    for student in data.students:
+        for subject in data.subjects:
+            sums = data.grades.get((student.id, subject.assignment_id))
+            cell = _cell(
+                subject.scale, sums, data.period_values.get((student.id, subject.assignment_id))
+            )
+
+            reason = _risk_reason(subject.scale, cell, limits)
+            if reason is not None:
+                items.append(
+                    RiskItem(
+                        student.id,
+                        student.name,
+                        reason,
+                        subject.subject,
+                        cell.average,
+                        cell.count,
+                        cell.result,
+                    )
+                )
+        presence = _student_attendance(data, student)
+        share = presence.missed / presence.lessons if presence.lessons else None
+        if share is not None and share > limits.absences + _EPS:
+            items.append(
+                RiskItem(
+                    student.id,
+                    student.name,
+                    RiskReason.ABSENCES,
+                    None,
+                    None,
+                    presence.lessons,
+                    None,
+                    share,
+                )
+            )
+    return RiskReport(_header(ReportKind.RISK, data, today), limits, tuple(items))
+
+
+async def build_report_card(
+    session: AsyncSession, student_id: int, when: When, *, today: date
+) -> ReportCard:
+    """A student's report card: every subject they were graded in during the span with the
+    period grade and the year grade, attendance and the class teacher (seven statements).
+    Grades are what the family may see on `today`; the class is the last one of the span."""
+    teacher = aliased(Staff)
+    stays = (
+        await session.execute(
+            select(
+                Student.full_name,
+                School.name,
+                SchoolClass.id,
+                SchoolClass.name,
+                SchoolClass.year_id,
+                teacher.full_name,
+                Enrollment.enrolled_on,
+                Enrollment.left_on,
+                Enrollment.id,
+            )
+            .join(School, School.id == Student.school_id)
+            .join(Enrollment, Enrollment.student_id == Student.id)
+            .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
+            .where(Student.id == student_id, enrolment.in_current_year())
+            .outerjoin(teacher, teacher.id == SchoolClass.class_teacher_id)
+        )
+    ).all()
+    if not stays:
+        raise ReportNotFound(f"no student with id {student_id} in a class of the current year")
+    span = resolve_span(await _periods(session, stays[0][4]), when, today)
+    in_span = [
+        s
+        for s in stays
+        if (s[6] is None or s[6] <= span.ends_on) and (s[7] is None or s[7] > span.starts_on)
+    ] or stays
+    last = max(in_span, key=lambda s: (s[6] or date.min, s[8]))
+    name, school, _, class_name, _, class_teacher = last[:6]
+    subjects = await _subjects(
+        session,
+        TeachingAssignment.id.in_(select(Grade.assignment_id).where(Grade.student_id == student_id))
+        | TeachingAssignment.id.in_(
+            select(PeriodGrade.assignment_id).where(PeriodGrade.student_id == student_id)
+        )
+        | TeachingAssignment.class_id.in_([s[2] for s in in_span]),
+    )
+    grades = await _grade_sums(session, Grade.student_id == student_id, span, family_today=today)
+    wanted = [p for p in (span.period_id, span.year_period_id) if p is not None]
+    values: dict[tuple[int, int | None], str | None] = {
+        (aid, pid): value
+        for aid, pid, value in await session.execute(
+            select(PeriodGrade.assignment_id, PeriodGrade.period_id, PeriodGrade.value).where(
+                PeriodGrade.student_id == student_id, PeriodGrade.period_id.in_(wanted)
+            )
+        )
+    }
+    marks = await _attendance(session, Attendance.student_id == student_id, span)
+    lesson_days = await session.execute(
+        select(Lesson.class_id, Lesson.date, func.count(Lesson.id))
+        .where(_lessons_in(span), Lesson.class_id.in_([s[2] for s in in_span]))
+        .group_by(Lesson.class_id, Lesson.date)
+    )
+    stays_of: dict[int, list[Stay]] = defaultdict(list)
+    for s in in_span:
+        stays_of[s[2]].append(Stay(s[6], s[7]))
+    lessons = sum(
+        int(n) for cid, day, n in lesson_days if any(_in_stay(day, st) for st in stays_of[cid])
+    )
+    lines = []
+    by_name: dict[str, list[SubjectColumn]] = {}
+    for subject in subjects:  # a student who moved has the same subject in two classes
+        by_name.setdefault(subject.subject, []).append(subject)
+    for title, columns in by_name.items():
+        total = weights = 0.0
+        count = 0
+        final = year_value = None
+        for column in columns:
+            t, w, c = grades.get((student_id, column.assignment_id), (0.0, 0.0, 0))
+            total, weights, count = total + t, weights + w, count + c
+            final = values.get((column.assignment_id, span.period_id)) or final
+            year_value = values.get((column.assignment_id, span.year_period_id)) or year_value
+        latest = columns[-1]
+        cell = _cell(latest.scale, (total, weights, count) if count else None, final)
+        lines.append(
+            CardLine(
+                title,
+                latest.teacher,
+                cell.average,
+                cell.count,
+                cell.result,
+                cell.final is None and cell.proposed is not None,
+                cell.result if span.period_id == span.year_period_id else year_value,
+            )
+        )
+    header = Header(
+        ReportKind.CARD,
+        school,
+        span,
+        today,
+        class_name=class_name,
+        class_teacher=class_teacher,
+        student=name,
+    )
+    attendance = _attendance_row(student_id, name, lessons, marks, [student_id])
+    return ReportCard(header, student_id, tuple(lines), attendance)
