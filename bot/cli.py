@@ -1,5 +1,5 @@
 """The `parta` console script: run, db upgrade, demo seed, codes issue, year new, backup and
-restore, import and export."""
+restore, import and export, report."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import workers
+from bot.cli_report import ReportRefused
+from bot.cli_report import add_parser as add_report_parser
 from bot.cli_roster import InvalidInput
 from bot.cli_roster import add_parsers as add_roster_parsers
 from bot.cli_year import add_parser as add_year_parser
@@ -315,6 +317,20 @@ async def _roster(settings: Settings, args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
+async def _report(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.cli_report import make_report
+
+    if args.out is None and args.format != "text":
+        raise CliError(f"--out is required for --format {args.format}")
+    await _migrate(settings)
+    data, what = await make_report(settings.database_url, settings.default_locale, args)
+    if args.out is None:
+        sys.stdout.write(data.decode("utf-8"))
+        return
+    args.out.write_bytes(data)
+    print(f"{what} written: {args.out}")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parta", description="Parta, a school diary bot")
     parser.add_argument("--version", action="version", version=f"parta {version()}")
@@ -358,6 +374,7 @@ def _parser() -> argparse.ArgumentParser:
         "--files", type=Path, help="the empty folder to restore files into (default: FILES_DIR)"
     )
     add_roster_parsers(commands)
+    add_report_parser(commands)
     return parser
 
 
@@ -400,13 +417,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_restore(settings, args))
         elif args.command in ("import", "export"):
             asyncio.run(_roster(settings, args))
+        elif args.command == "report":
+            asyncio.run(_report(settings, args))
     except InvalidInput as exc:
         print("\n".join(exc.lines))
         return 1
     except CliError as exc:
         print(f"parta: {exc}", file=sys.stderr)
         return 2
-    except InputRefused as exc:
+    except (InputRefused, ReportRefused) as exc:
         print(f"parta: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

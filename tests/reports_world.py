@@ -240,10 +240,13 @@ async def add_students(
                 )
             ).all()
         )
-        for i in range(count):
-            student = Student(school_id=world.school.school_id, full_name=f"Ученик {i:03}")
-            session.add(student)
-            await session.flush()
+        students = [
+            Student(school_id=world.school.school_id, full_name=f"Ученик {i:03}")
+            for i in range(count)
+        ]
+        session.add_all(students)
+        await session.flush()
+        for student in students:
             session.add(Enrollment(student_id=student.id, class_id=world.school.class_7b))
             for lesson_id, aid, subject_id, day in lessons:
                 value = {ScaleKind.PASS_FAIL: "pass", ScaleKind.HUNDRED: "70"}.get(scales[aid], "4")

@@ -10,6 +10,7 @@ from services.reports.build import (
     build_risk,
     resolve_span,
 )
+from services.reports.formats import MIME, Format, chat_messages, plain_text, render
 from services.reports.model import (
     BUILT_KINDS,
     AttendanceReport,
@@ -32,14 +33,18 @@ from services.reports.model import (
     SummaryRow,
     When,
 )
+from services.reports.views import Document, document
 
 __all__ = [
     "BUILT_KINDS",
+    "MIME",
     "AttendanceReport",
     "AttendanceRow",
     "CardLine",
     "Cell",
     "ClassSummary",
+    "Document",
+    "Format",
     "Header",
     "Report",
     "ReportCard",
@@ -59,5 +64,9 @@ __all__ = [
     "build_class_summary",
     "build_report_card",
     "build_risk",
+    "chat_messages",
+    "document",
+    "plain_text",
+    "render",
     "resolve_span",
 ]

@@ -644,6 +644,7 @@ async def build_report_card(
                 cell.result,
                 cell.final is None and cell.proposed is not None,
                 cell.result if span.period_id == span.year_period_id else year_value,
+                latest.scale,
             )
         )
     header = Header(

@@ -214,6 +214,7 @@ class CardLine:
     period_value: str | None  # set, else proposed
     proposed_only: bool  # the value is a proposal, not set by the teacher yet
     year_value: str | None
+    scale: ScaleSpec
 
 
 @dataclass(frozen=True)
