@@ -166,36 +166,71 @@ class _ClassData:
 async def _load_class(
     session: AsyncSession, class_id: int, when: When, today: date, *, attendance: bool = True
 ) -> _ClassData:
+    """One class's data (eight statements, six without attendance)."""
+    found = await _load_classes(
+        session, SchoolClass.id == class_id, when, today, attendance=attendance
+    )
+    if not found:
+        raise ReportNotFound(f"no class with id {class_id}")
+    return found[0]
+
+
+async def _load_classes(
+    session: AsyncSession,
+    which: ColumnElement[bool],
+    when: When | Span,
+    today: date,
+    *,
+    attendance: bool = True,
+) -> list[_ClassData]:
+    """The data of every class `which` selects (in roster order), in the same statements
+    whatever their number: the classes, the periods, the students, the subjects, the grades,
+    the period grades, and with `attendance` the marks and the lessons."""
     teacher = aliased(Staff)
-    head = (
+    heads = (
         await session.execute(
-            select(SchoolClass.name, SchoolClass.year_id, School.name, teacher.full_name)
+            select(
+                SchoolClass.id,
+                SchoolClass.name,
+                SchoolClass.year_id,
+                School.name,
+                teacher.full_name,
+            )
             .join(School, School.id == SchoolClass.school_id)
             .outerjoin(teacher, teacher.id == SchoolClass.class_teacher_id)
-            .where(SchoolClass.id == class_id)
+            .where(which)
+            .order_by(SchoolClass.grade_level, SchoolClass.name)
         )
-    ).one_or_none()
-    if head is None:
-        raise ReportNotFound(f"no class with id {class_id}")
-    name, year_id, school, class_teacher = head
-    span = resolve_span(await _periods(session, year_id), when, today)
-    students = _fold_stays(
-        await session.execute(
-            select(Student.id, Student.full_name, Enrollment.enrolled_on, Enrollment.left_on)
-            .join(Enrollment, Enrollment.student_id == Student.id)
-            .where(
-                Enrollment.class_id == class_id,
-                enrolment.covers_period(span.starts_on, span.ends_on),
-            )
-            .order_by(Student.full_name, Student.id)
-        ),
-        span,
+    ).all()
+    if not heads:
+        return []
+    ids = [row[0] for row in heads]
+    span = (
+        when
+        if isinstance(when, Span)
+        else resolve_span(await _periods(session, heads[0][2]), when, today)
     )
-    subjects = await _subjects(session, TeachingAssignment.class_id == class_id)
-    in_class = Grade.assignment_id.in_(
-        select(TeachingAssignment.id).where(TeachingAssignment.class_id == class_id)
+    stays: dict[int, list[Any]] = defaultdict(list)
+    for class_id, *stay in await session.execute(
+        select(
+            Enrollment.class_id,
+            Student.id,
+            Student.full_name,
+            Enrollment.enrolled_on,
+            Enrollment.left_on,
+        )
+        .join(Enrollment, Enrollment.student_id == Student.id)
+        .where(Enrollment.class_id.in_(ids), enrolment.covers_period(span.starts_on, span.ends_on))
+        .order_by(Student.full_name, Student.id)
+    ):
+        stays[class_id].append(stay)
+    subjects: dict[int, list[SubjectColumn]] = defaultdict(list)
+    for class_id, column in await _class_subjects(session, ids):
+        subjects[class_id].append(column)
+    in_classes = Grade.assignment_id.in_(
+        select(TeachingAssignment.id).where(TeachingAssignment.class_id.in_(ids))
     )
-    grades = await _grade_sums(session, in_class, span, family_today=None)
+    grades = await _grade_sums(session, in_classes, span, family_today=None)
     period_values: dict[tuple[int, int], str | None] = {}
     if span.period_id is not None:
         period_values = {
@@ -204,33 +239,46 @@ async def _load_class(
                 select(PeriodGrade.student_id, PeriodGrade.assignment_id, PeriodGrade.value)
                 .join(TeachingAssignment, TeachingAssignment.id == PeriodGrade.assignment_id)
                 .where(
-                    TeachingAssignment.class_id == class_id,
+                    TeachingAssignment.class_id.in_(ids),
                     PeriodGrade.period_id == span.period_id,
                 )
             )
         }
-    marks: dict[tuple[int, AttendanceStatus], tuple[int, int]] = {}
-    lessons_on: dict[date, int] = {}
+    marks: dict[int, dict[tuple[int, AttendanceStatus], tuple[int, int]]] = defaultdict(dict)
+    lessons_on: dict[int, dict[date, int]] = defaultdict(dict)
     if attendance:
-        marks = await _attendance(session, Lesson.class_id == class_id, span)
-        lessons_on = {
-            day: int(count)
-            for day, count in await session.execute(
-                select(Lesson.date, func.count(Lesson.id))
-                .where(_lessons_in(span), Lesson.class_id == class_id)
-                .group_by(Lesson.date)
+        for class_id, sid, status, count, minutes in await session.execute(
+            select(
+                Lesson.class_id,
+                Attendance.student_id,
+                Attendance.status,
+                func.count(Attendance.id),
+                func.sum(func.coalesce(Attendance.minutes_late, 0)),
             )
-        }
-    return _ClassData(
-        _Class(class_id, name, school, class_teacher),
-        span,
-        students,
-        subjects,
-        grades,
-        period_values,
-        marks,
-        lessons_on,
-    )
+            .join(Lesson, Lesson.id == Attendance.lesson_id)
+            .where(Lesson.class_id.in_(ids), _lessons_in(span))
+            .group_by(Lesson.class_id, Attendance.student_id, Attendance.status)
+        ):
+            marks[class_id][(sid, AttendanceStatus(status))] = (int(count), int(minutes or 0))
+        for class_id, day, count in await session.execute(
+            select(Lesson.class_id, Lesson.date, func.count(Lesson.id))
+            .where(_lessons_in(span), Lesson.class_id.in_(ids))
+            .group_by(Lesson.class_id, Lesson.date)
+        ):
+            lessons_on[class_id][day] = int(count)
+    return [
+        _ClassData(
+            _Class(class_id, name, school, class_teacher),
+            span,
+            _fold_stays(stays[class_id], span),
+            subjects[class_id],
+            grades,
+            period_values,
+            marks[class_id],
+            lessons_on[class_id],
+        )
+        for class_id, name, _year, school, class_teacher in heads
+    ]
 
 
 def _fold_stays(rows: Iterable[Any], span: Span) -> list[_Student]:
@@ -251,6 +299,30 @@ def _fold_stays(rows: Iterable[Any], span: Span) -> list[_Student]:
         )
         result.append(_Student(sid, name, stay))
     return result
+
+
+async def _class_subjects(
+    session: AsyncSession, class_ids: list[int]
+) -> list[tuple[int, SubjectColumn]]:
+    rows = await session.execute(
+        select(
+            TeachingAssignment.class_id,
+            TeachingAssignment.id,
+            Subject.name,
+            Subject.short_name,
+            Staff.full_name,
+            GradingScale,
+        )
+        .join(Subject, Subject.id == TeachingAssignment.subject_id)
+        .join(Staff, Staff.id == TeachingAssignment.teacher_id)
+        .join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
+        .where(TeachingAssignment.class_id.in_(class_ids))
+        .order_by(Subject.name, TeachingAssignment.id)
+    )
+    return [
+        (cid, SubjectColumn(aid, subject, short or subject, teacher, ScaleSpec.from_row(scale)))
+        for cid, aid, subject, short, teacher, scale in rows
+    ]
 
 
 async def _subjects(session: AsyncSession, where: ColumnElement[bool]) -> list[SubjectColumn]:
