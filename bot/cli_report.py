@@ -104,6 +104,8 @@ async def _build(
     from services.reports import ReportKind, When
 
     assert isinstance(when, When)
+    if kind == ReportKind.SCHOOL:
+        return [await reports.build_school_summary(session, school_id, when, today=today)]
     class_id = await _class_id(session, school_id, args.class_name) if args.class_name else None
     if kind == ReportKind.CARD:
         if args.student:

@@ -186,6 +186,37 @@ async def test_report_card_of_a_student_who_moved(session: AsyncSession, world: 
     assert (a.lessons, a.absent, a.excused) == (6, 1, 1)
 
 
+async def test_school_summary(session: AsyncSession, world: World) -> None:
+    summary = await reports.build_school_summary(
+        session, world.school.school_id, When.period(1), today=TODAY
+    )
+    spread = reports.Distribution
+    assert [(c.class_name, c.students, c.success, c.quality) for c in summary.classes] == [
+        ("5A", 2, 1.0, 1.0),
+        ("7B", 2, 0.5, 0.5),
+    ]
+    assert [c.distribution for c in summary.classes] == [spread(2, 0, 0, 0), spread(1, 0, 0, 1)]
+    lines = {(line.class_name, line.subject): line for line in summary.lines}
+    assert lines[("5A", "Математика")].average == 4.5
+    assert lines[("7B", "Математика")].distribution == spread(1, 1, 0, 0)  # "4" good, "3" passing
+    assert lines[("7B", "Физкультура")].distribution == spread(1, 0, 1, 0)  # pass, fail
+    assert lines[("7B", "Информатика")].distribution == spread(1, 0, 0, 1)
+    assert lines[("7B", "Информатика")].students == 1
+    # Мария counts in each class she was in: 3 of 4 succeed, 3 of 4 good
+    assert (summary.success, summary.quality) == (0.75, 0.75)
+    assert summary.previous is None
+    later = await reports.build_school_summary(
+        session, world.school.school_id, When.period(2), today=TODAY
+    )
+    assert later.previous is not None
+    assert later.previous.period_id == world.q1_id
+    assert (later.previous_success, later.previous_quality) == (0.75, 0.75)
+    assert [(c.previous_success, c.previous_quality) for c in later.classes] == [
+        (1.0, 1.0),
+        (0.5, 0.5),
+    ]
+
+
 async def test_unknown_class_or_period_is_refused(session: AsyncSession, world: World) -> None:
     with pytest.raises(reports.ReportNotFound):
         await reports.build_class_summary(session, 10**6, When(), today=TODAY)
@@ -219,6 +250,7 @@ async def _count_all(
         (reports.build_attendance, world.school.class_7b),
         (reports.build_risk, world.school.class_7b),
         (reports.build_report_card, world.petr),
+        (reports.build_school_summary, world.school.school_id),
     ]:
         async with session_factory() as session:
             with _statements(engine) as seen:

@@ -148,6 +148,10 @@ async def test_cli_writes_every_built_report(parta: Parta, world: World, tmp_pat
     )
     assert code == 0, said
     assert "Итоговые отметки" in load_workbook(out).sheetnames
+    school = tmp_path / "school.pdf"
+    code, _, _ = await parta("school", "--period", "1", "--format", "pdf", "--out", school)
+    assert code == 0
+    assert "Сводка по школе" in _pdf_text(school.read_bytes())[0]
     code, said, _ = await parta("risk", "--class", "7B", "--period", "1")
     assert code == 0
     assert "Группа риска — 7B" in said
@@ -168,7 +172,7 @@ async def test_cli_writes_every_built_report(parta: Parta, world: World, tmp_pat
 
 
 REFUSALS = [
-    (["school"], 1, "not available yet"),
+    (["coverage", "--class", "7B"], 1, "not available yet"),
     (["class", "--class", "7B", "--format", "png", "--out", "x.png"], 1, "png"),
     (["class", "--class", "9Z"], 1, "no class 9Z"),
     (["class"], 1, "needs --class"),

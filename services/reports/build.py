@@ -28,6 +28,7 @@ from sqlalchemy.orm import aliased
 
 from db.enums import AttendanceStatus, PeriodKind
 from db.models import (
+    AcademicYear,
     Attendance,
     Enrollment,
     Grade,
@@ -58,8 +59,10 @@ from services.reports.model import (
     AttendanceReport,
     AttendanceRow,
     CardLine,
+    Category,
     Cell,
     ClassSummary,
+    Distribution,
     Header,
     ReportCard,
     ReportKind,
@@ -67,6 +70,8 @@ from services.reports.model import (
     RiskReason,
     RiskReport,
     RiskThresholds,
+    SchoolLine,
+    SchoolSummary,
     Span,
     Stay,
     SubjectColumn,
@@ -461,7 +466,10 @@ async def build_class_summary(
 ) -> ClassSummary:
     """Students × subjects with averages, counts, proposed and set period grades, absences,
     and the class's успеваемость and качество знаний (eight statements)."""
-    data = await _load_class(session, class_id, when, today)
+    return _summarize(await _load_class(session, class_id, when, today), today)
+
+
+def _summarize(data: _ClassData, today: date) -> ClassSummary:
     rows: list[SummaryRow] = []
     per_subject: list[list[Cell]] = [[] for _ in data.subjects]
     for student in data.students:
@@ -508,6 +516,117 @@ async def build_class_summary(
         tuple(figures),
         _share([row.successful for row in rows]),
         _share([row.good for row in rows]),
+    )
+
+
+def _category(scale: ScaleSpec, value: str | None) -> Category:
+    if value is None:
+        return Category.NOT_GRADED
+    if not is_passing(scale, value):
+        return Category.FAILING
+    return Category.GOOD if is_good(scale, value) else Category.PASSING
+
+
+def _student_category(summary: ClassSummary, row: SummaryRow) -> Category:
+    """A student over every subject: not graded in one, else failing one, else good in all."""
+    found = {_category(s.scale, c.result) for s, c in zip(summary.subjects, row.cells, strict=True)}
+    for category in (Category.NOT_GRADED, Category.FAILING, Category.PASSING):
+        if category in found:
+            return category
+    return Category.GOOD
+
+
+def _distribution(categories: Iterable[Category]) -> Distribution:
+    counted = list(categories)
+    return Distribution(*(counted.count(c) for c in Category))
+
+
+async def build_school_summary(
+    session: AsyncSession, school_id: int, when: When, *, today: date
+) -> SchoolSummary:
+    """Classes and classes × subjects of the school's current year: students, the average,
+    успеваемость, качество знаний and how results spread (good, passing, failing, not
+    graded), beside the previous period of the same kind (about fifteen statements, whatever
+    the number of classes and students)."""
+    year = (
+        await session.execute(
+            select(AcademicYear.id, School.name)
+            .join(School, School.id == AcademicYear.school_id)
+            .where(AcademicYear.school_id == school_id, AcademicYear.is_current)
+            .order_by(AcademicYear.starts_on.desc())
+            .limit(1)
+        )
+    ).one_or_none()
+    if year is None:
+        raise ReportNotFound(f"no current school year in school {school_id}")
+    year_id, school = year
+    periods = await _periods(session, year_id)
+    span = resolve_span(periods, when, today)
+    previous = next(
+        (
+            p
+            for p in periods
+            if span.kind not in (None, PeriodKind.YEAR)
+            and p.kind == span.kind
+            and p.number == (span.number or 0) - 1
+        ),
+        None,
+    )
+    which = SchoolClass.year_id == year_id
+    now = [
+        _summarize(d, today)
+        for d in await _load_classes(session, which, span, today, attendance=False)
+    ]
+    before: dict[str, ClassSummary] = {}
+    previous_span = None
+    if previous is not None:
+        previous_span = resolve_span(periods, When(period_id=previous.id), today)
+        for data in await _load_classes(session, which, previous_span, today, attendance=False):
+            before[data.klass.name] = _summarize(data, today)
+    classes, lines = [], []
+    for summary in now:
+        name = summary.header.class_name or ""
+        prior = before.get(name)
+        classes.append(
+            SchoolLine(
+                name,
+                None,
+                len(summary.rows),
+                None,
+                summary.success,
+                summary.quality,
+                _distribution(_student_category(summary, row) for row in summary.rows),
+                prior.success if prior else None,
+                prior.quality if prior else None,
+            )
+        )
+        for i, (subject, figures) in enumerate(zip(summary.subjects, summary.figures, strict=True)):
+            lines.append(
+                SchoolLine(
+                    name,
+                    subject.subject,
+                    sum(1 for row in summary.rows if row.cells[i].result is not None),
+                    figures.average,
+                    figures.success,
+                    figures.quality,
+                    _distribution(
+                        _category(subject.scale, row.cells[i].result) for row in summary.rows
+                    ),
+                    None,
+                    None,
+                )
+            )
+    everyone = [row for summary in now for row in summary.rows]
+    header = Header(ReportKind.SCHOOL, school, span, today)
+    return SchoolSummary(
+        header,
+        tuple(classes),
+        tuple(lines),
+        _share([row.successful for row in everyone]),
+        _share([row.good for row in everyone]),
+        previous_span,
+        _share([row.successful for s in before.values() for row in s.rows]) if before else None,
+        _share([row.good for s in before.values() for row in s.rows]) if before else None,
     )
 
 

@@ -26,7 +26,13 @@ class ReportKind(enum.StrEnum):
 
 
 #: the kinds this package builds (the others are planned: docs/reports.md)
-BUILT_KINDS = (ReportKind.CLASS, ReportKind.ATTENDANCE, ReportKind.RISK, ReportKind.CARD)
+BUILT_KINDS = (
+    ReportKind.CLASS,
+    ReportKind.SCHOOL,
+    ReportKind.ATTENDANCE,
+    ReportKind.RISK,
+    ReportKind.CARD,
+)
 
 
 @dataclass(frozen=True)
@@ -140,6 +146,50 @@ class ClassSummary:
     quality: float | None  # качество знаний: share with only good and excellent results
 
 
+class Category(enum.StrEnum):
+    """How a result (or a student over every subject) stands, whatever the scale."""
+
+    GOOD = "good"  # good or excellent (`grading.is_good`)
+    PASSING = "passing"  # passes, not good ("на 3")
+    FAILING = "failing"
+    NOT_GRADED = "not_graded"
+
+
+@dataclass(frozen=True)
+class Distribution:
+    good: int
+    passing: int
+    failing: int
+    not_graded: int
+
+
+@dataclass(frozen=True)
+class SchoolLine:
+    """A class over every subject (`subject` None) or in one subject."""
+
+    class_name: str
+    subject: str | None
+    students: int
+    average: float | None  # a subject's class average (None for a whole class: scales differ)
+    success: float | None
+    quality: float | None
+    distribution: Distribution
+    previous_success: float | None  # the previous period of the same kind
+    previous_quality: float | None
+
+
+@dataclass(frozen=True)
+class SchoolSummary:
+    header: Header
+    classes: tuple[SchoolLine, ...]
+    lines: tuple[SchoolLine, ...]  # classes × subjects
+    success: float | None
+    quality: float | None
+    previous: Span | None
+    previous_success: float | None
+    previous_quality: float | None
+
+
 @dataclass(frozen=True)
 class AttendanceRow:
     student_id: int | None  # None: the class total
@@ -225,4 +275,4 @@ class ReportCard:
     attendance: AttendanceRow
 
 
-Report = ClassSummary | AttendanceReport | RiskReport | ReportCard
+Report = ClassSummary | SchoolSummary | AttendanceReport | RiskReport | ReportCard

@@ -24,6 +24,8 @@ from services.reports.model import (
     ReportKind,
     RiskReason,
     RiskReport,
+    SchoolLine,
+    SchoolSummary,
     Span,
     SubjectColumn,
     SummaryRow,
@@ -110,6 +112,7 @@ def span_label(span: Span, _: Gettext) -> str:
 def _title(kind: ReportKind, _: Gettext) -> str:
     return {
         ReportKind.CLASS: _("Class summary"),
+        ReportKind.SCHOOL: _("School summary"),
         ReportKind.ATTENDANCE: _("Attendance"),
         ReportKind.RISK: _("Students at risk"),
         ReportKind.CARD: _("Report card"),
@@ -196,6 +199,84 @@ def class_summary(report: ClassSummary, _: Gettext) -> Document:
 
 def _failing_average(subject: SubjectColumn, average: float | None) -> bool:
     return average is not None and not average_passes(subject.scale, average)
+
+
+def _school_cells(line: SchoolLine, *, previous: bool) -> tuple[Value, ...]:
+    d = line.distribution
+    cells = [
+        _n(line.students, INT),
+        _n(line.success, PERCENT, bad=line.success is not None and line.success < 1),
+        _n(line.quality, PERCENT),
+    ]
+    if previous:
+        cells += [_n(line.previous_success, PERCENT), _n(line.previous_quality, PERCENT)]
+    else:
+        cells.insert(1, _n(line.average))
+    cells += [
+        _n(d.good, INT),
+        _n(d.passing, INT),
+        _n(d.failing, INT, bad=d.failing > 0),
+        _n(d.not_graded, INT, bad=d.not_graded > 0),
+    ]
+    return tuple(cells)
+
+
+def school_summary(report: SchoolSummary, _: Gettext) -> Document:
+    spread = (_("Good"), _("Passing"), _("Failing"), _("Not graded"))
+    classes = tuple(
+        (_t(line.class_name), *_school_cells(line, previous=True)) for line in report.classes
+    )
+    lines = tuple(
+        (_t(line.class_name), _t(line.subject or ""), *_school_cells(line, previous=False))
+        for line in report.lines
+    )
+    notes = [
+        _("Success rate: {success} · quality rate: {quality}").format(
+            success=_pct(report.success), quality=_pct(report.quality)
+        )
+    ]
+    if report.previous is not None:
+        notes.append(
+            _("Previous period ({period}): success rate {success}, quality rate {quality}").format(
+                period=span_label(report.previous, _),
+                success=_pct(report.previous_success),
+                quality=_pct(report.previous_quality),
+            )
+        )
+    return Document(
+        _title(ReportKind.SCHOOL, _),
+        _lines(report.header, _),
+        (
+            Sheet(
+                _("Classes"),
+                (
+                    _("Class"),
+                    _("Students"),
+                    _("Success rate"),
+                    _("Quality rate"),
+                    _("Success before"),
+                    _("Quality before"),
+                    *spread,
+                ),
+                classes,
+            ),
+            Sheet(
+                _("Subjects"),
+                (
+                    _("Class"),
+                    _("Subject"),
+                    _("Students"),
+                    _("Average"),
+                    _("Success rate"),
+                    _("Quality rate"),
+                    *spread,
+                ),
+                lines,
+                chat=False,
+            ),
+        ),
+        tuple(notes),
+    )
 
 
 def _pct(share: float | None) -> str:
@@ -323,4 +404,6 @@ def document(report: Report, gettext: Gettext) -> Document:
         return attendance(report, gettext)
     if isinstance(report, RiskReport):
         return risk(report, gettext)
+    if isinstance(report, SchoolSummary):
+        return school_summary(report, gettext)
     return report_card(report, gettext)
