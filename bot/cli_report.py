@@ -121,6 +121,8 @@ async def _build(
         raise ReportRefused(f"the {args.kind} report needs --class")
     if kind == ReportKind.CLASS:
         return [await reports.build_class_summary(session, class_id, when, today=today)]
+    if kind == ReportKind.COVERAGE:
+        return [await reports.build_coverage(session, class_id, when, today=today)]
     if kind == ReportKind.ATTENDANCE:
         return [await reports.build_attendance(session, class_id, when, today=today)]
     return [await reports.build_risk(session, class_id, when, today=today)]

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import time
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from db.enums import GradeKind
+from db.models import Grade, Lesson, TeachingAssignment
 from services import reports
 from services.reports import RiskReason, RiskThresholds, When
 from tests import clock
@@ -217,6 +220,49 @@ async def test_school_summary(session: AsyncSession, world: World) -> None:
     ]
 
 
+async def test_grade_coverage(session: AsyncSession, world: World) -> None:
+    math = await session.scalar(
+        select(TeachingAssignment).where(TeachingAssignment.class_id == world.school.class_7b)
+    )
+    assert math is not None
+    lesson = Lesson(
+        assignment_id=math.id,
+        class_id=math.class_id,
+        subject_id=math.subject_id,
+        date=world.day(6),
+        lesson_number=1,
+        starts_at=time(8),
+        ends_at=time(8, 45),
+    )
+    session.add(lesson)
+    await session.flush()
+    session.add(  # a deleted grade leaves the lesson without any
+        Grade(
+            student_id=world.petr,
+            lesson_id=lesson.id,
+            assignment_id=math.id,
+            subject_id=math.subject_id,
+            date=world.day(6),
+            value="5",
+            score=5.0,
+            weight=1.0,
+            kind=GradeKind.ORAL,
+            deleted_at=clock.now(),
+        )
+    )
+    await session.commit()
+    report = await reports.build_coverage(
+        session, world.school.class_7b, When(period_id=world.q1_id), today=TODAY
+    )
+    assert [s.subject for s in report.subjects] == ["Информатика", "Математика", "Физкультура"]
+    assert {row.name: row.counts for row in report.rows} == {
+        "Пётр Иванов": (1, 4, 2),  # the held grade counts for staff
+        "Мария <Смирнова>": (0, 2, 1),
+    }
+    assert report.lessons == (1, 5, 2)  # the cancelled lesson is not held
+    assert report.ungraded_lessons == (0, 1, 0)
+
+
 async def test_unknown_class_or_period_is_refused(session: AsyncSession, world: World) -> None:
     with pytest.raises(reports.ReportNotFound):
         await reports.build_class_summary(session, 10**6, When(), today=TODAY)
@@ -251,6 +297,7 @@ async def _count_all(
         (reports.build_risk, world.school.class_7b),
         (reports.build_report_card, world.petr),
         (reports.build_school_summary, world.school.school_id),
+        (reports.build_coverage, world.school.class_7b),
     ]:
         async with session_factory() as session:
             with _statements(engine) as seen:

@@ -152,6 +152,9 @@ async def test_cli_writes_every_built_report(parta: Parta, world: World, tmp_pat
     code, _, _ = await parta("school", "--period", "1", "--format", "pdf", "--out", school)
     assert code == 0
     assert "Сводка по школе" in _pdf_text(school.read_bytes())[0]
+    code, said, _ = await parta("coverage", "--class", "7B", "--period", "1")
+    assert code == 0
+    assert "Накопляемость — 7B" in said
     code, said, _ = await parta("risk", "--class", "7B", "--period", "1")
     assert code == 0
     assert "Группа риска — 7B" in said
@@ -172,7 +175,7 @@ async def test_cli_writes_every_built_report(parta: Parta, world: World, tmp_pat
 
 
 REFUSALS = [
-    (["coverage", "--class", "7B"], 1, "not available yet"),
+    (["progress", "--class", "7B"], 1, "not available yet"),
     (["class", "--class", "7B", "--format", "png", "--out", "x.png"], 1, "png"),
     (["class", "--class", "9Z"], 1, "no class 9Z"),
     (["class"], 1, "needs --class"),

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -62,6 +62,8 @@ from services.reports.model import (
     Category,
     Cell,
     ClassSummary,
+    CoverageReport,
+    CoverageRow,
     Distribution,
     Header,
     ReportCard,
@@ -627,6 +629,51 @@ async def build_school_summary(
         previous_span,
         _share([row.successful for s in before.values() for row in s.rows]) if before else None,
         _share([row.good for s in before.values() for row in s.rows]) if before else None,
+    )
+
+
+async def build_coverage(
+    session: AsyncSession, class_id: int, when: When, *, today: date, min_grades: int = 3
+) -> CoverageReport:
+    """Накопляемость: grades per student per subject (fewer than `min_grades` stand out),
+    and per subject the lessons held and those without any grade (seven statements)."""
+    data = await _load_class(session, class_id, when, today, attendance=False)
+    graded = (
+        select(Grade.lesson_id)
+        .where(Grade.lesson_id == Lesson.id, Grade.deleted_at.is_(None))
+        .exists()
+    )
+    held: dict[int, tuple[int, int]] = {
+        aid: (int(total), int(empty or 0))
+        for aid, total, empty in await session.execute(
+            select(
+                Lesson.assignment_id,
+                func.count(Lesson.id),
+                func.sum(case((graded, 0), else_=1)),
+            )
+            .where(Lesson.class_id == class_id, _lessons_in(data.span))
+            .group_by(Lesson.assignment_id)
+        )
+    }
+    rows = tuple(
+        CoverageRow(
+            student.id,
+            student.name,
+            student.stay,
+            tuple(
+                data.grades.get((student.id, s.assignment_id), (0.0, 0.0, 0))[2]
+                for s in data.subjects
+            ),
+        )
+        for student in data.students
+    )
+    return CoverageReport(
+        _header(ReportKind.COVERAGE, data, today),
+        tuple(data.subjects),
+        rows,
+        tuple(held.get(s.assignment_id, (0, 0))[0] for s in data.subjects),
+        tuple(held.get(s.assignment_id, (0, 0))[1] for s in data.subjects),
+        min_grades,
     )
 
 

@@ -32,6 +32,7 @@ BUILT_KINDS = (
     ReportKind.ATTENDANCE,
     ReportKind.RISK,
     ReportKind.CARD,
+    ReportKind.COVERAGE,
 )
 
 
@@ -256,6 +257,27 @@ class RiskReport:
 
 
 @dataclass(frozen=True)
+class CoverageRow:
+    student_id: int
+    name: str
+    stay: Stay
+    counts: tuple[int, ...]  # grades per subject
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    """Накопляемость: grades per student per subject, and per subject the lessons held and
+    those in which nobody got a grade, so gaps are seen before the period closes."""
+
+    header: Header
+    subjects: tuple[SubjectColumn, ...]
+    rows: tuple[CoverageRow, ...]
+    lessons: tuple[int, ...]  # per subject
+    ungraded_lessons: tuple[int, ...]  # per subject
+    min_grades: int
+
+
+@dataclass(frozen=True)
 class CardLine:
     subject: str
     teacher: str
@@ -275,4 +297,4 @@ class ReportCard:
     attendance: AttendanceRow
 
 
-Report = ClassSummary | SchoolSummary | AttendanceReport | RiskReport | ReportCard
+Report = ClassSummary | SchoolSummary | AttendanceReport | RiskReport | ReportCard | CoverageReport

@@ -18,6 +18,7 @@ from services.reports.model import (
     AttendanceReport,
     AttendanceRow,
     ClassSummary,
+    CoverageReport,
     Header,
     Report,
     ReportCard,
@@ -27,6 +28,7 @@ from services.reports.model import (
     SchoolLine,
     SchoolSummary,
     Span,
+    Stay,
     SubjectColumn,
     SummaryRow,
 )
@@ -113,6 +115,7 @@ def _title(kind: ReportKind, _: Gettext) -> str:
     return {
         ReportKind.CLASS: _("Class summary"),
         ReportKind.SCHOOL: _("School summary"),
+        ReportKind.COVERAGE: _("Grade coverage"),
         ReportKind.ATTENDANCE: _("Attendance"),
         ReportKind.RISK: _("Students at risk"),
         ReportKind.CARD: _("Report card"),
@@ -133,13 +136,17 @@ def _lines(header: Header, _: Gettext) -> tuple[str, ...]:
 
 
 def _name(row: SummaryRow, _: Gettext) -> str:
-    if row.stay.left_on is not None:
-        day = row.stay.left_on.strftime("%d.%m")
-        return _("{name} (left {day})").format(name=row.name, day=day)
-    if row.stay.joined_on is not None:
-        day = row.stay.joined_on.strftime("%d.%m")
-        return _("{name} (from {day})").format(name=row.name, day=day)
-    return row.name
+    return _name_of(row.name, row.stay, _)
+
+
+def _name_of(name: str, stay: Stay, _: Gettext) -> str:
+    if stay.left_on is not None:
+        day = stay.left_on.strftime("%d.%m")
+        return _("{name} (left {day})").format(name=name, day=day)
+    if stay.joined_on is not None:
+        day = stay.joined_on.strftime("%d.%m")
+        return _("{name} (from {day})").format(name=name, day=day)
+    return name
 
 
 def class_summary(report: ClassSummary, _: Gettext) -> Document:
@@ -279,6 +286,30 @@ def school_summary(report: SchoolSummary, _: Gettext) -> Document:
     )
 
 
+def coverage(report: CoverageReport, _: Gettext) -> Document:
+    shorts = tuple(s.short for s in report.subjects)
+    rows = tuple(
+        (
+            _t(_name_of(row.name, row.stay, _)),
+            *(_n(count, INT, bad=count < report.min_grades) for count in row.counts),
+        )
+        for row in report.rows
+    )
+    footer = (
+        (_t(_("Lessons")), *(_n(n, INT) for n in report.lessons)),
+        (
+            _t(_("Lessons without grades")),
+            *(_n(n, INT, bad=n > 0) for n in report.ungraded_lessons),
+        ),
+    )
+    return Document(
+        f"{_title(ReportKind.COVERAGE, _)} — {report.header.class_name}",
+        _lines(report.header, _),
+        (Sheet(_("Number of grades"), (_("Student"), *shorts), rows, footer),),
+        (_("Fewer than {count} grades stand out.").format(count=report.min_grades),),
+    )
+
+
 def _pct(share: float | None) -> str:
     return "—" if share is None else f"{share * 100:.0f}%"
 
@@ -406,4 +437,6 @@ def document(report: Report, gettext: Gettext) -> Document:
         return risk(report, gettext)
     if isinstance(report, SchoolSummary):
         return school_summary(report, gettext)
+    if isinstance(report, CoverageReport):
+        return coverage(report, gettext)
     return report_card(report, gettext)
