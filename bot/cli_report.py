@@ -53,7 +53,7 @@ async def make_report(
     from db.engine import create_engine, create_session_factory
     from services.core.schooltime import local_today, zone_of
     from services.people.school import find_school
-    from services.reports import BUILT_KINDS, ReportKind, ReportNotFound, When, render
+    from services.reports import BUILT_KINDS, ReportKind, ReportNotFound, When, render_many
 
     kind = ReportKind(args.kind)
     if kind not in BUILT_KINDS:
@@ -61,8 +61,10 @@ async def make_report(
             f"the {kind.value} report is not available yet; available: "
             + ", ".join(k.value for k in BUILT_KINDS)
         )
-    if args.format == "png":
-        raise ReportRefused("charts (png) are not available yet; use xlsx, pdf or text")
+    if args.format == "png" and kind in (ReportKind.RISK, ReportKind.COVERAGE, ReportKind.CARD):
+        raise ReportRefused(
+            f"the {kind.value} report has no chart; charts: class, school, attendance, progress"
+        )
     if (args.date_from is None) != (args.date_to is None):
         raise ReportRefused("--from and --to go together")
     when = (
@@ -83,12 +85,9 @@ async def make_report(
                 raise ReportRefused(str(exc).strip("'\"")) from None
     finally:
         await engine.dispose()
-    if len(reports) == 1:
-        data = render(reports[0], args.format, gettext)
-    else:
-        from services.reports.formats import render_many
-
-        data = render_many(reports, args.format, gettext)
+    if args.format == "png" and len(reports) > 1:
+        raise ReportRefused("one chart per file: give --student")
+    data = render_many(reports, args.format, gettext)
     return data, f"{kind.value} report ({args.format}, {len(reports)} document(s))"
 
 
@@ -107,6 +106,11 @@ async def _build(
     if kind == ReportKind.SCHOOL:
         return [await reports.build_school_summary(session, school_id, when, today=today)]
     class_id = await _class_id(session, school_id, args.class_name) if args.class_name else None
+    if kind == ReportKind.PROGRESS:
+        if not args.student:
+            raise ReportRefused("progress needs --student")
+        student_id = await _student_id(session, school_id, args.student)
+        return [await reports.build_progress(session, student_id, when, today=today)]
     if kind == ReportKind.CARD:
         if args.student:
             student_id = await _student_id(session, school_id, args.student)

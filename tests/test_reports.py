@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
@@ -263,6 +263,31 @@ async def test_grade_coverage(session: AsyncSession, world: World) -> None:
     assert report.ungraded_lessons == (0, 1, 0)
 
 
+async def test_progress_of_a_student(session: AsyncSession, world: World) -> None:
+    report = await reports.build_progress(session, world.petr, When.period(1), today=TODAY)
+    assert report.weeks[0] == world.q1_start - timedelta(days=world.q1_start.weekday())
+    assert all(
+        b - a == timedelta(days=7) for a, b in zip(report.weeks, report.weeks[1:], strict=False)
+    )
+    series = {s.subject: s for s in report.series}
+    assert list(series) == ["Информатика", "Математика", "Физкультура"]
+    math = series["Математика"]
+    assert math.count == 3  # the held grade is not the family's yet
+    week = report.weeks.index(world.day(3) - timedelta(days=world.day(3).weekday()))
+    assert math.averages[week] == pytest.approx(3.75)
+    assert math.averages[-1] == pytest.approx(3.75)
+    assert all(a is None for a in series["Информатика"].averages[:week])
+    assert series["Информатика"].averages[week] == 80.0
+
+
+async def test_attendance_by_week_adds_up(session: AsyncSession, world: World) -> None:
+    report = await reports.build_attendance(
+        session, world.school.class_7b, When(period_id=world.q1_id), today=TODAY
+    )
+    assert sum(w.lessons for w in report.weeks) == report.total.lessons == 11
+    assert sum(w.missed for w in report.weeks) == report.total.missed == 4
+
+
 async def test_unknown_class_or_period_is_refused(session: AsyncSession, world: World) -> None:
     with pytest.raises(reports.ReportNotFound):
         await reports.build_class_summary(session, 10**6, When(), today=TODAY)
@@ -298,6 +323,7 @@ async def _count_all(
         (reports.build_report_card, world.petr),
         (reports.build_school_summary, world.school.school_id),
         (reports.build_coverage, world.school.class_7b),
+        (reports.build_progress, world.petr),
     ]:
         async with session_factory() as session:
             with _statements(engine) as seen:

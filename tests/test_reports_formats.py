@@ -117,6 +117,30 @@ async def test_chat_messages_stay_under_the_limit_and_escape_names(
     assert all(joined.count(name) == 1 for name in names)
 
 
+async def test_charts_are_pictures_with_something_drawn(
+    session: AsyncSession, world: World
+) -> None:
+    from PIL import Image
+
+    from services.reports.charts import NoChart
+
+    when = When(period_id=world.q1_id)
+    charted = [
+        await reports.build_class_summary(session, world.school.class_7b, when, today=TODAY),
+        await reports.build_school_summary(session, world.school.school_id, when, today=TODAY),
+        await reports.build_attendance(session, world.school.class_7b, when, today=TODAY),
+        await reports.build_progress(session, world.petr, when, today=TODAY),
+    ]
+    for report in charted:
+        image = Image.open(io.BytesIO(reports.render(report, "png", RU))).convert("RGB")
+        assert image.size == (990, 550)
+        colours = image.getcolors(maxcolors=1 << 20) or []
+        assert len(colours) > 20  # lines, bars and Cyrillic labels, not blank
+    risk = await reports.build_risk(session, world.school.class_7b, when, today=TODAY)
+    with pytest.raises(NoChart):
+        reports.render(risk, "png", RU)
+
+
 # --- the console ------------------------------------------------------------------------------
 
 Parta = Callable[..., Awaitable[tuple[int, str, str]]]
@@ -152,6 +176,12 @@ async def test_cli_writes_every_built_report(parta: Parta, world: World, tmp_pat
     code, _, _ = await parta("school", "--period", "1", "--format", "pdf", "--out", school)
     assert code == 0
     assert "Сводка по школе" in _pdf_text(school.read_bytes())[0]
+    chart = tmp_path / "progress.png"
+    code, _, _ = await parta(
+        "progress", "--student", str(world.petr), "--format", "png", "--out", chart
+    )
+    assert code == 0
+    assert chart.read_bytes().startswith(b"\x89PNG")
     code, said, _ = await parta("coverage", "--class", "7B", "--period", "1")
     assert code == 0
     assert "Накопляемость — 7B" in said
@@ -175,8 +205,8 @@ async def test_cli_writes_every_built_report(parta: Parta, world: World, tmp_pat
 
 
 REFUSALS = [
-    (["progress", "--class", "7B"], 1, "not available yet"),
-    (["class", "--class", "7B", "--format", "png", "--out", "x.png"], 1, "png"),
+    (["progress", "--class", "7B"], 1, "needs --student"),
+    (["risk", "--class", "7B", "--format", "png", "--out", "x.png"], 1, "has no chart"),
     (["class", "--class", "9Z"], 1, "no class 9Z"),
     (["class"], 1, "needs --class"),
     (["card", "--student", "Никто Никтович"], 1, "no student"),

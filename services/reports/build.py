@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select
@@ -58,6 +58,7 @@ from services.diary.periods import PeriodInfo, current_period
 from services.reports.model import (
     AttendanceReport,
     AttendanceRow,
+    AttendanceWeek,
     CardLine,
     Category,
     Cell,
@@ -66,6 +67,8 @@ from services.reports.model import (
     CoverageRow,
     Distribution,
     Header,
+    ProgressReport,
+    ProgressSeries,
     ReportCard,
     ReportKind,
     RiskItem,
@@ -521,7 +524,7 @@ def _summarize(data: _ClassData, today: date) -> ClassSummary:
     )
 
 
-def _category(scale: ScaleSpec, value: str | None) -> Category:
+def category(scale: ScaleSpec, value: str | None) -> Category:
     if value is None:
         return Category.NOT_GRADED
     if not is_passing(scale, value):
@@ -531,10 +534,10 @@ def _category(scale: ScaleSpec, value: str | None) -> Category:
 
 def _student_category(summary: ClassSummary, row: SummaryRow) -> Category:
     """A student over every subject: not graded in one, else failing one, else good in all."""
-    found = {_category(s.scale, c.result) for s, c in zip(summary.subjects, row.cells, strict=True)}
-    for category in (Category.NOT_GRADED, Category.FAILING, Category.PASSING):
-        if category in found:
-            return category
+    found = {category(s.scale, c.result) for s, c in zip(summary.subjects, row.cells, strict=True)}
+    for worst in (Category.NOT_GRADED, Category.FAILING, Category.PASSING):
+        if worst in found:
+            return worst
     return Category.GOOD
 
 
@@ -612,7 +615,7 @@ async def build_school_summary(
                     figures.success,
                     figures.quality,
                     _distribution(
-                        _category(subject.scale, row.cells[i].result) for row in summary.rows
+                        category(subject.scale, row.cells[i].result) for row in summary.rows
                     ),
                     None,
                     None,
@@ -699,10 +702,24 @@ async def build_attendance(
         .where(Lesson.class_id == class_id, _lessons_in(data.span), Attendance.status.in_(_MISSED))
         .group_by(Lesson.date)
     )
-    ranked = sorted(((d, int(n)) for d, n in days), key=lambda x: (-x[1], x[0]))
+    missed_on = {d: int(n) for d, n in days}
+    ranked = sorted(missed_on.items(), key=lambda x: (-x[1], x[0]))
+    weeks: dict[date, list[int]] = {}
+    for day, count in sorted(data.lessons_on.items()):
+        week = weeks.setdefault(_monday(day), [0, 0])
+        week[0] += count * sum(1 for s in data.students if _in_stay(day, s.stay))
+        week[1] += missed_on.get(day, 0)
     return AttendanceReport(
-        _header(ReportKind.ATTENDANCE, data, today), rows, total, tuple(ranked[:busiest])
+        _header(ReportKind.ATTENDANCE, data, today),
+        rows,
+        total,
+        tuple(ranked[:busiest]),
+        tuple(AttendanceWeek(monday, n, m) for monday, (n, m) in weeks.items()),
     )
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
 
 
 def _borderline(scale: ScaleSpec, average: float, margin: float) -> bool:
@@ -791,12 +808,11 @@ async def build_risk(
     return RiskReport(_header(ReportKind.RISK, data, today), limits, tuple(items))
 
 
-async def build_report_card(
-    session: AsyncSession, student_id: int, when: When, *, today: date
-) -> ReportCard:
-    """A student's report card: every subject they were graded in during the span with the
-    period grade and the year grade, attendance and the class teacher (seven statements).
-    Grades are what the family may see on `today`; the class is the last one of the span."""
+async def _student_context(
+    session: AsyncSession, student_id: int, when: When, today: date
+) -> tuple[str, str, Span, list[Any], Any]:
+    """The student's name, school, the span, their stays in the span and the last of them
+    (two statements)."""
     teacher = aliased(Staff)
     stays = (
         await session.execute(
@@ -821,13 +837,24 @@ async def build_report_card(
     if not stays:
         raise ReportNotFound(f"no student with id {student_id} in a class of the current year")
     span = resolve_span(await _periods(session, stays[0][4]), when, today)
-    in_span = [
+    in_span: list[Any] = [
         s
         for s in stays
         if (s[6] is None or s[6] <= span.ends_on) and (s[7] is None or s[7] > span.starts_on)
-    ] or stays
+    ] or list(stays)
     last = max(in_span, key=lambda s: (s[6] or date.min, s[8]))
-    name, school, _, class_name, _, class_teacher = last[:6]
+    name_of, school_of = str(last[0]), str(last[1])
+    return name_of, school_of, span, in_span, last
+
+
+async def build_report_card(
+    session: AsyncSession, student_id: int, when: When, *, today: date
+) -> ReportCard:
+    """A student's report card: every subject they were graded in during the span with the
+    period grade and the year grade, attendance and the class teacher (seven statements).
+    Grades are what the family may see on `today`; the class is the last one of the span."""
+    name, school, span, in_span, last = await _student_context(session, student_id, when, today)
+    _, _, _, class_name, _, class_teacher = last[:6]
     subjects = await _subjects(
         session,
         TeachingAssignment.id.in_(select(Grade.assignment_id).where(Grade.student_id == student_id))
@@ -896,3 +923,61 @@ async def build_report_card(
     )
     attendance = _attendance_row(student_id, name, lessons, marks, [student_id])
     return ReportCard(header, student_id, tuple(lines), attendance)
+
+
+async def build_progress(
+    session: AsyncSession, student_id: int, when: When, *, today: date
+) -> ProgressReport:
+    """A student's weighted average per subject at the end of each week of the span (up to
+    today), from the grades the family may see (four statements)."""
+    name, school, span, _, last = await _student_context(session, student_id, when, today)
+    subjects = {
+        s.assignment_id: s
+        for s in await _subjects(
+            session,
+            TeachingAssignment.id.in_(
+                select(Grade.assignment_id).where(Grade.student_id == student_id)
+            ),
+        )
+    }
+    rows = await session.execute(
+        select(
+            Grade.assignment_id,
+            Grade.date,
+            func.sum(Grade.score * Grade.weight),
+            func.sum(Grade.weight),
+            func.count(Grade.id),
+        )
+        .where(
+            Grade.student_id == student_id,
+            visibility.family_visible(today),
+            Grade.date >= span.starts_on,
+            Grade.date <= span.ends_on,
+        )
+        .group_by(Grade.assignment_id, Grade.date)
+    )
+    end = min(span.ends_on, max(today, span.starts_on))
+    weeks = []
+    monday = _monday(span.starts_on)
+    while monday <= end:
+        weeks.append(monday)
+        monday += timedelta(days=7)
+    by_subject: dict[str, list[tuple[date, float, float, int]]] = defaultdict(list)
+    scales: dict[str, ScaleSpec] = {}
+    for aid, day, total, weights, count in rows:
+        subject = subjects[aid]
+        by_subject[subject.subject].append((day, float(total), float(weights), int(count)))
+        scales[subject.subject] = subject.scale
+    series = []
+    for title in sorted(by_subject):
+        graded = sorted(by_subject[title])
+        averages: list[float | None] = []
+        for week in weeks:
+            upto = [g for g in graded if g[0] < week + timedelta(days=7)]
+            weight = sum(g[2] for g in upto)
+            averages.append(sum(g[1] for g in upto) / weight if weight > 0 else None)
+        series.append(
+            ProgressSeries(title, scales[title], tuple(averages), sum(g[3] for g in graded))
+        )
+    header = Header(ReportKind.PROGRESS, school, span, today, class_name=last[3], student=name)
+    return ProgressReport(header, student_id, tuple(weeks), tuple(series))

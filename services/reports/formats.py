@@ -37,12 +37,14 @@ class Format(enum.StrEnum):
     TEXT = "text"
     XLSX = "xlsx"
     PDF = "pdf"
+    PNG = "png"
 
 
 MIME = {
     Format.TEXT: "text/plain",
     Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     Format.PDF: "application/pdf",
+    Format.PNG: "image/png",
 }
 
 
@@ -296,17 +298,31 @@ def pdf_bytes(docs: Sequence[Document], gettext: Gettext) -> bytes:
 
 def render(report: Report, fmt: Format | str, gettext: Gettext) -> bytes:
     """The report in `fmt`, its labels in the language of `gettext`: text (plain, UTF-8),
-    xlsx or pdf. For the chat, `chat_messages(document(report, gettext))`."""
+    xlsx, pdf or png (`charts.NoChart` for a report without a chart). For the chat,
+    `chat_messages(document(report, gettext))`. CPU-bound: a handler calls `render_async`."""
     return render_many([report], fmt, gettext)
 
 
 def render_many(reports: Sequence[Report], fmt: Format | str, gettext: Gettext) -> bytes:
     """Several reports in one file (every report card of a class): one after another in text,
     sheets side by side in Excel, each from a new page in PDF."""
-    docs = [document(report, gettext) for report in reports]
     fmt = Format(fmt)
+    if fmt is Format.PNG:
+        from services.reports.charts import chart_png
+
+        if len(reports) != 1:
+            raise ValueError("one chart per file")
+        return chart_png(reports[0], gettext)
+    docs = [document(report, gettext) for report in reports]
     if fmt is Format.XLSX:
         return xlsx_bytes(docs)
     if fmt is Format.PDF:
         return pdf_bytes(docs, gettext)
     return "\n\n".join(plain_text(doc) for doc in docs).encode("utf-8")
+
+
+async def render_async(report: Report, fmt: Format | str, gettext: Gettext) -> bytes:
+    """`render` in a worker thread, so the event loop keeps serving other updates."""
+    import asyncio
+
+    return await asyncio.to_thread(render, report, fmt, gettext)

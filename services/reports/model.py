@@ -33,6 +33,7 @@ BUILT_KINDS = (
     ReportKind.RISK,
     ReportKind.CARD,
     ReportKind.COVERAGE,
+    ReportKind.PROGRESS,
 )
 
 
@@ -212,11 +213,23 @@ class AttendanceRow:
 
 
 @dataclass(frozen=True)
+class AttendanceWeek:
+    monday: date
+    lessons: int  # student-lessons: each student's lessons of the week, added up
+    missed: int
+
+    @property
+    def present_share(self) -> float | None:
+        return (self.lessons - self.missed) / self.lessons if self.lessons else None
+
+
+@dataclass(frozen=True)
 class AttendanceReport:
     header: Header
     rows: tuple[AttendanceRow, ...]
     total: AttendanceRow
     busiest_days: tuple[tuple[date, int], ...]  # days with the most absences, most first
+    weeks: tuple[AttendanceWeek, ...] = ()
 
 
 class RiskReason(enum.StrEnum):
@@ -278,6 +291,24 @@ class CoverageReport:
 
 
 @dataclass(frozen=True)
+class ProgressSeries:
+    """A subject's weighted average at the end of each week (None before its first grade)."""
+
+    subject: str
+    scale: ScaleSpec
+    averages: tuple[float | None, ...]  # one per week of `ProgressReport.weeks`
+    count: int
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    header: Header
+    student_id: int
+    weeks: tuple[date, ...]  # Mondays
+    series: tuple[ProgressSeries, ...]
+
+
+@dataclass(frozen=True)
 class CardLine:
     subject: str
     teacher: str
@@ -297,4 +328,12 @@ class ReportCard:
     attendance: AttendanceRow
 
 
-Report = ClassSummary | SchoolSummary | AttendanceReport | RiskReport | ReportCard | CoverageReport
+Report = (
+    ClassSummary
+    | SchoolSummary
+    | AttendanceReport
+    | RiskReport
+    | ReportCard
+    | CoverageReport
+    | ProgressReport
+)

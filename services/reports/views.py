@@ -20,6 +20,7 @@ from services.reports.model import (
     ClassSummary,
     CoverageReport,
     Header,
+    ProgressReport,
     Report,
     ReportCard,
     ReportKind,
@@ -116,6 +117,7 @@ def _title(kind: ReportKind, _: Gettext) -> str:
         ReportKind.CLASS: _("Class summary"),
         ReportKind.SCHOOL: _("School summary"),
         ReportKind.COVERAGE: _("Grade coverage"),
+        ReportKind.PROGRESS: _("Progress"),
         ReportKind.ATTENDANCE: _("Attendance"),
         ReportKind.RISK: _("Students at risk"),
         ReportKind.CARD: _("Report card"),
@@ -310,6 +312,41 @@ def coverage(report: CoverageReport, _: Gettext) -> Document:
     )
 
 
+def progress(report: ProgressReport, _: Gettext) -> Document:
+    rows = []
+    for line in report.series:
+        given = [a for a in line.averages if a is not None]
+        first, now = (given[0], given[-1]) if given else (None, None)
+        change = now - first if first is not None and now is not None else None
+        rows.append(
+            (
+                _t(line.subject),
+                _n(line.count, INT),
+                _n(first),
+                _n(now, bad=now is not None and not average_passes(line.scale, now)),
+                _n(change),
+            )
+        )
+    weekly = tuple((_t(line.subject), *(_n(a) for a in line.averages)) for line in report.series)
+    return Document(
+        f"{_title(ReportKind.PROGRESS, _)} — {report.header.student}",
+        _lines(report.header, _),
+        (
+            Sheet(
+                _("Progress"),
+                (_("Subject"), _("Grades"), _("First week"), _("Now"), _("Change")),
+                tuple(rows),
+            ),
+            Sheet(
+                _("By week"),
+                (_("Subject"), *(w.strftime("%d.%m") for w in report.weeks)),
+                weekly,
+                chat=False,
+            ),
+        ),
+    )
+
+
 def _pct(share: float | None) -> str:
     return "—" if share is None else f"{share * 100:.0f}%"
 
@@ -333,12 +370,22 @@ def attendance(report: AttendanceReport, _: Gettext) -> Document:
     rows = tuple((_t(row.name), *_attendance_cells(row)) for row in report.rows)
     total = (_t(_("Class total")), *_attendance_cells(report.total))
     days = tuple((_t(_day(day)), _n(count, INT)) for day, count in report.busiest_days)
+    weeks = tuple(
+        (_t(_day(w.monday)), _n(w.lessons, INT), _n(w.missed, INT), _n(w.present_share, PERCENT))
+        for w in report.weeks
+    )
     return Document(
         f"{_title(ReportKind.ATTENDANCE, _)} — {report.header.class_name}",
         _lines(report.header, _),
         (
             Sheet(_("Attendance"), (_("Student"), *_attendance_header(_)), rows, (total,)),
             Sheet(_("Most absences"), (_("Day"), _("Absences")), days),
+            Sheet(
+                _("By week"),
+                (_("Week"), _("Lessons"), _("Absences"), _("Attended")),
+                weeks,
+                chat=False,
+            ),
         ),
     )
 
@@ -439,4 +486,6 @@ def document(report: Report, gettext: Gettext) -> Document:
         return school_summary(report, gettext)
     if isinstance(report, CoverageReport):
         return coverage(report, gettext)
+    if isinstance(report, ProgressReport):
+        return progress(report, gettext)
     return report_card(report, gettext)
