@@ -15,8 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from db.enums import GradeKind
 from db.models import Grade, Lesson, TeachingAssignment
 from services import reports
+from services.core.actors import load_actor
+from services.core.errors import DomainError
 from services.reports import RiskReason, RiskThresholds, When
+from services.reports.access import card_attendance, may_have, require_report
 from tests import clock
+from tests import factories as f
 from tests.reports_world import World, add_students, make_world
 
 TODAY = clock.school_today()
@@ -286,6 +290,33 @@ async def test_attendance_by_week_adds_up(session: AsyncSession, world: World) -
     )
     assert sum(w.lessons for w in report.weeks) == report.total.lessons == 11
     assert sum(w.missed for w in report.weeks) == report.total.missed == 4
+
+
+async def test_who_may_have_which_report(session: AsyncSession, world: World) -> None:
+    school = world.school
+    actors = {tid: await load_actor(session, tid) for tid in (f.TEACHER, f.HEAD, f.TRUSTED)}
+    actors |= {tid: await load_actor(session, tid) for tid in (f.PARENT, f.OTHER_PARENT)}
+    kinds = reports.ReportKind
+    teacher, head, trusted = actors[f.TEACHER], actors[f.HEAD], actors[f.TRUSTED]
+    assert await may_have(session, teacher, kinds.CLASS, school.class_7b)  # teaches 7B math
+    assert not await may_have(session, teacher, kinds.CLASS, school.class_5a)
+    assert not await may_have(session, teacher, kinds.SCHOOL, school.school_id)
+    assert await may_have(session, head, kinds.SCHOOL, school.school_id)
+    assert await may_have(session, head, kinds.RISK, school.class_5a)
+    # a trusted person with the grades scope gets the card, without attendance (no scope)
+    assert await may_have(session, trusted, kinds.CARD, world.petr)
+    assert not await card_attendance(session, trusted, world.petr)
+    assert await card_attendance(session, actors[f.PARENT], world.petr)
+    assert not await may_have(session, actors[f.OTHER_PARENT], kinds.CARD, world.petr)
+    with pytest.raises(DomainError):
+        await require_report(session, teacher, kinds.ATTENDANCE, school.class_5a)
+    card = await reports.build_report_card(
+        session, world.petr, When.period(1), today=TODAY, attendance=False
+    )
+    assert card.attendance is None
+    text = reports.render(card, "text", lambda m: m).decode()
+    assert "Lessons" not in text
+    assert "Математика" in text
 
 
 async def test_unknown_class_or_period_is_refused(session: AsyncSession, world: World) -> None:

@@ -848,7 +848,12 @@ async def _student_context(
 
 
 async def build_report_card(
-    session: AsyncSession, student_id: int, when: When, *, today: date
+    session: AsyncSession,
+    student_id: int,
+    when: When,
+    *,
+    today: date,
+    attendance: bool = True,
 ) -> ReportCard:
     """A student's report card: every subject they were graded in during the span with the
     period grade and the year grade, attendance and the class teacher (seven statements).
@@ -921,8 +926,8 @@ async def build_report_card(
         class_teacher=class_teacher,
         student=name,
     )
-    attendance = _attendance_row(student_id, name, lessons, marks, [student_id])
-    return ReportCard(header, student_id, tuple(lines), attendance)
+    presence = _attendance_row(student_id, name, lessons, marks, [student_id])
+    return ReportCard(header, student_id, tuple(lines), presence if attendance else None)
 
 
 async def build_progress(

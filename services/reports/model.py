@@ -325,7 +325,7 @@ class ReportCard:
     header: Header
     student_id: int
     lines: tuple[CardLine, ...]
-    attendance: AttendanceRow
+    attendance: AttendanceRow | None  # None: the reader may not see attendance
 
 
 Report = (

@@ -449,23 +449,26 @@ def report_card(report: ReportCard, _: Gettext) -> Document:
                 _grade(line.year_value, _, bad=_fails(line.scale, line.year_value)),
             )
         )
-    a = report.attendance
-    return Document(
-        f"{_title(ReportKind.CARD, _)} — {report.header.student}",
-        _lines(report.header, _),
-        (
-            Sheet(
-                _("Report card"),
-                (_("Subject"), _("Teacher"), _("Average"), _("Grades"), _("Period"), _("Year")),
-                tuple(rows),
-            ),
+    sheets = [
+        Sheet(
+            _("Report card"),
+            (_("Subject"), _("Teacher"), _("Average"), _("Grades"), _("Period"), _("Year")),
+            tuple(rows),
+        )
+    ]
+    if report.attendance is not None:
+        sheets.append(
             Sheet(
                 _("Attendance"),
                 _attendance_header(_),
-                (_attendance_cells(a),),
+                (_attendance_cells(report.attendance),),
                 wide_first=False,
-            ),
-        ),
+            )
+        )
+    return Document(
+        f"{_title(ReportKind.CARD, _)} — {report.header.student}",
+        _lines(report.header, _),
+        tuple(sheets),
         (_("* proposed from the average, not set by the teacher yet"),),
     )
 
