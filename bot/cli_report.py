@@ -21,7 +21,7 @@ from sqlalchemy import select
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from services.reports import Report
+    from services.reports import Report, ReportKind, When
 
 KINDS = ("class", "school", "attendance", "risk", "coverage", "card", "progress")
 FORMATS = ("xlsx", "pdf", "png", "text")
@@ -94,15 +94,14 @@ async def make_report(
 async def _build(
     session: AsyncSession,
     school_id: int,
-    kind: object,
+    kind: ReportKind,
     args: argparse.Namespace,
-    when: object,
+    when: When,
     today: date,
 ) -> list[Report]:
     from services import reports
-    from services.reports import ReportKind, When
+    from services.reports import ReportKind
 
-    assert isinstance(when, When)
     if kind == ReportKind.SCHOOL:
         return [await reports.build_school_summary(session, school_id, when, today=today)]
     class_id = await _class_id(session, school_id, args.class_name) if args.class_name else None
