@@ -1,5 +1,5 @@
 """The `parta` console script: run, db upgrade, demo seed, codes issue, year new, backup and
-restore, import and export, calendar."""
+restore, import and export, calendar, report."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import workers
 from bot.cli_calendar import add_parser as add_calendar_parser
+from bot.cli_report import ReportRefused
+from bot.cli_report import add_parser as add_report_parser
 from bot.cli_roster import InvalidInput
 from bot.cli_roster import add_parsers as add_roster_parsers
 from bot.cli_year import add_parser as add_year_parser
@@ -329,6 +331,20 @@ async def _calendar(settings: Settings, args: argparse.Namespace) -> None:
     print(line)
 
 
+async def _report(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.cli_report import make_report
+
+    if args.out is None and args.format != "text":
+        raise CliError(f"--out is required for --format {args.format}")
+    await _migrate(settings)
+    data, what = await make_report(settings.database_url, settings.default_locale, args)
+    if args.out is None:
+        sys.stdout.write(data.decode("utf-8"))
+        return
+    args.out.write_bytes(data)
+    print(f"{what} written: {args.out}")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parta", description="Parta, a school diary bot")
     parser.add_argument("--version", action="version", version=f"parta {version()}")
@@ -373,6 +389,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_roster_parsers(commands)
     add_calendar_parser(commands)
+    add_report_parser(commands)
     return parser
 
 
@@ -417,13 +434,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_roster(settings, args))
         elif args.command == "calendar":
             asyncio.run(_calendar(settings, args))
+        elif args.command == "report":
+            asyncio.run(_report(settings, args))
     except InvalidInput as exc:
         print("\n".join(exc.lines))
         return 1
     except CliError as exc:
         print(f"parta: {exc}", file=sys.stderr)
         return 2
-    except InputRefused as exc:
+    except (InputRefused, ReportRefused) as exc:
         print(f"parta: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

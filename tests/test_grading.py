@@ -18,6 +18,7 @@ from services.core.grading import (
     default_weight,
     display_value,
     grades_needed,
+    is_good,
     is_passing,
     keyboard_values,
     parse_grade,
@@ -349,3 +350,20 @@ def test_calculator_limit_and_other_scales() -> None:
 def test_calculator_rejects_bad_weight() -> None:
     with pytest.raises(InvalidGrade):
         grades_needed(FIVE, [(3, 1)], "5", weight=0)
+
+
+@pytest.mark.parametrize(
+    ("code", "good", "not_good"),
+    [
+        ("five", ["4", "4-", "5", "5-"], ["3+", "3", "2"]),
+        ("ten", ["7", "10"], ["6", "4", "1"]),
+        ("hundred", ["75", "100"], ["74", "50", "0"]),
+        ("pass_fail", ["pass"], ["fail"]),
+    ],
+)
+def test_good_values_per_scale(code: str, good: list[str], not_good: list[str]) -> None:
+    """ "Качество знаний" counts good and excellent values: the midpoint between the pass mark
+    and the top (a five-point "3+" rounds to 3, not good); a pass of pass/fail is good."""
+    spec = ScaleSpec.default(code)
+    assert all(is_good(spec, v) for v in good)
+    assert not any(is_good(spec, v) for v in not_good)

@@ -13,6 +13,9 @@ row. Conventions:
   clamped to the scale; period grades never carry modifiers.
 * A single value passes when its rounded score reaches `pass_score` (so "3-" passes a
   five-point scale whose pass mark is 3, and "2+" does not).
+* A value is *good* (it counts for "качество знаний") when its rounded score reaches the
+  midpoint between the pass mark and the top: "4" and "5" of five, 7..10 of ten, 75..100 of
+  a hundred; on a pass/fail scale a pass is good (it never lowers the quality figure).
 """
 
 from __future__ import annotations
@@ -260,6 +263,20 @@ def is_passing(spec: ScaleSpec, value: str) -> bool:
     if spec.kind is ScaleKind.PASS_FAIL:
         return score >= 1.0
     return float(period_value(spec, score)) + _EPS >= spec.pass_score
+
+
+def good_score(spec: ScaleSpec) -> float:
+    """The lowest rounded score that counts as good (module docstring): 4 of five."""
+    if spec.kind is ScaleKind.PASS_FAIL:
+        return spec.pass_score
+    return spec.pass_score + (spec.max_score - spec.pass_score) / 2
+
+
+def is_good(spec: ScaleSpec, value: str) -> bool:
+    """Whether a value is good or excellent ("4" and "5" of five; a pass of pass/fail)."""
+    if spec.kind is ScaleKind.PASS_FAIL:
+        return is_passing(spec, value)
+    return float(period_value(spec, score_of(spec, value))) + _EPS >= good_score(spec)
 
 
 def average_passes(spec: ScaleSpec, average: float) -> bool:
