@@ -197,6 +197,8 @@ async def _seen_threshold(
     navigating inside them only reads it."""
     if actor.account_id is None:
         return None
+    if not entry and child.preloaded.has_seen:
+        return child.preloaded.seen_at
     if not entry:
         return await session.scalar(
             select(GradesSeen.seen_at).where(
@@ -307,6 +309,7 @@ async def grades_view(
         period_id=period_id,
         now=now,
         year_id=year_id,
+        seen=not entry,
     )
     seen_at = await _seen_threshold(session, actor, child, entry=entry, now=now)
     subjects = await subject_summaries(session, child, period, seen_at=seen_at)
