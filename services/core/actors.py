@@ -23,6 +23,7 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
+    type_coerce,
     union_all,
     update,
 )
@@ -134,13 +135,16 @@ def _actor_statement(telegram_id: int, now: datetime) -> CompoundSelect[Any]:
             cast(null() if c is None else c, String).label(f"t{i}")
             for i, c in enumerate(columns[3:6], 1)
         ]
-        at = columns[6] if len(columns) > 6 and columns[6] is not None else null()
+        # a typed NULL (PostgreSQL types a UNION pairwise: NULL with NULL would make text),
+        # the value itself not CAST (SQLite would turn the stored text into a number)
+        at = columns[6] if len(columns) > 6 and columns[6] is not None else None
+        moment = cast(null(), UTCDateTime) if at is None else type_coerce(at, UTCDateTime)
         tail = enrolment.stint_columns(stint) if stay else no_stint
         return [
             literal(kind, Integer).label("kind"),
             *ints,
             *texts,
-            cast(at, UTCDateTime).label("at"),
+            moment.label("at"),
             *tail,
         ]
 
