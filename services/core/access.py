@@ -139,7 +139,7 @@ async def _teaches_class(session: AsyncSession, staff_id: int, class_id: int) ->
 # --- what the policy learnt during this session ----------------------------------------------
 #
 # A session serves one update. The facts the lesson and class rules read (who teaches a
-# lesson, whose school a class is in) are kept in `session.info` once read, by the rule itself
+# lesson or an assignment, whose school a class is in) are kept in `session.info` once read, by the rule itself
 # or by whoever loaded them with the lesson (`remember_lesson`), so a screen that asks several
 # questions about one lesson reads them once. A write that changes them forgets them
 # (`forget_lesson`).
@@ -290,18 +290,25 @@ async def _can_on_assignment(
     """Its teacher writes (period grades); the class teacher and head/admin read."""
     if not actor.is_staff or actor.staff_id is None:
         return False
-    row = (
-        await session.execute(
-            select(
-                TeachingAssignment.teacher_id, TeachingAssignment.class_id, SchoolClass.school_id
-            )
-            .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
-            .where(TeachingAssignment.id == assignment_id)
-        )
-    ).first()
+    memo = _memo(session)
+    key = ("assignment", assignment_id)
+    row = memo.get(key)
     if row is None:
-        return False
-    teacher_id, class_id, school_id = row
+        row = (
+            await session.execute(
+                select(
+                    TeachingAssignment.teacher_id,
+                    TeachingAssignment.class_id,
+                    SchoolClass.school_id,
+                )
+                .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
+                .where(TeachingAssignment.id == assignment_id)
+            )
+        ).first()
+        if row is None:
+            return False
+        memo[key] = row = tuple(row)
+    teacher_id, class_id, school_id = row  # type: ignore[misc]
     if actor.staff_id == teacher_id:
         return True
     if action == Action.WRITE_ASSIGNMENT:

@@ -35,6 +35,7 @@ from db.models import (
     AcademicYear,
     Account,
     Guardianship,
+    School,
     SchoolClass,
     Staff,
     StaffRoleGrant,
@@ -79,6 +80,8 @@ class Actor:
     roles: frozenset[Role] = field(default_factory=frozenset)
     staff_id: int | None = None
     school_id: int | None = None
+    #: the time zone of a staff member's school (read with the actor; None for families)
+    school_timezone: str | None = None
     class_teacher_of: tuple[int, ...] = ()
     children: tuple[ChildRef, ...] = ()
     current_student_id: int | None = None
@@ -160,9 +163,9 @@ def _actor_statement(telegram_id: int, now: datetime) -> CompoundSelect[Any]:
             *row(_ACCOUNT, Account.id, Account.current_student_id, Account.is_active,
                  Account.full_name, Account.locale, Account.language_code)
         ).where(Account.telegram_id == telegram_id),  # fmt: skip
-        select(*row(_STAFF, Staff.id, Staff.school_id, None, None, None, None)).where(
-            Staff.account_id == account_id
-        ),
+        select(*row(_STAFF, Staff.id, Staff.school_id, None, School.timezone, None, None))
+        .join(School, School.id == Staff.school_id)
+        .where(Staff.account_id == account_id),
         select(*row(_GRANT, None, None, None, StaffRoleGrant.role, None, None)).where(
             StaffRoleGrant.staff_id == staff_id
         ),
@@ -213,6 +216,7 @@ async def load_actor(
     staff = by_kind.get(_STAFF)
     staff_id: int | None = staff[0][0] if staff else None
     school_id: int | None = staff[0][1] if staff else None
+    school_timezone: str | None = staff[0][3] if staff else None
     roles.update(_STAFF_ROLE_MAP[StaffRole(grant[3])] for grant in by_kind.get(_GRANT, ()))
     class_ids = tuple(found[0] for found in by_kind.get(_CLASS, ()))
     if class_ids:
@@ -257,6 +261,7 @@ async def load_actor(
         roles=frozenset(roles),
         staff_id=staff_id,
         school_id=school_id,
+        school_timezone=school_timezone,
         class_teacher_of=class_ids,
         children=tuple(children),
         current_student_id=current_student_id,
