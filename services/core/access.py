@@ -169,6 +169,15 @@ def remember_lesson(session: AsyncSession, lesson_id: int, facts: LessonFacts) -
     memo[("class_school", facts.class_id)] = facts.school_id
 
 
+def remember_assignment(
+    session: AsyncSession, assignment_id: int, teacher_id: int, class_id: int, school_id: int
+) -> None:
+    """Keep an assignment's facts (and its class's school) for the rest of the session."""
+    memo = _memo(session)
+    memo[("assignment", assignment_id)] = (teacher_id, class_id, school_id)
+    memo[("class_school", class_id)] = school_id
+
+
 def forget_lesson(session: AsyncSession, lesson_id: int) -> None:
     """The lesson's teachers changed: read them again next time."""
     _memo(session).pop(("lesson", lesson_id), None)
