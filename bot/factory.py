@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
@@ -32,7 +31,7 @@ from bot.middlewares import (
 from bot.notifier import Notifier
 from bot.rendering import Renderer
 from bot.scheduler import start_scheduler, stop_scheduler
-from bot.telegram import FloodWaitMiddleware
+from bot.telegram import FloodWaitMiddleware, KeptResponseSession
 from handlers import create_routers
 from services.people.codes import CodeKeys
 
@@ -49,9 +48,9 @@ def create_bot(
     out short 429s (tests pass the fake Bot API's virtual clock)."""
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is not set")
-    session = AiohttpSession()
+    session = KeptResponseSession()
     if settings.telegram_api_url:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        session = KeptResponseSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     session.middleware(FloodWaitMiddleware(clock=clock, sleep=sleep))
     return Bot(
         token=settings.bot_token.get_secret_value(),

@@ -138,11 +138,11 @@ async def _teaches_class(session: AsyncSession, staff_id: int, class_id: int) ->
 
 # --- what the policy learnt during this session ----------------------------------------------
 #
-# A session serves one update. The facts the lesson and class rules read (who teaches a
-# lesson or an assignment, whose school a class is in) are kept in `session.info` once read, by the rule itself
-# or by whoever loaded them with the lesson (`remember_lesson`), so a screen that asks several
-# questions about one lesson reads them once. A write that changes them forgets them
-# (`forget_lesson`).
+# A session serves one update. The facts the lesson, assignment and class rules read (who
+# teaches a lesson or an assignment, whose school a class is in) are kept in `session.info`
+# once read, by the rule itself or by whoever loaded them with the lesson or the assignment
+# (`remember_lesson`, `remember_assignment`), so a screen that asks several questions about
+# one lesson reads them once. A write that changes them forgets them (`forget_lesson`).
 
 _MEMO = "parta.access_facts"
 
@@ -301,8 +301,10 @@ async def _can_on_assignment(
         return False
     memo = _memo(session)
     key = ("assignment", assignment_id)
-    row = memo.get(key)
-    if row is None:
+    known = memo.get(key)
+    if isinstance(known, tuple):
+        facts: tuple[int, int, int] = known
+    else:
         row = (
             await session.execute(
                 select(
@@ -316,8 +318,9 @@ async def _can_on_assignment(
         ).first()
         if row is None:
             return False
-        memo[key] = row = tuple(row)
-    teacher_id, class_id, school_id = row  # type: ignore[misc]
+        facts = (row[0], row[1], row[2])
+        remember_assignment(session, assignment_id, *facts)
+    teacher_id, class_id, school_id = facts
     if actor.staff_id == teacher_id:
         return True
     if action == Action.WRITE_ASSIGNMENT:

@@ -7,17 +7,19 @@ school-issued code links them (see the linking service).
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
-
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CompoundSelect,
     Date,
     Integer,
     Select,
     String,
+    bindparam,
     cast,
     literal,
     literal_column,
@@ -115,16 +117,22 @@ _STAFF_ROLE_MAP = {
 _ACCOUNT, _STAFF, _GRANT, _CLASS, _OWN, _GUARDED, _TRUSTED = range(7)
 
 
-def _actor_statement(telegram_id: int, now: datetime) -> CompoundSelect[Any]:
+@functools.cache
+def _actor_statement() -> CompoundSelect[Any]:
     """Everything `load_actor` reads, in one statement: a UNION ALL of one branch per kind of
     row (the account, its staff record, role grants, classes led, the own student record,
     guarded and trusted students with their current-year stays). Every branch has the same
-    columns: ``kind, n1, n2, n3, t1, t2, t3, at`` and then `enrolment.stint_columns`."""
+    columns: ``kind, n1, n2, n3, t1, t2, t3, at`` and then `enrolment.stint_columns`.
+
+    Built once (building it costs more than running it) with the parameters ``telegram_id``
+    and ``now``."""
+    telegram_id = bindparam("telegram_id", type_=BigInteger)
+    now = bindparam("now", type_=UTCDateTime)
     account_id = select(Account.id).where(Account.telegram_id == telegram_id).scalar_subquery()
     staff_id = select(Staff.id).where(Staff.account_id == account_id).scalar_subquery()
     stint = enrolment.stints()
     stint_types = (Integer, Integer, String, Integer, Integer, Date, Date, String)
-    no_stint = [
+    no_stint: list[Any] = [
         cast(null(), kind).label(column.name)
         for kind, column in zip(stint_types, enrolment.stint_columns(stint), strict=True)
     ]
@@ -153,16 +161,23 @@ def _actor_statement(telegram_id: int, now: datetime) -> CompoundSelect[Any]:
 
     def students(kind: int, *extra: Any) -> Select[Any]:
         scopes, expires_at = extra or (None, None)
-        return select(
-            *row(kind, Student.id, Student.school_id, scopes, Student.full_name, None, None,
-                 expires_at, stay=True)
-        ).outerjoin(stint, stint.c.student_id == Student.id)  # fmt: skip
+        columns = (Student.id, Student.school_id, scopes, Student.full_name, None, None)
+        return select(*row(kind, *columns, expires_at, stay=True)).outerjoin(
+            stint, stint.c.student_id == Student.id
+        )
 
     branches = [
         select(
-            *row(_ACCOUNT, Account.id, Account.current_student_id, Account.is_active,
-                 Account.full_name, Account.locale, Account.language_code)
-        ).where(Account.telegram_id == telegram_id),  # fmt: skip
+            *row(
+                _ACCOUNT,
+                Account.id,
+                Account.current_student_id,
+                Account.is_active,
+                Account.full_name,
+                Account.locale,
+                Account.language_code,
+            )
+        ).where(Account.telegram_id == telegram_id),
         select(*row(_STAFF, Staff.id, Staff.school_id, None, School.timezone, None, None))
         .join(School, School.id == Staff.school_id)
         .where(Staff.account_id == account_id),
@@ -193,17 +208,16 @@ async def load_actor(
     reactivates an account that had blocked the bot and came back (one UPDATE, only then).
     """
     now = utcnow()
-    rows = (await session.execute(_actor_statement(telegram_id, now))).all()
+    statement = _actor_statement()
+    found_rows = await session.execute(statement, {"telegram_id": telegram_id, "now": now})
+    rows = found_rows.all()
     by_kind: dict[int, list[Any]] = {}
     for found in rows:
         by_kind.setdefault(found[0], []).append(found[1:])
     accounts = by_kind.get(_ACCOUNT)
     if not accounts:
         return Actor(telegram_id=telegram_id)
-    account_id, current_student_id, is_active, full_name, locale, known_language = (
-        accounts[0][0], accounts[0][1], accounts[0][2], accounts[0][3], accounts[0][4],
-        accounts[0][5],
-    )  # fmt: skip
+    account_id, current_student_id, is_active, full_name, locale, known_language = accounts[0][:6]
     changes: dict[str, Any] = {}
     if not is_active:
         changes["is_active"] = True

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.enums import PeriodKind, ScaleKind
+from db.jsonrows import json_rows
 from db.models import (
     AcademicYear,
     Enrollment,
@@ -24,7 +25,6 @@ from db.models import (
     Subject,
     TeachingAssignment,
 )
-from db.jsonrows import json_rows
 from db.upsert import upsert
 from services.core import audit, enrolment
 from services.core.access import Action, can, denied, remember_assignment, require
