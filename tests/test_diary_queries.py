@@ -54,9 +54,6 @@ def counting(engine: AsyncEngine) -> Iterator[list[str]]:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
-SEEN: dict[str, list[str]] = {}
-
-
 def _screen_statements(statements: list[str]) -> int:
     """How many of the statements belong to the screen (the stamp left out)."""
     return len([s for s in statements if STAMP not in s])
@@ -114,7 +111,8 @@ async def _measure(app: App, engine: AsyncEngine) -> dict[str, int]:
         for command in commands:
             with counting(engine) as statements:
                 await user.send(command)
-            assert user.last is not None and user.last.text, (role, command)
+            assert user.last is not None, (role, command)
+            assert user.last.text, (role, command)
             counts[f"{role}:{command}"] = _screen_statements(statements)
     assert app.fake.errors == []
     return counts

@@ -28,9 +28,7 @@ class JournalCtx(Ctx):
             if self.actor.school_timezone is not None:  # staff: read with the actor
                 zone = zone_of(self.actor.school_timezone, self.settings.timezone)
             else:
-                zone = await school_zone(
-                    self.session, self.actor.school_id, self.settings.timezone
-                )
+                zone = await school_zone(self.session, self.actor.school_id, self.settings.timezone)
             self._today = local_date(utcnow(), zone)
         return self._today
 
