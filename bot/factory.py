@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
@@ -34,7 +33,7 @@ from bot.middlewares.throttle import Throttle, ThrottleMiddleware
 from bot.notifier import Notifier
 from bot.rendering import Renderer
 from bot.scheduler import start_scheduler, stop_scheduler
-from bot.telegram import FloodWaitMiddleware
+from bot.telegram import FloodWaitMiddleware, KeptResponseSession
 from handlers import create_routers
 from services.people.codes import CodeKeys
 from services.people.opened import OpenedFlusher, OpenedStamps
@@ -52,9 +51,9 @@ def create_bot(
     out short 429s (tests pass the fake Bot API's virtual clock)."""
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is not set")
-    session = AiohttpSession()
+    session = KeptResponseSession()
     if settings.telegram_api_url:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        session = KeptResponseSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     # outermost: an update's read transaction ends before any wait for Telegram
     session.middleware(ReleaseConnection())
     session.middleware(FloodWaitMiddleware(clock=clock, sleep=sleep))

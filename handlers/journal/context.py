@@ -12,7 +12,7 @@ from markupsafe import Markup
 from bot.telegram import plain_text
 from handlers.context import Ctx
 from services.core.errors import DomainError
-from services.core.schooltime import local_date, utcnow
+from services.core.schooltime import local_date, utcnow, zone_of
 from services.people.school import school_zone
 
 
@@ -25,7 +25,10 @@ class JournalCtx(Ctx):
     async def today(self) -> date:
         """Today in the school's time zone (looked up once per update)."""
         if self._today is None:
-            zone = await school_zone(self.session, self.actor.school_id, self.settings.timezone)
+            if self.actor.school_timezone is not None:  # staff: read with the actor
+                zone = zone_of(self.actor.school_timezone, self.settings.timezone)
+            else:
+                zone = await school_zone(self.session, self.actor.school_id, self.settings.timezone)
             self._today = local_date(utcnow(), zone)
         return self._today
 

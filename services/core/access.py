@@ -136,8 +136,88 @@ async def _teaches_class(session: AsyncSession, staff_id: int, class_id: int) ->
     return found is not None
 
 
+# --- what the policy learnt during this session ----------------------------------------------
+#
+# A session serves one update. The facts the lesson, assignment and class rules read (who
+# teaches a lesson or an assignment, whose school a class is in) are kept in `session.info`
+# once read, by the rule itself or by whoever loaded them with the lesson or the assignment
+# (`remember_lesson`, `remember_assignment`), so a screen that asks several questions about
+# one lesson reads them once. A write that changes them forgets them (`forget_lesson`).
+
+_MEMO = "parta.access_facts"
+
+
+@dataclass(frozen=True)
+class LessonFacts:
+    """What the lesson rules read of a lesson."""
+
+    teacher_id: int
+    replacement_teacher_id: int | None
+    class_id: int
+    school_id: int
+
+
+def _memo(session: AsyncSession) -> dict[tuple[str, int], object]:
+    memo: dict[tuple[str, int], object] = session.info.setdefault(_MEMO, {})
+    return memo
+
+
+def remember_lesson(session: AsyncSession, lesson_id: int, facts: LessonFacts) -> None:
+    """Keep a lesson's facts (and its class's school) for the rest of the session."""
+    memo = _memo(session)
+    memo[("lesson", lesson_id)] = facts
+    memo[("class_school", facts.class_id)] = facts.school_id
+
+
+def remember_assignment(
+    session: AsyncSession, assignment_id: int, teacher_id: int, class_id: int, school_id: int
+) -> None:
+    """Keep an assignment's facts (and its class's school) for the rest of the session."""
+    memo = _memo(session)
+    memo[("assignment", assignment_id)] = (teacher_id, class_id, school_id)
+    memo[("class_school", class_id)] = school_id
+
+
+def forget_lesson(session: AsyncSession, lesson_id: int) -> None:
+    """The lesson's teachers changed: read them again next time."""
+    _memo(session).pop(("lesson", lesson_id), None)
+
+
 async def _class_school(session: AsyncSession, class_id: int) -> int | None:
-    return await session.scalar(select(SchoolClass.school_id).where(SchoolClass.id == class_id))
+    memo = _memo(session)
+    key = ("class_school", class_id)
+    if key in memo:
+        return memo[key]  # type: ignore[return-value]
+    school_id = await session.scalar(
+        select(SchoolClass.school_id).where(SchoolClass.id == class_id)
+    )
+    if school_id is not None:
+        memo[key] = school_id
+    return school_id
+
+
+async def _lesson_facts(session: AsyncSession, lesson_id: int) -> LessonFacts | None:
+    known = _memo(session).get(("lesson", lesson_id))
+    if isinstance(known, LessonFacts):
+        return known
+    row = (
+        await session.execute(
+            select(
+                TeachingAssignment.teacher_id,
+                Lesson.replacement_teacher_id,
+                Lesson.class_id,
+                SchoolClass.school_id,
+            )
+            .join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
+            .join(SchoolClass, SchoolClass.id == Lesson.class_id)
+            .where(Lesson.id == lesson_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    facts = LessonFacts(*row)
+    remember_lesson(session, lesson_id, facts)
+    return facts
 
 
 def _school_wide(actor: Actor, school_id: int | None, *roles: Role) -> bool:
@@ -219,18 +299,28 @@ async def _can_on_assignment(
     """Its teacher writes (period grades); the class teacher and head/admin read."""
     if not actor.is_staff or actor.staff_id is None:
         return False
-    row = (
-        await session.execute(
-            select(
-                TeachingAssignment.teacher_id, TeachingAssignment.class_id, SchoolClass.school_id
+    memo = _memo(session)
+    key = ("assignment", assignment_id)
+    known = memo.get(key)
+    if isinstance(known, tuple):
+        facts: tuple[int, int, int] = known
+    else:
+        row = (
+            await session.execute(
+                select(
+                    TeachingAssignment.teacher_id,
+                    TeachingAssignment.class_id,
+                    SchoolClass.school_id,
+                )
+                .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
+                .where(TeachingAssignment.id == assignment_id)
             )
-            .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
-            .where(TeachingAssignment.id == assignment_id)
-        )
-    ).first()
-    if row is None:
-        return False
-    teacher_id, class_id, school_id = row
+        ).first()
+        if row is None:
+            return False
+        facts = (row[0], row[1], row[2])
+        remember_assignment(session, assignment_id, *facts)
+    teacher_id, class_id, school_id = facts
     if actor.staff_id == teacher_id:
         return True
     if action == Action.WRITE_ASSIGNMENT:
@@ -245,22 +335,11 @@ async def _can_on_lesson(
 ) -> bool:
     if not actor.is_staff or actor.staff_id is None:
         return False
-    row = (
-        await session.execute(
-            select(
-                TeachingAssignment.teacher_id,
-                Lesson.replacement_teacher_id,
-                Lesson.class_id,
-                SchoolClass.school_id,
-            )
-            .join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
-            .join(SchoolClass, SchoolClass.id == Lesson.class_id)
-            .where(Lesson.id == lesson_id)
-        )
-    ).first()
-    if row is None:
+    facts = await _lesson_facts(session, lesson_id)
+    if facts is None:
         return False
-    teacher_id, replacement_id, class_id, school_id = row
+    teacher_id, replacement_id = facts.teacher_id, facts.replacement_teacher_id
+    class_id, school_id = facts.class_id, facts.school_id
     writer = actor.staff_id in (teacher_id, replacement_id)
     if action == Action.WRITE_LESSON:
         return writer

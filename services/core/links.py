@@ -51,15 +51,20 @@ def trust_standing(grant: Any = TrustedAccess) -> ColumnElement[bool]:
     return clause
 
 
-def trust_open(now: datetime, grant: Any = TrustedAccess) -> ColumnElement[bool]:
-    """SQL: the grant is neither revoked nor expired at `now` (accepted or not)."""
+def trust_open(
+    now: datetime | ColumnElement[datetime], grant: Any = TrustedAccess
+) -> ColumnElement[bool]:
+    """SQL: the grant is neither revoked nor expired at `now` (accepted or not; `now` may be a
+    bound parameter)."""
     return and_(
         grant.revoked_at.is_(None),
         or_(grant.expires_at.is_(None), grant.expires_at > now),
     )
 
 
-def trust_active(now: datetime, grant: Any = TrustedAccess) -> ColumnElement[bool]:
+def trust_active(
+    now: datetime | ColumnElement[datetime], grant: Any = TrustedAccess
+) -> ColumnElement[bool]:
     """SQL: the grant gives its account access at `now` (accepted, open)."""
     return and_(grant.account_id.is_not(None), trust_open(now, grant))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import cast, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import AttendanceStatus
@@ -70,11 +70,13 @@ class AttendanceView:
 async def attendance_totals(
     session: AsyncSession, child: Child, period: PeriodInfo
 ) -> AttendanceTotals:
-    """Absences (excused or not) and lateness in the period so far: two statements."""
+    """Absences (excused or not) and lateness in the period so far: one statement, the
+    counts per status and (the row without a status) the lessons held."""
     end = min(period.ends_on, child.today)
     counts: dict[AttendanceStatus, tuple[int, int]] = {}
+    held = 0
     if child.class_id is not None and period.starts_on <= end:
-        rows = await session.execute(
+        marks = (
             select(
                 Attendance.status,
                 func.count(Attendance.id),
@@ -88,17 +90,19 @@ async def attendance_totals(
             )
             .group_by(Attendance.status)
         )
-        counts = {AttendanceStatus(s): (int(n), int(m or 0)) for s, n, m in rows}
-        held = await session.scalar(
-            select(func.count(Lesson.id)).where(
-                Lesson.class_id == child.class_id,
-                Lesson.date >= period.starts_on,
-                Lesson.date <= end,
-                Lesson.cancelled.is_(False),
-            )
+        lessons = select(
+            cast(null(), Attendance.status.type), func.count(Lesson.id), literal(0)
+        ).where(
+            Lesson.class_id == child.class_id,
+            Lesson.date >= period.starts_on,
+            Lesson.date <= end,
+            Lesson.cancelled.is_(False),
         )
-    else:
-        held = 0
+        for status, number, minutes in await session.execute(union_all(marks, lessons)):
+            if status is None:
+                held = int(number or 0)
+            else:
+                counts[AttendanceStatus(status)] = (int(number), int(minutes or 0))
 
     def count(status: AttendanceStatus) -> int:
         return counts.get(status, (0, 0))[0]

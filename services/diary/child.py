@@ -8,8 +8,8 @@ whether the actor follows the student, then one statement loads the student's co
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,14 +17,21 @@ from sqlalchemy import func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
+from db.jsonrows import json_rows
 from db.models import (
     AcademicYear,
     Enrollment,
+    GradesSeen,
     Guardianship,
+    Holiday,
     Period,
     School,
     SchoolClass,
+    Staff,
     Student,
+    Subject,
+    TeachingAssignment,
+    TimetableSlot,
     TrustedAccess,
 )
 from services.core import links
@@ -33,6 +40,7 @@ from services.core.actors import Actor, ChildRef, Role
 from services.core.enrolment import stay_covers
 from services.core.errors import DomainError, Shown
 from services.core.schooltime import local_date, zone_of
+from services.core.timetable import SLOT_COLUMNS, slot_in_force
 from services.people import linking, opened
 
 _READ_ACTIONS = (
@@ -67,6 +75,26 @@ class YearInfo:
 
 
 @dataclass(frozen=True)
+class Preloaded:
+    """Small lists the context statement brought along (`open_child`'s `window`, `periods`
+    and `seen_by`), as `db.jsonrows.json_rows` rows; None: not asked for (the screen reads
+    it itself)."""
+
+    #: the days [first, last] the holidays and timetable slots below cover
+    window: tuple[date, date] | None = None
+    #: the school's holidays touching the window: ``[name, starts_on, ends_on]``
+    holidays: list[list[Any]] | None = None
+    #: the timetable slots of the class shown in force in the window (`SLOT_JSON` columns)
+    slots: list[list[Any]] | None = None
+    #: the periods of the year shown: ``[id, kind, number, starts_on, ends_on, closed]``
+    periods: list[list[Any]] | None = None
+    #: whether `seen_at` was read (for `seen_by`)
+    has_seen: bool = False
+    #: when the account last entered the student's grades (`GradesSeen.seen_at`)
+    seen_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Child:
     """The student a screen is about, as the current actor sees them."""
 
@@ -82,6 +110,7 @@ class Child:
     scopes: Scopes
     spoiler_setting: bool
     expires_at: datetime | None = None
+    preloaded: Preloaded = field(default_factory=Preloaded, compare=False, repr=False)
 
     @property
     def is_own(self) -> bool:
@@ -188,7 +217,7 @@ def _pick_stay(
     the stay covering the day shown, else the school-local today (`services.core.enrolment`:
     the class before a mid-year move for days before it); then the latest year and enrolment.
     A student who left keeps their last class here, so the family still reads its history.
-    Returns the row's first eleven columns (None without rows)."""
+    Returns the whole row (None without rows)."""
     if not rows:
         return None
     on = day or local_date(now, zone_of(rows[0][3]))
@@ -207,7 +236,68 @@ def _pick_stay(
             -(e_id or 0),
         )
 
-    return tuple(min(rows, key=rank))[:11]
+    return tuple(min(rows, key=rank))
+
+
+#: a timetable slot as `Preloaded.slots` holds it (`SLOT_COLUMNS`, then the subject, its name,
+#: the teacher's name and the slot's id)
+SLOT_JSON = (
+    *SLOT_COLUMNS,
+    TeachingAssignment.subject_id,
+    Subject.name,
+    Staff.full_name,
+    TimetableSlot.id,
+)
+
+
+def _extras(
+    window: tuple[date, date] | None, periods: bool, seen_by: int | None, student_id: int
+) -> list[Any]:
+    """The `Preloaded` columns of the context statement: JSON lists correlated to the school
+    and to each stay's class and year."""
+    columns: list[Any] = []
+    if window is not None:
+        first, last = window
+        columns.append(
+            select(json_rows(Holiday.name, Holiday.starts_on, Holiday.ends_on))
+            .where(
+                Holiday.school_id == Student.school_id,
+                Holiday.starts_on <= last,
+                Holiday.ends_on >= first,
+            )
+            .scalar_subquery()
+        )
+        columns.append(
+            select(json_rows(*SLOT_JSON))
+            .select_from(TimetableSlot)
+            .join(TeachingAssignment, TeachingAssignment.id == TimetableSlot.assignment_id)
+            .join(Subject, Subject.id == TeachingAssignment.subject_id)
+            .outerjoin(Staff, Staff.id == TeachingAssignment.teacher_id)
+            .where(TeachingAssignment.class_id == SchoolClass.id, slot_in_force(first, last))
+            .scalar_subquery()
+        )
+    if periods:
+        columns.append(
+            select(
+                json_rows(
+                    Period.id,
+                    Period.kind,
+                    Period.number,
+                    Period.starts_on,
+                    Period.ends_on,
+                    Period.closed_at.is_not(None),
+                )
+            )
+            .where(Period.year_id == AcademicYear.id)
+            .scalar_subquery()
+        )
+    if seen_by is not None:
+        columns.append(
+            select(GradesSeen.seen_at)
+            .where(GradesSeen.account_id == seen_by, GradesSeen.student_id == student_id)
+            .scalar_subquery()
+        )
+    return columns
 
 
 async def _context(
@@ -219,13 +309,17 @@ async def _context(
     day: date | None = None,
     year_id: int | None = None,
     period_id: int | None = None,
+    window: tuple[date, date] | None = None,
+    periods: bool = False,
+    seen_by: int | None = None,
 ) -> Child:
     """One statement: the student, the school's zone and every stay of theirs, of which
     `_pick_stay` keeps the class of the wanted year (the period's, the given one, the one
-    holding `day`, else the current one)."""
+    holding `day`, else the current one); with what `Preloaded` holds when asked for."""
     period_year: Any = null()
     if period_id is not None:
         period_year = select(Period.year_id).where(Period.id == period_id).scalar_subquery()
+    extras = _extras(window, periods, seen_by, ref.student_id)
     rows = (
         await session.execute(
             select(
@@ -243,6 +337,7 @@ async def _context(
                 Enrollment.id,
                 Enrollment.enrolled_on,
                 Enrollment.left_on,
+                *extras,
                 period_year,
             )
             .join(School, School.id == Student.school_id)
@@ -255,7 +350,18 @@ async def _context(
     row = _pick_stay(rows, now=now, day=day, year_id=year_id, by_period=period_id is not None)
     if row is None:
         raise denied(Action.VIEW_SCHEDULE, ref.student_id)
-    (name, school_id, spoiler, tz, class_id, class_name, y_id, y_name, y_start, y_end, y_cur) = row
+    (name, school_id, spoiler, tz, class_id, class_name, y_id, y_name, y_start, y_end, y_cur) = row[
+        :11
+    ]
+    loaded = list(row[14:-1])
+    preloaded = Preloaded(
+        window=window,
+        holidays=loaded.pop(0) if window is not None else None,
+        slots=loaded.pop(0) if window is not None else None,
+        periods=loaded.pop(0) if periods else None,
+        has_seen=seen_by is not None,
+        seen_at=loaded.pop(0) if seen_by is not None else None,
+    )
     zone = zone_of(tz)
     year = YearInfo(y_id, y_name, y_start, y_end, bool(y_cur)) if y_id is not None else None
     if (year_id is not None or period_id is not None) and year is None:
@@ -275,7 +381,13 @@ async def _context(
         scopes=scopes,
         spoiler_setting=bool(spoiler),
         expires_at=ref.expires_at,
+        preloaded=preloaded,
     )
+
+
+#: how far around the day asked for (or the UTC date) `open_child`'s `around` reaches: a
+#: week either side, and a day for the school's zone
+AROUND = timedelta(days=8)
 
 
 async def open_child(
@@ -288,12 +400,31 @@ async def open_child(
     day: date | None = None,
     year_id: int | None = None,
     period_id: int | None = None,
+    around: bool = False,
+    periods: bool = False,
+    seen: bool = False,
 ) -> Child:
-    """Check the actor may see this student (and do `action`) and load the student's context."""
+    """Check the actor may see this student (and do `action`) and load the student's context,
+    in one statement with what the screen asks for (`Preloaded`): `around`, the holidays and
+    timetable slots of the weeks around `day` (else today); `periods`, the year's periods;
+    `seen`, when the actor last entered the student's grades."""
     now = now or utcnow()
     ref, scopes = await _follow(session, actor, student_id, action, now)
+    window = None
+    if around:
+        middle = day or now.date()
+        window = (max(middle - AROUND, date.min), min(middle + AROUND, date.max))
     return await _context(
-        session, ref, scopes, now=now, day=day, year_id=year_id, period_id=period_id
+        session,
+        ref,
+        scopes,
+        now=now,
+        day=day,
+        year_id=year_id,
+        period_id=period_id,
+        window=window,
+        periods=periods,
+        seen_by=actor.account_id if seen else None,
     )
 
 

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -182,9 +183,53 @@ async def _slot_rows(session: AsyncSession, child: Child, start: date, end: date
     ).all()
 
 
+def _covered(child: Child, start: date, end: date) -> bool:
+    """`open_child` brought the holidays and slots of [start, end] along (`around`)."""
+    window = child.preloaded.window
+    return window is not None and window[0] <= start and end <= window[1]
+
+
+def _slot(values: list[Any]) -> SimpleNamespace:
+    """A preloaded slot (`SLOT_JSON`) with the names and types `_slot_rows` gives."""
+    weekday, number, starts_at, ends_at, room, frequency, valid_from, valid_to = values[:8]
+    subject_id, name, teacher, slot_id = values[8:]
+    return SimpleNamespace(
+        weekday=weekday,
+        lesson_number=number,
+        starts_at=time.fromisoformat(starts_at),
+        ends_at=time.fromisoformat(ends_at),
+        room=room,
+        frequency=frequency,
+        valid_from=date.fromisoformat(valid_from),
+        valid_to=date.fromisoformat(valid_to) if valid_to else None,
+        subject_id=subject_id,
+        name=name,
+        full_name=teacher,
+        id=slot_id,
+    )
+
+
+async def _slots(session: AsyncSession, child: Child, start: date, end: date) -> Sequence[Any]:
+    """The class's slots in force in [start, end], by lesson number and start."""
+    if child.preloaded.slots is not None and _covered(child, start, end):
+        slots = [_slot(values) for values in child.preloaded.slots]
+        slots = [s for s in slots if s.valid_from <= end and (s.valid_to or end) >= start]
+        return sorted(slots, key=lambda s: (s.lesson_number, s.starts_at, s.id))
+    return await _slot_rows(session, child, start, end)
+
+
 async def _holidays(
     session: AsyncSession, child: Child, start: date, end: date
 ) -> list[tuple[str, date, date]]:
+    if child.preloaded.holidays is not None and _covered(child, start, end):
+        found = [
+            (name, date.fromisoformat(first), date.fromisoformat(last))
+            for name, first, last in child.preloaded.holidays
+        ]
+        return sorted(
+            ((n, f, last) for n, f, last in found if f <= end and last >= start),
+            key=lambda h: h[1],
+        )
     rows = await session.execute(
         select(Holiday.name, Holiday.starts_on, Holiday.ends_on)
         .where(
@@ -257,7 +302,7 @@ async def _build_days(
             days.append(Day(day, DayKind.FREE))
             need_slots.append(days[-1])
     if need_slots:
-        slots = await _slot_rows(session, child, start, end)
+        slots = await _slots(session, child, start, end)
         for entry in need_slots:
             for slot in slots:
                 if slot_row_applies(slot, entry.date, year.starts_on):
@@ -328,7 +373,7 @@ async def day_view(
     now: datetime | None = None,
 ) -> DayView:
     """One day of the diary (`day` None: today in the school's zone), `offset` days on."""
-    child = await open_child(session, actor, student_id, now=now, day=day)
+    child = await open_child(session, actor, student_id, now=now, day=day, around=True)
     wanted = (day or child.today) + timedelta(days=offset)
     (built,) = await _build_days(session, child, wanted, wanted)
     return DayView(child, built)
@@ -343,7 +388,7 @@ async def week_view(
     now: datetime | None = None,
 ) -> WeekView:
     """The week (Monday to Sunday) holding `day`: lessons with grades and homework."""
-    child = await open_child(session, actor, student_id, now=now, day=day)
+    child = await open_child(session, actor, student_id, now=now, day=day, around=True)
     return await _week(session, child, day or child.today, with_news=True)
 
 
@@ -357,7 +402,9 @@ async def schedule_view(
 ) -> WeekView:
     """The timetable of the week holding `day`: odd/even-week slots, replacements and
     cancellations from the generated lessons."""
-    child = await open_child(session, actor, student_id, Action.VIEW_SCHEDULE, now=now, day=day)
+    child = await open_child(
+        session, actor, student_id, Action.VIEW_SCHEDULE, now=now, day=day, around=True
+    )
     return await _week(session, child, day or child.today, with_news=False)
 
 

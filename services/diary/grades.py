@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import cast, literal, literal_column, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
@@ -197,6 +197,8 @@ async def _seen_threshold(
     navigating inside them only reads it."""
     if actor.account_id is None:
         return None
+    if not entry and child.preloaded.has_seen:
+        return child.preloaded.seen_at
     if not entry:
         return await session.scalar(
             select(GradesSeen.seen_at).where(
@@ -225,25 +227,58 @@ async def subject_summaries(
     subject_id: int | None = None,
 ) -> list[SubjectGrades]:
     """Every subject of the class in the period with its grades, weighted average, predicted
-    and period grades. Three statements whatever the number of grades."""
+    and period grades. Two statements whatever the number of grades."""
     if child.class_id is None:
         return []
-    assignments = await session.execute(
-        select(
-            TeachingAssignment.subject_id,
-            Subject.name,
-            Subject.short_name,
-            *_SCALE_COLUMNS,
+    # one statement: the class's assignments (kind 0, by subject name) and, with a period,
+    # the student's period grades in it (kind 1)
+    assigned_rows = select(
+        literal(0).label("row_kind"),
+        TeachingAssignment.id.label("assignment_id"),
+        TeachingAssignment.subject_id,
+        Subject.name,
+        Subject.short_name,
+        *_SCALE_COLUMNS,
+        cast(null(), PeriodGrade.proposed_value.type).label("proposed"),
+        cast(null(), PeriodGrade.value.type).label("final"),
+    ).select_from(TeachingAssignment).join(
+        Subject, Subject.id == TeachingAssignment.subject_id
+    ).join(GradingScale, GradingScale.id == TeachingAssignment.scale_id).where(
+        TeachingAssignment.class_id == child.class_id
+    )  # fmt: skip
+    branches: list[Any] = [assigned_rows]
+    if period.id:
+        branches.append(
+            select(
+                literal(1),
+                TeachingAssignment.id,
+                TeachingAssignment.subject_id,
+                *(cast(null(), c.type) for c in (Subject.name, Subject.short_name)),
+                *(cast(null(), c.type) for c in _SCALE_COLUMNS),
+                PeriodGrade.proposed_value,
+                PeriodGrade.value,
+            )
+            .join(TeachingAssignment, TeachingAssignment.id == PeriodGrade.assignment_id)
+            .where(PeriodGrade.student_id == child.student_id, PeriodGrade.period_id == period.id)
         )
-        .join(Subject, Subject.id == TeachingAssignment.subject_id)
-        .join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
-        .where(TeachingAssignment.class_id == child.class_id)
-        .order_by(Subject.name, TeachingAssignment.id)
-    )
+    listed = (
+        await session.execute(
+            union_all(*branches).order_by(
+                literal_column("row_kind"), literal_column("name"), literal_column("assignment_id")
+            )
+        )
+    ).all()
     subjects: dict[int, tuple[str, str, ScaleSpec]] = {}
-    for assigned in assignments:
-        if assigned.subject_id not in subjects:
-            subjects[assigned.subject_id] = (assigned.name, assigned.short_name, _scale(assigned))
+    finals: dict[int, tuple[str | None, str | None]] = {}
+    for listed_row in listed:
+        if listed_row.row_kind == 1:
+            finals[listed_row.subject_id] = (listed_row.proposed, listed_row.final)
+        elif listed_row.subject_id not in subjects:
+            subjects[listed_row.subject_id] = (
+                listed_row.name,
+                listed_row.short_name,
+                _scale(listed_row),
+            )
     rows = await _grade_rows(
         session, child, period.starts_on, period.ends_on, subject_id=subject_id
     )
@@ -252,15 +287,6 @@ async def subject_summaries(
         by_subject[row.subject_id].append(row)
         if row.subject_id not in subjects:  # graded in a subject no longer assigned
             subjects[row.subject_id] = (row.subject, row.subject, _scale(row))
-    finals: dict[int, tuple[str | None, str | None]] = {}
-    if period.id:
-        period_rows = await session.execute(
-            select(TeachingAssignment.subject_id, PeriodGrade.proposed_value, PeriodGrade.value)
-            .join(TeachingAssignment, TeachingAssignment.id == PeriodGrade.assignment_id)
-            .where(PeriodGrade.student_id == child.student_id, PeriodGrade.period_id == period.id)
-        )
-        for sid, proposed, value in period_rows:
-            finals[sid] = (proposed, value)
     result = []
     for sid, (name, short, spec) in sorted(subjects.items(), key=lambda x: x[1][0].lower()):
         if subject_id is not None and sid != subject_id:
@@ -307,6 +333,7 @@ async def grades_view(
         period_id=period_id,
         now=now,
         year_id=year_id,
+        seen=not entry,
     )
     seen_at = await _seen_threshold(session, actor, child, entry=entry, now=now)
     subjects = await subject_summaries(session, child, period, seen_at=seen_at)

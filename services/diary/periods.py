@@ -37,17 +37,25 @@ async def period_list(session: AsyncSession, child: Child) -> list[PeriodInfo]:
     year = child.year
     if year is None:
         return [PeriodInfo(0, PeriodKind.YEAR, 1, child.today, child.today)]
-    rows = await session.execute(
-        select(
-            Period.id,
-            Period.kind,
-            Period.number,
-            Period.starts_on,
-            Period.ends_on,
-            Period.closed_at,
-        ).where(Period.year_id == year.id)
-    )
-    periods = [PeriodInfo(i, PeriodKind(k), n, s, e, c is not None) for i, k, n, s, e, c in rows]
+    if child.preloaded.periods is not None:  # brought along by `open_child(periods=True)`
+        periods = [
+            PeriodInfo(i, PeriodKind(k), n, date.fromisoformat(s), date.fromisoformat(e), bool(c))
+            for i, k, n, s, e, c in child.preloaded.periods
+        ]
+    else:
+        rows = await session.execute(
+            select(
+                Period.id,
+                Period.kind,
+                Period.number,
+                Period.starts_on,
+                Period.ends_on,
+                Period.closed_at,
+            ).where(Period.year_id == year.id)
+        )
+        periods = [
+            PeriodInfo(i, PeriodKind(k), n, s, e, c is not None) for i, k, n, s, e, c in rows
+        ]
     if not periods:
         return [PeriodInfo(0, PeriodKind.YEAR, 1, year.starts_on, year.ends_on)]
     order = {kind: i for i, kind in enumerate((*_FINE_KINDS, PeriodKind.YEAR))}
@@ -92,10 +100,11 @@ async def open_period(
     period_id: int | None,
     now: datetime | None,
     year_id: int | None = None,
+    seen: bool = False,
 ) -> tuple[Child, list[PeriodInfo], PeriodInfo]:
     """`open_child` for a screen about one period: the child (in the period's year, else
     `year_id`'s, else the current one), the year's periods to choose from, and the period
-    (`period_id`, default: the current one)."""
+    (`period_id`, default: the current one). One statement; `seen` as for `open_child`."""
     child = await open_child(
         session,
         actor,
@@ -104,6 +113,8 @@ async def open_period(
         now=now,
         year_id=year_id or None,
         period_id=period_id or None,
+        periods=True,
+        seen=seen,
     )
     periods = await period_list(session, child)
     return child, periods, pick_period(periods, period_id, child.today)

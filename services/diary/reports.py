@@ -49,7 +49,12 @@ async def family_report(
     """The report of a period (default: the current one); each part only where the actor's
     scopes allow it. A fixed handful of statements."""
     child = await open_child(
-        session, actor, student_id, now=now or utcnow(), period_id=period_id or None
+        session,
+        actor,
+        student_id,
+        now=now or utcnow(),
+        period_id=period_id or None,
+        periods=True,
     )
     if not (child.scopes.grades or child.scopes.attendance):
         raise denied(Action.VIEW_GRADES, student_id)

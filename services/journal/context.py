@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -31,7 +31,7 @@ from db.models import (
     TeachingAssignment,
 )
 from services.core import enrolment
-from services.core.access import Action, can, denied, require
+from services.core.access import Action, LessonFacts, can, denied, remember_lesson, require
 from services.core.actors import Actor
 from services.core.errors import DomainError
 from services.core.grading import (
@@ -79,6 +79,8 @@ class LessonContext:
     replacement_name: str | None
     timezone: str
     scale: ScaleSpec
+    #: a closed reporting period covers the lesson's date (as the context was loaded)
+    closed: bool = False
 
     @property
     def zone(self) -> ZoneInfo:
@@ -89,7 +91,19 @@ _Teacher = aliased(Staff)
 _Replacement = aliased(Staff)
 
 
+def _closed_period() -> Select[Any]:
+    """A closed reporting period covering the lesson's date (correlated to the lesson)."""
+    return select(Period.id).where(
+        Period.year_id == SchoolClass.year_id,
+        Period.starts_on <= Lesson.date,
+        Period.ends_on >= Lesson.date,
+        Period.closed_at.is_not(None),
+    )
+
+
 async def load_context(session: AsyncSession, lesson_id: int) -> LessonContext | None:
+    """The lesson with its class, school, subject, scale, teachers and whether a closed period
+    covers it: one statement (it also tells the access policy who teaches it)."""
     row = (
         await session.execute(
             select(
@@ -103,6 +117,7 @@ async def load_context(session: AsyncSession, lesson_id: int) -> LessonContext |
                 GradingScale,
                 _Teacher.full_name,
                 _Replacement.full_name,
+                _closed_period().exists(),
             )
             .join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
             .join(SchoolClass, SchoolClass.id == Lesson.class_id)
@@ -116,7 +131,10 @@ async def load_context(session: AsyncSession, lesson_id: int) -> LessonContext |
     ).first()
     if row is None:
         return None
-    lesson, teacher_id, class_name, year_id, school_id, tz, subject, scale, teacher, repl = row
+    (lesson, teacher_id, class_name, year_id, school_id, tz, subject, scale, teacher, repl,
+     closed) = row  # fmt: skip
+    facts = LessonFacts(teacher_id, lesson.replacement_teacher_id, lesson.class_id, school_id)
+    remember_lesson(session, lesson.id, facts)
     return LessonContext(
         id=lesson.id,
         assignment_id=lesson.assignment_id,
@@ -140,16 +158,19 @@ async def load_context(session: AsyncSession, lesson_id: int) -> LessonContext |
         replacement_name=repl,
         timezone=tz,
         scale=ScaleSpec.from_row(scale),
+        closed=bool(closed),
     )
 
 
 async def _allowed(
     session: AsyncSession, actor: Actor, action: Action, lesson_id: int
 ) -> LessonContext:
-    await require(session, actor, action, lesson_id)
+    # the context first: it brings the facts the policy reads (`remember_lesson`), so the check
+    # costs no statement; nothing of it leaves here unless the check passes
     ctx = await load_context(session, lesson_id)
     if ctx is None:
         raise denied(action, lesson_id)
+    await require(session, actor, action, lesson_id)
     return ctx
 
 
@@ -164,18 +185,9 @@ async def writable(session: AsyncSession, actor: Actor, lesson_id: int) -> Lesso
 
 
 async def period_closed(session: AsyncSession, ctx: LessonContext) -> bool:
-    """Whether a closed reporting period covers the lesson's date."""
-    found = await session.scalar(
-        select(Period.id)
-        .where(
-            Period.year_id == ctx.year_id,
-            Period.starts_on <= ctx.date,
-            Period.ends_on >= ctx.date,
-            Period.closed_at.is_not(None),
-        )
-        .limit(1)
-    )
-    return found is not None
+    """Whether a closed reporting period covers the lesson's date (`LessonContext.closed`,
+    read with the lesson: no statement)."""
+    return ctx.closed
 
 
 async def require_open(session: AsyncSession, ctx: LessonContext) -> None:

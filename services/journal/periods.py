@@ -5,13 +5,14 @@ admin. Once a period is closed only they may change its grades, and only with a 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.enums import PeriodKind, ScaleKind
+from db.jsonrows import json_rows
 from db.models import (
     AcademicYear,
     Enrollment,
@@ -26,7 +27,7 @@ from db.models import (
 )
 from db.upsert import upsert
 from services.core import audit, enrolment
-from services.core.access import Action, can, denied, require
+from services.core.access import Action, can, denied, remember_assignment, require
 from services.core.actors import Actor
 from services.core.audit import AuditAction
 from services.core.errors import DomainError
@@ -101,10 +102,35 @@ class _Assignment:
     scale: ScaleSpec
     year_id: int
     school_id: int
+    #: the periods of its year, as `_periods` orders them
+    periods: list[PeriodRef]
+
+
+def _moment(value: str | None) -> datetime | None:
+    """A UTC timestamp from `db.jsonrows` (SQLite keeps it without its offset)."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 async def _assignment(session: AsyncSession, actor: Actor, assignment_id: int) -> _Assignment:
-    await require(session, actor, Action.READ_ASSIGNMENT, assignment_id)
+    """The assignment with its year's periods, in one statement (which also tells the access
+    policy who teaches it), if the actor may read it."""
+    periods_of_year = (
+        select(
+            json_rows(
+                Period.id,
+                Period.kind,
+                Period.number,
+                Period.starts_on,
+                Period.ends_on,
+                Period.closed_at,
+            )
+        )
+        .where(Period.year_id == SchoolClass.year_id)
+        .scalar_subquery()
+    )
     row = (
         await session.execute(
             select(
@@ -115,34 +141,35 @@ async def _assignment(session: AsyncSession, actor: Actor, assignment_id: int) -
                 GradingScale,
                 SchoolClass.year_id,
                 SchoolClass.school_id,
+                periods_of_year,
             )
             .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
             .join(Subject, Subject.id == TeachingAssignment.subject_id)
             .join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
             .where(TeachingAssignment.id == assignment_id)
         )
-    ).one()
-    class_id, class_name, subject, teacher_id, scale, year_id, school_id = row
+    ).first()
+    if row is None:
+        raise denied(Action.READ_ASSIGNMENT, assignment_id)
+    class_id, class_name, subject, teacher_id, scale, year_id, school_id, found = row
+    remember_assignment(session, assignment_id, teacher_id, class_id, school_id)
+    await require(session, actor, Action.READ_ASSIGNMENT, assignment_id)
+    periods = [
+        PeriodRef(
+            i,
+            PeriodKind(k),
+            n,
+            date.fromisoformat(starts),
+            date.fromisoformat(ends),
+            _moment(closed),
+        )
+        for i, k, n, starts, ends, closed in found
+    ]
+    periods.sort(key=lambda p: (p.kind == PeriodKind.YEAR, p.starts_on, p.number))
     item = AssignmentItem(
         assignment_id, class_id, class_name, subject, teacher_id == actor.staff_id
     )
-    return _Assignment(item, ScaleSpec.from_row(scale), year_id, school_id)
-
-
-async def _periods(session: AsyncSession, year_id: int) -> list[PeriodRef]:
-    rows = await session.execute(
-        select(
-            Period.id,
-            Period.kind,
-            Period.number,
-            Period.starts_on,
-            Period.ends_on,
-            Period.closed_at,
-        )
-        .where(Period.year_id == year_id)
-        .order_by(Period.kind == PeriodKind.YEAR, Period.starts_on, Period.number)
-    )
-    return [PeriodRef(i, PeriodKind(k), n, s, e, c) for i, k, n, s, e, c in rows]
+    return _Assignment(item, ScaleSpec.from_row(scale), year_id, school_id, periods)
 
 
 def _default_period(periods: list[PeriodRef], today: date) -> PeriodRef:
@@ -208,7 +235,7 @@ async def _lines(
 
 
 async def _period(session: AsyncSession, a: _Assignment, period_id: int) -> PeriodRef:
-    period = next((p for p in await _periods(session, a.year_id) if p.id == period_id), None)
+    period = next((p for p in a.periods if p.id == period_id), None)
     if period is None:
         raise denied(Action.READ_ASSIGNMENT, period_id)
     return period
@@ -232,7 +259,7 @@ async def period_sheet(
 ) -> PeriodSheet:
     """A subject's period grades in a class: average, proposal and the set grade per student."""
     a = await _assignment(session, actor, assignment_id)
-    periods = await _periods(session, a.year_id)
+    periods = a.periods
     if not periods:
         raise DomainError("journal.no_periods")
     period = next((p for p in periods if p.id == period_id), None) or _default_period(
