@@ -65,7 +65,8 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test on a database or the bot under test depends on "today": mark it `dates`.
+    """Every test on a database or the bot under test depends on "today": mark it `dates`,
+    unless it says it does not (`undated`: statement counts and bursts, the same on any day).
     With a travelled clock, tests that start other processes (which keep the real clock)
     are skipped: they would compare two different "todays"."""
     travelled = config.stash.get(_TRAVELLED, None) is not None
@@ -74,6 +75,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("real_clock"):
             if travelled:
                 item.add_marker(skip)
+            continue
+        if item.get_closest_marker("undated"):
             continue
         names = getattr(item, "fixturenames", ())
         if "db_url" in names or "clock" in names:

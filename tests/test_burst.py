@@ -31,6 +31,9 @@ from tests.fakes.telegram_api import FakeTelegram, FakeUser
 from tests.harness import BOT_TOKEN, App
 from tests.snapshot import assert_unchanged, db_snapshot
 
+#: the same figures on any day: run once, not on each date CI travels to
+pytestmark = pytest.mark.undated
+
 SQLITE = "sqlite+aiosqlite:///parta.sqlite3"
 POSTGRES = "postgresql+asyncpg://parta@db/parta"
 APOLOGY = "Sorry, something went wrong"

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,6 +34,9 @@ from db.models import Account, Enrollment, Homework, Student, Subject
 from services.demo import DEMO_TELEGRAM_IDS, seed_demo
 from tests.conftest import clear_tables
 from tests.harness import App
+
+#: the same figures on any day: run once, not on each date CI travels to
+pytestmark = pytest.mark.undated
 
 # Statements per screen, middlewares included (the actor takes one).
 BOUND = 5

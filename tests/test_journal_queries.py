@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,6 +33,9 @@ from tests import clock
 from tests.conftest import clear_tables
 from tests.harness import App
 from tests.test_diary_queries import counting
+
+#: the same figures on any day: run once, not on each date CI travels to
+pytestmark = pytest.mark.undated
 
 # Statements per screen, middlewares included (the actor takes one).
 BOUND = 5
