@@ -1,8 +1,15 @@
-"""Writes the demo school (`services.demo.content`) into the database.
+"""Writes the demo school into the database: its roster through the importer, then the rest.
 
-Everything is built in Python and written with a few bulk INSERTs in one transaction, so a
-school of a thousand students and a year of lessons is seeded in seconds. The content is
-deterministic for a given `rng_seed` and `today`.
+The roster (school, year, periods, holidays, bells, scales, subjects, staff, classes,
+students, guardians, assignments and the timetable) is the workbook shipped with the package
+(`services.demo.roster`), read, planned and applied by `services.roster` exactly as a school's
+own file is, lessons of the year included. On top of the imported rows, looked up by their
+source ids, the builder adds what a roster file does not carry: the demo accounts and their
+links (staff and the demo student to their accounts, the demo parent's confirmed
+guardianships, the trusted grandmother), the lessons trimmed to the journal's window, and the
+journal itself (topics, homework, attendance, grades, quarter grades, the family's "Seen"
+marks, a comment thread and homework submissions), with a few bulk INSERTs. Everything is one
+transaction; the content is deterministic for a given `rng_seed` and `today`.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.base import Base, utcnow
@@ -23,8 +30,6 @@ from db.enums import (
     GradeKind,
     LinkMethod,
     PeriodKind,
-    SlotFrequency,
-    StaffRole,
     SubmissionStatus,
     TrustScope,
 )
@@ -34,12 +39,10 @@ from db.models import (
     Acknowledgement,
     Attendance,
     Comment,
-    Enrollment,
     Grade,
     GradingScale,
     Guardian,
     Guardianship,
-    Holiday,
     Homework,
     HomeworkSubmission,
     Lesson,
@@ -48,41 +51,27 @@ from db.models import (
     School,
     SchoolClass,
     Staff,
-    StaffRoleGrant,
     Student,
-    StudentGuardian,
     Subject,
     TeachingAssignment,
-    TimetableSlot,
     TrustedAccess,
 )
 from services.core.grading import DEFAULT_SCALES, ScaleSpec, parse_grade, period_value
-from services.core.timetable import generate_lessons
 from services.demo.accounts import SeedResult, demo_accounts
 from services.demo.content import (
-    BELLS,
     DEFAULT_STUDENTS,
     DEMO_CLASS,
     DEMO_SCHOOL_NAME,
     DEMO_TELEGRAM_IDS,
-    DEMO_TIMEZONE,
-    GYM,
     MATH,
     NAMES,
     PHONES,
-    SIBLING_CLASS,
-    SUBJECTS,
     SUBMISSIONS,
-    TEACHER_HOURS,
     THREAD,
     THREAD_GRADE,
     TRUSTED_LABEL,
-    Item,
-    Names,
     attendance_mark,
     calendar_of,
-    class_layout,
-    demo_family,
     grade_comment,
     grade_kind,
     grade_value,
@@ -90,11 +79,23 @@ from services.demo.content import (
     lesson_kind,
     lesson_topic,
     moscow_today,
-    scale_code,
     school_day,
     utc,
-    week_plan,
 )
+from services.demo.roster import (
+    DEFAULT_SEED,
+    MOTHER_ID,
+    STAFF_IDS,
+    STUDENT_IDS,
+    load_roster,
+)
+from services.roster.apply import apply_import
+from services.roster.model import SchoolData
+
+
+class OtherSchool(RuntimeError):
+    """The database already holds a school that is not the demo: the demo's import would be
+    planned against it (renaming it, its people leaving), so the demo is not seeded."""
 
 
 async def seed_demo(
@@ -103,13 +104,15 @@ async def seed_demo(
     students: int | None = None,
     weeks: int = 4,
     today: date | None = None,
-    rng_seed: int = 20261128,
+    rng_seed: int = DEFAULT_SEED,
 ) -> SeedResult:
     """Create the demo school in one transaction, or return its accounts if it exists.
 
-    `students` (default 75) are spread over classes of ~25; lessons cover `weeks` weeks before
-    `today` (default: today in Moscow; in the summer holidays and early September the last day
-    of the school year that ended) and two weeks after it.
+    `students` (default 75, the shipped workbook) are spread over classes of ~25; lessons
+    cover `weeks` weeks before `today` (default: today in Moscow; in the summer holidays and
+    early September the last day of the school year that ended) and two weeks after it.
+    Raises `OtherSchool` when the database holds another school, `WorkbookError` when the
+    shipped workbook does not read cleanly.
     """
     if weeks < 0:
         raise ValueError("weeks must not be negative")
@@ -118,25 +121,33 @@ async def seed_demo(
         raise ValueError("students must be positive")
     day = school_day(today or moscow_today(), weeks)
     async with session_factory() as session, session.begin():
-        school_id = await session.scalar(select(School.id).where(School.name == DEMO_SCHOOL_NAME))
-        if school_id is not None:
+        schools = list(await session.scalars(select(School.name).order_by(School.id)))
+        if DEMO_SCHOOL_NAME in schools:
             return SeedResult(await demo_accounts(session, day), created=False, counts={})
-        builder = _Builder(session, random.Random(rng_seed), day, total, weeks)
+        if schools:
+            raise OtherSchool(
+                f"the database already holds a school ({schools[0]}): "
+                "the demo school needs an empty database"
+            )
+        roster = load_roster(total, rng_seed, calendar_of(day).first)
+        before = await _table_counts(session)
+        await apply_import(session, roster, today=day, actor_account_id=None, commit=False)
+        builder = _Builder(session, random.Random(rng_seed), day, weeks, roster)
         await builder.build()
-        return SeedResult(await demo_accounts(session, day), created=True, counts=builder.counts)
+        after = await _table_counts(session)
+        counts = {t: n - before[t] for t, n in after.items() if n != before[t]}
+        return SeedResult(await demo_accounts(session, day), created=True, counts=counts)
 
 
-@dataclass
-class _Teacher:
-    index: int
-    group: str
-    name: str
-    phone: str
-    role_key: str | None = None  # "teacher"/"class_teacher" for the demo accounts
-    load: int = 0
-    classes: list[int] = field(default_factory=list)
-    room: str = ""
-    id: int = 0
+async def _table_counts(session: AsyncSession) -> dict[str, int]:
+    """Rows of every table, in one statement."""
+    tables = Base.metadata.sorted_tables
+    row = (
+        await session.execute(
+            select(*(select(func.count()).select_from(t).scalar_subquery() for t in tables))
+        )
+    ).one()
+    return {t.name: int(n) for t, n in zip(tables, row, strict=True)}
 
 
 @dataclass
@@ -149,31 +160,39 @@ class _JournalRows:
 
 
 class _Builder:
-    """Builds one demo school: `build` runs the steps in order, each reading what the
-    earlier ones left on `self` (ids, the class layout, the teachers, the students)."""
+    """Adds the demo's accounts and journal to the imported roster: `build` runs the steps in
+    order, each reading what the earlier ones left on `self` (ids, classes, students)."""
 
     def __init__(
-        self, session: AsyncSession, rng: random.Random, today: date, students: int, weeks: int
+        self,
+        session: AsyncSession,
+        rng: random.Random,
+        today: date,
+        weeks: int,
+        roster: SchoolData,
     ) -> None:
+        assert roster.year is not None
         self.session = session
         self.rng = rng
-        self.names = Names(rng)
         self.today = today
         self.weeks = weeks
-        self.layout = class_layout(students)
+        self.roster = roster
+        self.year_start, self.year_end = roster.year.starts_on, roster.year.ends_on
+        quarters = sorted(
+            (p for p in roster.periods if p.kind is PeriodKind.QUARTER), key=lambda p: p.number
+        )
+        self.quarters = [(p.starts_on, p.ends_on) for p in quarters]
+        self.quarter_sids = [p.source_id for p in quarters]
         self.counts: dict[str, int] = {}
         self.now = utcnow()
         self.scale_specs = {code: ScaleSpec(**kw) for code, kw in DEFAULT_SCALES.items()}
         self.score_cache: dict[tuple[str, str], float] = {}
-        self.group_of = {s[0]: s[2] for s in SUBJECTS}
 
     # -- helpers --------------------------------------------------------------------------
 
     async def _insert(
         self, model: type[Base], rows: Sequence[dict[str, Any]], *, ids: bool = False
     ) -> list[int]:
-        name = model.__tablename__
-        self.counts[name] = self.counts.get(name, 0) + len(rows)
         if not rows:
             return []
         if ids:
@@ -182,6 +201,11 @@ class _Builder:
             return list((await self.session.scalars(stmt, rows)).all())
         await self.session.execute(insert(model), rows)
         return []
+
+    async def _ids(self, column: Any, source_id: Any, *where: Any) -> dict[str, int]:
+        """source id → database id of the imported rows of one table."""
+        rows = await self.session.execute(select(source_id, column).where(*where))
+        return {sid: row_id for sid, row_id in rows.all() if sid is not None}
 
     def _score(self, code: str, value: str) -> float:
         key = (code, value)
@@ -192,80 +216,88 @@ class _Builder:
     # -- build ----------------------------------------------------------------------------
 
     async def build(self) -> None:
-        await self._school()
+        await self._lookup()
         await self._accounts()
-        await self._staff()
-        await self._classes()
-        await self._people()
-        await self._timetable()
-        start = self.today - timedelta(weeks=self.weeks)
-        self.counts["lessons"] = await generate_lessons(
-            self.session,
-            class_ids=list(self.class_ids),
-            start=max(start, self.year_start),
-            end=self.today + timedelta(days=14),
+        await self._demo_links()
+        self.lessons_from = max(self.today - timedelta(weeks=self.weeks), self.year_start)
+        await self.session.execute(
+            delete(Lesson)
+            .where(
+                Lesson.class_id.in_(self.class_ids),
+                or_(Lesson.date < self.lessons_from, Lesson.date > self.today + timedelta(days=14)),
+            )
+            .execution_options(synchronize_session=False)
         )
-        self.lessons_from = max(start, self.year_start)
         await self._journal()
         await self._family_activity()
 
-    async def _school(self) -> None:
-        """The school, its current year with holidays and quarters, scales and subjects."""
-        year = calendar_of(self.today)
-        self.year_start, self.year_end = year.starts_on, year.ends_on
-        (self.school_id,) = await self._insert(
-            School, [{"name": DEMO_SCHOOL_NAME, "timezone": DEMO_TIMEZONE}], ids=True
+    async def _lookup(self) -> None:
+        """The imported rows the journal needs, by their source ids, in the roster's order;
+        and each student's ability (on the five-point scale) the grades are drawn around."""
+        roster = self.roster
+        self.school_id = await self.session.scalar(
+            select(School.id).where(School.name == DEMO_SCHOOL_NAME)
         )
-        (self.year_id,) = await self._insert(
-            AcademicYear,
-            [
-                {
-                    "school_id": self.school_id,
-                    "name": year.name,
-                    "starts_on": self.year_start,
-                    "ends_on": self.year_end,
-                    "is_current": True,
-                }
-            ],
-            ids=True,
+        year = select(AcademicYear.id).where(
+            AcademicYear.school_id == self.school_id, AcademicYear.is_current
         )
-        await self._insert(
-            Holiday,
-            [
-                {"school_id": self.school_id, "name": n, "starts_on": s, "ends_on": e}
-                for n, s, e in year.holidays()
-            ],
+        classes = await self._ids(
+            SchoolClass.id, SchoolClass.source_id, SchoolClass.year_id.in_(year.scalar_subquery())
         )
-        self.quarters = year.quarters()
-        periods = [
-            {"year_id": self.year_id, "kind": PeriodKind.QUARTER, "number": n, "starts_on": s,
-             "ends_on": e}
-            for n, (s, e) in enumerate(self.quarters, 1)
-        ]  # fmt: skip
-        periods.append(
-            {"year_id": self.year_id, "kind": PeriodKind.YEAR, "number": 1,
-             "starts_on": self.year_start, "ends_on": self.year_end}
-        )  # fmt: skip
-        self.period_ids = await self._insert(Period, periods, ids=True)
-        await self._scales_and_subjects()
+        self.class_ids = [classes[c.source_id] for c in roster.classes]
+        self.levels = [c.grade_level for c in roster.classes]
+        self.class_index = {c.name: ci for ci, c in enumerate(roster.classes)}
+        index_of_class = {c.source_id: ci for ci, c in enumerate(roster.classes)}
 
-    async def _scales_and_subjects(self) -> None:
-        codes = list(DEFAULT_SCALES)
-        scale_ids = await self._insert(
-            GradingScale,
-            [{"school_id": self.school_id, "code": c, **DEFAULT_SCALES[c]} for c in codes],
-            ids=True,
+        students = await self._ids(
+            Student.id, Student.source_id, Student.school_id == self.school_id
         )
-        self.scale_ids = dict(zip(codes, scale_ids, strict=True))
-        subject_ids = await self._insert(
-            Subject,
-            [{"school_id": self.school_id, "name": n, "short_name": s} for n, s, _, _ in SUBJECTS],
-            ids=True,
+        self.student_ids = [students[s.source_id] for s in roster.students]
+        self.class_students: dict[int, list[int]] = defaultdict(list)
+        for si, s in enumerate(roster.students):
+            self.class_students[index_of_class[s.class_id]].append(si)
+        position = {s.source_id: si for si, s in enumerate(roster.students)}
+        self.demo_student = position[STUDENT_IDS["student"]]
+        self.demo_sibling = position[STUDENT_IDS["sibling"]]
+        self.ability = [min(4.9, max(2.9, self.rng.gauss(4.1, 0.5))) for _ in roster.students]
+        self.ability[self.demo_student], self.ability[self.demo_sibling] = 4.2, 4.5
+
+        self.staff_ids = await self._ids(
+            Staff.id, Staff.source_id, Staff.school_id == self.school_id
         )
-        self.subject_ids = dict(zip((s[0] for s in SUBJECTS), subject_ids, strict=True))
+        self.mother_id = (
+            await self._ids(Guardian.id, Guardian.source_id, Guardian.source_id == MOTHER_ID)
+        )[MOTHER_ID]
+        periods = await self._ids(
+            Period.id, Period.source_id, Period.year_id.in_(year.scalar_subquery())
+        )
+        self.period_ids = [periods[sid] for sid in self.quarter_sids]
+        subjects = await self._ids(Subject.id, Subject.name, Subject.school_id == self.school_id)
+        self.subject_ids = subjects
+
+        rows = await self.session.execute(
+            select(
+                TeachingAssignment.id,
+                TeachingAssignment.class_id,
+                TeachingAssignment.teacher_id,
+                Subject.name,
+                GradingScale.code,
+            )
+            .join(Subject, Subject.id == TeachingAssignment.subject_id)
+            .join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
+            .where(TeachingAssignment.class_id.in_(self.class_ids))
+        )
+        ci_of = {cid: ci for ci, cid in enumerate(self.class_ids)}
+        #: assignment id → (class index, subject, teacher's staff id, scale code)
+        self.assignment_info: dict[int, tuple[int, str, int, str]] = {}
+        self.assignment_of: dict[tuple[int, str], int] = {}
+        for aid, cid, teacher_id, subject, code in rows.all():
+            self.assignment_info[aid] = (ci_of[cid], subject, teacher_id, code)
+            self.assignment_of[ci_of[cid], subject] = aid
 
     async def _accounts(self) -> None:
-        """The seven demo accounts (an account already holding a demo id is reused)."""
+        """The seven demo accounts (an account already holding a demo id is reused), and the
+        staff members and the demo student behind them linked to theirs."""
         names = {**NAMES, "parent": NAMES["mother"]}
         phones = {**PHONES, "parent": PHONES["mother"]}
         result = await self.session.execute(
@@ -287,229 +319,20 @@ class _Builder:
         new_ids = await self._insert(Account, rows, ids=True)
         by_tid = {**existing, **{r["telegram_id"]: i for r, i in zip(rows, new_ids, strict=True)}}
         self.account_ids = {role: by_tid[tid] for role, tid in DEMO_TELEGRAM_IDS.items()}
-
-    async def _staff(self) -> None:
-        """Teachers by subject group (about 24 lessons a week each), head teacher, admin."""
-        self.plans: list[list[Item]] = [week_plan(level) for _, level, _size in self.layout]
-        self._hire()
-        people = [(t.role_key, t.name, t.phone) for t in self.teachers]
-        people += [(role, NAMES[role], PHONES[role]) for role in ("head_teacher", "admin")]
-        rows = [
-            {
-                "school_id": self.school_id,
-                "account_id": self.account_ids[role] if role else None,
-                "full_name": name,
-                "phone": phone,
-                "email": None,
-            }
-            for role, name, phone in people
-        ]
-        ids = await self._insert(Staff, rows, ids=True)
-        for teacher, staff_id in zip(self.teachers, ids, strict=False):
-            teacher.id = staff_id
-        head_id, admin_id = ids[-2:]
-        grants = [{"staff_id": t.id, "role": StaffRole.TEACHER} for t in self.teachers]
-        grants += [
-            {"staff_id": head_id, "role": StaffRole.HEAD_TEACHER},
-            {"staff_id": admin_id, "role": StaffRole.ADMIN},
-        ]
-        await self._insert(StaffRoleGrant, grants)
-
-    def _hire(self) -> None:
-        """Enough teachers per subject group for every class's week, each up to
-        `TEACHER_HOURS`; the first of mathematics and of Russian are the demo teacher and class
-        teacher. Each gets a room (the gym for physical education)."""
-        rng, names = self.rng, self.names
-        self.teachers: list[_Teacher] = []
-        self.teacher_of: dict[tuple[int, str], _Teacher] = {}  # (class index, group) → teacher
-        fixed = {
-            "math": ("teacher", NAMES["teacher"]),
-            "rus": ("class_teacher", NAMES["class_teacher"]),
-        }
-        current: dict[str, _Teacher] = {}
-        for ci, items in enumerate(self.plans):
-            for group, hours in self._group_hours(items).items():
-                teacher = current.get(group)
-                if teacher is None or teacher.load + hours > TEACHER_HOURS:
-                    role_key, name = fixed.pop(group, (None, ""))
-                    teacher = _Teacher(
-                        index=len(self.teachers),
-                        group=group,
-                        name=name or names.person(female=rng.random() < 0.8),
-                        phone=PHONES[role_key] if role_key else names.phone(),
-                        role_key=role_key,
-                    )
-                    self.teachers.append(teacher)
-                    current[group] = teacher
-                teacher.load += hours
-                teacher.classes.append(ci)
-                self.teacher_of[ci, group] = teacher
-        room_no = 0
-        for teacher in self.teachers:
-            if teacher.group == "pe":
-                teacher.room = GYM
-            else:
-                room_no += 1
-                teacher.room = f"{1 + (room_no - 1) // 15}{(room_no - 1) % 15 + 1:02d}"
-
-    def _group_hours(self, items: list[Item]) -> dict[str, int]:
-        """Weekly hours of a class per teacher group, in the order the groups first appear."""
-        load: dict[str, int] = defaultdict(int)
-        for item in items:
-            for subject in item.subjects:
-                load[self.group_of[subject]] += item.hours
-        return load
-
-    async def _classes(self) -> None:
-        """Classes with their class teachers, and the teaching assignments."""
-        used: set[int] = set()
-        heads: list[_Teacher] = []
-        for ci, (name, _level, _size) in enumerate(self.layout):
-            teacher: _Teacher | None = None
-            if name == DEMO_CLASS:
-                teacher = next(t for t in self.teachers if t.role_key == "class_teacher")
-            else:
-                eligible = [
-                    t
-                    for t in self.teachers
-                    if t.index not in used and t.role_key is None and t.group != "pe"
-                ]
-                teacher = next((t for t in eligible if ci in t.classes), None) or next(
-                    iter(eligible), None
-                )
-            if teacher is None:  # more classes than teachers: share
-                teacher = self.teachers[ci % len(self.teachers)]
-            used.add(teacher.index)
-            heads.append(teacher)
-        rows = [
-            {
-                "school_id": self.school_id,
-                "year_id": self.year_id,
-                "name": name,
-                "grade_level": level,
-                "class_teacher_id": heads[ci].id,
-            }
-            for ci, (name, level, _size) in enumerate(self.layout)
-        ]
-        self.class_ids = await self._insert(SchoolClass, rows, ids=True)
-        self.class_index = {name: ci for ci, (name, _, _) in enumerate(self.layout)}
-
-        group_of = self.group_of
-        keys: list[tuple[int, str]] = []
-        rows = []
-        for ci, items in enumerate(self.plans):
-            level = self.layout[ci][1]
-            subjects = dict.fromkeys(s for item in items for s in item.subjects)
-            for subject in subjects:
-                keys.append((ci, subject))
-                rows.append(
-                    {
-                        "teacher_id": self.teacher_of[ci, group_of[subject]].id,
-                        "class_id": self.class_ids[ci],
-                        "subject_id": self.subject_ids[subject],
-                        "scale_id": self.scale_ids[scale_code(subject, level)],
-                    }
-                )
-        ids = await self._insert(TeachingAssignment, rows, ids=True)
-        self.assignment_of = dict(zip(keys, ids, strict=True))
-        self.assignment_info: dict[int, tuple[int, str, _Teacher, str]] = {
-            aid: (
-                ci,
-                subject,
-                self.teacher_of[ci, group_of[subject]],
-                scale_code(subject, self.layout[ci][1]),
-            )
-            for (ci, subject), aid in self.assignment_of.items()
-        }
-
-    async def _people(self) -> None:
-        """Students, guardians on file and the demo family's links."""
-        families = await self._students()
-        mother_id = await self._guardians(families)
-        await self._demo_links(mother_id)
-
-    async def _students(self) -> list[list[tuple[str, str, str]]]:
-        """Every class's students (the demo child and sibling first in their classes) and their
-        enrolments; returns each student's family on file, (name, phone, relation)."""
-        rng, names = self.rng, self.names
-        students: list[dict[str, Any]] = []
-        self.student_class: list[int] = []
-        self.ability: list[float] = []
-        families: list[list[tuple[str, str, str]]] = []
-        self.demo_student = self.demo_sibling = -1
-        for ci, (name, level, size) in enumerate(self.layout):
-            born = self.year_start.year - level - 7
-            for k in range(size):
-                birth = date(born, 9, 1) + timedelta(days=rng.randrange(365))
-                ability = min(4.9, max(2.9, rng.gauss(4.1, 0.5)))
-                if name == DEMO_CLASS and k == 0:
-                    self.demo_student = len(students)
-                    full, family, ability = NAMES["student"], demo_family(), 4.2
-                elif name == SIBLING_CLASS and k == 0:
-                    self.demo_sibling = len(students)
-                    full, family, ability = NAMES["sibling"], demo_family(), 4.5
-                else:
-                    full, surname, father = names.student()
-                    family = names.family(surname, father)
-                students.append(
-                    {
-                        "school_id": self.school_id,
-                        "account_id": None,
-                        "full_name": full,
-                        "birth_date": birth,
-                    }
-                )
-                self.student_class.append(ci)
-                self.ability.append(ability)
-                families.append(family)
-        students[self.demo_student]["account_id"] = self.account_ids["student"]
-        self.student_ids = await self._insert(Student, students, ids=True)
-        self.class_students: dict[int, list[int]] = defaultdict(list)
-        for si, ci in enumerate(self.student_class):
-            self.class_students[ci].append(si)
-        await self._insert(
-            Enrollment,
+        await self.session.execute(
+            update(Staff),
             [
-                {
-                    "student_id": self.student_ids[si],
-                    "class_id": self.class_ids[ci],
-                    "enrolled_on": self.year_start,
-                }
-                for si, ci in enumerate(self.student_class)
+                {"id": self.staff_ids[sid], "account_id": self.account_ids[role]}
+                for role, sid in STAFF_IDS.items()
             ],
         )
-        return families
-
-    async def _guardians(self, families: list[list[tuple[str, str, str]]]) -> int:
-        """The guardians on file (one row per phone: the demo parents are shared) and their
-        links to the students; returns the demo mother's guardian id."""
-        guardian_rows: list[dict[str, Any]] = []
-        guardian_index: dict[str, int] = {}  # phone → row index
-        links: list[tuple[int, int, str]] = []
-        for si, family in enumerate(families):
-            for full, phone, relation in family:
-                if phone not in guardian_index:
-                    guardian_index[phone] = len(guardian_rows)
-                    guardian_rows.append(
-                        {
-                            "school_id": self.school_id,
-                            "full_name": full,
-                            "phone": phone,
-                            "email": None,
-                        }
-                    )
-                links.append((si, guardian_index[phone], relation))
-        guardian_ids = await self._insert(Guardian, guardian_rows, ids=True)
-        await self._insert(
-            StudentGuardian,
-            [
-                {"student_id": self.student_ids[si], "guardian_id": guardian_ids[gi], "relation": r}
-                for si, gi, r in links
-            ],
+        await self.session.execute(
+            update(Student)
+            .where(Student.id == self.student_ids[self.demo_student])
+            .values(account_id=self.account_ids["student"])
         )
-        return guardian_ids[guardian_index[PHONES["mother"]]]
 
-    async def _demo_links(self, mother_id: int) -> None:
+    async def _demo_links(self) -> None:
         """The demo parent confirmed for both children; the trusted grandmother for the first."""
         parent = self.account_ids["parent"]
         await self._insert(
@@ -518,7 +341,7 @@ class _Builder:
                 {
                     "student_id": self.student_ids[si],
                     "account_id": parent,
-                    "guardian_id": mother_id,
+                    "guardian_id": self.mother_id,
                     "method": LinkMethod.DEMO,
                     "confirmed_at": self.now,
                     "confirmed_by_id": None,
@@ -542,100 +365,6 @@ class _Builder:
                 }
             ],
         )
-
-    async def _timetable(self) -> None:
-        """Mon–Fri, 5–6 lessons a day, no teacher in two rooms at once when it can be helped."""
-        busy: set[tuple[int, int, int]] = set()  # (teacher index, weekday, lesson number)
-        rows: list[dict[str, Any]] = []
-        self.clashes = 0
-        for ci, items in enumerate(self.plans):
-            for (weekday, number), item in sorted(self._place(ci, items, busy).items()):
-                freqs = (
-                    (SlotFrequency.WEEKLY,)
-                    if len(item.subjects) == 1
-                    else (SlotFrequency.ODD, SlotFrequency.EVEN)
-                )
-                starts, ends = BELLS[number - 1]
-                for subject, freq in zip(item.subjects, freqs, strict=True):
-                    rows.append(
-                        {
-                            "assignment_id": self.assignment_of[ci, subject],
-                            "weekday": weekday,
-                            "lesson_number": number,
-                            "starts_at": starts,
-                            "ends_at": ends,
-                            "room": self.teacher_of[ci, self.group_of[subject]].room,
-                            "frequency": freq,
-                            "valid_from": self.year_start,
-                            "valid_to": self.year_end,
-                        }
-                    )
-        await self._insert(TimetableSlot, rows)
-
-    def _place(
-        self, ci: int, items: list[Item], busy: set[tuple[int, int, int]]
-    ) -> dict[tuple[int, int], Item]:
-        """Greedy placement of one class's week; a clash is first solved by one swap."""
-        rng = self.rng
-        total = sum(item.hours for item in items)
-        base, extra = divmod(total, 5)
-        long_days = {(ci + k) % 5 + 1 for k in range(extra)}
-        free = [(wd, n) for wd in range(1, 6) for n in range(1, base + (wd in long_days) + 1)]
-        placed: dict[tuple[int, int], Item] = {}
-        on_day: dict[tuple[int, str], int] = defaultdict(int)
-
-        def staff(item: Item) -> set[int]:
-            return {self.teacher_of[ci, self.group_of[s]].index for s in item.subjects}
-
-        def can(item: Item, pos: tuple[int, int], leaving: set[int] = set()) -> bool:  # noqa: B006
-            return all(t in leaving or (t, *pos) not in busy for t in staff(item))
-
-        def put(item: Item, pos: tuple[int, int], sign: int = 1) -> None:
-            for t in staff(item):
-                if sign > 0:
-                    busy.add((t, *pos))
-                else:
-                    busy.discard((t, *pos))
-            for subject in item.subjects:
-                on_day[pos[0], subject] += sign
-            if sign > 0:
-                placed[pos] = item
-
-        for item in sorted(items, key=lambda it: (-len(it.subjects), -it.hours)):
-            for _ in range(item.hours):
-                costs = [
-                    (
-                        100 * (not can(item, pos))
-                        + 10 * sum(on_day[pos[0], s] for s in item.subjects),
-                        rng.random(),
-                        pos,
-                    )
-                    for pos in free
-                ]
-                pos = min(costs)[2]
-                if not can(item, pos):
-                    swap = next(
-                        (
-                            (q, p)
-                            for q, other in placed.items()
-                            if can(item, q, staff(other))
-                            for p in free
-                            if can(other, p)
-                        ),
-                        None,
-                    )
-                    if swap is None:
-                        self.clashes += 1
-                    else:
-                        q, p = swap
-                        other = placed[q]
-                        put(other, q, -1)
-                        put(other, p)
-                        free[free.index(p)] = q
-                        pos = q
-                free.remove(pos)
-                put(item, pos)
-        return placed
 
     # -- the journal ----------------------------------------------------------------------
 
@@ -688,7 +417,7 @@ class _Builder:
         ordinary ones, and grades for 3–5 students present (everyone present at a test)."""
         rng = self.rng
         ci, subject, teacher, _code = self.assignment_info[aid]
-        level = self.layout[ci][1]
+        level = self.levels[ci]
         past = [lesson for lesson in items if lesson.date < self.today]
         for i, lesson in enumerate(past):
             special = lesson_kind(subject, level, i)
@@ -706,7 +435,7 @@ class _Builder:
                         "subject_id": self.subject_ids[subject],
                         "due_date": due,
                         "text": homework_text(rng, subject),
-                        "created_by_id": teacher.id,
+                        "created_by_id": teacher,
                         "created_at": ended,
                     }
                 )
@@ -780,7 +509,7 @@ class _Builder:
                     "status": status,
                     "minutes_late": minutes,
                     "reason": reason,
-                    "marked_by_id": self.assignment_info[lesson.assignment_id][2].id,
+                    "marked_by_id": self.assignment_info[lesson.assignment_id][2],
                     "marked_at": utc(day, lesson.starts_at) + timedelta(minutes=5),
                 }
             )
@@ -820,7 +549,7 @@ class _Builder:
             "weight": weight,
             "kind": kind,
             "comment": comment,
-            "author_id": teacher.id,
+            "author_id": teacher,
             "created_at": ended + timedelta(minutes=rng.randint(0, 180)),
         }
 
@@ -852,7 +581,7 @@ class _Builder:
                     "period_id": pid,
                     "proposed_value": value,
                     "value": value,
-                    "set_by_id": teacher.id,
+                    "set_by_id": teacher,
                     "set_at": utc(ends[pid], time(18, 0)),
                 }
             )

@@ -13,6 +13,8 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
+import phonenumbers
+
 from db.enums import AttendanceStatus, GradeKind, SubmissionStatus
 from services.core.grading import DEFAULT_WEIGHTS
 from services.core.schooltime import local_today
@@ -431,9 +433,12 @@ class Names:
         return family
 
     def phone(self) -> str:
+        """A new mobile number that `phonenumbers` (the importer's check) finds valid."""
         while True:
             number = f"+79{self.rng.randrange(10**9):09d}"
-            if number not in self.phones:
+            if number not in self.phones and phonenumbers.is_valid_number(
+                phonenumbers.parse(number)
+            ):
                 self.phones.add(number)
                 return number
 
@@ -476,6 +481,10 @@ def _week_of(day: date) -> tuple[date, date]:
     return monday, monday + timedelta(days=6)
 
 
+#: the source ids of `Calendar.holidays`, in their order
+HOLIDAY_KEYS = ("autumn", "winter", "feb23", "mar8", "spring", "may1", "may9")
+
+
 @dataclass(frozen=True)
 class Calendar:
     """The academic year starting in September of `first`: its holidays and four quarters."""
@@ -501,7 +510,7 @@ class Calendar:
         spring = _week_of(date(first + 1, 3, 25))
         return autumn, winter, spring
 
-    def holidays(self) -> list[tuple[str, date, date]]:
+    def holidays(self) -> list[tuple[str, date, date]]:  # keys: `HOLIDAY_KEYS`
         """(name, first day, last day) of the school holidays and public holidays."""
         nxt = self.first + 1
         autumn, winter, spring = self._breaks()

@@ -68,11 +68,19 @@ ROSTER = "roster"
 
 
 async def apply_import(
-    session: AsyncSession, data: SchoolData, *, today: date, actor_account_id: int | None
+    session: AsyncSession,
+    data: SchoolData,
+    *,
+    today: date,
+    actor_account_id: int | None,
+    commit: bool = True,
 ) -> ImportPlan:
     """Plan `data` against the database and write it (module docstring); returns the plan
     applied. Raises ``DomainError("roster.invalid", problems=n)`` and writes nothing when the
-    plan has problems; an unchanged file writes nothing (not even an audit entry)."""
+    plan has problems; an unchanged file writes nothing (not even an audit entry).
+
+    `commit=False` leaves the transaction to the caller (the demo school adds its journal in
+    the same one): nothing is committed or rolled back here, the rows are only flushed."""
     plan, loaded = await plan_with_state(session, data, today=today)
     if plan.problems:
         raise DomainError("roster.invalid", problems=len(plan.problems))
@@ -90,9 +98,13 @@ async def apply_import(
                 new=audit_counts(plan, writer.lessons),
             )
         )
-        await session.commit()
+        if commit:
+            await session.commit()
+        else:
+            await session.flush()
     except BaseException:
-        await session.rollback()
+        if commit:
+            await session.rollback()
         raise
     return plan
 
