@@ -120,7 +120,7 @@ async def _db_upgrade(settings: Settings) -> None:
 
 
 async def _demo_seed(settings: Settings, args: argparse.Namespace) -> None:
-    from services.demo import seed_demo
+    from services.demo import OtherSchool, WorkbookError, seed_demo
 
     await _migrate(settings)
     engine = create_engine(settings.database_url)
@@ -128,6 +128,8 @@ async def _demo_seed(settings: Settings, args: argparse.Namespace) -> None:
         result = await seed_demo(
             create_session_factory(engine), students=args.students, weeks=args.weeks
         )
+    except (OtherSchool, WorkbookError) as exc:
+        raise CliError(str(exc)) from None
     finally:
         await engine.dispose()
     rows = [account.as_json() for account in result.accounts]
