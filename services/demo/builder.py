@@ -14,6 +14,7 @@ transaction; the content is deterministic for a given `rng_seed` and `today`.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import defaultdict
 from collections.abc import Sequence
@@ -129,7 +130,7 @@ async def seed_demo(
                 f"the database already holds a school ({schools[0]}): "
                 "the demo school needs an empty database"
             )
-        roster = load_roster(total, rng_seed, calendar_of(day).first)
+        roster = await asyncio.to_thread(load_roster, total, rng_seed, calendar_of(day).first)
         before = await _table_counts(session)
         await apply_import(session, roster, today=day, actor_account_id=None, commit=False)
         builder = _Builder(session, random.Random(rng_seed), day, weeks, roster)
