@@ -128,7 +128,9 @@ async def _demo_seed(settings: Settings, args: argparse.Namespace) -> None:
         result = await seed_demo(
             create_session_factory(engine), students=args.students, weeks=args.weeks
         )
-    except (OtherSchool, WorkbookError) as exc:
+    except OtherSchool as exc:  # a non-empty target, like `parta restore`'s
+        raise InputRefused(str(exc)) from None
+    except WorkbookError as exc:  # a broken install
         raise CliError(str(exc)) from None
     finally:
         await engine.dispose()

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from db.models import Grade, Lesson, Student
+from db.models import Grade, Lesson, School, Student
 from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import BOT_TOKEN, CODE_SECRET
 
@@ -296,6 +296,23 @@ async def _counts(engine: AsyncEngine) -> dict[str, int]:
             )
             for model in (Student, Lesson, Grade)
         }
+
+
+async def test_demo_seed_leaves_a_database_with_another_school_alone(
+    tmp_path: Path, db_url: str, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """The demo is an import: planned against a real school it would rename it and mark its
+    people as leavers, so it refuses, in one line."""
+    async with session_factory() as session, session.begin():
+        session.add(School(name="Гимназия № 1", timezone="Europe/Moscow"))
+    result = await asyncio.to_thread(_run, tmp_path, "demo", "seed", DATABASE_URL=db_url)
+    assert result.returncode == 1
+    assert "Гимназия № 1" in result.stderr
+    assert "empty database" in result.stderr
+    assert "Traceback" not in result.stderr
+    async with session_factory() as session:
+        assert list(await session.scalars(select(School.name))) == ["Гимназия № 1"]
+        assert not await session.scalar(select(func.count()).select_from(Student))
 
 
 async def test_demo_seed_json_is_idempotent_and_run_answers_every_role(
