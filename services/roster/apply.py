@@ -177,12 +177,18 @@ class _Writer:
     async def _insert(
         self, model: type[Base], kind: str, sids: list[str], values: list[dict[str, Any]]
     ) -> None:
+        """Insert new rows and remember their ids. The ids are matched back by the rows' own
+        key (`source_id`, a scale's `code`: unique in their scope), not by the order of
+        RETURNING, so SQLite inserts them in one batch too (ordered RETURNING costs it one
+        statement per row)."""
         if not values:
             return
-        stmt = insert(model).returning(model.__table__.c.id, sort_by_parameter_order=True)
-        new_ids = (await self.session.scalars(stmt, values)).all()
-        for sid, new_id in zip(sids, new_ids, strict=True):
-            self.ids[kind, sid] = new_id
+        columns = model.__table__.c
+        key = columns.source_id if "source_id" in columns else columns.code
+        stmt = insert(model).returning(columns.id, key)
+        new_ids = {k: i for i, k in (await self.session.execute(stmt, values)).all()}
+        for sid, value in zip(sids, values, strict=True):
+            self.ids[kind, sid] = new_ids[value[key.name]]
 
     async def _update(self, model: type[Base], values: list[dict[str, Any]]) -> None:
         if values:
