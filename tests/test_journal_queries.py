@@ -27,8 +27,8 @@ from bot.callbacks.journal import (
     RosterMode,
 )
 from db.enums import GradeKind
-from db.models import Account, Enrollment, Lesson, Staff, TeachingAssignment
-from services.demo import DEMO_TELEGRAM_IDS, seed_demo
+from db.models import Account, Enrollment, Lesson, SchoolClass, Staff, TeachingAssignment
+from services.demo import DEMO_CLASS, DEMO_TELEGRAM_IDS, seed_demo
 from tests import clock
 from tests.conftest import clear_tables
 from tests.harness import App
@@ -44,7 +44,8 @@ WRITES = ("grade", "attend")
 
 
 async def _targets(app: App) -> tuple[Any, int]:
-    """The demo teacher's latest lesson up to today, and a student of its class."""
+    """The demo teacher's latest lesson in the demo class up to today, and the class's first
+    student (the demo student: whose family's accounts a grade notifies, in either size)."""
     async with app.session_factory() as session:
         staff_id = await session.scalar(
             select(Staff.id)
@@ -55,8 +56,10 @@ async def _targets(app: App) -> tuple[Any, int]:
             await session.execute(
                 select(Lesson.id, Lesson.class_id, Lesson.date, Lesson.assignment_id)
                 .join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
+                .join(SchoolClass, SchoolClass.id == Lesson.class_id)
                 .where(
                     TeachingAssignment.teacher_id == staff_id,
+                    SchoolClass.name == DEMO_CLASS,
                     Lesson.date <= clock.school_today(),
                 )
                 .order_by(Lesson.date.desc(), Lesson.lesson_number)
