@@ -246,6 +246,7 @@ class Telegram:
         self.delivered: list[int] = []
         self.answered: Counter[int] = Counter()
         self.statuses: Counter[int] = Counter()
+        self.by_port: Counter[int] = Counter()  # 200 answers per server
         self._turn = 0
 
     async def deliver(self, update: dict[str, Any]) -> None:
@@ -258,15 +259,23 @@ class Telegram:
         try:
             async with self.http.post(url, json=update, headers=headers) as response:
                 self.statuses[response.status] += 1
+                if response.status == 200:
+                    self.by_port[port] += 1
                 return response.status
         except aiohttp.ClientError:
             self.statuses[0] += 1  # refused: nobody listens
             return 0
 
-    async def _until_answered(self, update: dict[str, Any]) -> None:
+    async def deliver_to(self, update: dict[str, Any], port: int) -> None:
+        """Deliver an update to this server only (a retry racing the first try elsewhere)."""
+        self.delivered.append(update["update_id"])
+        self.deliveries.append(asyncio.create_task(self._until_answered(update, port)))
+
+    async def _until_answered(self, update: dict[str, Any], port: int | None = None) -> None:
         while True:
             self._turn += 1
-            if await self.post(self.ports[self._turn % len(self.ports)], update) == 200:
+            target = port or self.ports[self._turn % len(self.ports)]
+            if await self.post(target, update) == 200:
                 self.answered[update["update_id"]] += 1
                 return
             await asyncio.sleep(0.1)
@@ -296,6 +305,7 @@ BURST = 40
 FAN_OUT = 120
 
 
+@pytest.mark.slow  # two real processes, one after the other, on each backend
 async def test_sigterm_in_the_middle_of_a_burst(
     tmp_path: Path, db_url: str, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
