@@ -37,12 +37,7 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import (
-    RestartingTelegram,
-    TelegramAPIError,
-    TelegramNetworkError,
-    TelegramServerError,
-)
+from aiogram.exceptions import RestartingTelegram, TelegramNetworkError, TelegramServerError
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import BotCommandScopeChat, Update
@@ -308,7 +303,7 @@ async def poll(
         )
         try:
             updates = await until_stopped(fetch, stop)
-        except TelegramAPIError as exc:  # e.g. a conflict with another poller: wait, retry
+        except Exception as exc:  # e.g. a conflict with another poller: wait, retry
             logger.warning("getUpdates failed (%s); trying again in 5 s", exc)
             await _sleep_unless_stopped(5, stop)
             continue

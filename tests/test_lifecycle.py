@@ -381,6 +381,30 @@ async def test_sigterm_in_the_middle_of_a_burst(
         assert telegram.statuses[503] + telegram.statuses[0] > 0, "some came again later"
 
 
+@pytest.mark.slow  # a real process
+async def test_sigterm_while_polling(tmp_path: Path) -> None:
+    async with FakeTelegram(token=BOT_TOKEN, rate_limits=False) as fake:
+        fake.latency = 0.3
+        process = await start_parta(
+            tmp_path, "run", DATABASE_URL=f"sqlite:///{tmp_path}/polling.sqlite3",
+            TELEGRAM_API_URL=fake.base_url, WEBHOOK_URL="",
+        )  # fmt: skip
+        try:
+            await fake.wait_for(lambda: fake.calls_to("getUpdates"), timeout=90)
+            users = [fake.user(8_400_000 + i, language_code="en") for i in range(12)]
+            for user in users:
+                await user.send("/start")
+            await fake.wait_for(lambda: fake.calls_to("sendMessage"), timeout=30)
+            process.send_signal(signal.SIGTERM)  # the batch is running
+        finally:
+            output = await stop_parta(process)
+        assert process.returncode == 0, output
+        assert "Traceback" not in output, output
+        assert "updates in flight" in output
+        assert all(replies(fake, u.id) == 1 for u in users), "the batch was finished"
+        assert fake.pending_updates == [], "and its offset confirmed before the exit"
+
+
 # --- migrations started together --------------------------------------------------------------
 
 
