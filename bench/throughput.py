@@ -5,8 +5,9 @@
 
 For each database, in a process of its own: the strict fake Bot API (tests/fakes, its rate
 limits off) runs in a child process, so its work is not counted against the bot; the bot
-process long-polls it exactly as in production (`getUpdates`, the production dispatcher,
-`tasks_concurrency_limit` as `parta run` sets it). First a bare aiogram echo bot answers every
+process long-polls it: the echo bot with aiogram's `start_polling`, Parta exactly as in
+production (`bot.runners.poll`, which confirms a batch only once it was handled, with the batch
+size `parta run` uses, and the production dispatcher). First a bare aiogram echo bot answers every
 message with its text; then Parta, on the demo school (`seed_demo`, `--students` students,
 `--weeks` weeks of lessons) plus `--users` parent accounts linked to its students
 (`tests/crowd.py`), answers `/today` with the day view. Each bot gets a small warm-up, then
@@ -51,8 +52,9 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
+from bot.delivery import MemoryLedger, UpdateFeeder  # noqa: E402
 from bot.factory import create_bot, create_dispatcher  # noqa: E402
-from bot.runners import POLLING_BACKLOG  # noqa: E402
+from bot.runners import POLLING_BACKLOG, StopSignal, poll  # noqa: E402
 from db.engine import create_engine, create_session_factory  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from services.demo import seed_demo  # noqa: E402
@@ -210,11 +212,21 @@ async def measure(
     users: list[int],
     args: argparse.Namespace,
     text: str,
-    **polling: Any,
+    *,
+    parta_loop: bool = False,
+    batch: int = 100,
 ) -> dict[str, Any]:
     errors = ErrorCount()
     logging.getLogger().addHandler(errors)
-    task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, **polling))
+    if parta_loop:  # `parta run`'s own loop (bot/runners.py)
+        feeder = UpdateFeeder(dp, bot, MemoryLedger())
+        stop = StopSignal()
+        await dp.emit_startup(bot=bot, dispatcher=dp, bots=[bot], **dp.workflow_data)
+        task = asyncio.create_task(
+            poll(bot, feeder, stop, dp.resolve_used_update_types(), batch=batch)
+        )
+    else:
+        task = asyncio.create_task(dp.start_polling(bot, handle_signals=False))
     try:
         await fake.burst(users[:WARM_UP_USERS], 1, text, args.timeout)  # warm-up
         errors.count = 0
@@ -222,9 +234,15 @@ async def measure(
         errors.count = 0
         several = summary(await fake.burst(users, args.per_user, text, args.timeout), errors.count)
     finally:
-        with contextlib.suppress(RuntimeError):
-            await dp.stop_polling()
-        await task
+        if parta_loop:
+            stop.receive()
+            await feeder.drain(60)
+            await task
+            await dp.emit_shutdown(bot=bot, dispatcher=dp)
+        else:
+            with contextlib.suppress(RuntimeError):
+                await dp.stop_polling()
+            await task
         logging.getLogger().removeHandler(errors)
     return {"one": one, "several": several}
 
@@ -291,7 +309,8 @@ async def parta_bot(
             users,
             args,
             "/today",
-            tasks_concurrency_limit=POLLING_BACKLOG * settings.concurrent_updates,
+            parta_loop=True,
+            batch=min(100, POLLING_BACKLOG * settings.concurrent_updates),
         )
     finally:
         await bot.session.close()

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # the webhook server listens here; a TLS proxy in front of it takes Telegram's requests
     webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
+    # on SIGTERM/SIGINT: how long updates in flight may take to finish (then the notifier's
+    # sends in flight get what is left, at least a second); keep it below the supervisor's
+    # own limit (Docker: 10 s by default, systemd: 90 s)
+    shutdown_timeout: float = Field(default=8.0, ge=0, le=600)
     default_locale: str = "ru"
     timezone: str = "Europe/Moscow"
     # access codes: failed attempts allowed per Telegram account per hour

@@ -200,8 +200,16 @@ class Notifier:
                 name="parta-notifier",
             )
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop sending. With `grace`, drain first: nothing more is claimed, claimed
+        messages not yet started go back to the outbox, and the sends in flight get up to
+        `grace` seconds to complete and be recorded; whatever is still running then is
+        cancelled (a send cut off in flight keeps its claim until it expires)."""
         if self._task is not None:
+            if grace > 0 and not self._task.done():
+                self.dispatcher.request_stop()
+                with contextlib.suppress(Exception):  # TimeoutError included
+                    await asyncio.wait_for(asyncio.shield(self._task), grace)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

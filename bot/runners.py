@@ -1,17 +1,35 @@
-"""Start-up: long polling by default, a webhook server when WEBHOOK_URL is set.
+"""Start-up and shutdown: long polling by default, a webhook server when WEBHOOK_URL is set.
 
 Telegram out of reach (a network error or a 5xx) at start-up or while polling is waited out:
 the calls that set the bot up and fetch updates are repeated with exponential backoff and one
 log line per attempt, never a traceback. A token Telegram refuses (401) ends the start with
 `TelegramUnauthorizedError`, which the CLI turns into one line and exit code 2.
+
+No update lost, none run twice (see bot/delivery.py for the ledger of update ids):
+
+* webhook: an update is run to the end *before* the request is answered 200; a redelivered
+  `update_id` is answered 200 without running again (REDIS_URL: across processes);
+* polling: our own loop instead of aiogram's `start_polling` (whose `handle_as_tasks`
+  confirms a batch's offset with the next getUpdates while its updates still run, and whose
+  shutdown drops the running ones): a batch runs concurrently, and its offset is confirmed
+  only once every update in it is done;
+* SIGTERM/SIGINT: stop taking updates (the webhook's port closes, requests still arriving
+  on open connections get 503 so Telegram delivers them again; polling stops fetching),
+  finish those in flight (up to SHUTDOWN_TIMEOUT seconds; any cut off are given back to
+  Telegram), drain the notifier (its claimed messages go back to the outbox), confirm the
+  polling offset, then return: `parta run` exits 0. A second signal cuts the wait short.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+import secrets
+import signal
 from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
@@ -22,14 +40,17 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.exceptions import RestartingTelegram, TelegramNetworkError, TelegramServerError
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import BotCommandScopeChat
+from aiogram.types import BotCommandScopeChat, Update
 from aiohttp import web
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.calendar_feed import add_routes as add_calendar_routes
 from bot.config import Settings
+from bot.delivery import MemoryLedger, Outcome, RedisLedger, UpdateFeeder, UpdateLedger
 from bot.factory import create_bot, create_dispatcher
 from bot.health import add_routes
+from bot.notifier import Notifier
 from db.engine import create_session_factory
 
 logger = logging.getLogger("parta")
@@ -41,8 +62,12 @@ PATIENT_METHODS = frozenset(
     {"getMe", "getUpdates", "deleteWebhook", "setWebhook", "setMyCommands", "setChatMenuButton"}
 )
 UNREACHABLE = (TelegramNetworkError, TelegramServerError, RestartingTelegram)
-#: polling holds at most this many times MAX_CONCURRENT_UPDATES updates in the process
+#: polling holds at most this many times MAX_CONCURRENT_UPDATES updates in the process (one
+#: batch; Telegram hands out at most 100 at once, the rest wait at Telegram)
 POLLING_BACKLOG = 10
+POLLING_TIMEOUT = 10  # seconds a getUpdates long poll waits for an update
+CONFIRM_TIMEOUT = 5.0  # the last offset's confirmation at shutdown, at most
+T = TypeVar("T")
 
 
 class MissingWebhookSecret(RuntimeError):
@@ -110,28 +135,246 @@ class WaitForTelegram(BaseRequestMiddleware):
 
 
 async def run_bot(settings: Settings, engine: AsyncEngine) -> None:
+    """Run until SIGTERM/SIGINT, then shut down gracefully (see the module's docstring)."""
     if settings.webhook_url and settings.webhook_secret is None:
         raise MissingWebhookSecret("WEBHOOK_SECRET is not set")
     bot = create_bot(settings)
     bot.session.middleware(WaitForTelegram())
     dp = create_dispatcher(settings, create_session_factory(engine))
+    ledger = create_ledger(settings, bot)
+    feeder = UpdateFeeder(dp, bot, ledger)
+    stop = StopSignal()
+    stop.install()
     try:
-        await bot.me()  # a refused token ends here (TelegramUnauthorizedError)
+        # a refused token ends here (TelegramUnauthorizedError); a signal while Telegram is
+        # still out of reach ends the start quietly
+        if await until_stopped(bot.me(), stop) is None:
+            return
         if settings.webhook_url:
-            await _run_webhook(bot, dp, settings)
+            await _run_webhook(bot, dp, feeder, settings, stop)
         else:
-            await bot.delete_webhook(drop_pending_updates=False)
-            # updates taken from Telegram ahead of the slots (the rest wait at Telegram)
-            backlog = POLLING_BACKLOG * settings.concurrent_updates
-            await dp.start_polling(bot, handle_signals=True, tasks_concurrency_limit=backlog)
+            await _run_polling(bot, dp, feeder, settings, stop)
     finally:
+        stop.uninstall()
+        await ledger.close()
         await bot.session.close()
         await dp.storage.close()
 
 
-async def _run_webhook(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+def create_ledger(settings: Settings, bot: Bot) -> UpdateLedger:
+    """The ledger of update ids: shared through Redis when REDIS_URL is set (several
+    processes behind one webhook), else in this process's memory."""
+    if settings.redis_url:
+        return RedisLedger.from_url(settings.redis_url, bot.id)
+    return MemoryLedger()
 
+
+class StopSignal:
+    """SIGTERM and SIGINT as an event: the first asks for a graceful stop, a second one
+    (an impatient operator) cuts the waiting short."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.requested = asyncio.Event()
+        self.forced = asyncio.Event()
+        self._installed = False
+
+    def install(self) -> None:
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+            for sig in self.SIGNALS:
+                loop.add_signal_handler(sig, self.receive, sig)
+            self._installed = True
+
+    def uninstall(self) -> None:
+        if self._installed:
+            loop = asyncio.get_running_loop()
+            for sig in self.SIGNALS:
+                loop.remove_signal_handler(sig)
+            self._installed = False
+
+    def receive(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        if self.requested.is_set():
+            logger.warning("%s again: stopping without waiting any longer", sig.name)
+            self.forced.set()
+            return
+        logger.info("%s received: finishing the updates in flight, then stopping", sig.name)
+        self.requested.set()
+
+
+async def until_stopped(work: Awaitable[T], stop: StopSignal) -> T | None:
+    """`work`'s result, or None (and `work` cancelled) if a stop is requested first."""
+    task: asyncio.Future[T] = asyncio.ensure_future(work)
+    waiter = asyncio.create_task(stop.requested.wait())
+    either: set[asyncio.Future[Any]] = {task, waiter}
+    try:
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None
+
+
+async def _sleep_unless_stopped(seconds: float, stop: StopSignal) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.requested.wait(), seconds)
+
+
+async def _drain(
+    dp: Dispatcher, feeder: UpdateFeeder, settings: Settings, stop: StopSignal
+) -> None:
+    """Finish the updates in flight (bounded), then drain the notifier with what is left."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.shutdown_timeout
+    drained = asyncio.create_task(feeder.drain(settings.shutdown_timeout))
+    await until_forced(drained, stop, feeder)
+    notifier: Notifier | None = dp.workflow_data.get("notifier")
+    if notifier is not None:
+        grace = 0.0 if stop.forced.is_set() else max(deadline - loop.time(), 1.0)
+        await notifier.stop(grace=grace)
+
+
+async def until_forced(drained: asyncio.Task[int], stop: StopSignal, feeder: UpdateFeeder) -> None:
+    """Wait for `drained`; a second signal makes it give up on what is still running."""
+    forced = asyncio.create_task(stop.forced.wait())
+    either: set[asyncio.Future[Any]] = {drained, forced}
+    try:
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        forced.cancel()
+    if not drained.done():
+        await feeder.drain(0)
+    await drained
+
+
+# --- long polling ---------------------------------------------------------------------------
+
+
+async def _run_polling(
+    bot: Bot, dp: Dispatcher, feeder: UpdateFeeder, settings: Settings, stop: StopSignal
+) -> None:
+    if await until_stopped(bot.delete_webhook(drop_pending_updates=False), stop) is None:
+        return
+    workflow: dict[str, Any] = {"dispatcher": dp, "bots": [bot], **dp.workflow_data}
+    await dp.emit_startup(bot=bot, **workflow)
+    try:
+        me = await bot.me()
+        logger.info("polling for updates of @%s", me.username)
+        batch = min(100, POLLING_BACKLOG * settings.concurrent_updates)
+        poller = asyncio.create_task(
+            poll(bot, feeder, stop, dp.resolve_used_update_types(), batch=batch),
+            name="parta-polling",
+        )
+        stopping = asyncio.create_task(stop.requested.wait())
+        try:
+            await asyncio.wait({poller, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if poller.done():
+            poller.result()  # it only ends on a stop: an error surfaces here
+        await _drain(dp, feeder, settings, stop)
+        await poller  # confirms the offset of what was handled
+    finally:
+        await dp.emit_shutdown(bot=bot, **workflow)
+        logger.info("stopped")
+
+
+async def poll(
+    bot: Bot,
+    feeder: UpdateFeeder,
+    stop: StopSignal,
+    allowed_updates: list[str],
+    *,
+    batch: int = 100,
+) -> None:
+    """Fetch a batch (at most `batch` updates), run its updates concurrently (the
+    dispatcher's own bound, MAX_CONCURRENT_UPDATES, applies), and confirm its offset (with the
+    next getUpdates) only when all of them are done; at a stop, confirm what was handled."""
+    offset: int | None = None  # the next getUpdates confirms every update before it
+    confirmed: int | None = None
+    while not stop.requested.is_set():
+        fetch = bot.get_updates(
+            offset=offset, limit=batch, timeout=POLLING_TIMEOUT, allowed_updates=allowed_updates
+        )
+        try:
+            updates = await until_stopped(fetch, stop)
+        except Exception as exc:  # e.g. a conflict with another poller: wait, retry
+            logger.warning("getUpdates failed (%s); trying again in 5 s", exc)
+            await _sleep_unless_stopped(5, stop)
+            continue
+        if updates is None:
+            break  # stopping; an answer cut off here was not confirmed: sent again later
+        confirmed = offset
+        if not updates:
+            continue
+        outcomes = await asyncio.gather(*(_feed(feeder, u) for u in updates))
+        for update, outcome in zip(updates, outcomes, strict=True):
+            if not outcome.answered:
+                break  # this one and the rest come again with the next getUpdates
+            offset = update.update_id + 1
+        if not all(o.answered for o in outcomes):
+            await _sleep_unless_stopped(1, stop)
+    if offset is not None and offset != confirmed:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(
+                bot.get_updates(offset=offset, limit=1, timeout=0), CONFIRM_TIMEOUT
+            )
+
+
+async def _feed(feeder: UpdateFeeder, update: Update) -> Outcome:
+    try:
+        return await feeder.feed(update)
+    except Exception as exc:  # the ledger out of reach: the update is fetched again
+        logger.warning("update %s not taken: %s", update.update_id, exc)
+        return Outcome.BUSY
+
+
+# --- webhook --------------------------------------------------------------------------------
+
+
+class WebhookHandler:
+    """POSTs from Telegram: the secret checked, the update run to its end, then the answer:
+    200 once it is handled (or was before), 503 while it runs elsewhere or the process is
+    stopping (Telegram delivers it again later)."""
+
+    def __init__(self, feeder: UpdateFeeder, secret: str) -> None:
+        self.feeder = feeder
+        self.secret = secret
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not secrets.compare_digest(given.encode(), self.secret.encode()):
+            return web.Response(status=401, text="Unauthorized")
+        if not self.feeder.accepting:
+            return _try_later()
+        bot = self.feeder.bot
+        try:
+            raw = await request.json(loads=bot.session.json_loads)
+            update = Update.model_validate(raw, context={"bot": bot})
+        except (ValueError, ValidationError):
+            return web.Response(status=400, text="not an update")
+        try:
+            outcome = await self.feeder.feed(update)
+        except Exception as exc:  # the ledger out of reach: Telegram delivers it again
+            logger.warning("update %s not taken: %s", update.update_id, exc)
+            return _try_later()
+        if outcome.answered:
+            return web.json_response({})
+        return _try_later()
+
+
+def _try_later() -> web.Response:
+    return web.Response(status=503, text="try again later", headers={"Retry-After": "1"})
+
+
+async def _run_webhook(
+    bot: Bot, dp: Dispatcher, feeder: UpdateFeeder, settings: Settings, stop: StopSignal
+) -> None:
     assert settings.webhook_url is not None
     if settings.webhook_secret is None:
         raise MissingWebhookSecret("WEBHOOK_SECRET is not set")
@@ -139,23 +382,37 @@ async def _run_webhook(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
     path = urlsplit(settings.webhook_url).path or "/"
     app = web.Application()
     # every request must carry the secret in X-Telegram-Bot-Api-Secret-Token, else 401
-    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=path)
-    setup_application(app, dp, bot=bot)
+    app.router.add_post(path, WebhookHandler(feeder, secret))
     add_routes(app, dp)  # /healthz, /readyz, /metrics
     add_calendar_routes(app, dp["session_factory"], dp["i18n"])
-
-    runner = web.AppRunner(app)
-    await runner.setup()  # emits the dispatcher's startup (menus, notifier)
-    site = web.TCPSite(runner, host=settings.webhook_host, port=settings.webhook_port)
-    await site.start()
-    # only now, with the port open, tell Telegram where to deliver
-    await bot.set_webhook(
-        settings.webhook_url,
-        secret_token=secret,
-        allowed_updates=dp.resolve_used_update_types(),
-    )
-    logger.info("webhook server on %s:%s%s", settings.webhook_host, settings.webhook_port, path)
+    workflow: dict[str, Any] = {"dispatcher": dp, "bots": [bot], "app": app, **dp.workflow_data}
+    await dp.emit_startup(bot=bot, **workflow)  # menus, notifier, scheduler
     try:
-        await asyncio.Event().wait()
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, host=settings.webhook_host, port=settings.webhook_port)
+        try:
+            await site.start()
+            # only now, with the port open, tell Telegram where to deliver
+            registered = await until_stopped(
+                bot.set_webhook(
+                    settings.webhook_url,
+                    secret_token=secret,
+                    allowed_updates=dp.resolve_used_update_types(),
+                ),
+                stop,
+            )
+            if registered is not None:
+                logger.info(
+                    "webhook server on %s:%s%s", settings.webhook_host, settings.webhook_port, path
+                )
+                await stop.requested.wait()
+            # no new connections; requests on open ones get 503 and come again
+            feeder.accepting = False
+            await site.stop()
+            await _drain(dp, feeder, settings, stop)
+        finally:
+            await runner.cleanup()
     finally:
-        await runner.cleanup()
+        await dp.emit_shutdown(bot=bot, **workflow)
+        logger.info("stopped")

@@ -10,11 +10,19 @@ lets one of them do each run.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiogram import Dispatcher
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_SUBMITTED,
+    JobEvent,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -126,6 +134,27 @@ def backup_schedule(settings: Settings, files_dir: Path | None = None) -> Backup
     )
 
 
+class JobsInFlight:
+    """Counts the job runs in progress (a listener of the scheduler's events), so a shutdown
+    lets them finish instead of cancelling a job in the middle of its transaction."""
+
+    EVENTS = EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def __call__(self, event: JobEvent) -> None:
+        if event.code == EVENT_JOB_SUBMITTED:
+            self.count += 1
+            self.idle.clear()
+        else:
+            self.count = max(0, self.count - 1)
+            if not self.count:
+                self.idle.set()
+
+
 async def start_scheduler(dispatcher: Dispatcher) -> None:
     """Startup hook: run the jobs where the notifier runs (not in tests)."""
     if not dispatcher.workflow_data.get("run_notifier", True):
@@ -133,14 +162,25 @@ async def start_scheduler(dispatcher: Dispatcher) -> None:
     settings: Settings = dispatcher["settings"]
     backup = backup_schedule(settings)
     scheduler = create_scheduler(dispatcher["session_factory"], job_config(settings), backup=backup)
+    in_flight = JobsInFlight()
+    scheduler.add_listener(in_flight, JobsInFlight.EVENTS)
     scheduler.start()
     dispatcher["scheduler"] = scheduler
+    dispatcher["scheduler_jobs"] = in_flight
     names = [*SCHEDULE, BACKUP_JOB] if backup is not None else list(SCHEDULE)
     logger.info("scheduler started: %s", ", ".join(names))
 
 
 async def stop_scheduler(dispatcher: Dispatcher) -> None:
-    """Shutdown hook."""
+    """Shutdown hook: no new runs; the runs in progress get up to SHUTDOWN_TIMEOUT seconds
+    to finish (each is one transaction: cut off, it simply rolls back)."""
     scheduler: AsyncIOScheduler | None = dispatcher.workflow_data.pop("scheduler", None)
+    in_flight: JobsInFlight | None = dispatcher.workflow_data.pop("scheduler_jobs", None)
     if scheduler is not None and scheduler.running:
+        scheduler.pause()
+        if in_flight is not None and in_flight.count:
+            settings: Settings = dispatcher["settings"]
+            logger.info("waiting for %d scheduled jobs to finish", in_flight.count)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(in_flight.idle.wait(), settings.shutdown_timeout)
         scheduler.shutdown(wait=False)

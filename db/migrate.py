@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
 from db.engine import normalize_url
 
@@ -29,12 +32,34 @@ def alembic_config(url: str | URL) -> Config:
     return config
 
 
+@contextlib.contextmanager
+def schema_lock(url: str | URL) -> Iterator[None]:
+    """Hold the schema lock of a SQLite file: an exclusive `flock` on `<file>.migrate-lock`
+    next to it, so processes started together upgrade one after the other (the later ones
+    find the schema at head). PostgreSQL takes an advisory lock in migrations/env.py
+    instead; an in-memory database has no one to race."""
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        yield
+        return
+    database = Path(parsed.database)
+    lock = database.with_name(database.name + ".migrate-lock")
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def upgrade_sync(url: str | URL, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    with schema_lock(url):
+        command.upgrade(alembic_config(url), revision)
 
 
 def downgrade_sync(url: str | URL, revision: str) -> None:
-    command.downgrade(alembic_config(url), revision)
+    with schema_lock(url):
+        command.downgrade(alembic_config(url), revision)
 
 
 async def upgrade(url: str | URL, revision: str = "head") -> None:

@@ -13,6 +13,19 @@ from db.engine import create_engine
 
 target_metadata = Base.metadata
 
+#: The advisory-lock key of schema changes on PostgreSQL (any fixed 64-bit number; the
+#: scheduled jobs' keys in services/notify/jobs.py are different ones).
+MIGRATION_LOCK = 0x5041_5254_0000  # "PART" 0
+
+
+def _lock(connection: Connection) -> None:
+    """Serialise schema changes: any number of processes may upgrade at once. On PostgreSQL a
+    transaction-level advisory lock, taken before Alembic reads the current revision and held
+    until the migrations commit (or roll back); whoever waited then finds the schema at head
+    and does nothing. SQLite is serialised by a file lock in db/migrate.py."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+
 
 def _configure(connection: Connection) -> None:
     sqlite = connection.dialect.name == "sqlite"
@@ -22,6 +35,7 @@ def _configure(connection: Connection) -> None:
         # empty a school. SQLite ignores this pragma inside a transaction; none is open yet
         # (the driver starts one only before a data change).
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    _lock(connection)
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

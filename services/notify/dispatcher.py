@@ -237,6 +237,19 @@ class OutboxDispatcher:
         self.totals = Totals()
         # how a chart is built: a worker thread here, a worker process in the bot (bot/notifier)
         self.render_photo: Callable[[Callable[[], bytes]], Awaitable[bytes]] = asyncio.to_thread
+        self._stopping = asyncio.Event()
+
+    # ---- stopping
+
+    def request_stop(self) -> None:
+        """Finish gracefully (a shutdown): claim nothing more, give the claimed messages not
+        yet started back to the outbox, let the sends in flight complete and be recorded;
+        `run_forever` then returns."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
 
     # ---- one round
 
@@ -299,8 +312,9 @@ class OutboxDispatcher:
     async def run_forever(
         self, *, poll_interval: float = 1.0, stop_when_idle: bool = False
     ) -> None:
-        """The background loop: a round whenever something is due, else a short nap."""
-        while True:
+        """The background loop: a round whenever something is due, else a short nap; returns
+        after `request_stop` once the round in progress is over."""
+        while not self.stopping:
             try:
                 stats = await self.run_batch()
             except asyncio.CancelledError:
@@ -312,7 +326,8 @@ class OutboxDispatcher:
                 continue
             if stop_when_idle and await self.is_idle():
                 return
-            await asyncio.sleep(poll_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), poll_interval)
 
     # ---- sending
 
@@ -329,7 +344,7 @@ class OutboxDispatcher:
                     message = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                if time.monotonic() > deadline:
+                if time.monotonic() > deadline or self.stopping:
                     await self._release(message)
                     continue
                 wait = self.limiter.chat_delay(message.chat_id)
@@ -348,6 +363,17 @@ class OutboxDispatcher:
             for task in workers:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            # cut off (a shutdown that could not wait): what no worker took goes back now
+            # rather than when its claim expires; a send cut off in flight keeps its claim
+            untouched = [queue.get_nowait() for _ in range(queue.qsize())]
+            if untouched:
+                with contextlib.suppress(Exception):
+                    await self._release_rows([row for m in untouched for row in m.rows])
+
+    async def _release_rows(self, rows: list[int]) -> None:
+        async with self.session_factory() as session:
+            await outbox.release(session, rows)
+            await session.commit()
 
     async def _release(self, message: Outbound, at: datetime | None = None) -> None:
         async with self.session_factory() as session:
@@ -368,8 +394,9 @@ class OutboxDispatcher:
             telegram_id: int | None = None
             for index, part in enumerate(parts):
                 await self.limiter.acquire(message.chat_id)
-                if index == 0 and time.monotonic() > deadline:
-                    await self._release(message)  # a long 429 pause outlived the lease
+                if index == 0 and (time.monotonic() > deadline or self.stopping):
+                    # a long 429 pause outlived the lease, or a shutdown came meanwhile
+                    await self._release(message)
                     return
                 try:
                     sent = await self.transport.deliver(

@@ -706,6 +706,8 @@ class FakeTelegram:
         self.files: dict[str, StoredFile] = {}
         # getFile's limit (Telegram: 20 MB; raise it to play a local Bot API server)
         self.download_limit = MAX_DOWNLOAD
+        # seconds every method but getUpdates takes to answer (work in flight at a shutdown)
+        self.latency = 0.0
         self.commands_by_scope: dict[tuple[str, str], list[JsonDict]] = {}
         self.menu_buttons: dict[int | None, JsonDict] = {}
         self.webhook: JsonDict = {}
@@ -1168,6 +1170,8 @@ class FakeTelegram:
             error = queued.popleft()
             self.injected.append(ApiError(method, error.error_code, error.description, params))
             return web.json_response(error.envelope(), status=error.error_code)
+        if self.latency and method != "getUpdates":
+            await asyncio.sleep(self.latency)
         try:
             result = await handler(params)
         except TelegramError as error:
