@@ -260,6 +260,10 @@ async def test_oneroster_round_trips_through_a_fresh_database(
     assert "manifest.csv" in a
     assert len(a["users.csv"]) > len(a["orgs.csv"]) > 0
     assert a["enrollments.csv"]
+    assert len(a["results.csv"]) == 3, "the sample's gradebook went in and came out again"
+    assert {r["lineItemSourcedId"] for r in a["results.csv"]} <= {
+        i["sourcedId"] for i in a["lineItems.csv"]
+    }
     assert a.keys() == b.keys()
     for name in a:
         assert a[name] == b[name], name
