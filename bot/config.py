@@ -105,9 +105,11 @@ class Settings(BaseSettings):
     # the scheduler); the others wait their turn in memory, never for a pool connection
     max_concurrent_updates: int | None = Field(default=None, ge=1, le=1000)
     # per-user throttling: updates per second one user may sustain, after a burst of
-    # THROTTLE_BURST; beyond it one "slow down" and the rest dropped (0: no throttling)
-    throttle_rate: float = Field(default=2.0, ge=0, le=1000)
-    throttle_burst: int = Field(default=20, ge=1, le=10_000)
+    # THROTTLE_BURST; beyond it one "slow down" and the rest dropped (0: no throttling). Well
+    # above a person tapping and reading: a flood of scripted updates is what it stops
+
+    throttle_rate: float = Field(default=4.0, ge=0, le=1000)
+    throttle_burst: int = Field(default=40, ge=1, le=10_000)
 
     @model_validator(mode="before")
     @classmethod

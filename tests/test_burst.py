@@ -53,7 +53,7 @@ def test_pool_and_concurrency_defaults_per_database() -> None:
     postgres = _settings(database_url=POSTGRES)
     assert postgres.db_pool == PoolLimits(10, 10, 30.0)
     assert postgres.concurrent_updates == 10
-    assert (postgres.throttle_rate, postgres.throttle_burst) == (2.0, 20)
+    assert (postgres.throttle_rate, postgres.throttle_burst) == (4.0, 40)
 
 
 def test_pool_concurrency_and_throttle_from_the_environment(
