@@ -47,7 +47,7 @@ from services.journal.views import (
     AttachmentView,
     HomeworkBrief,
     generate_missing,
-    homework_briefs,
+    homework_with_files,
 )
 from services.notify import (
     DedupKey,
@@ -118,22 +118,8 @@ async def homework_screen(session: AsyncSession, actor: Actor, lesson_id: int) -
     ctx = await readable(session, actor, lesson_id)
     can_write = await can(session, actor, Action.WRITE_LESSON, lesson_id)
     can_write = can_write and not await period_closed(session, ctx)  # see `require_open`
-    briefs = await homework_briefs(session, lesson_id)
+    briefs, files = await homework_with_files(session, lesson_id)
     homework = briefs[-1] if briefs else None
-    files: list[AttachmentView] = []
-    if homework is not None:
-        rows = await session.execute(
-            select(
-                HomeworkAttachment.id,
-                HomeworkAttachment.kind,
-                HomeworkAttachment.file_id,
-                HomeworkAttachment.file_name,
-                HomeworkAttachment.file_unique_id,
-            )
-            .where(HomeworkAttachment.homework_id == homework.id)
-            .order_by(HomeworkAttachment.id)
-        )
-        files = [AttachmentView(i, AttachmentKind(k), f, n, u) for i, k, f, n, u in rows]
     choices = await _due_choices(session, ctx) if can_write else []
     return HomeworkScreen(ctx, homework, files, choices, can_write)
 

@@ -19,6 +19,7 @@ from db.enums import (
     GradeKind,
     SubmissionStatus,
 )
+from db.jsonrows import json_rows
 from db.models import (
     AcademicYear,
     Account,
@@ -473,7 +474,7 @@ class LessonCard:
         return sum(1 for line in self.roster if line.attendance is None)
 
 
-async def homework_briefs(session: AsyncSession, lesson_id: int) -> list[HomeworkBrief]:
+def _briefs_query(lesson_id: int, *extra: Any) -> Any:
     files = count_of(
         HomeworkAttachment.id, HomeworkAttachment.homework_id == Homework.id, parent=Homework
     )
@@ -485,14 +486,49 @@ async def homework_briefs(session: AsyncSession, lesson_id: int) -> list[Homewor
         HomeworkSubmission.status == SubmissionStatus.SUBMITTED,
         parent=Homework,
     )
-    rows = await session.execute(
-        select(Homework.id, Homework.text, Homework.due_date, files, submitted, waiting)
+    return (
+        select(Homework.id, Homework.text, Homework.due_date, files, submitted, waiting, *extra)
         .where(Homework.lesson_id == lesson_id)
         .order_by(Homework.id)
     )
-    return [
-        HomeworkBrief(i, t, d, int(f or 0), int(s or 0), int(w or 0)) for i, t, d, f, s, w in rows
-    ]
+
+
+def _brief(row: Any) -> HomeworkBrief:
+    i, t, d, f, s, w = row[:6]
+    return HomeworkBrief(i, t, d, int(f or 0), int(s or 0), int(w or 0))
+
+
+async def homework_briefs(session: AsyncSession, lesson_id: int) -> list[HomeworkBrief]:
+    rows = await session.execute(_briefs_query(lesson_id))
+    return [_brief(row) for row in rows]
+
+
+async def homework_with_files(
+    session: AsyncSession, lesson_id: int
+) -> tuple[list[HomeworkBrief], list[AttachmentView]]:
+    """The lesson's homework briefs and the files of the latest one, in one statement."""
+    attached = (
+        select(
+            json_rows(
+                HomeworkAttachment.id,
+                HomeworkAttachment.kind,
+                HomeworkAttachment.file_id,
+                HomeworkAttachment.file_name,
+                HomeworkAttachment.file_unique_id,
+            )
+        )
+        .where(HomeworkAttachment.homework_id == Homework.id)
+        .correlate(Homework)
+        .scalar_subquery()
+    )
+    rows = (await session.execute(_briefs_query(lesson_id, attached))).all()
+    if not rows:
+        return [], []
+    files = sorted(
+        (AttachmentView(int(i), AttachmentKind(k), f, n, u) for i, k, f, n, u in rows[-1][6] or []),
+        key=lambda view: view.id,
+    )
+    return [_brief(row) for row in rows], files
 
 
 async def lesson_card(
