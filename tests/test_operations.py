@@ -321,8 +321,14 @@ async def test_parta_run_logs_json_and_serves_metrics_while_polling(tmp_path: Pa
             async with aiohttp.ClientSession() as client:
                 async with client.get(f"http://127.0.0.1:{port}/readyz") as ready:
                     assert ready.status == 200
-                async with client.get(f"http://127.0.0.1:{port}/metrics") as page:
-                    values = samples(await page.text())
+                # the update is counted once its handler has returned, just after the answer
+                # went out: scrape until it shows (a loaded machine may take a moment)
+                for _ in range(300):
+                    async with client.get(f"http://127.0.0.1:{port}/metrics") as page:
+                        values = samples(await page.text())
+                    if total(values, "parta_updates_total"):
+                        break
+                    await asyncio.sleep(0.1)
         finally:
             with contextlib.suppress(ProcessLookupError):
                 process.send_signal(signal.SIGINT)
