@@ -4,7 +4,7 @@ dispatcher's.
 
 `Notifier` runs the dispatcher as a background task next to polling or the webhook server.
 `python -m bot.notifier` runs it as a process of its own (more sending processes on
-PostgreSQL, the crash test, the benchmark): see `main()`.
+PostgreSQL, the crash test, the benchmark): see `main()`; SIGTERM stops it gracefully.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import resource
+import signal
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -281,6 +282,7 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
         limiter=limiter,
     )
     started = resource.getrusage(resource.RUSAGE_SELF)
+    _stop_on_signals(dispatcher)
     try:
         await dispatcher.run_forever(poll_interval=args.poll, stop_when_idle=args.until_idle)
     finally:
@@ -292,6 +294,16 @@ async def _run(args: argparse.Namespace) -> dict[str, object]:
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "cpu_startup_seconds": started.ru_utime + started.ru_stime,
     }
+
+
+def _stop_on_signals(dispatcher: OutboxDispatcher) -> None:
+    """SIGTERM or SIGINT stops the process gracefully: nothing more is claimed, the claimed
+    messages not yet started go back to the outbox, the sends in flight complete and are
+    recorded, then `run_forever` returns and the totals are printed (exit 0)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+            loop.add_signal_handler(sig, dispatcher.request_stop)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -195,3 +195,37 @@ async def test_two_processes_share_a_fan_out_without_double_sends(
     assert all(t["sent_messages"] > 0 for t in totals), f"both processes worked: {totals}"
     assert sum(t["sent_messages"] for t in totals) == FAN_OUT
     assert await outbox_statuses(session_factory) == Counter({"sent": FAN_OUT})
+
+
+async def test_sigterm_in_the_middle_of_a_fan_out_stops_cleanly(
+    db_url: str, session_factory: async_sessionmaker[AsyncSession], fake: FakeTelegram
+) -> None:
+    """SIGTERM is a graceful stop: the process exits 0 soon, with every claim it held given
+    back (the rest waits as pending, claimed by no one), and the next process sends the rest
+    with nothing sent twice: unlike SIGKILL, there is no at-least-once window."""
+    chats = await fan_out(session_factory, fake, FAN_OUT)
+    first = await start_dispatcher(db_url, fake)
+    deadline = time.monotonic() + 60
+    while len(fake.calls_to("sendMessage")) < FAN_OUT // 3:
+        assert first.returncode is None, (await first.stderr.read()).decode()[-3000:]  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, "the dispatcher sent nothing"
+        await asyncio.sleep(0.01)
+    first.terminate()
+    stopped = await finish(first)
+    before = sum(sent_to(fake).values())
+    assert FAN_OUT // 3 <= before < FAN_OUT, "stopped in the middle"
+    assert stopped["sent_messages"] == before
+    statuses = await outbox_statuses(session_factory)
+    assert statuses == Counter({"sent": before, "pending": FAN_OUT - before})
+    async with session_factory() as session:
+        claimed = await session.scalar(
+            select(func.count()).where(OutboxMessage.claimed_until.is_not(None))
+        )
+    assert claimed == 0, "every claim given back"
+
+    totals = await finish(await start_dispatcher(db_url, fake, "--until-idle"))
+    counts = sent_to(fake)
+    assert set(counts) == set(chats), "every message delivered"
+    assert max(counts.values()) == 1, "nothing sent twice"
+    assert totals["sent_messages"] == FAN_OUT - before
+    assert await outbox_statuses(session_factory) == Counter({"sent": FAN_OUT})
