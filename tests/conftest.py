@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import bot  # noqa: F401  (first: aiogram's models built on first use, as in production)
 from db.base import Base
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade

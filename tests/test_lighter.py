@@ -45,6 +45,45 @@ def test_the_bot_imports_no_heavy_library() -> None:
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
 
+def test_aiogram_models_are_built_on_first_use() -> None:
+    """bot/lean.py: the bot's start-up builds none of aiogram's ~300 models; the ones it uses
+    build on first use and parse and serialise as before (forward references included)."""
+    code = (
+        "import json, sys\n"
+        "import bot.cli, bot.factory, bot.runners, handlers\n"
+        "from handlers import create_routers\n"
+        "create_routers()\n"
+        "from aiogram import types, methods\n"
+        "built = sorted(n for n in types.__all__\n"
+        "    if getattr(getattr(types, n), '__pydantic_complete__', False))\n"
+        "update = types.Update.model_validate({'update_id': 1, 'callback_query': {\n"
+        "    'id': 'q', 'chat_instance': 'c', 'data': 'd',\n"
+        "    'from': {'id': 5, 'is_bot': False, 'first_name': 'A'},\n"
+        "    'message': {'message_id': 2, 'date': 1700000000, 'text': 'hi',\n"
+        "        'chat': {'id': 5, 'type': 'private'},\n"
+        "        'reply_markup': {'inline_keyboard': [[{'text': 'b', 'callback_data': 'd'}]]}}}})\n"
+        "keyboard = types.InlineKeyboardMarkup(\n"
+        "    inline_keyboard=[[types.InlineKeyboardButton(text='b', callback_data='d')]])\n"
+        "sent = methods.SendMessage(chat_id=5, text='x', reply_markup=keyboard).model_dump()\n"
+        "print(json.dumps([built, update.callback_query.message.reply_markup\n"
+        "    .inline_keyboard[0][0].callback_data, sent['reply_markup']['inline_keyboard']]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    built, data, buttons = json.loads(result.stdout.strip().splitlines()[-1])
+    assert data == "d"
+    assert (buttons[0][0]["text"], buttons[0][0]["callback_data"]) == ("b", "d")
+    assert "Sticker" not in built, "unused models stay unbuilt"
+    assert len(built) < 40, f"{len(built)} models built at start-up: {built}"
+
+
 @pytest.fixture
 async def school(session_factory: async_sessionmaker[AsyncSession]) -> f.SmallSchool:
     return await f.make_small_school(session_factory)
