@@ -3,5 +3,5 @@ templates, runners and the command line."""
 
 from bot.lean import defer_model_builds
 
-# before anything imports aiogram (see bot/lean.py)
+# before anything imports aiogram (an import hook: see bot/lean.py)
 defer_model_builds()
