@@ -119,6 +119,7 @@ async def _deliver(
         ctx.alert(ctx.render("reports/empty.html.j2", class_name=class_name or ""))
         return
     if fmt is Format.TEXT:
+        await ctx.answer_now()
         await _send_text(ctx, made)
         return
     # rendered in the worker process: the button answered first, "sending a file…" meanwhile

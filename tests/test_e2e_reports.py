@@ -324,3 +324,42 @@ async def test_a_class_teacher_and_another_schools_head_are_refused(
         assert (answer.get("text"), answer.get("show_alert")) == (REFUSAL, True), (user, data)
     assert not app.fake.calls_to("sendDocument")
     await assert_unchanged(session_factory, before)
+
+
+async def test_every_demo_staff_account_gets_every_kind_in_every_format(
+    app: App, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """The crawl (tests/test_e2e_crawl.py) stops before the formats: here every staff account
+    of the demo school takes each kind offered, its first class and the current period, in
+    every format offered; each arrives (a document, a photo or messages), nothing apologises."""
+    from services.demo import seed_demo
+
+    result = await seed_demo(session_factory, weeks=2)
+    roles = {"teacher", "class_teacher", "head_teacher", "admin"}
+    staff = [a for a in result.accounts if a.role in roles]
+    assert staff
+    delivered = 0
+    for account in staff:
+        user = app.user(account.telegram_id, language_code="ru")
+        await user.send("/reports")
+        kinds = _last_with_buttons(user).button_texts()[:-1]
+        assert kinds
+        for kind in kinds:
+            await user.send("/reports")
+            await user.press(text=kind)
+            first = _last_with_buttons(user).buttons[0]
+            if not ReportCb.unpack(str(first["callback_data"])).period_id:  # a class list
+                await user.press(text=str(first["text"]))  # the first class
+            periods = _last_with_buttons(user).button_texts()
+            await user.press(text=next((t for t in periods if t.startswith("•")), periods[0]))
+            formats = _last_with_buttons(user)
+            for label in formats.button_texts()[:-2]:  # « Back, « Main screen
+                before = len(user.messages)
+                await user.press(formats, text=label)
+                arrived = user.messages[before:]
+                assert arrived, (account.role, kind, label)
+                assert arrived[-1].document or arrived[-1].photo or arrived[-1].text
+                delivered += 1
+        assert not any("что-то пошло не так" in t for t in user.texts())
+    assert delivered >= 20
+    assert app.fake.errors == []
