@@ -53,19 +53,14 @@ async def show_reports(event: Message | CallbackQuery, ctx: Ctx) -> None:
 
 async def on_report(query: CallbackQuery, callback_data: ReportCb, ctx: Ctx) -> None:
     """One step of the choice: the kinds, the classes, the periods, the formats, or (all
-    chosen) the report itself."""
+    chosen) the report itself; every step checks the actor again."""
     data = callback_data
     kind = data.kind
     if kind is None:
         await show_reports(query, ctx)
         return
     if kind is not ReportKind.SCHOOL and not data.class_id:
-        classes = await offer.offered_classes(ctx.session, ctx.actor, kind)
-        if not classes:
-            ctx.alert(ctx.render("reports/no_classes.html.j2"))
-            return
-        markup = kb.classes_keyboard(kind, classes)
-        await ctx.show(ctx.screen("reports/classes.html.j2", markup, kind=kind))
+        await _show_classes(ctx, kind)
         return
     await offer.require_staff_report(ctx.session, ctx.actor, kind, data.class_id)
     class_name = (
@@ -82,22 +77,37 @@ async def on_report(query: CallbackQuery, callback_data: ReportCb, ctx: Ctx) -> 
     if period is None:  # a period of another year or school
         raise denied(Action.READ_CLASS, data.period_id)
     if data.fmt is None:
-        markup = kb.formats_keyboard(kind, data.class_id, period.id, offer.formats_of(kind))
-        narrowed = (
-            kind in (ReportKind.CLASS, ReportKind.COVERAGE)
-            and await offer.own_assignments(ctx.session, ctx.actor, data.class_id) is not None
-        )
-        screen = ctx.screen(
-            "reports/formats.html.j2",
-            markup,
-            kind=kind,
-            class_name=class_name,
-            period=period,
-            narrowed=narrowed,
-        )
-        await ctx.show(screen)
+        await _show_formats(ctx, kind, data.class_id, class_name, period)
         return
     await _deliver(ctx, data, data.fmt, class_name, period)
+
+
+async def _show_classes(ctx: Ctx, kind: ReportKind) -> None:
+    classes = await offer.offered_classes(ctx.session, ctx.actor, kind)
+    if not classes:
+        ctx.alert(ctx.render("reports/no_classes.html.j2"))
+        return
+    markup = kb.classes_keyboard(kind, classes)
+    await ctx.show(ctx.screen("reports/classes.html.j2", markup, kind=kind))
+
+
+async def _show_formats(
+    ctx: Ctx, kind: ReportKind, class_id: int, class_name: str | None, period: PeriodInfo
+) -> None:
+    markup = kb.formats_keyboard(kind, class_id, period.id, offer.formats_of(kind))
+    narrowed = (
+        kind in (ReportKind.CLASS, ReportKind.COVERAGE)
+        and await offer.own_assignments(ctx.session, ctx.actor, class_id) is not None
+    )
+    screen = ctx.screen(
+        "reports/formats.html.j2",
+        markup,
+        kind=kind,
+        class_name=class_name,
+        period=period,
+        narrowed=narrowed,
+    )
+    await ctx.show(screen)
 
 
 def _today(ctx: Ctx) -> date:

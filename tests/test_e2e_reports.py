@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks.reports import ReportCb
 from handlers.reports import file_name
-from services.reports import Format, ReportKind
+from services.reports import Format, ReportKind, When
 from tests import factories as f
 from tests.fakes.telegram_api import ChatMessage, FakeUser
 from tests.harness import App
@@ -363,3 +363,45 @@ async def test_every_demo_staff_account_gets_every_kind_in_every_format(
         assert not any("что-то пошло не так" in t for t in user.texts())
     assert delivered >= 20
     assert app.fake.errors == []
+
+
+async def test_a_teachers_summary_is_narrowed_with_its_figures(
+    session: AsyncSession, world: World
+) -> None:
+    """Hand-computed (tests/reports_world.py, 7B, Q1): Пётр math "4", informatics 80, PE pass;
+    Мария math "3", PE fail, no informatics. The whole class: успеваемость and качество 1/2.
+    The teacher's (math, informatics): Мария is not graded in informatics, so 1/2 and 1/2; math
+    alone: both pass, only Пётр is good, so 1 and 1/2."""
+    from services.core.actors import load_actor
+    from services.reports import ClassSummary, build_class_summary
+    from services.reports.staff import build_staff_report, narrow_summary
+    from tests import clock
+
+    today = clock.school_today()
+    teacher = await load_actor(session, f.TEACHER)
+    head = await load_actor(session, f.HEAD)
+    args = (ReportKind.CLASS, world.school.class_7b, world.q1_id)
+    [mine] = await build_staff_report(session, teacher, *args, today=today)
+    [whole] = await build_staff_report(session, head, *args, today=today)
+    assert isinstance(mine, ClassSummary)
+    assert isinstance(whole, ClassSummary)
+    assert [s.subject for s in whole.subjects] == ["Информатика", "Математика", "Физкультура"]
+    assert [s.subject for s in mine.subjects] == ["Информатика", "Математика"]
+    assert mine.figures == whole.figures[:2]
+    assert (whole.success, whole.quality) == (0.5, 0.5)
+    assert (mine.success, mine.quality) == (0.5, 0.5)
+    math_only = frozenset({whole.subjects[1].assignment_id})
+    narrowed = narrow_summary(
+        await build_class_summary(session, world.school.class_7b, _q1(world), today=today),
+        math_only,
+    )
+    assert [len(row.cells) for row in narrowed.rows] == [1, 1]
+    assert (narrowed.success, narrowed.quality) == (1.0, 0.5)
+    assert {r.name: (r.successful, r.good) for r in narrowed.rows} == {
+        "Мария <Смирнова>": (True, False),
+        "Пётр Иванов": (True, True),
+    }
+
+
+def _q1(world: World) -> When:
+    return When(period_id=world.q1_id)
