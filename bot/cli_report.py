@@ -101,6 +101,7 @@ async def _build(
 ) -> list[Report]:
     from services import reports
     from services.reports import ReportKind
+    from services.reports.staff import class_students
 
     if kind == ReportKind.SCHOOL:
         return [await reports.build_school_summary(session, school_id, when, today=today)]
@@ -116,7 +117,7 @@ async def _build(
             return [await reports.build_report_card(session, student_id, when, today=today)]
         if class_id is None:
             raise ReportRefused("a card needs --student or --class")
-        ids = await _class_students(session, class_id, today)
+        ids = await class_students(session, class_id, today)
         if not ids:
             raise ReportRefused(f"nobody is in {args.class_name}")
         return [await reports.build_report_card(session, sid, when, today=today) for sid in ids]
@@ -157,17 +158,3 @@ async def _student_id(session: AsyncSession, school_id: int, key: str) -> int:
     if len(found) > 1:
         raise ReportRefused(f"several students are called {key}: give the id")
     return int(found[0])
-
-
-async def _class_students(session: AsyncSession, class_id: int, today: date) -> list[int]:
-    """The class's students today (the ones whose cards the class teacher prints)."""
-    from db.models import Enrollment, Student
-    from services.core import enrolment
-
-    rows = await session.scalars(
-        select(Student.id)
-        .join(Enrollment, Enrollment.student_id == Student.id)
-        .where(Enrollment.class_id == class_id, enrolment.covers_day(today))
-        .order_by(Student.full_name, Student.id)
-    )
-    return [int(sid) for sid in rows]

@@ -35,6 +35,7 @@ MENU: list[tuple[str, str, frozenset[Role]]] = [
     ("codes", N_("Access codes and letters"), frozenset({Role.ADMIN})),
     ("school", N_("School data: import, export, template"), frozenset({Role.ADMIN})),
     ("journal", N_("Teacher's journal: lessons, grades, attendance"), STAFF),
+    ("reports", N_("Reports: summaries, attendance, report cards"), STAFF),
     ("settings", N_("Notification settings"), FAMILY_ROLES | STAFF),
     ("help", N_("What I can do"), EVERYONE),
     ("language", N_("Change the language"), EVERYONE),

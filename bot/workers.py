@@ -1,12 +1,13 @@
 """CPU-heavy work off the event loop, in a worker process.
 
-Rendering the printable letters (reportlab, ~2 s of CPU for a class) or the weekly chart
-(matplotlib) in the bot's own process would stall every other user for that long, and
-importing those libraries would add ~60-100 MB to every bot process for something done a few
-times a week. So they run in one worker process, started on first use (``spawn``: a fresh
-interpreter, not a copy of the bot with its sockets and threads) and kept for the next job;
-`shutdown()` ends it with the dispatcher. The bot process itself never imports matplotlib or
-reportlab (tests/test_lighter.py checks it).
+Rendering the printable letters (reportlab, ~2 s of CPU for a class), the weekly chart
+(matplotlib) or a report's Excel, PDF or chart (`report_file`) in the bot's own process would
+stall every other user for that long, and importing those libraries would add ~60-100 MB to
+every bot process for something done a few times a week. So they run in one worker process,
+started on first use (``spawn``: a fresh interpreter, not a copy of the bot with its sockets
+and threads) and kept for the next job; `shutdown()` ends it with the dispatcher. The bot
+process itself never imports matplotlib, reportlab or openpyxl (tests/test_lighter.py checks
+it).
 
 A job is a module-level function and picklable arguments (`run(function, *args)`); a worker
 that died (killed for memory, say) is replaced and the job tried once more.
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from services.people.codes import IssuedCode
+    from services.reports import Report
 
 logger = logging.getLogger("parta.workers")
 
@@ -109,3 +111,21 @@ def letters_files(
         timezone=timezone,
     )
     return pdf, render_codes_csv(codes, bot_username=bot_username)
+
+
+def report_file(
+    report: Report | Sequence[Report],
+    fmt: str,
+    catalogs: str,
+    locale: str,
+    *,
+    domain: str = "messages",
+) -> bytes:
+    """A report (or several, one file: every report card of a class) as xlsx, pdf, png or
+    plain text, its labels in `locale` from the bot's compiled catalogs (the folder
+    `catalogs`, as `bot.i18n` prepared it)."""
+    from services.reports import render_many
+
+    reports = list(report) if isinstance(report, Sequence) else [report]
+    gettext = partial(_translate(catalogs, domain), locale=locale)
+    return render_many(reports, fmt, gettext)

@@ -24,6 +24,7 @@ from handlers import (
     journal,
     linking,
     notify,
+    reports,
     roster,
     school,
 )
@@ -44,6 +45,7 @@ def create_private_router() -> Router:
         family.create_router(),
         school.create_router(),
         roster.create_router(),
+        reports.create_router(),
         diary.create_router(),
         calendar.create_router(),
         journal.create_router(),

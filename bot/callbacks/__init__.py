@@ -61,6 +61,7 @@ class Screen(enum.StrEnum):
     CODES = "codes"
     DIARY = "diary"
     JOURNAL = "journal"
+    REPORTS = "reports"
     SETTINGS = "settings"
     SCHOOL = "school"
 

@@ -111,6 +111,7 @@ def home_keyboard(actor: Actor) -> InlineKeyboardMarkup | None:
         builder.button(text=_("📖 Diary"), callback_data=MenuCb(screen=Screen.DIARY))
     if actor.is_staff:
         builder.button(text=_("📘 Journal"), callback_data=MenuCb(screen=Screen.JOURNAL))
+        builder.button(text=_("📊 Reports"), callback_data=MenuCb(screen=Screen.REPORTS))
     if actor.has(Role.PARENT):
         builder.button(
             text=_("👥 Who can see my child"), callback_data=MenuCb(screen=Screen.ACCESS)
