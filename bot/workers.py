@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from services.people.codes import IssuedCode
+    from services.reports import Report
 
 logger = logging.getLogger("parta.workers")
 
@@ -109,3 +110,21 @@ def letters_files(
         timezone=timezone,
     )
     return pdf, render_codes_csv(codes, bot_username=bot_username)
+
+
+def report_file(
+    report: Report | Sequence[Report],
+    fmt: str,
+    catalogs: str,
+    locale: str,
+    *,
+    domain: str = "messages",
+) -> bytes:
+    """A report (or several, one file: every report card of a class) as xlsx, pdf, png or
+    plain text, its labels in `locale` from the bot's compiled catalogs (the folder
+    `catalogs`, as `bot.i18n` prepared it)."""
+    from services.reports import render_many
+
+    reports = list(report) if isinstance(report, Sequence) else [report]
+    gettext = partial(_translate(catalogs, domain), locale=locale)
+    return render_many(reports, fmt, gettext)
