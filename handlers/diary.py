@@ -15,10 +15,13 @@ from datetime import date
 from typing import Any
 
 from aiogram import F, Router
+from aiogram.enums import ChatAction
 from aiogram.filters import Command, CommandObject, StateFilter
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
+from bot import workers
 from bot.callbacks import MenuCb
 from bot.callbacks import Screen as MenuScreen
 from bot.callbacks import diary as cb
@@ -37,6 +40,8 @@ from services.core.errors import DomainError
 from services.core.files import NewFile
 from services.core.schooltime import utcnow
 from services.diary import family_report
+from services.diary.report_files import FamilyReportFile, family_report_file
+from services.reports import Format, ReportKind
 
 
 class SubmitDraft(Payload):
@@ -321,6 +326,84 @@ async def on_report(query: CallbackQuery, callback_data: cb.ReportCb, ctx: Ctx) 
     await ctx.show(await _report_screen(ctx, data.student_id, data.period_id))
 
 
+async def on_report_card(query: CallbackQuery, callback_data: cb.ReportCardCb, ctx: Ctx) -> None:
+    """The report card of the period (or the whole year) as a PDF."""
+    data = callback_data
+    found = await family_report_file(
+        ctx.session,
+        ctx.actor,
+        data.student_id,
+        ReportKind.CARD,
+        period_id=data.period_id,
+        whole_year=data.whole_year,
+    )
+    await _send_report_file(ctx, found, Format.PDF)
+
+
+async def on_progress_chart(
+    query: CallbackQuery, callback_data: cb.ProgressChartCb, ctx: Ctx
+) -> None:
+    """The progress chart of the period as a picture."""
+    data = callback_data
+    found = await family_report_file(
+        ctx.session, ctx.actor, data.student_id, ReportKind.PROGRESS, period_id=data.period_id
+    )
+    await _send_report_file(ctx, found, Format.PNG)
+
+
+_UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+def _file_name(found: FamilyReportFile) -> str:
+    """The card's file name: "Report card", the student, the period and the year (localized),
+    without characters a file system may refuse."""
+    year = found.child.year
+    parts = [_("Report card"), found.child.name, kb.period_label(found.period)]
+    stem = " ".join([*parts, year.name if year else ""]).replace("/", "-")
+    stem = " ".join(_UNSAFE_IN_FILE_NAMES.sub(" ", stem).split())
+    return f"{stem[:120].rstrip()}.pdf"
+
+
+async def _send_report_file(ctx: Ctx, found: FamilyReportFile | None, fmt: Format) -> None:
+    """Render the report in the worker process (the button answered first, "sending a
+    file…" meanwhile) and send it: a PDF as a document, a chart as a photo, each with a
+    caption; an alert when there is nothing to send."""
+    key = "card" if fmt is Format.PDF else "progress"
+    if found is None or found.is_empty:
+        ctx.alert(ctx.render("diary/report_file.html.j2", key=f"no_{key}"))
+        return
+    await ctx.session.commit()  # nothing to write: end the read before the worker and Telegram
+    await ctx.answer_now()
+    i18n = ctx.renderer.i18n
+    if fmt is Format.PDF:
+        action, sender = ChatAction.UPLOAD_DOCUMENT, ChatActionSender.upload_document
+    else:
+        action, sender = ChatAction.UPLOAD_PHOTO, ChatActionSender.upload_photo
+    await ctx.bot.send_chat_action(ctx.chat_id, action)
+    async with sender(ctx.chat_id, ctx.bot, initial_sleep=4.5):
+        content = await workers.run(
+            workers.report_file,
+            found.report,
+            fmt.value,
+            str(i18n.path),
+            i18n.current_locale,
+            domain=i18n.domain,
+        )
+    caption = ctx.render(
+        "diary/report_file.html.j2",
+        key=key,
+        child=found.child,
+        period=found.period,
+        attendance=found.has_attendance,
+    )
+    if fmt is Format.PDF:
+        document = BufferedInputFile(content, _file_name(found))
+        await ctx.bot.send_document(ctx.chat_id, document, caption=caption)
+    else:
+        photo = BufferedInputFile(content, "progress.png")
+        await ctx.bot.send_photo(ctx.chat_id, photo, caption=caption)
+
+
 # --- handing in homework ----------------------------------------------------------------------
 
 
@@ -436,5 +519,7 @@ def create_router() -> Router:
         on_submit,
         on_attendance,
         on_report,
+        on_report_card,
+        on_progress_chart,
     )
     return router

@@ -112,3 +112,20 @@ class CalendarFileCb(CallbackData, prefix="dic"):
     """The student's lessons and homework due dates as an .ics file (sent as a document)."""
 
     student_id: Id
+
+
+class ReportCardCb(CallbackData, prefix="drc"):
+    """The report card as a PDF, of the period chosen on the report screen (0: the current
+    one), or with `whole_year` of the school year holding it."""
+
+    student_id: Id
+    period_id: Id = 0
+    whole_year: bool = False
+
+
+class ProgressChartCb(CallbackData, prefix="drp"):
+    """The progress chart (a picture) of the period chosen on the report screen (0: the
+    current one)."""
+
+    student_id: Id
+    period_id: Id = 0

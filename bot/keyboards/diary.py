@@ -357,7 +357,28 @@ def attendance_keyboard(view: AttendanceView) -> InlineKeyboardMarkup:
 
 
 def report_keyboard(report: FamilyReport) -> InlineKeyboardMarkup:
-    return _periods_keyboard(report.periods, report.period, cb.ReportCb, report.child.student_id)
+    """The periods; with the grades scope, the report card (PDF) and the progress chart of
+    the chosen period, and the card of the whole year (when a shorter period is chosen)."""
+    sid, period = report.child.student_id, report.period
+    builder = InlineKeyboardBuilder()
+    sizes = _rows(_period_row(builder, report.periods, period, cb.ReportCb, sid), 5)
+    if report.has_files:
+        builder.button(
+            text=_("🖨 Report card (PDF)"),
+            callback_data=cb.ReportCardCb(student_id=sid, period_id=period.id),
+        )
+        builder.button(
+            text=_("📈 Progress chart"),
+            callback_data=cb.ProgressChartCb(student_id=sid, period_id=period.id),
+        )
+        sizes.append(2)
+        if period.kind != PeriodKind.YEAR:
+            builder.button(
+                text=_("🖨 Report card: whole year"),
+                callback_data=cb.ReportCardCb(student_id=sid, period_id=period.id, whole_year=True),
+            )
+            sizes.append(1)
+    return _to_diary(builder, *sizes)
 
 
 def home_keyboard() -> InlineKeyboardMarkup:

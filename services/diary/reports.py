@@ -37,6 +37,18 @@ class FamilyReport:
         ]
         return sum(values) / len(values) if values else None
 
+    @property
+    def has_files(self) -> bool:
+        """Whether the report card and progress chart of the period can be had (buttons)."""
+        return self.subjects is not None and files_possible(self.child)
+
+
+def files_possible(child: Child) -> bool:
+    """Whether a report card or progress chart can be built for the child as a diary screen
+    shows them (`services.diary.report_files`): the school's reports cover the current school
+    year, for a student in a class of it."""
+    return child.year is not None and child.year.is_current and child.class_id is not None
+
 
 async def family_report(
     session: AsyncSession,
