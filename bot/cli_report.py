@@ -106,21 +106,18 @@ async def _build(
     if kind == ReportKind.SCHOOL:
         return [await reports.build_school_summary(session, school_id, when, today=today)]
     class_id = await _class_id(session, school_id, args.class_name) if args.class_name else None
-    if kind == ReportKind.PROGRESS:
-        if not args.student:
-            raise ReportRefused("progress needs --student")
-        student_id = await _student_id(session, school_id, args.student)
-        return [await reports.build_progress(session, student_id, when, today=today)]
-    if kind == ReportKind.CARD:
+    if kind in (ReportKind.CARD, ReportKind.PROGRESS):
+        # one student's, or (a class without --student) every student's of the class
+        build = reports.build_report_card if kind == ReportKind.CARD else reports.build_progress
         if args.student:
             student_id = await _student_id(session, school_id, args.student)
-            return [await reports.build_report_card(session, student_id, when, today=today)]
+            return [await build(session, student_id, when, today=today)]
         if class_id is None:
-            raise ReportRefused("a card needs --student or --class")
+            raise ReportRefused(f"a {kind.value} report needs --student or --class")
         ids = await class_students(session, class_id, today)
         if not ids:
             raise ReportRefused(f"nobody is in {args.class_name}")
-        return [await reports.build_report_card(session, sid, when, today=today) for sid in ids]
+        return [await build(session, sid, when, today=today) for sid in ids]
     if class_id is None:
         raise ReportRefused(f"the {args.kind} report needs --class")
     if kind == ReportKind.CLASS:

@@ -198,6 +198,16 @@ async def test_cli_writes_every_built_report(parta: Parta, world: World, tmp_pat
     code, _, _ = await parta("card", "--class", "7B", "--format", "pdf", "--out", cards)
     assert code == 0
     assert len(_pdf_text(cards.read_bytes())) >= 1
+    # progress of a class without --student: every student of it, as the cards
+    books = {}
+    for kind in ("card", "progress"):
+        books[kind] = tmp_path / f"class-{kind}.xlsx"
+        code, _, _ = await parta(kind, "--class", "7B", "--format", "xlsx", "--out", books[kind])
+        assert code == 0
+    sheets = load_workbook(books["progress"]).worksheets
+    assert len(sheets) == len(load_workbook(books["card"]).worksheets)
+    cells = [str(c) for sheet in sheets for row in sheet.iter_rows(values_only=True) for c in row]
+    assert any("Пётр Иванов" in c for c in cells)
     first, last = world.day(1).isoformat(), world.day(2).isoformat()
     code, said, _ = await parta("attendance", "--class", "7B", "--from", first, "--to", last)
     assert code == 0
@@ -205,7 +215,7 @@ async def test_cli_writes_every_built_report(parta: Parta, world: World, tmp_pat
 
 
 REFUSALS = [
-    (["progress", "--class", "7B"], 1, "needs --student"),
+    (["progress"], 1, "needs --student or --class"),
     (["risk", "--class", "7B", "--format", "png", "--out", "x.png"], 1, "has no chart"),
     (["class", "--class", "9Z"], 1, "no class 9Z"),
     (["class"], 1, "needs --class"),
