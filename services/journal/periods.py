@@ -22,7 +22,6 @@ from db.models import (
     PeriodGrade,
     SchoolClass,
     Student,
-    Subject,
     TeachingAssignment,
 )
 from db.upsert import upsert
@@ -39,7 +38,7 @@ from services.core.grading import (
     period_value,
 )
 from services.journal.context import REASON_LIMIT, ReasonRequired, clean_text
-from services.journal.views import AssignmentItem
+from services.journal.views import AssignmentItem, assignment_query
 
 
 @dataclass(frozen=True)
@@ -133,26 +132,20 @@ async def _assignment(session: AsyncSession, actor: Actor, assignment_id: int) -
     )
     row = (
         await session.execute(
-            select(
-                TeachingAssignment.class_id,
-                SchoolClass.name,
-                Subject.name,
-                TeachingAssignment.teacher_id,
+            assignment_query(
+                assignment_id,
                 GradingScale,
                 SchoolClass.year_id,
                 SchoolClass.school_id,
                 periods_of_year,
-            )
-            .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
-            .join(Subject, Subject.id == TeachingAssignment.subject_id)
-            .join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
-            .where(TeachingAssignment.id == assignment_id)
+            ).join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
         )
     ).first()
     if row is None:
         raise denied(Action.READ_ASSIGNMENT, assignment_id)
-    class_id, class_name, subject, teacher_id, scale, year_id, school_id, found = row
-    remember_assignment(session, assignment_id, teacher_id, class_id, school_id)
+    item = AssignmentItem.of(assignment_id, row, actor.staff_id)
+    scale, year_id, school_id, found = row[4:]
+    remember_assignment(session, assignment_id, row.teacher_id, item.class_id, school_id)
     await require(session, actor, Action.READ_ASSIGNMENT, assignment_id)
     periods = [
         PeriodRef(
@@ -166,9 +159,6 @@ async def _assignment(session: AsyncSession, actor: Actor, assignment_id: int) -
         for i, k, n, starts, ends, closed in found
     ]
     periods.sort(key=lambda p: (p.kind == PeriodKind.YEAR, p.starts_on, p.number))
-    item = AssignmentItem(
-        assignment_id, class_id, class_name, subject, teacher_id == actor.staff_id
-    )
     return _Assignment(item, ScaleSpec.from_row(scale), year_id, school_id, periods)
 
 

@@ -212,6 +212,30 @@ class AssignmentItem:
     subject_name: str
     mine: bool
 
+    @classmethod
+    def of(cls, assignment_id: int, row: Sequence[Any], staff_id: int | None) -> AssignmentItem:
+        """The item from a row of `assignment_query` (its first four columns), as `staff_id`
+        sees it."""
+        class_id, class_name, subject_name, teacher_id = row[:4]
+        return cls(assignment_id, class_id, class_name, subject_name, teacher_id == staff_id)
+
+
+def assignment_query(assignment_id: int, *extra: Any) -> Any:
+    """A teaching assignment's class id, class name, subject name and teacher, then `extra`
+    columns (joined to its class and subject)."""
+    return (
+        select(
+            TeachingAssignment.class_id,
+            SchoolClass.name,
+            Subject.name,
+            TeachingAssignment.teacher_id,
+            *extra,
+        )
+        .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
+        .join(Subject, Subject.id == TeachingAssignment.subject_id)
+        .where(TeachingAssignment.id == assignment_id)
+    )
+
 
 def _lesson_items_query() -> Any:
     has_homework = exists().where(Homework.lesson_id == Lesson.id)
@@ -390,20 +414,8 @@ async def assignment_lessons(
 ) -> AssignmentLessons:
     """One subject in one class: its lessons up to a week ahead, newest first, by pages."""
     await require(session, actor, Action.READ_ASSIGNMENT, assignment_id)
-    row = (
-        await session.execute(
-            select(
-                TeachingAssignment.class_id,
-                SchoolClass.name,
-                Subject.name,
-                TeachingAssignment.teacher_id,
-            )
-            .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
-            .join(Subject, Subject.id == TeachingAssignment.subject_id)
-            .where(TeachingAssignment.id == assignment_id)
-        )
-    ).one()
-    item = AssignmentItem(assignment_id, row[0], row[1], row[2], row[3] == actor.staff_id)
+    row = (await session.execute(assignment_query(assignment_id))).one()
+    item = AssignmentItem.of(assignment_id, row, actor.staff_id)
     page = max(page, 0)
     if page == 0:
         await generate_missing(session, [item.class_id], today - timedelta(days=28), today)
