@@ -37,6 +37,7 @@ from services.core.grading import (
     parse_grade,
     period_value,
 )
+from services.core.periods import PERIOD_COLUMNS
 from services.journal.context import REASON_LIMIT, ReasonRequired, clean_text
 from services.journal.views import AssignmentItem, assignment_query
 
@@ -53,6 +54,17 @@ class PeriodRef:
     @property
     def closed(self) -> bool:
         return self.closed_at is not None
+
+    @classmethod
+    def of(cls, period: Period) -> PeriodRef:
+        return cls(
+            period.id,
+            PeriodKind(period.kind),
+            period.number,
+            period.starts_on,
+            period.ends_on,
+            period.closed_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -116,20 +128,9 @@ def _moment(value: str | None) -> datetime | None:
 async def _assignment(session: AsyncSession, actor: Actor, assignment_id: int) -> _Assignment:
     """The assignment with its year's periods, in one statement (which also tells the access
     policy who teaches it), if the actor may read it."""
-    periods_of_year = (
-        select(
-            json_rows(
-                Period.id,
-                Period.kind,
-                Period.number,
-                Period.starts_on,
-                Period.ends_on,
-                Period.closed_at,
-            )
-        )
-        .where(Period.year_id == SchoolClass.year_id)
-        .scalar_subquery()
-    )
+    of_year = (
+        select(json_rows(*PERIOD_COLUMNS)).where(Period.year_id == SchoolClass.year_id)
+    ).scalar_subquery()
     row = (
         await session.execute(
             assignment_query(
@@ -137,7 +138,7 @@ async def _assignment(session: AsyncSession, actor: Actor, assignment_id: int) -
                 GradingScale,
                 SchoolClass.year_id,
                 SchoolClass.school_id,
-                periods_of_year,
+                of_year,
             ).join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
         )
     ).first()
@@ -450,11 +451,4 @@ async def close_period(
             new={"closed_at": now.isoformat()},
         )
         await session.commit()
-    return PeriodRef(
-        period.id,
-        PeriodKind(period.kind),
-        period.number,
-        period.starts_on,
-        period.ends_on,
-        period.closed_at,
-    )
+    return PeriodRef.of(period)
