@@ -51,6 +51,21 @@ class KeptFile:
     file_size: int | None = None
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A homework's file as a screen lists it: its kind and name, and the file to send."""
+
+    kind: AttachmentKind
+    file_id: str
+    file_name: str | None
+    file_unique_id: str = ""  # names the school's copy (services.core.filestore)
+
+    @property
+    def kept(self) -> KeptFile:
+        """The file as the bot sends it again."""
+        return KeptFile(self.kind, self.file_id, self.file_unique_id, self.file_name)
+
+
 Downloader = Callable[[str, BinaryIO], Awaitable[None]]
 """Writes the bytes of a Telegram file, by its file_id, into the open file it is given (a
 download is streamed to disk, never held whole in memory: a local Bot API server allows

@@ -29,7 +29,7 @@ from db.models import (
 from services.core.access import Action, can, denied
 from services.core.actors import Actor, Role
 from services.core.errors import DomainError
-from services.core.files import KeptFile, NewFile
+from services.core.files import Attachment, NewFile
 from services.diary.child import Child, open_child
 
 UPCOMING_HOMEWORK_LIMIT = 25
@@ -286,19 +286,6 @@ async def homework_detail(
         refusal = _submit_refusal(item.due_date, item.status, child.today)
         may_submit = refusal is None
     return HomeworkDetail(child, item, submission, may_submit, refusal)
-
-
-@dataclass(frozen=True)
-class Attachment:
-    kind: AttachmentKind
-    file_id: str
-    file_name: str | None
-    file_unique_id: str = ""  # names the school's copy (services.core.filestore)
-
-    @property
-    def kept(self) -> KeptFile:
-        """The file as the bot sends it again."""
-        return KeptFile(self.kind, self.file_id, self.file_unique_id, self.file_name)
 
 
 async def homework_attachments(

@@ -359,7 +359,7 @@ async def submission_detail(
     return SubmissionDetail(
         ctx,
         _submission_item(sub, name, count),
-        [AttachmentView(i, AttachmentKind(k), f, n, u) for i, k, f, n, u in rows],
+        [AttachmentView(AttachmentKind(k), f, n, u, id=i) for i, k, f, n, u in rows],
         await can(session, actor, Action.WRITE_LESSON, ctx.id),
     )
 

@@ -42,7 +42,7 @@ from services.core import enrolment
 from services.core.access import Action, can, denied, require
 from services.core.actors import Actor, Role
 from services.core.errors import DomainError
-from services.core.files import KeptFile
+from services.core.files import Attachment
 from services.core.grading import (
     keyboard_values,
 )
@@ -434,17 +434,10 @@ async def assignment_lessons(
 
 
 @dataclass(frozen=True)
-class AttachmentView:
-    id: int
-    kind: AttachmentKind
-    file_id: str
-    file_name: str | None
-    file_unique_id: str = ""  # names the school's copy (services.core.filestore)
+class AttachmentView(Attachment):
+    """A homework's file on the teacher's screens: an `Attachment` with its row's id."""
 
-    @property
-    def kept(self) -> KeptFile:
-        """The file as the bot sends it again."""
-        return KeptFile(self.kind, self.file_id, self.file_unique_id, self.file_name)
+    id: int = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -537,7 +530,10 @@ async def homework_with_files(
     if not rows:
         return [], []
     files = sorted(
-        (AttachmentView(int(i), AttachmentKind(k), f, n, u) for i, k, f, n, u in rows[-1][6] or []),
+        (
+            AttachmentView(AttachmentKind(k), f, n, u, id=int(i))
+            for i, k, f, n, u in rows[-1][6] or []
+        ),
         key=lambda view: view.id,
     )
     return [_brief(row) for row in rows], files
