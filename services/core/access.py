@@ -183,6 +183,22 @@ def lesson_facts_query(*extra: Any) -> Select[Any]:
     )
 
 
+def assignment_facts_query(assignment_id: int, *extra: Any) -> Select[Any]:
+    """A teaching assignment with the facts its rules read (teacher, class, school), then
+    `extra` columns: the assignment joined to its class. Whoever loads an assignment this way
+    can hand the facts to `remember_assignment`."""
+    return (
+        select(
+            TeachingAssignment.teacher_id,
+            TeachingAssignment.class_id,
+            SchoolClass.school_id,
+            *extra,
+        )
+        .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
+        .where(TeachingAssignment.id == assignment_id)
+    )
+
+
 def _memo(session: AsyncSession) -> dict[tuple[str, int], object]:
     memo: dict[tuple[str, int], object] = session.info.setdefault(_MEMO, {})
     return memo
@@ -319,17 +335,7 @@ async def _can_on_assignment(
     if isinstance(known, tuple):
         facts: tuple[int, int, int] = known
     else:
-        row = (
-            await session.execute(
-                select(
-                    TeachingAssignment.teacher_id,
-                    TeachingAssignment.class_id,
-                    SchoolClass.school_id,
-                )
-                .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
-                .where(TeachingAssignment.id == assignment_id)
-            )
-        ).first()
+        row = (await session.execute(assignment_facts_query(assignment_id))).first()
         if row is None:
             return False
         facts = (row[0], row[1], row[2])

@@ -133,20 +133,17 @@ async def _assignment(session: AsyncSession, actor: Actor, assignment_id: int) -
     ).scalar_subquery()
     row = (
         await session.execute(
-            assignment_query(
-                assignment_id,
-                GradingScale,
-                SchoolClass.year_id,
-                SchoolClass.school_id,
-                of_year,
-            ).join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
+            assignment_query(assignment_id, GradingScale, SchoolClass.year_id, of_year).join(
+                GradingScale, GradingScale.id == TeachingAssignment.scale_id
+            )
         )
     ).first()
     if row is None:
         raise denied(Action.READ_ASSIGNMENT, assignment_id)
+    teacher_id, class_id, school_id = row[:3]
+    remember_assignment(session, assignment_id, teacher_id, class_id, school_id)
     item = AssignmentItem.of(assignment_id, row, actor.staff_id)
-    scale, year_id, school_id, found = row[4:]
-    remember_assignment(session, assignment_id, row.teacher_id, item.class_id, school_id)
+    scale, year_id, found = row[5:]
     await require(session, actor, Action.READ_ASSIGNMENT, assignment_id)
     periods = [
         PeriodRef(

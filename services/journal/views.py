@@ -39,7 +39,7 @@ from db.models import (
     TeachingAssignment,
 )
 from services.core import enrolment
-from services.core.access import Action, can, denied, require
+from services.core.access import Action, assignment_facts_query, can, denied, require
 from services.core.actors import Actor, Role
 from services.core.errors import DomainError
 from services.core.files import Attachment
@@ -214,26 +214,17 @@ class AssignmentItem:
 
     @classmethod
     def of(cls, assignment_id: int, row: Sequence[Any], staff_id: int | None) -> AssignmentItem:
-        """The item from a row of `assignment_query` (its first four columns), as `staff_id`
+        """The item from a row of `assignment_query` (its first five columns), as `staff_id`
         sees it."""
-        class_id, class_name, subject_name, teacher_id = row[:4]
+        teacher_id, class_id, _school_id, class_name, subject_name = row[:5]
         return cls(assignment_id, class_id, class_name, subject_name, teacher_id == staff_id)
 
 
 def assignment_query(assignment_id: int, *extra: Any) -> Any:
-    """A teaching assignment's class id, class name, subject name and teacher, then `extra`
-    columns (joined to its class and subject)."""
-    return (
-        select(
-            TeachingAssignment.class_id,
-            SchoolClass.name,
-            Subject.name,
-            TeachingAssignment.teacher_id,
-            *extra,
-        )
-        .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
-        .join(Subject, Subject.id == TeachingAssignment.subject_id)
-        .where(TeachingAssignment.id == assignment_id)
+    """A teaching assignment's facts for the access policy (`assignment_facts_query`), its
+    class and subject names, then `extra` columns."""
+    return assignment_facts_query(assignment_id, SchoolClass.name, Subject.name, *extra).join(
+        Subject, Subject.id == TeachingAssignment.subject_id
     )
 
 
