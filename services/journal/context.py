@@ -202,6 +202,14 @@ async def require_open(session: AsyncSession, ctx: LessonContext) -> None:
         raise DomainError("journal.lesson_period_closed")
 
 
+async def writable_open(session: AsyncSession, actor: Actor, lesson_id: int) -> LessonContext:
+    """The lesson's context for a write that feeds a closed period (`require_open`): refused
+    unless the actor may write the lesson and no closed period covers it."""
+    ctx = await writable(session, actor, lesson_id)
+    await require_open(session, ctx)
+    return ctx
+
+
 async def grades_writable(
     session: AsyncSession, actor: Actor, ctx: LessonContext, *, closed: bool
 ) -> bool:

@@ -40,8 +40,7 @@ from services.journal.context import (
     enrolled_on,
     period_closed,
     readable,
-    require_open,
-    writable,
+    writable_open,
 )
 from services.journal.views import (
     AttachmentView,
@@ -140,8 +139,7 @@ async def save_homework(
     the class after the grace window. Returns the homework id.
     """
     now = now or utcnow()
-    ctx = await writable(session, actor, lesson_id)
-    await require_open(session, ctx)
+    ctx = await writable_open(session, actor, lesson_id)
     text = clean_text(text, TEXT_LIMIT)
     homework = await session.scalar(
         select(Homework).where(Homework.lesson_id == lesson_id).order_by(Homework.id.desc())
@@ -222,8 +220,7 @@ async def set_due_date(
 ) -> None:
     """Move the homework's due date (after the lesson, within two months)."""
     now = now or utcnow()
-    ctx = await writable(session, actor, lesson_id)
-    await require_open(session, ctx)
+    ctx = await writable_open(session, actor, lesson_id)
     if not ctx.date < due <= ctx.date + timedelta(days=60):
         raise DomainError("journal.bad_date")
     homework = await session.scalar(
