@@ -381,17 +381,6 @@ async def submit_homework(
         await session.execute(
             delete(SubmissionFile).where(SubmissionFile.submission_id == submission_id)
         )
-    session.add_all(
-        SubmissionFile(
-            submission_id=submission_id,
-            kind=f.kind,
-            file_id=f.file_id[:255],
-            file_unique_id=f.file_unique_id[:64],
-            file_name=(f.file_name or None) and f.file_name[:255],
-            mime_type=(f.mime_type or None) and f.mime_type[:128],
-            file_size=f.file_size,
-        )
-        for f in files
-    )
+    session.add_all(SubmissionFile(submission_id=submission_id, **f.columns()) for f in files)
     await session.commit()
     return submission_id

@@ -174,18 +174,9 @@ async def save_homework(
             old={"text": old_text},
             new={"text": text},
         )
-    for item in attachments:
-        session.add(
-            HomeworkAttachment(
-                homework_id=homework.id,
-                kind=item.kind,
-                file_id=item.file_id,
-                file_unique_id=item.file_unique_id,
-                file_name=item.file_name,
-                mime_type=item.mime_type,
-                file_size=item.file_size,
-            )
-        )
+    session.add_all(
+        HomeworkAttachment(homework_id=homework.id, **item.columns()) for item in attachments
+    )
     if created:
         _audit_homework(
             session,
