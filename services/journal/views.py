@@ -39,7 +39,15 @@ from db.models import (
     TeachingAssignment,
 )
 from services.core import enrolment
-from services.core.access import Action, assignment_facts_query, can, denied, require
+from services.core.access import (
+    Action,
+    LessonFacts,
+    assignment_facts_query,
+    can,
+    denied,
+    lesson_facts_query,
+    require,
+)
 from services.core.actors import Actor, Role
 from services.core.errors import DomainError
 from services.core.files import Attachment
@@ -233,25 +241,17 @@ def _lesson_items_query() -> Any:
     grades = count_of(
         Grade.id, Grade.lesson_id == Lesson.id, Grade.deleted_at.is_(None), parent=Lesson
     )
-    return (
-        select(
-            Lesson,
-            SchoolClass.name,
-            Subject.name,
-            TeachingAssignment.teacher_id,
-            has_homework,
-            grades,
-        )
-        .join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
-        .join(SchoolClass, SchoolClass.id == Lesson.class_id)
-        .join(Subject, Subject.id == Lesson.subject_id)
+    return lesson_facts_query(Lesson, SchoolClass.name, Subject.name, has_homework, grades).join(
+        Subject, Subject.id == Lesson.subject_id
     )
 
 
 def _lesson_items(rows: Any, staff_id: int | None) -> list[LessonItem]:
     items = []
-    for lesson, class_name, subject, teacher_id, homework, grades in rows:
-        replacing = staff_id is not None and lesson.replacement_teacher_id == staff_id
+    for row in rows:
+        facts = LessonFacts.of(row)
+        lesson, class_name, subject, homework, grades = row[4:]
+        replacing = staff_id is not None and facts.replacement_teacher_id == staff_id
         items.append(
             LessonItem(
                 id=lesson.id,
@@ -266,7 +266,7 @@ def _lesson_items(rows: Any, staff_id: int | None) -> list[LessonItem]:
                 cancelled=lesson.cancelled,
                 replaced=lesson.replacement_teacher_id is not None and not replacing,
                 replacing=replacing,
-                mine=staff_id is not None and (teacher_id == staff_id or replacing),
+                mine=staff_id is not None and (facts.teacher_id == staff_id or replacing),
                 homework=bool(homework),
                 grades=int(grades or 0),
             )
