@@ -265,34 +265,7 @@ async def period_sheet(
     )
 
 
-def _audit_set(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    entity_id: int | None,
-    student_id: int,
-    old: str | None,
-    new: str,
-    period: PeriodRef,
-    assignment_id: int,
-    now: datetime,
-    reason: str | None,
-) -> None:
-    audit.record(
-        session,
-        actor,
-        action=AuditAction.PERIOD_GRADE_SET,
-        entity=audit.PERIOD_GRADE,
-        entity_id=entity_id,
-        at=now,
-        student_id=student_id,
-        old={"value": old} if old is not None else None,
-        new={"value": new, "period_id": period.id, "assignment_id": assignment_id},
-        reason=reason,
-    )
-
-
-async def _upsert(
+async def _write(
     session: AsyncSession,
     actor: Actor,
     a: _Assignment,
@@ -300,7 +273,11 @@ async def _upsert(
     line: PeriodLine,
     value: str,
     now: datetime,
-) -> int:
+    *,
+    reason: str | None = None,
+) -> None:
+    """Set the student's period grade to `value` (over `line.value`) and record it in the
+    audit trail."""
     values = {
         "proposed_value": line.proposed,
         "value": value,
@@ -315,7 +292,19 @@ async def _upsert(
         )
         .returning(PeriodGrade.id)
     )
-    return int((await session.execute(stmt)).scalar_one())
+    grade_id = int((await session.execute(stmt)).scalar_one())
+    audit.record(
+        session,
+        actor,
+        action=AuditAction.PERIOD_GRADE_SET,
+        entity=audit.PERIOD_GRADE,
+        entity_id=grade_id,
+        at=now,
+        student_id=line.student_id,
+        old={"value": line.value} if line.value is not None else None,
+        new={"value": value, "period_id": period.id, "assignment_id": a.item.id},
+        reason=reason,
+    )
 
 
 async def confirm_proposed(
@@ -337,19 +326,7 @@ async def confirm_proposed(
     for line in await _lines(session, a, period):
         if line.value is not None or line.proposed is None:
             continue
-        grade_id = await _upsert(session, actor, a, period, line, line.proposed, now)
-        _audit_set(
-            session,
-            actor,
-            entity_id=grade_id,
-            student_id=line.student_id,
-            old=None,
-            new=line.proposed,
-            period=period,
-            assignment_id=a.item.id,
-            now=now,
-            reason=None,
-        )
+        await _write(session, actor, a, period, line, line.proposed, now)
         count += 1
     await session.commit()
     return count
@@ -396,18 +373,16 @@ async def set_period_grade(
     if parsed.value[-1] in "+-":
         raise DomainError("journal.invalid_value", value=parsed.value)
     if parsed.value != line.value:
-        grade_id = await _upsert(session, actor, a, period, line, parsed.value, now)
-        _audit_set(
+        needs_reason = period.closed or line.value is not None
+        await _write(
             session,
             actor,
-            entity_id=grade_id,
-            student_id=student_id,
-            old=line.value,
-            new=parsed.value,
-            period=period,
-            assignment_id=a.item.id,
-            now=now,
-            reason=reason if period.closed or line.value is not None else None,
+            a,
+            period,
+            line,
+            parsed.value,
+            now,
+            reason=reason if needs_reason else None,
         )
         await session.commit()
     return PeriodLine(
