@@ -38,16 +38,8 @@ from db.models import (
     Subject,
     TeachingAssignment,
 )
-from services.core import enrolment
-from services.core.access import (
-    Action,
-    LessonFacts,
-    assignment_facts_query,
-    can,
-    denied,
-    lesson_facts_query,
-    require,
-)
+from services.core import access, enrolment
+from services.core.access import Action, can, denied, require
 from services.core.actors import Actor, Role
 from services.core.errors import DomainError
 from services.core.files import Attachment
@@ -231,9 +223,9 @@ class AssignmentItem:
 def assignment_query(assignment_id: int, *extra: Any) -> Any:
     """A teaching assignment's facts for the access policy (`assignment_facts_query`), its
     class and subject names, then `extra` columns."""
-    return assignment_facts_query(assignment_id, SchoolClass.name, Subject.name, *extra).join(
-        Subject, Subject.id == TeachingAssignment.subject_id
-    )
+    return access.assignment_facts_query(
+        assignment_id, SchoolClass.name, Subject.name, *extra
+    ).join(Subject, Subject.id == TeachingAssignment.subject_id)
 
 
 def _lesson_items_query() -> Any:
@@ -241,15 +233,15 @@ def _lesson_items_query() -> Any:
     grades = count_of(
         Grade.id, Grade.lesson_id == Lesson.id, Grade.deleted_at.is_(None), parent=Lesson
     )
-    return lesson_facts_query(Lesson, SchoolClass.name, Subject.name, has_homework, grades).join(
-        Subject, Subject.id == Lesson.subject_id
-    )
+    return access.lesson_facts_query(
+        Lesson, SchoolClass.name, Subject.name, has_homework, grades
+    ).join(Subject, Subject.id == Lesson.subject_id)
 
 
 def _lesson_items(rows: Any, staff_id: int | None) -> list[LessonItem]:
     items = []
     for row in rows:
-        facts = LessonFacts.of(row)
+        facts = access.LessonFacts.of(row)
         lesson, class_name, subject, homework, grades = row[4:]
         replacing = staff_id is not None and facts.replacement_teacher_id == staff_id
         items.append(
