@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.enums import (
-    AttachmentKind,
     SubmissionStatus,
 )
 from db.models import (
@@ -334,20 +333,14 @@ async def submission_detail(
         await session.execute(_submission_query().where(HomeworkSubmission.id == submission_id))
     ).one()
     rows = await session.execute(
-        select(
-            SubmissionFile.id,
-            SubmissionFile.kind,
-            SubmissionFile.file_id,
-            SubmissionFile.file_name,
-            SubmissionFile.file_unique_id,
-        )
+        select(*AttachmentView.columns(SubmissionFile))
         .where(SubmissionFile.submission_id == submission_id)
         .order_by(SubmissionFile.id)
     )
     return SubmissionDetail(
         ctx,
         _submission_item(sub, name, count),
-        [AttachmentView(AttachmentKind(k), f, n, u, id=i) for i, k, f, n, u in rows],
+        [AttachmentView.of(row) for row in rows],
         await can(session, actor, Action.WRITE_LESSON, ctx.id),
     )
 

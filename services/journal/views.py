@@ -36,6 +36,7 @@ from db.models import (
     Staff,
     Student,
     Subject,
+    SubmissionFile,
     TeachingAssignment,
 )
 from services.core import access, enrolment
@@ -422,6 +423,17 @@ class AttachmentView(Attachment):
 
     id: int = field(kw_only=True)
 
+    @staticmethod
+    def columns(model: type[HomeworkAttachment] | type[SubmissionFile]) -> tuple[Any, ...]:
+        """What a view reads of a kept file's row (an attachment or a submitted file)."""
+        return (model.id, model.kind, model.file_id, model.file_name, model.file_unique_id)
+
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> AttachmentView:
+        """The view from the values of `columns` (a row, or a `db.jsonrows` entry)."""
+        row_id, kind, file_id, file_name, file_unique_id = row
+        return cls(AttachmentKind(kind), file_id, file_name, file_unique_id, id=int(row_id))
+
 
 @dataclass(frozen=True)
 class HomeworkBrief:
@@ -496,15 +508,7 @@ async def homework_with_files(
 ) -> tuple[list[HomeworkBrief], list[AttachmentView]]:
     """The lesson's homework briefs and the files of the latest one, in one statement."""
     attached = (
-        select(
-            json_rows(
-                HomeworkAttachment.id,
-                HomeworkAttachment.kind,
-                HomeworkAttachment.file_id,
-                HomeworkAttachment.file_name,
-                HomeworkAttachment.file_unique_id,
-            )
-        )
+        select(json_rows(*AttachmentView.columns(HomeworkAttachment)))
         .where(HomeworkAttachment.homework_id == Homework.id)
         .correlate(Homework)
         .scalar_subquery()
@@ -512,13 +516,7 @@ async def homework_with_files(
     rows = (await session.execute(_briefs_query(lesson_id, attached))).all()
     if not rows:
         return [], []
-    files = sorted(
-        (
-            AttachmentView(AttachmentKind(k), f, n, u, id=int(i))
-            for i, k, f, n, u in rows[-1][6] or []
-        ),
-        key=lambda view: view.id,
-    )
+    files = sorted(map(AttachmentView.of, rows[-1][6] or []), key=lambda view: view.id)
     return [_brief(row) for row in rows], files
 
 
