@@ -30,7 +30,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.concurrency import stepped_aside
 from db.enums import AttachmentKind
-from services.core.files import NewFile
+from services.core.files import FILE_NAME_LIMIT, MIME_TYPE_LIMIT, NewFile
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -284,10 +284,6 @@ async def show_for(
 ) -> None:
     """`show` a screen in answer to a button press: in place on the pressed message."""
     await show(pressed_message(query), bot, query.from_user.id, html_text, reply_markup)
-
-
-FILE_NAME_LIMIT = 255  # what the database keeps of a file's name
-MIME_TYPE_LIMIT = 128
 
 
 def sent_file(message: Message) -> NewFile | None:

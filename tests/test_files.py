@@ -27,7 +27,7 @@ from db.models import (
     SubmissionFile,
     TeachingAssignment,
 )
-from services.core.files import KeepOutcome, KeptFile, keep_file
+from services.core.files import KeepOutcome, KeptFile, NewFile, keep_file
 from services.core.filestore import DownloadError, FileStore
 from tests import clock
 from tests import factories as f
@@ -123,6 +123,26 @@ def test_files_dir_defaults_next_to_the_sqlite_file_else_the_working_folder(
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.delenv("FILES_DIR")
     assert _settings().files_dir == Path("data/parta-files")
+
+
+def test_a_new_file_is_kept_cut_to_what_its_row_holds() -> None:
+    """`NewFile.columns` is the one place a file meets the column sizes: the teacher's homework
+    attachments and the student's submitted files both go through it."""
+    long = NewFile(AttachmentKind.DOCUMENT, "i" * 300, "u" * 70, "n" * 300, "m" * 200, 5)
+    columns = long.columns()
+    assert {name: len(columns[name]) for name in ("file_id", "file_unique_id")} == {
+        "file_id": 255,
+        "file_unique_id": 64,
+    }
+    assert {name: len(columns[name]) for name in ("file_name", "mime_type")} == {
+        "file_name": 255,
+        "mime_type": 128,
+    }
+    assert (columns["kind"], columns["file_size"]) == (AttachmentKind.DOCUMENT, 5)
+    bare = NewFile(AttachmentKind.PHOTO, "id", "uid", "", "").columns()
+    assert (bare["file_name"], bare["mime_type"], bare["file_size"]) == (None, None, None)
+    assert set(columns) <= set(HomeworkAttachment.__table__.c.keys())
+    assert set(columns) <= set(SubmissionFile.__table__.c.keys())
 
 
 def test_dead_file_id_answers() -> None:

@@ -7,9 +7,11 @@ the answer depends on the current actor alone, never on what the client sent.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
@@ -156,6 +158,46 @@ class LessonFacts:
     class_id: int
     school_id: int
 
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> LessonFacts:
+        """The facts from a row of `lesson_facts_query` (its first four columns)."""
+        teacher_id, replacement_teacher_id, class_id, school_id = row[:4]
+        return cls(teacher_id, replacement_teacher_id, class_id, school_id)
+
+
+def lesson_facts_query(*extra: Any) -> Select[Any]:
+    """Lessons with the facts the lesson rules read (teacher, replacement, class, school),
+    then `extra` columns: the lesson joined to its assignment and class, to filter and join on.
+    Whoever loads a lesson this way can hand the facts to `remember_lesson`."""
+    return (
+        select(
+            TeachingAssignment.teacher_id,
+            Lesson.replacement_teacher_id,
+            Lesson.class_id,
+            SchoolClass.school_id,
+            *extra,
+        )
+        .select_from(Lesson)
+        .join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
+        .join(SchoolClass, SchoolClass.id == Lesson.class_id)
+    )
+
+
+def assignment_facts_query(assignment_id: int, *extra: Any) -> Select[Any]:
+    """A teaching assignment with the facts its rules read (teacher, class, school), then
+    `extra` columns: the assignment joined to its class. Whoever loads an assignment this way
+    can hand the facts to `remember_assignment`."""
+    return (
+        select(
+            TeachingAssignment.teacher_id,
+            TeachingAssignment.class_id,
+            SchoolClass.school_id,
+            *extra,
+        )
+        .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
+        .where(TeachingAssignment.id == assignment_id)
+    )
+
 
 def _memo(session: AsyncSession) -> dict[tuple[str, int], object]:
     memo: dict[tuple[str, int], object] = session.info.setdefault(_MEMO, {})
@@ -200,22 +242,10 @@ async def _lesson_facts(session: AsyncSession, lesson_id: int) -> LessonFacts | 
     known = _memo(session).get(("lesson", lesson_id))
     if isinstance(known, LessonFacts):
         return known
-    row = (
-        await session.execute(
-            select(
-                TeachingAssignment.teacher_id,
-                Lesson.replacement_teacher_id,
-                Lesson.class_id,
-                SchoolClass.school_id,
-            )
-            .join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
-            .join(SchoolClass, SchoolClass.id == Lesson.class_id)
-            .where(Lesson.id == lesson_id)
-        )
-    ).first()
+    row = (await session.execute(lesson_facts_query().where(Lesson.id == lesson_id))).first()
     if row is None:
         return None
-    facts = LessonFacts(*row)
+    facts = LessonFacts.of(row)
     remember_lesson(session, lesson_id, facts)
     return facts
 
@@ -305,17 +335,7 @@ async def _can_on_assignment(
     if isinstance(known, tuple):
         facts: tuple[int, int, int] = known
     else:
-        row = (
-            await session.execute(
-                select(
-                    TeachingAssignment.teacher_id,
-                    TeachingAssignment.class_id,
-                    SchoolClass.school_id,
-                )
-                .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
-                .where(TeachingAssignment.id == assignment_id)
-            )
-        ).first()
+        row = (await session.execute(assignment_facts_query(assignment_id))).first()
         if row is None:
             return False
         facts = (row[0], row[1], row[2])

@@ -21,7 +21,11 @@ from services.core.filestore import DownloadError, FileStore
 
 logger = logging.getLogger("parta.files")
 
-FILE_ID_LIMIT = 255  # what the database keeps of a file_id
+# what the database keeps of a file's id, stable id, name and type
+FILE_ID_LIMIT = 255
+UNIQUE_ID_LIMIT = 64
+FILE_NAME_LIMIT = 255
+MIME_TYPE_LIMIT = 128
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,18 @@ class NewFile:
     mime_type: str | None = None
     file_size: int | None = None
 
+    def columns(self) -> dict[str, Any]:
+        """The file as the columns of the row that keeps it (`HomeworkAttachment`,
+        `SubmissionFile`), cut to what the database keeps (an empty name or type is None)."""
+        return {
+            "kind": self.kind,
+            "file_id": self.file_id[:FILE_ID_LIMIT],
+            "file_unique_id": self.file_unique_id[:UNIQUE_ID_LIMIT],
+            "file_name": (self.file_name or None) and self.file_name[:FILE_NAME_LIMIT],
+            "mime_type": (self.mime_type or None) and self.mime_type[:MIME_TYPE_LIMIT],
+            "file_size": self.file_size,
+        }
+
 
 @dataclass(frozen=True)
 class KeptFile:
@@ -49,6 +65,21 @@ class KeptFile:
     file_unique_id: str
     file_name: str | None = None
     file_size: int | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A homework's file as a screen lists it: its kind and name, and the file to send."""
+
+    kind: AttachmentKind
+    file_id: str
+    file_name: str | None
+    file_unique_id: str = ""  # names the school's copy (services.core.filestore)
+
+    @property
+    def kept(self) -> KeptFile:
+        """The file as the bot sends it again."""
+        return KeptFile(self.kind, self.file_id, self.file_unique_id, self.file_name)
 
 
 Downloader = Callable[[str, BinaryIO], Awaitable[None]]

@@ -19,7 +19,7 @@ submissions), `attendance`, `reports` (the family report) and `menu` (the entry 
 Callers use this package's names; the submodules are free to move.
 """
 
-from services.core.files import NewFile
+from services.core.files import Attachment, NewFile
 from services.diary.attendance import (
     INCIDENT_LIMIT,
     AttendanceMark,
@@ -76,7 +76,6 @@ from services.diary.homework import (
     SUBJECT_HOMEWORK_DAYS,
     SUBJECT_HOMEWORK_LIMIT,
     UPCOMING_HOMEWORK_LIMIT,
-    Attachment,
     FileInfo,
     HomeworkDetail,
     HomeworkItem,

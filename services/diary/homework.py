@@ -29,7 +29,7 @@ from db.models import (
 from services.core.access import Action, can, denied
 from services.core.actors import Actor, Role
 from services.core.errors import DomainError
-from services.core.files import KeptFile, NewFile
+from services.core.files import Attachment, NewFile
 from services.diary.child import Child, open_child
 
 UPCOMING_HOMEWORK_LIMIT = 25
@@ -288,19 +288,6 @@ async def homework_detail(
     return HomeworkDetail(child, item, submission, may_submit, refusal)
 
 
-@dataclass(frozen=True)
-class Attachment:
-    kind: AttachmentKind
-    file_id: str
-    file_name: str | None
-    file_unique_id: str = ""  # names the school's copy (services.core.filestore)
-
-    @property
-    def kept(self) -> KeptFile:
-        """The file as the bot sends it again."""
-        return KeptFile(self.kind, self.file_id, self.file_unique_id, self.file_name)
-
-
 async def homework_attachments(
     session: AsyncSession,
     actor: Actor,
@@ -394,17 +381,6 @@ async def submit_homework(
         await session.execute(
             delete(SubmissionFile).where(SubmissionFile.submission_id == submission_id)
         )
-    session.add_all(
-        SubmissionFile(
-            submission_id=submission_id,
-            kind=f.kind,
-            file_id=f.file_id[:255],
-            file_unique_id=f.file_unique_id[:64],
-            file_name=(f.file_name or None) and f.file_name[:255],
-            mime_type=(f.mime_type or None) and f.mime_type[:128],
-            file_size=f.file_size,
-        )
-        for f in files
-    )
+    session.add_all(SubmissionFile(submission_id=submission_id, **f.columns()) for f in files)
     await session.commit()
     return submission_id

@@ -6,13 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import PeriodKind
-from db.models import Period
 from services.core.access import Action, denied
 from services.core.actors import Actor
+from services.core.periods import periods_of_year
 from services.diary.child import Child, open_child
 
 _FINE_KINDS = (PeriodKind.QUARTER, PeriodKind.TRIMESTER, PeriodKind.SEMESTER)
@@ -43,16 +42,7 @@ async def period_list(session: AsyncSession, child: Child) -> list[PeriodInfo]:
             for i, k, n, s, e, c in child.preloaded.periods
         ]
     else:
-        rows = await session.execute(
-            select(
-                Period.id,
-                Period.kind,
-                Period.number,
-                Period.starts_on,
-                Period.ends_on,
-                Period.closed_at,
-            ).where(Period.year_id == year.id)
-        )
+        rows = await session.execute(periods_of_year(year.id))
         periods = [
             PeriodInfo(i, PeriodKind(k), n, s, e, c is not None) for i, k, n, s, e, c in rows
         ]

@@ -34,6 +34,7 @@ from services.journal.context import (
     require_open,
     student_name,
     writable,
+    writable_open,
 )
 from services.notify import (
     DedupKey,
@@ -293,8 +294,7 @@ async def mark_all_present(
 ) -> int:
     """Write "present" for every student without a mark yet; returns how many were marked."""
     now = now or utcnow()
-    ctx = await writable(session, actor, lesson_id)
-    await require_open(session, ctx)
+    ctx = await writable_open(session, actor, lesson_id)
     check_took_place(ctx, now)
     missing = list(
         await session.scalars(

@@ -31,7 +31,15 @@ from db.models import (
     TeachingAssignment,
 )
 from services.core import enrolment
-from services.core.access import Action, LessonFacts, can, denied, remember_lesson, require
+from services.core.access import (
+    Action,
+    LessonFacts,
+    can,
+    denied,
+    lesson_facts_query,
+    remember_lesson,
+    require,
+)
 from services.core.actors import Actor
 from services.core.errors import DomainError
 from services.core.grading import (
@@ -106,12 +114,10 @@ async def load_context(session: AsyncSession, lesson_id: int) -> LessonContext |
     covers it: one statement (it also tells the access policy who teaches it)."""
     row = (
         await session.execute(
-            select(
+            lesson_facts_query(
                 Lesson,
-                TeachingAssignment.teacher_id,
                 SchoolClass.name,
                 SchoolClass.year_id,
-                SchoolClass.school_id,
                 School.timezone,
                 Subject.name,
                 GradingScale,
@@ -119,8 +125,6 @@ async def load_context(session: AsyncSession, lesson_id: int) -> LessonContext |
                 _Replacement.full_name,
                 _closed_period().exists(),
             )
-            .join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
-            .join(SchoolClass, SchoolClass.id == Lesson.class_id)
             .join(School, School.id == SchoolClass.school_id)
             .join(Subject, Subject.id == Lesson.subject_id)
             .join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
@@ -131,9 +135,8 @@ async def load_context(session: AsyncSession, lesson_id: int) -> LessonContext |
     ).first()
     if row is None:
         return None
-    (lesson, teacher_id, class_name, year_id, school_id, tz, subject, scale, teacher, repl,
-     closed) = row  # fmt: skip
-    facts = LessonFacts(teacher_id, lesson.replacement_teacher_id, lesson.class_id, school_id)
+    facts = LessonFacts.of(row)
+    lesson, class_name, year_id, tz, subject, scale, teacher, repl, closed = row[4:]
     remember_lesson(session, lesson.id, facts)
     return LessonContext(
         id=lesson.id,
@@ -141,7 +144,7 @@ async def load_context(session: AsyncSession, lesson_id: int) -> LessonContext |
         class_id=lesson.class_id,
         subject_id=lesson.subject_id,
         year_id=year_id,
-        school_id=school_id,
+        school_id=facts.school_id,
         date=lesson.date,
         lesson_number=lesson.lesson_number,
         starts_at=lesson.starts_at,
@@ -150,7 +153,7 @@ async def load_context(session: AsyncSession, lesson_id: int) -> LessonContext |
         topic=lesson.topic,
         cancelled=lesson.cancelled,
         cancel_reason=lesson.cancel_reason,
-        teacher_id=teacher_id,
+        teacher_id=facts.teacher_id,
         replacement_teacher_id=lesson.replacement_teacher_id,
         class_name=class_name,
         subject_name=subject,
@@ -197,6 +200,14 @@ async def require_open(session: AsyncSession, ctx: LessonContext) -> None:
     Call it after the access check, so a stranger learns nothing about the period."""
     if await period_closed(session, ctx):
         raise DomainError("journal.lesson_period_closed")
+
+
+async def writable_open(session: AsyncSession, actor: Actor, lesson_id: int) -> LessonContext:
+    """The lesson's context for a write that feeds a closed period (`require_open`): refused
+    unless the actor may write the lesson and no closed period covers it."""
+    ctx = await writable(session, actor, lesson_id)
+    await require_open(session, ctx)
+    return ctx
 
 
 async def grades_writable(

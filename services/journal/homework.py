@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.enums import (
-    AttachmentKind,
     SubmissionStatus,
 )
 from db.models import (
@@ -40,8 +39,7 @@ from services.journal.context import (
     enrolled_on,
     period_closed,
     readable,
-    require_open,
-    writable,
+    writable_open,
 )
 from services.journal.views import (
     AttachmentView,
@@ -140,8 +138,7 @@ async def save_homework(
     the class after the grace window. Returns the homework id.
     """
     now = now or utcnow()
-    ctx = await writable(session, actor, lesson_id)
-    await require_open(session, ctx)
+    ctx = await writable_open(session, actor, lesson_id)
     text = clean_text(text, TEXT_LIMIT)
     homework = await session.scalar(
         select(Homework).where(Homework.lesson_id == lesson_id).order_by(Homework.id.desc())
@@ -176,18 +173,9 @@ async def save_homework(
             old={"text": old_text},
             new={"text": text},
         )
-    for item in attachments:
-        session.add(
-            HomeworkAttachment(
-                homework_id=homework.id,
-                kind=item.kind,
-                file_id=item.file_id,
-                file_unique_id=item.file_unique_id,
-                file_name=item.file_name,
-                mime_type=item.mime_type,
-                file_size=item.file_size,
-            )
-        )
+    session.add_all(
+        HomeworkAttachment(homework_id=homework.id, **item.columns()) for item in attachments
+    )
     if created:
         _audit_homework(
             session,
@@ -222,8 +210,7 @@ async def set_due_date(
 ) -> None:
     """Move the homework's due date (after the lesson, within two months)."""
     now = now or utcnow()
-    ctx = await writable(session, actor, lesson_id)
-    await require_open(session, ctx)
+    ctx = await writable_open(session, actor, lesson_id)
     if not ctx.date < due <= ctx.date + timedelta(days=60):
         raise DomainError("journal.bad_date")
     homework = await session.scalar(
@@ -346,20 +333,14 @@ async def submission_detail(
         await session.execute(_submission_query().where(HomeworkSubmission.id == submission_id))
     ).one()
     rows = await session.execute(
-        select(
-            SubmissionFile.id,
-            SubmissionFile.kind,
-            SubmissionFile.file_id,
-            SubmissionFile.file_name,
-            SubmissionFile.file_unique_id,
-        )
+        select(*AttachmentView.columns(SubmissionFile))
         .where(SubmissionFile.submission_id == submission_id)
         .order_by(SubmissionFile.id)
     )
     return SubmissionDetail(
         ctx,
         _submission_item(sub, name, count),
-        [AttachmentView(i, AttachmentKind(k), f, n, u) for i, k, f, n, u in rows],
+        [AttachmentView.of(row) for row in rows],
         await can(session, actor, Action.WRITE_LESSON, ctx.id),
     )
 

@@ -29,7 +29,7 @@ from services.journal.context import (
     clean_text,
     readable,
     require_open,
-    writable,
+    writable_open,
 )
 from services.journal.views import (
     generate_missing,
@@ -46,8 +46,7 @@ async def set_topic(
     session: AsyncSession, actor: Actor, lesson_id: int, topic: str, *, now: datetime | None = None
 ) -> None:
     now = now or utcnow()
-    ctx = await writable(session, actor, lesson_id)
-    await require_open(session, ctx)
+    ctx = await writable_open(session, actor, lesson_id)
     cleaned = clean_text(topic, TOPIC_LIMIT)
     if cleaned == ctx.topic:
         return
@@ -92,8 +91,7 @@ async def set_cancelled(
     now: datetime | None = None,
 ) -> None:
     now = now or utcnow()
-    ctx = await writable(session, actor, lesson_id)
-    await require_open(session, ctx)
+    ctx = await writable_open(session, actor, lesson_id)
     if ctx.cancelled == cancelled:
         return
     action = AuditAction.LESSON_CANCEL if cancelled else AuditAction.LESSON_RESTORE

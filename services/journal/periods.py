@@ -22,7 +22,6 @@ from db.models import (
     PeriodGrade,
     SchoolClass,
     Student,
-    Subject,
     TeachingAssignment,
 )
 from db.upsert import upsert
@@ -38,8 +37,9 @@ from services.core.grading import (
     parse_grade,
     period_value,
 )
+from services.core.periods import PERIOD_COLUMNS
 from services.journal.context import REASON_LIMIT, ReasonRequired, clean_text
-from services.journal.views import AssignmentItem
+from services.journal.views import AssignmentItem, assignment_query
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,17 @@ class PeriodRef:
     @property
     def closed(self) -> bool:
         return self.closed_at is not None
+
+    @classmethod
+    def of(cls, period: Period) -> PeriodRef:
+        return cls(
+            period.id,
+            PeriodKind(period.kind),
+            period.number,
+            period.starts_on,
+            period.ends_on,
+            period.closed_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -117,42 +128,22 @@ def _moment(value: str | None) -> datetime | None:
 async def _assignment(session: AsyncSession, actor: Actor, assignment_id: int) -> _Assignment:
     """The assignment with its year's periods, in one statement (which also tells the access
     policy who teaches it), if the actor may read it."""
-    periods_of_year = (
-        select(
-            json_rows(
-                Period.id,
-                Period.kind,
-                Period.number,
-                Period.starts_on,
-                Period.ends_on,
-                Period.closed_at,
-            )
-        )
-        .where(Period.year_id == SchoolClass.year_id)
-        .scalar_subquery()
-    )
+    of_year = (
+        select(json_rows(*PERIOD_COLUMNS)).where(Period.year_id == SchoolClass.year_id)
+    ).scalar_subquery()
     row = (
         await session.execute(
-            select(
-                TeachingAssignment.class_id,
-                SchoolClass.name,
-                Subject.name,
-                TeachingAssignment.teacher_id,
-                GradingScale,
-                SchoolClass.year_id,
-                SchoolClass.school_id,
-                periods_of_year,
+            assignment_query(assignment_id, GradingScale, SchoolClass.year_id, of_year).join(
+                GradingScale, GradingScale.id == TeachingAssignment.scale_id
             )
-            .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
-            .join(Subject, Subject.id == TeachingAssignment.subject_id)
-            .join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
-            .where(TeachingAssignment.id == assignment_id)
         )
     ).first()
     if row is None:
         raise denied(Action.READ_ASSIGNMENT, assignment_id)
-    class_id, class_name, subject, teacher_id, scale, year_id, school_id, found = row
+    teacher_id, class_id, school_id = row[:3]
     remember_assignment(session, assignment_id, teacher_id, class_id, school_id)
+    item = AssignmentItem.of(assignment_id, row, actor.staff_id)
+    scale, year_id, found = row[5:]
     await require(session, actor, Action.READ_ASSIGNMENT, assignment_id)
     periods = [
         PeriodRef(
@@ -166,9 +157,6 @@ async def _assignment(session: AsyncSession, actor: Actor, assignment_id: int) -
         for i, k, n, starts, ends, closed in found
     ]
     periods.sort(key=lambda p: (p.kind == PeriodKind.YEAR, p.starts_on, p.number))
-    item = AssignmentItem(
-        assignment_id, class_id, class_name, subject, teacher_id == actor.staff_id
-    )
     return _Assignment(item, ScaleSpec.from_row(scale), year_id, school_id, periods)
 
 
@@ -277,34 +265,7 @@ async def period_sheet(
     )
 
 
-def _audit_set(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    entity_id: int | None,
-    student_id: int,
-    old: str | None,
-    new: str,
-    period: PeriodRef,
-    assignment_id: int,
-    now: datetime,
-    reason: str | None,
-) -> None:
-    audit.record(
-        session,
-        actor,
-        action=AuditAction.PERIOD_GRADE_SET,
-        entity=audit.PERIOD_GRADE,
-        entity_id=entity_id,
-        at=now,
-        student_id=student_id,
-        old={"value": old} if old is not None else None,
-        new={"value": new, "period_id": period.id, "assignment_id": assignment_id},
-        reason=reason,
-    )
-
-
-async def _upsert(
+async def _write(
     session: AsyncSession,
     actor: Actor,
     a: _Assignment,
@@ -312,7 +273,11 @@ async def _upsert(
     line: PeriodLine,
     value: str,
     now: datetime,
-) -> int:
+    *,
+    reason: str | None = None,
+) -> None:
+    """Set the student's period grade to `value` (over `line.value`) and record it in the
+    audit trail."""
     values = {
         "proposed_value": line.proposed,
         "value": value,
@@ -327,7 +292,19 @@ async def _upsert(
         )
         .returning(PeriodGrade.id)
     )
-    return int((await session.execute(stmt)).scalar_one())
+    grade_id = int((await session.execute(stmt)).scalar_one())
+    audit.record(
+        session,
+        actor,
+        action=AuditAction.PERIOD_GRADE_SET,
+        entity=audit.PERIOD_GRADE,
+        entity_id=grade_id,
+        at=now,
+        student_id=line.student_id,
+        old={"value": line.value} if line.value is not None else None,
+        new={"value": value, "period_id": period.id, "assignment_id": a.item.id},
+        reason=reason,
+    )
 
 
 async def confirm_proposed(
@@ -349,19 +326,7 @@ async def confirm_proposed(
     for line in await _lines(session, a, period):
         if line.value is not None or line.proposed is None:
             continue
-        grade_id = await _upsert(session, actor, a, period, line, line.proposed, now)
-        _audit_set(
-            session,
-            actor,
-            entity_id=grade_id,
-            student_id=line.student_id,
-            old=None,
-            new=line.proposed,
-            period=period,
-            assignment_id=a.item.id,
-            now=now,
-            reason=None,
-        )
+        await _write(session, actor, a, period, line, line.proposed, now)
         count += 1
     await session.commit()
     return count
@@ -408,18 +373,16 @@ async def set_period_grade(
     if parsed.value[-1] in "+-":
         raise DomainError("journal.invalid_value", value=parsed.value)
     if parsed.value != line.value:
-        grade_id = await _upsert(session, actor, a, period, line, parsed.value, now)
-        _audit_set(
+        needs_reason = period.closed or line.value is not None
+        await _write(
             session,
             actor,
-            entity_id=grade_id,
-            student_id=student_id,
-            old=line.value,
-            new=parsed.value,
-            period=period,
-            assignment_id=a.item.id,
-            now=now,
-            reason=reason if period.closed or line.value is not None else None,
+            a,
+            period,
+            line,
+            parsed.value,
+            now,
+            reason=reason if needs_reason else None,
         )
         await session.commit()
     return PeriodLine(
@@ -460,11 +423,4 @@ async def close_period(
             new={"closed_at": now.isoformat()},
         )
         await session.commit()
-    return PeriodRef(
-        period.id,
-        PeriodKind(period.kind),
-        period.number,
-        period.starts_on,
-        period.ends_on,
-        period.closed_at,
-    )
+    return PeriodRef.of(period)

@@ -36,13 +36,14 @@ from db.models import (
     Staff,
     Student,
     Subject,
+    SubmissionFile,
     TeachingAssignment,
 )
-from services.core import enrolment
+from services.core import access, enrolment
 from services.core.access import Action, can, denied, require
 from services.core.actors import Actor, Role
 from services.core.errors import DomainError
-from services.core.files import KeptFile
+from services.core.files import Attachment
 from services.core.grading import (
     keyboard_values,
 )
@@ -212,31 +213,38 @@ class AssignmentItem:
     subject_name: str
     mine: bool
 
+    @classmethod
+    def of(cls, assignment_id: int, row: Sequence[Any], staff_id: int | None) -> AssignmentItem:
+        """The item from a row of `assignment_query` (its first five columns), as `staff_id`
+        sees it."""
+        teacher_id, class_id, _school_id, class_name, subject_name = row[:5]
+        return cls(assignment_id, class_id, class_name, subject_name, teacher_id == staff_id)
+
+
+def assignment_query(assignment_id: int, *extra: Any) -> Any:
+    """A teaching assignment's facts for the access policy (`assignment_facts_query`), its
+    class and subject names, then `extra` columns."""
+    return access.assignment_facts_query(
+        assignment_id, SchoolClass.name, Subject.name, *extra
+    ).join(Subject, Subject.id == TeachingAssignment.subject_id)
+
 
 def _lesson_items_query() -> Any:
     has_homework = exists().where(Homework.lesson_id == Lesson.id)
     grades = count_of(
         Grade.id, Grade.lesson_id == Lesson.id, Grade.deleted_at.is_(None), parent=Lesson
     )
-    return (
-        select(
-            Lesson,
-            SchoolClass.name,
-            Subject.name,
-            TeachingAssignment.teacher_id,
-            has_homework,
-            grades,
-        )
-        .join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
-        .join(SchoolClass, SchoolClass.id == Lesson.class_id)
-        .join(Subject, Subject.id == Lesson.subject_id)
-    )
+    return access.lesson_facts_query(
+        Lesson, SchoolClass.name, Subject.name, has_homework, grades
+    ).join(Subject, Subject.id == Lesson.subject_id)
 
 
 def _lesson_items(rows: Any, staff_id: int | None) -> list[LessonItem]:
     items = []
-    for lesson, class_name, subject, teacher_id, homework, grades in rows:
-        replacing = staff_id is not None and lesson.replacement_teacher_id == staff_id
+    for row in rows:
+        facts = access.LessonFacts.of(row)
+        lesson, class_name, subject, homework, grades = row[4:]
+        replacing = staff_id is not None and facts.replacement_teacher_id == staff_id
         items.append(
             LessonItem(
                 id=lesson.id,
@@ -251,7 +259,7 @@ def _lesson_items(rows: Any, staff_id: int | None) -> list[LessonItem]:
                 cancelled=lesson.cancelled,
                 replaced=lesson.replacement_teacher_id is not None and not replacing,
                 replacing=replacing,
-                mine=staff_id is not None and (teacher_id == staff_id or replacing),
+                mine=staff_id is not None and (facts.teacher_id == staff_id or replacing),
                 homework=bool(homework),
                 grades=int(grades or 0),
             )
@@ -390,20 +398,8 @@ async def assignment_lessons(
 ) -> AssignmentLessons:
     """One subject in one class: its lessons up to a week ahead, newest first, by pages."""
     await require(session, actor, Action.READ_ASSIGNMENT, assignment_id)
-    row = (
-        await session.execute(
-            select(
-                TeachingAssignment.class_id,
-                SchoolClass.name,
-                Subject.name,
-                TeachingAssignment.teacher_id,
-            )
-            .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
-            .join(Subject, Subject.id == TeachingAssignment.subject_id)
-            .where(TeachingAssignment.id == assignment_id)
-        )
-    ).one()
-    item = AssignmentItem(assignment_id, row[0], row[1], row[2], row[3] == actor.staff_id)
+    row = (await session.execute(assignment_query(assignment_id))).one()
+    item = AssignmentItem.of(assignment_id, row, actor.staff_id)
     page = max(page, 0)
     if page == 0:
         await generate_missing(session, [item.class_id], today - timedelta(days=28), today)
@@ -422,17 +418,21 @@ async def assignment_lessons(
 
 
 @dataclass(frozen=True)
-class AttachmentView:
-    id: int
-    kind: AttachmentKind
-    file_id: str
-    file_name: str | None
-    file_unique_id: str = ""  # names the school's copy (services.core.filestore)
+class AttachmentView(Attachment):
+    """A homework's file on the teacher's screens: an `Attachment` with its row's id."""
 
-    @property
-    def kept(self) -> KeptFile:
-        """The file as the bot sends it again."""
-        return KeptFile(self.kind, self.file_id, self.file_unique_id, self.file_name)
+    id: int = field(kw_only=True)
+
+    @staticmethod
+    def columns(model: type[HomeworkAttachment] | type[SubmissionFile]) -> tuple[Any, ...]:
+        """What a view reads of a kept file's row (an attachment or a submitted file)."""
+        return (model.id, model.kind, model.file_id, model.file_name, model.file_unique_id)
+
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> AttachmentView:
+        """The view from the values of `columns` (a row, or a `db.jsonrows` entry)."""
+        row_id, kind, file_id, file_name, file_unique_id = row
+        return cls(AttachmentKind(kind), file_id, file_name, file_unique_id, id=int(row_id))
 
 
 @dataclass(frozen=True)
@@ -508,15 +508,7 @@ async def homework_with_files(
 ) -> tuple[list[HomeworkBrief], list[AttachmentView]]:
     """The lesson's homework briefs and the files of the latest one, in one statement."""
     attached = (
-        select(
-            json_rows(
-                HomeworkAttachment.id,
-                HomeworkAttachment.kind,
-                HomeworkAttachment.file_id,
-                HomeworkAttachment.file_name,
-                HomeworkAttachment.file_unique_id,
-            )
-        )
+        select(json_rows(*AttachmentView.columns(HomeworkAttachment)))
         .where(HomeworkAttachment.homework_id == Homework.id)
         .correlate(Homework)
         .scalar_subquery()
@@ -524,10 +516,7 @@ async def homework_with_files(
     rows = (await session.execute(_briefs_query(lesson_id, attached))).all()
     if not rows:
         return [], []
-    files = sorted(
-        (AttachmentView(int(i), AttachmentKind(k), f, n, u) for i, k, f, n, u in rows[-1][6] or []),
-        key=lambda view: view.id,
-    )
+    files = sorted(map(AttachmentView.of, rows[-1][6] or []), key=lambda view: view.id)
     return [_brief(row) for row in rows], files
 
 

@@ -34,7 +34,6 @@ from db.models import (
     Grade,
     GradingScale,
     Lesson,
-    Period,
     PeriodGrade,
     School,
     SchoolClass,
@@ -54,6 +53,7 @@ from services.core.grading import (
     period_value,
     threshold_for,
 )
+from services.core.periods import periods_of_year
 from services.diary.periods import PeriodInfo, current_period
 from services.reports.model import (
     AttendanceReport,
@@ -97,16 +97,7 @@ class ReportNotFound(LookupError):
 
 
 async def _periods(session: AsyncSession, year_id: int) -> list[PeriodInfo]:
-    rows = await session.execute(
-        select(
-            Period.id,
-            Period.kind,
-            Period.number,
-            Period.starts_on,
-            Period.ends_on,
-            Period.closed_at,
-        ).where(Period.year_id == year_id)
-    )
+    rows = await session.execute(periods_of_year(year_id))
     return [PeriodInfo(i, PeriodKind(k), n, s, e, c is not None) for i, k, n, s, e, c in rows]
 
 

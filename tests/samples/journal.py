@@ -166,9 +166,9 @@ DETAIL = GradeDetail(
     closed=True,
 )
 FILES = [
-    AttachmentView(1, AttachmentKind.DOCUMENT, "f1", HOSTILE),
-    AttachmentView(2, AttachmentKind.PHOTO, "f2", None),
-    AttachmentView(3, AttachmentKind.DOCUMENT, "f3", None),
+    AttachmentView(AttachmentKind.DOCUMENT, "f1", HOSTILE, id=1),
+    AttachmentView(AttachmentKind.PHOTO, "f2", None, id=2),
+    AttachmentView(AttachmentKind.DOCUMENT, "f3", None, id=3),
 ]
 SUBMISSIONS = [
     SubmissionItem(i, i, HOSTILE, status, WHEN, i, HOSTILE, HOSTILE if i % 2 else None)
