@@ -147,6 +147,45 @@ def _ref(name: str, help_: str, example: str, required: bool = True) -> Column:
     return Column(name, Kind.REF, required, help_, example)
 
 
+def _full_name(example: str) -> Column:
+    return Column(
+        "full_name",
+        Kind.TEXT,
+        True,
+        N_("Full name"),
+        example,
+        aliases=("fio", "фио", "name", "имя"),
+    )
+
+
+def _contacts(phone: str, email: str) -> tuple[Column, Column]:
+    """A person's phone and e-mail (both optional)."""
+    return (
+        Column(
+            "phone",
+            Kind.PHONE,
+            False,
+            N_("Phone, any common form: +7 916 123-45-67, 8 (916) 123-45-67"),
+            phone,
+            aliases=("телефон", "tel", "mobile"),
+        ),
+        Column(
+            "email", Kind.EMAIL, False, N_("E-mail"), email, aliases=("e_mail", "mail", "почта")
+        ),
+    )
+
+
+_LESSON_NUMBER = Column(
+    "lesson_number",
+    Kind.INT,
+    True,
+    N_("Lesson number: 1, 2, …"),
+    "1",
+    aliases=("lesson", "урок"),
+    bounds=(0, 20),
+)
+
+
 _TEACHER = N_("The id of a row of the staff sheet")
 _CLASS = N_("The id of a row of the classes sheet")
 _SUBJECT = N_("The id of a row of the subjects sheet")
@@ -221,15 +260,7 @@ SHEETS: tuple[Sheet, ...] = (
         "Звонки",
         N_("Bell times: when each lesson starts and ends"),
         (
-            Column(
-                "lesson_number",
-                Kind.INT,
-                True,
-                N_("Lesson number: 1, 2, …"),
-                "1",
-                aliases=("lesson", "урок"),
-                bounds=(0, 20),
-            ),
+            _LESSON_NUMBER,
             Column("starts_at", Kind.TIME, True, N_("Starts at, HH:MM"), "08:30"),
             Column("ends_at", Kind.TIME, True, N_("Ends at, HH:MM"), "09:15"),
         ),
@@ -277,14 +308,7 @@ SHEETS: tuple[Sheet, ...] = (
         N_("Staff: teachers, head teachers, administrators"),
         (
             _id("t-ivanova"),
-            Column(
-                "full_name",
-                Kind.TEXT,
-                True,
-                N_("Full name"),
-                "Иванова Мария Петровна",
-                aliases=("fio", "фио", "name", "имя"),
-            ),
+            _full_name("Иванова Мария Петровна"),
             Column(
                 "roles",
                 Kind.ENUMS,
@@ -294,22 +318,7 @@ SHEETS: tuple[Sheet, ...] = (
                 _enum_values(StaffRole),
                 aliases=("role", "роль", "роли"),
             ),
-            Column(
-                "phone",
-                Kind.PHONE,
-                False,
-                N_("Phone, any common form: +7 916 123-45-67, 8 (916) 123-45-67"),
-                "+7 916 123-45-67",
-                aliases=("телефон", "tel", "mobile"),
-            ),
-            Column(
-                "email",
-                Kind.EMAIL,
-                False,
-                N_("E-mail"),
-                "ivanova@school.example",
-                aliases=("e_mail", "mail", "почта"),
-            ),
+            *_contacts("+7 916 123-45-67", "ivanova@school.example"),
         ),
     ),
     Sheet(
@@ -337,14 +346,7 @@ SHEETS: tuple[Sheet, ...] = (
         N_("Students and their classes"),
         (
             _id("s-1001"),
-            Column(
-                "full_name",
-                Kind.TEXT,
-                True,
-                N_("Full name"),
-                "Петров Иван",
-                aliases=("fio", "фио", "name", "имя"),
-            ),
+            _full_name("Петров Иван"),
             Column("class_id", Kind.REF, True, _CLASS, "7b", aliases=("class", "класс")),
             Column(
                 "birth_date",
@@ -362,14 +364,7 @@ SHEETS: tuple[Sheet, ...] = (
         N_("Parents and other guardians, and their children"),
         (
             _id("g-1"),
-            Column(
-                "full_name",
-                Kind.TEXT,
-                True,
-                N_("Full name"),
-                "Петрова Анна Сергеевна",
-                aliases=("fio", "фио", "name", "имя"),
-            ),
+            _full_name("Петрова Анна Сергеевна"),
             Column(
                 "student_ids",
                 Kind.REFS,
@@ -378,22 +373,7 @@ SHEETS: tuple[Sheet, ...] = (
                 "s-1001",
                 aliases=("students", "children", "дети"),
             ),
-            Column(
-                "phone",
-                Kind.PHONE,
-                False,
-                N_("Phone, any common form: +7 916 123-45-67, 8 (916) 123-45-67"),
-                "8 (916) 765-43-21",
-                aliases=("телефон", "tel", "mobile"),
-            ),
-            Column(
-                "email",
-                Kind.EMAIL,
-                False,
-                N_("E-mail"),
-                "petrova@mail.example",
-                aliases=("e_mail", "mail", "почта"),
-            ),
+            *_contacts("8 (916) 765-43-21", "petrova@mail.example"),
             Column(
                 "relation",
                 Kind.TEXT,
@@ -430,15 +410,7 @@ SHEETS: tuple[Sheet, ...] = (
                 "1",
                 aliases=("day", "день"),
             ),
-            Column(
-                "lesson_number",
-                Kind.INT,
-                True,
-                N_("Lesson number: 1, 2, …"),
-                "1",
-                aliases=("lesson", "урок"),
-                bounds=(0, 20),
-            ),
+            _LESSON_NUMBER,
             _ref("class_id", _CLASS, "7b"),
             _ref("subject_id", _SUBJECT, "math"),
             _ref("teacher_id", _TEACHER, "t-ivanova"),
