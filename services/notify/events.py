@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
 from db.enums import AttendanceStatus, NotificationKind, TrustScope
 
@@ -157,6 +158,20 @@ def _by_day(template: str) -> classmethod[DedupKey, [date], DedupKey]:
     return classmethod(build)
 
 
+_Part = TypeVar("_Part", int, str)
+
+
+def _by_day_and(
+    template: str, _second: type[_Part]
+) -> classmethod[DedupKey, [date, _Part], DedupKey]:
+    """The constructor of the keys that `template` makes of a day and one more part."""
+
+    def build(cls: type[DedupKey], day: date, second: _Part, /) -> DedupKey:
+        return cls(template.format(day.isoformat(), second))
+
+    return classmethod(build)
+
+
 @dataclass(frozen=True)
 class DedupKey:
     """What makes a notification unique: each recipient's row stores `<key>:<account id>`
@@ -205,14 +220,10 @@ class DedupKey:
     digest = _by_day("digest:{}")
     weekly = _by_day("weekly:{}")  # the Monday of the week
 
-    @classmethod
-    def homework_due(cls, day: date, student_id: int) -> DedupKey:
-        return cls(f"hwdue:{day.isoformat()}:{student_id}")
-
-    @classmethod
-    def timetable(cls, day: date, signature: str) -> DedupKey:
-        """`signature` names the set of changes: a later change sends an updated message."""
-        return cls(f"tt:{day.isoformat()}:{signature}")
+    homework_due = _by_day_and("hwdue:{}:{}", int)  # (the day, the student's id)
+    #: (the day, a signature naming the set of changes): a later change sends an updated
+    #: message.
+    timetable = _by_day_and("tt:{}:{}", str)
 
     period_summary = _by_id("period:{}")
 
