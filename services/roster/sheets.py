@@ -123,8 +123,20 @@ class Sheet:
     single: bool = False  # at most one data row (school, year)
 
 
-def _enum_values(kind: type[enum.StrEnum]) -> tuple[str, ...]:
-    return tuple(member.value for member in kind)
+def _choice(
+    name: str,
+    values: type[enum.StrEnum],
+    help_: str,
+    example: str,
+    *,
+    required: bool = True,
+    many: bool = False,
+    aliases: tuple[str, ...] = (),
+) -> Column:
+    """A column whose values are those of an enum (`many`: several, separated by commas)."""
+    kind = Kind.ENUMS if many else Kind.ENUM
+    choices = tuple(member.value for member in values)
+    return Column(name, kind, required, help_, example, choices, aliases=aliases)
 
 
 _ID_HELP = N_("The row's own id, unique in the sheet; keep it unchanged")
@@ -231,14 +243,7 @@ SHEETS: tuple[Sheet, ...] = (
         N_("Reporting periods: quarters, trimesters or semesters, and the year"),
         (
             _id("q1"),
-            Column(
-                "kind",
-                Kind.ENUM,
-                True,
-                N_("quarter, trimester, semester or year"),
-                "quarter",
-                _enum_values(PeriodKind),
-            ),
+            _choice("kind", PeriodKind, N_("quarter, trimester, semester or year"), "quarter"),
             Column(
                 "number", Kind.INT, True, N_("Number of the period: 1, 2, …"), "1", bounds=(1, 12)
             ),
@@ -271,14 +276,7 @@ SHEETS: tuple[Sheet, ...] = (
         N_("Grading scales"),
         (
             _id("five"),
-            Column(
-                "kind",
-                Kind.ENUM,
-                True,
-                N_("five, ten, hundred or pass_fail"),
-                "five",
-                _enum_values(ScaleKind),
-            ),
+            _choice("kind", ScaleKind, N_("five, ten, hundred or pass_fail"), "five"),
             Column("min_score", Kind.NUMBER, True, N_("Lowest grade"), "2"),
             Column("max_score", Kind.NUMBER, True, N_("Highest grade"), "5"),
             Column("pass_score", Kind.NUMBER, True, N_("Lowest passing grade"), "3"),
@@ -309,13 +307,12 @@ SHEETS: tuple[Sheet, ...] = (
         (
             _id("t-ivanova"),
             _full_name("Иванова Мария Петровна"),
-            Column(
+            _choice(
                 "roles",
-                Kind.ENUMS,
-                True,
+                StaffRole,
                 N_("teacher, head_teacher, admin; several separated by commas"),
                 "teacher",
-                _enum_values(StaffRole),
+                many=True,
                 aliases=("role", "роль", "роли"),
             ),
             *_contacts("+7 916 123-45-67", "ivanova@school.example"),
@@ -415,13 +412,12 @@ SHEETS: tuple[Sheet, ...] = (
             _ref("subject_id", _SUBJECT, "math"),
             _ref("teacher_id", _TEACHER, "t-ivanova"),
             Column("room", Kind.TEXT, False, N_("Room"), "214", aliases=("кабинет",)),
-            Column(
+            _choice(
                 "frequency",
-                Kind.ENUM,
-                False,
+                SlotFrequency,
                 N_("weekly, odd or even: every week, odd or even weeks only"),
                 "weekly",
-                _enum_values(SlotFrequency),
+                required=False,
             ),
         ),
     ),
