@@ -881,7 +881,8 @@ async def _claim_invitation(
     two accounts redeeming it at once exactly one wins (the other's UPDATE matches no row once
     the winner commits; on PostgreSQL it waits for the winner's row lock, then re-checks).
     False if it was accepted, revoked or expired meanwhile. Does not commit."""
-    result = await session.execute(
+    return await codes_service.claims_one(
+        session,
         update(TrustedAccess)
         .where(
             TrustedAccess.id == grant_id,
@@ -890,10 +891,8 @@ async def _claim_invitation(
             links.trust_open(now),
             or_(TrustedAccess.invite_expires_at.is_(None), TrustedAccess.invite_expires_at > now),
         )
-        .values(account_id=account_id, accepted_at=now)
-        .execution_options(synchronize_session="fetch")
+        .values(account_id=account_id, accepted_at=now),
     )
-    return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
 async def _accept_invitation(
