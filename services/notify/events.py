@@ -164,7 +164,8 @@ _Part = TypeVar("_Part", int, str)
 def _by_day_and(
     template: str, _second: type[_Part]
 ) -> classmethod[DedupKey, [date, _Part], DedupKey]:
-    """The constructor of the keys that `template` makes of a day and one more part."""
+    """The constructor of the keys that `template` makes of a day and one more part (of
+    type `_second`)."""
 
     def build(cls: type[DedupKey], day: date, second: _Part, /) -> DedupKey:
         return cls(template.format(day.isoformat(), second))
