@@ -13,7 +13,7 @@ import hashlib
 import json
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -101,26 +101,43 @@ def verify(archive: Archive) -> None:
         _verify_file(archive, file)
 
 
-def _verify_table(archive: Archive, table: TableEntry) -> None:
+def _checked(
+    archive: Archive,
+    entry: TableEntry | FileEntry,
+    pieces: Callable[[IO[bytes]], Iterator[bytes]],
+) -> Iterator[bytes]:
+    """The `pieces` of a member, read no further than a piece past its declared size; raises
+    when it cannot be read, and, once read, when its size or digest is not the manifest's."""
     digest = hashlib.sha256()
-    rows = size = 0
-    problem: int | None = None
+    size = 0
     try:
-        with archive.zip.open(table.member) as stream:
-            for line in _lines(stream, archive, table.member):
-                digest.update(line)
-                size += len(line)
-                rows += 1
-                if size > table.size:
+        with archive.zip.open(entry.member) as stream:
+            for piece in pieces(stream):
+                digest.update(piece)
+                size += len(piece)
+                if size > entry.size:
                     break
-                if problem is None and not _valid_row(table, line):
-                    problem = rows
+                yield piece
     except READ_ERRORS:
         raise BackupError(
-            "backup.damaged_member", archive=archive.name, member=table.member
+            "backup.damaged_member", archive=archive.name, member=entry.member
         ) from None
-    if size != table.size or digest.hexdigest() != table.sha256:
-        raise BackupError("backup.checksum", archive=archive.name, member=table.member)
+    if size != entry.size or digest.hexdigest() != entry.sha256:
+        raise BackupError("backup.checksum", archive=archive.name, member=entry.member)
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    while chunk := stream.read(CHUNK):
+        yield chunk
+
+
+def _verify_table(archive: Archive, table: TableEntry) -> None:
+    rows = 0
+    problem: int | None = None
+    for line in _checked(archive, table, lambda stream: _lines(stream, archive, table.member)):
+        rows += 1
+        if problem is None and not _valid_row(table, line):
+            problem = rows
     if problem is not None:
         raise BackupError("backup.bad_row", archive=archive.name, member=table.member, line=problem)
     if rows != table.rows:
@@ -159,21 +176,8 @@ def _decode_row(table: TableEntry, line: bytes) -> dict[str, Any]:
 
 
 def _verify_file(archive: Archive, file: FileEntry) -> None:
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        with archive.zip.open(file.member) as stream:
-            while chunk := stream.read(CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-                if size > file.size:
-                    break
-    except READ_ERRORS:
-        raise BackupError(
-            "backup.damaged_member", archive=archive.name, member=file.member
-        ) from None
-    if size != file.size or digest.hexdigest() != file.sha256:
-        raise BackupError("backup.checksum", archive=archive.name, member=file.member)
+    for _chunk in _checked(archive, file, _chunks):
+        pass
 
 
 def table_rows(archive: Archive, table: TableEntry) -> Iterator[dict[str, Any]]:
@@ -188,7 +192,7 @@ def extract_file(archive: Archive, file: FileEntry, root: Path) -> None:
     target = root.joinpath(*file.path.split("/"))
     target.parent.mkdir(parents=True, exist_ok=True)
     with archive.zip.open(file.member) as source, target.open("xb") as sink:
-        while chunk := source.read(CHUNK):
+        for chunk in _chunks(source):
             sink.write(chunk)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
 from db.enums import AttendanceStatus, NotificationKind, TrustScope
 
@@ -130,6 +131,48 @@ def parse_event(value: str) -> NotificationEvent | None:
 # --- dedup keys ---------------------------------------------------------------------------------
 
 
+def _by_id(template: str) -> classmethod[DedupKey, [int], DedupKey]:
+    """The constructor of the keys that `template` makes of one id."""
+
+    def build(cls: type[DedupKey], id_: int, /) -> DedupKey:
+        return cls(template.format(id_))
+
+    return classmethod(build)
+
+
+def _by_ids(template: str) -> classmethod[DedupKey, [int, int], DedupKey]:
+    """The constructor of the keys that `template` makes of two ids."""
+
+    def build(cls: type[DedupKey], first: int, second: int, /) -> DedupKey:
+        return cls(template.format(first, second))
+
+    return classmethod(build)
+
+
+def _by_day(template: str) -> classmethod[DedupKey, [date], DedupKey]:
+    """The constructor of the keys that `template` makes of a day (ISO 8601)."""
+
+    def build(cls: type[DedupKey], day: date, /) -> DedupKey:
+        return cls(template.format(day.isoformat()))
+
+    return classmethod(build)
+
+
+_Part = TypeVar("_Part", int, str)
+
+
+def _by_day_and(
+    template: str, _second: type[_Part]
+) -> classmethod[DedupKey, [date, _Part], DedupKey]:
+    """The constructor of the keys that `template` makes of a day and one more part (of
+    type `_second`)."""
+
+    def build(cls: type[DedupKey], day: date, second: _Part, /) -> DedupKey:
+        return cls(template.format(day.isoformat(), second))
+
+    return classmethod(build)
+
+
 @dataclass(frozen=True)
 class DedupKey:
     """What makes a notification unique: each recipient's row stores `<key>:<account id>`
@@ -152,78 +195,44 @@ class DedupKey:
 
     # journal events
 
-    @classmethod
-    def grade_new(cls, grade_id: int) -> DedupKey:
-        return cls(f"grade:{grade_id}:new")
+    grade_new = _by_id("grade:{}:new")
 
-    @classmethod
-    def grade_changed(cls, grade_id: int, change_id: int) -> DedupKey:
-        """One per change (`change_id`: the audit entry of the change)."""
-        return cls(f"grade:{grade_id}:chg:{change_id}")
+    #: One per change: (the grade's id, the id of the audit entry of the change).
+    grade_changed = _by_ids("grade:{}:chg:{}")
 
-    @classmethod
-    def grade_deleted(cls, grade_id: int) -> DedupKey:
-        return cls(f"grade:{grade_id}:del")
+    grade_deleted = _by_id("grade:{}:del")
 
     @classmethod
     def attendance(cls, attendance_id: int, status: AttendanceStatus) -> DedupKey:
         """One per status: marked absent, then late, the family hears of each once."""
         return cls(f"att:{attendance_id}:{status.value}")
 
-    @classmethod
-    def homework(cls, homework_id: int, student_id: int) -> DedupKey:
-        """Per student: a family with two children in the class hears of each."""
-        return cls(f"hw:{homework_id}:new:s{student_id}")
+    #: Per student, (homework id, student id): a family with two children in the class hears
+    #: of each.
+    homework = _by_ids("hw:{}:new:s{}")
+    #: One per review: (submission id, how many reviews it has had, this one too).
+    submission_reviewed = _by_ids("sub:{}:rev:{}")
 
-    @classmethod
-    def submission_reviewed(cls, submission_id: int, review: int) -> DedupKey:
-        """One per review (`review`: how many reviews the submission has had, this one too)."""
-        return cls(f"sub:{submission_id}:rev:{review}")
-
-    @classmethod
-    def comment(cls, comment_id: int) -> DedupKey:
-        return cls(f"comment:{comment_id}")
-
-    @classmethod
-    def reply(cls, comment_id: int) -> DedupKey:
-        return cls(f"reply:{comment_id}")
+    comment = _by_id("comment:{}")  # the comment's id
+    reply = _by_id("reply:{}")  # the id of the comment answered
 
     # scheduled summaries: the key names the day or period, so a job run twice adds nothing
 
-    @classmethod
-    def digest(cls, day: date) -> DedupKey:
-        return cls(f"digest:{day.isoformat()}")
+    digest = _by_day("digest:{}")
+    weekly = _by_day("weekly:{}")  # the Monday of the week
 
-    @classmethod
-    def weekly(cls, monday: date) -> DedupKey:
-        return cls(f"weekly:{monday.isoformat()}")
+    homework_due = _by_day_and("hwdue:{}:{}", int)  # (the day, the student's id)
+    #: (the day, a signature naming the set of changes): a later change sends an updated
+    #: message.
+    timetable = _by_day_and("tt:{}:{}", str)
 
-    @classmethod
-    def homework_due(cls, day: date, student_id: int) -> DedupKey:
-        return cls(f"hwdue:{day.isoformat()}:{student_id}")
-
-    @classmethod
-    def timetable(cls, day: date, signature: str) -> DedupKey:
-        """`signature` names the set of changes: a later change sends an updated message."""
-        return cls(f"tt:{day.isoformat()}:{signature}")
-
-    @classmethod
-    def period_summary(cls, period_id: int) -> DedupKey:
-        return cls(f"period:{period_id}")
+    period_summary = _by_id("period:{}")
 
     # linking and the system
 
-    @classmethod
-    def link_request(cls, request_id: int) -> DedupKey:
-        return cls(f"linkreq:{request_id}")
-
-    @classmethod
-    def link_decision(cls, request_id: int) -> DedupKey:
-        return cls(f"linkdec:{request_id}")
-
-    @classmethod
-    def trusted_accepted(cls, grant_id: int) -> DedupKey:
-        return cls(f"trustacc:{grant_id}")
+    link_request = _by_id("linkreq:{}")
+    link_decision = _by_id("linkdec:{}")  # the request's id
+    trusted_accepted = _by_id("trustacc:{}")  # the grant's id
 
     @classmethod
     def access_revoked(cls, guardianship_id: int, at: datetime) -> DedupKey:
@@ -231,11 +240,6 @@ class DedupKey:
         again)."""
         return cls(f"guardrev:{guardianship_id}:{int(at.timestamp())}")
 
-    @classmethod
-    def trust_revoked(cls, grant_id: int) -> DedupKey:
-        return cls(f"trustrev:{grant_id}")
-
-    @classmethod
-    def code_wave(cls, bucket: int) -> DedupKey:
-        """One per alert window (`bucket`: the number of the window since the epoch)."""
-        return cls(f"codewave:{bucket}")
+    trust_revoked = _by_id("trustrev:{}")  # the grant's id
+    #: One per alert window (the id: the number of the window since the epoch).
+    code_wave = _by_id("codewave:{}")

@@ -77,21 +77,6 @@ async def _exclusive(session: AsyncSession, job: str) -> bool:
     return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(LOCKS[job]))))
 
 
-async def _locked(
-    session_factory: async_sessionmaker[AsyncSession],
-    job: str,
-    work: Callable[[AsyncSession], Awaitable[int]],
-) -> int:
-    """Run `work` in a session of its own under the job's lock and commit; 0 without running
-    it while another process holds the lock."""
-    async with session_factory() as session:
-        if not await _exclusive(session, job):
-            return 0
-        done = await work(session)
-        await session.commit()
-    return done
-
-
 async def _schools(session: AsyncSession, default: str) -> list[tuple[int, ZoneInfo]]:
     """Every school with its zone (`default` when it has none or an unknown one)."""
     rows = await session.execute(select(School.id, School.timezone))
@@ -102,75 +87,100 @@ def _family_payload(student_ids: list[int], **extra: Any) -> dict[str, Any]:
     return {"student_id": student_ids[0], "student_ids": student_ids, **extra}
 
 
+def _family_rows(
+    families: dict[int, list[int]], event: NotificationEvent, key: DedupKey, **extra: Any
+) -> list[NewRow]:
+    """One row of `event` per family member (account: students), `extra` in every payload."""
+    return [
+        NewRow(account_id, event, key, _family_payload(students, **extra))
+        for account_id, students in families.items()
+    ]
+
+
 # --- the jobs ----------------------------------------------------------------------------------
 
 #: What a job writes for one school at one moment: (session, school_id, local now, now, config).
 RowBuilder = Callable[[AsyncSession, int, datetime, datetime, JobConfig], Awaitable[list[NewRow]]]
 
 
-async def _per_school(
-    session_factory: async_sessionmaker[AsyncSession],
-    job: str,
-    build: RowBuilder,
-    now: datetime | None,
-    config: JobConfig | None,
-) -> int:
-    """The frame of every family job: one session, the job's lock, each school at its local
-    time, the rows its builder wants written (dedup keys make repeats free), one commit."""
-    moment = now or utcnow()
-    settings = config or JobConfig()
+#: How every job is called (by the scheduler, `run_all` and tests): (session factory, *, now,
+#: config) -> rows or items done.
+Job = Callable[..., Awaitable[int]]
 
-    async def each_school(session: AsyncSession) -> int:
+
+#: What a job does in its session: (session, now, config) -> rows or items done.
+Work = Callable[[AsyncSession, datetime, JobConfig], Awaitable[int]]
+
+
+def _job(name: str, work: Work) -> Job:
+    """A job: `work` in a session of its own under the job's lock (`name`: see `LOCKS`), then
+    one commit; 0 without running it while another process holds the lock."""
+
+    async def job(
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        now: datetime | None = None,
+        config: JobConfig | None = None,
+    ) -> int:
+        moment = now or utcnow()
+        settings = config or JobConfig()
+        async with session_factory() as session:
+            if not await _exclusive(session, name):
+                return 0
+            done = await work(session, moment, settings)
+            await session.commit()
+        return done
+
+    job.__name__ = job.__qualname__ = f"{name}_job"
+    return job
+
+
+def _per_school(build: RowBuilder) -> Work:
+    """The work of a family job: the rows `build` wants written for each school at its local
+    time (dedup keys make repeats free); returns the rows added."""
+
+    async def each_school(session: AsyncSession, now: datetime, config: JobConfig) -> int:
         added = 0
-        for school_id, zone in await _schools(session, settings.timezone):
-            rows = await build(session, school_id, moment.astimezone(zone), moment, settings)
-            added += await enqueue_rows(session, rows, now=moment)
+        for school_id, zone in await _schools(session, config.timezone):
+            rows = await build(session, school_id, now.astimezone(zone), now, config)
+            added += await enqueue_rows(session, rows, now=now)
         return added
 
-    return await _locked(session_factory, job, each_school)
+    return each_school
+
+
+async def _digest_readers(
+    session: AsyncSession, links: dict[int, list[int]], config: JobConfig, by: time | None = None
+) -> dict[int, list[int]]:
+    """The family members of `links` (account: students) with the digest on; `by`: only
+    those whose digest time has come by then."""
+    prefs = await load_preferences(session, links, config.preferences)
+    return {
+        account_id: students
+        for account_id, students in links.items()
+        if account_id in prefs
+        and prefs[account_id].digest_on
+        and (by is None or prefs[account_id].digest_time <= by)
+    }
 
 
 def _is_evening(local: datetime, config: JobConfig) -> bool:
     return local.time().replace(tzinfo=None) >= config.evening
 
 
-async def daily_digests(
-    session_factory: async_sessionmaker[AsyncSession],
-    *,
-    now: datetime | None = None,
-    config: JobConfig | None = None,
-) -> int:
-    """Each family member whose digest time has come today gets today's digest (once)."""
-    return await _per_school(session_factory, "digests", _digest_rows, now, config)
-
-
 async def _digest_rows(
     session: AsyncSession, school_id: int, local: datetime, now: datetime, config: JobConfig
 ) -> list[NewRow]:
     links = by_account(await family_links(session, school_id, now))
-    prefs = await load_preferences(session, links, config.preferences)
-    return [
-        NewRow(
-            account_id,
-            NotificationEvent.DIGEST,
-            DedupKey.digest(local.date()),
-            _family_payload(students, date=local.date().isoformat()),
-        )
-        for account_id, students in links.items()
-        if account_id in prefs
-        and prefs[account_id].digest_on
-        and prefs[account_id].digest_time <= local.time().replace(tzinfo=None)
-    ]
+    readers = await _digest_readers(session, links, config, local.time().replace(tzinfo=None))
+    day = local.date()
+    return _family_rows(
+        readers, NotificationEvent.DIGEST, DedupKey.digest(day), date=day.isoformat()
+    )
 
 
-async def weekly_summaries(
-    session_factory: async_sessionmaker[AsyncSession],
-    *,
-    now: datetime | None = None,
-    config: JobConfig | None = None,
-) -> int:
-    """On Sunday evening, every family with the digest on gets the week's summary chart."""
-    return await _per_school(session_factory, "weekly", _weekly_rows, now, config)
+#: Each family member whose digest time has come today gets today's digest (once).
+daily_digests = _job("digests", _per_school(_digest_rows))
 
 
 async def _weekly_rows(
@@ -180,17 +190,13 @@ async def _weekly_rows(
         return []
     monday = local.date() - timedelta(days=6)
     links = by_account(await family_links(session, school_id, now), TrustScope.GRADES)
-    prefs = await load_preferences(session, links, config.preferences)
-    return [
-        NewRow(
-            account_id,
-            NotificationEvent.WEEKLY,
-            DedupKey.weekly(monday),
-            _family_payload(students, week_start=monday.isoformat()),
-        )
-        for account_id, students in links.items()
-        if account_id in prefs and prefs[account_id].digest_on
-    ]
+    readers = await _digest_readers(session, links, config)
+    key = DedupKey.weekly(monday)
+    return _family_rows(readers, NotificationEvent.WEEKLY, key, week_start=monday.isoformat())
+
+
+#: On Sunday evening, every family with the digest on gets the week's summary chart.
+weekly_summaries = _job("weekly", _per_school(_weekly_rows))
 
 
 async def _current_classes(session: AsyncSession, school_id: int) -> list[int]:
@@ -201,16 +207,6 @@ async def _current_classes(session: AsyncSession, school_id: int) -> list[int]:
             .where(SchoolClass.school_id == school_id, AcademicYear.is_current)
         )
     )
-
-
-async def homework_reminders(
-    session_factory: async_sessionmaker[AsyncSession],
-    *,
-    now: datetime | None = None,
-    config: JobConfig | None = None,
-) -> int:
-    """In the evening, each student with homework due tomorrow gets a reminder (once)."""
-    return await _per_school(session_factory, "homework_due", _homework_due_rows, now, config)
 
 
 async def _homework_due_rows(
@@ -246,15 +242,8 @@ async def _homework_due_rows(
     ]
 
 
-async def timetable_changes(
-    session_factory: async_sessionmaker[AsyncSession],
-    *,
-    now: datetime | None = None,
-    config: JobConfig | None = None,
-) -> int:
-    """In the evening, families hear of tomorrow's cancelled and replaced lessons; a later
-    change sends an updated message (the dedup key names the set of changes)."""
-    return await _per_school(session_factory, "timetable", _timetable_rows, now, config)
+#: In the evening, each student with homework due tomorrow gets a reminder (once).
+homework_reminders = _job("homework_due", _per_school(_homework_due_rows))
 
 
 async def _timetable_rows(
@@ -304,15 +293,9 @@ async def _timetable_rows(
     ]
 
 
-async def period_summaries(
-    session_factory: async_sessionmaker[AsyncSession],
-    *,
-    now: datetime | None = None,
-    config: JobConfig | None = None,
-) -> int:
-    """On the evening a period ends (or within three days after, catching up), families with
-    the digest on get its summary; when several periods end together, the longest one."""
-    return await _per_school(session_factory, "period_summary", _period_rows, now, config)
+#: In the evening, families hear of tomorrow's cancelled and replaced lessons; a later change
+#: sends an updated message (the dedup key names the set of changes).
+timetable_changes = _job("timetable", _per_school(_timetable_rows))
 
 
 async def _period_rows(
@@ -339,63 +322,51 @@ async def _period_rows(
     if not chosen:
         return []
     links = by_account(await family_links(session, school_id, now), TrustScope.GRADES)
-    prefs = await load_preferences(session, links, config.preferences)
+    readers = await _digest_readers(session, links, config)
     return [
-        NewRow(
-            account_id,
+        row
+        for period_id, _kind in chosen.values()
+        for row in _family_rows(
+            readers,
             NotificationEvent.PERIOD_SUMMARY,
             DedupKey.period_summary(period_id),
-            _family_payload(students, period_id=period_id),
+            period_id=period_id,
         )
-        for period_id, _kind in chosen.values()
-        for account_id, students in links.items()
-        if account_id in prefs and prefs[account_id].digest_on
     ]
 
 
-async def prune_outbox(
-    session_factory: async_sessionmaker[AsyncSession],
-    *,
-    now: datetime | None = None,
-    config: JobConfig | None = None,
-) -> int:
-    """Nightly: forget outbox rows that are long done (see `services.notify.outbox.prune`)."""
-    moment = now or utcnow()
-    return await _locked(session_factory, "prune", lambda session: prune(session, moment))
+#: On the evening a period ends (or within three days after, catching up), families with the
+#: digest on get its summary; when several periods end together, the longest one.
+period_summaries = _job("period_summary", _per_school(_period_rows))
 
 
-async def personal_data_retention(
-    session_factory: async_sessionmaker[AsyncSession],
-    *,
-    now: datetime | None = None,
-    config: JobConfig | None = None,
-) -> int:
-    """Nightly: forget personal data older than RETENTION_DAYS (see
-    `services.people.privacy.apply_retention`); returns the rows deleted or stripped."""
-    moment = now or utcnow()
-    days = (config or JobConfig()).retention_days
-
-    async def retain(session: AsyncSession) -> int:
-        return (await apply_retention(session, now=moment, days=days)).total
-
-    return await _locked(session_factory, "retention", retain)
+async def _prune_outbox(session: AsyncSession, now: datetime, config: JobConfig) -> int:
+    return await prune(session, now)
 
 
-async def prune_code_attempts(
-    session_factory: async_sessionmaker[AsyncSession],
-    *,
-    now: datetime | None = None,
-    config: JobConfig | None = None,
-) -> int:
-    """Hourly: forget redemption attempts older than `codes.ATTEMPT_KEEP` (they only feed the
-    hourly attempt limits; the audit log keeps the failed codes). Returns rows removed."""
-    before = (now or utcnow()) - ATTEMPT_KEEP
-    return await _locked(
-        session_factory, "code_attempts", lambda session: prune_attempts(session, before=before)
-    )
+#: Nightly: forget outbox rows that are long done (see `services.notify.outbox.prune`).
+prune_outbox = _job("prune", _prune_outbox)
 
 
-JOBS = {
+async def _retain(session: AsyncSession, now: datetime, config: JobConfig) -> int:
+    return (await apply_retention(session, now=now, days=config.retention_days)).total
+
+
+#: Nightly: forget personal data older than RETENTION_DAYS (see
+#: `services.people.privacy.apply_retention`); returns the rows deleted or stripped.
+personal_data_retention = _job("retention", _retain)
+
+
+async def _prune_code_attempts(session: AsyncSession, now: datetime, config: JobConfig) -> int:
+    return await prune_attempts(session, before=now - ATTEMPT_KEEP)
+
+
+#: Hourly: forget redemption attempts older than `codes.ATTEMPT_KEEP` (they only feed the
+#: hourly attempt limits; the audit log keeps the failed codes). Returns rows removed.
+prune_code_attempts = _job("code_attempts", _prune_code_attempts)
+
+
+JOBS: dict[str, Job] = {
     "digests": daily_digests,
     "weekly": weekly_summaries,
     "homework_due": homework_reminders,

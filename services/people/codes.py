@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Update,
     and_,
     delete,
     false,
@@ -714,7 +715,8 @@ async def claim_code(
 ) -> bool:
     """Mark a valid code used, atomically: False if it was used, revoked or expired meanwhile
     (two redemptions racing each other: exactly one wins). Does not commit."""
-    result = await session.execute(
+    return await claims_one(
+        session,
         update(AccessCode)
         .where(
             AccessCode.id == code_id,
@@ -722,9 +724,15 @@ async def claim_code(
             AccessCode.revoked_at.is_(None),
             AccessCode.expires_at > now,
         )
-        .values(used_at=now, used_by_id=account_id)
-        .execution_options(synchronize_session="fetch")
+        .values(used_at=now, used_by_id=account_id),
     )
+
+
+async def claims_one(session: AsyncSession, statement: Update) -> bool:
+    """Run a conditional UPDATE that claims one row (a code, an invitation): True if it
+    changed exactly that row, so of two sessions racing for it exactly one wins. Does not
+    commit."""
+    result = await session.execute(statement.execution_options(synchronize_session="fetch"))
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
@@ -741,23 +749,28 @@ async def attempts_left(
 ) -> tuple[int, datetime | None]:
     """Remaining attempts in the sliding window, and when the next one is allowed if none
     remain (the moment enough failures leave the window). Successful attempts don't count."""
-    recent = list(
-        await session.scalars(
-            select(CodeAttempt.at)
-            .where(
-                CodeAttempt.telegram_id == telegram_id,
-                CodeAttempt.success.is_(False),
-                CodeAttempt.at > now - window,
-            )
-            .order_by(CodeAttempt.at.desc())
-            .limit(limit)
-        )
+    recent = await _recent_failures(
+        session, CodeAttempt.telegram_id == telegram_id, now=now, limit=limit, window=window
     )
     left = max(0, limit - len(recent))
     if left:
         return left, None
     # The newest `limit` failures: once the oldest of them leaves the window, one is free.
     return 0, min(recent) + window
+
+
+async def _recent_failures(
+    session: AsyncSession, *where: Any, now: datetime, limit: int, window: timedelta
+) -> list[datetime]:
+    """When the newest `limit` failed attempts within the window (and `where`) were made."""
+    return list(
+        await session.scalars(
+            select(CodeAttempt.at)
+            .where(*where, CodeAttempt.success.is_(False), CodeAttempt.at > now - window)
+            .order_by(CodeAttempt.at.desc())
+            .limit(limit)
+        )
+    )
 
 
 async def record_attempt(
@@ -779,14 +792,7 @@ async def school_wide_retry_at(
     the moment enough of them leave it for one more attempt (a guessing wave spread over many
     accounts pauses code entry for everyone: a valid code cannot be told apart without
     checking it, and checking it is what the wave wants)."""
-    recent = list(
-        await session.scalars(
-            select(CodeAttempt.at)
-            .where(CodeAttempt.success.is_(False), CodeAttempt.at > now - window)
-            .order_by(CodeAttempt.at.desc())
-            .limit(limit)
-        )
-    )
+    recent = await _recent_failures(session, now=now, limit=limit, window=window)
     if len(recent) < limit:
         return None
     return min(recent) + window

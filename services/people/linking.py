@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,28 +84,63 @@ def normalize_phone(raw: str) -> str | None:
     return "+" + digits
 
 
+#: What each linking step is about: the `entity` of its audit entry (a code redeemed names
+#: the student or staff member it links instead).
+_ENTITY: dict[AuditAction, str] = {
+    AuditAction.CODE_FAILED: "access_code",
+    AuditAction.CODE_ACCEPTED: "access_code",
+    AuditAction.LINK_PHONE_MATCH: "guardianship",
+    AuditAction.LINK_REQUEST: "link_request",
+    AuditAction.LINK_APPROVE: "link_request",
+    AuditAction.LINK_REJECT: "link_request",
+    AuditAction.TRUSTED_INVITE: "trusted_access",
+    AuditAction.TRUSTED_ACCEPT: "trusted_access",
+    AuditAction.TRUSTED_UPDATE: "trusted_access",
+    AuditAction.TRUSTED_REVOKE: "trusted_access",
+    AuditAction.GUARDIAN_UNLINK_SELF: "guardianship",
+    AuditAction.GUARDIAN_REVOKE: "guardianship",
+}
+
+
+class _Who(Protocol):
+    """Who took a step: an `Actor`, or a `_Visitor` not yet known as one."""
+
+    @property
+    def account_id(self) -> int | None: ...
+
+    @property
+    def telegram_id(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class _Visitor:
+    """Who types a code or accepts an invitation (the account may not exist yet)."""
+
+    telegram_id: int
+    account_id: int | None = None
+
+
 def _audit(
     session: AsyncSession,
-    *,
     action: AuditAction,
-    entity: str,
     entity_id: int | None,
-    actor_id: int | None,
-    telegram_id: int | None,
+    by: _Who,
+    *,
+    entity: str | None = None,
     new: Mapping[str, object] | None = None,
     old: Mapping[str, object] | None = None,
-    reason: str | None = None,
 ) -> None:
+    """Add the audit entry of a linking step (`entity`: what it is about, when the step
+    does not say; see `_ENTITY`)."""
     session.add(
         AuditEntry(
             action=action,
-            entity=entity,
+            entity=entity or _ENTITY[action],
             entity_id=entity_id,
-            actor_id=actor_id,
-            telegram_id=telegram_id,
+            actor_id=by.account_id,
+            telegram_id=by.telegram_id,
             new=None if new is None else dict(new),
             old=None if old is None else dict(old),
-            reason=reason,
         )
     )
 
@@ -385,11 +420,9 @@ async def redeem(
         )
         _audit(
             session,
-            action=AuditAction.CODE_FAILED,
-            entity="access_code",
-            entity_id=code.id if code else None,
-            actor_id=None,
-            telegram_id=telegram_id,
+            AuditAction.CODE_FAILED,
+            code.id if code else None,
+            _Visitor(telegram_id),
             new={"status": status},
         )
         await session.commit()
@@ -399,11 +432,9 @@ async def redeem(
     if code.kind == CodeKind.PARENT:
         _audit(
             session,
-            action=AuditAction.CODE_ACCEPTED,
-            entity="access_code",
-            entity_id=code.id,
-            actor_id=None,
-            telegram_id=telegram_id,
+            AuditAction.CODE_ACCEPTED,
+            code.id,
+            _Visitor(telegram_id),
             new={"kind": code.kind.value},
         )
         await session.commit()
@@ -427,11 +458,10 @@ async def redeem(
         result = LinkResult(Outcome.LINKED_STAFF, name)
     _audit(
         session,
-        action=AuditAction.LINK_CODE,
+        AuditAction.LINK_CODE,
+        entity_id,
+        _Visitor(telegram_id, account.id),
         entity=entity,
-        entity_id=entity_id,
-        actor_id=account.id,
-        telegram_id=telegram_id,
         old={"account_id": old},
         new={"account_id": account.id, "code_id": code.id},
     )
@@ -521,11 +551,9 @@ async def submit_contact(
         )
         _audit(
             session,
-            action=AuditAction.LINK_PHONE_MATCH,
-            entity="guardianship",
-            entity_id=link.id,
-            actor_id=account.id,
-            telegram_id=telegram_id,
+            AuditAction.LINK_PHONE_MATCH,
+            link.id,
+            _Visitor(telegram_id, account.id),
             new={"student_id": student.id, "guardian_id": match},
         )
         await session.commit()
@@ -584,11 +612,9 @@ async def submit_contact(
     )
     _audit(
         session,
-        action=AuditAction.LINK_REQUEST,
-        entity="link_request",
-        entity_id=request.id,
-        actor_id=account.id,
-        telegram_id=telegram_id,
+        AuditAction.LINK_REQUEST,
+        request.id,
+        _Visitor(telegram_id, account.id),
         new={"student_id": student.id},
     )
     await session.commit()
@@ -721,11 +747,9 @@ async def decide(
     )
     _audit(
         session,
-        action=AuditAction.LINK_APPROVE if approve else AuditAction.LINK_REJECT,
-        entity="link_request",
-        entity_id=request.id,
-        actor_id=actor.account_id,
-        telegram_id=actor.telegram_id,
+        AuditAction.LINK_APPROVE if approve else AuditAction.LINK_REJECT,
+        request.id,
+        actor,
         new={"status": request.status.value},
     )
     await session.commit()
@@ -829,11 +853,9 @@ async def create_invitation(
     await session.flush()
     _audit(
         session,
-        action=AuditAction.TRUSTED_INVITE,
-        entity="trusted_access",
-        entity_id=grant.id,
-        actor_id=actor.account_id,
-        telegram_id=actor.telegram_id,
+        AuditAction.TRUSTED_INVITE,
+        grant.id,
+        actor,
         new={"student_id": student_id, "scopes": scopes, "expires_at": _iso(expires_at)},
     )
     await session.commit()
@@ -859,7 +881,8 @@ async def _claim_invitation(
     two accounts redeeming it at once exactly one wins (the other's UPDATE matches no row once
     the winner commits; on PostgreSQL it waits for the winner's row lock, then re-checks).
     False if it was accepted, revoked or expired meanwhile. Does not commit."""
-    result = await session.execute(
+    return await codes_service.claims_one(
+        session,
         update(TrustedAccess)
         .where(
             TrustedAccess.id == grant_id,
@@ -868,10 +891,8 @@ async def _claim_invitation(
             links.trust_open(now),
             or_(TrustedAccess.invite_expires_at.is_(None), TrustedAccess.invite_expires_at > now),
         )
-        .values(account_id=account_id, accepted_at=now)
-        .execution_options(synchronize_session="fetch")
+        .values(account_id=account_id, accepted_at=now),
     )
-    return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
 async def _accept_invitation(
@@ -927,14 +948,7 @@ async def _accept_invitation(
         dedup_key=DedupKey.trusted_accepted(grant.id),
         now=now,
     )
-    _audit(
-        session,
-        action=AuditAction.TRUSTED_ACCEPT,
-        entity="trusted_access",
-        entity_id=grant.id,
-        actor_id=account.id,
-        telegram_id=telegram_id,
-    )
+    _audit(session, AuditAction.TRUSTED_ACCEPT, grant.id, _Visitor(telegram_id, account.id))
     await session.commit()
     return LinkResult(
         Outcome.TRUSTED, student.full_name, await _class_name(session, student.id, now)
@@ -1033,11 +1047,9 @@ async def update_grant(
         grant.expires_at = expires_at
     _audit(
         session,
-        action=AuditAction.TRUSTED_UPDATE,
-        entity="trusted_access",
-        entity_id=grant.id,
-        actor_id=actor.account_id,
-        telegram_id=actor.telegram_id,
+        AuditAction.TRUSTED_UPDATE,
+        grant.id,
+        actor,
         old=old,
         new={"scopes": grant.scopes, "expires_at": _iso(grant.expires_at)},
     )
@@ -1111,14 +1123,7 @@ async def revoke_grant(
             await _tell_revoked(
                 session, grant.account_id, grant.student_id, DedupKey.trust_revoked(grant.id), now
             )
-        _audit(
-            session,
-            action=AuditAction.TRUSTED_REVOKE,
-            entity="trusted_access",
-            entity_id=grant.id,
-            actor_id=actor.account_id,
-            telegram_id=actor.telegram_id,
-        )
+        _audit(session, AuditAction.TRUSTED_REVOKE, grant.id, actor)
         if grant.account_id is not None:
             await privacy.forget_unlinked(session, [grant.account_id])
         await session.commit()
@@ -1176,14 +1181,7 @@ async def unlink_guardian(
     if action == AuditAction.GUARDIAN_REVOKE:
         dedup_key = DedupKey.access_revoked(link.id, now)
         await _tell_revoked(session, link.account_id, link.student_id, dedup_key, now)
-    _audit(
-        session,
-        action=action,
-        entity="guardianship",
-        entity_id=link.id,
-        actor_id=actor.account_id,
-        telegram_id=actor.telegram_id,
-    )
+    _audit(session, action, link.id, actor)
     await privacy.forget_unlinked(session, unlinked)
     await session.commit()
     return link
@@ -1203,22 +1201,12 @@ async def choose_child(session: AsyncSession, actor: Actor, student_id: int) -> 
 async def touch_opened(session: AsyncSession, actor: Actor, student_id: int) -> None:
     """Record that a guardian or trusted person opened the child's diary."""
     now = utcnow()
-    await session.execute(
-        update(Guardianship)
-        .where(
-            Guardianship.student_id == student_id,
-            Guardianship.account_id == actor.account_id,
+    for link in (Guardianship, TrustedAccess):
+        await session.execute(
+            update(link)
+            .where(link.student_id == student_id, link.account_id == actor.account_id)
+            .values(last_opened_at=now)
         )
-        .values(last_opened_at=now)
-    )
-    await session.execute(
-        update(TrustedAccess)
-        .where(
-            TrustedAccess.student_id == student_id,
-            TrustedAccess.account_id == actor.account_id,
-        )
-        .values(last_opened_at=now)
-    )
 
 
 @dataclass(frozen=True)

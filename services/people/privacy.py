@@ -135,13 +135,19 @@ async def forget_unlinked(session: AsyncSession, account_ids: Iterable[int]) -> 
         account = await session.get(Account, account_id)
         if account is None:
             continue
-        account.full_name = ""
-        account.username = None
-        account.phone = None
-        account.current_student_id = None
-        account.current_role = None
+        _forget_person(account)
         stripped.append(account_id)
     return stripped
+
+
+def _forget_person(account: Account) -> None:
+    """Clear who the account's user is: name, username, shared phone, and the child and role
+    last chosen (what an account without links loses; a deleted account loses more)."""
+    account.full_name = ""
+    account.username = None
+    account.phone = None
+    account.current_student_id = None
+    account.current_role = None
 
 
 # --- erasure ------------------------------------------------------------------------------
@@ -256,14 +262,10 @@ async def erase_account(
     )
 
     account.telegram_id = -account_id
-    account.full_name = ""
-    account.username = None
-    account.phone = None
+    _forget_person(account)
     account.locale = None
     account.language_code = None
     account.is_active = False
-    account.current_student_id = None
-    account.current_role = None
     account.quiet_start = None
     account.quiet_end = None
     account.digest_time = None

@@ -123,8 +123,20 @@ class Sheet:
     single: bool = False  # at most one data row (school, year)
 
 
-def _enum_values(kind: type[enum.StrEnum]) -> tuple[str, ...]:
-    return tuple(member.value for member in kind)
+def _choice(
+    name: str,
+    values: type[enum.StrEnum],
+    help_: str,
+    example: str,
+    *,
+    required: bool = True,
+    many: bool = False,
+    aliases: tuple[str, ...] = (),
+) -> Column:
+    """A column whose values are those of an enum (`many`: several, separated by commas)."""
+    kind = Kind.ENUMS if many else Kind.ENUM
+    choices = tuple(member.value for member in values)
+    return Column(name, kind, required, help_, example, choices, aliases=aliases)
 
 
 _ID_HELP = N_("The row's own id, unique in the sheet; keep it unchanged")
@@ -145,6 +157,45 @@ def _dates(start: str, end: str) -> tuple[Column, Column]:
 
 def _ref(name: str, help_: str, example: str, required: bool = True) -> Column:
     return Column(name, Kind.REF, required, help_, example)
+
+
+def _full_name(example: str) -> Column:
+    return Column(
+        "full_name",
+        Kind.TEXT,
+        True,
+        N_("Full name"),
+        example,
+        aliases=("fio", "фио", "name", "имя"),
+    )
+
+
+def _contacts(phone: str, email: str) -> tuple[Column, Column]:
+    """A person's phone and e-mail (both optional)."""
+    return (
+        Column(
+            "phone",
+            Kind.PHONE,
+            False,
+            N_("Phone, any common form: +7 916 123-45-67, 8 (916) 123-45-67"),
+            phone,
+            aliases=("телефон", "tel", "mobile"),
+        ),
+        Column(
+            "email", Kind.EMAIL, False, N_("E-mail"), email, aliases=("e_mail", "mail", "почта")
+        ),
+    )
+
+
+_LESSON_NUMBER = Column(
+    "lesson_number",
+    Kind.INT,
+    True,
+    N_("Lesson number: 1, 2, …"),
+    "1",
+    aliases=("lesson", "урок"),
+    bounds=(0, 20),
+)
 
 
 _TEACHER = N_("The id of a row of the staff sheet")
@@ -192,14 +243,7 @@ SHEETS: tuple[Sheet, ...] = (
         N_("Reporting periods: quarters, trimesters or semesters, and the year"),
         (
             _id("q1"),
-            Column(
-                "kind",
-                Kind.ENUM,
-                True,
-                N_("quarter, trimester, semester or year"),
-                "quarter",
-                _enum_values(PeriodKind),
-            ),
+            _choice("kind", PeriodKind, N_("quarter, trimester, semester or year"), "quarter"),
             Column(
                 "number", Kind.INT, True, N_("Number of the period: 1, 2, …"), "1", bounds=(1, 12)
             ),
@@ -221,15 +265,7 @@ SHEETS: tuple[Sheet, ...] = (
         "Звонки",
         N_("Bell times: when each lesson starts and ends"),
         (
-            Column(
-                "lesson_number",
-                Kind.INT,
-                True,
-                N_("Lesson number: 1, 2, …"),
-                "1",
-                aliases=("lesson", "урок"),
-                bounds=(0, 20),
-            ),
+            _LESSON_NUMBER,
             Column("starts_at", Kind.TIME, True, N_("Starts at, HH:MM"), "08:30"),
             Column("ends_at", Kind.TIME, True, N_("Ends at, HH:MM"), "09:15"),
         ),
@@ -240,14 +276,7 @@ SHEETS: tuple[Sheet, ...] = (
         N_("Grading scales"),
         (
             _id("five"),
-            Column(
-                "kind",
-                Kind.ENUM,
-                True,
-                N_("five, ten, hundred or pass_fail"),
-                "five",
-                _enum_values(ScaleKind),
-            ),
+            _choice("kind", ScaleKind, N_("five, ten, hundred or pass_fail"), "five"),
             Column("min_score", Kind.NUMBER, True, N_("Lowest grade"), "2"),
             Column("max_score", Kind.NUMBER, True, N_("Highest grade"), "5"),
             Column("pass_score", Kind.NUMBER, True, N_("Lowest passing grade"), "3"),
@@ -277,39 +306,16 @@ SHEETS: tuple[Sheet, ...] = (
         N_("Staff: teachers, head teachers, administrators"),
         (
             _id("t-ivanova"),
-            Column(
-                "full_name",
-                Kind.TEXT,
-                True,
-                N_("Full name"),
-                "Иванова Мария Петровна",
-                aliases=("fio", "фио", "name", "имя"),
-            ),
-            Column(
+            _full_name("Иванова Мария Петровна"),
+            _choice(
                 "roles",
-                Kind.ENUMS,
-                True,
+                StaffRole,
                 N_("teacher, head_teacher, admin; several separated by commas"),
                 "teacher",
-                _enum_values(StaffRole),
+                many=True,
                 aliases=("role", "роль", "роли"),
             ),
-            Column(
-                "phone",
-                Kind.PHONE,
-                False,
-                N_("Phone, any common form: +7 916 123-45-67, 8 (916) 123-45-67"),
-                "+7 916 123-45-67",
-                aliases=("телефон", "tel", "mobile"),
-            ),
-            Column(
-                "email",
-                Kind.EMAIL,
-                False,
-                N_("E-mail"),
-                "ivanova@school.example",
-                aliases=("e_mail", "mail", "почта"),
-            ),
+            *_contacts("+7 916 123-45-67", "ivanova@school.example"),
         ),
     ),
     Sheet(
@@ -337,14 +343,7 @@ SHEETS: tuple[Sheet, ...] = (
         N_("Students and their classes"),
         (
             _id("s-1001"),
-            Column(
-                "full_name",
-                Kind.TEXT,
-                True,
-                N_("Full name"),
-                "Петров Иван",
-                aliases=("fio", "фио", "name", "имя"),
-            ),
+            _full_name("Петров Иван"),
             Column("class_id", Kind.REF, True, _CLASS, "7b", aliases=("class", "класс")),
             Column(
                 "birth_date",
@@ -362,14 +361,7 @@ SHEETS: tuple[Sheet, ...] = (
         N_("Parents and other guardians, and their children"),
         (
             _id("g-1"),
-            Column(
-                "full_name",
-                Kind.TEXT,
-                True,
-                N_("Full name"),
-                "Петрова Анна Сергеевна",
-                aliases=("fio", "фио", "name", "имя"),
-            ),
+            _full_name("Петрова Анна Сергеевна"),
             Column(
                 "student_ids",
                 Kind.REFS,
@@ -378,22 +370,7 @@ SHEETS: tuple[Sheet, ...] = (
                 "s-1001",
                 aliases=("students", "children", "дети"),
             ),
-            Column(
-                "phone",
-                Kind.PHONE,
-                False,
-                N_("Phone, any common form: +7 916 123-45-67, 8 (916) 123-45-67"),
-                "8 (916) 765-43-21",
-                aliases=("телефон", "tel", "mobile"),
-            ),
-            Column(
-                "email",
-                Kind.EMAIL,
-                False,
-                N_("E-mail"),
-                "petrova@mail.example",
-                aliases=("e_mail", "mail", "почта"),
-            ),
+            *_contacts("8 (916) 765-43-21", "petrova@mail.example"),
             Column(
                 "relation",
                 Kind.TEXT,
@@ -430,26 +407,17 @@ SHEETS: tuple[Sheet, ...] = (
                 "1",
                 aliases=("day", "день"),
             ),
-            Column(
-                "lesson_number",
-                Kind.INT,
-                True,
-                N_("Lesson number: 1, 2, …"),
-                "1",
-                aliases=("lesson", "урок"),
-                bounds=(0, 20),
-            ),
+            _LESSON_NUMBER,
             _ref("class_id", _CLASS, "7b"),
             _ref("subject_id", _SUBJECT, "math"),
             _ref("teacher_id", _TEACHER, "t-ivanova"),
             Column("room", Kind.TEXT, False, N_("Room"), "214", aliases=("кабинет",)),
-            Column(
+            _choice(
                 "frequency",
-                Kind.ENUM,
-                False,
+                SlotFrequency,
                 N_("weekly, odd or even: every week, odd or even weeks only"),
                 "weekly",
-                _enum_values(SlotFrequency),
+                required=False,
             ),
         ),
     ),
