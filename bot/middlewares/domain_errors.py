@@ -9,11 +9,11 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot
+from aiogram import Bot
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from bot.middlewares.base import Handler, roll_back
+from bot.middlewares.base import AnsweringMiddleware
 from bot.rendering import Renderer
 from bot.telegram import plain_text, show_for
 from services.core.errors import DomainError, Shown
@@ -52,7 +52,7 @@ def _loggable(details: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in details.items() if isinstance(v, _LOGGED))
 
 
-class DomainErrorMiddleware(BaseMiddleware):
+class DomainErrorMiddleware(AnsweringMiddleware[DomainError]):
     """Turns a `DomainError` into its answer; the update's work is rolled back and the refusal
     logged as a warning.
 
@@ -62,27 +62,15 @@ class DomainErrorMiddleware(BaseMiddleware):
     on callback queries, inside `CallbackAnswerMiddleware`.
     """
 
-    def __init__(self, renderer: Renderer) -> None:
-        self.renderer = renderer
+    caught = DomainError
 
-    async def __call__(
-        self,
-        handler: Handler,
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        try:
-            return await handler(event, data)
-        except DomainError as exc:
-            await roll_back(data)
-            user = data.get("event_from_user")
-            logger.warning(
-                "refused %s %s for user %s", exc.key, _loggable(exc.details), user and user.id
-            )
-            await self._answer(event, data, exc)
-            return None
+    def report(self, exc: DomainError, data: dict[str, Any]) -> None:
+        user = data.get("event_from_user")
+        logger.warning(
+            "refused %s %s for user %s", exc.key, _loggable(exc.details), user and user.id
+        )
 
-    async def _answer(self, event: TelegramObject, data: dict[str, Any], exc: DomainError) -> None:
+    async def answer(self, event: TelegramObject, data: dict[str, Any], exc: DomainError) -> None:
         text = error_text(self.renderer, exc)
         if isinstance(event, Message):
             await event.answer(text)
