@@ -203,15 +203,20 @@ class StopSignal:
         self.requested.set()
 
 
+async def _first_of(task: asyncio.Future[Any], event: asyncio.Event) -> None:
+    """Wait until `task` is done or `event` is set, whichever comes first (`task` is left as
+    it is either way)."""
+    waiter = asyncio.create_task(event.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+
+
 async def until_stopped(work: Awaitable[T], stop: StopSignal) -> T | None:
     """`work`'s result, or None (and `work` cancelled) if a stop is requested first."""
     task: asyncio.Future[T] = asyncio.ensure_future(work)
-    waiter = asyncio.create_task(stop.requested.wait())
-    either: set[asyncio.Future[Any]] = {task, waiter}
-    try:
-        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiter.cancel()
+    await _first_of(task, stop.requested)
     if task.done():
         return task.result()
     task.cancel()
@@ -241,12 +246,7 @@ async def _drain(
 
 async def until_forced(drained: asyncio.Task[int], stop: StopSignal, feeder: UpdateFeeder) -> None:
     """Wait for `drained`; a second signal makes it give up on what is still running."""
-    forced = asyncio.create_task(stop.forced.wait())
-    either: set[asyncio.Future[Any]] = {drained, forced}
-    try:
-        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        forced.cancel()
+    await _first_of(drained, stop.forced)
     if not drained.done():
         await feeder.drain(0)
     await drained
