@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -27,6 +27,14 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///parta.sqlite3"
 DEFAULT_FILES_DIR = "parta-files"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
+
+
+def _one_of(value: str, choices: tuple[str, ...]) -> str:
+    """`value` as it is spelled in `choices`, whatever its case and surrounding spaces."""
+    for choice in choices:
+        if value.strip().lower() == choice.lower():
+            return choice
+    raise ValueError(f"must be one of {', '.join(choices)}")
 
 
 class Settings(BaseSettings):
@@ -171,21 +179,10 @@ class Settings(BaseSettings):
                 )
         return value
 
-    @field_validator("log_level")
+    @field_validator("log_level", "log_format")
     @classmethod
-    def _check_log_level(cls, value: str) -> str:
-        level = value.strip().upper()
-        if level not in LOG_LEVELS:
-            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
-        return level
-
-    @field_validator("log_format")
-    @classmethod
-    def _check_log_format(cls, value: str) -> str:
-        fmt = value.strip().lower()
-        if fmt not in LOG_FORMATS:
-            raise ValueError(f"must be one of {', '.join(LOG_FORMATS)}")
-        return fmt
+    def _check_choice(cls, value: str, info: ValidationInfo) -> str:
+        return _one_of(value, LOG_LEVELS if info.field_name == "log_level" else LOG_FORMATS)
 
     @field_validator("telegram_api_url", "redis_url")
     @classmethod
