@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiogram import Dispatcher
 from apscheduler.events import (
@@ -61,36 +63,51 @@ def create_scheduler(
     scheduler = AsyncIOScheduler(timezone=config.timezone)
     first = datetime.now(scheduler.timezone) + start_delay
     for index, (name, fields) in enumerate(SCHEDULE.items()):
-        scheduler.add_job(
+        _add_job(
+            scheduler,
+            name,
             jobs.JOBS[name],
             CronTrigger(**fields, timezone=config.timezone),
             args=[session_factory],
             kwargs={"config": config},
-            id=name,
-            name=f"parta:{name}",
-            coalesce=True,
-            max_instances=1,
             misfire_grace_time=600,
-            replace_existing=True,
             next_run_time=first + timedelta(seconds=index),
         )
     if backup is not None:
-        scheduler.add_job(
+        _add_job(
+            scheduler,
+            BACKUP_JOB,
             run_backup,
             CronTrigger(hour=backup.at.hour, minute=backup.at.minute, timezone=backup.timezone),
             args=[session_factory],
             kwargs={"schedule": backup},
-            id=BACKUP_JOB,
-            name=f"parta:{BACKUP_JOB}",
-            coalesce=True,
-            max_instances=1,
             misfire_grace_time=3600,
-            replace_existing=True,
         )
     return scheduler
 
 
 BACKUP_JOB = "backup"
+
+
+def _add_job(
+    scheduler: AsyncIOScheduler,
+    job_id: str,
+    func: Callable[..., Awaitable[object]],
+    trigger: CronTrigger,
+    **options: Any,
+) -> None:
+    """Add job `job_id` as every Parta job is run: a late or missed run is done once, never
+    two at a time, and a job added again replaces the old one."""
+    scheduler.add_job(
+        func,
+        trigger,
+        id=job_id,
+        name=f"parta:{job_id}",
+        coalesce=True,
+        max_instances=1,
+        replace_existing=True,
+        **options,
+    )
 
 
 async def run_backup(
