@@ -21,28 +21,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import random
 import statistics
 import sys
 import tempfile
 import time
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench_common import add_database_url, percentile, sqlite_url
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sqlalchemy import event, func, select  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
-
-from bot.callbacks.diary import DayCb, GradesCb  # noqa: E402
-from db.engine import create_engine, create_session_factory  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
-from db.models import (  # noqa: E402
+from bot.callbacks.diary import DayCb, GradesCb
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade
+from db.models import (
     AcademicYear,
     Account,
     Attendance,
@@ -55,15 +50,9 @@ from db.models import (  # noqa: E402
     Student,
     TeachingAssignment,
 )
-from services.demo import DEMO_TELEGRAM_IDS, DEMO_TIMEZONE, seed_demo  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegram, FakeUser  # noqa: E402
-from tests.harness import BOT_TOKEN, App  # noqa: E402
-
-
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return ordered[index]
+from services.demo import DEMO_TELEGRAM_IDS, DEMO_TIMEZONE, seed_demo
+from tests.fakes.telegram_api import FakeTelegram, FakeUser
+from tests.harness import BOT_TOKEN, App
 
 
 class Counter:
@@ -200,28 +189,24 @@ async def run(url: str, students: int, weeks: int, samples: int, seed_today: dat
     finally:
         await engine.dispose()
     print(
-        f"day: p50 {statistics.median(day_ms):.1f} ms, p95 {_percentile(day_ms, 0.95):.1f} ms, "
+        f"day: p50 {statistics.median(day_ms):.1f} ms, p95 {percentile(day_ms, 0.95):.1f} ms, "
         f"max {max(day_ms):.1f} ms; grades: p50 {statistics.median(grades_ms):.1f} ms, "
-        f"p95 {_percentile(grades_ms, 0.95):.1f} ms; statements per press: day "
+        f"p95 {percentile(grades_ms, 0.95):.1f} ms; statements per press: day "
         f"{min(day_queries)}–{max(day_queries)}, grades {min(grades_queries)}–"
         f"{max(grades_queries)}",
         file=sys.stderr,
     )
     return (
         f"diary: day_p50_ms={statistics.median(day_ms):.1f} "
-        f"day_p95_ms={_percentile(day_ms, 0.95):.1f} "
-        f"grades_p95_ms={_percentile(grades_ms, 0.95):.1f} "
+        f"day_p95_ms={percentile(day_ms, 0.95):.1f} "
+        f"grades_p95_ms={percentile(grades_ms, 0.95):.1f} "
         f"day_queries={max(day_queries)} grades_queries={max(grades_queries)}"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("PARTA_BENCH_DATABASE_URL"),
-        help="database URL (default: an SQLite file in a temporary folder)",
-    )
+    add_database_url(parser, help="database URL (default: an SQLite file in a temporary folder)")
     parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--weeks", type=int, default=36)
     parser.add_argument("--samples", type=int, default=200)
@@ -237,7 +222,7 @@ def main() -> None:
     folder = None
     if not url:
         folder = tempfile.TemporaryDirectory(prefix="parta-bench-")
-        url = f"sqlite+aiosqlite:///{folder.name}/diary.sqlite3"
+        url = sqlite_url(folder.name, "diary.sqlite3")
     try:
         line = asyncio.run(run(url, args.students, args.weeks, args.samples, args.seed_today))
     finally:

@@ -26,19 +26,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench_common import ROOT, log
 
-from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
-from tests.harness import BOT_TOKEN, CODE_SECRET  # noqa: E402
+from tests.fakes.telegram_api import FakeTelegram
+from tests.harness import BOT_TOKEN, CODE_SECRET
 
 PARENT = 700000006
 HEAVY = {"matplotlib": "matplotlib", "reportlab": "reportlab", "numpy": "numpy", "PIL": "PIL"}
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def status(pid: int) -> dict[str, int]:

@@ -24,32 +24,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from datetime import time as clock
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench_common import add_database_url, log, sqlite_url
+from sqlalchemy import delete, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sqlalchemy import delete, exists, func, select  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
-
-import handlers.journal.context  # noqa: E402
-import handlers.journal.prompts  # noqa: E402
-from db.engine import create_engine, create_session_factory  # noqa: E402
-from db.enums import GradeKind  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
-from db.models import (  # noqa: E402
+import handlers.journal.context
+import handlers.journal.prompts
+from db.engine import create_engine, create_session_factory
+from db.enums import GradeKind
+from db.migrate import upgrade
+from db.models import (
     Account,
     Attendance,
     Grade,
@@ -61,10 +55,10 @@ from db.models import (  # noqa: E402
     Student,
     TeachingAssignment,
 )
-from services import journal  # noqa: E402
-from services.core.actors import load_actor  # noqa: E402
-from services.demo import DEMO_CLASS, DEMO_TELEGRAM_IDS, seed_demo  # noqa: E402
-from services.journal import (  # noqa: E402
+from services import journal
+from services.core.actors import load_actor
+from services.demo import DEMO_CLASS, DEMO_TELEGRAM_IDS, seed_demo
+from services.journal import (
     attendance,
     grades,
     homework,
@@ -73,16 +67,12 @@ from services.journal import (  # noqa: E402
     undo,
     views,
 )
-from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
-from tests.harness import BOT_TOKEN, App  # noqa: E402
+from tests.fakes.telegram_api import FakeTelegram
+from tests.harness import BOT_TOKEN, App
 
 MSK = ZoneInfo("Europe/Moscow")
 GRACE = timedelta(seconds=60)
 RUN_VALUES = ("5", "4", "4+", "3", "5", "4−", "2")
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _open_period(lesson_date: object, year_id: object) -> object:
@@ -230,7 +220,7 @@ def _year_end(today: date) -> date:
 
 async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("PARTA_BENCH_DATABASE_URL"))
+    add_database_url(parser)
     parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--weeks", type=int, default=36)
     parser.add_argument("--samples", type=int, default=200)
@@ -243,7 +233,7 @@ async def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     url = args.database_url
     if not url:
-        url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='parta-bench-')}/bench.sqlite3"
+        url = sqlite_url(tempfile.mkdtemp(prefix="parta-bench-"))
     log(f"database: {url.split('@')[-1]}")
     await upgrade(url)
     engine = create_engine(url)

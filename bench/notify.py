@@ -32,38 +32,30 @@ import tempfile
 import time
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench_common import ROOT, add_database_url, execute_autocommit, log, sqlite_url
+from sqlalchemy import insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sqlalchemy import insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
-
-from db.base import utcnow  # noqa: E402
-from db.engine import create_engine, create_session_factory  # noqa: E402
-from db.enums import GradeKind, LinkMethod  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
-from db.models import (  # noqa: E402
+from db.base import utcnow
+from db.engine import create_engine, create_session_factory
+from db.enums import GradeKind, LinkMethod
+from db.migrate import upgrade
+from db.models import (
     Account,
     Grade,
     Guardianship,
     Student,
 )
-from services.notify import DedupKey, NotificationEvent  # noqa: E402
-from services.notify.outbox import NewRow, enqueue_rows  # noqa: E402
-from tests import notify_world as w  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegram, JsonDict  # noqa: E402
-from tests.harness import BOT_TOKEN  # noqa: E402
+from services.notify import DedupKey, NotificationEvent
+from services.notify.outbox import NewRow, enqueue_rows
+from tests import notify_world as w
+from tests.fakes.telegram_api import FakeTelegram, JsonDict
+from tests.harness import BOT_TOKEN
 
 FIRST_CHAT = 800_000_000
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 class TimedTelegram(FakeTelegram):
@@ -215,7 +207,7 @@ async def run_dispatcher(
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("PARTA_BENCH_DATABASE_URL"))
+    add_database_url(parser)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--ceiling", type=float, default=30.0)
     args = parser.parse_args()
@@ -227,13 +219,13 @@ async def main() -> None:
     if args.database_url and make_url(args.database_url).get_backend_name() == "postgresql":
         admin_url = args.database_url
         name = f"parta_bench_notify_{secrets.token_hex(4)}"
-        await _pg(admin_url, f'CREATE DATABASE "{name}"')
+        await execute_autocommit(admin_url, f'CREATE DATABASE "{name}"')
         url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     elif args.database_url:
         url = args.database_url
     else:
         temp = tempfile.TemporaryDirectory(prefix="parta-bench-")
-        url = f"sqlite+aiosqlite:///{temp.name}/notify.sqlite3"
+        url = sqlite_url(temp.name, "notify.sqlite3")
     try:
         await upgrade(url)
         engine = create_engine(url)
@@ -259,7 +251,7 @@ async def main() -> None:
             await fake.stop()
     finally:
         if admin_url is not None:
-            await _pg(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await execute_autocommit(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if temp is not None:
             temp.cleanup()
 
@@ -287,16 +279,6 @@ async def main() -> None:
         f"sent={sent} lost={lost} dup={dup} r429={r429}",
         flush=True,
     )
-
-
-async def _pg(url: str, sql: str) -> None:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
 
 
 if __name__ == "__main__":

@@ -22,25 +22,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench_common import add_database_url, sqlite_url
+from sqlalchemy import event, func, select
 
-from sqlalchemy import event, func, select  # noqa: E402
-
-from db.engine import create_engine, create_session_factory  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
-from db.models import Enrollment, School, SchoolClass, TeachingAssignment  # noqa: E402
-from services import reports  # noqa: E402
-from services.core.schooltime import local_today, zone_of  # noqa: E402
-from services.demo import seed_demo  # noqa: E402
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade
+from db.models import Enrollment, School, SchoolClass, TeachingAssignment
+from services import reports
+from services.core.schooltime import local_today, zone_of
+from services.demo import seed_demo
 
 
 def _gettext(message: str) -> str:
@@ -110,12 +105,12 @@ async def run(url: str, students: int, weeks: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("PARTA_BENCH_DATABASE_URL"))
+    add_database_url(parser)
     parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--weeks", type=int, default=36)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
+        url = args.database_url or sqlite_url(folder)
         print(asyncio.run(run(url, args.students, args.weeks)))
 
 

@@ -18,25 +18,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import os
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench_common import add_database_url, sqlite_url
+from sqlalchemy import func, select
 
-from sqlalchemy import func, select  # noqa: E402
-
-from db.engine import create_engine, create_session_factory  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
-from db.models import Lesson  # noqa: E402
-from services.core.schooltime import local_today, zone_of  # noqa: E402
-from services.roster import apply_import, plan_import  # noqa: E402
-from services.roster.model import SchoolData  # noqa: E402
-from tests.roster_factory import school_data  # noqa: E402
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade
+from db.models import Lesson
+from services.core.schooltime import local_today, zone_of
+from services.roster import apply_import, plan_import
+from services.roster.model import SchoolData
+from tests.roster_factory import school_data
 
 
 def _edit(data: SchoolData) -> SchoolData:
@@ -88,12 +82,12 @@ async def run(url: str, classes: int, per_class: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("PARTA_BENCH_DATABASE_URL"))
+    add_database_url(parser)
     parser.add_argument("--classes", type=int, default=80)
     parser.add_argument("--students-per-class", type=int, default=25)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        url = args.database_url or f"sqlite+aiosqlite:///{folder}/roster-bench.sqlite3"
+        url = args.database_url or sqlite_url(folder, "roster-bench.sqlite3")
         asyncio.run(run(url, args.classes, args.students_per_class))
 
 

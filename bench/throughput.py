@@ -40,38 +40,27 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import Message
+from bench_common import execute_autocommit, percentile, sqlite_url
+from sqlalchemy.engine import make_url
 
-from aiogram import Bot, Dispatcher  # noqa: E402
-from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
-from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
-from aiogram.types import Message  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from bot.config import Settings  # noqa: E402
-from bot.delivery import MemoryLedger, UpdateFeeder  # noqa: E402
-from bot.factory import create_bot, create_dispatcher  # noqa: E402
-from bot.runners import POLLING_BACKLOG, StopSignal, poll  # noqa: E402
-from db.engine import create_engine, create_session_factory  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
-from services.demo import seed_demo  # noqa: E402
-from tests.crowd import link_crowd  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
+from bot.config import Settings
+from bot.delivery import MemoryLedger, UpdateFeeder
+from bot.factory import create_bot, create_dispatcher
+from bot.runners import POLLING_BACKLOG, StopSignal, poll
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade
+from services.demo import seed_demo
+from tests.crowd import link_crowd
+from tests.fakes.telegram_api import FakeTelegram
 
 TOKEN = "123456:BENCH-token"
 CODE_SECRET = "bench-only-code-secret-0123456789abcdef"
 WARM_UP_USERS = 20
 PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-
-
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
 
 
 # --- the fake Telegram, a process of its own ----------------------------------------------------
@@ -263,20 +252,10 @@ async def echo_bot(fake: FakeProcess, users: list[int], args: argparse.Namespace
 
 async def database_url(backend: str, args: argparse.Namespace, folder: str) -> str:
     if backend == "sqlite":
-        return f"sqlite+aiosqlite:///{folder}/bench.sqlite3"
+        return sqlite_url(folder)
     name = f"parta_bench_throughput_{os.getpid()}_{secrets.token_hex(2)}"
-    await pg_admin(args.pg_admin_url, f'CREATE DATABASE "{name}"')
+    await execute_autocommit(args.pg_admin_url, f'CREATE DATABASE "{name}"')
     return make_url(args.pg_admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-async def pg_admin(admin_url: str, sql: str) -> None:
-    engine = create_engine(admin_url)
-    try:
-        async with engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
 
 
 async def parta_bot(
@@ -331,7 +310,9 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             await fake.stop()
             if backend == "postgresql":
                 name = make_url(url).database
-                await pg_admin(args.pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await execute_autocommit(
+                    args.pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+                )
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"backend": backend, "echo": echo, "parta": parta, "rss_mb": rss_mb}
 

@@ -1,0 +1,57 @@
+"""What the benchmarks share.
+
+A benchmark runs as a script (`python bench/<name>.py`), so bench/ is on `sys.path` and this
+module is imported as `bench_common`, before any import of Parta's own packages: importing it
+puts the repository on `sys.path` too, so `bot`, `db`, `services` and `tests` are found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from db.engine import create_engine  # noqa: E402  (needs ROOT on sys.path)
+
+
+def log(message: str) -> None:
+    """A detail line: stderr, so the result line is the last one on stdout."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank `share` percentile of `values` (NaN for none)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
+
+
+def add_database_url(parser: argparse.ArgumentParser, **options: str) -> None:
+    """`--database-url`, by default PARTA_BENCH_DATABASE_URL (unset: the script picks SQLite)."""
+    parser.add_argument(
+        "--database-url", default=os.environ.get("PARTA_BENCH_DATABASE_URL"), **options
+    )
+
+
+def sqlite_url(folder: str | Path, name: str = "bench.sqlite3") -> str:
+    """The URL of the SQLite file `name` in `folder`."""
+    return f"sqlite+aiosqlite:///{Path(folder) / name}"
+
+
+async def execute_autocommit(url: str, sql: str) -> None:
+    """Run one statement outside a transaction (CREATE or DROP DATABASE on PostgreSQL)."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(sql))
+    finally:
+        await engine.dispose()
