@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
@@ -19,6 +21,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from db.engine import create_engine  # noqa: E402  (needs ROOT on sys.path)
+from services.demo import DEMO_TIMEZONE  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -38,6 +41,26 @@ def add_database_url(parser: argparse.ArgumentParser, **options: str) -> None:
     """`--database-url`, by default PARTA_BENCH_DATABASE_URL (unset: the script picks SQLite)."""
     parser.add_argument(
         "--database-url", default=os.environ.get("PARTA_BENCH_DATABASE_URL"), **options
+    )
+
+
+def demo_year_end(today: date) -> date:
+    """The last day of the school year holding `today` (the demo's years end on 31 May)."""
+    return date(today.year + 1 if today.month >= 9 else today.year, 5, 31)
+
+
+def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    """The size of the seeded demo school (`--students`, `--weeks`), the day it is seeded as of
+    (`--seed-today`: by default the last day of the current school year, so `--weeks 36` holds
+    a whole year) and the number of timed samples (`--samples`)."""
+    parser.add_argument("--students", type=int, default=1000)
+    parser.add_argument("--weeks", type=int, default=36)
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument(
+        "--seed-today",
+        type=date.fromisoformat,
+        default=demo_year_end(datetime.now(ZoneInfo(DEMO_TIMEZONE)).date()),
+        help="the day the demo is seeded as of (default: the last day of this school year)",
     )
 
 

@@ -26,11 +26,10 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from bench_common import add_database_url, percentile, sqlite_url
+from bench_common import add_database_url, add_demo_arguments, percentile, sqlite_url
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -50,7 +49,7 @@ from db.models import (
     Student,
     TeachingAssignment,
 )
-from services.demo import DEMO_TELEGRAM_IDS, DEMO_TIMEZONE, seed_demo
+from services.demo import DEMO_TELEGRAM_IDS, seed_demo
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 from tests.harness import BOT_TOKEN, App
 
@@ -64,11 +63,6 @@ class Counter:
 
     def _record(self, *args: Any) -> None:
         self.count += 1
-
-
-def year_end(today: date) -> date:
-    """The last day of the school year holding `today` (the demo's years end on 31 May)."""
-    return date(today.year + 1 if today.month >= 9 else today.year, 5, 31)
 
 
 async def _counts(app: App) -> str:
@@ -207,15 +201,7 @@ async def run(url: str, students: int, weeks: int, samples: int, seed_today: dat
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_database_url(parser, help="database URL (default: an SQLite file in a temporary folder)")
-    parser.add_argument("--students", type=int, default=1000)
-    parser.add_argument("--weeks", type=int, default=36)
-    parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument(
-        "--seed-today",
-        type=date.fromisoformat,
-        default=year_end(datetime.now(ZoneInfo(DEMO_TIMEZONE)).date()),
-        help="the day the demo is seeded as of (default: the end of the current school year)",
-    )
+    add_demo_arguments(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     url = args.database_url

@@ -34,7 +34,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as clock
 from zoneinfo import ZoneInfo
 
-from bench_common import add_database_url, log, sqlite_url
+from bench_common import add_database_url, add_demo_arguments, log, sqlite_url
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -213,23 +213,10 @@ async def measure_writes(
     return timings, rows
 
 
-def _year_end(today: date) -> date:
-    """The last day of the school year holding `today` (the demo's years end on 31 May)."""
-    return date(today.year + 1 if today.month >= 9 else today.year, 5, 31)
-
-
 async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_database_url(parser)
-    parser.add_argument("--students", type=int, default=1000)
-    parser.add_argument("--weeks", type=int, default=36)
-    parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument(
-        "--seed-today",
-        type=date.fromisoformat,
-        default=_year_end(datetime.now(MSK).date()),
-        help="the day the demo is seeded as of (default: the last day of this school year)",
-    )
+    add_demo_arguments(parser)
     args = parser.parse_args(argv)
     url = args.database_url
     if not url:
