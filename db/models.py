@@ -505,17 +505,23 @@ class Homework(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class HomeworkAttachment(Base):
-    __tablename__ = "homework_attachments"
+class TelegramFile:
+    """The columns of a file kept on Telegram's servers: its `file_id` sends it again, and what
+    is shown of it (name, type, size) comes with it. Mixed into each table of files."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    homework_id: Mapped[int] = _fk("homework.id")
     kind: Mapped[AttachmentKind] = mapped_column(str_enum(AttachmentKind, "attachment_kind"))
     file_id: Mapped[str] = mapped_column(String(255))
     file_unique_id: Mapped[str] = mapped_column(String(64))
     file_name: Mapped[str | None] = mapped_column(String(255))
     mime_type: Mapped[str | None] = mapped_column(String(128))
     file_size: Mapped[int | None] = mapped_column(Integer)
+
+
+class HomeworkAttachment(TelegramFile, Base):
+    __tablename__ = "homework_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    homework_id: Mapped[int] = _fk("homework.id")
 
 
 class HomeworkSubmission(Base):
@@ -535,17 +541,11 @@ class HomeworkSubmission(Base):
     reviewed_by_id: Mapped[int | None] = _fk("staff.id", nullable=True, ondelete="SET NULL")
 
 
-class SubmissionFile(Base):
+class SubmissionFile(TelegramFile, Base):
     __tablename__ = "submission_files"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = _fk("homework_submissions.id")
-    kind: Mapped[AttachmentKind] = mapped_column(str_enum(AttachmentKind, "attachment_kind"))
-    file_id: Mapped[str] = mapped_column(String(255))
-    file_unique_id: Mapped[str] = mapped_column(String(64))
-    file_name: Mapped[str | None] = mapped_column(String(255))
-    mime_type: Mapped[str | None] = mapped_column(String(128))
-    file_size: Mapped[int | None] = mapped_column(Integer)
 
 
 class Grade(Base):
