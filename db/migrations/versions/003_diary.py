@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from db.ddl import cascade_key, create_indexes, drop_indexes, id_column, primary_key, unique
+
 revision: str = "003"
 down_revision: str | None = "002"
 branch_labels: str | Sequence[str] | None = None
@@ -19,35 +21,19 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "grades_seen",
-        sa.Column("id", sa.Integer(), nullable=False),
+        id_column(),
         sa.Column("account_id", sa.Integer(), nullable=False),
         sa.Column("student_id", sa.Integer(), nullable=False),
         sa.Column("seen_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["accounts.id"],
-            name=op.f("fk_grades_seen_account_id_accounts"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["student_id"],
-            ["students.id"],
-            name=op.f("fk_grades_seen_student_id_students"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_grades_seen")),
-        sa.UniqueConstraint(
-            "account_id", "student_id", name=op.f("uq_grades_seen_account_id_student_id")
-        ),
+        cascade_key("grades_seen", "account_id", "accounts"),
+        cascade_key("grades_seen", "student_id", "students"),
+        primary_key("grades_seen"),
+        unique("grades_seen", "account_id", "student_id"),
     )
-    with op.batch_alter_table("grades_seen", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_grades_seen_account_id"), ["account_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_grades_seen_student_id"), ["student_id"], unique=False)
+    create_indexes("grades_seen", "account_id", "student_id")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("grades_seen", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_grades_seen_student_id"))
-        batch_op.drop_index(batch_op.f("ix_grades_seen_account_id"))
+    drop_indexes("grades_seen", "account_id", "student_id")
     op.drop_table("grades_seen")

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from db.ddl import cascade_key, create_indexes, drop_indexes, id_column, primary_key, unique
+
 revision: str = "008"
 down_revision: str | None = "007"
 branch_labels: str | Sequence[str] | None = None
@@ -62,31 +64,22 @@ def upgrade() -> None:
         batch_op.alter_column("phone_region", server_default=None)
     op.create_table(
         "bells",
-        sa.Column("id", sa.Integer(), nullable=False),
+        id_column(),
         sa.Column("school_id", sa.Integer(), nullable=False),
         sa.Column("lesson_number", sa.SmallInteger(), nullable=False),
         sa.Column("starts_at", sa.Time(), nullable=False),
         sa.Column("ends_at", sa.Time(), nullable=False),
         sa.CheckConstraint("lesson_number BETWEEN 0 AND 12", name=op.f("ck_bells_lesson_number")),
         sa.CheckConstraint("starts_at < ends_at", name=op.f("ck_bells_times")),
-        sa.ForeignKeyConstraint(
-            ["school_id"],
-            ["schools.id"],
-            name=op.f("fk_bells_school_id_schools"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_bells")),
-        sa.UniqueConstraint(
-            "school_id", "lesson_number", name=op.f("uq_bells_school_id_lesson_number")
-        ),
+        cascade_key("bells", "school_id", "schools"),
+        primary_key("bells"),
+        unique("bells", "school_id", "lesson_number"),
     )
-    with op.batch_alter_table("bells", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_bells_school_id"), ["school_id"], unique=False)
+    create_indexes("bells", "school_id")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("bells", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_bells_school_id"))
+    drop_indexes("bells", "school_id")
     op.drop_table("bells")
     with op.batch_alter_table("schools", schema=None) as batch_op:
         batch_op.drop_column("phone_region")

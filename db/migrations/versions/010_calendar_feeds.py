@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from db.ddl import cascade_key, id_column, primary_key, unique
+
 revision: str = "010"
 down_revision: str | None = "009"
 branch_labels: str | Sequence[str] | None = None
@@ -25,19 +27,14 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "calendar_feeds",
-        sa.Column("id", sa.Integer(), nullable=False),
+        id_column(),
         sa.Column("account_id", sa.Integer(), nullable=False),
         sa.Column("token", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["accounts.id"],
-            name=op.f("fk_calendar_feeds_account_id_accounts"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_feeds")),
-        sa.UniqueConstraint("account_id", name=op.f("uq_calendar_feeds_account_id")),
-        sa.UniqueConstraint("token", name=op.f("uq_calendar_feeds_token")),
+        cascade_key("calendar_feeds", "account_id", "accounts"),
+        primary_key("calendar_feeds"),
+        unique("calendar_feeds", "account_id"),
+        unique("calendar_feeds", "token"),
     )
 
 
