@@ -73,18 +73,29 @@ def contact_keyboard() -> ReplyKeyboardMarkup:
     )
 
 
-def link_decision_keyboard(request_id: int, *, approvable: bool = True) -> InlineKeyboardMarkup:
-    """Approve and Reject; only Reject for a request that cannot be approved (the applicant
-    is the student themselves)."""
-    builder = InlineKeyboardBuilder()
-    if approvable:
-        builder.button(
-            text=_("✅ Approve"), callback_data=LinkDecisionCb(request_id=request_id, approve=True)
-        )
-    builder.button(
-        text=_("❌ Reject"), callback_data=LinkDecisionCb(request_id=request_id, approve=False)
+def link_decision_buttons(
+    request_id: int, *, approvable: bool = True
+) -> list[InlineKeyboardButton]:
+    """Approve and Reject (a row); only Reject for a request that cannot be approved (the
+    applicant is the student themselves)."""
+    reject = InlineKeyboardButton(
+        text=_("❌ Reject"),
+        callback_data=LinkDecisionCb(request_id=request_id, approve=False).pack(),
     )
-    return builder.as_markup()
+    if not approvable:
+        return [reject]
+    approve = InlineKeyboardButton(
+        text=_("✅ Approve"),
+        callback_data=LinkDecisionCb(request_id=request_id, approve=True).pack(),
+    )
+    return [approve, reject]
+
+
+def link_decision_keyboard(request_id: int, *, approvable: bool = True) -> InlineKeyboardMarkup:
+    """The keyboard of `link_decision_buttons`."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[link_decision_buttons(request_id, approvable=approvable)]
+    )
 
 
 SCOPE_LABELS = {

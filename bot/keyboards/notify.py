@@ -6,7 +6,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import LinkDecisionCb, Screen
+from bot.callbacks import Screen
 from bot.callbacks.notify import (
     CalendarFeedCb,
     DeadLetterCb,
@@ -21,7 +21,7 @@ from bot.callbacks.notify import (
 )
 from bot.dates import format_clock
 from bot.i18n import N_
-from bot.keyboards import back_button, one_button
+from bot.keyboards import back_button, link_decision_buttons, one_button
 from db.enums import DeliveryMode, NotificationKind
 from services.notify.model import Button, ButtonAction
 from services.notify.preferences import (
@@ -54,16 +54,7 @@ def _labelled(prefix: str, label: str) -> str:
 
 def _button(button: Button) -> list[InlineKeyboardButton]:
     if button.action == ButtonAction.LINK_DECISION:
-        return [
-            InlineKeyboardButton(
-                text=_("✅ Approve"),
-                callback_data=LinkDecisionCb(request_id=button.target_id, approve=True).pack(),
-            ),
-            InlineKeyboardButton(
-                text=_("❌ Reject"),
-                callback_data=LinkDecisionCb(request_id=button.target_id, approve=False).pack(),
-            ),
-        ]
+        return link_decision_buttons(button.target_id)
     if button.action == ButtonAction.REPLY:
         text, data = _("↩️ Reply"), ReplyCb(comment_id=button.target_id).pack()
     else:
