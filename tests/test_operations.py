@@ -341,3 +341,26 @@ async def test_parta_run_logs_json_and_serves_metrics_while_polling(tmp_path: Pa
     assert f"METRICS_PORT={port}" in summary
     assert all(BOT_TOKEN not in line and CODE_SECRET not in line for line in lines)
     assert total(values, "parta_updates_total") == 1
+
+
+@pytest.mark.parametrize(
+    ("level", "fmt", "expected"),
+    [(" debug ", "JSON", ("DEBUG", "json")), ("Warning", " Text", ("WARNING", "text"))],
+)
+def test_log_level_and_format_are_read_in_any_case(
+    level: str, fmt: str, expected: tuple[str, str]
+) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token=BOT_TOKEN,
+        code_secret=CODE_SECRET,
+        log_level=level,
+        log_format=fmt,
+    )
+    assert (settings.log_level, settings.log_format) == expected
+
+
+@pytest.mark.parametrize(("field", "value"), [("log_level", "loud"), ("log_format", "xml")])
+def test_an_unknown_log_level_or_format_names_the_choices(field: str, value: str) -> None:
+    with pytest.raises(ValueError, match="must be one of"):
+        Settings(_env_file=None, bot_token=BOT_TOKEN, **{field: value})  # type: ignore[call-arg]
