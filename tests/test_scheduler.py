@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, select, text, update
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import files
 from bot.config import Settings
 from bot.factory import create_bot, create_dispatcher
-from bot.scheduler import SCHEDULE, create_scheduler
+from bot.scheduler import BACKUP_JOB, SCHEDULE, create_scheduler
 from db.enums import AttendanceStatus, NotificationKind, OutboxStatus, PeriodKind
 from db.models import (
     AcademicYear,
@@ -26,6 +27,7 @@ from db.models import (
     PeriodGrade,
     Staff,
 )
+from services.backup import BackupSchedule
 from services.notify import jobs
 from services.notify.digests import weekly_chart
 from tests import factories as f
@@ -272,6 +274,23 @@ async def test_the_apscheduler_wiring(session_factory: async_sessionmaker[AsyncS
         assert all(job.next_run_time is not None for job in scheduler.get_jobs())
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_every_job_runs_by_the_same_rules(
+    session_factory: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """A late or missed run is done once, never two at a time, under its parta: name; the
+    nightly backup may start up to an hour late, the others ten minutes."""
+    backup = BackupSchedule(directory=tmp_path)
+    scheduler = create_scheduler(session_factory, jobs.JobConfig(), backup=backup)
+    rules = {
+        job.id: (job.name, job.coalesce, job.max_instances, job.misfire_grace_time)
+        for job in scheduler.get_jobs()
+    }
+    assert rules == {
+        name: (f"parta:{name}", True, 1, 3600 if name == BACKUP_JOB else 600)
+        for name in [*SCHEDULE, BACKUP_JOB]
+    }
 
 
 async def test_code_attempts_are_pruned_by_a_scheduled_job(
