@@ -69,7 +69,6 @@ async def on_language_chosen(
 
 def create_router() -> Router:
     router = Router(name="common")
-    router.message.filter(F.chat.type == "private")
     router.message.register(start, CommandStart())
     router.message.register(show_help, Command("help"))
     router.message.register(ask_language, Command("language"))

@@ -496,7 +496,6 @@ def _added(draft: SubmitDraft, new: diary.NewFile | None, words: str) -> SubmitD
 
 def create_router() -> Router:
     router = Router(name="diary")
-    router.message.filter(F.chat.type == "private")
     router.message.register(diary_command, Command(*COMMANDS))
     router.message.register(
         on_submission_part,

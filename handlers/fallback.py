@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -19,6 +19,6 @@ async def on_unknown_button(query: CallbackQuery, ctx: Ctx) -> None:
 
 def create_router() -> Router:
     router = Router(name="fallback")
-    router.message.register(on_unknown_message, F.chat.type == "private")
+    router.message.register(on_unknown_message)
     router.callback_query.register(on_unknown_button)
     return router

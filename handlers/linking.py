@@ -134,7 +134,6 @@ async def remind_contact(message: Message, ctx: Ctx) -> None:
 
 def create_router() -> Router:
     router = Router(name="linking")
-    router.message.filter(F.chat.type == "private")
     router.message.register(start_with_code, CommandStart(deep_link=True))
     router.message.register(on_contact, StateFilter(LinkStates.waiting_contact), F.contact)
     router.message.register(

@@ -227,7 +227,6 @@ async def on_cancel(query: CallbackQuery, callback_data: cb.NoteCancelCb, ctx: C
 
 def create_router() -> Router:
     router = Router(name="notify")
-    router.message.filter(F.chat.type == "private")
     router.message.register(show_settings, Command("settings"))
     buttons = router.callback_query
     buttons.register(show_settings, MenuCb.filter(F.screen == MenuScreen.SETTINGS))

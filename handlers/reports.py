@@ -180,7 +180,7 @@ def _staff_router() -> Router:
 
 
 def create_router() -> Router:
-    router = gated(
+    return gated(
         "reports",
         StaffOnly(),
         _staff_router(),
@@ -188,5 +188,3 @@ def create_router() -> Router:
         commands=["reports"],
         buttons=[MenuCb.filter(F.screen == MenuScreen.REPORTS), button_filter(on_report)],
     )
-    router.message.filter(F.chat.type == "private")
-    return router

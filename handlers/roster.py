@@ -251,7 +251,7 @@ def _admin_router() -> Router:
 
 
 def create_router() -> Router:
-    router = gated(
+    return gated(
         "roster",
         AdminOnly(),
         _admin_router(),
@@ -259,5 +259,3 @@ def create_router() -> Router:
         commands=["school"],
         buttons=[MenuCb.filter(F.screen == MenuScreen.SCHOOL), button_filter(on_roster)],
     )
-    router.message.filter(F.chat.type == "private")
-    return router

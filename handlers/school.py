@@ -205,7 +205,7 @@ def _staff_router() -> Router:
 
 
 def create_router() -> Router:
-    router = gated(
+    return gated(
         "school",
         StaffOnly(),
         _staff_router(),
@@ -216,5 +216,3 @@ def create_router() -> Router:
             *(button_filter(handler) for handler in BUTTONS),
         ],
     )
-    router.message.filter(F.chat.type == "private")
-    return router

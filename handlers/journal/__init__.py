@@ -48,7 +48,7 @@ def create_input_router() -> Router:
     prompt waits, the teacher's next message is its answer (even one that looks like an
     access code)."""
     router = Router(name="journal_input")
-    router.message.filter(F.chat.type == "private", StaffOnly())
+    router.message.filter(StaffOnly())
     router.include_router(inputs.create_router())
     return _with_context(router)
 
@@ -64,5 +64,4 @@ def create_router() -> Router:
         commands=["journal"],
         buttons=[MenuCb.filter(F.screen == MenuScreen.JOURNAL), *buttons],
     )
-    router.message.filter(F.chat.type == "private")
     return _with_context(router)
