@@ -41,8 +41,8 @@ pytestmark = pytest.mark.undated
 BOUND = 5
 #: screens that write: not bounded by `BOUND`, only required not to grow with the school
 WRITES = ("grade", "attend")
-#: what a write costs at most, whatever the size of the school (11 for a grade, 13–15 for a mark)
-WRITE_BOUND = 16
+#: what a write costs at most, whatever the size of the school (10 for a grade, 12–14 for a mark)
+WRITE_BOUND = 15
 
 
 async def _targets(app: App) -> tuple[Any, int]:

@@ -36,6 +36,7 @@ from services.core.access import (
     LessonFacts,
     can,
     denied,
+    forget_lesson,
     lesson_facts_query,
     remember_lesson,
     require,
@@ -109,9 +110,36 @@ def _closed_period() -> Select[Any]:
     )
 
 
+# A session serves one update: a lesson's context is read once in it, so the screen redrawn
+# after a write (a grade, a mark) costs no second read. A write that changes what the context
+# holds forgets it: the lesson's own fields (`forget_context`, with the policy's facts), a
+# period closed (`forget_contexts`).
+_CONTEXTS = "parta.lesson_contexts"
+
+
+def _contexts(session: AsyncSession) -> dict[int, LessonContext]:
+    contexts: dict[int, LessonContext] = session.info.setdefault(_CONTEXTS, {})
+    return contexts
+
+
+def forget_context(session: AsyncSession, lesson_id: int) -> None:
+    """The lesson changed (topic, cancellation, replacement): read it again next time."""
+    _contexts(session).pop(lesson_id, None)
+    forget_lesson(session, lesson_id)
+
+
+def forget_contexts(session: AsyncSession) -> None:
+    """A period was closed (every lesson's `closed` may change): read them again."""
+    _contexts(session).clear()
+
+
 async def load_context(session: AsyncSession, lesson_id: int) -> LessonContext | None:
     """The lesson with its class, school, subject, scale, teachers and whether a closed period
-    covers it: one statement (it also tells the access policy who teaches it)."""
+    covers it: one statement (it also tells the access policy who teaches it), once per
+    session (see `forget_context`)."""
+    known = _contexts(session).get(lesson_id)
+    if known is not None:
+        return known
     row = (
         await session.execute(
             lesson_facts_query(
@@ -138,7 +166,7 @@ async def load_context(session: AsyncSession, lesson_id: int) -> LessonContext |
     facts = LessonFacts.of(row)
     lesson, class_name, year_id, tz, subject, scale, teacher, repl, closed = row[4:]
     remember_lesson(session, lesson.id, facts)
-    return LessonContext(
+    context = _contexts(session)[lesson.id] = LessonContext(
         id=lesson.id,
         assignment_id=lesson.assignment_id,
         class_id=lesson.class_id,
@@ -163,6 +191,7 @@ async def load_context(session: AsyncSession, lesson_id: int) -> LessonContext |
         scale=ScaleSpec.from_row(scale),
         closed=bool(closed),
     )
+    return context
 
 
 async def _allowed(

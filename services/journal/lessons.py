@@ -21,12 +21,13 @@ from db.models import (
     TeachingAssignment,
 )
 from services.core import audit
-from services.core.access import Action, denied, forget_lesson, require
+from services.core.access import Action, denied, require
 from services.core.actors import Actor
 from services.core.audit import AuditAction
 from services.journal.context import (
     LessonContext,
     clean_text,
+    forget_context,
     readable,
     require_open,
     writable_open,
@@ -67,7 +68,7 @@ async def _set_lesson_field(
 ) -> None:
     """Change one field of a lesson, audited (old → new), and commit."""
     await session.execute(update(Lesson).where(Lesson.id == lesson_id).values({field: new}))
-    forget_lesson(session, lesson_id)
+    forget_context(session, lesson_id)
     audit.record(
         session,
         actor,

@@ -38,7 +38,7 @@ from services.core.grading import (
     period_value,
 )
 from services.core.periods import PERIOD_COLUMNS
-from services.journal.context import REASON_LIMIT, ReasonRequired, clean_text
+from services.journal.context import REASON_LIMIT, ReasonRequired, clean_text, forget_contexts
 from services.journal.views import AssignmentItem, assignment_query
 
 
@@ -413,6 +413,7 @@ async def close_period(
     if period.closed_at is None:
         period.closed_at = now
         period.closed_by_id = actor.account_id
+        forget_contexts(session)
         audit.record(
             session,
             actor,
