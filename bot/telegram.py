@@ -42,9 +42,19 @@ _TOKEN = re.compile(r"<(/?)([a-zA-Z-]+)[^>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+)
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
+#: what `_TOKEN` reads as markup: a tag, an entity, or a stray "<" or "&" (which it skips)
+_MARKUP = re.compile(r"<(/?)([a-zA-Z-]+)[^>]*>|(&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);)|[<&]")
+
+
+def _one_unit(match: re.Match[str]) -> str:
+    return "x" if match.group(3) else ""  # an entity counts one, a tag or a stray mark none
+
+
 def visible_length(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units of the text without tags)."""
-    return sum(u.width for u in _units(text))
+    """Length as Telegram counts it (UTF-16 code units of the text without tags), the same as
+    the widths `split_html` cuts by, without a unit object per character (every diary screen
+    measures its text)."""
+    return len(_MARKUP.sub(_one_unit, text).encode("utf-16-le")) // 2
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ catalogs hold every message of the code."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,17 @@ def test_split_html_cuts_a_single_long_line_inside_a_tag() -> None:
         assert part.endswith("</b>")
         _plain, entities = parse_html(part)
         assert entities[0]["type"] == "bold"
+
+
+def test_visible_length_counts_as_the_splitter_does() -> None:
+    """`visible_length` (a regex, measured on every diary screen) and the widths `split_html`
+    cuts by (a unit per character) agree: tags count nothing, an entity one, an astral
+    character two UTF-16 units, a stray "<" or "&" nothing; random strings of those pieces."""
+    from bot.telegram import _units
+
+    pieces = [*"ab <>&;#x1/тё😀\n\"'=", "<b>", "</b>", "&amp;", "&#65;", "&#x41;", "</a>"]
+    pieces += ['<a href="u">', "<tg-spoiler>", "&bogus", "<1>"]
+    rnd = random.Random(20261130)
+    texts = ["".join(rnd.choices(pieces, k=rnd.randint(0, 40))) for _ in range(3000)]
+    for text in ["", "<b>жирный</b> &amp; 😀", "a < b & c", *texts]:
+        assert visible_length(text) == sum(u.width for u in _units(text)), text
