@@ -11,7 +11,6 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import (
     ChildCb,
@@ -29,6 +28,7 @@ from bot.callbacks import (
     UnlinkCb,
 )
 from bot.i18n import N_
+from bot.keyboards.builder import KeyboardBuilder
 from db.enums import CodeKind, TrustScope
 from services.core.actors import Actor, Role
 from services.people.linking import AccessHolder
@@ -56,7 +56,7 @@ LANGUAGE_LABELS = {Lang.RU: "🇷🇺 Русский", Lang.EN: "🇬🇧 Englis
 
 
 def language_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     for code, label in LANGUAGE_LABELS.items():
         builder.button(text=label, callback_data=LanguageCb(code=code))
     return builder.as_markup()
@@ -117,7 +117,7 @@ def _check(on: bool, label: str) -> str:
 
 
 def home_keyboard(actor: Actor) -> InlineKeyboardMarkup | None:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     if actor.children:
         builder.button(text=_("📖 Diary"), callback_data=MenuCb(screen=Screen.DIARY))
     if actor.is_staff:
@@ -142,12 +142,12 @@ def home_keyboard(actor: Actor) -> InlineKeyboardMarkup | None:
     return builder.as_markup() if builder.buttons else None
 
 
-def back_button(builder: InlineKeyboardBuilder, screen: Screen = Screen.HOME) -> None:
+def back_button(builder: KeyboardBuilder, screen: Screen = Screen.HOME) -> None:
     builder.row(button(_("« Back"), MenuCb(screen=screen)))
 
 
 def children_keyboard(actor: Actor) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     for child in actor.children:
         mark = "• " if child.student_id == (actor.current_child() or child).student_id else ""
         label = f"{mark}{child.name}" + (f" ({child.class_name})" if child.class_name else "")
@@ -160,7 +160,7 @@ def children_keyboard(actor: Actor) -> InlineKeyboardMarkup:
 def access_keyboard(
     student_id: int, holders: list[AccessHolder], expiry: int
 ) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     builder.button(
         text=_("➕ Invite a trusted person"),
         callback_data=InviteCb(
@@ -188,7 +188,7 @@ def access_keyboard(
 def invite_keyboard(
     student_id: int, scopes: int, expiry: int, expiries: list[int]
 ) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     for scope, label in SCOPE_LABELS.items():
         builder.button(
             text=_check(bool(scopes & scope), label),
@@ -209,7 +209,7 @@ def invite_keyboard(
 
 
 def grant_keyboard(grant_id: int, scopes: int, expiries: list[int]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     for scope, label in SCOPE_LABELS.items():
         builder.button(
             text=_check(bool(scopes & scope), label),
@@ -233,7 +233,7 @@ def revoke_confirm_keyboard(
 ) -> InlineKeyboardMarkup:
     """ "Yes, revoke" and "Cancel" (back to the grant for its parent, to the child's access
     list for an admin)."""
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     builder.button(
         text=_("Yes, revoke"),
         callback_data=GrantCb(grant_id=grant_id, op=GrantOp.REVOKE, confirm=True),
@@ -249,7 +249,7 @@ def revoke_confirm_keyboard(
 
 
 def unlink_confirm_keyboard(guardianship_id: int, *, is_self: bool) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     builder.button(
         text=_("Yes, unlink me") if is_self else _("Yes, revoke"),
         callback_data=UnlinkCb(guardianship_id=guardianship_id, confirm=True),
@@ -259,7 +259,7 @@ def unlink_confirm_keyboard(guardianship_id: int, *, is_self: bool) -> InlineKey
 
 
 def class_list_keyboard(classes: list[ClassItem], *, for_codes: bool) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     for item in classes:
         data = CodesCb(class_id=item.id) if for_codes else ClassCb(class_id=item.id)
         builder.button(text=item.name, callback_data=data)
@@ -269,7 +269,7 @@ def class_list_keyboard(classes: list[ClassItem], *, for_codes: bool) -> InlineK
 
 
 def codes_kind_keyboard(class_id: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     builder.button(
         text=_("👨‍👩‍👧 Parents' letters"),
         callback_data=CodesCb(class_id=class_id, kind=CodeKind.PARENT),
@@ -285,7 +285,7 @@ def codes_kind_keyboard(class_id: int) -> InlineKeyboardMarkup:
 
 def codes_reissue_keyboard(class_id: int, kind: CodeKind, newest_id: int) -> InlineKeyboardMarkup:
     """Confirm re-issuing a class's letters (cancelling the live codes up to `newest_id`)."""
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     builder.button(
         text=_("🔄 Issue new, cancel old"),
         callback_data=CodesCb(class_id=class_id, kind=kind, replace=newest_id),
@@ -296,7 +296,7 @@ def codes_reissue_keyboard(class_id: int, kind: CodeKind, newest_id: int) -> Inl
 
 
 def students_keyboard(rows: list[StudentAccess]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     for row in rows[:90]:
         builder.button(text=row.name[:40], callback_data=StudentAccessCb(student_id=row.student_id))
     builder.adjust(2)
@@ -305,7 +305,7 @@ def students_keyboard(rows: list[StudentAccess]) -> InlineKeyboardMarkup:
 
 
 def student_access_keyboard(holders: list[AccessHolder]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     for holder in holders:
         label = ("🚫 " + holder.name)[:60]
         if holder.kind == "guardian":

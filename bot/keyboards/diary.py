@@ -6,12 +6,12 @@ from datetime import date, timedelta
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import MenuCb, Screen
 from bot.callbacks import diary as cb
 from bot.dates import format_day
 from bot.keyboards import back_button, button, one_button
+from bot.keyboards.builder import KeyboardBuilder
 from db.enums import PeriodKind
 from services.diary import (
     ATTACHMENTS_PER_PRESS,
@@ -54,7 +54,7 @@ def _mark(chosen: bool, label: str) -> str:
     return f"• {label}" if chosen else label
 
 
-def _to_diary(builder: InlineKeyboardBuilder, *sizes: int) -> InlineKeyboardMarkup:
+def _to_diary(builder: KeyboardBuilder, *sizes: int) -> InlineKeyboardMarkup:
     """The keyboard: rows of `sizes` buttons (as they are when none given), then « Back to
     the diary."""
     if sizes:
@@ -70,7 +70,7 @@ def diary_menu_keyboard(menu: DiaryMenu) -> InlineKeyboardMarkup:
     sid = child.student_id
     scopes = child.scopes
     tomorrow = child.today + timedelta(days=1)
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     builder.button(text=_("📅 Today"), callback_data=cb.DayCb(student_id=sid))
     builder.button(
         text=_("➡️ Tomorrow"), callback_data=cb.DayCb(student_id=sid, day=tomorrow.toordinal())
@@ -104,7 +104,7 @@ def diary_menu_keyboard(menu: DiaryMenu) -> InlineKeyboardMarkup:
 
 
 def _homework_buttons(
-    builder: InlineKeyboardBuilder, student_id: int, items: list[HomeworkItem], day: date
+    builder: KeyboardBuilder, student_id: int, items: list[HomeworkItem], day: date
 ) -> int:
     """A button per homework of the day: 📌 due that day, 📝 given that day."""
     seen: set[int] = set()
@@ -127,7 +127,7 @@ def day_keyboard(view: DayView) -> InlineKeyboardMarkup:
     """◀ day, Today, day ▶; ◀◀ week, Week, week ▶▶; the day's homework; back."""
     sid = view.child.student_id
     day = view.day.date
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     count = _homework_buttons(builder, sid, view.day.homework, day)
 
     def go(delta: int) -> cb.DayCb:
@@ -151,7 +151,7 @@ def _week_days(view: WeekView) -> list[date]:
 def week_keyboard(view: WeekView) -> InlineKeyboardMarkup:
     """A button per school day, ◀ week, This week, week ▶, back."""
     sid = view.child.student_id
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     days = _week_days(view)
     for day in days:
         builder.button(
@@ -171,7 +171,7 @@ def week_keyboard(view: WeekView) -> InlineKeyboardMarkup:
 
 def schedule_keyboard(view: WeekView) -> InlineKeyboardMarkup:
     sid = view.child.student_id
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     prev_week = (view.monday - timedelta(days=7)).toordinal()
     next_week = (view.monday + timedelta(days=7)).toordinal()
     builder.button(text="◀", callback_data=cb.ScheduleCb(student_id=sid, day=prev_week))
@@ -181,7 +181,7 @@ def schedule_keyboard(view: WeekView) -> InlineKeyboardMarkup:
 
 
 def _period_row(
-    builder: InlineKeyboardBuilder,
+    builder: KeyboardBuilder,
     periods: list[PeriodInfo],
     chosen: PeriodInfo,
     make: type[cb.GradesCb] | type[cb.AttendanceCb] | type[cb.ReportCb],
@@ -203,7 +203,7 @@ def _rows(count: int, width: int) -> list[int]:
 def grades_keyboard(view: GradesView) -> InlineKeyboardMarkup:
     """Subjects (3 a row), the periods, earlier years, the spoiler switch, back."""
     sid = view.child.student_id
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     for subject in view.subjects:
         new = "🆕 " if subject.new_count else ""
         builder.button(
@@ -229,7 +229,7 @@ def subject_keyboard(view: GradesView) -> InlineKeyboardMarkup:
     """The calculator (while the period runs), back to all subjects, back to the diary."""
     sid = view.child.student_id
     assert view.subject is not None
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     if not view.period_over:
         builder.button(
             text=_("🎯 What do I need?"),
@@ -246,7 +246,7 @@ def subject_keyboard(view: GradesView) -> InlineKeyboardMarkup:
 
 def calculator_keyboard(view: CalculatorView) -> InlineKeyboardMarkup:
     sid = view.child.student_id
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     builder.button(
         text=_("« Back to %(subject)s") % {"subject": _label(view.subject.short_name, 24)},
         callback_data=cb.GradesCb(
@@ -258,7 +258,7 @@ def calculator_keyboard(view: CalculatorView) -> InlineKeyboardMarkup:
 
 def years_keyboard(view: YearsView) -> InlineKeyboardMarkup:
     sid = view.child.student_id
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     for year in view.years[:20]:
         builder.button(text=year.name, callback_data=cb.GradesCb(student_id=sid, year_id=year.id))
     builder.adjust(2)
@@ -269,7 +269,7 @@ def years_keyboard(view: YearsView) -> InlineKeyboardMarkup:
 def homework_list_keyboard(view: HomeworkListView) -> InlineKeyboardMarkup:
     """A button per homework shown, the subjects as filters, back."""
     sid = view.child.student_id
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     count = 0
     for item in view.items[:MAX_HOMEWORK_BUTTONS]:
         count += 1
@@ -295,7 +295,7 @@ def homework_item_keyboard(detail: HomeworkDetail) -> InlineKeyboardMarkup:
     """Attachments, hand in (students), back to the homework list."""
     sid = detail.child.student_id
     item = detail.item
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     if item.attachments:
         builder.button(
             text=_("📎 Attachments (%(count)d)") % {"count": item.attachments},
@@ -316,7 +316,7 @@ def more_attachments_keyboard(
     """ "Next attachments" under the last one sent, when more are left."""
     if offset >= total:
         return None
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     last = min(total, offset + ATTACHMENTS_PER_PRESS)
     builder.button(
         text=_("📎 Next: %(first)d–%(last)d of %(total)d")
@@ -329,7 +329,7 @@ def more_attachments_keyboard(
 
 
 def submit_keyboard(homework_id: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     builder.button(
         text=_("✅ Done"), callback_data=cb.SubmitCb(homework_id=homework_id, op=cb.SubmitOp.DONE)
     )
@@ -348,7 +348,7 @@ def _periods_keyboard(
     student_id: int,
 ) -> InlineKeyboardMarkup:
     """A screen by period: a button per period (five a row), then « Back to the diary."""
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     return _to_diary(builder, *_rows(_period_row(builder, periods, chosen, make, student_id), 5))
 
 
@@ -360,7 +360,7 @@ def report_keyboard(report: FamilyReport) -> InlineKeyboardMarkup:
     """The periods; with the grades scope, the report card (PDF) and the progress chart of
     the chosen period, and the card of the whole year (when a shorter period is chosen)."""
     sid, period = report.child.student_id, report.period
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     sizes = _rows(_period_row(builder, report.periods, period, cb.ReportCb, sid), 5)
     if report.has_files:
         builder.button(

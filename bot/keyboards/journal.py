@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import icons
 from bot.callbacks import MenuCb, Screen
@@ -57,6 +56,7 @@ from bot.callbacks.journal import (
 from bot.dates import DAY_MONTH, format_clock, format_day
 from bot.i18n import N_
 from bot.keyboards import button, one_button
+from bot.keyboards.builder import KeyboardBuilder
 from db.enums import GradeKind, ScaleKind, SubmissionStatus
 from services.core.grading import FAIL, PASS, ScaleSpec, display_value
 from services.journal import (
@@ -127,17 +127,17 @@ def _all_present() -> str:
     return _("%(icon)s All present") % {"icon": icons.PRESENT}
 
 
-def _back(builder: InlineKeyboardBuilder, text: str, data: str) -> None:
+def _back(builder: KeyboardBuilder, text: str, data: str) -> None:
     builder.row(InlineKeyboardButton(text=text, callback_data=data))
 
 
-def _row(builder: InlineKeyboardBuilder, text: str, data: CallbackData) -> None:
+def _row(builder: KeyboardBuilder, text: str, data: CallbackData) -> None:
     """A row of one button."""
     builder.row(button(text, data))
 
 
 def _pager(
-    builder: InlineKeyboardBuilder,
+    builder: KeyboardBuilder,
     page: int,
     has_more: bool,
     data: Callable[[int], CallbackData],
@@ -167,7 +167,7 @@ def _value_rows(spec: ScaleSpec, values: Sequence[str]) -> tuple[list[int], int]
 
 
 def _add_values(
-    builder: InlineKeyboardBuilder,
+    builder: KeyboardBuilder,
     spec: ScaleSpec,
     values: Sequence[str],
     data: Callable[[int], CallbackData],
@@ -206,7 +206,7 @@ def _lesson_label(item: LessonItem, *, with_date: bool = False) -> str:
 
 
 def day_keyboard(view: DayView) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     for item in view.lessons:
         builder.row(button(_lesson_label(item), JLessonCb(lesson_id=item.id)))
     day = view.day.toordinal()
@@ -229,7 +229,7 @@ def day_keyboard(view: DayView) -> InlineKeyboardMarkup:
 
 
 def classes_keyboard(day: date, classes: Sequence[Choice]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     for item in classes[:80]:
         builder.button(text=item.name, callback_data=JDayCb(day=day.toordinal(), class_id=item.id))
     builder.adjust(4)
@@ -240,7 +240,7 @@ def classes_keyboard(day: date, classes: Sequence[Choice]) -> InlineKeyboardMark
 def subjects_keyboard(
     day: date, items: Sequence[AssignmentItem], class_id: int
 ) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     for item in items[:80]:
         label = f"{item.class_name} · {item.subject_name}" + ("" if item.mine else " 👁")
         builder.button(text=label[:60], callback_data=JAssignCb(assignment_id=item.id))
@@ -250,7 +250,7 @@ def subjects_keyboard(
 
 
 def week_keyboard(day: date, class_id: int, today: date) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     monday = day - timedelta(days=day.weekday())
     for offset in range(7):
         current = monday + timedelta(days=offset)
@@ -272,7 +272,7 @@ def week_keyboard(day: date, class_id: int, today: date) -> InlineKeyboardMarkup
 
 
 def assignment_keyboard(view: AssignmentLessons, today: date) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     for item in view.lessons:
         builder.row(button(_lesson_label(item, with_date=True), JLessonCb(lesson_id=item.id)))
     _pager(
@@ -295,7 +295,7 @@ def _day_of(card_date: date, class_id: int) -> str:
 
 
 def lesson_keyboard(card: LessonCard) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     lesson = card.lesson
     lid = lesson.id
     if card.gradable:
@@ -339,7 +339,7 @@ def lesson_keyboard(card: LessonCard) -> InlineKeyboardMarkup:
 
 
 def roster_keyboard(card: LessonCard, mode: RosterMode, page: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     lid = card.lesson.id
     lines = card.roster[page * ROSTER_PAGE : (page + 1) * ROSTER_PAGE]
     for line in lines:
@@ -380,7 +380,7 @@ def roster_keyboard(card: LessonCard, mode: RosterMode, page: int) -> InlineKeyb
 
 
 def _kind_row(
-    builder: InlineKeyboardBuilder, current: GradeKind, data: Callable[[GradeKind], CallbackData]
+    builder: KeyboardBuilder, current: GradeKind, data: Callable[[GradeKind], CallbackData]
 ) -> None:
     buttons = [
         button(("• " if kind == current else "") + kind_label(kind), data(kind)) for kind in KINDS
@@ -390,7 +390,7 @@ def _kind_row(
 
 
 def student_keyboard(sheet: StudentSheet, kind: GradeKind) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     lid, sid = sheet.lesson.id, sheet.line.student_id
     for mark in sheet.line.marks:
         label = f"✏️ {value_label(mark.value)} · {kind_label(mark.kind)}"
@@ -419,7 +419,7 @@ def student_keyboard(sheet: StudentSheet, kind: GradeKind) -> InlineKeyboardMark
 
 
 def run_keyboard(step: RunStep, kind: GradeKind) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     lid, sid = step.lesson.id, step.line.student_id
     _add_values(
         builder,
@@ -454,7 +454,7 @@ HOLD_LABELS = {
 
 
 def grade_keyboard(detail: GradeDetail) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     gid = detail.mark.id
     if detail.can_write:
         _add_values(
@@ -500,7 +500,7 @@ def _files_button(
 
 
 def homework_keyboard(screen: HomeworkScreen, files_page: int = 0) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     lid = screen.lesson.id
     homework = screen.homework
     if screen.can_write:
@@ -541,7 +541,7 @@ def homework_keyboard(screen: HomeworkScreen, files_page: int = 0) -> InlineKeyb
 
 
 def submissions_keyboard(view: SubmissionList) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     for item in view.items[:60]:
         builder.button(
             text=f"{SUBMISSION_ICONS[item.status]} {short_name(item.student_name)}",
@@ -557,7 +557,7 @@ def submissions_keyboard(view: SubmissionList) -> InlineKeyboardMarkup:
 
 
 def submission_keyboard(detail: SubmissionDetail, files_page: int = 0) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     sid = detail.item.id
     files = _files_button(
         len(detail.files),
@@ -584,7 +584,7 @@ def submission_keyboard(detail: SubmissionDetail, files_page: int = 0) -> Inline
 
 
 def settings_keyboard(card: LessonCard) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     lid = card.lesson.id
     if card.can_write:
         builder.row(
@@ -612,7 +612,7 @@ def settings_keyboard(card: LessonCard) -> InlineKeyboardMarkup:
 
 
 def replacement_keyboard(page: ReplacementPage) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     lid = page.lesson.id
     for candidate in page.candidates:
         label = ("⏳ " if candidate.busy else "") + candidate.name
@@ -632,7 +632,7 @@ def period_short(period: PeriodRef) -> str:
 
 
 def period_keyboard(sheet: PeriodSheet) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     aid, pid = sheet.assignment.id, sheet.period.id
     for line in sheet.lines[:80]:
         shown = line.value or (f"({line.proposed})" if line.proposed else "—")
@@ -669,7 +669,7 @@ def period_keyboard(sheet: PeriodSheet) -> InlineKeyboardMarkup:
 
 
 def period_student_keyboard(sheet: PeriodSheet, line: PeriodLine) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     aid, pid, sid = sheet.assignment.id, sheet.period.id, line.student_id
     if sheet.can_write:
         row: list[InlineKeyboardButton] = []
@@ -699,7 +699,7 @@ def period_student_keyboard(sheet: PeriodSheet, line: PeriodLine) -> InlineKeybo
 
 
 def close_period_keyboard(assignment_id: int, period_id: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     _row(
         builder,
         _("🔒 Yes, close it"),
@@ -719,7 +719,7 @@ def close_period_keyboard(assignment_id: int, period_id: int) -> InlineKeyboardM
 def audit_keyboard(
     lesson_id: int, student_id: int, page: int, has_more: bool
 ) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     _pager(
         builder,
         page,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import Screen
 from bot.callbacks.notify import (
@@ -22,6 +21,7 @@ from bot.callbacks.notify import (
 from bot.dates import format_clock
 from bot.i18n import N_
 from bot.keyboards import back_button, link_decision_buttons, one_button
+from bot.keyboards.builder import KeyboardBuilder
 from db.enums import DeliveryMode, NotificationKind
 from services.notify.model import Button, ButtonAction
 from services.notify.preferences import (
@@ -96,7 +96,7 @@ def settings_keyboard(
     `calendar`: the calendar subscription is offered (webhook mode, someone who follows a
     student)."""
     prefs = view.preferences
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     widths: list[int] = []
     for kind in view.kinds:
         mode = prefs.mode(kind)
@@ -156,7 +156,7 @@ def settings_keyboard(
 
 
 def erase_confirm_keyboard(account_id: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     builder.button(
         text=_("🗑 Yes, delete my data"), callback_data=EraseCb(account_id=account_id, confirm=True)
     )
@@ -165,7 +165,7 @@ def erase_confirm_keyboard(account_id: int) -> InlineKeyboardMarkup:
 
 
 def dead_letters_keyboard(count: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     if count:
         builder.button(text=_("🔁 Send them again"), callback_data=DeadLetterCb(retry=True))
     builder.adjust(1)
@@ -175,7 +175,7 @@ def dead_letters_keyboard(count: int) -> InlineKeyboardMarkup:
 
 def calendar_feed_keyboard(has_feed: bool) -> InlineKeyboardMarkup:
     """Make a subscription link (anew), revoke it, back to the settings."""
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     make = _("🔁 New link") if has_feed else _("🔗 Make a link")
     builder.button(text=make, callback_data=CalendarFeedCb(op=FeedOp.CREATE))
     if has_feed:

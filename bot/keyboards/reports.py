@@ -7,12 +7,12 @@ from datetime import date
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import MenuCb, Screen
 from bot.callbacks.reports import ReportCb
 from bot.i18n import N_
 from bot.keyboards import back_button, button
+from bot.keyboards.builder import KeyboardBuilder
 from bot.keyboards.diary import period_label
 from db.enums import PeriodKind
 from services.diary.periods import PeriodInfo, current_period
@@ -38,7 +38,7 @@ FORMAT_LABELS = {
 
 
 def kinds_keyboard(kinds: Sequence[ReportKind]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     for kind in kinds:
         builder.button(text=_(KIND_LABELS[kind]), callback_data=ReportCb(kind=kind))
     builder.adjust(2)
@@ -46,12 +46,12 @@ def kinds_keyboard(kinds: Sequence[ReportKind]) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def _back_to(builder: InlineKeyboardBuilder, data: ReportCb) -> None:
+def _back_to(builder: KeyboardBuilder, data: ReportCb) -> None:
     builder.row(button(_("« Back"), data))
 
 
 def classes_keyboard(kind: ReportKind, classes: Sequence[ClassChoice]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     for choice in classes:
         builder.button(text=choice.name, callback_data=ReportCb(kind=kind, class_id=choice.id))
     builder.adjust(4)
@@ -64,7 +64,7 @@ def periods_keyboard(
 ) -> InlineKeyboardMarkup:
     """The year's periods, four a row (the current one marked), and the year itself last."""
     now = current_period(list(periods), today)
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     fine = [p for p in periods if p.kind != PeriodKind.YEAR]
     year = [p for p in periods if p.kind == PeriodKind.YEAR]
 
@@ -86,7 +86,7 @@ def periods_keyboard(
 def formats_keyboard(
     kind: ReportKind, class_id: int, period_id: int, formats: Sequence[Format]
 ) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     for fmt in formats:
         data = ReportCb(kind=kind, class_id=class_id, period_id=period_id, fmt=fmt)
         builder.button(text=_(FORMAT_LABELS[fmt]), callback_data=data)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks.roster import RosterAction, RosterCb
 from bot.keyboards import back_button
+from bot.keyboards.builder import KeyboardBuilder
 
 
 def roster_menu_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     builder.button(
         text=_("📄 Empty workbook"), callback_data=RosterCb(action=RosterAction.TEMPLATE)
     )
@@ -27,7 +27,7 @@ def roster_menu_keyboard() -> InlineKeyboardMarkup:
 
 
 def roster_apply_keyboard() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = KeyboardBuilder()
     builder.button(text=_("✅ Apply"), callback_data=RosterCb(action=RosterAction.APPLY))
     builder.button(text=_("✖️ Cancel"), callback_data=RosterCb(action=RosterAction.CANCEL))
     builder.adjust(2)
