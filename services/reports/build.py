@@ -343,6 +343,18 @@ async def _subjects(session: AsyncSession, where: ColumnElement[bool]) -> list[S
     ]
 
 
+#: the parts of a weighted average, summed over a group of grades: Σ score·weight, Σ weight, count
+_AVERAGE_PARTS = (
+    func.sum(Grade.score * Grade.weight),
+    func.sum(Grade.weight),
+    func.count(Grade.id),
+)
+
+
+def _graded_in(span: Span) -> ColumnElement[bool]:
+    return and_(Grade.date >= span.starts_on, Grade.date <= span.ends_on)
+
+
 async def _grade_sums(
     session: AsyncSession, where: ColumnElement[bool], span: Span, *, family_today: date | None
 ) -> dict[tuple[int, int], tuple[float, float, int]]:
@@ -353,19 +365,8 @@ async def _grade_sums(
         else Grade.deleted_at.is_(None)
     )
     rows = await session.execute(
-        select(
-            Grade.student_id,
-            Grade.assignment_id,
-            func.sum(Grade.score * Grade.weight),
-            func.sum(Grade.weight),
-            func.count(Grade.id),
-        )
-        .where(
-            where,
-            counts,
-            Grade.date >= span.starts_on,
-            Grade.date <= span.ends_on,
-        )
+        select(Grade.student_id, Grade.assignment_id, *_AVERAGE_PARTS)
+        .where(where, counts, _graded_in(span))
         .group_by(Grade.student_id, Grade.assignment_id)
     )
     return {
@@ -937,19 +938,8 @@ async def build_progress(
         )
     }
     rows = await session.execute(
-        select(
-            Grade.assignment_id,
-            Grade.date,
-            func.sum(Grade.score * Grade.weight),
-            func.sum(Grade.weight),
-            func.count(Grade.id),
-        )
-        .where(
-            Grade.student_id == student_id,
-            visibility.family_visible(today),
-            Grade.date >= span.starts_on,
-            Grade.date <= span.ends_on,
-        )
+        select(Grade.assignment_id, Grade.date, *_AVERAGE_PARTS)
+        .where(Grade.student_id == student_id, visibility.family_visible(today), _graded_in(span))
         .group_by(Grade.assignment_id, Grade.date)
     )
     end = min(span.ends_on, max(today, span.starts_on))
