@@ -13,6 +13,7 @@ from datetime import date
 
 from db.enums import PeriodKind
 from services.core.grading import ScaleSpec
+from services.diary.attendance import attended_share
 
 
 class ReportKind(enum.StrEnum):
@@ -209,7 +210,7 @@ class AttendanceRow:
     @property
     def present_share(self) -> float | None:
         """The share of lessons attended (late counts as attended); None without lessons."""
-        return (self.lessons - self.missed) / self.lessons if self.lessons else None
+        return attended_share(self.lessons, self.missed)
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,7 @@ class AttendanceWeek:
 
     @property
     def present_share(self) -> float | None:
-        return (self.lessons - self.missed) / self.lessons if self.lessons else None
+        return attended_share(self.lessons, self.missed)
 
 
 @dataclass(frozen=True)
