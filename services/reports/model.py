@@ -15,6 +15,38 @@ from db.enums import PeriodKind
 from services.core.grading import ScaleSpec
 from services.diary.attendance import attended_share
 
+__all__ = [
+    "BUILT_KINDS",
+    "AttendanceReport",
+    "AttendanceRow",
+    "AttendanceWeek",
+    "CardLine",
+    "Category",
+    "Cell",
+    "ClassSummary",
+    "CoverageReport",
+    "CoverageRow",
+    "Distribution",
+    "Header",
+    "ProgressReport",
+    "ProgressSeries",
+    "Report",
+    "ReportCard",
+    "ReportKind",
+    "RiskItem",
+    "RiskReason",
+    "RiskReport",
+    "RiskThresholds",
+    "SchoolLine",
+    "SchoolSummary",
+    "Span",
+    "Stay",
+    "SubjectColumn",
+    "SubjectFigures",
+    "SummaryRow",
+    "When",
+]
+
 
 class ReportKind(enum.StrEnum):
     CLASS = "class"
