@@ -830,9 +830,7 @@ async def _student_context(
         raise ReportNotFound(f"no student with id {student_id} in a class of the current year")
     span = resolve_span(await _periods(session, stays[0][4]), when, today)
     in_span: list[Any] = [
-        s
-        for s in stays
-        if (s[6] is None or s[6] <= span.ends_on) and (s[7] is None or s[7] > span.starts_on)
+        s for s in stays if enrolment.stay_covers_period(s[6], s[7], span.starts_on, span.ends_on)
     ] or list(stays)
     last = max(in_span, key=lambda s: (s[6] or date.min, s[8]))
     name_of, school_of = str(last[0]), str(last[1])
