@@ -294,6 +294,20 @@ async def test_sql_and_python_agree_on_a_stay(session: AsyncSession, world: Worl
         assert in_sql == ((enrolled is None or enrolled <= 0) and (left is None or left > 0))
 
 
+def test_a_stay_covers_a_period_when_it_covers_one_of_its_days() -> None:
+    first = date(2026, 11, 2)
+    days = [first + timedelta(days=n) for n in range(3)]
+    ends = [None, *(first + timedelta(days=n) for n in range(-1, 5))]
+    for enrolled, left in product(ends, ends):
+        if enrolled is not None and left is not None and left <= enrolled:
+            continue  # an empty stay (left by its first day): `covers_period` counts it too
+        covers = enrolment.stay_covers_period(enrolled, left, days[0], days[-1])
+        assert covers == any(enrolment.stay_covers(enrolled, left, d) for d in days), (
+            enrolled,
+            left,
+        )
+
+
 async def test_the_current_class_follows_the_schools_own_day(session: AsyncSession) -> None:
     """At 11:00 UTC it is already tomorrow on Kiritimati (UTC+14): a student whose last day
     in class was the UTC date has left there."""

@@ -26,6 +26,8 @@ from services.core.actors import Actor, load_actor
 from services.core.errors import Shown
 from services.core.grading import ScaleSpec, grades_needed
 from services.diary import DayKind, PeriodInfo, family_report
+from services.diary.attendance import AttendanceTotals, attended_share
+from services.reports import AttendanceRow, AttendanceWeek
 from tests import factories as f
 from tests.refusals import raises_key
 from tests.test_e2e_diary import DAY_OFF, NOW, TODAY, World, ended_before_now, make_diary_world
@@ -85,6 +87,20 @@ def test_current_period_with_semesters_trimesters_or_only_the_year() -> None:
     year_only = [QUARTERS[-1]]
     assert diary.current_period(year_only, date(2026, 12, 1)).id == 5  # type: ignore[union-attr]
     assert diary.current_period([], date(2026, 12, 1)) is None
+
+
+def test_attended_share_is_one_rule_for_the_diary_and_the_reports() -> None:
+    assert attended_share(0, 0) is None
+    assert attended_share(4, 1) == 0.75
+    assert attended_share(3, 5) == 0.0  # never below 0
+    # 1 of 5 lessons reads as 20% once floored (1 - 4/5 is 0.19999…: the diary said 19%)
+    share = attended_share(5, 4)
+    assert share is not None
+    assert int(share * 100) == 20
+    totals = AttendanceTotals(lessons=100, absent=5, excused=2, late=1, minutes_late=3)
+    row = AttendanceRow(None, "", lessons=100, absent=5, excused=2, late=1, late_minutes=3)
+    week = AttendanceWeek(date(2026, 9, 7), lessons=100, missed=7)
+    assert totals.attended_share == row.present_share == week.present_share == 0.93
 
 
 def test_fit_name_keeps_cyrillic_columns_fixed() -> None:

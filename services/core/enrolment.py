@@ -92,6 +92,15 @@ def stay_covers(enrolled_on: date | None, left_on: date | None, day: date) -> bo
     return (enrolled_on is None or enrolled_on <= day) and (left_on is None or left_on > day)
 
 
+def stay_covers_period(
+    enrolled_on: date | None, left_on: date | None, starts_on: date, ends_on: date
+) -> bool:
+    """`covers_period` for values already loaded."""
+    return (enrolled_on is None or enrolled_on <= ends_on) and (
+        left_on is None or left_on > starts_on
+    )
+
+
 @dataclass(frozen=True)
 class Stint:
     """One stay in a class of a current year, with what screens show of the class."""

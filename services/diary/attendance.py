@@ -29,6 +29,14 @@ class AttendanceMark:
     reason: str | None
 
 
+def attended_share(lessons: int, missed: int) -> float | None:
+    """The share of `lessons` attended, a late arrival counting as attended (the diary's
+    totals and the school's attendance report): None without lessons, never below 0."""
+    if lessons <= 0:
+        return None
+    return max(0.0, (lessons - missed) / lessons)
+
+
 @dataclass(frozen=True)
 class AttendanceTotals:
     lessons: int  # lessons held so far in the period (not cancelled)
@@ -43,9 +51,7 @@ class AttendanceTotals:
 
     @property
     def attended_share(self) -> float | None:
-        if self.lessons <= 0:
-            return None
-        return max(0.0, 1 - self.missed / self.lessons)
+        return attended_share(self.lessons, self.missed)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,22 @@ class YearInfo:
     ends_on: date
     is_current: bool
 
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> YearInfo:
+        """A year from its `YEAR_COLUMNS`."""
+        year_id, name, starts_on, ends_on, is_current = row
+        return cls(year_id, name, starts_on, ends_on, bool(is_current))
+
+
+#: a school year as `YearInfo.of` reads it
+YEAR_COLUMNS = (
+    AcademicYear.id,
+    AcademicYear.name,
+    AcademicYear.starts_on,
+    AcademicYear.ends_on,
+    AcademicYear.is_current,
+)
+
 
 @dataclass(frozen=True)
 class Preloaded:
@@ -329,11 +345,7 @@ async def _context(
                 School.timezone,
                 SchoolClass.id,
                 SchoolClass.name,
-                AcademicYear.id,
-                AcademicYear.name,
-                AcademicYear.starts_on,
-                AcademicYear.ends_on,
-                AcademicYear.is_current,
+                *YEAR_COLUMNS,
                 Enrollment.id,
                 Enrollment.enrolled_on,
                 Enrollment.left_on,
@@ -350,9 +362,7 @@ async def _context(
     row = _pick_stay(rows, now=now, day=day, year_id=year_id, by_period=period_id is not None)
     if row is None:
         raise denied(Action.VIEW_SCHEDULE, ref.student_id)
-    (name, school_id, spoiler, tz, class_id, class_name, y_id, y_name, y_start, y_end, y_cur) = row[
-        :11
-    ]
+    name, school_id, spoiler, tz, class_id, class_name = row[:6]
     loaded = list(row[14:-1])
     preloaded = Preloaded(
         window=window,
@@ -363,7 +373,7 @@ async def _context(
         seen_at=loaded.pop(0) if seen_by is not None else None,
     )
     zone = zone_of(tz)
-    year = YearInfo(y_id, y_name, y_start, y_end, bool(y_cur)) if y_id is not None else None
+    year = YearInfo.of(row[6:11]) if row[6] is not None else None
     if (year_id is not None or period_id is not None) and year is None:
         raise denied(Action.VIEW_GRADES, ref.student_id)
     if year_id is not None and year is not None and year.id != year_id:

@@ -46,7 +46,7 @@ from services.core.grading import (
     weighted_average,
 )
 from services.core.visibility import family_visible
-from services.diary.child import Child, YearInfo, open_child
+from services.diary.child import YEAR_COLUMNS, Child, YearInfo, open_child
 from services.diary.periods import PeriodInfo, open_period
 
 TABLE_NAME_WIDTH = 13
@@ -440,20 +440,14 @@ async def years_view(
     """The school years the student has grades for (their enrollments), newest first."""
     child = await open_child(session, actor, student_id, Action.VIEW_GRADES, now=now)
     rows = await session.execute(
-        select(
-            AcademicYear.id,
-            AcademicYear.name,
-            AcademicYear.starts_on,
-            AcademicYear.ends_on,
-            AcademicYear.is_current,
-        )
+        select(*YEAR_COLUMNS)
         .join(SchoolClass, SchoolClass.year_id == AcademicYear.id)
         .join(Enrollment, Enrollment.class_id == SchoolClass.id)
         .where(Enrollment.student_id == student_id)
         .distinct()
         .order_by(AcademicYear.starts_on.desc())
     )
-    return YearsView(child, [YearInfo(i, n, s, e, bool(c)) for i, n, s, e, c in rows])
+    return YearsView(child, [YearInfo.of(row) for row in rows])
 
 
 async def set_grades_spoiler(session: AsyncSession, actor: Actor, on: bool) -> None:

@@ -2,6 +2,7 @@
 as chat text, Excel and PDF (`render`). No aiogram: a handler or the CLI calls
 ``build_…(session, id, When(...), today=...)`` and ``render(report, fmt, gettext)``."""
 
+from services.reports import model
 from services.reports.build import (
     ReportNotFound,
     build_attendance,
@@ -22,73 +23,14 @@ from services.reports.formats import (
     render_async,
     render_many,
 )
-from services.reports.model import (
-    BUILT_KINDS,
-    AttendanceReport,
-    AttendanceRow,
-    AttendanceWeek,
-    CardLine,
-    Category,
-    Cell,
-    ClassSummary,
-    CoverageReport,
-    CoverageRow,
-    Distribution,
-    Header,
-    ProgressReport,
-    ProgressSeries,
-    Report,
-    ReportCard,
-    ReportKind,
-    RiskItem,
-    RiskReason,
-    RiskReport,
-    RiskThresholds,
-    SchoolLine,
-    SchoolSummary,
-    Span,
-    Stay,
-    SubjectColumn,
-    SubjectFigures,
-    SummaryRow,
-    When,
-)
+from services.reports.model import *  # noqa: F403  (the report objects: `model.__all__`)
 from services.reports.views import Document, document
 
 __all__ = [
-    "BUILT_KINDS",
     "MIME",
-    "AttendanceReport",
-    "AttendanceRow",
-    "AttendanceWeek",
-    "CardLine",
-    "Category",
-    "Cell",
-    "ClassSummary",
-    "CoverageReport",
-    "CoverageRow",
-    "Distribution",
     "Document",
     "Format",
-    "Header",
-    "ProgressReport",
-    "ProgressSeries",
-    "Report",
-    "ReportCard",
-    "ReportKind",
     "ReportNotFound",
-    "RiskItem",
-    "RiskReason",
-    "RiskReport",
-    "RiskThresholds",
-    "SchoolLine",
-    "SchoolSummary",
-    "Span",
-    "Stay",
-    "SubjectColumn",
-    "SubjectFigures",
-    "SummaryRow",
-    "When",
     "build_attendance",
     "build_class_summary",
     "build_coverage",
@@ -104,3 +46,4 @@ __all__ = [
     "render_many",
     "resolve_span",
 ]
+__all__ += model.__all__

@@ -343,6 +343,18 @@ async def _subjects(session: AsyncSession, where: ColumnElement[bool]) -> list[S
     ]
 
 
+#: the parts of a weighted average, summed over a group of grades: Σ score·weight, Σ weight, count
+_AVERAGE_PARTS = (
+    func.sum(Grade.score * Grade.weight),
+    func.sum(Grade.weight),
+    func.count(Grade.id),
+)
+
+
+def _graded_in(span: Span) -> ColumnElement[bool]:
+    return and_(Grade.date >= span.starts_on, Grade.date <= span.ends_on)
+
+
 async def _grade_sums(
     session: AsyncSession, where: ColumnElement[bool], span: Span, *, family_today: date | None
 ) -> dict[tuple[int, int], tuple[float, float, int]]:
@@ -353,19 +365,8 @@ async def _grade_sums(
         else Grade.deleted_at.is_(None)
     )
     rows = await session.execute(
-        select(
-            Grade.student_id,
-            Grade.assignment_id,
-            func.sum(Grade.score * Grade.weight),
-            func.sum(Grade.weight),
-            func.count(Grade.id),
-        )
-        .where(
-            where,
-            counts,
-            Grade.date >= span.starts_on,
-            Grade.date <= span.ends_on,
-        )
+        select(Grade.student_id, Grade.assignment_id, *_AVERAGE_PARTS)
+        .where(where, counts, _graded_in(span))
         .group_by(Grade.student_id, Grade.assignment_id)
     )
     return {
@@ -829,9 +830,7 @@ async def _student_context(
         raise ReportNotFound(f"no student with id {student_id} in a class of the current year")
     span = resolve_span(await _periods(session, stays[0][4]), when, today)
     in_span: list[Any] = [
-        s
-        for s in stays
-        if (s[6] is None or s[6] <= span.ends_on) and (s[7] is None or s[7] > span.starts_on)
+        s for s in stays if enrolment.stay_covers_period(s[6], s[7], span.starts_on, span.ends_on)
     ] or list(stays)
     last = max(in_span, key=lambda s: (s[6] or date.min, s[8]))
     name_of, school_of = str(last[0]), str(last[1])
@@ -937,19 +936,8 @@ async def build_progress(
         )
     }
     rows = await session.execute(
-        select(
-            Grade.assignment_id,
-            Grade.date,
-            func.sum(Grade.score * Grade.weight),
-            func.sum(Grade.weight),
-            func.count(Grade.id),
-        )
-        .where(
-            Grade.student_id == student_id,
-            visibility.family_visible(today),
-            Grade.date >= span.starts_on,
-            Grade.date <= span.ends_on,
-        )
+        select(Grade.assignment_id, Grade.date, *_AVERAGE_PARTS)
+        .where(Grade.student_id == student_id, visibility.family_visible(today), _graded_in(span))
         .group_by(Grade.assignment_id, Grade.date)
     )
     end = min(span.ends_on, max(today, span.starts_on))

@@ -13,6 +13,39 @@ from datetime import date
 
 from db.enums import PeriodKind
 from services.core.grading import ScaleSpec
+from services.diary.attendance import attended_share
+
+__all__ = [
+    "BUILT_KINDS",
+    "AttendanceReport",
+    "AttendanceRow",
+    "AttendanceWeek",
+    "CardLine",
+    "Category",
+    "Cell",
+    "ClassSummary",
+    "CoverageReport",
+    "CoverageRow",
+    "Distribution",
+    "Header",
+    "ProgressReport",
+    "ProgressSeries",
+    "Report",
+    "ReportCard",
+    "ReportKind",
+    "RiskItem",
+    "RiskReason",
+    "RiskReport",
+    "RiskThresholds",
+    "SchoolLine",
+    "SchoolSummary",
+    "Span",
+    "Stay",
+    "SubjectColumn",
+    "SubjectFigures",
+    "SummaryRow",
+    "When",
+]
 
 
 class ReportKind(enum.StrEnum):
@@ -209,7 +242,7 @@ class AttendanceRow:
     @property
     def present_share(self) -> float | None:
         """The share of lessons attended (late counts as attended); None without lessons."""
-        return (self.lessons - self.missed) / self.lessons if self.lessons else None
+        return attended_share(self.lessons, self.missed)
 
 
 @dataclass(frozen=True)
@@ -220,7 +253,7 @@ class AttendanceWeek:
 
     @property
     def present_share(self) -> float | None:
-        return (self.lessons - self.missed) / self.lessons if self.lessons else None
+        return attended_share(self.lessons, self.missed)
 
 
 @dataclass(frozen=True)

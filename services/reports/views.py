@@ -8,7 +8,7 @@ loaded here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -137,6 +137,21 @@ def _lines(header: Header, _: Gettext) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def _document(
+    header: Header, _: Gettext, sheets: Sequence[Sheet], notes: Sequence[str] = ()
+) -> Document:
+    """A report's document: the title names the student, else the class (a school summary
+    names neither); the lines under it come from `header`."""
+    title = _title(header.kind, _)
+    named = header.student if header.student is not None else header.class_name
+    return Document(
+        title if named is None else f"{title} — {named}",
+        _lines(header, _),
+        tuple(sheets),
+        tuple(notes),
+    )
+
+
 def _name(row: SummaryRow, _: Gettext) -> str:
     return _name_of(row.name, row.stay, _)
 
@@ -189,9 +204,9 @@ def class_summary(report: ClassSummary, _: Gettext) -> Document:
         ),
         _("* proposed from the average, not set by the teacher yet"),
     )
-    return Document(
-        f"{_title(ReportKind.CLASS, _)} — {report.header.class_name}",
-        _lines(report.header, _),
+    return _document(
+        report.header,
+        _,
         (
             Sheet(
                 _("Period grades"),
@@ -252,9 +267,9 @@ def school_summary(report: SchoolSummary, _: Gettext) -> Document:
                 quality=_pct(report.previous_quality),
             )
         )
-    return Document(
-        _title(ReportKind.SCHOOL, _),
-        _lines(report.header, _),
+    return _document(
+        report.header,
+        _,
         (
             Sheet(
                 _("Classes"),
@@ -304,9 +319,9 @@ def coverage(report: CoverageReport, _: Gettext) -> Document:
             *(_n(n, INT, bad=n > 0) for n in report.ungraded_lessons),
         ),
     )
-    return Document(
-        f"{_title(ReportKind.COVERAGE, _)} — {report.header.class_name}",
-        _lines(report.header, _),
+    return _document(
+        report.header,
+        _,
         (Sheet(_("Number of grades"), (_("Student"), *shorts), rows, footer),),
         (_("Fewer than {count} grades stand out.").format(count=report.min_grades),),
     )
@@ -328,9 +343,9 @@ def progress(report: ProgressReport, _: Gettext) -> Document:
             )
         )
     weekly = tuple((_t(line.subject), *(_n(a) for a in line.averages)) for line in report.series)
-    return Document(
-        f"{_title(ReportKind.PROGRESS, _)} — {report.header.student}",
-        _lines(report.header, _),
+    return _document(
+        report.header,
+        _,
         (
             Sheet(
                 _("Progress"),
@@ -374,9 +389,9 @@ def attendance(report: AttendanceReport, _: Gettext) -> Document:
         (_t(_day(w.monday)), _n(w.lessons, INT), _n(w.missed, INT), _n(w.present_share, PERCENT))
         for w in report.weeks
     )
-    return Document(
-        f"{_title(ReportKind.ATTENDANCE, _)} — {report.header.class_name}",
-        _lines(report.header, _),
+    return _document(
+        report.header,
+        _,
         (
             Sheet(_("Attendance"), (_("Student"), *_attendance_header(_)), rows, (total,)),
             Sheet(_("Most absences"), (_("Day"), _("Absences")), days),
@@ -417,9 +432,9 @@ def risk(report: RiskReport, _: Gettext) -> Document:
         _("Absences: more than {share} of lessons missed.").format(share=_pct(limits.absences)),
         _("Students at risk: {count}").format(count=report.students),
     )
-    return Document(
-        f"{_title(ReportKind.RISK, _)} — {report.header.class_name}",
-        _lines(report.header, _),
+    return _document(
+        report.header,
+        _,
         (
             Sheet(
                 _("At risk"),
@@ -465,9 +480,9 @@ def report_card(report: ReportCard, _: Gettext) -> Document:
                 wide_first=False,
             )
         )
-    return Document(
-        f"{_title(ReportKind.CARD, _)} — {report.header.student}",
-        _lines(report.header, _),
+    return _document(
+        report.header,
+        _,
         tuple(sheets),
         (_("* proposed from the average, not set by the teacher yet"),),
     )
