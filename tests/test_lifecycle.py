@@ -389,6 +389,7 @@ async def test_sigterm_while_polling(tmp_path: Path) -> None:
             tmp_path, "run", DATABASE_URL=f"sqlite:///{tmp_path}/polling.sqlite3",
             TELEGRAM_API_URL=fake.base_url, WEBHOOK_URL="",
         )  # fmt: skip
+        signalled = False
         try:
             await fake.wait_for(lambda: fake.calls_to("getUpdates"), timeout=90)
             users = [fake.user(8_400_000 + i, language_code="en") for i in range(12)]
@@ -396,13 +397,22 @@ async def test_sigterm_while_polling(tmp_path: Path) -> None:
                 await user.send("/start")
             await fake.wait_for(lambda: fake.calls_to("sendMessage"), timeout=30)
             process.send_signal(signal.SIGTERM)  # the batch is running
+            signalled = True
         finally:
-            output = await stop_parta(process)
+            # one signal only: a second one means "stop without waiting" (an impatient
+            # operator), which is not what this test asks for
+            output = await (finish_parta(process) if signalled else stop_parta(process))
         assert process.returncode == 0, output
         assert "Traceback" not in output, output
         assert "updates in flight" in output
-        assert all(replies(fake, u.id) == 1 for u in users), "the batch was finished"
-        assert fake.pending_updates == [], "and its offset confirmed before the exit"
+        assert all(replies(fake, u.id) <= 1 for u in users), "nothing answered twice"
+        answered = {u.id for u in users if replies(fake, u.id) == 1}
+        assert answered, "the signal came while a batch ran"
+        # the batch fetched before the signal was finished and its offset confirmed; the
+        # updates it did not hold (on a loaded machine the first getUpdates may return before
+        # all twelve are queued) stay with Telegram for the next start, not lost
+        waiting = {int(u["message"]["chat"]["id"]) for u in fake.pending_updates}
+        assert waiting == {u.id for u in users} - answered
 
 
 # --- migrations started together --------------------------------------------------------------
