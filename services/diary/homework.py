@@ -3,12 +3,13 @@ student's submissions (hand in, hand in again after a return)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
@@ -75,6 +76,13 @@ def _attachment_count() -> Any:
 
 
 def _homework_query(child: Child) -> Any:
+    """Homework with its subject, the lesson's date, the number of files and the student's
+    submission."""
+    return _homework_select(child.student_id)
+
+
+def _homework_select(student_id: Any) -> Any:
+    """`_homework_query` for `student_id`: a value, or a bound parameter."""
     return (
         select(
             Homework.id,
@@ -95,7 +103,7 @@ def _homework_query(child: Child) -> Any:
             HomeworkSubmission,
             and_(
                 HomeworkSubmission.homework_id == Homework.id,
-                HomeworkSubmission.student_id == child.student_id,
+                HomeworkSubmission.student_id == student_id,
             ),
         )
     )
@@ -116,23 +124,33 @@ def _homework_item(row: Any) -> HomeworkItem:
     )
 
 
+@functools.cache
+def _homework_in_statement() -> Any:
+    """`_homework_rows`' statement, built once with bound parameters (``student_id``,
+    ``class_id``, ``start``, ``end``): every day and week screen runs it."""
+    start: Any = bindparam("start")
+    end: Any = bindparam("end")
+    return (
+        _homework_select(bindparam("student_id"))
+        .where(
+            Homework.class_id == bindparam("class_id"),
+            or_(
+                and_(Homework.due_date >= start, Homework.due_date <= end),
+                and_(Lesson.date >= start, Lesson.date <= end),
+            ),
+        )
+        .order_by(Homework.due_date, Subject.name, Homework.id)
+    )
+
+
 async def _homework_rows(
     session: AsyncSession, child: Child, start: date, end: date
 ) -> Sequence[Any]:
     """Homework given on a lesson in [start, end] or due in it."""
-    return (
-        await session.execute(
-            _homework_query(child)
-            .where(
-                Homework.class_id == child.class_id,
-                or_(
-                    and_(Homework.due_date >= start, Homework.due_date <= end),
-                    and_(Lesson.date >= start, Lesson.date <= end),
-                ),
-            )
-            .order_by(Homework.due_date, Subject.name, Homework.id)
-        )
-    ).all()
+    params = {"student_id": child.student_id, "class_id": child.class_id}
+    result = await session.execute(_homework_in_statement(), {**params, "start": start, "end": end})
+    rows: Sequence[Any] = result.all()
+    return rows
 
 
 @dataclass(frozen=True)
