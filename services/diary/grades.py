@@ -8,13 +8,14 @@ Families never see deleted grades nor grades a teacher holds back
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import cast, literal, literal_column, null, select, union_all
+from sqlalchemy import bindparam, cast, literal, literal_column, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
@@ -84,14 +85,12 @@ def _scale(row: Any) -> ScaleSpec:
     )
 
 
-async def _grade_rows(
-    session: AsyncSession,
-    child: Child,
-    start: date,
-    end: date,
-    *,
-    subject_id: int | None = None,
-) -> Sequence[Any]:
+@functools.cache
+def _grades_statement(one_subject: bool) -> Any:
+    """`_grade_rows`' statement, built once per variant with bound parameters
+    (``student_id``, ``start``, ``end``, ``today``, and ``subject_id`` for one subject): every
+    day, week and grades screen runs it."""
+    today: Any = bindparam("today")
     query = (
         select(
             Grade.id,
@@ -112,16 +111,38 @@ async def _grade_rows(
         .join(TeachingAssignment, TeachingAssignment.id == Grade.assignment_id)
         .join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
         .where(
-            Grade.student_id == child.student_id,
-            Grade.date >= start,
-            Grade.date <= end,
-            family_visible(child.today),
+            Grade.student_id == bindparam("student_id"),
+            Grade.date >= bindparam("start"),
+            Grade.date <= bindparam("end"),
+            family_visible(today),
         )
         .order_by(Grade.date, Grade.id)
     )
+    if one_subject:
+        query = query.where(Grade.subject_id == bindparam("subject_id"))
+    return query
+
+
+async def _grade_rows(
+    session: AsyncSession,
+    child: Child,
+    start: date,
+    end: date,
+    *,
+    subject_id: int | None = None,
+) -> Sequence[Any]:
+    """The student's grades from `start` to `end` the family may see today (of one subject)."""
+    params: dict[str, Any] = {
+        "student_id": child.student_id,
+        "start": start,
+        "end": end,
+        "today": child.today,
+    }
     if subject_id is not None:
-        query = query.where(Grade.subject_id == subject_id)
-    return (await session.execute(query)).all()
+        params["subject_id"] = subject_id
+    result = await session.execute(_grades_statement(subject_id is not None), params)
+    rows: Sequence[Any] = result.all()
+    return rows
 
 
 def _grade_item(row: Any, seen_at: datetime | None = None) -> GradeItem:
