@@ -152,16 +152,21 @@ async def outbox_statuses(session_factory: async_sessionmaker[AsyncSession]) -> 
         return Counter({str(status): int(n) for status, n in rows})
 
 
+async def third_sent(process: asyncio.subprocess.Process, fake: FakeTelegram) -> None:
+    """Wait until the dispatcher `process` sent a third of the fan-out (it must not die)."""
+    deadline = time.monotonic() + 60
+    while len(fake.calls_to("sendMessage")) < FAN_OUT // 3:
+        assert process.returncode is None, (await process.stderr.read()).decode()[-3000:]  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, "the dispatcher sent nothing"
+        await asyncio.sleep(0.01)
+
+
 async def test_kill_9_in_the_middle_of_a_fan_out_loses_nothing(
     db_url: str, session_factory: async_sessionmaker[AsyncSession], fake: FakeTelegram
 ) -> None:
     chats = await fan_out(session_factory, fake, FAN_OUT)
     first = await start_dispatcher(db_url, fake)
-    deadline = time.monotonic() + 60
-    while len(fake.calls_to("sendMessage")) < FAN_OUT // 3:
-        assert first.returncode is None, (await first.stderr.read()).decode()[-3000:]  # type: ignore[union-attr]
-        assert time.monotonic() < deadline, "the dispatcher sent nothing"
-        await asyncio.sleep(0.01)
+    await third_sent(first, fake)
     first.kill()  # SIGKILL: no cleanup, claims and in-flight sends left as they are
     await first.wait()
     before = sum(sent_to(fake).values())
@@ -205,11 +210,7 @@ async def test_sigterm_in_the_middle_of_a_fan_out_stops_cleanly(
     with nothing sent twice: unlike SIGKILL, there is no at-least-once window."""
     chats = await fan_out(session_factory, fake, FAN_OUT)
     first = await start_dispatcher(db_url, fake)
-    deadline = time.monotonic() + 60
-    while len(fake.calls_to("sendMessage")) < FAN_OUT // 3:
-        assert first.returncode is None, (await first.stderr.read()).decode()[-3000:]  # type: ignore[union-attr]
-        assert time.monotonic() < deadline, "the dispatcher sent nothing"
-        await asyncio.sleep(0.01)
+    await third_sent(first, fake)
     first.terminate()
     stopped = await finish(first)
     before = sum(sent_to(fake).values())

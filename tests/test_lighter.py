@@ -11,6 +11,7 @@ from datetime import date
 from functools import partial
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -25,14 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("matplotlib", "reportlab", "openpyxl", "numpy", "PIL")
 
 
-def test_the_bot_imports_no_heavy_library() -> None:
-    code = (
-        "import json, sys\n"
-        "import bot.cli, bot.factory, bot.runners, bot.health, handlers\n"
-        "from handlers import create_routers\n"
-        "create_routers()\n"
-        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
-    )
+def last_json_line(code: str) -> Any:
+    """Run `code` in a fresh interpreter of the bot's; the JSON of its last printed line."""
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -42,7 +37,18 @@ def test_the_bot_imports_no_heavy_library() -> None:
         timeout=120,
         check=True,
     )
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_bot_imports_no_heavy_library() -> None:
+    code = (
+        "import json, sys\n"
+        "import bot.cli, bot.factory, bot.runners, bot.health, handlers\n"
+        "from handlers import create_routers\n"
+        "create_routers()\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+    )
+    assert last_json_line(code) == []
 
 
 def test_aiogram_models_are_built_on_first_use() -> None:
@@ -68,16 +74,7 @@ def test_aiogram_models_are_built_on_first_use() -> None:
         "print(json.dumps([built, update.callback_query.message.reply_markup\n"
         "    .inline_keyboard[0][0].callback_data, sent['reply_markup']['inline_keyboard']]))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    built, data, buttons = json.loads(result.stdout.strip().splitlines()[-1])
+    built, data, buttons = last_json_line(code)
     assert data == "d"
     assert (buttons[0][0]["text"], buttons[0][0]["callback_data"]) == ("b", "d")
     assert "Sticker" not in built, "unused models stay unbuilt"
