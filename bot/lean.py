@@ -70,6 +70,12 @@ class _DeferringLoader(importlib.abc.Loader):
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
         return self.loader.create_module(spec)
 
+    def __getattr__(self, name: str) -> Any:
+        """The rest is the path loader's (``get_source`` for tracebacks, resource readers)."""
+        if name == "loader":  # not set yet (a copy being built): no recursion
+            raise AttributeError(name)
+        return getattr(self.loader, name)
+
     def exec_module(self, module: ModuleType) -> None:
         from pydantic import BaseModel
 

@@ -81,6 +81,16 @@ def test_aiogram_models_are_built_on_first_use() -> None:
     assert len(built) < 40, f"{len(built)} models built at start-up: {built}"
 
 
+def test_the_hooked_package_keeps_its_loader() -> None:
+    """aiogram imported through bot/lean.py still answers what a loader is asked: its source
+    (for tracebacks), as the path loader would."""
+    import aiogram
+
+    assert aiogram.__spec__ is not None
+    source = aiogram.__spec__.loader.get_source("aiogram")  # type: ignore[union-attr]
+    assert "Dispatcher" in source
+
+
 @pytest.fixture
 async def school(session_factory: async_sessionmaker[AsyncSession]) -> f.SmallSchool:
     return await f.make_small_school(session_factory)
