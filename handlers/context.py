@@ -4,16 +4,19 @@ a `Screen` the one way (`bot.screens.show_screen`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from aiogram import Bot
+from aiogram.enums import ChatAction
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.chat_action import ChatActionSender
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import workers
 from bot.config import Settings
 from bot.files import Files
 from bot.middlewares.base import Handler
@@ -21,6 +24,11 @@ from bot.rendering import Renderer
 from bot.screens import Screen, show_screen
 from bot.telegram import refuse
 from services.core.actors import Actor
+
+if TYPE_CHECKING:
+    from services.reports import Report
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -88,6 +96,40 @@ class Ctx:
         if isinstance(self.event, CallbackQuery):
             answer.disable()
             await self.bot.answer_callback_query(self.event.id, text=answer.text)
+
+    async def in_worker(
+        self,
+        job: Callable[..., T],
+        *args: Any,
+        action: ChatAction = ChatAction.UPLOAD_DOCUMENT,
+        **kwargs: Any,
+    ) -> T:
+        """`job(*args, **kwargs)` in the worker process (`bot.workers`: PDF, Excel, charts),
+        the button answered first and `action` ("sending a file…") shown meanwhile, renewed
+        every few seconds. Call it with nothing to write left in the session."""
+        await self.answer_now()
+        await self.bot.send_chat_action(self.chat_id, action)
+        # renewed every 5 s, the first renewal after 4.5 s (the first action was just sent)
+        sender = ChatActionSender(
+            bot=self.bot, chat_id=self.chat_id, action=action.value, initial_sleep=4.5
+        )
+        async with sender:
+            return await workers.run(job, *args, **kwargs)
+
+    async def report_file(
+        self, report: Report | Sequence[Report], fmt: str, action: ChatAction
+    ) -> bytes:
+        """`bot.workers.report_file` through `in_worker`, in the user's language."""
+        i18n = self.renderer.i18n
+        return await self.in_worker(
+            workers.report_file,
+            report,
+            fmt,
+            str(i18n.path),
+            i18n.current_locale,
+            domain=i18n.domain,
+            action=action,
+        )
 
     async def show(self, screen: Screen, *, anew: bool = False) -> None:
         """Show `screen`: in place for a button press, a new message for a message (see

@@ -18,10 +18,8 @@ from aiogram import F, Router
 from aiogram.enums import ChatAction
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
-from bot import workers
 from bot.callbacks import MenuCb
 from bot.callbacks import Screen as MenuScreen
 from bot.callbacks import diary as cb
@@ -373,22 +371,8 @@ async def _send_report_file(ctx: Ctx, found: FamilyReportFile | None, fmt: Forma
         ctx.alert(ctx.render("diary/report_file.html.j2", key=f"no_{key}"))
         return
     await ctx.session.commit()  # nothing to write: end the read before the worker and Telegram
-    await ctx.answer_now()
-    i18n = ctx.renderer.i18n
-    if fmt is Format.PDF:
-        action, sender = ChatAction.UPLOAD_DOCUMENT, ChatActionSender.upload_document
-    else:
-        action, sender = ChatAction.UPLOAD_PHOTO, ChatActionSender.upload_photo
-    await ctx.bot.send_chat_action(ctx.chat_id, action)
-    async with sender(ctx.chat_id, ctx.bot, initial_sleep=4.5):
-        content = await workers.run(
-            workers.report_file,
-            found.report,
-            fmt.value,
-            str(i18n.path),
-            i18n.current_locale,
-            domain=i18n.domain,
-        )
+    action = ChatAction.UPLOAD_DOCUMENT if fmt is Format.PDF else ChatAction.UPLOAD_PHOTO
+    content = await ctx.report_file(found.report, fmt.value, action)
     caption = ctx.render(
         "diary/report_file.html.j2",
         key=key,

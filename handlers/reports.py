@@ -18,10 +18,8 @@ from aiogram import F, Router
 from aiogram.enums import ChatAction
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
-from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
-from bot import workers
 from bot.callbacks import MenuCb
 from bot.callbacks import Screen as MenuScreen
 from bot.callbacks.reports import ReportCb
@@ -133,17 +131,7 @@ async def _deliver(
         await _send_text(ctx, made)
         return
     # rendered in the worker process: the button answered first, "sending a file…" meanwhile
-    await ctx.answer_now()
-    await ctx.bot.send_chat_action(ctx.chat_id, ChatAction.UPLOAD_DOCUMENT)
-    async with ChatActionSender.upload_document(ctx.chat_id, ctx.bot, initial_sleep=4.5):
-        content = await workers.run(
-            workers.report_file,
-            made,
-            fmt.value,
-            str(ctx.renderer.i18n.path),
-            ctx.renderer.i18n.current_locale,
-            domain=ctx.renderer.i18n.domain,
-        )
+    content = await ctx.report_file(made, fmt.value, ChatAction.UPLOAD_DOCUMENT)
     caption = ctx.render("reports/file.html.j2", kind=kind, class_name=class_name, period=period)
     upload = BufferedInputFile(content, file_name(kind, class_name, period, fmt))
     if fmt is Format.PNG:

@@ -10,10 +10,8 @@ no classes; only admins issue codes).
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.enums import ChatAction
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
-from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 
 from bot import workers
@@ -160,18 +158,15 @@ async def _send_letters(ctx: Ctx, data: CodesCb, batch: school.IssuedBatch) -> N
     username = (await ctx.bot.me()).username or "bot"
     # the PDF takes seconds of CPU: rendered in the worker process, the button answered first
     # and "sending a file…" shown (renewed every 5 s) meanwhile
-    await ctx.answer_now()
-    await ctx.bot.send_chat_action(ctx.chat_id, ChatAction.UPLOAD_DOCUMENT)
-    async with ChatActionSender.upload_document(ctx.chat_id, ctx.bot, initial_sleep=4.5):
-        pdf, csv_text = await workers.run(
-            workers.letters_files,
-            batch.codes,
-            school_name=batch.school_name,
-            bot_username=username,
-            timezone=batch.timezone,
-            catalogs=str(ctx.renderer.i18n.path),
-            domain=ctx.renderer.i18n.domain,
-        )
+    pdf, csv_text = await ctx.in_worker(
+        workers.letters_files,
+        batch.codes,
+        school_name=batch.school_name,
+        bot_username=username,
+        timezone=batch.timezone,
+        catalogs=str(ctx.renderer.i18n.path),
+        domain=ctx.renderer.i18n.domain,
+    )
     stem = f"codes-{data.class_id}-{data.kind.value}"
     caption = ctx.render(
         "school/codes_issued.html.j2",
