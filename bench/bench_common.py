@@ -14,14 +14,12 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from db.engine import create_engine  # noqa: E402  (needs ROOT on sys.path)
 from services.demo import DEMO_TIMEZONE  # noqa: E402
+from tests.pg_admin import execute_autocommit as execute_autocommit  # noqa: E402 (re-exported)
 
 
 def log(message: str) -> None:
@@ -67,14 +65,3 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
 def sqlite_url(folder: str | Path, name: str = "bench.sqlite3") -> str:
     """The URL of the SQLite file `name` in `folder`."""
     return f"sqlite+aiosqlite:///{Path(folder) / name}"
-
-
-async def execute_autocommit(url: str, sql: str) -> None:
-    """Run one statement outside a transaction (CREATE or DROP DATABASE on PostgreSQL)."""
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()

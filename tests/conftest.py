@@ -23,6 +23,7 @@ from db.migrate import upgrade
 from tests import clock as the_clock
 from tests.fakes.telegram_api import STARTED, FakeTelegram
 from tests.harness import BOT_TOKEN, App
+from tests.pg_admin import execute_autocommit
 
 PG_ADMIN_URL = os.environ.get(
     "PARTA_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -94,13 +95,7 @@ def clock() -> ModuleType:
 
 
 async def _pg_admin(sql: str) -> None:
-    engine = create_engine(PG_ADMIN_URL)
-    try:
-        async with engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
+    await execute_autocommit(PG_ADMIN_URL, sql)
 
 
 def _pg_available() -> str | None:

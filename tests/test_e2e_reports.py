@@ -63,15 +63,6 @@ async def _choose(user: FakeUser, kind: str, class_name: str | None, period: str
     await user.press(text=_period_button(user, period))
 
 
-def _documents(app: App, user: FakeUser) -> list[tuple[str, bytes]]:
-    out = []
-    for message in user.messages:
-        if message.document is not None:
-            stored = app.fake.files[message.document["file_id"]]
-            out.append((str(stored.file_name), stored.content))
-    return out
-
-
 def _pdf_text(content: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(BytesIO(content)).pages)
 
@@ -116,7 +107,7 @@ async def test_a_teacher_gets_the_classes_they_teach_narrowed_to_their_subjects(
     assert {c["action"] for c in app.fake.calls_to("sendChatAction")} == {"upload_document"}
     await teacher.press(formats, text="📄 PDF")
 
-    (xlsx_name, xlsx), (pdf_name, pdf) = _documents(app, teacher)
+    (xlsx_name, xlsx), (pdf_name, pdf) = teacher.sent_files()
     assert (xlsx_name, pdf_name) == ("class-7B-quarter1.xlsx", "class-7B-quarter1.pdf")
     values = _sheet_values(xlsx)
     assert "Пётр Иванов" in values
@@ -190,7 +181,7 @@ async def test_a_class_teacher_gets_the_cards_of_the_whole_class_and_chat_text(
     formats = _last_with_buttons(class_teacher)
     assert formats.button_texts()[:2] == ["📗 Excel", "📄 PDF"]
     await class_teacher.press(text="📄 PDF")
-    [(name, pdf)] = _documents(app, class_teacher)
+    [(name, pdf)] = class_teacher.sent_files()
     assert name == "card-7B-quarter1.pdf"
     text = _pdf_text(pdf)
     assert "Пётр Иванов" in text
@@ -217,7 +208,7 @@ async def test_a_head_teacher_gets_the_school_summary_and_charts(app: App, world
     await head.press(text="🏫 School summary")  # no class to choose
     await head.press(text=_period_button(head, "Year"))
     await head.press(text="📗 Excel")
-    [(name, xlsx)] = _documents(app, head)
+    [(name, xlsx)] = head.sent_files()
     assert name == "school-year.xlsx"
     values = _sheet_values(xlsx)
     assert {"7B", "5A"} <= set(values)
@@ -230,7 +221,7 @@ async def test_a_head_teacher_gets_the_school_summary_and_charts(app: App, world
     formats = _last_with_buttons(head)
     assert "Only your subjects" not in formats.content
     await head.press(text="📗 Excel")
-    summary = _sheet_values(_documents(app, head)[-1][1])
+    summary = _sheet_values(head.sent_files()[-1][1])
     assert "Пётр Иванов" in summary
     assert any(v.startswith("Мария <Смирнова>") for v in summary)
     assert any("Физ" in v for v in summary)  # every subject of the class

@@ -94,16 +94,6 @@ def grown(data: SchoolData, extra: int = 3) -> SchoolData:
     return dataclasses.replace(data, students=(*data.students, *new))
 
 
-def documents(user: FakeUser, app: App) -> list[tuple[str, bytes]]:
-    """(file name, content) of the documents the bot sent to `user`."""
-    out = []
-    for message in user.messages:
-        if message.document is not None:
-            stored = app.fake.files[message.document["file_id"]]
-            out.append((str(stored.file_name), stored.content))
-    return out
-
-
 def report(user: FakeUser) -> ChatMessage:
     """The status message the last document was answered with (edited into the report)."""
     message = user.last
@@ -123,7 +113,7 @@ async def test_the_menu_sends_the_three_files(app: App, world: World, tmp_path: 
 
     for text in BUTTONS:
         await admin.press(menu, text=text)
-    files = documents(admin, app)
+    files = admin.sent_files()
     assert [name.rsplit(".", 1)[1] for name, _ in files] == ["xlsx", "xlsx", "zip"]
     template, export, oneroster = (tmp_path / n for n in ("t.xlsx", "x.xlsx", "o.zip"))
     for path, (_, content) in zip((template, export, oneroster), files, strict=True):
@@ -229,7 +219,7 @@ async def test_a_long_report_comes_as_a_file(
     assert len(shown.content) <= 4096
     assert len(shown.html or "") <= 4096
     assert shown.buttons == []
-    name, content = documents(admin, app)[-1]
+    name, content = admin.sent_files()[-1]
     assert name == "many-report.txt"
     text = content.decode("utf-8")
     assert text.count("no-such-class-") == 200
@@ -257,7 +247,7 @@ async def test_others_are_refused(
         await other.press(other.last, data=RosterCb(action=action).pack())
         answer = other.callback_answers[-1]
         assert (answer.get("text"), answer.get("show_alert")) == (REFUSAL, True), action
-    assert documents(other, app) == []
+    assert other.sent_files() == []
     # their own workbook is not read either
     await other.send_document("school.xlsx", xlsx(grown(world.data, extra=5)))
     assert not any("what would change" in m.content for m in other.messages)
@@ -293,7 +283,7 @@ async def test_the_oneroster_export_sent_back_already_matches(
     admin = app.user(ADMIN, language_code="en")
     await admin.send("/school")
     await admin.press(text=BUTTONS[2])
-    name, content = documents(admin, app)[-1]
+    name, content = admin.sent_files()[-1]
     before = await db_snapshot(session_factory)
     await admin.send_document(name, content)
     shown = report(admin)

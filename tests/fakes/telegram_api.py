@@ -480,6 +480,15 @@ class FakeUser:
         """The last bot message that is not deleted."""
         return next((m for m in reversed(self.messages) if not m.deleted), None)
 
+    def sent_files(self) -> list[tuple[str, bytes]]:
+        """(file name, content) of the documents the bot sent to this user, in order."""
+        out = []
+        for message in self.messages:
+            if message.document is not None:
+                stored = self.fake.files[message.document["file_id"]]
+                out.append((str(stored.file_name), stored.content))
+        return out
+
     def texts(self, include_deleted: bool = False) -> list[str]:
         """Plain texts (or captions) of the bot messages."""
         return [m.content for m in self.messages if include_deleted or not m.deleted]
