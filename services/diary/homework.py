@@ -147,8 +147,13 @@ async def _homework_rows(
     session: AsyncSession, child: Child, start: date, end: date
 ) -> Sequence[Any]:
     """Homework given on a lesson in [start, end] or due in it."""
-    params = {"student_id": child.student_id, "class_id": child.class_id}
-    result = await session.execute(_homework_in_statement(), {**params, "start": start, "end": end})
+    params = {
+        "student_id": child.student_id,
+        "class_id": child.class_id,
+        "start": start,
+        "end": end,
+    }
+    result = await session.execute(_homework_in_statement(), params)
     rows: Sequence[Any] = result.all()
     return rows
 

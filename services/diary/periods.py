@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +30,12 @@ class PeriodInfo:
     def is_over(self, today: date) -> bool:
         return self.closed or self.ends_on < today
 
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> PeriodInfo:
+        """A period from a row of `PERIOD_COLUMNS` (`services.core.periods`)."""
+        period_id, kind, number, starts_on, ends_on, closed_at = row
+        return cls(period_id, PeriodKind(kind), number, starts_on, ends_on, closed_at is not None)
+
 
 async def period_list(session: AsyncSession, child: Child) -> list[PeriodInfo]:
     """The periods of the child's year, finer kinds first by date, the year period last (the
@@ -43,9 +50,7 @@ async def period_list(session: AsyncSession, child: Child) -> list[PeriodInfo]:
         ]
     else:
         rows = await session.execute(periods_of_year(year.id))
-        periods = [
-            PeriodInfo(i, PeriodKind(k), n, s, e, c is not None) for i, k, n, s, e, c in rows
-        ]
+        periods = [PeriodInfo.of(row) for row in rows]
     if not periods:
         return [PeriodInfo(0, PeriodKind.YEAR, 1, year.starts_on, year.ends_on)]
     order = {kind: i for i, kind in enumerate((*_FINE_KINDS, PeriodKind.YEAR))}

@@ -98,7 +98,7 @@ class ReportNotFound(LookupError):
 
 async def _periods(session: AsyncSession, year_id: int) -> list[PeriodInfo]:
     rows = await session.execute(periods_of_year(year_id))
-    return [PeriodInfo(i, PeriodKind(k), n, s, e, c is not None) for i, k, n, s, e, c in rows]
+    return [PeriodInfo.of(row) for row in rows]
 
 
 _FINE = (PeriodKind.QUARTER, PeriodKind.TRIMESTER, PeriodKind.SEMESTER)
