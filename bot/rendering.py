@@ -34,6 +34,8 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            # templates ship with the code: no stat() of the file on every render
+            auto_reload=False,
         )
         self.env.install_gettext_callables(  # type: ignore[attr-defined]
             gettext=self._gettext, ngettext=self._ngettext, newstyle=True

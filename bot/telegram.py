@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -218,6 +219,10 @@ class KeptResponseSession(AiohttpSession):
 
     _kept: ClassVar[dict[Any, Any]] = {}
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.json_loads = _without_echoed_markup
+
     def check_response(
         self,
         bot: Bot,
@@ -232,6 +237,29 @@ class KeptResponseSession(AiohttpSession):
         except TypeError:  # an unhashable return type: parsed as aiogram does
             pass
         return super().check_response(bot, method, status_code, content)
+
+
+#: what a sent or edited message's echo carries back of the request itself
+_ECHOED = ("reply_markup", "entities", "caption_entities", "link_preview_options")
+
+
+def _without_echoed_markup(content: str) -> Any:
+    """The Bot API's answer, decoded, without what a sent message echoes of our own request.
+
+    Telegram answers sendMessage, editMessageText and the like with the whole message, its
+    keyboard and the entities of its formatting included; aiogram validates every button and
+    entity into a pydantic model, more than half of the CPU a `/today` spends on its answer,
+    and nothing reads them: a sent message's id, chat and date are what Parta keeps. Only the
+    `result` of an answer is trimmed, and only when it is a message: updates (a list from
+    getUpdates, a webhook's body) keep the keyboards of the messages pressed.
+    """
+    data = json.loads(content)
+    if isinstance(data, dict):
+        result = data.get("result")
+        if isinstance(result, dict) and "message_id" in result:
+            for key in _ECHOED:
+                result.pop(key, None)
+    return data
 
 
 class FloodWaitMiddleware(BaseRequestMiddleware):

@@ -1,0 +1,95 @@
+"""The bot's HTTP session: what it keeps of a Bot API answer, and the dates it formats."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, time
+
+from aiogram import Bot
+from aiogram.methods import EditMessageText, GetUpdates, SendMessage
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.dates import format_clock, format_day
+from bot.telegram import KeptResponseSession
+
+KEYBOARD = {"inline_keyboard": [[{"text": "Tomorrow", "callback_data": "d:day:1"}]]}
+
+
+def _message(**extra: object) -> dict[str, object]:
+    return {
+        "message_id": 42,
+        "date": 1_764_000_000,
+        "chat": {"id": 7, "type": "private", "first_name": "Anna"},
+        "text": "Today",
+        "entities": [{"type": "bold", "offset": 0, "length": 5}],
+        "reply_markup": KEYBOARD,
+        **extra,
+    }
+
+
+async def test_a_sent_message_is_parsed_without_the_echo_of_its_own_keyboard() -> None:
+    session = KeptResponseSession()
+    bot = Bot("123456:TEST-token", session=session)
+    try:
+        method = SendMessage(
+            chat_id=7,
+            text="<b>Today</b>",
+            reply_markup=InlineKeyboardMarkup(
+                inline_keyboard=[[InlineKeyboardButton(text="Tomorrow", callback_data="d:day:1")]]
+            ),
+        )
+        content = json.dumps({"ok": True, "result": _message()})
+        sent = session.check_response(bot, method, 200, content).result
+        assert isinstance(sent, Message)
+        assert (sent.message_id, sent.chat.id, sent.text) == (42, 7, "Today")
+        assert sent.reply_markup is None
+        assert sent.entities is None
+        edited = session.check_response(
+            bot, EditMessageText(chat_id=7, message_id=42, text="x"), 200, content
+        ).result
+        assert isinstance(edited, Message)
+        assert edited.reply_markup is None
+        done = '{"ok": true, "result": true}'
+        edit = EditMessageText(chat_id=7, message_id=42, text="x")
+        assert session.check_response(bot, edit, 200, done).result is True
+    finally:
+        await session.close()
+
+
+async def test_updates_keep_the_keyboards_of_the_messages_pressed() -> None:
+    """getUpdates answers with a list, and a webhook's body is an update: neither is trimmed
+    (a press is checked against the keyboard of the pressed message)."""
+    session = KeptResponseSession()
+    bot = Bot("123456:TEST-token", session=session)
+    try:
+        pressed = {
+            "update_id": 1,
+            "callback_query": {
+                "id": "q1",
+                "from": {"id": 7, "is_bot": False, "first_name": "Anna"},
+                "chat_instance": "c",
+                "data": "d:day:1",
+                "message": _message(),
+            },
+        }
+        content = json.dumps({"ok": True, "result": [pressed]})
+        updates = session.check_response(bot, GetUpdates(), 200, content).result
+        query = updates[0].callback_query
+        assert query is not None
+        assert isinstance(query.message, Message)
+        assert query.message.reply_markup is not None
+        assert query.message.reply_markup.inline_keyboard[0][0].text == "Tomorrow"
+        body = session.json_loads(json.dumps(pressed))
+        assert body["callback_query"]["message"]["reply_markup"] == KEYBOARD
+    finally:
+        await session.close()
+
+
+def test_dates_are_formatted_in_the_locale_asked_for_each_time() -> None:
+    """The formatted days and times are kept: the locale is part of what they are kept by."""
+    day = date(2026, 12, 1)
+    assert format_day(day, "EEE d", locale="en") == "Tue 1"
+    assert format_day(day, "EEE d", locale="ru") == "вт 1"
+    assert format_day(day, "EEE d", locale="en") == "Tue 1"
+    assert format_day(day, "dd.MM", locale="en") == "01.12"
+    assert format_clock(time(9, 5), locale="ru") == format_clock(time(9, 5), locale="en") == "09:05"
