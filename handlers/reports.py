@@ -131,7 +131,8 @@ async def _deliver(
         await _send_text(ctx, made)
         return
     # rendered in the worker process: the button answered first, "sending a file…" meanwhile
-    content = await ctx.report_file(made, fmt.value, ChatAction.UPLOAD_DOCUMENT)
+    action = ChatAction.UPLOAD_PHOTO if fmt is Format.PNG else ChatAction.UPLOAD_DOCUMENT
+    content = await ctx.report_file(made, fmt.value, action)
     caption = ctx.render("reports/file.html.j2", kind=kind, class_name=class_name, period=period)
     upload = BufferedInputFile(content, file_name(kind, class_name, period, fmt))
     if fmt is Format.PNG:

@@ -225,7 +225,10 @@ async def test_a_head_teacher_gets_the_school_summary_and_charts(app: App, world
     assert "Пётр Иванов" in summary
     assert any(v.startswith("Мария <Смирнова>") for v in summary)
     assert any("Физ" in v for v in summary)  # every subject of the class
+    app.fake.reset_records()
     await head.press(formats, text="🖼 Chart")
+    # a chart is sent as a photo: "sending a photo…" meanwhile
+    assert {c["action"] for c in app.fake.calls_to("sendChatAction")} == {"upload_photo"}
     photo = next(m for m in reversed(head.messages) if m.photo)
     stored = app.fake.files[photo.photo[-1]["file_id"]]
     assert stored.content.startswith(b"\x89PNG")
