@@ -13,8 +13,13 @@ message with its text; then Parta, on the demo school (`seed_demo`, `--students`
 (`tests/crowd.py`), answers `/today` with the day view. Each bot gets a small warm-up, then
 two bursts enqueued at once: one message from each user, then `--per-user` from each user.
 Latency is from the update being queued at the fake to the bot's answer arriving there;
-throughput is updates over the burst's wall time. Errors are Bot API errors, unanswered
-updates and ERROR log lines of the bot. Peak RSS is the bot process's. The last line is
+throughput is updates over the burst's wall time. Then grade entry: every teacher of the
+school gets an account (`tests.crowd.link_teachers`), opens /journal, and all of them at once
+tap `--per-user` grades each into their latest lesson, one student after another; a tap is
+answered when its callback query is, and each must have written its grade
+(`throughput[<db>, grades]: teachers=… per_teacher=… grade_taps=<upd/s> ratio=… p95_ms=…
+written=… errors=…`). Errors are Bot API errors, unanswered updates, taps that wrote nothing
+and ERROR log lines of the bot. Peak RSS is the bot process's. The last line is
 
     throughput: echo=<upd/s> day_view=<upd/s> ratio=<r> p95_ms=<ms> rss_mb=<mb> errors=<n>
 
@@ -45,21 +50,28 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message
 from bench_common import execute_autocommit, percentile, sqlite_url
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.callbacks.journal import JGradeCb
 from bot.config import Settings
 from bot.delivery import MemoryLedger, UpdateFeeder
 from bot.factory import create_bot, create_dispatcher
 from bot.runners import POLLING_BACKLOG, StopSignal, poll
 from db.engine import create_engine, create_session_factory
+from db.enums import GradeKind
 from db.migrate import upgrade
+from db.models import Grade
 from services.demo import seed_demo
-from tests.crowd import link_crowd
+from tests.crowd import TeacherAtWork, link_crowd, link_teachers
 from tests.fakes.telegram_api import FakeTelegram
 
 TOKEN = "123456:BENCH-token"
 CODE_SECRET = "bench-only-code-secret-0123456789abcdef"
 WARM_UP_USERS = 20
+#: the grade a teacher taps: the first button of the scale's keyboard (every scale has one)
+GRADE_BUTTON = 0
 PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -68,7 +80,10 @@ PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 async def serve_fake() -> None:
     """Line protocol on stdin/stdout: prints {"url"}; then per line {"burst": ...} or quit."""
-    fake = FakeTelegram(token=TOKEN, bot_username="parta_bench_bot", rate_limits=False)
+    # a burst: everybody at once (no think time on the virtual clock between two taps)
+    fake = FakeTelegram(
+        token=TOKEN, bot_username="parta_bench_bot", rate_limits=False, think_time=0.0
+    )
     await fake.start()
     answered: dict[int, list[float]] = defaultdict(list)
     name, send = fake._methods["sendmessage"]
@@ -79,6 +94,16 @@ async def serve_fake() -> None:
         return result
 
     fake._methods["sendmessage"] = (name, timed_send)
+    answer_name, answer = fake._methods["answercallbackquery"]
+
+    async def timed_answer(params: dict[str, Any]) -> Any:
+        query = fake._callbacks.get(str(params.get("callback_query_id", "")))
+        result = await answer(params)
+        if query is not None:
+            answered[query.user.id].append(time.monotonic())
+        return result
+
+    fake._methods["answercallbackquery"] = (answer_name, timed_answer)
 
     async def everything_answered(expected: int) -> None:
         while sum(len(v) for v in answered.values()) < expected:  # noqa: ASYNC110
@@ -98,13 +123,18 @@ async def serve_fake() -> None:
         fake.error_log.clear()
         queued: dict[int, list[float]] = defaultdict(list)
         users = [fake.user(i, language_code="en") for i in spec["users"]]
-        for user in users:
-            user.history.clear()
-        started = time.monotonic()
-        for _ in range(spec["per_user"]):
+        presses: list[list[str]] = spec.get("presses") or []
+        if not presses:  # a press goes to the message the user got before: kept then
             for user in users:
+                user.history.clear()
+        started = time.monotonic()
+        for round_ in range(spec["per_user"]):
+            for index, user in enumerate(users):
                 queued[user.id].append(time.monotonic())
-                await user.send(spec["text"])
+                if presses:
+                    await user.press(data=presses[index][round_])
+                else:
+                    await user.send(spec["text"])
         expected = len(users) * spec["per_user"]
         deadline = started + spec["timeout"]
         with contextlib.suppress(TimeoutError):
@@ -151,10 +181,20 @@ class FakeProcess:
         per_user: int,
         text: str,
         timeout: float,  # noqa: ASYNC109 - handed to the fake process, which waits that long
+        presses: list[list[str]] | None = None,
     ) -> dict[str, Any]:
+        """Each user sends `text` `per_user` times, or presses a button of the last message
+        they got with each of their `presses` (callback data); an answer is a sent message,
+        or a press's answered callback query."""
         assert self.process.stdin is not None
         assert self.process.stdout is not None
-        spec = {"users": users, "per_user": per_user, "text": text, "timeout": timeout}
+        spec = {
+            "users": users,
+            "per_user": per_user,
+            "text": text,
+            "timeout": timeout,
+            "presses": presses,
+        }
         self.process.stdin.write((json.dumps({"burst": spec}) + "\n").encode())
         await self.process.stdin.drain()
         result: dict[str, Any] = json.loads(await self.process.stdout.readline())
@@ -204,6 +244,7 @@ async def measure(
     *,
     parta_loop: bool = False,
     batch: int = 100,
+    teachers: list[TeacherAtWork] | None = None,
 ) -> dict[str, Any]:
     errors = ErrorCount()
     logging.getLogger().addHandler(errors)
@@ -222,6 +263,8 @@ async def measure(
         one = summary(await fake.burst(users, 1, text, args.timeout), errors.count)
         errors.count = 0
         several = summary(await fake.burst(users, args.per_user, text, args.timeout), errors.count)
+        if teachers:
+            grading = await grade_entry(fake, teachers, args, errors)
     finally:
         if parta_loop:
             stop.receive()
@@ -233,7 +276,36 @@ async def measure(
                 await dp.stop_polling()
             await task
         logging.getLogger().removeHandler(errors)
+    if teachers:
+        return {"one": one, "several": several, "grades": grading}
     return {"one": one, "several": several}
+
+
+async def grade_entry(
+    fake: FakeProcess, teachers: list[TeacherAtWork], args: argparse.Namespace, errors: ErrorCount
+) -> dict[str, Any]:
+    """Every teacher opens /journal, then all of them at once give `--per-user` grades each
+    (one tap a grade, to different students of their latest lesson), as a class's teachers
+    do after a test; an answer is the press's answered callback query (the grade written, its
+    audit and notification queued, the screen shown again)."""
+    ids = [t.telegram_id for t in teachers]
+    await fake.burst(ids, 1, "/journal", args.timeout)
+    count = min(args.per_user, *(len(t.student_ids) for t in teachers))
+    presses = [
+        [
+            JGradeCb(
+                lesson_id=t.lesson_id,
+                student_id=t.student_ids[k],
+                value=GRADE_BUTTON,
+                kind=GradeKind.CLASSWORK,
+            ).pack()
+            for k in range(count)
+        ]
+        for t in teachers
+    ]
+    errors.count = 0
+    result = summary(await fake.burst(ids, count, "", args.timeout, presses), errors.count)
+    return {**result, "teachers": len(teachers), "per_teacher": count}
 
 
 async def echo_bot(fake: FakeProcess, users: list[int], args: argparse.Namespace) -> Any:
@@ -276,6 +348,8 @@ async def parta_bot(
     factory = create_session_factory(engine)
     await seed_demo(factory, students=args.students, weeks=args.weeks)
     users = await link_crowd(factory, args.users)
+    teachers = await link_teachers(factory)
+    grades_before = await count_grades(factory)
     bot = create_bot(settings)
     # the notifier is not on the measured path (and the demo outbox is addressed to chats the
     # fake does not know)
@@ -290,11 +364,21 @@ async def parta_bot(
             "/today",
             parta_loop=True,
             batch=min(100, POLLING_BACKLOG * settings.concurrent_updates),
+            teachers=teachers,
         )
+        if "grades" in result:  # each tap wrote its grade (a tap that says so but did not is lost)
+            grades = result["grades"]
+            grades["written"] = await count_grades(factory) - grades_before
+            grades["errors"] += max(0, grades["updates"] - grades["written"])
     finally:
         await bot.session.close()
         await engine.dispose()
     return result, users
+
+
+async def count_grades(factory: async_sessionmaker[AsyncSession]) -> int:
+    async with factory() as session:
+        return int(await session.scalar(select(func.count()).select_from(Grade)) or 0)
 
 
 async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -330,13 +414,29 @@ def line(name: str, result: dict[str, Any], burst: str = "one") -> str:
     )
 
 
+def grades_line(name: str, result: dict[str, Any]) -> str:
+    echo, grades = result["echo"]["one"], result["parta"]["grades"]
+    ratio = grades["per_second"] / echo["per_second"] if echo["per_second"] else 0.0
+    return (
+        f"{name}: teachers={grades['teachers']} per_teacher={grades['per_teacher']} "
+        f"grade_taps={grades['per_second']:.0f} ratio={ratio:.2f} p95_ms={grades['p95_ms']:.0f} "
+        f"written={grades.get('written', 0)} errors={grades['errors']}"
+    )
+
+
 def table(result: dict[str, Any], args: argparse.Namespace) -> list[str]:
     rows = [f"## {result['backend']}"]
     rows.append("| bot | burst | updates | answered | upd/s | p50 ms | p95 ms | p99 ms | errors |")
     rows.append("|---|---|---|---|---|---|---|---|---|")
-    for bot in ("echo", "parta"):
-        for burst, label in (("one", "1 per user"), ("several", f"{args.per_user} per user")):
-            r = result[bot][burst]
+    bursts = [
+        ("echo", "one", "1 per user"),
+        ("echo", "several", f"{args.per_user} per user"),
+        ("parta", "one", "`/today`, 1 per user"),
+        ("parta", "several", f"`/today`, {args.per_user} per user"),
+        ("parta", "grades", "teachers' grade taps"),
+    ]
+    for bot, burst, label in bursts:
+        if (r := result[bot].get(burst)) is not None:
             rows.append(
                 f"| {bot} | {label} | {r['updates']} | {r['answered']} | {r['per_second']:.0f} "
                 f"| {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['p99_ms']:.0f} | {r['errors']} |"
@@ -380,6 +480,8 @@ def main() -> None:
     for result in results:
         print(line(f"throughput[{result['backend']}]", result))
         print(line(f"throughput[{result['backend']}, {args.per_user} per user]", result, "several"))
+        if "grades" in result["parta"]:
+            print(grades_line(f"throughput[{result['backend']}, grades]", result))
 
     def ratio(result: dict[str, Any]) -> float:
         echo = result["echo"]["one"]["per_second"]
@@ -387,7 +489,7 @@ def main() -> None:
 
     worst = min(results, key=ratio)
     errors = sum(
-        r[b][s]["errors"] for r in results for b in ("echo", "parta") for s in ("one", "several")
+        burst["errors"] for r in results for b in ("echo", "parta") for burst in r[b].values()
     )
     final = line("throughput", worst).rsplit(" errors=", 1)[0]
     print(f"{final} errors={errors}")

@@ -13,20 +13,24 @@ import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.callbacks.journal import JGradeCb
 from bot.concurrency import UpdateSlotMiddleware, UpdateSlots, stepped_aside
 from bot.config import Settings
 from bot.middlewares.throttle import Throttle, Verdict
 from db.base import utcnow
 from db.engine import PoolLimits, create_engine, create_session_factory
-from db.models import Account, Guardianship
+from db.enums import GradeKind
+from db.models import Account, AuditEntry, Grade, Guardianship, OutboxMessage
 from services.core.actors import load_actor
+from services.core.audit import AuditAction
+from services.demo import seed_demo
 from services.people.opened import OpenedStamps, attach
 from services.people.privacy import erase_account
 from tests import factories as f
-from tests.crowd import link_crowd
+from tests.crowd import link_crowd, link_teachers
 from tests.fakes.telegram_api import FakeTelegram, FakeUser
 from tests.harness import BOT_TOKEN, App
 from tests.snapshot import assert_unchanged, db_snapshot
@@ -253,6 +257,68 @@ async def test_a_burst_bigger_than_the_pool_is_answered_whole_and_reads_write_no
             assert stamped is None, "every parent's link is stamped"
     finally:
         await app.stop()
+
+
+async def test_teachers_grading_at_once_against_a_small_pool_lose_no_grade(
+    db_url: str, small_pool: AsyncEngine
+) -> None:
+    """Every teacher of a school taps three grades at the same moment, against 2 connections:
+    every tap is answered without an alert or an apology, and each wrote its grade, its audit
+    entry and the family's notification."""
+    factory = create_session_factory(small_pool)
+    await seed_demo(factory, students=30, weeks=2)
+    teachers = await link_teachers(factory)
+    assert len(teachers) >= 5
+    counts = await _grade_counts(factory)
+    async with FakeTelegram(token=BOT_TOKEN, rate_limits=False, think_time=0.0) as fake:
+        app = await App.start(
+            fake,
+            db_url,
+            factory,
+            virtual_time=True,
+            db_pool_size=2,
+            db_max_overflow=0,
+            max_concurrent_updates=2,
+        )
+        try:
+            users = [app.user(t.telegram_id, language_code="en") for t in teachers]
+            await asyncio.gather(*(user.send("/journal") for user in users))
+            await fake.wait_idle()
+            taps = {  # three students of the teacher's latest lesson each
+                user: [
+                    JGradeCb(lesson_id=t.lesson_id, student_id=s, value=0, kind=GradeKind.CLASSWORK)
+                    for s in t.student_ids[:3]
+                ]
+                for t, user in zip(teachers, users, strict=True)
+            }
+            await asyncio.gather(
+                *(user.press(data=tap.pack()) for user, own in taps.items() for tap in own)
+            )
+            await fake.wait_idle()
+            assert fake.errors == []
+            assert fake.unanswered_callbacks() == []
+            for user in users:
+                assert len(user.callback_answers) == 3, user
+                assert not any(a.get("show_alert") for a in user.callback_answers), user
+                assert not any(APOLOGY in t for t in _bot_texts(user))
+            grades, audit, outbox = await _grade_counts(factory)
+            assert grades - counts[0] == audit - counts[1] == 3 * len(teachers)
+            assert outbox > counts[2]
+        finally:
+            await app.stop()
+
+
+async def _grade_counts(factory: async_sessionmaker[AsyncSession]) -> tuple[int, int, int]:
+    """Grades, grade audit entries, notifications waiting."""
+    async with factory() as session:
+        grades = await session.scalar(select(func.count()).select_from(Grade))
+        audit = await session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == AuditAction.GRADE_CREATE)
+        )
+        outbox = await session.scalar(select(func.count()).select_from(OutboxMessage))
+    return int(grades or 0), int(audit or 0), int(outbox or 0)
 
 
 # --- "last opened" stamps ------------------------------------------------------------------------
