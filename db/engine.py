@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from db.sqlite_driver import one_trip_module
+
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
@@ -80,6 +82,8 @@ def create_engine(
         )
     if parsed.get_backend_name() == "postgresql":
         kwargs.update(pool_pre_ping=True)
+    else:  # one trip to aiosqlite's thread per statement instead of four
+        kwargs.update(module=one_trip_module())
     engine = create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
