@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,10 +85,7 @@ def audit_attendance(
     student_id: int | None,
     action: AuditAction,
     now: datetime,
-    *,
-    old: dict[str, Any] | None = None,
-    new: dict[str, Any] | None = None,
-    reason: str | None = None,
+    **change: Unpack[audit.Change],
 ) -> None:
     """Record a change of a student's mark in the lesson in the audit trail."""
     audit.record(
@@ -100,9 +97,7 @@ def audit_attendance(
         at=now,
         lesson_id=ctx.id,
         student_id=student_id,
-        old=old,
-        new=new,
-        reason=reason,
+        **change,
     )
 
 

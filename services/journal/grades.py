@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
@@ -150,10 +150,7 @@ def audit_grade(
     grade: Grade,
     action: AuditAction,
     now: datetime,
-    *,
-    old: dict[str, Any] | None = None,
-    new: dict[str, Any] | None = None,
-    reason: str | None = None,
+    **change: Unpack[audit.Change],
 ) -> AuditEntry:
     """Record a change of `grade` in the audit trail (its lesson and student attached)."""
     return audit.record(
@@ -165,9 +162,7 @@ def audit_grade(
         at=now,
         lesson_id=grade.lesson_id,
         student_id=grade.student_id,
-        old=old,
-        new=new,
-        reason=reason,
+        **change,
     )
 
 

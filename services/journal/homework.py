@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -94,9 +94,7 @@ def _audit_homework(
     homework: Homework,
     action: AuditAction,
     now: datetime,
-    *,
-    old: dict[str, Any] | None = None,
-    new: dict[str, Any] | None = None,
+    **change: Unpack[audit.Change],
 ) -> None:
     audit.record(
         session,
@@ -106,8 +104,7 @@ def _audit_homework(
         entity_id=homework.id,
         at=now,
         lesson_id=ctx.id,
-        old=old,
-        new=new,
+        **change,
     )
 
 
