@@ -113,28 +113,36 @@ class Change(TypedDict, total=False):
     reason: str | None
 
 
+@dataclass(frozen=True)
+class Target:
+    """What an entry is about: the `entity` and its id, and the lesson and the student it
+    concerns (the trails of a lesson and of a student read these)."""
+
+    entity: str
+    entity_id: int | None
+    lesson_id: int | None = None
+    student_id: int | None = None
+
+
 def record(
     session: AsyncSession,
     by: Author,
-    *,
     action: AuditAction,
-    entity: str,
-    entity_id: int | None,
+    about: Target,
+    *,
     at: datetime | None = None,
-    lesson_id: int | None = None,
-    student_id: int | None = None,
     **change: Unpack[Change],
 ) -> AuditEntry:
-    """Add an entry to the session (flushed with the change it describes); the one place an
-    `AuditEntry` is built. `at` None: the database's default (the time of the flush)."""
+    """Add an entry to the session (flushed with the change it describes). `at` None: the
+    column's default (the time of the flush)."""
     entry = AuditEntry(
         actor_id=by.account_id,
         telegram_id=by.telegram_id,
         action=action,
-        entity=entity,
-        entity_id=entity_id,
-        lesson_id=lesson_id,
-        student_id=student_id,
+        entity=about.entity,
+        entity_id=about.entity_id,
+        lesson_id=about.lesson_id,
+        student_id=about.student_id,
         **change,
     )
     if at is not None:

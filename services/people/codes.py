@@ -478,9 +478,8 @@ def _audit(
     audit.record(
         session,
         audit.By(actor_id),
-        action=AuditAction.CODES_ISSUE,
-        entity=entity,
-        entity_id=entity_id,
+        AuditAction.CODES_ISSUE,
+        audit.Target(entity, entity_id),
         at=now,
         new=new,
     )

@@ -125,9 +125,8 @@ def _audit(
     audit.record(
         session,
         by,
-        action=action,
-        entity=entity or _ENTITY[action],
-        entity_id=entity_id,
+        action,
+        audit.Target(entity or _ENTITY[action], entity_id),
         new=None if new is None else dict(new),
         old=None if old is None else dict(old),
     )

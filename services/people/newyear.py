@@ -528,9 +528,8 @@ def _audit(
     audit.record(
         session,
         audit.By(actor_account_id),
-        action=AuditAction.YEAR_NEW,
-        entity="academic_year",
-        entity_id=plan.new_year_id,
+        AuditAction.YEAR_NEW,
+        audit.Target("academic_year", plan.new_year_id),
         at=now,
         old={"year_id": plan.current.id, "name": plan.current.name},
         new={

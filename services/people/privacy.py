@@ -279,9 +279,8 @@ async def erase_account(
     audit.record(
         session,
         audit.By(account_id),  # the Telegram id is what was just erased
-        action=AuditAction.PRIVACY_ERASE,
-        entity="account",
-        entity_id=account_id,
+        AuditAction.PRIVACY_ERASE,
+        audit.Target("account", account_id),
         at=now,
         new={
             "guardianships": result.guardianships,
