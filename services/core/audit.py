@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,34 +87,66 @@ SUBMISSION = "submission"
 PAGE_SIZE = 10
 
 
+class Author(Protocol):
+    """Who made a change: an `Actor`, or `By` where only the ids are known."""
+
+    @property
+    def account_id(self) -> int | None: ...
+
+    @property
+    def telegram_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class By:
+    """An author known by ids only (a code's issuer, a year's starter, an erased account)."""
+
+    account_id: int | None
+    telegram_id: int | None = None
+
+
+class Change(TypedDict, total=False):
+    """What an entry says changed: the details before and after, and the reason given."""
+
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an entry is about: the `entity` and its id, and the lesson and the student it
+    concerns (the trails of a lesson and of a student read these)."""
+
+    entity: str
+    entity_id: int | None
+    lesson_id: int | None = None
+    student_id: int | None = None
+
+
 def record(
     session: AsyncSession,
-    actor: Actor,
-    *,
+    by: Author,
     action: AuditAction,
-    entity: str,
-    entity_id: int | None,
-    at: datetime,
-    lesson_id: int | None = None,
-    student_id: int | None = None,
-    old: dict[str, Any] | None = None,
-    new: dict[str, Any] | None = None,
-    reason: str | None = None,
+    about: Target,
+    *,
+    at: datetime | None = None,
+    **change: Unpack[Change],
 ) -> AuditEntry:
-    """Add an entry to the session (flushed with the change it describes)."""
+    """Add an entry to the session (flushed with the change it describes). `at` None: the
+    column's default (the time of the flush)."""
     entry = AuditEntry(
-        at=at,
-        actor_id=actor.account_id,
-        telegram_id=actor.telegram_id,
+        actor_id=by.account_id,
+        telegram_id=by.telegram_id,
         action=action,
-        entity=entity,
-        entity_id=entity_id,
-        lesson_id=lesson_id,
-        student_id=student_id,
-        old=old,
-        new=new,
-        reason=reason,
+        entity=about.entity,
+        entity_id=about.entity_id,
+        lesson_id=about.lesson_id,
+        student_id=about.student_id,
+        **change,
     )
+    if at is not None:
+        entry.at = at
     session.add(entry)
     return entry
 

@@ -77,35 +77,6 @@ def attendance_snapshot(row: Attendance | None) -> dict[str, Any] | None:
     }
 
 
-def audit_attendance(
-    session: AsyncSession,
-    actor: Actor,
-    ctx: LessonContext,
-    attendance_id: int,
-    student_id: int | None,
-    action: AuditAction,
-    now: datetime,
-    *,
-    old: dict[str, Any] | None = None,
-    new: dict[str, Any] | None = None,
-    reason: str | None = None,
-) -> None:
-    """Record a change of a student's mark in the lesson in the audit trail."""
-    audit.record(
-        session,
-        actor,
-        action=action,
-        entity=audit.ATTENDANCE,
-        entity_id=attendance_id,
-        at=now,
-        lesson_id=ctx.id,
-        student_id=student_id,
-        old=old,
-        new=new,
-        reason=reason,
-    )
-
-
 async def attendance_events(
     session: AsyncSession,
     attendance_id: int,
@@ -190,14 +161,12 @@ async def _write_attendance(
     if action is None:
         first = before is None
         action = AuditAction.ATTENDANCE_CREATE if first else AuditAction.ATTENDANCE_UPDATE
-    audit_attendance(
+    audit.record(
         session,
         actor,
-        ctx,
-        attendance_id,
-        student_id,
         action,
-        now,
+        audit.Target(audit.ATTENDANCE, attendance_id, ctx.id, student_id),
+        at=now,
         old=before,
         new=after,
         reason=reason if status == AttendanceStatus.EXCUSED else None,
@@ -329,14 +298,12 @@ async def mark_all_present(
     )
     created = (await session.execute(stmt)).all()
     for attendance_id, student_id in created:
-        audit_attendance(
+        audit.record(
             session,
             actor,
-            ctx,
-            attendance_id,
-            student_id,
             AuditAction.ATTENDANCE_BULK,
-            now,
+            audit.Target(audit.ATTENDANCE, attendance_id, ctx.id, student_id),
+            at=now,
             new={"status": AttendanceStatus.PRESENT.value, "minutes_late": None, "reason": None},
         )
     await session.commit()

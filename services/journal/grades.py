@@ -22,7 +22,6 @@ from db.enums import (
 )
 from db.models import (
     Acknowledgement,
-    AuditEntry,
     Grade,
     Period,
     Student,
@@ -144,31 +143,9 @@ def grade_snapshot(grade: Grade) -> dict[str, Any]:
     }
 
 
-def audit_grade(
-    session: AsyncSession,
-    actor: Actor,
-    grade: Grade,
-    action: AuditAction,
-    now: datetime,
-    *,
-    old: dict[str, Any] | None = None,
-    new: dict[str, Any] | None = None,
-    reason: str | None = None,
-) -> AuditEntry:
-    """Record a change of `grade` in the audit trail (its lesson and student attached)."""
-    return audit.record(
-        session,
-        actor,
-        action=action,
-        entity=audit.GRADE,
-        entity_id=grade.id,
-        at=now,
-        lesson_id=grade.lesson_id,
-        student_id=grade.student_id,
-        old=old,
-        new=new,
-        reason=reason,
-    )
+def grade_entry(grade: Grade) -> audit.Target:
+    """What the audit entries of `grade` are about (its lesson and student attached)."""
+    return audit.Target(audit.GRADE, grade.id, grade.lesson_id, grade.student_id)
 
 
 def _parse(spec: ScaleSpec, value: str | int) -> ParsedGrade:
@@ -239,12 +216,12 @@ async def add_grade(
     )
     session.add(grade)
     await session.flush()
-    audit_grade(
+    audit.record(
         session,
         actor,
-        grade,
         AuditAction.GRADE_CREATE,
-        now,
+        grade_entry(grade),
+        at=now,
         new=grade_snapshot(grade),
         reason=clean_text(reason, REASON_LIMIT) if closed else None,
     )
@@ -313,12 +290,12 @@ async def change_grade(
     grade.updated_at = now
     if grade.value != old_value:
         await void_acknowledgements(session, grade.id)
-    entry = audit_grade(
+    entry = audit.record(
         session,
         actor,
-        grade,
         AuditAction.GRADE_UPDATE,
-        now,
+        grade_entry(grade),
+        at=now,
         old=before,
         new=after,
         reason=reason if announced or closed else None,
@@ -362,12 +339,12 @@ async def delete_grade(
     before = grade_snapshot(grade)
     grade.deleted_at = now
     grade.updated_at = now
-    audit_grade(
+    audit.record(
         session,
         actor,
-        grade,
         AuditAction.GRADE_DELETE,
-        now,
+        grade_entry(grade),
+        at=now,
         old=before,
         reason=reason if announced or closed else None,
     )
@@ -413,7 +390,15 @@ async def hold_grade(
     after = grade_snapshot(grade)
     if after != before:
         grade.updated_at = now
-        audit_grade(session, actor, grade, AuditAction.GRADE_HOLD, now, old=before, new=after)
+        audit.record(
+            session,
+            actor,
+            AuditAction.GRADE_HOLD,
+            grade_entry(grade),
+            at=now,
+            old=before,
+            new=after,
+        )
         due = max(announce_at(grade, grace, ctx.zone), now)
         await retime_pending(session, DedupKey.grade_new(grade.id), due)
     await session.commit()

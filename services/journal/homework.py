@@ -87,30 +87,6 @@ async def _due_choices(session: AsyncSession, ctx: LessonContext) -> list[date]:
     return list(dates) or [ctx.date + timedelta(days=7)]
 
 
-def _audit_homework(
-    session: AsyncSession,
-    actor: Actor,
-    ctx: LessonContext,
-    homework: Homework,
-    action: AuditAction,
-    now: datetime,
-    *,
-    old: dict[str, Any] | None = None,
-    new: dict[str, Any] | None = None,
-) -> None:
-    audit.record(
-        session,
-        actor,
-        action=action,
-        entity=audit.HOMEWORK,
-        entity_id=homework.id,
-        at=now,
-        lesson_id=ctx.id,
-        old=old,
-        new=new,
-    )
-
-
 async def homework_screen(session: AsyncSession, actor: Actor, lesson_id: int) -> HomeworkScreen:
     """The lesson's homework with its files and submissions count, and due-date choices."""
     ctx = await readable(session, actor, lesson_id)
@@ -163,13 +139,12 @@ async def save_homework(
         old_text = homework.text
         homework.text = text
         homework.updated_at = now
-        _audit_homework(
+        audit.record(
             session,
             actor,
-            ctx,
-            homework,
             AuditAction.HOMEWORK_UPDATE,
-            now,
+            audit.Target(audit.HOMEWORK, homework.id, ctx.id),
+            at=now,
             old={"text": old_text},
             new={"text": text},
         )
@@ -177,13 +152,12 @@ async def save_homework(
         HomeworkAttachment(homework_id=homework.id, **item.columns()) for item in attachments
     )
     if created:
-        _audit_homework(
+        audit.record(
             session,
             actor,
-            ctx,
-            homework,
             AuditAction.HOMEWORK_CREATE,
-            now,
+            audit.Target(audit.HOMEWORK, homework.id, ctx.id),
+            at=now,
             new={"text": homework.text, "due_date": homework.due_date.isoformat()},
         )
         students = await session.scalars(
@@ -219,13 +193,12 @@ async def set_due_date(
     if homework is None:
         raise DomainError("journal.no_homework")
     if homework.due_date != due:
-        _audit_homework(
+        audit.record(
             session,
             actor,
-            ctx,
-            homework,
             AuditAction.HOMEWORK_DUE,
-            now,
+            audit.Target(audit.HOMEWORK, homework.id, ctx.id),
+            at=now,
             old={"due_date": homework.due_date.isoformat()},
             new={"due_date": due.isoformat()},
         )
@@ -380,12 +353,9 @@ async def review_submission(
     audit.record(
         session,
         actor,
-        action=AuditAction.SUBMISSION_REVIEW,
-        entity=audit.SUBMISSION,
-        entity_id=sub.id,
+        AuditAction.SUBMISSION_REVIEW,
+        audit.Target(audit.SUBMISSION, sub.id, lesson_id, sub.student_id),
         at=now,
-        lesson_id=lesson_id,
-        student_id=sub.student_id,
         old=old,
         new={"status": sub.status.value, "teacher_comment": comment},
     )

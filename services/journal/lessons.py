@@ -72,11 +72,9 @@ async def _set_lesson_field(
     audit.record(
         session,
         actor,
-        action=action,
-        entity=audit.LESSON,
-        entity_id=lesson_id,
+        action,
+        audit.Target(audit.LESSON, lesson_id, lesson_id),
         at=now,
-        lesson_id=lesson_id,
         old={field: old},
         new={field: new},
     )

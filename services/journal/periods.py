@@ -296,11 +296,9 @@ async def _write(
     audit.record(
         session,
         actor,
-        action=AuditAction.PERIOD_GRADE_SET,
-        entity=audit.PERIOD_GRADE,
-        entity_id=grade_id,
+        AuditAction.PERIOD_GRADE_SET,
+        audit.Target(audit.PERIOD_GRADE, grade_id, student_id=line.student_id),
         at=now,
-        student_id=line.student_id,
         old={"value": line.value} if line.value is not None else None,
         new={"value": value, "period_id": period.id, "assignment_id": a.item.id},
         reason=reason,
@@ -417,9 +415,8 @@ async def close_period(
         audit.record(
             session,
             actor,
-            action=AuditAction.PERIOD_CLOSE,
-            entity="period",
-            entity_id=period.id,
+            AuditAction.PERIOD_CLOSE,
+            audit.Target("period", period.id),
             at=now,
             new={"closed_at": now.isoformat()},
         )

@@ -31,7 +31,6 @@ from services.core.grading import (
 from services.journal.attendance import (
     attendance_events,
     attendance_snapshot,
-    audit_attendance,
 )
 from services.journal.context import (
     LessonContext,
@@ -43,7 +42,7 @@ from services.journal.context import (
 )
 from services.journal.grades import (
     announce_at,
-    audit_grade,
+    grade_entry,
     grade_snapshot,
     void_acknowledgements,
 )
@@ -171,12 +170,12 @@ async def _undo_grade(
         await retime_pending(session, announcement, max(announce_at(grade, grace, ctx.zone), now))
     grade.updated_at = now
     after = grade_snapshot(grade)
-    audit_grade(
+    audit.record(
         session,
         actor,
-        grade,
         AuditAction.GRADE_UNDO,
-        now,
+        grade_entry(grade),
+        at=now,
         old=current,
         new={**after, "undo_of": target.id},
     )
@@ -234,14 +233,12 @@ async def _undo_attendance(
             row.reason = restore.get("reason")
             row.marked_by_id = actor.staff_id
             row.marked_at = now
-        audit_attendance(
+        audit.record(
             session,
             actor,
-            ctx,
-            row.id,
-            entry.student_id,
             AuditAction.ATTENDANCE_UNDO,
-            now,
+            audit.Target(audit.ATTENDANCE, row.id, ctx.id, entry.student_id),
+            at=now,
             old=current,
             new={**(restore or {"status": None}), "undo_of": entry.id},
         )

@@ -51,7 +51,6 @@ from db.enums import CodeKind
 from db.models import (
     AcademicYear,
     AccessCode,
-    AuditEntry,
     CodeAttempt,
     Enrollment,
     Guardian,
@@ -63,7 +62,7 @@ from db.models import (
     Student,
     StudentGuardian,
 )
-from services.core import enrolment
+from services.core import audit, enrolment
 from services.core.audit import AuditAction
 from services.core.errors import DomainError
 from services.core.schooltime import local_date, zone_of
@@ -476,15 +475,13 @@ def _audit(
     new: dict[str, Any],
     now: datetime,
 ) -> None:
-    session.add(
-        AuditEntry(
-            at=now,
-            actor_id=actor_id,
-            action=AuditAction.CODES_ISSUE,
-            entity=entity,
-            entity_id=entity_id,
-            new=new,
-        )
+    audit.record(
+        session,
+        audit.By(actor_id),
+        AuditAction.CODES_ISSUE,
+        audit.Target(entity, entity_id),
+        at=now,
+        new=new,
     )
 
 

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +32,7 @@ from db.models import (
     StudentGuardian,
     TrustedAccess,
 )
-from services.core import enrolment, links
+from services.core import audit, enrolment, links
 from services.core.access import Action, can, denied, require
 from services.core.actors import Actor
 from services.core.audit import AuditAction
@@ -102,16 +102,6 @@ _ENTITY: dict[AuditAction, str] = {
 }
 
 
-class _Who(Protocol):
-    """Who took a step: an `Actor`, or a `_Visitor` not yet known as one."""
-
-    @property
-    def account_id(self) -> int | None: ...
-
-    @property
-    def telegram_id(self) -> int: ...
-
-
 @dataclass(frozen=True)
 class _Visitor:
     """Who types a code or accepts an invitation (the account may not exist yet)."""
@@ -124,24 +114,21 @@ def _audit(
     session: AsyncSession,
     action: AuditAction,
     entity_id: int | None,
-    by: _Who,
+    by: audit.Author,
     *,
     entity: str | None = None,
     new: Mapping[str, object] | None = None,
     old: Mapping[str, object] | None = None,
 ) -> None:
-    """Add the audit entry of a linking step (`entity`: what it is about, when the step
-    does not say; see `_ENTITY`)."""
-    session.add(
-        AuditEntry(
-            action=action,
-            entity=entity or _ENTITY[action],
-            entity_id=entity_id,
-            actor_id=by.account_id,
-            telegram_id=by.telegram_id,
-            new=None if new is None else dict(new),
-            old=None if old is None else dict(old),
-        )
+    """Add the audit entry of a linking step taken by an `Actor`, or a `_Visitor` not yet
+    known as one (`entity`: what it is about, when the step does not say; see `_ENTITY`)."""
+    audit.record(
+        session,
+        by,
+        action,
+        audit.Target(entity or _ENTITY[action], entity_id),
+        new=None if new is None else dict(new),
+        old=None if old is None else dict(old),
     )
 
 

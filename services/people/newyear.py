@@ -58,7 +58,6 @@ from db.models import (
     AcademicYear,
     AccessCode,
     Account,
-    AuditEntry,
     Enrollment,
     Guardianship,
     LinkRequest,
@@ -68,7 +67,7 @@ from db.models import (
     Student,
     TrustedAccess,
 )
-from services.core import links
+from services.core import audit, links
 from services.core.audit import AuditAction
 from services.core.errors import DomainError
 from services.people import privacy
@@ -526,24 +525,22 @@ async def end_student_links(
 def _audit(
     session: AsyncSession, plan: YearPlan, *, actor_account_id: int | None, now: datetime
 ) -> None:
-    session.add(
-        AuditEntry(
-            at=now,
-            actor_id=actor_account_id,
-            action=AuditAction.YEAR_NEW,
-            entity="academic_year",
-            entity_id=plan.new_year_id,
-            old={"year_id": plan.current.id, "name": plan.current.name},
-            new={
-                "name": plan.name,
-                "classes": len(plan.promotions),
-                "promoted": plan.promoted,
-                "graduated": len(plan.graduates),
-                "guardianships_ended": plan.ended.guardianships,
-                "trusted_ended": plan.ended.trusted,
-                "codes_revoked": plan.ended.codes,
-            },
-        )
+    audit.record(
+        session,
+        audit.By(actor_account_id),
+        AuditAction.YEAR_NEW,
+        audit.Target("academic_year", plan.new_year_id),
+        at=now,
+        old={"year_id": plan.current.id, "name": plan.current.name},
+        new={
+            "name": plan.name,
+            "classes": len(plan.promotions),
+            "promoted": plan.promoted,
+            "graduated": len(plan.graduates),
+            "guardianships_ended": plan.ended.guardianships,
+            "trusted_ended": plan.ended.trusted,
+            "codes_revoked": plan.ended.codes,
+        },
     )
 
 

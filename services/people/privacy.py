@@ -50,6 +50,7 @@ from db.models import (
     Student,
     TrustedAccess,
 )
+from services.core import audit
 from services.core.actors import Actor
 from services.core.audit import AuditAction
 from services.core.errors import DomainError
@@ -275,21 +276,18 @@ async def erase_account(
     await forget_unlinked(session, [g.account_id for g in given if g.account_id is not None])
 
     result = Erasure(len(links), len(given), len(held), cancelled)
-    session.add(
-        AuditEntry(
-            at=now,
-            actor_id=account_id,
-            telegram_id=None,
-            action=AuditAction.PRIVACY_ERASE,
-            entity="account",
-            entity_id=account_id,
-            new={
-                "guardianships": result.guardianships,
-                "grants_given": result.grants_given,
-                "grants_held": result.grants_held,
-                "requests_cancelled": result.requests,
-            },
-        )
+    audit.record(
+        session,
+        audit.By(account_id),  # the Telegram id is what was just erased
+        AuditAction.PRIVACY_ERASE,
+        audit.Target("account", account_id),
+        at=now,
+        new={
+            "guardianships": result.guardianships,
+            "grants_given": result.grants_given,
+            "grants_held": result.grants_held,
+            "requests_cancelled": result.requests,
+        },
     )
     await session.commit()
     return result
@@ -387,7 +385,7 @@ async def apply_retention(
         .returning(OutboxMessage.id)
     )
     outbox = len(stale.all())
-    audit = await _strip_audit(session, AuditEntry.at < cutoff)
+    stripped = await _strip_audit(session, AuditEntry.at < cutoff)
     # accounts left without links some other way (a rejected or cancelled request, an expired
     # code flow) keep no name either; those still tied to the school are never touched
     unlinked = await session.scalars(
@@ -397,4 +395,4 @@ async def apply_retention(
         )
     )
     accounts = await forget_unlinked(session, list(unlinked))
-    return Retention(removed, audit, outbox, len(accounts))
+    return Retention(removed, stripped, outbox, len(accounts))
