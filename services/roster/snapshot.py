@@ -26,9 +26,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -377,26 +377,31 @@ async def _students(session: AsyncSession, loaded: Loaded) -> tuple[StudentRow, 
     return tuple(out)
 
 
+#: a query of any columns
+AnySelect = Select[*tuple[Any, ...]]
+
+
+def _of_year(query: AnySelect, loaded: Loaded) -> AnySelect:
+    """`query`, which reaches `TeachingAssignment`, kept to the classes of the loaded year,
+    with the source ids of each assignment's teacher and subject as its last two columns."""
+    return (
+        query.add_columns(Staff.source_id, Subject.source_id)
+        .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
+        .join(Staff, Staff.id == TeachingAssignment.teacher_id)
+        .join(Subject, Subject.id == TeachingAssignment.subject_id)
+        .where(SchoolClass.year_id == loaded.year_id)
+    )
+
+
 async def _assignments(session: AsyncSession, loaded: Loaded) -> tuple[AssignmentRow, ...]:
-    rows = (
-        await session.execute(
-            select(
-                TeachingAssignment,
-                Staff.source_id,
-                Subject.source_id,
-                GradingScale.code,
-            )
-            .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
-            .join(Staff, Staff.id == TeachingAssignment.teacher_id)
-            .join(Subject, Subject.id == TeachingAssignment.subject_id)
-            .join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
-            .where(SchoolClass.year_id == loaded.year_id)
-            .order_by(TeachingAssignment.id)
-        )
-    ).all()
+    scales = select(TeachingAssignment, GradingScale.code).join(
+        GradingScale, GradingScale.id == TeachingAssignment.scale_id
+    )
+    query = _of_year(scales, loaded).order_by(TeachingAssignment.id)
+    rows = (await session.execute(query)).all()
     class_sids = _class_sids(loaded)
     out = []
-    for a, teacher_sid, subject_sid, scale in rows:
+    for a, scale, teacher_sid, subject_sid in rows:
         out.append(
             AssignmentRow(
                 _remember(loaded, "assignments", a.source_id, a.id),
@@ -410,24 +415,14 @@ async def _assignments(session: AsyncSession, loaded: Loaded) -> tuple[Assignmen
 
 
 async def _slots(session: AsyncSession, loaded: Loaded) -> tuple[SlotRow, ...]:
-    rows = (
-        await session.execute(
-            select(
-                TimetableSlot,
-                TeachingAssignment.class_id,
-                TeachingAssignment.teacher_id,
-                TeachingAssignment.subject_id,
-                Staff.source_id,
-                Subject.source_id,
-            )
-            .join(TeachingAssignment, TeachingAssignment.id == TimetableSlot.assignment_id)
-            .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
-            .join(Staff, Staff.id == TeachingAssignment.teacher_id)
-            .join(Subject, Subject.id == TeachingAssignment.subject_id)
-            .where(SchoolClass.year_id == loaded.year_id)
-            .order_by(TimetableSlot.id)
-        )
-    ).all()
+    slots = select(
+        TimetableSlot,
+        TeachingAssignment.class_id,
+        TeachingAssignment.teacher_id,
+        TeachingAssignment.subject_id,
+    ).join(TeachingAssignment, TeachingAssignment.id == TimetableSlot.assignment_id)
+    query = _of_year(slots, loaded).order_by(TimetableSlot.id)
+    rows = (await session.execute(query)).all()
     class_sids = _class_sids(loaded)
     out = []
     for slot, class_id, teacher_id, subject_id, teacher_sid, subject_sid in rows:
