@@ -189,6 +189,21 @@ def _remember(loaded: Loaded, kind: str, source_id: str | None, row_id: int) -> 
     return sid
 
 
+#: a table of the school's rows that `_remembered` reads
+Kept = TypeVar("Kept", Subject, Holiday, Staff, Guardian, Student)
+
+
+async def _remembered(
+    session: AsyncSession, loaded: Loaded, model: type[Kept], kind: str
+) -> list[tuple[str, Kept]]:
+    """Every row of `model` in the school (leavers too) by id, with its effective source id,
+    each remembered under `kind`."""
+    rows = await session.scalars(
+        select(model).where(model.school_id == loaded.school_id).order_by(model.id)
+    )
+    return [(_remember(loaded, kind, r.source_id, r.id), r) for r in rows]
+
+
 async def _years(session: AsyncSession, loaded: Loaded, wanted: str | None) -> YearRow | None:
     rows = await session.scalars(
         select(AcademicYear).where(AcademicYear.school_id == loaded.school_id)
@@ -229,13 +244,8 @@ async def _scales(session: AsyncSession, loaded: Loaded) -> tuple[ScaleRow, ...]
 
 
 async def _subjects(session: AsyncSession, loaded: Loaded) -> tuple[SubjectRow, ...]:
-    rows = await session.scalars(
-        select(Subject).where(Subject.school_id == loaded.school_id).order_by(Subject.id)
-    )
-    return tuple(
-        SubjectRow(_remember(loaded, "subjects", s.source_id, s.id), s.name, s.short_name)
-        for s in rows
-    )
+    rows = await _remembered(session, loaded, Subject, "subjects")
+    return tuple(SubjectRow(sid, s.name, s.short_name) for sid, s in rows)
 
 
 async def _staff(session: AsyncSession, loaded: Loaded) -> tuple[StaffRow, ...]:
@@ -246,12 +256,8 @@ async def _staff(session: AsyncSession, loaded: Loaded) -> tuple[StaffRow, ...]:
     )
     for staff_id, role in grants:
         loaded.roles[staff_id].add(role)
-    rows = await session.scalars(
-        select(Staff).where(Staff.school_id == loaded.school_id).order_by(Staff.id)
-    )
     out = []
-    for s in rows:
-        sid = _remember(loaded, "staff", s.source_id, s.id)
+    for sid, s in await _remembered(session, loaded, Staff, "staff"):
         if s.left_on is None:
             roles = tuple(sorted(loaded.roles[s.id]))
             out.append(StaffRow(sid, s.full_name, roles, s.phone, s.email))  # type: ignore[arg-type]
@@ -279,12 +285,8 @@ async def _guardians(session: AsyncSession, loaded: Loaded) -> tuple[GuardianRow
         students[guardian_id].append(local_id(student_sid, student_id))
         if rel and guardian_id not in relation:
             relation[guardian_id] = rel
-    rows = await session.scalars(
-        select(Guardian).where(Guardian.school_id == loaded.school_id).order_by(Guardian.id)
-    )
     out = []
-    for g in rows:
-        sid = _remember(loaded, "guardians", g.source_id, g.id)
+    for sid, g in await _remembered(session, loaded, Guardian, "guardians"):
         if g.left_on is None:
             ids = tuple(sorted(set(students[g.id])))
             out.append(GuardianRow(sid, g.full_name, ids, g.phone, g.email, relation.get(g.id)))
@@ -308,13 +310,8 @@ async def _periods(session: AsyncSession, loaded: Loaded) -> tuple[PeriodRow, ..
 
 
 async def _holidays(session: AsyncSession, loaded: Loaded) -> tuple[HolidayRow, ...]:
-    rows = await session.scalars(
-        select(Holiday).where(Holiday.school_id == loaded.school_id).order_by(Holiday.id)
-    )
-    return tuple(
-        HolidayRow(_remember(loaded, "holidays", h.source_id, h.id), h.name, h.starts_on, h.ends_on)
-        for h in rows
-    )
+    rows = await _remembered(session, loaded, Holiday, "holidays")
+    return tuple(HolidayRow(sid, h.name, h.starts_on, h.ends_on) for sid, h in rows)
 
 
 async def _classes(session: AsyncSession, loaded: Loaded) -> tuple[ClassRow, ...]:
@@ -365,12 +362,8 @@ async def _students(session: AsyncSession, loaded: Loaded) -> tuple[StudentRow, 
         for row in stays:
             loaded.stays[row.student_id].append(Stay(*row))
     class_sids = _class_sids(loaded)
-    rows = await session.scalars(
-        select(Student).where(Student.school_id == loaded.school_id).order_by(Student.id)
-    )
     out = []
-    for s in rows:
-        sid = _remember(loaded, "students", s.source_id, s.id)
+    for sid, s in await _remembered(session, loaded, Student, "students"):
         stay = current_stay(loaded.stays.get(s.id, []), loaded.today)
         if stay is not None:
             out.append(StudentRow(sid, s.full_name, class_sids[stay.class_id], s.birth_date))
