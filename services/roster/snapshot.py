@@ -96,7 +96,8 @@ def rows_by_id(rows: Iterable[Row]) -> dict[str, Row]:
 
 @dataclass
 class Stay:
-    """A student's enrolment in a class of the loaded year."""
+    """A student's enrolment in a class of the loaded year (its fields are the columns of
+    `Enrollment` of the same name)."""
 
     id: int
     student_id: int
@@ -237,10 +238,20 @@ async def _scales(session: AsyncSession, loaded: Loaded) -> tuple[ScaleRow, ...]
     out = []
     for s in rows:
         loaded.ids["scales", s.code] = s.id
-        out.append(
-            ScaleRow(s.code, s.kind, s.min_score, s.max_score, s.pass_score, s.allow_modifiers)
-        )
+        out.append(scale_row(s))
     return tuple(out)
+
+
+def scale_row(scale: GradingScale) -> ScaleRow:
+    """A scale as a row (named by its code); the gradebook export lists the same rows."""
+    return ScaleRow(
+        source_id=scale.code,
+        kind=scale.kind,
+        min_score=float(scale.min_score),
+        max_score=float(scale.max_score),
+        pass_score=float(scale.pass_score),
+        allow_modifiers=bool(scale.allow_modifiers),
+    )
 
 
 async def _subjects(session: AsyncSession, loaded: Loaded) -> tuple[SubjectRow, ...]:
@@ -347,14 +358,9 @@ def current_stay(stays: list[Stay], today: date) -> Stay | None:
 
 
 async def _students(session: AsyncSession, loaded: Loaded) -> tuple[StudentRow, ...]:
+    columns = [getattr(Enrollment, f.name) for f in dataclasses.fields(Stay)]  # for Stay(*row)
     stays = await session.execute(
-        select(
-            Enrollment.id,
-            Enrollment.student_id,
-            Enrollment.class_id,
-            Enrollment.enrolled_on,
-            Enrollment.left_on,
-        )
+        select(*columns)
         .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
         .where(SchoolClass.year_id == loaded.year_id)
     )
