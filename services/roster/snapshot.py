@@ -242,16 +242,10 @@ async def _scales(session: AsyncSession, loaded: Loaded) -> tuple[ScaleRow, ...]
     return tuple(out)
 
 
-def scale_row(scale: GradingScale) -> ScaleRow:
+def scale_row(s: GradingScale) -> ScaleRow:
     """A scale as a row (named by its code); the gradebook export lists the same rows."""
-    return ScaleRow(
-        source_id=scale.code,
-        kind=scale.kind,
-        min_score=float(scale.min_score),
-        max_score=float(scale.max_score),
-        pass_score=float(scale.pass_score),
-        allow_modifiers=bool(scale.allow_modifiers),
-    )
+    low, high, passing = float(s.min_score), float(s.max_score), float(s.pass_score)
+    return ScaleRow(s.code, s.kind, low, high, passing, bool(s.allow_modifiers))
 
 
 async def _subjects(session: AsyncSession, loaded: Loaded) -> tuple[SubjectRow, ...]:
