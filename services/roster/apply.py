@@ -24,7 +24,7 @@ timetable made or on lessons made for them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -115,6 +115,14 @@ def audit_counts(plan: ImportPlan, regenerated: lessons.Regenerated) -> dict[str
     counts["lessons.created"] = regenerated.created
     counts["lessons.deleted"] = regenerated.deleted
     return counts
+
+
+def _columns(row: Any, *, drop: tuple[str, ...] = (), **values: Any) -> dict[str, Any]:
+    """A `model` row's fields as the values of the table's columns of the same name (the row
+    types name their fields after the columns), but those in `drop`; `values` add columns the
+    row lacks and replace the fields it stores otherwise (an id for a source id)."""
+    own = {f.name: getattr(row, f.name) for f in fields(row) if f.name not in drop}
+    return own | values
 
 
 @dataclass
@@ -273,27 +281,10 @@ class _Writer:
             self.all_classes = True
 
     async def _calendar(self) -> None:
-        def period(p: Any) -> dict[str, Any]:
-            return {
-                "year_id": self.year_id,
-                "kind": p.kind,
-                "number": p.number,
-                "starts_on": p.starts_on,
-                "ends_on": p.ends_on,
-                "source_id": p.source_id,
-            }
-
-        def holiday(h: Any) -> dict[str, Any]:
-            return {
-                "school_id": self.school_id,
-                "name": h.name,
-                "starts_on": h.starts_on,
-                "ends_on": h.ends_on,
-                "source_id": h.source_id,
-            }
-
-        await self._write(Period, "periods", period)
-        split = await self._write(Holiday, "holidays", holiday)
+        await self._write(Period, "periods", lambda p: _columns(p, year_id=self.year_id))
+        split = await self._write(
+            Holiday, "holidays", lambda h: _columns(h, school_id=self.school_id)
+        )
         if split.insert or split.update:
             self.all_classes = True
 
@@ -306,15 +297,7 @@ class _Writer:
         if split.insert:
             await self.session.execute(
                 insert(Bell),
-                [
-                    {
-                        "school_id": self.school_id,
-                        "lesson_number": rows[s].lesson_number,
-                        "starts_at": rows[s].starts_at,
-                        "ends_at": rows[s].ends_at,
-                    }
-                    for s in split.insert
-                ],
+                [_columns(rows[s], school_id=self.school_id) for s in split.insert],
             )
         for sid in split.update:
             bell = rows[sid]
@@ -341,34 +324,17 @@ class _Writer:
             self.all_classes = True
 
     def _scale(self, s: Any) -> dict[str, Any]:
-        return {
-            "school_id": self.school_id,
-            "code": s.source_id,
-            "kind": s.kind,
-            "min_score": s.min_score,
-            "max_score": s.max_score,
-            "pass_score": s.pass_score,
-            "allow_modifiers": s.allow_modifiers,
-        }
+        """A scale is named by its code."""
+        return _columns(s, drop=("source_id",), school_id=self.school_id, code=s.source_id)
 
     def _subject(self, s: Any) -> dict[str, Any]:
-        return {
-            "school_id": self.school_id,
-            "name": s.name,
-            "short_name": s.short_name,
-            "source_id": s.source_id,
-        }
+        return _columns(s, school_id=self.school_id)
 
     def _person(self, row: Any) -> dict[str, Any]:
-        """A staff member's or a guardian's columns (they share them), back in the school."""
-        return {
-            "school_id": self.school_id,
-            "full_name": row.full_name,
-            "phone": row.phone,
-            "email": row.email,
-            "source_id": row.source_id,
-            "left_on": None,
-        }
+        """A staff member's or a guardian's columns (they share them), back in the school; the
+        roles, the students and the relation live in tables of their own."""
+        drop = ("roles", "student_ids", "relation")
+        return _columns(row, drop=drop, school_id=self.school_id, left_on=None)
 
     async def _staff(self) -> None:
         split = await self._write(Staff, "staff", self._person)
@@ -400,14 +366,10 @@ class _Writer:
 
     async def _classes(self) -> None:
         def school_class(c: Any) -> dict[str, Any]:
-            return {
-                "school_id": self.school_id,
-                "year_id": self.year_id,
-                "name": c.name,
-                "grade_level": c.grade_level,
-                "source_id": c.source_id,
-                "class_teacher_id": self.ref("staff", c.class_teacher_id),
-            }
+            teacher = self.ref("staff", c.class_teacher_id)
+            return _columns(
+                c, school_id=self.school_id, year_id=self.year_id, class_teacher_id=teacher
+            )
 
         split = await self._write(SchoolClass, "classes", school_class)
         self.fresh_classes = {self.id("classes", s) for s in split.insert}
@@ -422,13 +384,8 @@ class _Writer:
         return max(self.today, self.year.starts_on)
 
     async def _students(self) -> None:
-        def student(s: Any) -> dict[str, Any]:
-            return {
-                "school_id": self.school_id,
-                "full_name": s.full_name,
-                "birth_date": s.birth_date,
-                "source_id": s.source_id,
-            }
+        def student(s: Any) -> dict[str, Any]:  # the class is an enrolment
+            return _columns(s, drop=("class_id",), school_id=self.school_id)
 
         split = await self._write(Student, "students", student)
         old = snapshot.rows_by_id(self.loaded.data.students)
@@ -531,16 +488,13 @@ class _Writer:
         def slot(t: Any) -> dict[str, Any]:
             bell = bells[t.lesson_number]
             assignment = by_triple[t.teacher_id, t.class_id, t.subject_id]
-            return {
-                "assignment_id": self.id("assignments", assignment),
-                "weekday": t.weekday,
-                "lesson_number": t.lesson_number,
-                "starts_at": bell.starts_at,
-                "ends_at": bell.ends_at,
-                "room": t.room,
-                "frequency": t.frequency,
-                "source_id": t.source_id,
-            }
+            return _columns(
+                t,
+                drop=("class_id", "subject_id", "teacher_id"),  # the assignment stands for them
+                assignment_id=self.id("assignments", assignment),
+                starts_at=bell.starts_at,
+                ends_at=bell.ends_at,
+            )
 
         inserted = []
         for sid in split.insert:

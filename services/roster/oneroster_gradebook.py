@@ -34,7 +34,7 @@ from db.models import (
 )
 from services.core.grading import DEFAULT_WEIGHTS
 from services.roster.model import ScaleRow
-from services.roster.snapshot import local_id
+from services.roster.snapshot import local_id, scale_row
 
 
 def source_id_of(row: object) -> str:
@@ -94,17 +94,6 @@ def categories() -> tuple[CategoryRow, ...]:
     )
 
 
-def _scale_row(scale: GradingScale) -> ScaleRow:
-    return ScaleRow(
-        source_id=scale.code,
-        kind=scale.kind,
-        min_score=float(scale.min_score),
-        max_score=float(scale.max_score),
-        pass_score=float(scale.pass_score),
-        allow_modifiers=bool(scale.allow_modifiers),
-    )
-
-
 def _period_of(day: date, periods: list[Period]) -> str | None:
     for period in periods:
         if period.kind is not PeriodKind.YEAR and period.starts_on <= day <= period.ends_on:
@@ -136,7 +125,7 @@ async def load_gradebook(session: AsyncSession, school_id: int | None = None) ->
         scales_q = scales_q.where(GradingScale.school_id == school_id)
     rows = (await session.execute(query)).all()
     periods = list((await session.scalars(periods_q)).all())
-    scales = tuple(_scale_row(s) for s in (await session.scalars(scales_q)).all())
+    scales = tuple(scale_row(s) for s in (await session.scalars(scales_q)).all())
     subjects = await _subject_names(session, {row[2].subject_id for row in rows})
     items: dict[str, LineItemRow] = {}
     results: list[ResultRow] = []

@@ -26,9 +26,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
@@ -96,7 +96,8 @@ def rows_by_id(rows: Iterable[Row]) -> dict[str, Row]:
 
 @dataclass
 class Stay:
-    """A student's enrolment in a class of the loaded year."""
+    """A student's enrolment in a class of the loaded year (its fields are the columns of
+    `Enrollment` of the same name)."""
 
     id: int
     student_id: int
@@ -189,6 +190,21 @@ def _remember(loaded: Loaded, kind: str, source_id: str | None, row_id: int) -> 
     return sid
 
 
+#: a table of the school's rows that `_remembered` reads
+Kept = TypeVar("Kept", Subject, Holiday, Staff, Guardian, Student)
+
+
+async def _remembered(
+    session: AsyncSession, loaded: Loaded, model: type[Kept], kind: str
+) -> list[tuple[str, Kept]]:
+    """Every row of `model` in the school (leavers too) by id, with its effective source id,
+    each remembered under `kind`."""
+    rows = await session.scalars(
+        select(model).where(model.school_id == loaded.school_id).order_by(model.id)
+    )
+    return [(_remember(loaded, kind, r.source_id, r.id), r) for r in rows]
+
+
 async def _years(session: AsyncSession, loaded: Loaded, wanted: str | None) -> YearRow | None:
     rows = await session.scalars(
         select(AcademicYear).where(AcademicYear.school_id == loaded.school_id)
@@ -222,20 +238,19 @@ async def _scales(session: AsyncSession, loaded: Loaded) -> tuple[ScaleRow, ...]
     out = []
     for s in rows:
         loaded.ids["scales", s.code] = s.id
-        out.append(
-            ScaleRow(s.code, s.kind, s.min_score, s.max_score, s.pass_score, s.allow_modifiers)
-        )
+        out.append(scale_row(s))
     return tuple(out)
 
 
+def scale_row(s: GradingScale) -> ScaleRow:
+    """A scale as a row (named by its code); the gradebook export lists the same rows."""
+    low, high, passing = float(s.min_score), float(s.max_score), float(s.pass_score)
+    return ScaleRow(s.code, s.kind, low, high, passing, bool(s.allow_modifiers))
+
+
 async def _subjects(session: AsyncSession, loaded: Loaded) -> tuple[SubjectRow, ...]:
-    rows = await session.scalars(
-        select(Subject).where(Subject.school_id == loaded.school_id).order_by(Subject.id)
-    )
-    return tuple(
-        SubjectRow(_remember(loaded, "subjects", s.source_id, s.id), s.name, s.short_name)
-        for s in rows
-    )
+    rows = await _remembered(session, loaded, Subject, "subjects")
+    return tuple(SubjectRow(sid, s.name, s.short_name) for sid, s in rows)
 
 
 async def _staff(session: AsyncSession, loaded: Loaded) -> tuple[StaffRow, ...]:
@@ -246,12 +261,8 @@ async def _staff(session: AsyncSession, loaded: Loaded) -> tuple[StaffRow, ...]:
     )
     for staff_id, role in grants:
         loaded.roles[staff_id].add(role)
-    rows = await session.scalars(
-        select(Staff).where(Staff.school_id == loaded.school_id).order_by(Staff.id)
-    )
     out = []
-    for s in rows:
-        sid = _remember(loaded, "staff", s.source_id, s.id)
+    for sid, s in await _remembered(session, loaded, Staff, "staff"):
         if s.left_on is None:
             roles = tuple(sorted(loaded.roles[s.id]))
             out.append(StaffRow(sid, s.full_name, roles, s.phone, s.email))  # type: ignore[arg-type]
@@ -279,12 +290,8 @@ async def _guardians(session: AsyncSession, loaded: Loaded) -> tuple[GuardianRow
         students[guardian_id].append(local_id(student_sid, student_id))
         if rel and guardian_id not in relation:
             relation[guardian_id] = rel
-    rows = await session.scalars(
-        select(Guardian).where(Guardian.school_id == loaded.school_id).order_by(Guardian.id)
-    )
     out = []
-    for g in rows:
-        sid = _remember(loaded, "guardians", g.source_id, g.id)
+    for sid, g in await _remembered(session, loaded, Guardian, "guardians"):
         if g.left_on is None:
             ids = tuple(sorted(set(students[g.id])))
             out.append(GuardianRow(sid, g.full_name, ids, g.phone, g.email, relation.get(g.id)))
@@ -308,13 +315,8 @@ async def _periods(session: AsyncSession, loaded: Loaded) -> tuple[PeriodRow, ..
 
 
 async def _holidays(session: AsyncSession, loaded: Loaded) -> tuple[HolidayRow, ...]:
-    rows = await session.scalars(
-        select(Holiday).where(Holiday.school_id == loaded.school_id).order_by(Holiday.id)
-    )
-    return tuple(
-        HolidayRow(_remember(loaded, "holidays", h.source_id, h.id), h.name, h.starts_on, h.ends_on)
-        for h in rows
-    )
+    rows = await _remembered(session, loaded, Holiday, "holidays")
+    return tuple(HolidayRow(sid, h.name, h.starts_on, h.ends_on) for sid, h in rows)
 
 
 async def _classes(session: AsyncSession, loaded: Loaded) -> tuple[ClassRow, ...]:
@@ -350,14 +352,9 @@ def current_stay(stays: list[Stay], today: date) -> Stay | None:
 
 
 async def _students(session: AsyncSession, loaded: Loaded) -> tuple[StudentRow, ...]:
+    columns = [getattr(Enrollment, f.name) for f in dataclasses.fields(Stay)]  # for Stay(*row)
     stays = await session.execute(
-        select(
-            Enrollment.id,
-            Enrollment.student_id,
-            Enrollment.class_id,
-            Enrollment.enrolled_on,
-            Enrollment.left_on,
-        )
+        select(*columns)
         .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
         .where(SchoolClass.year_id == loaded.year_id)
     )
@@ -365,38 +362,39 @@ async def _students(session: AsyncSession, loaded: Loaded) -> tuple[StudentRow, 
         for row in stays:
             loaded.stays[row.student_id].append(Stay(*row))
     class_sids = _class_sids(loaded)
-    rows = await session.scalars(
-        select(Student).where(Student.school_id == loaded.school_id).order_by(Student.id)
-    )
     out = []
-    for s in rows:
-        sid = _remember(loaded, "students", s.source_id, s.id)
+    for sid, s in await _remembered(session, loaded, Student, "students"):
         stay = current_stay(loaded.stays.get(s.id, []), loaded.today)
         if stay is not None:
             out.append(StudentRow(sid, s.full_name, class_sids[stay.class_id], s.birth_date))
     return tuple(out)
 
 
+#: a query of any columns
+AnySelect = Select[*tuple[Any, ...]]
+
+
+def _of_year(query: AnySelect, loaded: Loaded) -> AnySelect:
+    """`query`, which reaches `TeachingAssignment`, kept to the classes of the loaded year,
+    with the source ids of each assignment's teacher and subject as its last two columns."""
+    return (
+        query.add_columns(Staff.source_id, Subject.source_id)
+        .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
+        .join(Staff, Staff.id == TeachingAssignment.teacher_id)
+        .join(Subject, Subject.id == TeachingAssignment.subject_id)
+        .where(SchoolClass.year_id == loaded.year_id)
+    )
+
+
 async def _assignments(session: AsyncSession, loaded: Loaded) -> tuple[AssignmentRow, ...]:
-    rows = (
-        await session.execute(
-            select(
-                TeachingAssignment,
-                Staff.source_id,
-                Subject.source_id,
-                GradingScale.code,
-            )
-            .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
-            .join(Staff, Staff.id == TeachingAssignment.teacher_id)
-            .join(Subject, Subject.id == TeachingAssignment.subject_id)
-            .join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
-            .where(SchoolClass.year_id == loaded.year_id)
-            .order_by(TeachingAssignment.id)
-        )
-    ).all()
+    scales = select(TeachingAssignment, GradingScale.code).join(
+        GradingScale, GradingScale.id == TeachingAssignment.scale_id
+    )
+    query = _of_year(scales, loaded).order_by(TeachingAssignment.id)
+    rows = (await session.execute(query)).all()
     class_sids = _class_sids(loaded)
     out = []
-    for a, teacher_sid, subject_sid, scale in rows:
+    for a, scale, teacher_sid, subject_sid in rows:
         out.append(
             AssignmentRow(
                 _remember(loaded, "assignments", a.source_id, a.id),
@@ -410,24 +408,14 @@ async def _assignments(session: AsyncSession, loaded: Loaded) -> tuple[Assignmen
 
 
 async def _slots(session: AsyncSession, loaded: Loaded) -> tuple[SlotRow, ...]:
-    rows = (
-        await session.execute(
-            select(
-                TimetableSlot,
-                TeachingAssignment.class_id,
-                TeachingAssignment.teacher_id,
-                TeachingAssignment.subject_id,
-                Staff.source_id,
-                Subject.source_id,
-            )
-            .join(TeachingAssignment, TeachingAssignment.id == TimetableSlot.assignment_id)
-            .join(SchoolClass, SchoolClass.id == TeachingAssignment.class_id)
-            .join(Staff, Staff.id == TeachingAssignment.teacher_id)
-            .join(Subject, Subject.id == TeachingAssignment.subject_id)
-            .where(SchoolClass.year_id == loaded.year_id)
-            .order_by(TimetableSlot.id)
-        )
-    ).all()
+    slots = select(
+        TimetableSlot,
+        TeachingAssignment.class_id,
+        TeachingAssignment.teacher_id,
+        TeachingAssignment.subject_id,
+    ).join(TeachingAssignment, TeachingAssignment.id == TimetableSlot.assignment_id)
+    query = _of_year(slots, loaded).order_by(TimetableSlot.id)
+    rows = (await session.execute(query)).all()
     class_sids = _class_sids(loaded)
     out = []
     for slot, class_id, teacher_id, subject_id, teacher_sid, subject_sid in rows:
