@@ -34,7 +34,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.base import Base, utcnow
 from db.models import (
     AcademicYear,
-    AuditEntry,
     Bell,
     Enrollment,
     GradingScale,
@@ -51,6 +50,7 @@ from db.models import (
     TeachingAssignment,
     TimetableSlot,
 )
+from services.core import audit
 from services.core.audit import AuditAction
 from services.core.errors import DomainError
 from services.roster import grades, leavers, lessons, snapshot
@@ -89,14 +89,12 @@ async def apply_import(
     writer = _Writer(session, loaded, data, plan, today)
     try:
         await writer.run(actor_account_id)
-        session.add(
-            AuditEntry(
-                action=AuditAction.ROSTER_IMPORT,
-                entity=ROSTER,
-                entity_id=writer.school_id,
-                actor_id=actor_account_id,
-                new=audit_counts(plan, writer.lessons),
-            )
+        audit.record(
+            session,
+            audit.By(actor_account_id),
+            AuditAction.ROSTER_IMPORT,
+            audit.Target(ROSTER, writer.school_id),
+            new=audit_counts(plan, writer.lessons),
         )
         if commit:
             await session.commit()
