@@ -8,37 +8,53 @@ from __future__ import annotations
 import enum
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import BaseModel
 
 from bot.callbacks import Count, Day, Id
 
-
-class DayCb(CallbackData, prefix="dd"):
-    """The day view of `day` (a date ordinal; 0: today)."""
-
-    student_id: Id
-    day: Day = 0
+# --- groups of fields several factories begin with (packed first, in this order) ------------
 
 
-class WeekCb(CallbackData, prefix="dw"):
-    """The week holding `day` (a date ordinal; 0: this week)."""
+class StudentDayFields(BaseModel):
+    """A student's screen around a day: `day` is a date ordinal, 0 for today."""
 
     student_id: Id
     day: Day = 0
 
 
-class ScheduleCb(CallbackData, prefix="dt"):
-    """The timetable of the week holding `day` (a date ordinal; 0: this week)."""
-
-    student_id: Id
-    day: Day = 0
-
-
-class GradesCb(CallbackData, prefix="dg"):
-    """Grades: a period (0: the current one, or the chosen year's) and a subject (0: all).
-    `entry`: opened from the menu (the "new since you last looked" mark moves)."""
+class StudentPeriodFields(BaseModel):
+    """A student's screen of a period: `period_id` 0 is the current one."""
 
     student_id: Id
     period_id: Id = 0
+
+
+class StudentHomeworkFields(BaseModel):
+    """One homework of a student."""
+
+    student_id: Id
+    homework_id: Id
+
+
+# --- factories ------------------------------------------------------------------------------
+
+
+class DayCb(CallbackData, StudentDayFields, prefix="dd"):
+    """The day view of `day` (0: today)."""
+
+
+class WeekCb(CallbackData, StudentDayFields, prefix="dw"):
+    """The week holding `day` (0: this week)."""
+
+
+class ScheduleCb(CallbackData, StudentDayFields, prefix="dt"):
+    """The timetable of the week holding `day` (0: this week)."""
+
+
+class GradesCb(CallbackData, StudentPeriodFields, prefix="dg"):
+    """Grades: a period (0: the current one, or the chosen year's) and a subject (0: all).
+    `entry`: opened from the menu (the "new since you last looked" mark moves)."""
+
     subject_id: Id = 0
     year_id: Id = 0
     entry: bool = False
@@ -72,16 +88,13 @@ class HomeworkCb(CallbackData, prefix="dh"):
     subject_id: Id = 0
 
 
-class HomeworkItemCb(CallbackData, prefix="dhi"):
-    student_id: Id
-    homework_id: Id
+class HomeworkItemCb(CallbackData, StudentHomeworkFields, prefix="dhi"):
+    """A homework's screen."""
 
 
-class HomeworkFilesCb(CallbackData, prefix="dhf"):
+class HomeworkFilesCb(CallbackData, StudentHomeworkFields, prefix="dhf"):
     """Re-send a homework's attachments from `offset`."""
 
-    student_id: Id
-    homework_id: Id
     offset: Count = 0
 
 
@@ -98,14 +111,12 @@ class SubmitCb(CallbackData, prefix="dsb"):
     op: SubmitOp
 
 
-class AttendanceCb(CallbackData, prefix="da"):
-    student_id: Id
-    period_id: Id = 0
+class AttendanceCb(CallbackData, StudentPeriodFields, prefix="da"):
+    """Attendance in a period."""
 
 
-class ReportCb(CallbackData, prefix="dr"):
-    student_id: Id
-    period_id: Id = 0
+class ReportCb(CallbackData, StudentPeriodFields, prefix="dr"):
+    """The report screen of a period."""
 
 
 class CalendarFileCb(CallbackData, prefix="dic"):
@@ -114,18 +125,12 @@ class CalendarFileCb(CallbackData, prefix="dic"):
     student_id: Id
 
 
-class ReportCardCb(CallbackData, prefix="drc"):
-    """The report card as a PDF, of the period chosen on the report screen (0: the current
-    one), or with `whole_year` of the school year holding it."""
+class ReportCardCb(CallbackData, StudentPeriodFields, prefix="drc"):
+    """The report card as a PDF, of the period chosen on the report screen, or with
+    `whole_year` of the school year holding it."""
 
-    student_id: Id
-    period_id: Id = 0
     whole_year: bool = False
 
 
-class ProgressChartCb(CallbackData, prefix="drp"):
-    """The progress chart (a picture) of the period chosen on the report screen (0: the
-    current one)."""
-
-    student_id: Id
-    period_id: Id = 0
+class ProgressChartCb(CallbackData, StudentPeriodFields, prefix="drp"):
+    """The progress chart (a picture) of the period chosen on the report screen."""

@@ -11,6 +11,7 @@ import enum
 from types import MappingProxyType
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import BaseModel
 
 from bot.callbacks import Count, Day, Id
 from db.enums import GradeKind
@@ -101,6 +102,28 @@ class PeriodGradeOp(enum.StrEnum):
     TYPE = "t"  # ask for a typed period grade
 
 
+# --- groups of fields several factories begin with (packed first, in this order) ------------
+
+
+class LessonStudentFields(BaseModel):
+    """A student in a lesson (`student_id` 0 where an op is for the whole class: starting a
+    run-through, marking everyone present)."""
+
+    lesson_id: Id
+    student_id: Id
+
+
+class PeriodStudentFields(BaseModel):
+    """A student's period grade in a teaching assignment."""
+
+    assignment_id: Id
+    period_id: Id
+    student_id: Id
+
+
+# --- factories ------------------------------------------------------------------------------
+
+
 class JDayCb(CallbackData, prefix="jd"):
     """The lessons of a day: the actor's own (class_id 0) or a class's."""
 
@@ -169,35 +192,29 @@ class JRosterCb(CallbackData, prefix="jro"):
     page: Count = 0
 
 
-class JStudentCb(CallbackData, prefix="jst"):
+class JStudentCb(CallbackData, LessonStudentFields, prefix="jst"):
     """A student in a lesson, with the kind the next grade will have."""
 
-    lesson_id: Id
-    student_id: Id
     kind: GradeKind = GradeKind.CLASSWORK
 
 
-class JGradeCb(CallbackData, prefix="jg"):
+class JGradeCb(CallbackData, LessonStudentFields, prefix="jg"):
     """One tap = one grade: `value` indexes the scale's keyboard; `run` continues a run-through."""
 
-    lesson_id: Id
-    student_id: Id
     value: Count
     kind: GradeKind
     run: bool = False
 
 
-class JTypeCb(CallbackData, prefix="jty"):
+class JTypeCb(CallbackData, LessonStudentFields, prefix="jty"):
     """Type a value (any value of the scale, e.g. 87 on a hundred-point scale)."""
 
-    lesson_id: Id
-    student_id: Id
     kind: GradeKind
 
 
-class JRunCb(CallbackData, prefix="jr"):
-    lesson_id: Id
-    student_id: Id
+class JRunCb(CallbackData, LessonStudentFields, prefix="jr"):
+    """A step of a run-through: grade the students of the lesson one after another."""
+
     kind: GradeKind
     op: RunOp
 
@@ -228,9 +245,9 @@ class JHoldCb(CallbackData, prefix="jmh"):
     hold: Hold
 
 
-class JAttendCb(CallbackData, prefix="jat"):
-    lesson_id: Id
-    student_id: Id
+class JAttendCb(CallbackData, LessonStudentFields, prefix="jat"):
+    """A student's attendance in the lesson."""
+
     op: AttendOp
 
 
@@ -255,21 +272,15 @@ class JPeriodCb(CallbackData, prefix="jpe"):
     op: PeriodOp = PeriodOp.OPEN
 
 
-class JPeriodGradeCb(CallbackData, prefix="jpg"):
+class JPeriodGradeCb(CallbackData, PeriodStudentFields, prefix="jpg"):
     """A student's period grade: open its keyboard, or ask for a typed value."""
 
-    assignment_id: Id
-    period_id: Id
-    student_id: Id
     op: PeriodGradeOp = PeriodGradeOp.OPEN
 
 
-class JPeriodValueCb(CallbackData, prefix="jpv"):
+class JPeriodValueCb(CallbackData, PeriodStudentFields, prefix="jpv"):
     """Set a student's period grade: `value` indexes the period's choices."""
 
-    assignment_id: Id
-    period_id: Id
-    student_id: Id
     value: Count
 
 
