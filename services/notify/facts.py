@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TypeVarTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -25,7 +25,6 @@ from db.models import (
     Grade,
     Guardianship,
     Homework,
-    HomeworkAttachment,
     HomeworkSubmission,
     Lesson,
     OutboxMessage,
@@ -36,6 +35,7 @@ from db.models import (
     TrustedAccess,
 )
 from services.core import enrolment, links
+from services.core.files import attachment_count
 from services.core.schooltime import zone_of
 from services.notify import digests
 from services.notify.events import (
@@ -270,11 +270,6 @@ async def _load_announced(
 
 
 async def _load_homework(session: AsyncSession, ids: set[int]) -> dict[int, HomeworkFacts]:
-    attachments = (
-        select(func.count(HomeworkAttachment.id))
-        .where(HomeworkAttachment.homework_id == Homework.id)
-        .scalar_subquery()
-    )
     rows = await _by_ids(
         session,
         Homework.id,
@@ -286,7 +281,7 @@ async def _load_homework(session: AsyncSession, ids: set[int]) -> dict[int, Home
             Homework.text,
             Subject.name,
             Staff.full_name,
-            attachments,
+            attachment_count(),
         )
         .join(Subject, Subject.id == Homework.subject_id)
         .outerjoin(Staff, Staff.id == Homework.created_by_id),
