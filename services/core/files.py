@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, BinaryIO
 
-from sqlalchemy import Result, select, update
+from sqlalchemy import Label, Result, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.enums import AttachmentKind
-from db.models import HomeworkAttachment, SubmissionFile
+from db.models import Homework, HomeworkAttachment, SubmissionFile
 from services.core.filestore import DownloadError, FileStore
 
 logger = logging.getLogger("parta.files")
@@ -26,6 +26,18 @@ FILE_ID_LIMIT = 255
 UNIQUE_ID_LIMIT = 64
 FILE_NAME_LIMIT = 255
 MIME_TYPE_LIMIT = 128
+
+
+def attachment_count() -> Label[int]:
+    """A homework's number of files, as a column (``attachments``) of a query over
+    `Homework`: the family's homework screens and the notifications count them alike."""
+    return (
+        select(func.count(HomeworkAttachment.id))
+        .where(HomeworkAttachment.homework_id == Homework.id)
+        .correlate(Homework)
+        .scalar_subquery()
+        .label("attachments")
+    )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select
+from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
@@ -30,7 +30,7 @@ from db.models import (
 from services.core.access import Action, can, denied
 from services.core.actors import Actor, Role
 from services.core.errors import DomainError
-from services.core.files import Attachment, NewFile
+from services.core.files import Attachment, NewFile, attachment_count
 from services.diary.child import Child, open_child
 
 UPCOMING_HOMEWORK_LIMIT = 25
@@ -65,16 +65,6 @@ class HomeworkItem:
     teacher_comment: str | None
 
 
-def _attachment_count() -> Any:
-    return (
-        select(func.count(HomeworkAttachment.id))
-        .where(HomeworkAttachment.homework_id == Homework.id)
-        .correlate(Homework)
-        .scalar_subquery()
-        .label("attachments")
-    )
-
-
 def _homework_query(child: Child) -> Any:
     """Homework with its subject, the lesson's date, the number of files and the student's
     submission."""
@@ -93,7 +83,7 @@ def _homework_select(student_id: Any) -> Any:
             Homework.due_date,
             Lesson.date.label("given_on"),
             Homework.lesson_id,
-            _attachment_count(),
+            attachment_count(),
             HomeworkSubmission.status,
             HomeworkSubmission.teacher_comment,
         )

@@ -90,7 +90,7 @@ async def open_period(
     session: AsyncSession,
     actor: Actor,
     student_id: int,
-    action: Action,
+    action: Action | None,
     *,
     period_id: int | None,
     now: datetime | None,

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.base import utcnow
 from db.enums import PeriodKind
 from services.core.actors import Actor
-from services.diary.child import Child, open_child
-from services.diary.periods import PeriodInfo, period_list, pick_period
+from services.diary.child import Child
+from services.diary.periods import PeriodInfo, open_period
 from services.diary.reports import files_possible
 from services.reports import (
     ProgressReport,
@@ -83,12 +83,10 @@ async def family_report_file(
     period's year is not the current one, or the child has no class in it."""
     if kind not in STUDENT_KINDS:
         raise ValueError(f"not a student's report: {kind}")
-    child = await open_child(
-        session, actor, student_id, now=now or utcnow(), period_id=period_id or None, periods=True
+    child, periods, period = await open_period(  # a foreign period: refused
+        session, actor, student_id, None, period_id=period_id, now=now or utcnow()
     )
     await require_report(session, actor, kind, student_id)
-    periods = await period_list(session, child)
-    period = pick_period(periods, period_id, child.today)  # a foreign period: refused
     if not files_possible(child):
         return None
     if whole_year:

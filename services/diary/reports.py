@@ -12,9 +12,9 @@ from db.enums import ScaleKind
 from services.core.access import Action, denied
 from services.core.actors import Actor
 from services.diary.attendance import AttendanceTotals, attendance_totals
-from services.diary.child import Child, open_child
+from services.diary.child import Child
 from services.diary.grades import SubjectGrades, subject_summaries
-from services.diary.periods import PeriodInfo, period_list, pick_period
+from services.diary.periods import PeriodInfo, open_period
 
 
 @dataclass(frozen=True)
@@ -60,18 +60,11 @@ async def family_report(
 ) -> FamilyReport:
     """The report of a period (default: the current one); each part only where the actor's
     scopes allow it. A fixed handful of statements."""
-    child = await open_child(
-        session,
-        actor,
-        student_id,
-        now=now or utcnow(),
-        period_id=period_id or None,
-        periods=True,
+    child, periods, period = await open_period(
+        session, actor, student_id, None, period_id=period_id, now=now or utcnow()
     )
     if not (child.scopes.grades or child.scopes.attendance):
         raise denied(Action.VIEW_GRADES, student_id)
-    periods = await period_list(session, child)
-    period = pick_period(periods, period_id, child.today)
     subjects = await subject_summaries(session, child, period) if child.scopes.grades else None
     attendance = (
         await attendance_totals(session, child, period) if child.scopes.attendance else None

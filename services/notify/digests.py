@@ -54,9 +54,11 @@ from services.notify.model import (
     GradeLine,
     HomeworkLine,
     Outgoing,
+    Relation,
     StudentInfo,
     student_ids_of,
 )
+from services.notify.preferences import Preferences
 
 ABSENCES = (AttendanceStatus.ABSENT, AttendanceStatus.LATE)
 #: A summary of grades is a digest and needs the grades on too.
@@ -157,6 +159,14 @@ def _visible(
         if scope is None or relation.allows(scope):
             result.append(info)
     return sorted(result, key=lambda s: s.name)
+
+
+def _wants(
+    relation: Relation, prefs: Preferences, scope: TrustScope, kind: NotificationKind
+) -> bool:
+    """A part of a child's day goes into the digest: the member may see `scope` of the child
+    and has not turned `kind` off."""
+    return relation.allows(scope) and prefs.mode(kind) != DeliveryMode.OFF
 
 
 def _by_day(
@@ -293,10 +303,7 @@ async def _digests(
             assert relation is not None
             child = DigestChild(info.name, info.class_name)
             start, end = day_bounds(day, info.zone)
-            if (
-                relation.allows(TrustScope.GRADES)
-                and prefs.mode(NotificationKind.GRADE) != DeliveryMode.OFF
-            ):
+            if _wants(relation, prefs, TrustScope.GRADES, NotificationKind.GRADE):
                 child.grades = [
                     GradeFacts.of(g, subject, teacher).line()
                     for g, subject, teacher, *_scale in grades
@@ -304,10 +311,7 @@ async def _digests(
                     and start <= g.created_at < end
                     and family_sees(g, day)
                 ]
-            if (
-                relation.allows(TrustScope.ATTENDANCE)
-                and prefs.mode(NotificationKind.ATTENDANCE) != DeliveryMode.OFF
-            ):
+            if _wants(relation, prefs, TrustScope.ATTENDANCE, NotificationKind.ATTENDANCE):
                 child.absences = [
                     AttendanceLine(
                         subject, on, number, str(mark.status), mark.minutes_late, mark.reason
@@ -315,10 +319,8 @@ async def _digests(
                     for mark, on, number, subject in absences
                     if mark.student_id == info.id and on == day
                 ]
-            if (
-                info.class_id is not None
-                and relation.allows(TrustScope.HOMEWORK)
-                and prefs.mode(NotificationKind.HOMEWORK) != DeliveryMode.OFF
+            if info.class_id is not None and _wants(
+                relation, prefs, TrustScope.HOMEWORK, NotificationKind.HOMEWORK
             ):
                 next_day = next((d for d in school_days[info.class_id] if d > day), None)
                 child.homework_date = next_day

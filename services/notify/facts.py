@@ -8,12 +8,14 @@ queries, whatever the batch size. The planner (`services.notify.plan`) decides w
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import TypeVarTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from db.enums import AttendanceStatus, OutboxStatus, SubmissionStatus
 from db.models import (
@@ -23,7 +25,6 @@ from db.models import (
     Grade,
     Guardianship,
     Homework,
-    HomeworkAttachment,
     HomeworkSubmission,
     Lesson,
     OutboxMessage,
@@ -34,6 +35,7 @@ from db.models import (
     TrustedAccess,
 )
 from services.core import enrolment, links
+from services.core.files import attachment_count
 from services.core.schooltime import zone_of
 from services.notify import digests
 from services.notify.events import (
@@ -61,6 +63,22 @@ from services.notify.model import (
 )
 from services.notify.preferences import UNTUNED, PreferenceDefaults, load_preferences
 
+_Ts = TypeVarTuple("_Ts")
+
+
+async def _by_ids(
+    session: AsyncSession,
+    key: InstrumentedAttribute[int],
+    ids: Iterable[int],
+    query: Select[*_Ts],
+) -> Sequence[Row[*_Ts]]:
+    """The rows of `query` whose `key` is one of `ids`, asked in id order; no statement when
+    there are none (every loader of a batch's facts reads this way)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    return (await session.execute(query.where(key.in_(wanted)))).all()
+
 
 async def load_students(
     session: AsyncSession, ids: Iterable[int], default_zone: ZoneInfo, now: datetime
@@ -68,11 +86,11 @@ async def load_students(
     """The students asked for, each with their school's zone (`default_zone` when it has none
     or an unknown one) and their current class at `now` (`services.core.enrolment`); one
     query."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
     stint = enrolment.stints()
-    rows = await session.execute(
+    rows = await _by_ids(
+        session,
+        Student.id,
+        ids,
         select(
             Student.id,
             Student.full_name,
@@ -82,12 +100,11 @@ async def load_students(
             *enrolment.stint_columns(stint),
         )
         .join(School, School.id == Student.school_id)
-        .outerjoin(stint, stint.c.student_id == Student.id)
-        .where(Student.id.in_(wanted))
+        .outerjoin(stint, stint.c.student_id == Student.id),
     )
     zones: dict[str, ZoneInfo] = {}
     result: dict[int, StudentInfo] = {}
-    for (sid, name, account_id, school_id, tz), stay in enrolment.with_current(rows.all(), now):
+    for (sid, name, account_id, school_id, tz), stay in enrolment.with_current(rows, now):
         zone = zones.get(tz or "")
         if zone is None:
             zone = zones[tz or ""] = zone_of(tz, default_zone)
@@ -136,14 +153,13 @@ async def load_relations(
 
 
 async def load_grades(session: AsyncSession, ids: Iterable[int]) -> dict[int, GradeFacts]:
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    rows = await session.execute(
+    rows = await _by_ids(
+        session,
+        Grade.id,
+        ids,
         select(Grade, Subject.name, Staff.full_name)
         .join(Subject, Subject.id == Grade.subject_id)
-        .outerjoin(Staff, Staff.id == Grade.author_id)
-        .where(Grade.id.in_(wanted))
+        .outerjoin(Staff, Staff.id == Grade.author_id),
     )
     return {g.id: GradeFacts.of(g, subject, teacher) for g, subject, teacher in rows}
 
@@ -254,14 +270,10 @@ async def _load_announced(
 
 
 async def _load_homework(session: AsyncSession, ids: set[int]) -> dict[int, HomeworkFacts]:
-    if not ids:
-        return {}
-    attachments = (
-        select(func.count(HomeworkAttachment.id))
-        .where(HomeworkAttachment.homework_id == Homework.id)
-        .scalar_subquery()
-    )
-    rows = await session.execute(
+    rows = await _by_ids(
+        session,
+        Homework.id,
+        ids,
         select(
             Homework.id,
             Homework.class_id,
@@ -269,11 +281,10 @@ async def _load_homework(session: AsyncSession, ids: set[int]) -> dict[int, Home
             Homework.text,
             Subject.name,
             Staff.full_name,
-            attachments,
+            attachment_count(),
         )
         .join(Subject, Subject.id == Homework.subject_id)
-        .outerjoin(Staff, Staff.id == Homework.created_by_id)
-        .where(Homework.id.in_(sorted(ids)))
+        .outerjoin(Staff, Staff.id == Homework.created_by_id),
     )
     return {
         hid: HomeworkFacts(hid, class_id, HomeworkLine(subject, due, text, int(count or 0), who))
@@ -282,9 +293,10 @@ async def _load_homework(session: AsyncSession, ids: set[int]) -> dict[int, Home
 
 
 async def _load_attendance(session: AsyncSession, ids: set[int]) -> dict[int, AttendanceFacts]:
-    if not ids:
-        return {}
-    rows = await session.execute(
+    rows = await _by_ids(
+        session,
+        Attendance.id,
+        ids,
         select(
             Attendance.id,
             Attendance.student_id,
@@ -296,8 +308,7 @@ async def _load_attendance(session: AsyncSession, ids: set[int]) -> dict[int, At
             Subject.name,
         )
         .join(Lesson, Lesson.id == Attendance.lesson_id)
-        .join(Subject, Subject.id == Lesson.subject_id)
-        .where(Attendance.id.in_(sorted(ids)))
+        .join(Subject, Subject.id == Lesson.subject_id),
     )
     return {
         aid: AttendanceFacts(
@@ -311,9 +322,10 @@ async def _load_attendance(session: AsyncSession, ids: set[int]) -> dict[int, At
 
 
 async def _load_submissions(session: AsyncSession, ids: set[int]) -> dict[int, SubmissionFacts]:
-    if not ids:
-        return {}
-    rows = await session.execute(
+    rows = await _by_ids(
+        session,
+        HomeworkSubmission.id,
+        ids,
         select(
             HomeworkSubmission.id,
             HomeworkSubmission.student_id,
@@ -326,8 +338,7 @@ async def _load_submissions(session: AsyncSession, ids: set[int]) -> dict[int, S
         )
         .join(Homework, Homework.id == HomeworkSubmission.homework_id)
         .join(Subject, Subject.id == Homework.subject_id)
-        .outerjoin(Staff, Staff.id == HomeworkSubmission.reviewed_by_id)
-        .where(HomeworkSubmission.id.in_(sorted(ids)))
+        .outerjoin(Staff, Staff.id == HomeworkSubmission.reviewed_by_id),
     )
     return {
         sid: SubmissionFacts(

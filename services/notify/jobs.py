@@ -209,12 +209,28 @@ async def _current_classes(session: AsyncSession, school_id: int) -> list[int]:
     )
 
 
+#: What an evening job writes about tomorrow for one school: (session, school_id, local now,
+#: tomorrow, now).
+TomorrowBuilder = Callable[[AsyncSession, int, datetime, date, datetime], Awaitable[list[NewRow]]]
+
+
+def _evening_before(build: TomorrowBuilder) -> RowBuilder:
+    """The rows `build` wants written about tomorrow (the school's local date), from the
+    school's evening on; none earlier in the day."""
+
+    async def rows(
+        session: AsyncSession, school_id: int, local: datetime, now: datetime, config: JobConfig
+    ) -> list[NewRow]:
+        if not _is_evening(local, config):
+            return []
+        return await build(session, school_id, local, local.date() + timedelta(days=1), now)
+
+    return rows
+
+
 async def _homework_due_rows(
-    session: AsyncSession, school_id: int, local: datetime, now: datetime, config: JobConfig
+    session: AsyncSession, school_id: int, local: datetime, tomorrow: date, now: datetime
 ) -> list[NewRow]:
-    if not _is_evening(local, config):
-        return []
-    tomorrow = local.date() + timedelta(days=1)
     students = await session.execute(
         select(Student.account_id, Student.id)
         .join(Enrollment, Enrollment.student_id == Student.id)
@@ -243,15 +259,12 @@ async def _homework_due_rows(
 
 
 #: In the evening, each student with homework due tomorrow gets a reminder (once).
-homework_reminders = _job("homework_due", _per_school(_homework_due_rows))
+homework_reminders = _job("homework_due", _per_school(_evening_before(_homework_due_rows)))
 
 
 async def _timetable_rows(
-    session: AsyncSession, school_id: int, local: datetime, now: datetime, config: JobConfig
+    session: AsyncSession, school_id: int, local: datetime, tomorrow: date, now: datetime
 ) -> list[NewRow]:
-    if not _is_evening(local, config):
-        return []
-    tomorrow = local.date() + timedelta(days=1)
     changed = list(
         await session.execute(
             select(Lesson.id, Lesson.class_id, Lesson.cancelled, Lesson.replacement_teacher_id)
@@ -295,7 +308,7 @@ async def _timetable_rows(
 
 #: In the evening, families hear of tomorrow's cancelled and replaced lessons; a later change
 #: sends an updated message (the dedup key names the set of changes).
-timetable_changes = _job("timetable", _per_school(_timetable_rows))
+timetable_changes = _job("timetable", _per_school(_evening_before(_timetable_rows)))
 
 
 async def _period_rows(

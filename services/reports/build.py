@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -226,7 +226,7 @@ async def _load_classes(
     ):
         stays[class_id].append(stay)
     subjects: dict[int, list[SubjectColumn]] = defaultdict(list)
-    for class_id, column in await _class_subjects(session, ids):
+    for class_id, column in await _class_subjects(session, TeachingAssignment.class_id.in_(ids)):
         subjects[class_id].append(column)
     in_classes = Grade.assignment_id.in_(
         select(TeachingAssignment.id).where(TeachingAssignment.class_id.in_(ids))
@@ -249,16 +249,7 @@ async def _load_classes(
     lessons_on: dict[int, dict[date, int]] = defaultdict(dict)
     if attendance:
         for class_id, sid, status, count, minutes in await session.execute(
-            select(
-                Lesson.class_id,
-                Attendance.student_id,
-                Attendance.status,
-                func.count(Attendance.id),
-                func.sum(func.coalesce(Attendance.minutes_late, 0)),
-            )
-            .join(Lesson, Lesson.id == Attendance.lesson_id)
-            .where(Lesson.class_id.in_(ids), _lessons_in(span))
-            .group_by(Lesson.class_id, Attendance.student_id, Attendance.status)
+            _marks_query(Lesson.class_id.in_(ids), span, Lesson.class_id)
         ):
             marks[class_id][(sid, AttendanceStatus(status))] = (int(count), int(minutes or 0))
         for class_id, day, count in await session.execute(
@@ -303,8 +294,10 @@ def _fold_stays(rows: Iterable[Any], span: Span) -> list[_Student]:
 
 
 async def _class_subjects(
-    session: AsyncSession, class_ids: list[int]
+    session: AsyncSession, where: ColumnElement[bool]
 ) -> list[tuple[int, SubjectColumn]]:
+    """The teaching assignments `where` selects, each with its class, as report columns (by
+    subject name)."""
     rows = await session.execute(
         select(
             TeachingAssignment.class_id,
@@ -317,7 +310,7 @@ async def _class_subjects(
         .join(Subject, Subject.id == TeachingAssignment.subject_id)
         .join(Staff, Staff.id == TeachingAssignment.teacher_id)
         .join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
-        .where(TeachingAssignment.class_id.in_(class_ids))
+        .where(where)
         .order_by(Subject.name, TeachingAssignment.id)
     )
     return [
@@ -327,20 +320,7 @@ async def _class_subjects(
 
 
 async def _subjects(session: AsyncSession, where: ColumnElement[bool]) -> list[SubjectColumn]:
-    rows = await session.execute(
-        select(
-            TeachingAssignment.id, Subject.name, Subject.short_name, Staff.full_name, GradingScale
-        )
-        .join(Subject, Subject.id == TeachingAssignment.subject_id)
-        .join(Staff, Staff.id == TeachingAssignment.teacher_id)
-        .join(GradingScale, GradingScale.id == TeachingAssignment.scale_id)
-        .where(where)
-        .order_by(Subject.name, TeachingAssignment.id)
-    )
-    return [
-        SubjectColumn(aid, subject, short or subject, teacher, ScaleSpec.from_row(scale))
-        for aid, subject, short, teacher, scale in rows
-    ]
+    return [column for _class_id, column in await _class_subjects(session, where)]
 
 
 #: the parts of a weighted average, summed over a group of grades: Σ score·weight, Σ weight, count
@@ -381,20 +361,26 @@ def _lessons_in(span: Span) -> ColumnElement[bool]:
     )
 
 
-async def _attendance(
-    session: AsyncSession, where: ColumnElement[bool], span: Span
-) -> dict[tuple[int, AttendanceStatus], tuple[int, int]]:
-    rows = await session.execute(
+def _marks_query(where: ColumnElement[bool], span: Span, *by: Any) -> Select[Any]:
+    """The attendance marks `where` selects on the span's lessons held: per `by`, student and
+    status, how many and the minutes late they add up to."""
+    keys = (*by, Attendance.student_id, Attendance.status)
+    return (
         select(
-            Attendance.student_id,
-            Attendance.status,
+            *keys,
             func.count(Attendance.id),
             func.sum(func.coalesce(Attendance.minutes_late, 0)),
         )
         .join(Lesson, Lesson.id == Attendance.lesson_id)
         .where(where, _lessons_in(span))
-        .group_by(Attendance.student_id, Attendance.status)
+        .group_by(*keys)
     )
+
+
+async def _attendance(
+    session: AsyncSession, where: ColumnElement[bool], span: Span
+) -> dict[tuple[int, AttendanceStatus], tuple[int, int]]:
+    rows = await session.execute(_marks_query(where, span))
     return {
         (sid, AttendanceStatus(status)): (int(count), int(minutes or 0))
         for sid, status, count, minutes in rows
