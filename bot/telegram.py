@@ -248,8 +248,8 @@ def _without_echoed_markup(content: str) -> Any:
 
     Telegram answers sendMessage, editMessageText and the like with the whole message, its
     keyboard and the entities of its formatting included; aiogram validates every button and
-    entity into a pydantic model, more than half of the CPU a `/today` spends on its answer,
-    and nothing reads them: a sent message's id, chat and date are what Parta keeps. Only the
+    entity into a pydantic model (0.30 ms for a day view's answer, 0.05 ms without them), and
+    nothing reads them: a sent message's id, chat and date are what Parta keeps. Only the
     `result` of an answer is trimmed, and only when it is a message: updates (a list from
     getUpdates, a webhook's body) keep the keyboards of the messages pressed.
     """
