@@ -1,19 +1,13 @@
 """initial schema
 
-Revision ID: 001
-Revises:
-Create Date: 2026-11-28 12:56:24.988503
+Written 2026-11-28.
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "001"
+down_revision = None
 
 
 def upgrade() -> None:

@@ -1,19 +1,13 @@
 """accounts.language_code: Telegram's language of the user, for messages sent unprompted
 
-Revision ID: 002
-Revises: 001
-Create Date: 2026-11-28
+Written 2026-11-28.
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "002"
-down_revision: str | None = "001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "002"
+down_revision = "001"
 
 
 def upgrade() -> None:

@@ -1,21 +1,15 @@
 """diary: grades_seen, when an account last opened a student's grades ("new" marks)
 
-Revision ID: 003
-Revises: 002
-Create Date: 2026-11-28
+Written 2026-11-28.
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 from db.ddl import cascade_key, create_indexes, drop_indexes, id_column, primary_key, unique
 
-revision: str = "003"
-down_revision: str | None = "002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "003"
+down_revision = "002"
 
 
 def upgrade() -> None:

@@ -1,19 +1,13 @@
 """journal: audit entries carry their lesson and student (audit screens per lesson/student)
 
-Revision ID: 004
-Revises: 003
-Create Date: 2026-11-28
+Written 2026-11-28.
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "004"
-down_revision: str | None = "003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "004"
+down_revision = "003"
 
 
 def upgrade() -> None:

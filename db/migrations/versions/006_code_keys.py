@@ -18,21 +18,16 @@ What happens to the rows already there (they cannot be re-hashed: only their has
 Downgrading drops the key ids and the invitation expiry; keyed rows then match no code (the
 old code hashes with plain SHA-256), which fails safe: they read as unknown.
 
-Revision ID: 006
-Revises: 005
-Create Date: 2026-11-30
+Written 2026-11-30.
 """
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "006"
-down_revision: str | None = "005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "006"
+down_revision = "005"
 
 LEGACY_KEY_ID = "legacy"
 LEGACY_INVITE_TTL = timedelta(hours=72)

@@ -17,21 +17,17 @@ scheduled rows their event in the payload.
 The tables below are frozen copies of what the code knew at this revision: later renames of
 events or templates must not change what this migration does.
 
-Revision ID: 007
-Revises: 006
-Create Date: 2026-12-02
+Written 2026-12-02.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "007"
-down_revision: str | None = "006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "007"
+down_revision = "006"
 
 #: Events whose rows carried the event in the payload, and the template group each was told in.
 PLANNED = {

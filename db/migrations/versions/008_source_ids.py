@@ -13,22 +13,16 @@ country code are read in ("RU" for the rows already there). ``bells`` holds the 
 
 Downgrading drops all of it.
 
-Revision ID: 008
-Revises: 007
-Create Date: 2026-11-30
+Written 2026-11-30.
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 from db.ddl import cascade_key, create_indexes, drop_indexes, id_column, primary_key, unique
 
-revision: str = "008"
-down_revision: str | None = "007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "008"
+down_revision = "007"
 
 #: table → the column a source id is unique within (None: no unique constraint)
 SOURCE_IDS: dict[str, str | None] = {

@@ -8,20 +8,14 @@ none. Both columns are indexed (not unique: ids are unique within one file).
 
 Downgrading drops both columns.
 
-Revision ID: 009
-Revises: 008
-Create Date: 2026-11-30
+Written 2026-11-30.
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "009"
-down_revision: str | None = "008"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "009"
+down_revision = "008"
 
 TABLES = ("lessons", "grades")
 

@@ -6,22 +6,16 @@ row; the account's deletion takes it along.
 
 Downgrading drops the table.
 
-Revision ID: 010
-Revises: 009
-Create Date: 2026-11-30
+Written 2026-11-30.
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 from db.ddl import cascade_key, id_column, primary_key, unique
 
-revision: str = "010"
-down_revision: str | None = "009"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "010"
+down_revision = "009"
 
 
 def upgrade() -> None:
