@@ -407,6 +407,38 @@ async def test_attendance_marks_announce_absences_and_lateness_only(
         assert all(e.actor_id is not None and e.at is not None for e in entries)
 
 
+async def test_an_absence_marked_again_is_announced_anew_to_who_may_still_hear_it(
+    session_factory: async_sessionmaker[AsyncSession], school: f.SmallSchool, lesson_id: int
+) -> None:
+    """absent → present (its announcement cancelled) → absent again a minute later: the
+    announcement is pending again, due a grace window after the second mark, and not for a
+    parent whose link was revoked in between."""
+    async with session_factory() as session:
+        teacher = await _actor(session, f.TEACHER)
+        mark = journal.set_attendance
+        await mark(session, teacher, lesson_id, school.student_id, AttendanceStatus.ABSENT,
+                   grace=GRACE, now=NOW)  # fmt: skip
+        await mark(session, teacher, lesson_id, school.student_id, AttendanceStatus.PRESENT,
+                   grace=GRACE, now=NOW)  # fmt: skip
+        (parent,) = await _accounts(session, f.PARENT)
+        await session.execute(
+            update(Guardianship).where(Guardianship.account_id == parent).values(revoked_at=NOW)
+        )
+        later = NOW + timedelta(minutes=1)
+        await mark(session, teacher, lesson_id, school.student_id, AttendanceStatus.ABSENT,
+                   grace=GRACE, now=later)  # fmt: skip
+        att_id = await session.scalar(
+            select(Attendance.id).where(Attendance.student_id == school.student_id)
+        )
+        rows = {r.account_id: r for r in await _rows(session, f"att:{att_id}:absent:")}
+        (student,) = await _accounts(session, f.STUDENT)
+        assert rows.keys() == {parent, student}  # one row each: revived, not duplicated
+        assert rows[student].status == OutboxStatus.PENDING
+        assert rows[student].not_before == later + GRACE
+        assert rows[student].claimed_until is None
+        assert rows[parent].status == OutboxStatus.CANCELLED
+
+
 async def test_future_and_cancelled_lessons_take_no_grades(
     session_factory: async_sessionmaker[AsyncSession], school: f.SmallSchool
 ) -> None:

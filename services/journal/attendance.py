@@ -41,7 +41,6 @@ from services.notify import (
     NotificationEvent,
     cancel_pending,
     notify_family,
-    revive_cancelled,
 )
 
 NOTIFIED_ATTENDANCE = frozenset({AttendanceStatus.ABSENT, AttendanceStatus.LATE})
@@ -102,8 +101,20 @@ async def attendance_events(
             dedup_key=DedupKey.attendance(attendance_id, new),
             delay=grace,
             now=now,
+            revive=True,
         )
-        await revive_cancelled(session, DedupKey.attendance(attendance_id, new), now + grace)
+
+
+async def _current_mark(
+    session: AsyncSession, lesson_id: int, student_id: int
+) -> Attendance | None:
+    """The student's mark in the lesson as it is now (locked on PostgreSQL until the commit)."""
+    return await session.scalar(
+        select(Attendance)
+        .where(Attendance.lesson_id == lesson_id, Attendance.student_id == student_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 async def _write_attendance(
@@ -111,6 +122,7 @@ async def _write_attendance(
     actor: Actor,
     ctx: LessonContext,
     student_id: int,
+    row: Attendance | None,
     status: AttendanceStatus | None,
     *,
     reason: str | None,
@@ -119,13 +131,8 @@ async def _write_attendance(
     now: datetime,
     action: AuditAction | None = None,
 ) -> tuple[AttendanceStatus | None, AttendanceStatus | None]:
-    """Upsert (or remove) one mark with its audit entry and events; no commit."""
-    row = await session.scalar(
-        select(Attendance)
-        .where(Attendance.lesson_id == ctx.id, Attendance.student_id == student_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    """Upsert (or remove) one mark, `row` being the mark as it was (`_current_mark`), with
+    its audit entry and events; no commit."""
     before = attendance_snapshot(row)
     old = AttendanceStatus(row.status) if row is not None else None
     if status is None:
@@ -154,8 +161,8 @@ async def _write_attendance(
             "minutes_late": values["minutes_late"],
             "reason": values["reason"],
         }
-        if row is not None:
-            await session.refresh(row)
+        if row is not None:  # the upsert changed it behind the session's back
+            session.expire(row)
     if after == before:
         return old, status
     if action is None:
@@ -235,12 +242,8 @@ async def _write_mark(
     check_took_place(ctx, now)
     reason = clean_text(reason, REASON_LIMIT)
     await lock_lesson(session, ctx.id)
-    current = await session.scalar(
-        select(Attendance.status).where(
-            Attendance.lesson_id == ctx.id, Attendance.student_id == student_id
-        )
-    )
-    status = status_of(AttendanceStatus(current) if current else None)
+    row = await _current_mark(session, ctx.id, student_id)
+    status = status_of(AttendanceStatus(row.status) if row is not None else None)
     if status == AttendanceStatus.EXCUSED and not reason:
         raise ReasonRequired("journal.excused")
     old, new = await _write_attendance(
@@ -248,6 +251,7 @@ async def _write_mark(
         actor,
         ctx,
         student_id,
+        row,
         status,
         reason=reason,
         minutes_late=minutes_late,

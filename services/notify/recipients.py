@@ -23,29 +23,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import false, literal, select, union, union_all
+from sqlalchemy import CompoundSelect, String, cast, false, literal, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.enums import ALL_SCOPES, TrustScope
-from db.models import Account, Guardianship, Student, TrustedAccess
+from db.enums import ALL_SCOPES, OutboxStatus, TrustScope
+from db.models import Account, Guardianship, OutboxMessage, Student, TrustedAccess
+from db.upsert import upsert
 from services.core.links import guardianship_active, trust_active
 from services.notify.events import DedupKey, NotificationEvent
-from services.notify.outbox import enqueue
+from services.notify.outbox import NewRow
 
 DEFAULT_GRACE = timedelta(seconds=60)
 
 
-async def family_recipients(
-    session: AsyncSession,
-    student_id: int,
-    scope: TrustScope | None,
-    *,
-    now: datetime | None = None,
-    include_student: bool = True,
-) -> list[int]:
-    """Account ids that may hear about this student's event of this scope (one query)."""
-    now = now or utcnow()
+def _recipients(
+    student_id: int, scope: TrustScope | None, now: datetime, *, include_student: bool
+) -> CompoundSelect[int | None]:
+    """The account ids that may hear of this student's event of this scope: the student's
+    active guardians, trusted persons whose active grant covers `scope`, and (if asked) the
+    student's own account. One UNION (it drops the repeats); an id may be NULL."""
     guardians = select(Guardianship.account_id).where(
         Guardianship.student_id == student_id, guardianship_active()
     )
@@ -61,7 +58,20 @@ async def family_recipients(
                 Student.id == student_id, Student.account_id.is_not(None)
             )
         )
-    ids = await session.scalars(union(*parts))
+    return union(*parts)
+
+
+async def family_recipients(
+    session: AsyncSession,
+    student_id: int,
+    scope: TrustScope | None,
+    *,
+    now: datetime | None = None,
+    include_student: bool = True,
+) -> list[int]:
+    """Account ids that may hear about this student's event of this scope (one query)."""
+    query = _recipients(student_id, scope, now or utcnow(), include_student=include_student)
+    ids = await session.scalars(query)
     return sorted(i for i in ids if i is not None)
 
 
@@ -74,19 +84,46 @@ async def notify_family(
     dedup_key: DedupKey,
     delay: timedelta = timedelta(0),
     now: datetime | None = None,
+    revive: bool = False,
 ) -> int:
-    """Write one outbox row per recipient of a student's event; returns how many."""
+    """Write one outbox row per recipient of a student's event, in one statement: the
+    recipients (`family_recipients`) are selected inside the INSERT, in the order of their
+    ids, each row keyed `dedup_key.for_account(id)`. A recipient whose row exists is skipped
+    (as `enqueue` does), unless `revive` and that row was cancelled: it is made pending again,
+    due after `delay` (a mark set back to what it was inside the grace window). Only current
+    recipients are revived: an account that lost its link meanwhile is not. Returns how many
+    rows were written or revived."""
     now = now or utcnow()
-    recipients = await family_recipients(session, student_id, event.scope, now=now)
-    return await enqueue(
-        session,
-        account_ids=recipients,
-        event=event,
-        payload={"student_id": student_id, **payload},
-        dedup_key=dedup_key,
-        delay=delay,
-        now=now,
+    recipients = _recipients(student_id, event.scope, now, include_student=True).subquery()
+    account_id = recipients.c.account_id
+    row = NewRow(0, event, dedup_key, {"student_id": student_id, **payload}, now + delay)
+    columns = OutboxMessage.__table__.c
+    values = {
+        name: literal(value, columns[name].type)
+        for name, value in row.values(now).items()
+        if name not in ("account_id", "dedup_key")
+    }
+    per_recipient = (
+        select(
+            account_id,
+            literal(dedup_key.prefix, String) + cast(account_id, String),
+            *values.values(),
+        )
+        .where(account_id.is_not(None))  # also what SQLite's parser needs before ON CONFLICT
+        .order_by(account_id)
     )
+    stmt = upsert(session, OutboxMessage).from_select(
+        ["account_id", "dedup_key", *values], per_recipient
+    )
+    if revive:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["dedup_key"],
+            set_={"status": OutboxStatus.PENDING, "not_before": now + delay, "claimed_until": None},
+            where=OutboxMessage.status == OutboxStatus.CANCELLED,
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["dedup_key"])
+    return len((await session.execute(stmt.returning(OutboxMessage.id))).all())
 
 
 @dataclass(frozen=True)
