@@ -11,8 +11,8 @@ No update lost, none run twice (see bot/delivery.py for the ledger of update ids
   `update_id` is answered 200 without running again (REDIS_URL: across processes);
 * polling: our own loop instead of aiogram's `start_polling` (whose `handle_as_tasks`
   confirms a batch's offset with the next getUpdates while its updates still run, and whose
-  shutdown drops the running ones): a batch runs concurrently, and its offset is confirmed
-  only once every update in it is done;
+  shutdown drops the running ones): each update starts as soon as it is fetched, and is
+  confirmed only once it and every older one are done (`PollWindow`);
 * SIGTERM/SIGINT: stop taking updates (the webhook's port closes, requests still arriving
   on open connections get 503 so Telegram delivers them again; polling stops fetching),
   finish those in flight (up to SHUTDOWN_TIMEOUT seconds; any cut off are given back to
@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import secrets
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -284,6 +285,79 @@ async def _run_polling(
         logger.info("stopped")
 
 
+class PollWindow:
+    """The updates a poller took and what became of them, by update id.
+
+    `offset` is what the next getUpdates confirms up to: the oldest update not yet handled
+    (running, or to be tried again), else the one after the newest seen. getUpdates hands out
+    `batch` updates from there, so the ones behind a slow update keep coming back with it:
+    `take` starts only those it has not started yet, and an update that was not taken (the
+    ledger busy or out of reach) again once `RETRY_AFTER` has passed.
+    """
+
+    RETRY_AFTER = 1.0  # seconds before an update that was not taken is tried again
+
+    def __init__(self, start: Callable[[Update], Coroutine[Any, Any, Outcome]]) -> None:
+        self._start = start
+        self.running: dict[int, asyncio.Task[Outcome]] = {}
+        self._handled: set[int] = set()  # handled, not yet confirmed (an older one runs)
+        self._retry: dict[int, float] = {}  # not taken: when it may be tried again
+        self._newest: int | None = None
+        self.finished = asyncio.Event()  # set whenever a running update ends
+
+    @property
+    def offset(self) -> int | None:
+        waiting = [*self.running, *self._retry]
+        if waiting:
+            return min(waiting)
+        return None if self._newest is None else self._newest + 1
+
+    @property
+    def next_retry(self) -> float | None:
+        """When the first update that was not taken may be tried again (loop time)."""
+        return min(self._retry.values(), default=None)
+
+    def room(self, batch: int) -> int:
+        """How many new updates the next getUpdates of `batch` can bring."""
+        offset = self.offset
+        if offset is None or self._newest is None:
+            return batch
+        return batch - (self._newest + 1 - offset)
+
+    def take(self, updates: list[Update], offset: int | None) -> None:
+        """Start the updates of a fetch made with `offset` that are not running or handled
+        already. (What was handled is remembered until a fetch's offset has passed it: an
+        update that ends while a fetch is under way can still come back with that fetch.)"""
+        if offset is not None:
+            self._handled = {uid for uid in self._handled if uid >= offset}
+        now = asyncio.get_running_loop().time()
+        for update in updates:
+            uid = update.update_id
+            if uid in self.running or uid in self._handled:
+                continue
+            if uid in self._retry and self._retry[uid] > now:
+                continue
+            self._retry.pop(uid, None)
+            self._newest = uid if self._newest is None else max(self._newest, uid)
+            task = asyncio.create_task(self._start(update), name=f"poll-{uid}")
+            self.running[uid] = task
+            task.add_done_callback(functools.partial(self._ended, uid))
+
+    def _ended(self, uid: int, task: asyncio.Task[Outcome]) -> None:
+        del self.running[uid]
+        answered = not task.cancelled() and task.exception() is None and task.result().answered
+        if answered:
+            self._handled.add(uid)
+        else:  # fetched again from Telegram, and tried again after a pause
+            self._retry[uid] = asyncio.get_running_loop().time() + self.RETRY_AFTER
+        self.finished.set()
+
+    async def settle(self) -> None:
+        """Wait until nothing runs (a stop's drain finishes or cuts off what is left)."""
+        while self.running:
+            await asyncio.wait(list(self.running.values()))
+
+
 async def poll(
     bot: Bot,
     feeder: UpdateFeeder,
@@ -292,14 +366,25 @@ async def poll(
     *,
     batch: int = 100,
 ) -> None:
-    """Fetch a batch (at most `batch` updates), run its updates concurrently (the
-    dispatcher's own bound, MAX_CONCURRENT_UPDATES, applies), and confirm its offset (with the
-    next getUpdates) only when all of them are done; at a stop, confirm what was handled."""
-    offset: int | None = None  # the next getUpdates confirms every update before it
+    """Run each update as soon as it is fetched, and confirm an update (Telegram confirms
+    every update before the offset it is given) only once it and every older one were handled.
+
+    At most `batch` updates are in the process (the dispatcher's own bound,
+    MAX_CONCURRENT_UPDATES, applies to those running). A slow update holds back only the
+    confirmation, not the updates behind it (`PollWindow`). With nothing running, a fetch is a
+    long poll; while updates run, fetches are `FETCH_PAUSE` apart, and one waits for a running
+    update to end while the `batch` updates from the offset are all taken. At a stop: no more
+    fetching, the running updates are left to the caller's drain, and what was handled is
+    confirmed."""
+    window = PollWindow(lambda update: _feed(feeder, update))
     confirmed: int | None = None
     while not stop.requested.is_set():
+        offset = window.offset
         fetch = bot.get_updates(
-            offset=offset, limit=batch, timeout=POLLING_TIMEOUT, allowed_updates=allowed_updates
+            offset=offset,
+            limit=batch,
+            timeout=0 if window.running else POLLING_TIMEOUT,
+            allowed_updates=allowed_updates,
         )
         try:
             updates = await until_stopped(fetch, stop)
@@ -310,20 +395,45 @@ async def poll(
         if updates is None:
             break  # stopping; an answer cut off here was not confirmed: sent again later
         confirmed = offset
-        if not updates:
-            continue
-        outcomes = await asyncio.gather(*(_feed(feeder, u) for u in updates))
-        for update, outcome in zip(updates, outcomes, strict=True):
-            if not outcome.answered:
-                break  # this one and the rest come again with the next getUpdates
-            offset = update.update_id + 1
-        if not all(o.answered for o in outcomes):
-            await _sleep_unless_stopped(1, stop)
+        window.take(updates, offset)
+        await _until_worth_fetching(window, batch, stop)
+    await window.settle()
+    offset = window.offset
     if offset is not None and offset != confirmed:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(
                 bot.get_updates(offset=offset, limit=1, timeout=0), CONFIRM_TIMEOUT
             )
+
+
+#: while updates run, the pause between two fetches (each brings back the updates from the
+#: oldest one not yet handled, to be skipped: this keeps that cost small)
+FETCH_PAUSE = 0.2
+
+
+async def _until_worth_fetching(window: PollWindow, batch: int, stop: StopSignal) -> None:
+    """While updates run, return once `FETCH_PAUSE` has passed and the next getUpdates has
+    room for a new update (with none, wait for a running one to end); when nothing runs, at
+    once (the next fetch is a long poll) unless an update waits to be tried again (Telegram
+    would hand it out at once: wait for its time); at once on a stop."""
+    loop = asyncio.get_running_loop()
+    earliest = loop.time() + FETCH_PAUSE
+    retry = window.next_retry
+    if not window.running and retry is not None and retry > loop.time():
+        await _sleep_unless_stopped(retry - loop.time(), stop)
+    while window.running and not stop.requested.is_set():
+        if window.room(batch) > 0:
+            left = earliest - loop.time()
+            if left <= 0:
+                return
+            await _sleep_unless_stopped(left, stop)
+            continue
+        window.finished.clear()
+        waiter = asyncio.ensure_future(window.finished.wait())
+        try:
+            await _first_of(waiter, stop.requested)
+        finally:
+            waiter.cancel()
 
 
 async def _feed(feeder: UpdateFeeder, update: Update) -> Outcome:

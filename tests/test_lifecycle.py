@@ -194,6 +194,84 @@ async def test_polling_confirms_a_batch_only_once_it_was_handled(
     fake.latency = 0
 
 
+class HeldFeeder(UpdateFeeder):
+    """A feeder that holds the updates of one chat until `release` is set."""
+
+    def __init__(self, app: App, chat_id: int) -> None:
+        super().__init__(app.dp, app.bot, MemoryLedger())
+        self.chat_id = chat_id
+        self.release = asyncio.Event()
+        self.fed: Counter[int] = Counter()
+
+    async def feed(self, update: Update) -> Outcome:
+        self.fed[update.update_id] += 1
+        if update.message is not None and update.message.chat.id == self.chat_id:
+            await self.release.wait()
+        return await super().feed(update)
+
+
+async def test_a_slow_update_holds_back_its_confirmation_not_the_updates_behind_it(
+    app: App, fake_telegram: FakeTelegram
+) -> None:
+    fake = fake_telegram
+    fake.deliver = fake.enqueue
+    slow, quick = fake.user(4500, language_code="en"), fake.user(4501, language_code="en")
+    feeder = HeldFeeder(app, slow.id)
+    stop = StopSignal()
+    poller = asyncio.create_task(poll(app.bot, feeder, stop, ["message"]))
+    await slow.send("/start")
+    await fake.wait_for(lambda: feeder.fed, timeout=10)  # taken, and held
+    for _ in range(3):  # later fetches, each an update of its own behind the held one
+        await quick.send("/help")
+        await fake.wait_for(lambda: replies(fake, quick.id) == 1, timeout=10)
+        fake.reset_records()
+    assert replies(fake, slow.id) == 0
+    held = min(u["update_id"] for u in fake.pending_updates)
+    assert len(fake.pending_updates) == 4, "nothing confirmed past the held update"
+    assert all(count == 1 for count in feeder.fed.values()), "each update run once"
+    feeder.release.set()
+    await fake.wait_for(lambda: replies(fake, slow.id) == 1, timeout=10)
+    await fake.wait_for(lambda: not fake.pending_updates, timeout=10)  # confirmed once handled
+    stop.receive(signal.SIGTERM)
+    await feeder.drain(timeout=10)
+    await asyncio.wait_for(poller, 10)
+    assert feeder.fed[held] == 1
+    assert sum(feeder.fed.values()) == 4
+
+
+class BusyOnceFeeder(UpdateFeeder):
+    """A feeder whose ledger is busy the first time each update comes."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app.dp, app.bot, MemoryLedger())
+        self.fed: Counter[int] = Counter()
+
+    async def feed(self, update: Update) -> Outcome:
+        self.fed[update.update_id] += 1
+        if self.fed[update.update_id] == 1:
+            return Outcome.BUSY
+        return await super().feed(update)
+
+
+async def test_an_update_not_taken_is_fetched_and_tried_again_after_a_pause(
+    app: App, fake_telegram: FakeTelegram
+) -> None:
+    fake = fake_telegram
+    fake.deliver = fake.enqueue
+    user = fake.user(4510, language_code="en")
+    feeder = BusyOnceFeeder(app)
+    stop = StopSignal()
+    poller = asyncio.create_task(poll(app.bot, feeder, stop, ["message"]))
+    await user.send("/start")
+    await fake.wait_for(lambda: replies(fake, user.id) == 1, timeout=10)
+    await fake.wait_for(lambda: not fake.pending_updates, timeout=10)
+    assert list(feeder.fed.values()) == [2]  # not taken, then taken once
+    # the pause before trying again is waited out, not spent fetching the same update
+    assert len(fake.calls_to("getUpdates")) <= 6
+    stop.receive(signal.SIGTERM)
+    await asyncio.wait_for(poller, 10)
+
+
 # --- the real process: SIGTERM in the middle of a burst ----------------------------------------
 
 
