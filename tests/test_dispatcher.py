@@ -3,9 +3,12 @@ coalescing, quiet hours, preferences, Telegram's errors, dead letters, bounded q
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import itertools
 import re
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import event, select, update
@@ -19,6 +22,7 @@ from db.enums import (
 )
 from db.models import Account, Attendance, Guardianship, NotificationPreference, OutboxMessage
 from services.core.actors import load_actor
+from services.notify import outbox
 from services.notify.dispatcher import RateLimiter
 from services.notify.preferences import PreferenceDefaults, set_mode, set_quiet, set_urgent
 from tests import factories as f
@@ -437,6 +441,32 @@ class VirtualClock:
 
     async def sleep(self, seconds: float) -> None:
         self.now += seconds
+
+
+async def test_a_claim_that_took_most_of_its_lease_sends_nothing(
+    app: App, world: w.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lease is counted from the claim, not from its answer: a claim that came back late
+    (a loaded database) gives its rows back rather than send what another process may have
+    claimed since; the next round sends them, once."""
+    dispatcher = app.notifier.dispatcher
+    dispatcher.config = dataclasses.replace(dispatcher.config, claim_seconds=1.0)
+    claim_due = outbox.claim_due
+
+    async def slow_claim(*args: Any, **kwargs: Any) -> Any:
+        rows = await claim_due(*args, **kwargs)
+        await asyncio.sleep(0.9)  # past 80 % of the lease
+        return rows
+
+    await w.grade(app.session_factory, world)
+    monkeypatch.setattr(outbox, "claim_due", slow_claim)
+    stats = await dispatcher.run_batch(DUE)
+    assert stats.claimed > 0
+    assert stats.sent == 0
+    assert texts(app, f.PARENT) == []
+    monkeypatch.setattr(outbox, "claim_due", claim_due)
+    assert await app.deliver_notifications(DUE) > 0
+    assert len(texts(app, f.PARENT)) == 1
 
 
 async def test_rate_limiter_holds_the_ceiling_and_one_per_second_per_chat() -> None:

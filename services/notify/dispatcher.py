@@ -257,6 +257,9 @@ class OutboxDispatcher:
         """Claim one batch, plan it and send it. `now` fixes the clock (tests)."""
         fixed = now
         now = now or self.clock()
+        # the lease runs from here (`claimed_until` is `now` + claim_seconds), not from when
+        # the claim came back: a slow claim leaves less of it to send in
+        deadline = time.monotonic() + self.config.claim_seconds * 0.8
         config = self.config
         async with self.session_factory() as session:
             rows = await outbox.claim_due(
@@ -269,7 +272,6 @@ class OutboxDispatcher:
         stats = RoundStats(claimed=len(rows))
         if not rows:
             return stats
-        deadline = time.monotonic() + config.claim_seconds * 0.8
         async with self.session_factory() as session:
             facts = await load_facts(
                 session,
