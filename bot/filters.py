@@ -4,11 +4,12 @@ takes (its `callback_data` annotation)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, get_type_hints
 
 from aiogram import Router
-from aiogram.filters import Command, Filter, or_f
+from aiogram.dispatcher.event.handler import HandlerObject
+from aiogram.filters import Command, Filter
 from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
 from aiogram.types import TelegramObject
 
@@ -30,33 +31,38 @@ class AdminOnly(Filter):
         return actor.has(Role.ADMIN)
 
 
-def gated(
-    name: str,
-    audience: Filter,
-    inside: Router,
-    *,
-    refusal: Action,
-    commands: Sequence[str] = (),
-    buttons: Sequence[CallbackQueryFilter] = (),
-) -> Router:
-    """`inside` for those `audience` passes; anyone else sending one of its `commands` or
-    pressing one of its `buttons` (stale or forged) is refused before any service runs, with
+def gated(name: str, audience: Filter, inside: Router, *, refusal: Action) -> Router:
+    """`inside` for those `audience` passes; anyone else sending one of its commands or
+    pressing one of its buttons (stale or forged) is refused before any service runs, with
     the policy's refusal `denied(refusal)` (the one short "no access" answer of the
-    domain-error middleware, the same the services give)."""
-    inside.message.filter(audience)
-    inside.callback_query.filter(audience)
+    domain-error middleware, the same the services give).
+
+    The commands and buttons are read off `inside` and its sub-routers: the filters of each
+    handler of a command and of each button handler, so the gate and the handlers cannot
+    disagree (a button added later is gated with it). Other messages an outsider sends
+    (text, files) are not refused here: they go on to the routers after this one."""
+    outsiders = Router(name=f"{name}_outsiders")
 
     async def refuse_outsider(event: TelegramObject) -> None:
         raise denied(refusal)
 
-    outsiders = Router(name=f"{name}_outsiders")
-    if commands:
-        outsiders.message.register(refuse_outsider, Command(*commands))
-    if buttons:
-        outsiders.callback_query.register(refuse_outsider, or_f(*buttons))
+    for router in inside.chain_tail:
+        for handler in router.message.handlers:
+            filters = _filters_of(handler)
+            if any(isinstance(f, Command) for f in filters):
+                outsiders.message.register(refuse_outsider, *filters)
+        for handler in router.callback_query.handlers:
+            outsiders.callback_query.register(refuse_outsider, *_filters_of(handler))
+    inside.message.filter(audience)
+    inside.callback_query.filter(audience)
     router = Router(name=name)
     router.include_routers(inside, outsiders)
     return router
+
+
+def _filters_of(handler: HandlerObject) -> list[Any]:
+    """A handler's filters as they were registered (a magic filter as itself)."""
+    return [f.magic if f.magic is not None else f.callback for f in handler.filters or ()]
 
 
 ButtonHandler = Callable[..., Awaitable[Any]]

@@ -23,7 +23,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import MenuCb
 from bot.callbacks import Screen as MenuScreen
 from bot.callbacks.reports import ReportCb
-from bot.filters import StaffOnly, button_filter, gated, register_buttons
+from bot.filters import StaffOnly, gated, register_buttons
 from bot.keyboards import reports as kb
 from db.enums import PeriodKind
 from handlers.context import Ctx
@@ -174,6 +174,4 @@ def create_router() -> Router:
         StaffOnly(),
         _staff_router(),
         refusal=Action.READ_CLASS,
-        commands=["reports"],
-        buttons=[MenuCb.filter(F.screen == MenuScreen.REPORTS), button_filter(on_report)],
     )

@@ -29,7 +29,7 @@ from aiogram.types import (
 from bot.callbacks import MenuCb
 from bot.callbacks import Screen as MenuScreen
 from bot.callbacks.roster import RosterAction, RosterCb
-from bot.filters import AdminOnly, button_filter, gated, register_buttons
+from bot.filters import AdminOnly, gated, register_buttons
 from bot.keyboards.roster import roster_apply_keyboard, roster_menu_keyboard
 from bot.states import Payload, Slot
 from handlers.context import Ctx
@@ -256,6 +256,4 @@ def create_router() -> Router:
         AdminOnly(),
         _admin_router(),
         refusal=Action.ADMINISTER,
-        commands=["school"],
-        buttons=[MenuCb.filter(F.screen == MenuScreen.SCHOOL), button_filter(on_roster)],
     )

@@ -17,7 +17,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import workers
 from bot.callbacks import ClassCb, CodesCb, LinkDecisionCb, MenuCb, StudentAccessCb
 from bot.callbacks import Screen as MenuScreen
-from bot.filters import StaffOnly, button_filter, gated, register_buttons
+from bot.filters import StaffOnly, gated, register_buttons
 from bot.keyboards import (
     class_list_keyboard,
     codes_kind_keyboard,
@@ -183,7 +183,6 @@ async def _send_letters(ctx: Ctx, data: CodesCb, batch: school.IssuedBatch) -> N
 
 
 BUTTONS = (on_link_decision, on_class, on_student_access, on_codes)
-SCREENS = (MenuScreen.REQUESTS, MenuScreen.CLASSES, MenuScreen.CODES)
 
 
 def _staff_router() -> Router:
@@ -205,9 +204,4 @@ def create_router() -> Router:
         StaffOnly(),
         _staff_router(),
         refusal=Action.READ_CLASS,
-        commands=["requests", "classes", "codes"],
-        buttons=[
-            MenuCb.filter(F.screen.in_(SCREENS)),
-            *(button_filter(handler) for handler in BUTTONS),
-        ],
     )

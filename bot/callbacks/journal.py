@@ -300,35 +300,3 @@ class JCancelCb(CallbackData, prefix="jx"):
     """Leave a typed-input prompt; back to the lesson when there is one."""
 
     lesson_id: Id = 0
-
-
-#: every factory of the journal's buttons (the journal router refuses them to non-staff)
-JOURNAL_CALLBACKS: tuple[type[CallbackData], ...] = (
-    JDayCb,
-    JPickCb,
-    JAssignCb,
-    JLessonCb,
-    JHomeworkFilesCb,
-    JLessonOpCb,
-    JDueCb,
-    JReplaceCb,
-    JReplaceSetCb,
-    JRosterCb,
-    JStudentCb,
-    JGradeCb,
-    JTypeCb,
-    JRunCb,
-    JMarkCb,
-    JMarkValueCb,
-    JMarkKindCb,
-    JHoldCb,
-    JAttendCb,
-    JUndoCb,
-    JSubmissionCb,
-    JPeriodCb,
-    JPeriodGradeCb,
-    JPeriodValueCb,
-    JAuditCb,
-    JUnseenCb,
-    JCancelCb,
-)

@@ -14,11 +14,8 @@ sending /journal is refused by the gate (`bot.filters.gated`), and nothing is re
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 
-from bot.callbacks import MenuCb
-from bot.callbacks import Screen as MenuScreen
-from bot.callbacks.journal import JOURNAL_CALLBACKS
 from bot.filters import StaffOnly, gated
 from handlers.context import context_middleware
 from handlers.journal import actions, inputs
@@ -55,13 +52,10 @@ def create_input_router() -> Router:
 
 def create_router() -> Router:
     """The journal's buttons and /journal for staff, then the refusal of everyone else."""
-    buttons = [factory.filter() for factory in JOURNAL_CALLBACKS]
     router = gated(
         "journal",
         StaffOnly(),
         actions.create_router(),
         refusal=Action.READ_CLASS,
-        commands=["journal"],
-        buttons=[MenuCb.filter(F.screen == MenuScreen.JOURNAL), *buttons],
     )
     return _with_context(router)
