@@ -330,6 +330,10 @@ class PollWindow:
         update that ends while a fetch is under way can still come back with that fetch.)"""
         if offset is not None:
             self._handled = {uid for uid in self._handled if uid >= offset}
+        # an update to try again that this fetch (made from an offset at or before it) did
+        # not bring back is gone from Telegram (kept a day): waiting for it would stall
+        returned = {update.update_id for update in updates}
+        self._retry = {uid: at for uid, at in self._retry.items() if uid in returned}
         now = asyncio.get_running_loop().time()
         for update in updates:
             uid = update.update_id

@@ -1,7 +1,9 @@
-"""Waiting for Telegram: which calls are repeated through an outage, and how long apart."""
+"""Waiting for Telegram: which calls are repeated through an outage, and how long apart; the
+polling window's bookkeeping of what it took."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -10,9 +12,15 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    Update,
+)
 
-from bot.runners import Backoff, WaitForTelegram
+from bot.delivery import Outcome
+from bot.runners import Backoff, PollWindow, WaitForTelegram
 from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import BOT_TOKEN
 
@@ -73,3 +81,46 @@ def test_backoff_is_capped() -> None:
     assert all(0.9 * min(60, 2 ** (n - 1)) <= d <= 1.1 * min(60, 2 ** (n - 1))
                for n, d in enumerate(delays, start=1))  # fmt: skip
     assert max(delays) <= 66
+
+
+async def _settled(window: PollWindow) -> None:
+    await asyncio.gather(*window.running.values())
+    await asyncio.sleep(0)  # the done callbacks
+
+
+async def test_the_poll_window_confirms_up_to_the_oldest_update_not_handled() -> None:
+    release = asyncio.Event()
+
+    async def run(update: Update) -> Outcome:
+        if update.update_id == 10:
+            await release.wait()
+        return Outcome.HANDLED
+
+    window = PollWindow(run)
+    window.take([Update(update_id=10), Update(update_id=11)], None)
+    await asyncio.sleep(0.01)
+    assert window.offset == 10
+    assert list(window.running) == [10]
+    assert window.room(batch=4) == 2
+    window.take([Update(update_id=10), Update(update_id=11), Update(update_id=12)], 10)
+    assert list(window.running) == [10, 12], "11 was handled: not run again"
+    release.set()
+    await _settled(window)
+    assert window.offset == 13
+
+
+async def test_the_poll_window_forgets_an_update_telegram_no_longer_has() -> None:
+    async def busy(update: Update) -> Outcome:
+        return Outcome.BUSY
+
+    window = PollWindow(busy)
+    window.take([Update(update_id=10)], None)
+    await _settled(window)
+    assert window.offset == 10, "not taken: kept to be tried again"
+    assert window.next_retry is not None
+    window.take([Update(update_id=10)], 10)  # back, but its pause is not over: waits
+    assert window.offset == 10
+    assert not window.running
+    window.take([], 10)  # from 10 on Telegram has nothing: it is gone, do not wait for it
+    assert window.offset == 11
+    assert window.next_retry is None
