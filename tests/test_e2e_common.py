@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import func, select
 
@@ -129,3 +131,19 @@ def test_chat_pacer_allows_a_burst_then_one_per_second() -> None:
     assert waits[4] == pytest.approx(2.0)
     assert pacer.delay(8, 100.0) == 0.0  # another chat is independent
     assert pacer.delay(7, 110.0) == 0.0  # tokens refill with time
+
+
+@pytest.mark.undated
+async def test_a_button_tapped_twice_at_once_edits_the_screen_once(app: App) -> None:
+    """A double tap: both presses carry the message as it was before either was handled, so
+    the second must not edit it again to the same screen (400 "message is not modified")."""
+    user = app.user(115, language_code="en")
+    await user.send("/start")
+    await user.send("/language")
+    screen = user.last
+    data = screen.buttons[0]["callback_data"]
+    await asyncio.gather(user.press(screen, data=data), user.press(screen, data=data))
+    assert screen.edits == 1
+    assert len(user.callback_answers) == 2
+    assert app.fake.unanswered_callbacks() == []
+    assert app.fake.errors == []
