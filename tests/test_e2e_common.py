@@ -147,3 +147,55 @@ async def test_a_button_tapped_twice_at_once_edits_the_screen_once(app: App) -> 
     assert len(user.callback_answers) == 2
     assert app.fake.unanswered_callbacks() == []
     assert app.fake.errors == []
+
+
+#: what a client can send besides text, documents, photos and contacts (the crawl's share)
+OTHER_CONTENT: dict[str, dict[str, object]] = {
+    "sticker": {
+        "file_id": "CAACAgIAAxkBAAIstk",
+        "file_unique_id": "AgADstk",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    },
+    "voice": {"file_id": "AwACAgIAAxkBAAIvoi", "file_unique_id": "AgADvoi", "duration": 2},
+    "video_note": {
+        "file_id": "DQACAgIAAxkBAAIvn",
+        "file_unique_id": "AgADvn",
+        "length": 240,
+        "duration": 2,
+    },
+    "location": {"latitude": 55.75, "longitude": 37.61},
+}
+
+
+@pytest.mark.undated
+async def test_every_kind_of_junk_from_a_stranger_gets_one_clean_answer(app: App) -> None:
+    user = app.user(116, language_code="en")
+    junk = [
+        "ж" * 5000,
+        "<b>&amp;<",
+        "😀👍🏽🇷🇺",
+        "\u200b",
+        "/today foo",
+        "/start garbage",
+        "/start " + "A" * 65,
+        "/start <b>",
+        "/start@parta_test_bot",
+        "/start@other_bot",
+        "/START",
+    ]
+    for text in junk:
+        before = len(user.messages)
+        await user.send(text)
+        assert len(user.messages) == before + 1, text
+    for kind, content in OTHER_CONTENT.items():
+        before = len(user.messages)
+        message = app.fake.message_dict(user.add_message(False))
+        await app.fake.emit({"message": {**message, kind: content}})
+        assert len(user.messages) == before + 1, kind
+    for text in user.texts():
+        assert "went wrong" not in text
+    assert app.fake.errors == []
