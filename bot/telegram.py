@@ -7,6 +7,7 @@ import html
 import json
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -151,6 +152,37 @@ def is_unchanged(message: Message, html_text: str, markup: InlineKeyboardMarkup 
     return _markup_dump(message.reply_markup) == _markup_dump(markup)
 
 
+class ShownEdits:
+    """The screens `show` last put in place by an edit, per message: (chat id, message id) →
+    (Telegram's edit date, text, keyboard), the latest `limit` messages.
+
+    A double tap sends two presses that both carry the message as it was before either was
+    handled; once the first has edited it, the second must not edit it again to the same
+    screen (Telegram answers 400 "message is not modified")."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self._edits: OrderedDict[tuple[int, int], tuple[int, str, object]] = OrderedDict()
+
+    def shown_since(self, message: Message, html_text: str, markup: object) -> bool:
+        """Was `message` edited to this screen after the state the update carries?"""
+        kept = self._edits.get((message.chat.id, message.message_id))
+        if kept is None:
+            return False
+        edited_at, text, keyboard = kept
+        seen_at = message.edit_date or int(message.date.timestamp())
+        return seen_at < edited_at and (text, keyboard) == (html_text, markup)
+
+    def remember(self, edited: Message | bool, html_text: str, markup: object) -> None:
+        if not isinstance(edited, Message) or edited.edit_date is None:
+            return
+        key = (edited.chat.id, edited.message_id)
+        self._edits[key] = (edited.edit_date, html_text, markup)
+        self._edits.move_to_end(key)
+        if len(self._edits) > self.limit:
+            self._edits.popitem(last=False)
+
+
 async def show(
     target: Message | None,
     bot: Bot,
@@ -159,12 +191,19 @@ async def show(
     reply_markup: InlineKeyboardMarkup | None = None,
 ) -> None:
     """Show a screen in place: edit the pressed message, or send a new one when it can't be
-    edited (too old, deleted). Nothing is sent when the screen is already what it shows."""
+    edited (too old, deleted). Nothing is sent when the screen is already what it shows, or
+    was put there after the pressed message's state the update carries (`ShownEdits`)."""
     if target is not None:
         if is_unchanged(target, html_text, reply_markup):
             return
+        edits = bot.session.shown if isinstance(bot.session, KeptResponseSession) else None
+        markup = _markup_dump(reply_markup)
+        if edits is not None and edits.shown_since(target, html_text, markup):
+            return
         try:
-            await target.edit_text(html_text, reply_markup=reply_markup)
+            edited = await target.edit_text(html_text, reply_markup=reply_markup)
+            if edits is not None:
+                edits.remember(edited, html_text, markup)
             return
         except TelegramBadRequest as exc:
             if "message is not modified" in exc.message:
@@ -222,6 +261,8 @@ class KeptResponseSession(AiohttpSession):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.json_loads = _without_echoed_markup
+        #: the screens `show` put in place with this bot (one session per bot)
+        self.shown = ShownEdits()
 
     def check_response(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import func, select
 
@@ -129,3 +131,71 @@ def test_chat_pacer_allows_a_burst_then_one_per_second() -> None:
     assert waits[4] == pytest.approx(2.0)
     assert pacer.delay(8, 100.0) == 0.0  # another chat is independent
     assert pacer.delay(7, 110.0) == 0.0  # tokens refill with time
+
+
+@pytest.mark.undated
+async def test_a_button_tapped_twice_at_once_edits_the_screen_once(app: App) -> None:
+    """A double tap: both presses carry the message as it was before either was handled, so
+    the second must not edit it again to the same screen (400 "message is not modified")."""
+    user = app.user(115, language_code="en")
+    await user.send("/start")
+    await user.send("/language")
+    screen = user.last
+    data = screen.buttons[0]["callback_data"]
+    await asyncio.gather(user.press(screen, data=data), user.press(screen, data=data))
+    assert screen.edits == 1
+    assert len(user.callback_answers) == 2
+    assert app.fake.unanswered_callbacks() == []
+    assert app.fake.errors == []
+
+
+#: what a client can send besides text, documents, photos and contacts (the crawl's share)
+OTHER_CONTENT: dict[str, dict[str, object]] = {
+    "sticker": {
+        "file_id": "CAACAgIAAxkBAAIstk",
+        "file_unique_id": "AgADstk",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    },
+    "voice": {"file_id": "AwACAgIAAxkBAAIvoi", "file_unique_id": "AgADvoi", "duration": 2},
+    "video_note": {
+        "file_id": "DQACAgIAAxkBAAIvn",
+        "file_unique_id": "AgADvn",
+        "length": 240,
+        "duration": 2,
+    },
+    "location": {"latitude": 55.75, "longitude": 37.61},
+}
+
+
+@pytest.mark.undated
+async def test_every_kind_of_junk_from_a_stranger_gets_one_clean_answer(app: App) -> None:
+    user = app.user(116, language_code="en")
+    junk = [
+        "ж" * 5000,
+        "<b>&amp;<",
+        "😀👍🏽🇷🇺",
+        "\u200b",
+        "/today foo",
+        "/start garbage",
+        "/start " + "A" * 65,
+        "/start <b>",
+        "/start@parta_test_bot",
+        "/start@other_bot",
+        "/START",
+    ]
+    for text in junk:
+        before = len(user.messages)
+        await user.send(text)
+        assert len(user.messages) == before + 1, text
+    for kind, content in OTHER_CONTENT.items():
+        before = len(user.messages)
+        message = app.fake.message_dict(user.add_message(False))
+        await app.fake.emit({"message": {**message, kind: content}})
+        assert len(user.messages) == before + 1, kind
+    for text in user.texts():
+        assert "went wrong" not in text
+    assert app.fake.errors == []
