@@ -154,30 +154,36 @@ def is_unchanged(message: Message, html_text: str, markup: InlineKeyboardMarkup 
 
 class ShownEdits:
     """The screens `show` last put in place by an edit, per message: (chat id, message id) →
-    (Telegram's edit date, text, keyboard), the latest `limit` messages.
+    (Telegram's edit date, a digest of the text and keyboard), the latest `limit` messages.
 
     A double tap sends two presses that both carry the message as it was before either was
     handled; once the first has edited it, the second must not edit it again to the same
-    screen (Telegram answers 400 "message is not modified")."""
+    screen (Telegram answers 400 "message is not modified"). Dates are whole seconds: a press
+    whose message state is of the same second as the edit counts as before it (the latest
+    edit of each message is kept, so a different screen put there since is never skipped)."""
 
     def __init__(self, limit: int = 10_000) -> None:
         self.limit = limit
-        self._edits: OrderedDict[tuple[int, int], tuple[int, str, object]] = OrderedDict()
+        self._edits: OrderedDict[tuple[int, int], tuple[int, int]] = OrderedDict()
+
+    @staticmethod
+    def _digest(html_text: str, markup: object) -> int:
+        return hash((html_text, repr(markup)))
 
     def shown_since(self, message: Message, html_text: str, markup: object) -> bool:
-        """Was `message` edited to this screen after the state the update carries?"""
+        """Was `message` edited to this screen at or after the state the update carries?"""
         kept = self._edits.get((message.chat.id, message.message_id))
         if kept is None:
             return False
-        edited_at, text, keyboard = kept
+        edited_at, digest = kept
         seen_at = message.edit_date or int(message.date.timestamp())
-        return seen_at < edited_at and (text, keyboard) == (html_text, markup)
+        return seen_at <= edited_at and digest == self._digest(html_text, markup)
 
     def remember(self, edited: Message | bool, html_text: str, markup: object) -> None:
         if not isinstance(edited, Message) or edited.edit_date is None:
             return
         key = (edited.chat.id, edited.message_id)
-        self._edits[key] = (edited.edit_date, html_text, markup)
+        self._edits[key] = (edited.edit_date, self._digest(html_text, markup))
         self._edits.move_to_end(key)
         if len(self._edits) > self.limit:
             self._edits.popitem(last=False)
