@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     database_url: str = DEFAULT_DATABASE_URL
     telegram_api_url: str | None = None
+    # the server at TELEGRAM_API_URL runs in --local mode: no 20 MB limit on downloads
+    telegram_api_local: bool = False
     redis_url: str | None = None
     webhook_url: str | None = None
     # required with WEBHOOK_URL: Telegram sends it with every update, anything else is refused

@@ -112,9 +112,10 @@ class Files:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Files:
-        """The official Bot API downloads at most 20 MB; with TELEGRAM_API_URL (a local Bot
-        API server) every file is tried."""
-        limit = None if settings.telegram_api_url else BOT_API_DOWNLOAD_LIMIT
+        """The Bot API downloads at most 20 MB, also through a server of one's own at
+        TELEGRAM_API_URL unless it runs in local mode (TELEGRAM_API_LOCAL): then every file
+        is tried. A file known to be bigger is not asked for (Telegram would answer 400)."""
+        limit = None if settings.telegram_api_local else BOT_API_DOWNLOAD_LIMIT
         return cls(FileStore(settings.files_dir), max_size=limit)
 
     # ---- downloading

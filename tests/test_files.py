@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pytest
 from aiogram.exceptions import TelegramBadRequest
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks.diary import HomeworkFilesCb, HomeworkItemCb
 from bot.config import Settings, files_dir_for
-from bot.files import files_gone, is_dead_file_id
+from bot.files import Files, files_gone, is_dead_file_id
 from db.enums import AttachmentKind
 from db.models import (
     Homework,
@@ -367,31 +367,42 @@ async def test_submitted_work_is_kept_and_reaches_the_teacher_after_a_new_token(
     assert again.file_id == documents[-1]["file_id"] != row.file_id
 
 
-@pytest.mark.allow_telegram_errors("api")  # getFile: "file is too big", on purpose
-async def test_a_25_mb_file_is_saved_and_its_bytes_fetched_later_by_the_job(
-    app: App, school: f.SmallSchool, lessons: tuple[int, int], caplog: pytest.LogCaptureFixture
+async def test_a_25_mb_file_is_saved_and_its_bytes_fetched_once_a_local_server_allows_it(
+    app: App, school: f.SmallSchool, lessons: tuple[int, int]
 ) -> None:
+    """Over the Bot API's 20 MB (also through a server at TELEGRAM_API_URL that is not in
+    local mode): the file is saved, its bytes never asked for (getFile would answer 400), and
+    fetched once TELEGRAM_API_LOCAL says the server has no such limit."""
     big = b"\x01" * (25 * MB)
-    with caplog.at_level(logging.WARNING, "parta.files"):
-        await _homework_with_a_file(app, big, "video.mp4")
-        await app.files.drain()
+    await _homework_with_a_file(app, big, "video.mp4")
+    await app.files.drain()
     [row] = await _attachments(app)
     assert row.file_size == 25 * MB
     assert row.file_name == "video.mp4"
     assert not app.files.store.exists(row.file_unique_id)
-    assert "file is too big" in caplog.text
-    assert [e.description for e in app.fake.errors] == ["Bad Request: file is too big"]
-
     report = await app.files.keep_missing(app.bot, app.session_factory)
-    assert report.counts[KeepOutcome.FAILED] == 1, "still refused: tried again, kept missing"
-    assert not app.files.store.exists(row.file_unique_id)
+    assert report.counts[KeepOutcome.TOO_BIG] == 1
+    assert app.fake.calls_to("getFile") == [], "known too big: not asked for"
+    assert app.fake.errors == []
 
-    app.fake.download_limit = 2000 * MB  # e.g. the school moved to a local Bot API server
+    app.fake.download_limit = 2000 * MB  # the school moved to a local Bot API server
+    local = Settings(_env_file=None, telegram_api_local=True, files_dir=app.files.store.root)  # type: ignore[call-arg]
+    app.files.max_size = Files.from_settings(local).max_size
     report = await app.files.keep_missing(app.bot, app.session_factory)
     assert report.counts[KeepOutcome.KEPT] == 1
     assert await app.files.store.read(row.file_unique_id) == big
     report = await app.files.keep_missing(app.bot, app.session_factory)
     assert report.counts == dict.fromkeys(KeepOutcome, 0), "nothing missing any more"
+
+
+def test_only_a_local_bot_api_server_lifts_the_download_limit(tmp_path: Path) -> None:
+    def limit(**values: Any) -> int | None:
+        settings = Settings(_env_file=None, files_dir=tmp_path, **values)  # type: ignore[call-arg]
+        return Files.from_settings(settings).max_size
+
+    assert limit() == 20 * MB
+    assert limit(telegram_api_url="http://127.0.0.1:8081") == 20 * MB
+    assert limit(telegram_api_url="http://127.0.0.1:8081", telegram_api_local=True) is None
 
 
 async def test_the_job_respects_the_official_limit_and_the_batch(
