@@ -601,6 +601,25 @@ async def test_two_hundred_accounts_guessing_are_stopped_school_wide(
     assert len(await _alerts(session_factory)) == 2 * len(admins)
 
 
+async def test_garbled_links_cost_no_attempt_and_a_real_code_still_works(
+    session_factory: async_sessionmaker[AsyncSession], school: f.SmallSchool
+) -> None:
+    """Text that cannot be a code (a deep link cut short, letters codes never use) tests no
+    code: it is refused as invalid without using up the account's attempts; a well-formed
+    wrong code does use one."""
+    valid = await _issue(session_factory, CodeKind.STUDENT, student_id=school.unlinked_student_id)
+    garbled = ["x", "ABCD-EF", "0000-0000-00", "OOOO-IIII-11", "ABCD-EFGH-JKLM-NPQ", "💥" * 9]
+    for text in garbled * 2:
+        assert await _refusal(session_factory, 8100, text) == "code_malformed"
+    async with session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(CodeAttempt)) == 0
+    assert await _refusal(session_factory, 8100, codes.generate_code()) == "code_unknown"
+    async with session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(CodeAttempt)) == 1
+    result = await _redeem(session_factory, 8100, valid.code)
+    assert result.outcome is linking.Outcome.LINKED_STUDENT
+
+
 async def test_a_guessing_wave_pauses_code_entry_and_tells_the_admin_once(
     fake_telegram: FakeTelegram,
     db_url: str,

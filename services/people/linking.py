@@ -371,7 +371,9 @@ async def redeem(
     """Redeem a school code (or a trusted-person invitation) typed or opened by deep link;
     at most `attempt_limit` failed attempts per Telegram account per hour, and at most
     `school_attempt_limit` across all accounts (reaching it alerts the admins once an hour;
-    meanwhile every redemption is refused without looking at the code)."""
+    meanwhile every redemption is refused without looking at the code). Text that cannot be a
+    code (a garbled link, a wrong length or letters codes never use) is refused without
+    counting as an attempt: it tests no code."""
     now = now or utcnow()
     left, retry_at = await codes_service.attempts_left(
         session, telegram_id, now=now, limit=attempt_limit
@@ -399,9 +401,15 @@ async def redeem(
             school_attempt_limit=school_attempt_limit,
         )
     status, code = await codes_service.check_code(session, code_text, now=now, keys=keys)
-    if code is not None and status == "used" and code.kind == CodeKind.PARENT:
+    if status == codes_service.CodeStatus.MALFORMED:  # no one's code: it tests none, costs none
+        raise DomainError("link.code_malformed", attempts_left=left)
+    if (
+        code is not None
+        and status == codes_service.CodeStatus.USED
+        and code.kind == CodeKind.PARENT
+    ):
         await _used_parent_code(session, telegram_id, code)
-    if code is None or status != "ok":
+    if code is None or status != codes_service.CodeStatus.OK:
         await codes_service.record_failure(
             session, telegram_id, now=now, school_limit=school_attempt_limit
         )
