@@ -9,6 +9,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.config import SUPPORTED_LOCALES
 from bot.i18n import N_
+from services.core.access import SCOPE_OF, Action
 from services.core.actors import FAMILY_ROLES, Actor, Role
 
 STAFF = frozenset({Role.TEACHER, Role.CLASS_TEACHER, Role.HEAD_TEACHER, Role.ADMIN})
@@ -42,15 +43,31 @@ MENU: list[tuple[str, str, frozenset[Role]]] = [
 ]
 assert all(roles <= FAMILY_ROLES | STAFF for _, _, roles in MENU)
 
+#: the diary commands a trusted person's grant must allow (the others show any child's day)
+NEEDS: dict[str, Action] = {
+    "grades": Action.VIEW_GRADES,
+    "homework": Action.VIEW_HOMEWORK,
+    "schedule": Action.VIEW_SCHEDULE,
+    "attendance": Action.VIEW_ATTENDANCE,
+}
+
 
 def menu_for(actor: Actor | None, locale: str, i18n: I18n) -> list[BotCommand]:
-    """The commands an actor sees (all its roles together), described in `locale`."""
+    """The commands an actor sees (all its roles together), described in `locale`; one that
+    needs a scope only if the actor is a parent or a student, or one of its grants has it."""
     roles = actor.roles if actor is not None else frozenset()
     return [
         BotCommand(command=name, description=i18n.gettext(text, locale=locale))
         for name, text, allowed in MENU
-        if not allowed or allowed & roles
+        if (not allowed or allowed & roles) and _in_scope(actor, name)
     ]
+
+
+def _in_scope(actor: Actor | None, command: str) -> bool:
+    need = NEEDS.get(command)
+    if need is None or actor is None or actor.roles & {Role.PARENT, Role.STUDENT}:
+        return True
+    return any(c.scopes & SCOPE_OF[need] for c in actor.children if c.via == Role.TRUSTED)
 
 
 async def register_default_menus(bot: Bot, i18n: I18n) -> None:

@@ -24,6 +24,7 @@ from bot.callbacks import MenuCb
 from bot.callbacks import Screen as MenuScreen
 from bot.callbacks import diary as cb
 from bot.callbacks.diary import SubmitOp
+from bot.commands import NEEDS
 from bot.files import files_gone
 from bot.filters import register_buttons
 from bot.keyboards import diary as kb
@@ -185,22 +186,23 @@ async def _command_child(ctx: Ctx, action: Action | None = None) -> ChildRef | N
 
 Build = Callable[[Ctx, int], Awaitable[Screen]]
 
-#: each command: the scope a trusted person needs for it (None: any), and its screen
-COMMANDS: dict[str, tuple[Action | None, Build]] = {
-    "today": (None, lambda ctx, sid: _day_screen(ctx, sid, None)),
-    "tomorrow": (None, lambda ctx, sid: _day_screen(ctx, sid, None, offset=1)),
-    "week": (None, lambda ctx, sid: _week_screen(ctx, sid, None)),
-    "grades": (Action.VIEW_GRADES, lambda ctx, sid: _grades_screen(ctx, sid, entry=True)),
-    "homework": (Action.VIEW_HOMEWORK, lambda ctx, sid: _homework_screen(ctx, sid)),
-    "schedule": (Action.VIEW_SCHEDULE, lambda ctx, sid: _schedule_screen(ctx, sid, None)),
-    "attendance": (Action.VIEW_ATTENDANCE, lambda ctx, sid: _attendance_screen(ctx, sid)),
+#: each command's screen; what a trusted person's grant must allow for it is the menu's
+#: `bot.commands.NEEDS` (a command it does not allow is neither in their menu nor served)
+COMMANDS: dict[str, Build] = {
+    "today": lambda ctx, sid: _day_screen(ctx, sid, None),
+    "tomorrow": lambda ctx, sid: _day_screen(ctx, sid, None, offset=1),
+    "week": lambda ctx, sid: _week_screen(ctx, sid, None),
+    "grades": lambda ctx, sid: _grades_screen(ctx, sid, entry=True),
+    "homework": lambda ctx, sid: _homework_screen(ctx, sid),
+    "schedule": lambda ctx, sid: _schedule_screen(ctx, sid, None),
+    "attendance": lambda ctx, sid: _attendance_screen(ctx, sid),
 }
 
 
 async def diary_command(message: Message, command: CommandObject, ctx: Ctx) -> None:
     """/today, /tomorrow, /week, /grades, /homework, /schedule, /attendance: the current
     child's screen."""
-    scope, build = COMMANDS[command.command]
+    scope, build = NEEDS.get(command.command), COMMANDS[command.command]
     if ref := await _command_child(ctx, scope):
         await ctx.show(await build(ctx, ref.student_id))
 

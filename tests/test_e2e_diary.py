@@ -1025,6 +1025,12 @@ async def test_report_has_averages_and_attendance(app: App, world: World) -> Non
 async def test_tutor_sees_only_the_granted_scopes(app: App, world: World) -> None:
     tutor = _user(app, f.TRUSTED)
     await tutor.send("/start")
+    [chat_menu] = [
+        c for c in app.fake.calls_to("setMyCommands") if c.get("scope", {}).get("type") == "chat"
+    ]
+    commands = {c["command"] for c in chat_menu["commands"]}
+    assert {"today", "week", "grades", "homework"} <= commands
+    assert not {"attendance", "schedule"} & commands, "only what the grant allows"
     await tutor.press(text="📖 Diary")
     menu = tutor.last
     assert "Read-only access: grades, homework" in menu.text
