@@ -416,26 +416,28 @@ FETCH_PAUSE = 0.2
 
 
 async def _until_worth_fetching(window: PollWindow, batch: int, stop: StopSignal) -> None:
-    """While updates run, return once `FETCH_PAUSE` has passed and the next getUpdates has
-    room for a new update (with none, wait for a running one to end); when nothing runs, at
-    once (the next fetch is a long poll) unless an update waits to be tried again (Telegram
-    would hand it out at once: wait for its time); at once on a stop."""
+    """Return when the next getUpdates is worth making: at once when nothing runs (it is a
+    long poll), unless an update waits to be tried again (Telegram would hand it out at once:
+    wait for its time); while updates run, once `FETCH_PAUSE` has passed and there is room for
+    a new update (with none, once a running one ended and made some); at once on a stop."""
     loop = asyncio.get_running_loop()
     earliest = loop.time() + FETCH_PAUSE
-    retry = window.next_retry
-    if not window.running and retry is not None and retry > loop.time():
-        await _sleep_unless_stopped(retry - loop.time(), stop)
-    while window.running and not stop.requested.is_set():
+    while not stop.requested.is_set():
+        window.finished.clear()  # before looking: an update ending from here on is noticed
+        if not window.running:
+            retry = window.next_retry
+            if retry is not None and retry > loop.time():
+                await _sleep_unless_stopped(retry - loop.time(), stop)
+            return
+        left: float | None = None  # no room: only an update that ends makes some
         if window.room(batch) > 0:
             left = earliest - loop.time()
             if left <= 0:
                 return
-            await _sleep_unless_stopped(left, stop)
-            continue
-        window.finished.clear()
         waiter = asyncio.ensure_future(window.finished.wait())
         try:
-            await _first_of(waiter, stop.requested)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_first_of(waiter, stop.requested), left)
         finally:
             waiter.cancel()
 
