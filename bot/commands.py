@@ -9,7 +9,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.config import SUPPORTED_LOCALES
 from bot.i18n import N_
-from services.core.access import SCOPE_OF, Action
+from services.core.access import Action, family_may
 from services.core.actors import FAMILY_ROLES, Actor, Role
 
 STAFF = frozenset({Role.TEACHER, Role.CLASS_TEACHER, Role.HEAD_TEACHER, Role.ADMIN})
@@ -65,9 +65,9 @@ def menu_for(actor: Actor | None, locale: str, i18n: I18n) -> list[BotCommand]:
 
 def _in_scope(actor: Actor | None, command: str) -> bool:
     need = NEEDS.get(command)
-    if need is None or actor is None or actor.roles & {Role.PARENT, Role.STUDENT}:
+    if need is None or actor is None:
         return True
-    return any(c.scopes & SCOPE_OF[need] for c in actor.children if c.via == Role.TRUSTED)
+    return any(family_may(child, need) for child in actor.children)
 
 
 async def register_default_menus(bot: Bot, i18n: I18n) -> None:

@@ -117,7 +117,9 @@ async def _student_facts(session: AsyncSession, student_id: int) -> _StudentFact
     return _StudentFacts(school_id, stay.class_id if stay is not None else None)
 
 
-def _family_may(ref: ChildRef, action: Action) -> bool:
+def family_may(ref: ChildRef, action: Action) -> bool:
+    """May the actor do `action` on this child by the link `ref` (a parent's, the student's
+    own, or a trusted person's grant and its scopes)?"""
     if ref.via == Role.PARENT:
         return action in PARENT_ACTIONS
     if ref.via == Role.STUDENT:
@@ -291,7 +293,7 @@ async def _can_on_student(
     session: AsyncSession, actor: Actor, action: Action, student_id: int
 ) -> bool:
     ref = child_ref(actor, student_id)
-    if ref is not None and _family_may(ref, action):
+    if ref is not None and family_may(ref, action):
         return True
     if not actor.is_staff:
         return False
