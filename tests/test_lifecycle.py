@@ -194,20 +194,34 @@ async def test_polling_confirms_a_batch_only_once_it_was_handled(
     fake.latency = 0
 
 
-class HeldFeeder(UpdateFeeder):
-    """A feeder that holds the updates of one chat until `release` is set."""
+class CountingFeeder(UpdateFeeder):
+    """The app's feeder (memory ledger) that counts how often each update comes to it, and
+    lets a subclass act on an update first (`before`: an outcome instead of running it)."""
 
-    def __init__(self, app: App, chat_id: int) -> None:
+    def __init__(self, app: App) -> None:
         super().__init__(app.dp, app.bot, MemoryLedger())
-        self.chat_id = chat_id
-        self.release = asyncio.Event()
         self.fed: Counter[int] = Counter()
+
+    async def before(self, update: Update) -> Outcome | None:
+        return None
 
     async def feed(self, update: Update) -> Outcome:
         self.fed[update.update_id] += 1
+        return await self.before(update) or await super().feed(update)
+
+
+class HeldFeeder(CountingFeeder):
+    """Holds the updates of one chat until `release` is set."""
+
+    def __init__(self, app: App, chat_id: int) -> None:
+        super().__init__(app)
+        self.chat_id = chat_id
+        self.release = asyncio.Event()
+
+    async def before(self, update: Update) -> Outcome | None:
         if update.message is not None and update.message.chat.id == self.chat_id:
             await self.release.wait()
-        return await super().feed(update)
+        return None
 
 
 async def test_a_slow_update_holds_back_its_confirmation_not_the_updates_behind_it(
@@ -239,18 +253,11 @@ async def test_a_slow_update_holds_back_its_confirmation_not_the_updates_behind_
     assert sum(feeder.fed.values()) == 4
 
 
-class BusyOnceFeeder(UpdateFeeder):
-    """A feeder whose ledger is busy the first time each update comes."""
+class BusyOnceFeeder(CountingFeeder):
+    """Its ledger is busy the first time each update comes."""
 
-    def __init__(self, app: App) -> None:
-        super().__init__(app.dp, app.bot, MemoryLedger())
-        self.fed: Counter[int] = Counter()
-
-    async def feed(self, update: Update) -> Outcome:
-        self.fed[update.update_id] += 1
-        if self.fed[update.update_id] == 1:
-            return Outcome.BUSY
-        return await super().feed(update)
+    async def before(self, update: Update) -> Outcome | None:
+        return Outcome.BUSY if self.fed[update.update_id] == 1 else None
 
 
 async def test_an_update_not_taken_is_fetched_and_tried_again_after_a_pause(
