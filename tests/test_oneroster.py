@@ -238,6 +238,48 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
     assert read_oneroster(folder).problems == ()
 
 
+def test_utc_date_times_are_read_in_the_schools_zone(tmp_path: Path) -> None:
+    """A system that keeps local midnight as a UTC moment writes 15 September in Moscow as
+    ``2026-09-14T21:00:00Z``; the lesson and the grade are on the 15th, not the 14th."""
+    folder = copy_valid(tmp_path)
+    edit(folder, "lineItems.csv", "2026-09-15,2026-09-15", "2026-09-14T21:00:00.000Z,2026-09-15")
+    edit(folder, "results.csv", "fully graded,5,5,2026-09-15", "fully graded,5,5,2026-09-14T22:30Z")
+    edit(folder, "results.csv", "fully graded,4,4,2026-10-20", "fully graded,4,4,2026-10-20T00:00Z")
+    result = read_oneroster(folder)
+    assert result.problems == ()
+    assert result.data is not None
+    assert [(g.source_id, g.lesson_day, g.day) for g in result.data.grades] == [
+        ("res-1", date(2026, 9, 15), date(2026, 9, 15)),
+        ("res-2", date(2026, 10, 20), date(2026, 10, 20)),  # midnight UTC: the date as written
+        ("res-3", date(2026, 10, 20), date(2026, 10, 20)),
+    ]
+
+
+def test_dates_written_as_date_times_are_read(tmp_path: Path) -> None:
+    """Date columns written as date-times (midnight, with or without ``Z``) and date-times
+    with a space for the ``T`` read as the same school; an impossible one is still refused."""
+    folder = copy_valid(tmp_path)
+    sessions = folder / "academicSessions.csv"
+    text = sessions.read_text(encoding="utf-8")
+    sessions.write_text(
+        re.sub(r",(\d{4}-\d{2}-\d{2}),(\d{4}-\d{2}-\d{2}),", r",\1T00:00:00Z,\2T00:00:00,", text),
+        encoding="utf-8",
+    )
+    edit(folder, "demographics.csv", "2013-04-17", "2013-04-16T21:00:00.000Z")
+    users = folder / "users.csv"
+    users.write_text(
+        users.read_text(encoding="utf-8").replace(
+            "2026-08-20T09:00:00.000Z", "2026-08-20 09:00:00"
+        ),
+        encoding="utf-8",
+    )
+    result = read_oneroster(folder)
+    assert result.problems == ()
+    assert without_origins(result.data) == without_origins(read_oneroster(VALID).data)
+    edit(folder, "academicSessions.csv", "2026-09-01T00:00:00Z", "2026-02-30T00:00:00Z")
+    assert keys(read_oneroster(folder)) == {"oneroster.bad_date"}
+
+
 def test_secondary_parent_role_makes_a_teacher_also_a_guardian(tmp_path: Path) -> None:
     folder = copy_valid(tmp_path)
     path = folder / "roles.csv"

@@ -23,7 +23,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, time, tzinfo
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -336,17 +336,26 @@ def parse_date(value: str) -> date | None:
 
 
 @lru_cache(maxsize=4096)  # the same dates and timestamps recur on every line
-def parse_datetime(value: str) -> date | None:
-    """The date of an ISO 8601 date-time (``2026-09-01T08:00:00.000Z``) or date."""
+def parse_datetime(value: str, zone: tzinfo | None = None) -> date | None:
+    """The date of an ISO 8601 date or date-time (``2026-09-01T08:00:00.000Z``; a space
+    instead of the ``T`` too), None when it is neither.
+
+    A date-time with an offset is a moment: its date is the one in `zone` (the school's), so
+    ``2026-09-14T21:00:00Z``, midnight in Moscow written in UTC, is 15 September there. A
+    date-time at midnight, and one without an offset, is a date written as a date-time: its
+    own date (``2026-09-15T00:00:00Z`` is 15 September in any zone)."""
     day = parse_date(value)
     if day is not None:
         return day
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?", value):
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?", value):
         return None
     try:
-        return datetime.fromisoformat(value).date()
+        moment = datetime.fromisoformat(value)
     except ValueError:
         return None
+    if zone is None or moment.tzinfo is None or moment.time() == time():
+        return moment.date()
+    return moment.astimezone(zone).date()
 
 
 def parse_bool(value: str) -> bool | None:
@@ -364,7 +373,7 @@ def parse_number(value: str) -> float | None:
 
 def _check_value(rec: Rec, col: Col, value: str) -> Problem | None:
     where = (rec.file, rec.line, col.name)
-    if col.kind == "date" and parse_date(value) is None:
+    if col.kind == "date" and parse_datetime(value) is None:  # a date-time is read as a date
         return _problem(*where, "oneroster.bad_date", value=value)
     if col.kind == "datetime" and parse_datetime(value) is None:
         return _problem(*where, "oneroster.bad_datetime", value=value)
@@ -557,6 +566,11 @@ class _Mapper:
         for rec in self.enrollments:
             self.by_class.setdefault(rec.get("classSourcedId"), []).append(rec)
         self.roles: dict[str, list[Rec]] = {}
+        self.zone: tzinfo = ZoneInfo(SchoolInfo(name="").timezone)  # the school's, once read
+
+    def day(self, rec: Rec, column: str) -> date:
+        """The date of `rec`'s checked date or date-time `column`, in the school's zone."""
+        return _when(rec.get(column), self.zone)
 
     def _live(self, name: str, refs: tuple[str, ...]) -> list[Rec]:
         """Active records of `name` whose references all lead to active records."""
@@ -629,7 +643,7 @@ class _Mapper:
         zone = org.get(PARTA + "timezone")
         if zone:
             try:
-                ZoneInfo(zone)
+                self.zone = ZoneInfo(zone)
                 info = replace(info, timezone=zone)
             except (ZoneInfoNotFoundError, ValueError):
                 self.fail(org, PARTA + "timezone", "oneroster.bad_timezone", value=zone)
@@ -646,24 +660,28 @@ class _Mapper:
     def _sessions(self) -> tuple[YearRow | None, tuple[PeriodRow, ...]]:
         sessions = self.t.active.get("academicSessions.csv", [])
         for rec in sessions:
-            if _date(rec.get("endDate")) < _date(rec.get("startDate")):
+            if self.day(rec, "endDate") < self.day(rec, "startDate"):
                 self.fail(rec, "endDate", "oneroster.end_before_start")
         if self.problems:
             return None, ()
         years = sorted(
             (s for s in sessions if s.get("type") == "schoolYear"),
-            key=lambda s: s.get("startDate"),
+            key=lambda s: self.day(s, "startDate"),
         )
         year = years[-1] if years else None
         within = [s for s in sessions if s.get("type") != "schoolYear"]
         if year is not None:
             below = self._descendants(year.sid, sessions)
-            start, end = year.get("startDate"), year.get("endDate")
+            start, end = self.day(year, "startDate"), self.day(year, "endDate")
             within = [
                 s
                 for s in within
                 if s.sid in below
-                or (not below and start <= s.get("startDate") and s.get("endDate") <= end)
+                or (
+                    not below
+                    and start <= self.day(s, "startDate")
+                    and self.day(s, "endDate") <= end
+                )
             ]
         year_row = None
         if year is not None:
@@ -671,8 +689,8 @@ class _Mapper:
             year_row = YearRow(
                 year.sid,
                 year.get("title"),
-                _date(year.get("startDate")),
-                _date(year.get("endDate")),
+                self.day(year, "startDate"),
+                self.day(year, "endDate"),
             )
         return year_row, self._periods(within)
 
@@ -697,7 +715,7 @@ class _Mapper:
             kind = _written_kind(level) or PERIODS_BY_COUNT.get(len(level))
             if kind is None:
                 continue
-            ordered = sorted(level, key=lambda s: (s.get("startDate"), s.sid))
+            ordered = sorted(level, key=lambda s: (self.day(s, "startDate"), s.sid))
             rows = []
             for number, rec in enumerate(ordered, start=1):
                 self._origin("periods", rec)
@@ -706,8 +724,8 @@ class _Mapper:
                         rec.sid,
                         kind,
                         number,
-                        _date(rec.get("startDate")),
-                        _date(rec.get("endDate")),
+                        self.day(rec, "startDate"),
+                        self.day(rec, "endDate"),
                     )
                 )
             return tuple(rows)
@@ -850,7 +868,7 @@ class _Mapper:
     def _students(self, homerooms: set[str]) -> tuple[StudentRow, ...]:
         placed = self._homerooms_of(homerooms)
         births = {
-            rec.sid: parse_date(rec.get("birthDate"))
+            rec.sid: self.day(rec, "birthDate") if rec.get("birthDate") else None
             for rec in self.t.active.get("demographics.csv", [])
         }
         rows = []
@@ -1027,7 +1045,7 @@ class _Mapper:
                 self.fail(rec, "score", "oneroster.no_score")
                 continue
             kind = _grade_kind(categories.get(item.get("categorySourcedId")))
-            lesson_day = _when(item.get("assignDate"))
+            lesson_day = self.day(item, "assignDate")
             title = item.get("title")
             default_title = f"{subject_names.get(assignment.subject_id, '')} {lesson_day}"
             self._origin("grades", rec)
@@ -1038,7 +1056,7 @@ class _Mapper:
                     student_id=rec.get("studentSourcedId"),
                     lesson_id=_lesson_key(item.sid, kind),
                     lesson_day=lesson_day,
-                    day=_when(rec.get("scoreDate")),
+                    day=self.day(rec, "scoreDate"),
                     value=value,
                     kind=kind,
                     topic=None if title in ("", default_title) else title,
@@ -1104,14 +1122,9 @@ def _result_value(rec: Rec, scale: ScaleRow | None) -> str | None:
     return f"{score:g}"
 
 
-def _date(value: str) -> date:
-    parsed = parse_date(value)
-    assert parsed is not None  # checked by _Tables.check
-    return parsed
-
-
-def _when(value: str) -> date:
-    parsed = parse_datetime(value)
+def _when(value: str, zone: tzinfo) -> date:
+    """The date of a checked date or date-time column, in the school's `zone`."""
+    parsed = parse_datetime(value, zone)
     assert parsed is not None  # checked by _Tables.check
     return parsed
 
