@@ -238,6 +238,29 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
     assert read_oneroster(folder).problems == ()
 
 
+def test_vocabulary_words_are_read_whatever_their_case(tmp_path: Path) -> None:
+    """``Student``, ``TEACHER``, ``Homeroom``, ``toBeDeleted``, a manifest's ``Bulk``: words
+    of a vocabulary that differ only in case mean the same (other systems write them so)."""
+    folder = copy_valid(tmp_path)
+    for name in ("roles.csv", "enrollments.csv"):
+        path = folder / name
+        text = path.read_text(encoding="utf-8")
+        text = text.replace(",student,", ",Student,").replace(",teacher,", ",TEACHER,")
+        path.write_text(text.replace(",primary,", ",Primary,"), encoding="utf-8")
+    edit(folder, "classes.csv", "7Б,homeroom", "7Б,Homeroom")
+    edit(folder, "academicSessions.csv", "schoolYear", "SCHOOLYEAR")
+    edit(folder, "orgs.csv", "Гимназия № 5,school", "Гимназия № 5,School")
+    edit(folder, "users.csv", ",tobedeleted,", ",toBeDeleted,")
+    edit(folder, "results.csv", "fully graded", "Fully Graded")
+    edit(folder, "manifest.csv", "file.users,bulk", "file.users,Bulk")
+    result = read_oneroster(folder)
+    assert result.problems == ()
+    assert without_origins(result.data) == without_origins(read_oneroster(VALID).data)
+    assert result.notes == read_oneroster(VALID).notes
+    edit(folder, "classes.csv", "7Б,Homeroom", "7Б,Homerooms")
+    assert keys(read_oneroster(folder)) == {"oneroster.bad_vocab"}
+
+
 def test_utc_date_times_are_read_in_the_schools_zone(tmp_path: Path) -> None:
     """A system that keeps local midnight as a UTC moment writes 15 September in Moscow as
     ``2026-09-14T21:00:00Z``; the lesson and the grade are on the 15th, not the 14th."""

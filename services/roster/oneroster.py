@@ -312,12 +312,32 @@ def _parse_csv(name: str, raw: bytes) -> tuple[list[Rec], list[Problem]]:
             if not any(cell.strip() for cell in cells):
                 continue
             values = {col: cells[i].strip() for i, col in index.items() if i < len(cells)}
-            records.append(Rec(name, line, values))
+            records.append(Rec(name, line, _canonical(name, values)))
     except csv.Error as error:
         problems.append(_problem(name, line + 1, "", "oneroster.bad_csv", reason=str(error)))
     if index is None:
         problems.append(_problem(name, 1, "", "oneroster.empty_file"))
     return records, problems
+
+
+@lru_cache(maxsize=64)
+def _vocab_spellings(name: str) -> Mapping[str, Mapping[str, str]]:
+    """Column → (value in lower case → its spelling in the vocabulary) of `name`'s columns."""
+    return {
+        col.name: {word.lower(): word for word in col.vocab}
+        for col in FILES[name]
+        if col.kind == "vocab"
+    }
+
+
+def _canonical(name: str, values: dict[str, str]) -> dict[str, str]:
+    """`values` with vocabulary words spelt as the standard does: exports write ``Student``,
+    ``TEACHER`` or ``toBeDeleted``, and a word that differs only in case means the same."""
+    for column, spellings in _vocab_spellings(name).items():
+        value = values.get(column)
+        if value:
+            values[column] = spellings.get(value.lower(), value)
+    return values
 
 
 # ---------------------------------------------------------------------------------------------
@@ -492,9 +512,10 @@ def _declared(
 ) -> tuple[set[str], list[Problem]]:
     bulk: set[str] = set()
     problems: list[Problem] = []
-    for prop, (line, mode) in props.items():
+    for prop, (line, written) in props.items():
         if not prop.startswith("file."):
             continue
+        mode = written.lower()  # "Bulk" and "BULK" are bulk
         name = _WANTED.get(prop[5:].lower() + ".csv")
         if name is None:
             continue
@@ -502,7 +523,7 @@ def _declared(
             allowed = ", ".join(sorted(FILE_MODES))
             problems.append(
                 _problem(
-                    MANIFEST, line, "value", "oneroster.bad_vocab", value=mode, allowed=allowed
+                    MANIFEST, line, "value", "oneroster.bad_vocab", value=written, allowed=allowed
                 )
             )
         elif mode == "delta":
