@@ -222,6 +222,24 @@ def test_zip_of_a_folder_reads_like_the_folder(tmp_path: Path) -> None:
     assert without_origins(result.data) == without_origins(read_oneroster(VALID).data)
 
 
+@pytest.mark.parametrize(
+    "folder",
+    ["exports/2026-09-01/", "Выгрузка\\"],  # a nested export; a Windows tool's backslashes
+)
+def test_zip_with_the_package_deeper_down(tmp_path: Path, folder: str) -> None:
+    """The folder holding ``manifest.csv`` nearest the root is the package, however deep,
+    whichever separator the archive uses; macOS's ``__MACOSX`` copies are not a package."""
+    path = tmp_path / "or.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for entry in sorted(VALID.iterdir()):
+            archive.write(entry, f"{folder}{entry.name}")
+        archive.writestr(f"__MACOSX/{folder}._manifest.csv", b"\x00\x05\x16\x07")
+        archive.writestr("other/deeper/still/manifest.csv", "garbage")
+    result = read_oneroster(path)
+    assert result.problems == ()
+    assert without_origins(result.data) == without_origins(read_oneroster(VALID).data)
+
+
 def test_headers_match_whatever_the_case_and_spaces(tmp_path: Path) -> None:
     folder = copy_valid(tmp_path)
     edit(folder, "users.csv", "sourcedId,status,", " SOURCEDID ,Status,")

@@ -177,11 +177,12 @@ def _load_zip(path: Path, found: _Files) -> None:
             found.problems.append(_too_big(path.name, MAX_TOTAL_BYTES))
             return
         budget = MAX_TOTAL_BYTES
-        folder = _package_folder([m.filename for m in members])
+        folder = _package_folder([_posix(m.filename) for m in members])
         for member in members:
-            if member.is_dir() or not member.filename.startswith(folder):
+            member_path = _posix(member.filename)
+            if member.is_dir() or not member_path.startswith(folder):
                 continue
-            name = _WANTED.get(member.filename[len(folder) :].lower())
+            name = _WANTED.get(member_path[len(folder) :].lower())
             if name is None:
                 continue
             data = _read_member(archive, member, min(budget, MAX_FILE_BYTES))
@@ -192,14 +193,26 @@ def _load_zip(path: Path, found: _Files) -> None:
             found.contents[name] = data
 
 
+def _posix(name: str) -> str:
+    """A member's name with ``/`` between folders (some Windows tools store ``\\``)."""
+    return name.replace("\\", "/")
+
+
 def _package_folder(names: list[str]) -> str:
-    """Where the package sits in the archive: its root, or the one folder holding
-    ``manifest.csv`` when the archive was made by compressing a folder (``export/``)."""
-    if any(n.lower() == MANIFEST for n in names):
+    """Where the package sits in the archive: the folder holding ``manifest.csv`` nearest
+    the root (the root itself, ``export/`` when the archive was made by compressing a folder,
+    ``exports/2026-09-01/`` from a system that nests its exports). Several at the same depth,
+    or none: the root, which then has no manifest. macOS's ``__MACOSX/`` copies don't count."""
+    folders = [
+        n[: -len(MANIFEST)]
+        for n in names
+        if n.lower().rsplit("/", 1)[-1] == MANIFEST and not n.startswith("__MACOSX/")
+    ]
+    if not folders:
         return ""
-    folders = {n.split("/", 1)[0] + "/" for n in names if "/" in n}
-    candidates = [f for f in folders if any(n.lower() == f.lower() + MANIFEST for n in names)]
-    return candidates[0] if len(candidates) == 1 else ""
+    depth = min(f.count("/") for f in folders)
+    nearest = [f for f in folders if f.count("/") == depth]
+    return nearest[0] if len(nearest) == 1 else ""
 
 
 def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -> bytes | None:
