@@ -36,6 +36,7 @@ from db.models import (
     TeachingAssignment,
 )
 from services.roster import oneroster
+from services.roster.formats import Format, detect
 from services.roster.model import (
     AssignmentRow,
     ClassRow,
@@ -234,6 +235,8 @@ def test_zip_with_the_package_deeper_down(tmp_path: Path, folder: str) -> None:
         for entry in sorted(VALID.iterdir()):
             archive.write(entry, f"{folder}{entry.name}")
         archive.writestr(f"__MACOSX/{folder}._manifest.csv", b"\x00\x05\x16\x07")
+    assert detect(path) is Format.ONEROSTER  # what the bot reads a sent document with
+    with zipfile.ZipFile(path, "a") as archive:
         archive.writestr("other/deeper/still/manifest.csv", "garbage")
     result = read_oneroster(path)
     assert result.problems == ()
