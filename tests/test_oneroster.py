@@ -282,6 +282,15 @@ def test_vocabulary_words_are_read_whatever_their_case(tmp_path: Path) -> None:
     assert keys(read_oneroster(folder)) == {"oneroster.bad_vocab"}
 
 
+def test_phone_that_lost_its_plus_keeps_its_country(tmp_path: Path) -> None:
+    folder = copy_valid(tmp_path)
+    edit(folder, "users.csv", "8 (916) 123-45-67", "375291234567")
+    result = read_oneroster(folder)
+    assert result.problems == ()
+    assert result.data is not None
+    assert result.data.staff[0].phone == "+375291234567"
+
+
 def test_utc_date_times_are_read_in_the_schools_zone(tmp_path: Path) -> None:
     """A system that keeps local midnight as a UTC moment writes 15 September in Moscow as
     ``2026-09-14T21:00:00Z``; the lesson and the grade are on the 15th, not the 14th."""

@@ -289,6 +289,8 @@ def test_the_sample_zip_as_russian_excel_writes_it() -> None:
         ("RU", "(495) 123-45-67", "+74951234567"),
         ("RU", "8 (916) 123-45-67", "+79161234567"),
         ("BY", "+7 916 123 45 67", "+79161234567"),
+        ("BY", "79161234567", "+79161234567"),  # a spreadsheet dropped the +
+        ("RU", "375291234567", "+375291234567"),
     ],
 )
 def test_phones_are_read_in_the_schools_region(
@@ -303,6 +305,22 @@ def test_phones_are_read_in_the_schools_region(
     assert result.problems == ()
     assert result.data is not None
     assert result.data.staff[2].phone == e164
+
+
+def test_phones_typed_as_numbers_lost_their_plus(tmp_path: Path) -> None:
+    """Excel turns a typed ``+7 916 123-45-67`` into the number 79161234567: in a school of
+    another country (BY here) it is still the Russian number, not a problem."""
+    path = _exported(tmp_path)
+
+    def numbers(workbook: Workbook) -> None:
+        ws = workbook["Сотрудники"]
+        ws["D2"] = 79161234567
+        ws["D4"] = 375291234567.0
+
+    result = read_school(_edit(path, numbers))
+    assert result.problems == ()
+    assert result.data is not None
+    assert [s.phone for s in result.data.staff] == ["+79161234567", None, "+375291234567"]
 
 
 def test_headers_are_matched_loosely(tmp_path: Path) -> None:

@@ -70,6 +70,7 @@ from services.roster.oneroster_spec import (
     Col,
 )
 from services.roster.oneroster_write import oneroster_files, write_oneroster
+from services.roster.phones import e164
 
 __all__ = [
     "FILES",
@@ -862,14 +863,10 @@ class _Mapper:
         raw = user.get("phone")
         if not raw:
             return None
-        try:
-            number = phonenumbers.parse(raw, region)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
+        number = e164(raw, region)
+        if number is None:
             self.fail(user, "phone", "oneroster.bad_phone", value=raw)
-            return None
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return number
 
     def _staff(self, region: str) -> tuple[StaffRow, ...]:
         rows = []

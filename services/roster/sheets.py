@@ -53,6 +53,7 @@ from services.roster.model import (
     YearRow,
     validate_references,
 )
+from services.roster.phones import e164
 from services.roster.problems import N_
 
 #: data rows read from one sheet; a longer sheet is refused (reading stops past it)
@@ -638,13 +639,10 @@ def split_list(text: str) -> list[str]:
 
 def read_phone(cell: Cell, region: str) -> str:
     text = _text_of(cell)
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        raise BadValue("roster.bad_phone", value=text[:40]) from None
-    if not phonenumbers.is_valid_number(number):
+    number = e164(text, region)
+    if number is None:
         raise BadValue("roster.bad_phone", value=text[:40])
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return number
 
 
 def read_email(cell: Cell) -> str:
