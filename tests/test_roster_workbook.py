@@ -744,12 +744,29 @@ def test_formula_like_text_in_csv_is_refused(tmp_path: Path) -> None:
     assert _only(result, "roster.formula_text") == Where("subjects.csv", 2, "name")
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_utf16_csv_with_its_bom_is_read(tmp_path: Path, encoding: str) -> None:
+    """Excel's "Unicode text" and LibreOffice's UTF-16 CSV: tab-separated UTF-16 behind a
+    byte order mark read like the same sheets in UTF-8."""
+    bom = b"\xfe\xff" if encoding.endswith("be") else b""
+    files = {
+        name: bom + content.decode("utf-8").encode(encoding)
+        for name, content in _csv_files(school_data(), sep="\t").items()
+    }
+    result = read_school(_zip(tmp_path, files))
+    assert result.problems == ()
+    assert _plain(result.data) == _plain(
+        read_school(_folder(tmp_path, _csv_files(school_data()))).data
+    )
+
+
 @pytest.mark.parametrize(
     "junk",
     [
         bytes(range(256)) * 4,
         b"\x89PNG\r\n\x1a\n" + bytes(1000),
-        "id,name\r\n".encode("utf-16"),
+        "id,name\r\n".encode("utf-16-le"),  # UTF-16 without its BOM
+        "id,name\r\n".encode("utf-16") + b"\x00",  # a BOM, then no UTF-16
         b"id,name,short_name\r\nmath,\x01\x02\x03\x04\x05\x06\x07\x08,x" * 3,
         b"id,name,short_name\r\n" + b"math,Matem,M\r\n" * 300 + b"\x00",
     ],

@@ -2,8 +2,9 @@
 
 A file is named after its sheet, by machine name or Russian title (``students.csv`` or
 ``Ученики.csv``, any case); other ``.csv`` names are reported, other files are ignored. What
-Russian Excel writes is read as is: UTF-8 with or without a BOM, else Windows-1251 (tried in
-that order), comma, semicolon or tab separators (whichever the header line holds most of).
+Russian Excel writes is read as is: UTF-16 with its BOM, UTF-8 with or without a BOM, else
+Windows-1251 (tried in that order), comma, semicolon or tab separators (whichever the header
+line holds most of).
 
 Limits, each a located problem rather than an exception: every file at most `MAX_FILE_BYTES`;
 a zip at most `MAX_MEMBERS` files and `MAX_UNPACKED` bytes unpacked, no member compressed more
@@ -13,6 +14,7 @@ with ``..`` or an absolute path. Members are read in memory, never extracted to 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import unicodedata
@@ -48,16 +50,21 @@ MAX_CONTROL_SHARE = 0.01
 
 
 def decode(data: bytes) -> str | None:
-    """The text of a CSV file: UTF-8 (a BOM is dropped), else Windows-1251; None for binary."""
-    if b"\x00" in data:
-        return None
+    """The text of a CSV file: UTF-16 when it starts with its BOM (Excel's "Unicode text",
+    LibreOffice's UTF-16 CSV), else UTF-8 (a BOM is dropped), else Windows-1251; None for
+    binary."""
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1251")
-        except UnicodeDecodeError:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            text = data.decode("utf-16")
+        elif b"\x00" in data:
             return None
+        else:
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = data.decode("cp1251")
+    except UnicodeDecodeError:
+        return None
     control = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\r\n\t")
     return None if control > MAX_CONTROL_SHARE * max(len(text), 1) else text
 
