@@ -571,8 +571,27 @@ STUDENTS_XML = f"xl/worksheets/sheet{[s.name for s in SHEETS].index('students') 
 def test_a_hundred_thousand_rows_in_a_workbook_are_refused_unread(tmp_path: Path) -> None:
     """Counted while streaming the zip, before openpyxl would scan the sheet to size it."""
     path = _replace_member(_exported(tmp_path), STUDENTS_XML, _students_xml(100_000, False))
-    assert _keys(read_school(path)) == ["roster.too_many_rows"]
+    assert _keys(read_school(path)) == ["roster.too_many_lines"]
     assert read_school(path).problems[0].where == Where("Ученики", 0)
+
+
+@pytest.mark.parametrize(("blank", "keys"), [(10_000, []), (50_000, ["roster.too_many_lines"])])
+def test_blank_formatted_lines_below_the_data(tmp_path: Path, blank: int, keys: list[str]) -> None:
+    """A sheet formatted far below its data (borders drawn down to line 10,000) reads; one
+    past the lines the reader looks at is refused with what to do about it, not with "more
+    than 20,000 rows; split the file" for a sheet of three students."""
+    sheet = _students_xml(3, False).decode()
+    styled = "".join(
+        f'<row r="{n}" s="1" customFormat="1"><c r="A{n}" s="1"/><c r="B{n}" s="1"/></row>'
+        for n in range(5, blank + 5)
+    )
+    sheet = sheet.replace("</sheetData>", styled + "</sheetData>")
+    path = _replace_member(_exported(tmp_path), STUDENTS_XML, sheet.encode())
+    result = read_school(path)
+    assert [p.key for p in result.problems if p.key != "roster.unknown_ref"] == keys
+    if keys:
+        assert result.problems[0].where == Where("Ученики", 0)
+        assert "empty" in describe(result.problems[0], lambda text: text)
 
 
 def test_a_workbook_sheet_is_read_up_to_the_row_limit(

@@ -48,6 +48,10 @@ MESSAGES: Mapping[str, str] = {
     "roster.no_rows": N_("the sheet has no data row"),
     "roster.one_row_only": N_("this sheet takes one row only"),
     "roster.too_many_rows": N_("more than {limit} rows; split the file (reading stopped here)"),
+    "roster.too_many_lines": N_(
+        "more than {limit} lines, empty formatted ones included; delete the empty lines below "
+        "the data, or split the file"
+    ),
     "roster.too_many_problems": N_("more than {limit} problems; fix these and try again"),
     "roster.missing_column": N_("the required column “{column}” is missing"),
     "roster.unknown_column": N_("unknown column “{column}”; check its spelling"),

@@ -271,7 +271,7 @@ def _too_long(archive: zipfile.ZipFile, problems: Problems) -> bool:
     too_long = False
     for member, title in _sheet_members(archive).items():
         if member in archive.namelist() and _count_rows(archive, member, MAX_SCANNED) > MAX_SCANNED:
-            problems.add(Where(title, 0), "roster.too_many_rows", limit=MAX_ROWS)
+            problems.add(Where(title, 0), "roster.too_many_lines", limit=MAX_SCANNED)
             too_long = True
     return too_long
 
@@ -317,7 +317,7 @@ def _raw_sheet(ws: ReadOnlyWorksheet, label: str, problems: Problems) -> RawShee
     cells_by_row = ws.iter_rows(max_col=MAX_COLUMNS)  # type: ignore[misc]  # stubs: Worksheet self
     for line, row in enumerate(cells_by_row, start=1):
         if line > MAX_SCANNED:
-            problems.add(Where(label, line), "roster.too_many_rows", limit=MAX_ROWS)
+            problems.add(Where(label, line), "roster.too_many_lines", limit=MAX_SCANNED)
             break
         cells = tuple(_cell(c.value) for c in row)
         if line == 1:
