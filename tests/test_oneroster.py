@@ -360,10 +360,118 @@ def test_missing_manifest(tmp_path: Path) -> None:
     assert found(read_oneroster(folder)) == {("manifest.csv", 0, "", "oneroster.no_manifest")}
 
 
-def test_wrong_version(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", ["1.0", "2.0", ""])
+def test_wrong_version(tmp_path: Path, version: str) -> None:
     folder = copy_valid(tmp_path)
-    edit(folder, "manifest.csv", "oneroster.version,1.2", "oneroster.version,1.1")
+    edit(folder, "manifest.csv", "oneroster.version,1.2", f"oneroster.version,{version}")
     assert found(read_oneroster(folder)) == {("manifest.csv", 3, "value", "oneroster.bad_version")}
+
+
+def to_v11(folder: Path) -> Path:
+    """The sample as a OneRoster 1.1 system writes it: no roles.csv, each user's one role and
+    orgs in users.csv (``administrator`` for 1.2's siteAdministrator, ``proctor`` for the
+    counselor 1.1 has no word for), no score scales, results and line items with 1.1's
+    columns only."""
+
+    def table(name: str) -> list[dict[str, str]]:
+        with (folder / name).open(encoding="utf-8", newline="") as stream:
+            return list(csv.DictReader(stream))
+
+    def write(name: str, columns: list[str], rows: list[dict[str, str]]) -> None:
+        with (folder / name).open("w", encoding="utf-8", newline="") as stream:
+            writer = csv.DictWriter(stream, columns, extrasaction="ignore", lineterminator="\r\n")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    role_of = {r["userSourcedId"]: r for r in reversed(table("roles.csv"))}  # the first wins
+    words = {"siteAdministrator": "administrator", "counselor": "proctor"}
+    users = table("users.csv")
+    for user in users:
+        role = role_of[user["sourcedId"]]
+        user["role"] = words.get(role["role"], role["role"])
+        user["orgSourcedIds"] = role["orgSourcedId"]
+    write(
+        "users.csv",
+        [
+            "sourcedId",
+            "status",
+            "dateLastModified",
+            "enabledUser",
+            "orgSourcedIds",
+            "role",
+            "username",
+            "userIds",
+            "givenName",
+            "familyName",
+            "middleName",
+            "identifier",
+            "email",
+            "sms",
+            "phone",
+            "agentSourcedIds",
+            "grades",
+            "password",
+        ],
+        users,
+    )
+    for name, columns in (
+        (
+            "results.csv",
+            "sourcedId,status,dateLastModified,lineItemSourcedId,studentSourcedId,scoreStatus,"
+            "score,scoreDate,comment",
+        ),
+        (
+            "lineItems.csv",
+            "sourcedId,status,dateLastModified,title,description,assignDate,dueDate,"
+            "classSourcedId,categorySourcedId,gradingPeriodSourcedId,resultValueMin,resultValueMax",
+        ),
+    ):
+        write(name, columns.split(","), table(name))
+    for name in ("roles.csv", "scoreScales.csv"):
+        (folder / name).unlink()
+    manifest = (folder / "manifest.csv").read_text(encoding="utf-8")
+    manifest = manifest.replace("oneroster.version,1.2", "oneroster.version,1.1")
+    manifest = re.sub(
+        r"file\.(roles|scoreScales|userProfiles|\w+ScoreScales|\w+ObjectiveIds|"
+        r"userResources),\w+\n",
+        "",
+        manifest,
+    )
+    (folder / "manifest.csv").write_text(manifest, encoding="utf-8")
+    return folder
+
+
+def test_oneroster_11_package_is_read(tmp_path: Path) -> None:
+    """A 1.1 package reads as the same school, less what 1.1 cannot say: the principal's
+    second role, the score scales (Parta's defaults instead)."""
+    result = read_oneroster(to_v11(copy_valid(tmp_path)))
+    assert result.problems == ()
+    data, same = result.data, read_oneroster(VALID).data
+    assert [(s.source_id, s.roles) for s in data.staff] == [
+        ("t-1", (StaffRole.TEACHER,)),
+        ("t-2", (StaffRole.TEACHER,)),
+        ("a-1", (StaffRole.ADMIN,)),
+    ]
+    for part in ("year", "periods", "subjects", "classes", "students", "guardians", "grades"):
+        assert getattr(data, part) == getattr(same, part), part
+    assert [s.source_id for s in data.scales] == ["five", "ten", "hundred", "pass_fail"]
+    assert {a.scale_id for a in data.assignments} == {"five"}
+    assert data.where("students", "s-1") == Where("users.csv", 6, "")
+    assert [n.file for n in result.notes if n.key == "oneroster.note_uncovered"] == ["users.csv"]
+
+
+def test_oneroster_11_problems_name_users_csv(tmp_path: Path) -> None:
+    folder = to_v11(copy_valid(tmp_path))
+    edit(folder, "users.csv", "school-5,student,", "school-5,pupil,")
+    edit(folder, "users.csv", "school-5,teacher,", "school-99,teacher,")
+    assert found(read_oneroster(folder)) == {
+        ("users.csv", 6, "role", "oneroster.bad_vocab"),
+        ("users.csv", 2, "orgSourcedIds", "roster.unknown_ref"),
+    }
+    folder = to_v11(copy_valid(tmp_path / "2"))
+    text = (folder / "users.csv").read_text(encoding="utf-8")
+    (folder / "users.csv").write_text(text.replace(",role,", ",roles,", 1), encoding="utf-8")
+    assert keys(read_oneroster(folder)) == {"oneroster.header_typo"}
 
 
 def test_delta_files_are_refused(tmp_path: Path) -> None:

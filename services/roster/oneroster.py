@@ -1,7 +1,8 @@
 """OneRoster 1.2 CSV (1EdTech) in and out, as `SchoolData`.
 
 `read_oneroster(path)` reads a folder or a ``.zip`` holding ``manifest.csv`` and the bulk
-files, validates them line by line and maps them to `SchoolData`; `write_oneroster`
+files (version 1.2, or 1.1 whose users.csv holds each user's role), validates them line by
+line and maps them to `SchoolData`; `write_oneroster`
 (`services.roster.oneroster_write`, re-exported here) writes the same files, plus the
 gradebook, from `SchoolData`. The files and vocabularies are `services.roster.oneroster_spec`;
 the mapping and what of the standard Parta leaves out are in docs/oneroster.md.
@@ -55,16 +56,20 @@ from services.roster.oneroster_ids import school_ids
 from services.roster.oneroster_spec import (
     FILE_MODES,
     FILES,
+    FILES_11,
     GUARDIAN_ROLES,
     LEGACY_COLUMNS,
     MANIFEST,
     MAY_BE_EMPTY,
+    ONEROSTER_11,
     ONEROSTER_VERSION,
     OTHER_FILES,
     PARTA,
     PERIOD_LEVELS,
     PERIODS_BY_COUNT,
     REQUIRED_FILES,
+    REQUIRED_FILES_11,
+    ROLE_FROM_11,
     STAFF_ROLE_MAP,
     STUDENT_ROLES,
     Col,
@@ -309,11 +314,10 @@ def _header(
     return index, problems
 
 
-def _parse_csv(name: str, raw: bytes) -> tuple[list[Rec], list[Problem]]:
+def _parse_csv(name: str, raw: bytes, columns: tuple[Col, ...]) -> tuple[list[Rec], list[Problem]]:
     text, problem = _decode(name, raw)
     if text is None:
         return [], [problem] if problem else []
-    columns = FILES[name]
     records: list[Rec] = []
     problems: list[Problem] = []
     index: dict[int, str] | None = None
@@ -326,7 +330,7 @@ def _parse_csv(name: str, raw: bytes) -> tuple[list[Rec], list[Problem]]:
             if not any(cell.strip() for cell in cells):
                 continue
             values = {col: cells[i].strip() for i, col in index.items() if i < len(cells)}
-            records.append(Rec(name, line, _canonical(name, values)))
+            records.append(Rec(name, line, _canonical(columns, values)))
     except csv.Error as error:
         problems.append(_problem(name, line + 1, "", "oneroster.bad_csv", reason=str(error)))
     if index is None:
@@ -335,19 +339,19 @@ def _parse_csv(name: str, raw: bytes) -> tuple[list[Rec], list[Problem]]:
 
 
 @lru_cache(maxsize=64)
-def _vocab_spellings(name: str) -> Mapping[str, Mapping[str, str]]:
-    """Column → (value in lower case → its spelling in the vocabulary) of `name`'s columns."""
+def _vocab_spellings(columns: tuple[Col, ...]) -> Mapping[str, Mapping[str, str]]:
+    """Column → (value in lower case → its spelling in the vocabulary) of a file's columns."""
     return {
         col.name: {word.lower(): word for word in col.vocab}
-        for col in FILES[name]
+        for col in columns
         if col.kind == "vocab"
     }
 
 
-def _canonical(name: str, values: dict[str, str]) -> dict[str, str]:
+def _canonical(columns: tuple[Col, ...], values: dict[str, str]) -> dict[str, str]:
     """`values` with vocabulary words spelt as the standard does: exports write ``Student``,
     ``TEACHER`` or ``toBeDeleted``, and a word that differs only in case means the same."""
-    for column, spellings in _vocab_spellings(name).items():
+    for column, spellings in _vocab_spellings(columns).items():
         value = values.get(column)
         if value:
             values[column] = spellings.get(value.lower(), value)
@@ -425,8 +429,12 @@ class _Tables:
     """The records of every file read, the ids of each file (tobedeleted included) and the
     active records; `check` validates values, ids and references."""
 
-    def __init__(self, records: Mapping[str, list[Rec]]) -> None:
-        self.all = records
+    def __init__(
+        self, records: Mapping[str, list[Rec]], binding: Mapping[str, tuple[Col, ...]] = FILES
+    ) -> None:
+        self.binding = binding
+        self.roles_file = "roles.csv"  # users.csv when the roles come from there (1.1)
+        self.all = dict(records)
         self.ids = {name: {rec.sid for rec in recs} for name, recs in records.items()}
         self.active = {
             name: [rec for rec in recs if rec.get("status") != "tobedeleted"]
@@ -434,6 +442,29 @@ class _Tables:
         }
         self._by_id = {name: {rec.sid: rec for rec in recs} for name, recs in self.active.items()}
         self.skipped = {name: len(recs) - len(self.active[name]) for name, recs in records.items()}
+
+    def derive_roles(self) -> None:
+        """OneRoster 1.1 keeps a user's one role and orgs in users.csv: roles.csv as 1.2 has
+        it, one primary role per user, located at the user's line (the tables are checked)."""
+        roles = [
+            Rec(
+                user.file,
+                user.line,
+                {
+                    "sourcedId": user.sid,
+                    "status": user.get("status"),
+                    "userSourcedId": user.sid,
+                    "roleType": "primary",
+                    "role": ROLE_FROM_11.get(user.get("role"), user.get("role")),
+                    "orgSourcedId": next(iter(user.items("orgSourcedIds")), ""),
+                },
+            )
+            for user in self.all.get("users.csv", [])
+        ]
+        self.all["roles.csv"] = roles
+        self.roles_file = "users.csv"
+        self.active["roles.csv"] = [r for r in roles if r.get("status") != "tobedeleted"]
+        self.skipped["roles.csv"] = 0  # the users skipped are counted in users.csv
 
     def by_id(self, name: str) -> Mapping[str, Rec]:
         """Active records of `name` by sourcedId (empty when the file was not supplied)."""
@@ -461,7 +492,7 @@ class _Tables:
         return problems
 
     def _check_rec(self, rec: Rec) -> Iterator[Problem]:
-        for col in FILES[rec.file]:
+        for col in self.binding[rec.file]:
             value = rec.get(col.name)
             if not value:
                 if (
@@ -497,32 +528,53 @@ class _Tables:
 # Reading: the manifest
 
 
-def _check_manifest(files: _Files) -> tuple[set[str], list[Problem]]:
-    """The data files the manifest declares ``bulk``; problems for a missing or wrong
-    manifest, a delta file, a declared file that is not there."""
+@dataclass(frozen=True, slots=True)
+class _Binding:
+    """What a version of the CSV binding has: its files and columns, the files it needs."""
+
+    version: str
+    files: Mapping[str, tuple[Col, ...]]
+    required: tuple[str, ...]
+
+
+BINDINGS = {
+    ONEROSTER_VERSION: _Binding(ONEROSTER_VERSION, FILES, REQUIRED_FILES),
+    ONEROSTER_11: _Binding(ONEROSTER_11, FILES_11, REQUIRED_FILES_11),
+}
+
+
+def _check_manifest(files: _Files) -> tuple[_Binding, set[str], list[Problem]]:
+    """The binding of the manifest's version and the data files it declares ``bulk``;
+    problems for a missing or wrong manifest, a delta file, a declared file that is not
+    there."""
+    binding = BINDINGS[ONEROSTER_VERSION]
     raw = files.contents.get(MANIFEST)
     if raw is None:
-        return set(), [_problem(MANIFEST, 0, "", "oneroster.no_manifest")]
+        return binding, set(), [_problem(MANIFEST, 0, "", "oneroster.no_manifest")]
     text, problem = _decode(MANIFEST, raw)
     if text is None:
-        return set(), [problem] if problem else []
+        return binding, set(), [problem] if problem else []
     props: dict[str, tuple[int, str]] = {}
     try:
         for line, cells in _rows(MANIFEST, text):
             if line > 1 and len(cells) >= 2:
                 props[cells[0].strip()] = (line, cells[1].strip())
     except csv.Error as error:
-        return set(), [_problem(MANIFEST, 0, "", "oneroster.bad_csv", reason=str(error))]
+        problems = [_problem(MANIFEST, 0, "", "oneroster.bad_csv", reason=str(error))]
+        return binding, set(), problems
     line, version = props.get("oneroster.version", (0, ""))
-    if version != ONEROSTER_VERSION:
-        return set(), [
-            _problem(MANIFEST, line, "value", "oneroster.bad_version", found=version or "—")
-        ]
-    return _declared(files, props)
+    if version not in BINDINGS:
+        return (
+            binding,
+            set(),
+            [_problem(MANIFEST, line, "value", "oneroster.bad_version", found=version or "—")],
+        )
+    binding = BINDINGS[version]
+    return binding, *_declared(files, props, binding)
 
 
 def _declared(
-    files: _Files, props: Mapping[str, tuple[int, str]]
+    files: _Files, props: Mapping[str, tuple[int, str]], binding: _Binding
 ) -> tuple[set[str], list[Problem]]:
     bulk: set[str] = set()
     problems: list[Problem] = []
@@ -544,9 +596,9 @@ def _declared(
             problems.append(_problem(MANIFEST, line, "value", "oneroster.delta", file=name))
         elif mode == "bulk" and name not in files.contents:
             problems.append(_problem(MANIFEST, line, "value", "oneroster.missing_file", file=name))
-        elif mode == "bulk" and name in FILES:
+        elif mode == "bulk" and name in binding.files:
             bulk.add(name)
-    for name in REQUIRED_FILES:
+    for name in binding.required:
         if name not in bulk and not problems:
             problems.append(_problem(MANIFEST, 0, "", "oneroster.missing_file", file=name))
     return bulk, problems
@@ -557,25 +609,28 @@ def _declared(
 
 
 def read_oneroster(path: Path | str) -> ReadResult:
-    """Read and validate a OneRoster 1.2 CSV folder or zip (see the module docstring)."""
+    """Read and validate a OneRoster 1.2 (or 1.1) CSV folder or zip (see the module
+    docstring)."""
     files = _load(Path(path))
     empty = SchoolData(SchoolInfo(name=""))
     if files.problems:
         return ReadResult(empty, tuple(files.problems))
-    bulk, problems = _check_manifest(files)
+    binding, bulk, problems = _check_manifest(files)
     if problems:
         return ReadResult(empty, tuple(problems))
     records: dict[str, list[Rec]] = {}
     for name in sorted(bulk):
-        recs, found = _parse_csv(name, files.contents[name])
+        recs, found = _parse_csv(name, files.contents[name], binding.files[name])
         records[name] = recs
         problems.extend(found)
     if problems:
         return ReadResult(empty, tuple(problems))
-    tables = _Tables(records)
+    tables = _Tables(records, binding.files)
     problems = tables.check()
     if problems:
         return ReadResult(empty, tuple(problems))
+    if binding.version == ONEROSTER_11:
+        tables.derive_roles()
     mapper = _Mapper(tables)
     data = mapper.build()
     problems = mapper.problems or validate_references(data)
@@ -628,7 +683,7 @@ class _Mapper:
             if count:
                 yield Note(name, "oneroster.note_deleted", count)
         if self.uncovered:
-            yield Note("roles.csv", "oneroster.note_uncovered", self.uncovered)
+            yield Note(self.t.roles_file, "oneroster.note_uncovered", self.uncovered)
         if self.mixed:
             yield Note("enrollments.csv", "oneroster.note_mixed", self.mixed)
         if self.results_skipped:

@@ -86,7 +86,9 @@ MESSAGES: Mapping[str, str] = {
     "oneroster.bad_csv": N_("the file cannot be read as CSV ({reason})"),
     "oneroster.empty_file": N_("the file is empty (no header line)"),
     "oneroster.no_manifest": N_("manifest.csv is missing"),
-    "oneroster.bad_version": N_("OneRoster version “{found}”; only version 1.2 can be imported"),
+    "oneroster.bad_version": N_(
+        "OneRoster version “{found}”; only versions 1.2 and 1.1 can be imported"
+    ),
     "oneroster.delta": N_("{file} is a delta file; only bulk files can be imported"),
     "oneroster.missing_file": N_("{file} is missing"),
     "oneroster.missing_column": N_("the required column is missing"),
