@@ -611,6 +611,22 @@ def test_bad_values(
     assert result.problems[0].where.line > 1
 
 
+def test_a_line_cut_short_is_not_read_as_fewer_columns(tmp_path: Path) -> None:
+    """A line that ends early (cut off, or trailing cells left out) has the rest empty: a
+    required value missing there is a problem, where the scheduled class used to vanish with
+    its grades (no classType: neither homeroom nor scheduled). Trailing optional cells may
+    be left out."""
+    folder = copy_valid(tmp_path)
+    edit(folder, "classes.csv", ',crs-math,7Б-МАТ,scheduled,каб. 21,school-5,"gp-1', '\nx,"gp-1')
+    assert {
+        ("classes.csv", 4, "classType", "oneroster.empty_value"),
+        ("classes.csv", 4, "courseSourcedId", "oneroster.empty_value"),
+    } <= found(read_oneroster(folder))
+    folder = copy_valid(tmp_path / "2")
+    edit(folder, "enrollments.csv", "s-4,student,,,", "s-4,student")
+    assert read_oneroster(folder).problems == ()
+
+
 def test_end_before_start(tmp_path: Path) -> None:
     folder = copy_valid(tmp_path)
     edit(folder, "academicSessions.csv", "2026-11-05,2026-12-28", "2026-12-28,2026-11-05")

@@ -329,7 +329,9 @@ def _parse_csv(name: str, raw: bytes, columns: tuple[Col, ...]) -> tuple[list[Re
                 continue
             if not any(cell.strip() for cell in cells):
                 continue
-            values = {col: cells[i].strip() for i, col in index.items() if i < len(cells)}
+            # a short line (trailing cells left out, or cut off) has those cells empty, so a
+            # required value missing at its end is reported, not read as an absent column
+            values = {col: cells[i].strip() if i < len(cells) else "" for i, col in index.items()}
             records.append(Rec(name, line, _canonical(columns, values)))
     except csv.Error as error:
         problems.append(_problem(name, line + 1, "", "oneroster.bad_csv", reason=str(error)))
