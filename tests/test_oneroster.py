@@ -8,6 +8,7 @@ import io
 import re
 import shutil
 import string
+import unicodedata
 import zipfile
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -625,6 +626,16 @@ def test_a_line_cut_short_is_not_read_as_fewer_columns(tmp_path: Path) -> None:
     folder = copy_valid(tmp_path / "2")
     edit(folder, "enrollments.csv", "s-4,student,,,", "s-4,student")
     assert read_oneroster(folder).problems == ()
+
+
+def test_decomposed_letters_are_read_composed(tmp_path: Path) -> None:
+    """``й`` written as ``и`` + a combining breve (as some macOS tools write it) reads as the
+    same name the school has, so the planner matches it (a new id is refused as taken)."""
+    folder = copy_valid(tmp_path)
+    edit(folder, "courses.csv", "Русский язык", unicodedata.normalize("NFD", "Русский язык"))
+    result = read_oneroster(folder)
+    assert result.problems == ()
+    assert without_origins(result.data) == without_origins(read_oneroster(VALID).data)
 
 
 def test_end_before_start(tmp_path: Path) -> None:

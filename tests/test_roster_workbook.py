@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import unicodedata
 import zipfile
 from collections.abc import Callable
 from dataclasses import replace
@@ -321,6 +322,17 @@ def test_phones_typed_as_numbers_lost_their_plus(tmp_path: Path) -> None:
     assert result.problems == ()
     assert result.data is not None
     assert [s.phone for s in result.data.staff] == ["+79161234567", None, "+375291234567"]
+
+
+def test_decomposed_letters_are_read_composed(tmp_path: Path) -> None:
+    files = _csv_files(school_data())
+    text = files["staff.csv"].decode()
+    assert "й" in text or "Й" in text or "ё" in text
+    files["staff.csv"] = unicodedata.normalize("NFD", text).encode()
+    result = read_school(_folder(tmp_path, files))
+    assert result.problems == ()
+    assert result.data is not None
+    assert result.data.staff == school_data().staff
 
 
 def test_headers_are_matched_loosely(tmp_path: Path) -> None:

@@ -76,6 +76,7 @@ from services.roster.oneroster_spec import (
 )
 from services.roster.oneroster_write import oneroster_files, write_oneroster
 from services.roster.phones import e164
+from services.roster.text import nfc
 
 __all__ = [
     "FILES",
@@ -331,7 +332,9 @@ def _parse_csv(name: str, raw: bytes, columns: tuple[Col, ...]) -> tuple[list[Re
                 continue
             # a short line (trailing cells left out, or cut off) has those cells empty, so a
             # required value missing at its end is reported, not read as an absent column
-            values = {col: cells[i].strip() if i < len(cells) else "" for i, col in index.items()}
+            values = {
+                col: nfc(cells[i].strip()) if i < len(cells) else "" for i, col in index.items()
+            }
             records.append(Rec(name, line, _canonical(columns, values)))
     except csv.Error as error:
         problems.append(_problem(name, line + 1, "", "oneroster.bad_csv", reason=str(error)))

@@ -55,6 +55,7 @@ from services.roster.model import (
 )
 from services.roster.phones import e164
 from services.roster.problems import N_
+from services.roster.text import nfc
 
 #: data rows read from one sheet; a longer sheet is refused (reading stops past it)
 MAX_ROWS = 20_000
@@ -549,7 +550,7 @@ def _text_of(cell: Cell) -> str:
         return cell.date().isoformat() if cell.time() == time() else cell.isoformat(" ")
     if isinstance(cell, date | time):
         return cell.isoformat()
-    return "" if cell is None else str(cell).strip()
+    return "" if cell is None else nfc(str(cell).strip())
 
 
 def _safe_text(text: str) -> str:
