@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import date, time
 from pathlib import Path
 
+import openpyxl.xml
 import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
@@ -604,6 +605,37 @@ def test_blank_formatted_lines_below_the_data(tmp_path: Path, blank: int, keys: 
     if keys:
         assert result.problems[0].where == Where("Ученики", 0)
         assert "empty" in describe(result.problems[0], lambda text: text)
+
+
+_LAUGHS = (
+    '<!DOCTYPE w [<!ENTITY a "lollollollollollollollollollol">'
+    + "".join(
+        f'<!ENTITY {b} "{("&" + a + ";") * 10}">'
+        for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    + "]>"
+)
+
+
+@pytest.mark.parametrize(
+    ("doctype", "entity"),
+    [
+        (_LAUGHS, "&i;"),  # "billion laughs": 10^8 copies of a 30-character text
+        ('<!DOCTYPE w [<!ENTITY x SYSTEM "file:///etc/passwd">]>', "&x;"),  # an external file
+    ],
+)
+def test_xml_entities_in_a_workbook_are_refused(tmp_path: Path, doctype: str, entity: str) -> None:
+    """openpyxl parses through defusedxml (a dependency for this): an entity bomb or an
+    external entity in a worksheet is a damaged workbook, refused at once, never expanded."""
+    assert openpyxl.xml.DEFUSEDXML
+    sheet = _students_xml(2, True).decode().replace("<t>s2</t>", f"<t>{entity}</t>")
+    declaration, rest = sheet.split("?>", 1)
+    path = _replace_member(
+        _exported(tmp_path), STUDENTS_XML, f"{declaration}?>{doctype}{rest}".encode()
+    )
+    result = read_school(path)
+    assert _keys(result) == ["roster.not_xlsx"]
+    assert "root:" not in repr(result)
 
 
 def test_a_workbook_sheet_is_read_up_to_the_row_limit(
