@@ -350,6 +350,20 @@ def test_headers_are_matched_loosely(tmp_path: Path) -> None:
 # --- problems, located -----------------------------------------------------------------
 
 
+def test_russian_excel_booleans_in_csv(tmp_path: Path) -> None:
+    """Russian Excel writes a boolean cell into a CSV file as ИСТИНА or ЛОЖЬ."""
+    files = _csv_files(school_data(), sep=";")
+    text = files["scales.csv"].decode()
+    assert ";yes\r\n" in text
+    assert ";no\r\n" in text
+    text = text.replace(";yes\r\n", ";ИСТИНА\r\n").replace(";no\r\n", ";ЛОЖЬ\r\n")
+    files["scales.csv"] = text.encode("cp1251")
+    result = read_school(_folder(tmp_path, files))
+    assert result.problems == ()
+    assert result.data is not None
+    assert result.data.scales == school_data().scales
+
+
 def _csv_case(tmp_path: Path, sheet: str, content: str) -> ReadResult:
     files = _csv_files(school_data())
     files[f"{sheet}.csv"] = content.encode()

@@ -449,8 +449,9 @@ ENUM_ALIASES: Mapping[str, str] = {
     "зачёт": "pass_fail",
     "зачет": "pass_fail",
 }
-_TRUE = frozenset({"yes", "true", "1", "да", "y", "д"})
-_FALSE = frozenset({"no", "false", "0", "нет", "n", "н"})
+#: ``истина``/``ложь``: how Russian Excel writes a boolean cell into a CSV file
+_TRUE = frozenset({"yes", "true", "1", "да", "y", "д", "истина"})
+_FALSE = frozenset({"no", "false", "0", "нет", "n", "н", "ложь"})
 _WEEKDAYS: Mapping[str, int] = {
     name: number
     for number, names in enumerate(
