@@ -251,6 +251,7 @@ MAY_BE_EMPTY = frozenset(
         ("users.csv", "givenName"),
         ("scoreScales.csv", "classSourcedId"),
         ("classes.csv", "termSourcedIds"),  # a school with no year yet
+        ("users.csv", "username"),  # unused; many systems leave it blank for parents
     }
 )
 #: OneRoster 1.1 columns 1.2 dropped (``users.role``, ``users.orgSourcedIds`` moved to
