@@ -364,6 +364,21 @@ def test_russian_excel_booleans_in_csv(tmp_path: Path) -> None:
     assert result.data.scales == school_data().scales
 
 
+def test_excel_separator_line_is_read_and_not_counted(tmp_path: Path) -> None:
+    """A first line ``sep=;`` tells Excel the separator and Excel does not show it: it names
+    the separator here too, and line 1 is the header as the admin sees it."""
+    files = {
+        name: b"sep=;\r\n" + content
+        for name, content in _csv_files(school_data(), encoding="cp1251", sep=";").items()
+    }
+    result = read_school(_folder(tmp_path, files))
+    assert result.problems == ()
+    assert _plain(result.data) == _plain(school_data())
+    files["students.csv"] = files["students.csv"].replace(b";02.02.2013", b";31.02.2013", 1)
+    (tmp_path / "2").mkdir()
+    assert _only(read_school(_folder(tmp_path / "2", files)), "roster.bad_date").line == 2
+
+
 def _csv_case(tmp_path: Path, sheet: str, content: str) -> ReadResult:
     files = _csv_files(school_data())
     files[f"{sheet}.csv"] = content.encode()

@@ -4,7 +4,7 @@ A file is named after its sheet, by machine name or Russian title (``students.cs
 ``Ученики.csv``, any case); other ``.csv`` names are reported, other files are ignored. What
 Russian Excel writes is read as is: UTF-16 with its BOM, UTF-8 with or without a BOM, else
 Windows-1251 (tried in that order), comma, semicolon or tab separators (whichever the header
-line holds most of).
+line holds most of, or the one a first ``sep=;`` line names for Excel).
 
 Limits, each a located problem rather than an exception: every file at most `MAX_FILE_BYTES`;
 a zip at most `MAX_MEMBERS` files and `MAX_UNPACKED` bytes unpacked, no member compressed more
@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import unicodedata
 import zipfile
 import zlib
@@ -75,6 +76,10 @@ def delimiter(header_line: str) -> str:
     return max(counts, key=lambda sep: counts[sep]) if any(counts.values()) else ","
 
 
+#: the first line some CSV files carry for Excel, naming their separator (``sep=;``)
+_SEP_LINE = re.compile(r"sep=([;,\t|])", re.IGNORECASE)
+
+
 def raw_csv(label: str, data: bytes, problems: Problems) -> RawSheet | None:
     """One CSV file as a `RawSheet` (at most `MAX_ROWS` data rows), or None with a problem."""
     file_where = Where(label, 0)
@@ -85,7 +90,13 @@ def raw_csv(label: str, data: bytes, problems: Problems) -> RawSheet | None:
     if text is None:
         problems.add(file_where, "roster.not_text")
         return None
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text.split("\n", 1)[0]))
+    first, _, rest = text.partition("\n")
+    if hint := _SEP_LINE.fullmatch(first.rstrip("\r")):
+        # Excel's "sep=;" line names the separator and is not shown: line 1 is the header
+        separator, text = hint[1], rest
+    else:
+        separator = delimiter(first)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     rows: list[tuple[int, tuple[Cell, ...]]] = []
     line = 0
     try:
