@@ -379,6 +379,19 @@ def test_excel_separator_line_is_read_and_not_counted(tmp_path: Path) -> None:
     assert _only(read_school(_folder(tmp_path / "2", files)), "roster.bad_date").line == 2
 
 
+def test_files_tools_leave_beside_the_csv_files_are_ignored(tmp_path: Path) -> None:
+    """macOS's hidden AppleDouble twins (``._students.csv``: a Mac's files copied to a USB
+    stick, or zipped by some tools) and Office's lock files (``~$students.csv``) are no
+    sheets: the admin never sees them, so they must not refuse the import."""
+    files = _csv_files(school_data())
+    files["._students.csv"] = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        "
+    files["~$students.csv"] = b"\x0bAdministrator" + bytes(40)
+    for path in (_zip(tmp_path, files), _folder(tmp_path, files)):
+        result = read_school(path)
+        assert result.problems == (), path
+        assert _plain(result.data) == _plain(school_data())
+
+
 def _csv_case(tmp_path: Path, sheet: str, content: str) -> ReadResult:
     files = _csv_files(school_data())
     files[f"{sheet}.csv"] = content.encode()

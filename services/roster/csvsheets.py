@@ -136,13 +136,20 @@ def _collect(
     return found
 
 
+def _is_csv(name: str) -> bool:
+    """A ``.csv`` file of the school's, not one a tool left beside it: macOS's hidden
+    ``._students.csv`` (copied to a USB stick or zipped from a Mac) or Office's lock file
+    ``~$students.csv`` (while the file is open)."""
+    return name.casefold().endswith(".csv") and not name.startswith(("._", "~$"))
+
+
 def read_csv_folder(folder: Path, problems: Problems) -> dict[str, RawSheet]:
     """The ``*.csv`` files directly in `folder` (sub-folders are not searched), each at most
     `MAX_FILE_BYTES` and all together at most `MAX_UNPACKED`."""
     named: list[tuple[str, bytes]] = []
     total = 0
     for path in sorted(folder.iterdir()):
-        if path.suffix.casefold() != ".csv" or not path.is_file():
+        if not _is_csv(path.name) or not path.is_file():
             continue
         total += path.stat().st_size
         if path.stat().st_size > MAX_FILE_BYTES or total > MAX_UNPACKED:
@@ -194,7 +201,7 @@ def _members(archive: zipfile.ZipFile, problems: Problems) -> list[tuple[str, by
     for info in archive.infolist():
         name = member_name(info)
         base = PurePosixPath(name.replace("\\", "/"))
-        if info.is_dir() or base.suffix.casefold() != ".csv" or base.parts[0] == "__MACOSX":
+        if info.is_dir() or not _is_csv(base.name) or base.parts[0] == "__MACOSX":
             continue
         if info.file_size > MAX_FILE_BYTES:
             problems.add(
