@@ -58,6 +58,7 @@ from services.roster.oneroster_gradebook import load_gradebook, source_id_of
 from services.roster.problems import MESSAGES, describe
 from tests import clock
 from tests.factories import make_small_school
+from tests.roster_samples import mangled_zip
 
 VALID = Path(__file__).parent / "samples" / "oneroster" / "valid"
 MOMENT = datetime(2026, 8, 20, 9, 0, tzinfo=UTC)
@@ -821,6 +822,15 @@ def test_no_exception_escapes_for_mangled_files(tmp_path: Path) -> None:
             (folder / source.name).write_bytes(variant)
             result = read_oneroster(folder)
             assert isinstance(result, ReadResult)
+
+
+@pytest.mark.parametrize("how", ["deflate64", "encrypted", "corrupt"])
+def test_archive_with_a_member_that_cannot_be_unpacked(tmp_path: Path, how: str) -> None:
+    """A member compressed by a method Python lacks, password-protected, or damaged inside
+    its compressed bytes: the archive is refused, no exception escapes."""
+    archive = zip_folder(VALID, tmp_path / "or.zip")
+    path = mangled_zip(archive, tmp_path / f"{how}.zip", "users.csv", how)
+    assert found(read_oneroster(path)) == {(path.name, 0, "", "oneroster.not_zip")}
 
 
 # --- messages --------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from services.roster.sheets import (
     rows_of,
 )
 from services.roster.workbook import ReadResult, read_school, write_template, write_workbook
-from tests.roster_samples import school_data
+from tests.roster_samples import mangled_zip, school_data
 
 I18N = create_i18n("ru")
 TRANSLATE = I18N.gettext
@@ -778,6 +778,17 @@ def test_a_workbook_with_a_damaged_sheet(tmp_path: Path) -> None:
                 data = data[: len(data) // 2]
             dst.writestr(info, data)
     assert _keys(read_school(path)) == ["roster.not_xlsx"]
+
+
+@pytest.mark.parametrize("how", ["deflate64", "encrypted", "corrupt"])
+def test_a_workbook_or_zip_whose_member_cannot_be_unpacked(tmp_path: Path, how: str) -> None:
+    """A member compressed by a method Python lacks, password-protected, or damaged inside
+    its compressed bytes: refused as not readable, no exception escapes."""
+    workbook = mangled_zip(_exported(tmp_path), tmp_path / f"{how}.xlsx", STUDENTS_XML, how)
+    assert _keys(read_school(workbook)) == ["roster.not_xlsx"]
+    archive = _zip(tmp_path, _csv_files(school_data()))
+    csv_zip = mangled_zip(archive, tmp_path / f"{how}.zip", "students.csv", how)
+    assert _keys(read_school(csv_zip)) == ["roster.bad_zip"]
 
 
 def test_a_file_over_the_size_limit(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ import difflib
 import io
 import re
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -138,7 +139,9 @@ def _load(path: Path) -> _Files:
             _load_zip(path, found)
         else:
             found.problems.append(_problem(path.name, 0, "", "oneroster.not_zip"))
-    except (OSError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError):
+    except (OSError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError, zlib.error):
+        # RuntimeError: a password-protected member, or (NotImplementedError) a compression
+        # method Python lacks; zlib.error: damaged compressed bytes
         found.problems.append(_problem(path.name, 0, "", "oneroster.not_zip"))
     return found
 

@@ -292,7 +292,9 @@ def _xlsx_sane(path: Path, problems: Problems) -> bool:
                 problems.add(Where(label, 0), "roster.macros")
                 return False
             return check_zip(archive, label, problems) and not _too_long(archive, problems)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, RuntimeError):
+        # RuntimeError: a password-protected member, or (NotImplementedError) a compression
+        # method Python lacks, met while counting a sheet's rows
         problems.add(Where(label, 0), "roster.not_xlsx")
         return False
 
