@@ -245,6 +245,16 @@ def test_zip_with_the_package_deeper_down(tmp_path: Path, folder: str) -> None:
     assert without_origins(result.data) == without_origins(read_oneroster(VALID).data)
 
 
+def test_folder_holding_the_unpacked_export(tmp_path: Path) -> None:
+    """An export unpacked into a folder of its own, and the folder above it given: the bot
+    and `formats.detect` take it for OneRoster, so the reader finds it too."""
+    shutil.copytree(VALID, tmp_path / "unpacked" / "export_2026")
+    assert detect(tmp_path / "unpacked") is Format.ONEROSTER
+    result = read_oneroster(tmp_path / "unpacked")
+    assert result.problems == ()
+    assert without_origins(result.data) == without_origins(read_oneroster(VALID).data)
+
+
 def test_headers_match_whatever_the_case_and_spaces(tmp_path: Path) -> None:
     folder = copy_valid(tmp_path)
     edit(folder, "users.csv", "sourcedId,status,", " SOURCEDID ,Status,")

@@ -146,8 +146,21 @@ def _load(path: Path) -> _Files:
     return found
 
 
+def _package_in(folder: Path) -> Path:
+    """The folder holding ``manifest.csv``: `folder`, else the one folder in it that holds
+    one (an export unpacked into a folder of its own, as `formats.detect` finds it)."""
+    if any(e.name.lower() == MANIFEST for e in folder.iterdir() if e.is_file()):
+        return folder
+    inner = [
+        sub
+        for sub in folder.iterdir()
+        if sub.is_dir() and any(e.name.lower() == MANIFEST and e.is_file() for e in sub.iterdir())
+    ]
+    return inner[0] if len(inner) == 1 else folder
+
+
 def _load_folder(path: Path, found: _Files) -> None:
-    for entry in sorted(path.iterdir()):
+    for entry in sorted(_package_in(path).iterdir()):
         name = _WANTED.get(entry.name.lower())
         if name is None or not entry.is_file():
             continue
