@@ -833,6 +833,26 @@ def test_hidden_sheets_are_refused(tmp_path: Path) -> None:
     ]
 
 
+def test_hidden_rows_and_columns_with_data_are_refused(tmp_path: Path) -> None:
+    """Rows hidden, filtered out or folded, and hidden columns, hold data the admin cannot
+    see: refused like a hidden sheet, never imported unseen (a student hidden instead of
+    deleted would stay in the school). Hidden empty lines and columns don't matter."""
+
+    def edit(workbook: Workbook) -> None:
+        students = _sheet(workbook, "students")
+        students.auto_filter.ref = "A1:D7"
+        for line in (3, 5, 40):  # line 40 holds nothing
+            students.row_dimensions[line].hidden = True
+        students.column_dimensions["D"].hidden = True  # birth_date
+        _sheet(workbook, "staff").column_dimensions["J"].hidden = True  # nothing there
+
+    result = read_school(_edit(_exported(tmp_path), edit))
+    assert [(p.key, p.where, dict(p.params)) for p in result.problems] == [
+        ("roster.hidden_rows", Where("Ученики", 3), {"lines": "3, 5"}),
+        ("roster.hidden_column", Where("Ученики", 1, "birth_date"), {}),
+    ]
+
+
 def test_unknown_sheets_with_data_are_reported_and_empty_ones_ignored(tmp_path: Path) -> None:
     def edit(workbook: Workbook) -> None:
         workbook.create_sheet("Лист1")

@@ -42,6 +42,13 @@ MESSAGES: Mapping[str, str] = {
     "roster.hidden_sheet": N_(
         "the sheet is hidden; unhide or delete it (hidden data is never imported)"
     ),
+    "roster.hidden_rows": N_(
+        "hidden (or filtered out) lines: {lines}; unhide or delete them "
+        "(hidden data is never imported)"
+    ),
+    "roster.hidden_column": N_(
+        "the column is hidden; unhide or delete it (hidden data is never imported)"
+    ),
     "roster.unknown_sheet": N_("is not a sheet of the school workbook; rename or delete it"),
     "roster.duplicate_sheet": N_("this sheet appears twice: {sheet}"),
     "roster.missing_sheet": N_("the sheet “{sheet}” is missing"),
