@@ -303,6 +303,19 @@ def test_phone_that_lost_its_plus_keeps_its_country(tmp_path: Path) -> None:
     assert result.data.staff[0].phone == "+375291234567"
 
 
+def test_sms_number_is_the_phone_when_there_is_no_phone(tmp_path: Path) -> None:
+    """Many systems keep a parent's mobile in ``sms`` only: it is the number Telegram shares
+    when the parent links, so it is their phone; ``phone`` wins when both are there."""
+    folder = copy_valid(tmp_path)
+    edit(folder, "users.csv", ",,8 (916) 123-45-67,", ",8 (916) 000-00-00,8 (916) 123-45-67,")
+    edit(folder, "users.csv", "example.ru,,8 916 765 43 21,", "example.ru,8 916 765 43 21,,")
+    result = read_oneroster(folder)
+    assert result.problems == ()
+    assert without_origins(result.data) == without_origins(read_oneroster(VALID).data)
+    edit(folder, "users.csv", "example.ru,8 916 765 43 21,,", "example.ru,not a number,,")
+    assert found(read_oneroster(folder)) == {("users.csv", 11, "sms", "oneroster.bad_phone")}
+
+
 def test_utc_date_times_are_read_in_the_schools_zone(tmp_path: Path) -> None:
     """A system that keeps local midnight as a UTC moment writes 15 September in Moscow as
     ``2026-09-14T21:00:00Z``; the lesson and the grade are on the 15th, not the 14th."""

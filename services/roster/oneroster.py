@@ -936,12 +936,15 @@ class _Mapper:
                 yield user
 
     def _phone(self, user: Rec, region: str) -> str | None:
-        raw = user.get("phone")
+        """The user's phone, else their ``sms`` number (the mobile, where many systems keep
+        a parent's only number: the one Telegram shares when the parent links)."""
+        column = "phone" if user.get("phone") else "sms"
+        raw = user.get(column)
         if not raw:
             return None
         number = e164(raw, region)
         if number is None:
-            self.fail(user, "phone", "oneroster.bad_phone", value=raw)
+            self.fail(user, column, "oneroster.bad_phone", value=raw)
         return number
 
     def _staff(self, region: str) -> tuple[StaffRow, ...]:
