@@ -316,6 +316,15 @@ def test_sms_number_is_the_phone_when_there_is_no_phone(tmp_path: Path) -> None:
     assert found(read_oneroster(folder)) == {("users.csv", 11, "sms", "oneroster.bad_phone")}
 
 
+@pytest.mark.parametrize("email", ["a@gym5.ru; b@gym5.ru", "Мария Иванова", "ivanova@gym5"])
+def test_an_email_the_workbook_would_refuse_is_refused(tmp_path: Path, email: str) -> None:
+    """Two addresses in a cell, a name, no domain: refused as the school workbook refuses
+    them, so the school's own export always reads back."""
+    folder = copy_valid(tmp_path)
+    edit(folder, "users.csv", "m.ivanova@gym5.example.ru", f'"{email}"')
+    assert found(read_oneroster(folder)) == {("users.csv", 2, "email", "oneroster.bad_email")}
+
+
 def test_utc_date_times_are_read_in_the_schools_zone(tmp_path: Path) -> None:
     """A system that keeps local midnight as a UTC moment writes 15 September in Moscow as
     ``2026-09-14T21:00:00Z``; the lesson and the grade are on the 15th, not the 14th."""

@@ -77,7 +77,7 @@ from services.roster.oneroster_spec import (
 )
 from services.roster.oneroster_write import oneroster_files, write_oneroster
 from services.roster.phones import e164
-from services.roster.text import nfc
+from services.roster.text import is_email, nfc
 
 __all__ = [
     "FILES",
@@ -947,6 +947,14 @@ class _Mapper:
             self.fail(user, column, "oneroster.bad_phone", value=raw)
         return number
 
+    def _email(self, user: Rec) -> str | None:
+        """The user's e-mail, checked as the school workbook checks it (an export of the
+        school must read back)."""
+        raw = user.get("email")
+        if raw and not is_email(raw):
+            self.fail(user, "email", "oneroster.bad_email", value=raw)
+        return raw or None
+
     def _staff(self, region: str) -> tuple[StaffRow, ...]:
         rows = []
         for user in self._users("staff"):
@@ -962,7 +970,7 @@ class _Mapper:
                     full_name(user),
                     tuple(roles),
                     self._phone(user, region),
-                    user.get("email") or None,
+                    self._email(user),
                 )
             )
         return tuple(rows)
@@ -1020,7 +1028,7 @@ class _Mapper:
                     full_name(user),
                     tuple(links[user.sid]),
                     self._phone(user, region),
-                    user.get("email") or None,
+                    self._email(user),
                     relation or None,
                 )
             )

@@ -119,6 +119,7 @@ MESSAGES: Mapping[str, str] = {
     "oneroster.bad_scale": N_("score scale “{value}” cannot be used"),
     "oneroster.no_role": N_("the user has no role in roles.csv"),
     "oneroster.bad_phone": N_("“{value}” is not a phone number"),
+    "oneroster.bad_email": N_("“{value}” is not one e-mail address"),
     "oneroster.student_no_class": N_("the student is enrolled in no homeroom class"),
     "oneroster.student_classes": N_("the student is enrolled in several homeroom classes: {ids}"),
     "oneroster.bad_grade": N_("cannot tell the class's grade from “{value}”"),

@@ -55,7 +55,7 @@ from services.roster.model import (
 )
 from services.roster.phones import e164
 from services.roster.problems import N_
-from services.roster.text import nfc
+from services.roster.text import is_email, nfc
 
 #: data rows read from one sheet; a longer sheet is refused (reading stops past it)
 MAX_ROWS = 20_000
@@ -468,7 +468,6 @@ _WEEKDAYS: Mapping[str, int] = {
     )
     for name in names
 }
-_EMAIL = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"'.]{2,}$")
 _DATE_RU = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$")
 _DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _TIME = re.compile(r"^(\d{1,2})[:.](\d{2})(?::00)?$")
@@ -649,7 +648,7 @@ def read_phone(cell: Cell, region: str) -> str:
 
 def read_email(cell: Cell) -> str:
     text = _text_of(cell)
-    if len(text) > 254 or not _EMAIL.match(text):
+    if not is_email(text):
         raise BadValue("roster.bad_email", value=text[:60])
     return text
 

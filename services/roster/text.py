@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 
@@ -12,3 +13,13 @@ def nfc(text: str) -> str:
     one the school has instead of being refused as taken), and re-importing would show a
     change from a name to itself."""
     return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+_EMAIL = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"'.]{2,}$")
+
+
+def is_email(text: str) -> bool:
+    """Whether `text` looks like one e-mail address (``name@domain.tld``): a sanity check
+    that keeps two addresses in one cell, or a name, out of the school's data, not a
+    delivery test. One rule for every reader, so what one format lets in another reads."""
+    return len(text) <= 254 and _EMAIL.match(text) is not None
