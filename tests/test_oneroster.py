@@ -672,6 +672,21 @@ def test_decomposed_letters_are_read_composed(tmp_path: Path) -> None:
     assert without_origins(result.data) == without_origins(read_oneroster(VALID).data)
 
 
+@pytest.mark.parametrize(("separator", "shown"), [(";", ";"), ("\t", "Tab")])
+def test_a_file_re_saved_with_another_separator(tmp_path: Path, separator: str, shown: str) -> None:
+    """Russian Excel re-saves CSV with semicolons: one problem that says so, not every
+    column of the file reported missing."""
+    folder = copy_valid(tmp_path)
+    users = folder / "users.csv"
+    rows = list(csv.reader(io.StringIO(users.read_text(encoding="utf-8"), newline="")))
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, delimiter=separator).writerows(rows)
+    users.write_text(buffer.getvalue(), encoding="utf-8")
+    result = read_oneroster(folder)
+    assert found(result) == {("users.csv", 1, "", "oneroster.separator")}
+    assert dict(result.problems[0].params) == {"found": shown}
+
+
 def test_end_before_start(tmp_path: Path) -> None:
     folder = copy_valid(tmp_path)
     edit(folder, "academicSessions.csv", "2026-11-05,2026-12-28", "2026-12-28,2026-11-05")

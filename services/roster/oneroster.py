@@ -343,6 +343,8 @@ def _parse_csv(name: str, raw: bytes, columns: tuple[Col, ...]) -> tuple[list[Re
         for line, cells in _rows(name, text):
             if index is None:
                 index, problems = _header(name, cells, columns)
+                if separator := _other_separator(cells):
+                    return [], [_problem(name, 1, "", "oneroster.separator", found=separator)]
                 continue
             if not any(cell.strip() for cell in cells):
                 continue
@@ -357,6 +359,17 @@ def _parse_csv(name: str, raw: bytes, columns: tuple[Col, ...]) -> tuple[list[Re
     if index is None:
         problems.append(_problem(name, 1, "", "oneroster.empty_file"))
     return records, problems
+
+
+def _other_separator(header: list[str]) -> str | None:
+    """The separator of a header that is one cell split by ``;`` or a tab into several (a
+    file a spreadsheet re-saved): every column would be reported missing, this says why."""
+    if len(header) != 1:
+        return None
+    for separator, shown in ((";", ";"), ("\t", "Tab")):
+        if len(header[0].split(separator)) > 2:
+            return shown
+    return None
 
 
 @lru_cache(maxsize=64)

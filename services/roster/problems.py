@@ -92,6 +92,10 @@ MESSAGES: Mapping[str, str] = {
     "oneroster.bad_encoding": N_("the file is not UTF-8 text"),
     "oneroster.bad_csv": N_("the file cannot be read as CSV ({reason})"),
     "oneroster.empty_file": N_("the file is empty (no header line)"),
+    "oneroster.separator": N_(
+        "the columns are separated by “{found}”, not by commas as OneRoster requires "
+        "(was the file re-saved in a spreadsheet?); export it again"
+    ),
     "oneroster.no_manifest": N_("manifest.csv is missing"),
     "oneroster.bad_version": N_(
         "OneRoster version “{found}”; only versions 1.2 and 1.1 can be imported"
