@@ -44,7 +44,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     school.add_argument("file", type=Path, help=".xlsx, a folder or a .zip of CSV files")
     school.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
-    oneroster = what.add_parser("oneroster", help="import a OneRoster 1.2 CSV export")
+    oneroster = what.add_parser("oneroster", help="import a OneRoster 1.2 (or 1.1) CSV export")
     oneroster.add_argument("path", type=Path, help="a .zip or a folder with manifest.csv")
     oneroster.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
     exports = commands.add_parser("export", help="write the school's data out")

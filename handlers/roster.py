@@ -1,6 +1,6 @@
 """The school's data from the bot, for admins: /school sends the empty workbook, the school
-as a workbook or as OneRoster 1.2; a workbook or zip sent as a document is checked (a dry
-run), the changes shown, and applied when the admin presses "Apply".
+as a workbook or as OneRoster 1.2; a workbook or zip (OneRoster 1.1 too) sent as a document is
+checked (a dry run), the changes shown, and applied when the admin presses "Apply".
 
 The check keeps the document's Telegram file id and checksum in the FSM (`ROSTER_FILE`);
 "Apply" downloads it again and refuses a different file, and the planner runs once more

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import struct
+import zipfile
 from datetime import date, time
+from pathlib import Path
 
 from db.enums import PeriodKind, ScaleKind, SlotFrequency, StaffRole
 from services.roster.model import (
@@ -95,3 +98,35 @@ def school_data(students_per_class: int = 3) -> SchoolData:
             SlotRow("tt-3", 3, 2, "c-7b", "pe", "t-2", "Спортзал", SlotFrequency.EVEN),
         ),
     )
+
+
+def mangled_zip(source: Path, target: Path, member: str, how: str) -> Path:
+    """`source` with one member spoilt the way real archives are: ``deflate64`` (a compression
+    method Python cannot read, which some Windows tools use), ``encrypted`` (a password-protected
+    member), ``corrupt`` (its compressed bytes damaged, CRC and sizes intact)."""
+    data = bytearray(source.read_bytes())
+    with zipfile.ZipFile(source) as archive:
+        info = archive.getinfo(member)
+    local = info.header_offset
+    assert data[local : local + 4] == b"PK\x03\x04"
+    central = data.find(b"PK\x01\x02")
+    while central != -1:  # the member's entry of the central directory
+        length = struct.unpack_from("<H", data, central + 28)[0]
+        if data[central + 46 : central + 46 + length] == member.encode():
+            break
+        central = data.find(b"PK\x01\x02", central + 4)
+    if how == "deflate64":
+        struct.pack_into("<H", data, local + 8, 9)
+        struct.pack_into("<H", data, central + 10, 9)
+    elif how == "encrypted":
+        data[local + 6] |= 1
+        data[central + 8] |= 1
+    elif how == "corrupt":
+        name, extra = struct.unpack_from("<HH", data, local + 26)
+        start = local + 30 + name + extra
+        for index in range(start + 2, start + 40):
+            data[index] ^= 0x5A
+    else:
+        raise ValueError(how)
+    target.write_bytes(bytes(data))
+    return target

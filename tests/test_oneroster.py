@@ -8,6 +8,7 @@ import io
 import re
 import shutil
 import string
+import unicodedata
 import zipfile
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -36,6 +37,7 @@ from db.models import (
     TeachingAssignment,
 )
 from services.roster import oneroster
+from services.roster.formats import Format, detect
 from services.roster.model import (
     AssignmentRow,
     ClassRow,
@@ -56,6 +58,7 @@ from services.roster.oneroster_gradebook import load_gradebook, source_id_of
 from services.roster.problems import MESSAGES, describe
 from tests import clock
 from tests.factories import make_small_school
+from tests.roster_samples import mangled_zip
 
 VALID = Path(__file__).parent / "samples" / "oneroster" / "valid"
 MOMENT = datetime(2026, 8, 20, 9, 0, tzinfo=UTC)
@@ -222,6 +225,36 @@ def test_zip_of_a_folder_reads_like_the_folder(tmp_path: Path) -> None:
     assert without_origins(result.data) == without_origins(read_oneroster(VALID).data)
 
 
+@pytest.mark.parametrize(
+    "folder",
+    ["exports/2026-09-01/", "Выгрузка\\"],  # a nested export; a Windows tool's backslashes
+)
+def test_zip_with_the_package_deeper_down(tmp_path: Path, folder: str) -> None:
+    """The folder holding ``manifest.csv`` nearest the root is the package, however deep,
+    whichever separator the archive uses; macOS's ``__MACOSX`` copies are not a package."""
+    path = tmp_path / "or.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for entry in sorted(VALID.iterdir()):
+            archive.write(entry, f"{folder}{entry.name}")
+        archive.writestr(f"__MACOSX/{folder}._manifest.csv", b"\x00\x05\x16\x07")
+    assert detect(path) is Format.ONEROSTER  # what the bot reads a sent document with
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("other/deeper/still/manifest.csv", "garbage")
+    result = read_oneroster(path)
+    assert result.problems == ()
+    assert without_origins(result.data) == without_origins(read_oneroster(VALID).data)
+
+
+def test_folder_holding_the_unpacked_export(tmp_path: Path) -> None:
+    """An export unpacked into a folder of its own, and the folder above it given: the bot
+    and `formats.detect` take it for OneRoster, so the reader finds it too."""
+    shutil.copytree(VALID, tmp_path / "unpacked" / "export_2026")
+    assert detect(tmp_path / "unpacked") is Format.ONEROSTER
+    result = read_oneroster(tmp_path / "unpacked")
+    assert result.problems == ()
+    assert without_origins(result.data) == without_origins(read_oneroster(VALID).data)
+
+
 def test_headers_match_whatever_the_case_and_spaces(tmp_path: Path) -> None:
     folder = copy_valid(tmp_path)
     edit(folder, "users.csv", "sourcedId,status,", " SOURCEDID ,Status,")
@@ -236,6 +269,102 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
     raw = (folder / "users.csv").read_bytes()
     (folder / "users.csv").write_bytes(b"\xef\xbb\xbf" + raw)
     assert read_oneroster(folder).problems == ()
+
+
+def test_vocabulary_words_are_read_whatever_their_case(tmp_path: Path) -> None:
+    """``Student``, ``TEACHER``, ``Homeroom``, ``toBeDeleted``, a manifest's ``Bulk``: words
+    of a vocabulary that differ only in case mean the same (other systems write them so)."""
+    folder = copy_valid(tmp_path)
+    for name in ("roles.csv", "enrollments.csv"):
+        path = folder / name
+        text = path.read_text(encoding="utf-8")
+        text = text.replace(",student,", ",Student,").replace(",teacher,", ",TEACHER,")
+        path.write_text(text.replace(",primary,", ",Primary,"), encoding="utf-8")
+    edit(folder, "classes.csv", "7Б,homeroom", "7Б,Homeroom")
+    edit(folder, "academicSessions.csv", "schoolYear", "SCHOOLYEAR")
+    edit(folder, "orgs.csv", "Гимназия № 5,school", "Гимназия № 5,School")
+    edit(folder, "users.csv", ",tobedeleted,", ",toBeDeleted,")
+    edit(folder, "results.csv", "fully graded", "Fully Graded")
+    edit(folder, "manifest.csv", "file.users,bulk", "file.users,Bulk")
+    result = read_oneroster(folder)
+    assert result.problems == ()
+    assert without_origins(result.data) == without_origins(read_oneroster(VALID).data)
+    assert result.notes == read_oneroster(VALID).notes
+    edit(folder, "classes.csv", "7Б,Homeroom", "7Б,Homerooms")
+    assert keys(read_oneroster(folder)) == {"oneroster.bad_vocab"}
+
+
+def test_phone_that_lost_its_plus_keeps_its_country(tmp_path: Path) -> None:
+    folder = copy_valid(tmp_path)
+    edit(folder, "users.csv", "8 (916) 123-45-67", "375291234567")
+    result = read_oneroster(folder)
+    assert result.problems == ()
+    assert result.data is not None
+    assert result.data.staff[0].phone == "+375291234567"
+
+
+def test_sms_number_is_the_phone_when_there_is_no_phone(tmp_path: Path) -> None:
+    """Many systems keep a parent's mobile in ``sms`` only: it is the number Telegram shares
+    when the parent links, so it is their phone; ``phone`` wins when both are there."""
+    folder = copy_valid(tmp_path)
+    edit(folder, "users.csv", ",,8 (916) 123-45-67,", ",8 (916) 000-00-00,8 (916) 123-45-67,")
+    edit(folder, "users.csv", "example.ru,,8 916 765 43 21,", "example.ru,8 916 765 43 21,,")
+    result = read_oneroster(folder)
+    assert result.problems == ()
+    assert without_origins(result.data) == without_origins(read_oneroster(VALID).data)
+    edit(folder, "users.csv", "example.ru,8 916 765 43 21,,", "example.ru,not a number,,")
+    assert found(read_oneroster(folder)) == {("users.csv", 11, "sms", "oneroster.bad_phone")}
+
+
+@pytest.mark.parametrize("email", ["a@gym5.ru; b@gym5.ru", "Мария Иванова", "ivanova@gym5"])
+def test_an_email_the_workbook_would_refuse_is_refused(tmp_path: Path, email: str) -> None:
+    """Two addresses in a cell, a name, no domain: refused as the school workbook refuses
+    them, so the school's own export always reads back."""
+    folder = copy_valid(tmp_path)
+    edit(folder, "users.csv", "m.ivanova@gym5.example.ru", f'"{email}"')
+    assert found(read_oneroster(folder)) == {("users.csv", 2, "email", "oneroster.bad_email")}
+
+
+def test_utc_date_times_are_read_in_the_schools_zone(tmp_path: Path) -> None:
+    """A system that keeps local midnight as a UTC moment writes 15 September in Moscow as
+    ``2026-09-14T21:00:00Z``; the lesson and the grade are on the 15th, not the 14th."""
+    folder = copy_valid(tmp_path)
+    edit(folder, "lineItems.csv", "2026-09-15,2026-09-15", "2026-09-14T21:00:00.000Z,2026-09-15")
+    edit(folder, "results.csv", "fully graded,5,5,2026-09-15", "fully graded,5,5,2026-09-14T22:30Z")
+    edit(folder, "results.csv", "fully graded,4,4,2026-10-20", "fully graded,4,4,2026-10-20T00:00Z")
+    result = read_oneroster(folder)
+    assert result.problems == ()
+    assert result.data is not None
+    assert [(g.source_id, g.lesson_day, g.day) for g in result.data.grades] == [
+        ("res-1", date(2026, 9, 15), date(2026, 9, 15)),
+        ("res-2", date(2026, 10, 20), date(2026, 10, 20)),  # midnight UTC: the date as written
+        ("res-3", date(2026, 10, 20), date(2026, 10, 20)),
+    ]
+
+
+def test_dates_written_as_date_times_are_read(tmp_path: Path) -> None:
+    """Date columns written as date-times (midnight, with or without ``Z``) and date-times
+    with a space for the ``T`` read as the same school; an impossible one is still refused."""
+    folder = copy_valid(tmp_path)
+    sessions = folder / "academicSessions.csv"
+    text = sessions.read_text(encoding="utf-8")
+    sessions.write_text(
+        re.sub(r",(\d{4}-\d{2}-\d{2}),(\d{4}-\d{2}-\d{2}),", r",\1T00:00:00Z,\2T00:00:00,", text),
+        encoding="utf-8",
+    )
+    edit(folder, "demographics.csv", "2013-04-17", "2013-04-16T21:00:00.000Z")
+    users = folder / "users.csv"
+    users.write_text(
+        users.read_text(encoding="utf-8").replace(
+            "2026-08-20T09:00:00.000Z", "2026-08-20 09:00:00"
+        ),
+        encoding="utf-8",
+    )
+    result = read_oneroster(folder)
+    assert result.problems == ()
+    assert without_origins(result.data) == without_origins(read_oneroster(VALID).data)
+    edit(folder, "academicSessions.csv", "2026-09-01T00:00:00Z", "2026-02-30T00:00:00Z")
+    assert keys(read_oneroster(folder)) == {"oneroster.bad_date"}
 
 
 def test_secondary_parent_role_makes_a_teacher_also_a_guardian(tmp_path: Path) -> None:
@@ -265,10 +394,118 @@ def test_missing_manifest(tmp_path: Path) -> None:
     assert found(read_oneroster(folder)) == {("manifest.csv", 0, "", "oneroster.no_manifest")}
 
 
-def test_wrong_version(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", ["1.0", "2.0", ""])
+def test_wrong_version(tmp_path: Path, version: str) -> None:
     folder = copy_valid(tmp_path)
-    edit(folder, "manifest.csv", "oneroster.version,1.2", "oneroster.version,1.1")
+    edit(folder, "manifest.csv", "oneroster.version,1.2", f"oneroster.version,{version}")
     assert found(read_oneroster(folder)) == {("manifest.csv", 3, "value", "oneroster.bad_version")}
+
+
+def to_v11(folder: Path) -> Path:
+    """The sample as a OneRoster 1.1 system writes it: no roles.csv, each user's one role and
+    orgs in users.csv (``administrator`` for 1.2's siteAdministrator, ``proctor`` for the
+    counselor 1.1 has no word for), no score scales, results and line items with 1.1's
+    columns only."""
+
+    def table(name: str) -> list[dict[str, str]]:
+        with (folder / name).open(encoding="utf-8", newline="") as stream:
+            return list(csv.DictReader(stream))
+
+    def write(name: str, columns: list[str], rows: list[dict[str, str]]) -> None:
+        with (folder / name).open("w", encoding="utf-8", newline="") as stream:
+            writer = csv.DictWriter(stream, columns, extrasaction="ignore", lineterminator="\r\n")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    role_of = {r["userSourcedId"]: r for r in reversed(table("roles.csv"))}  # the first wins
+    words = {"siteAdministrator": "administrator", "counselor": "proctor"}
+    users = table("users.csv")
+    for user in users:
+        role = role_of[user["sourcedId"]]
+        user["role"] = words.get(role["role"], role["role"])
+        user["orgSourcedIds"] = role["orgSourcedId"]
+    write(
+        "users.csv",
+        [
+            "sourcedId",
+            "status",
+            "dateLastModified",
+            "enabledUser",
+            "orgSourcedIds",
+            "role",
+            "username",
+            "userIds",
+            "givenName",
+            "familyName",
+            "middleName",
+            "identifier",
+            "email",
+            "sms",
+            "phone",
+            "agentSourcedIds",
+            "grades",
+            "password",
+        ],
+        users,
+    )
+    for name, columns in (
+        (
+            "results.csv",
+            "sourcedId,status,dateLastModified,lineItemSourcedId,studentSourcedId,scoreStatus,"
+            "score,scoreDate,comment",
+        ),
+        (
+            "lineItems.csv",
+            "sourcedId,status,dateLastModified,title,description,assignDate,dueDate,"
+            "classSourcedId,categorySourcedId,gradingPeriodSourcedId,resultValueMin,resultValueMax",
+        ),
+    ):
+        write(name, columns.split(","), table(name))
+    for name in ("roles.csv", "scoreScales.csv"):
+        (folder / name).unlink()
+    manifest = (folder / "manifest.csv").read_text(encoding="utf-8")
+    manifest = manifest.replace("oneroster.version,1.2", "oneroster.version,1.1")
+    manifest = re.sub(
+        r"file\.(roles|scoreScales|userProfiles|\w+ScoreScales|\w+ObjectiveIds|"
+        r"userResources),\w+\n",
+        "",
+        manifest,
+    )
+    (folder / "manifest.csv").write_text(manifest, encoding="utf-8")
+    return folder
+
+
+def test_oneroster_11_package_is_read(tmp_path: Path) -> None:
+    """A 1.1 package reads as the same school, less what 1.1 cannot say: the principal's
+    second role, the score scales (Parta's defaults instead)."""
+    result = read_oneroster(to_v11(copy_valid(tmp_path)))
+    assert result.problems == ()
+    data, same = result.data, read_oneroster(VALID).data
+    assert [(s.source_id, s.roles) for s in data.staff] == [
+        ("t-1", (StaffRole.TEACHER,)),
+        ("t-2", (StaffRole.TEACHER,)),
+        ("a-1", (StaffRole.ADMIN,)),
+    ]
+    for part in ("year", "periods", "subjects", "classes", "students", "guardians", "grades"):
+        assert getattr(data, part) == getattr(same, part), part
+    assert [s.source_id for s in data.scales] == ["five", "ten", "hundred", "pass_fail"]
+    assert {a.scale_id for a in data.assignments} == {"five"}
+    assert data.where("students", "s-1") == Where("users.csv", 6, "")
+    assert [n.file for n in result.notes if n.key == "oneroster.note_uncovered"] == ["users.csv"]
+
+
+def test_oneroster_11_problems_name_users_csv(tmp_path: Path) -> None:
+    folder = to_v11(copy_valid(tmp_path))
+    edit(folder, "users.csv", "school-5,student,", "school-5,pupil,")
+    edit(folder, "users.csv", "school-5,teacher,", "school-99,teacher,")
+    assert found(read_oneroster(folder)) == {
+        ("users.csv", 6, "role", "oneroster.bad_vocab"),
+        ("users.csv", 2, "orgSourcedIds", "roster.unknown_ref"),
+    }
+    folder = to_v11(copy_valid(tmp_path / "2"))
+    text = (folder / "users.csv").read_text(encoding="utf-8")
+    (folder / "users.csv").write_text(text.replace(",role,", ",roles,", 1), encoding="utf-8")
+    assert keys(read_oneroster(folder)) == {"oneroster.header_typo"}
 
 
 def test_delta_files_are_refused(tmp_path: Path) -> None:
@@ -383,6 +620,7 @@ def test_reference_inside_a_list(tmp_path: Path) -> None:
             "oneroster.bad_datetime",
         ),
         ("users.csv", ",Иван,Ковалёв,", ",,Ковалёв,", "givenName", None),
+        ("users.csv", "true,anna.s,", "true,,", "username", None),  # parents often have none
         ("users.csv", ",Иван,Ковалёв,", ",Иван,,", "familyName", "oneroster.empty_value"),
         (
             "results.csv",
@@ -399,13 +637,54 @@ def test_bad_values(
     folder = copy_valid(tmp_path)
     edit(folder, file, old, new)
     result = read_oneroster(folder)
-    if key is None:  # allowed: a one-word name
+    if key is None:  # allowed: a one-word name, no username
         assert result.problems == ()
         return
     assert [(p.where.sheet, p.where.column, p.key) for p in result.problems] == [
         (file, column, key)
     ]
     assert result.problems[0].where.line > 1
+
+
+def test_a_line_cut_short_is_not_read_as_fewer_columns(tmp_path: Path) -> None:
+    """A line that ends early (cut off, or trailing cells left out) has the rest empty: a
+    required value missing there is a problem, where the scheduled class used to vanish with
+    its grades (no classType: neither homeroom nor scheduled). Trailing optional cells may
+    be left out."""
+    folder = copy_valid(tmp_path)
+    edit(folder, "classes.csv", ',crs-math,7Б-МАТ,scheduled,каб. 21,school-5,"gp-1', '\nx,"gp-1')
+    assert {
+        ("classes.csv", 4, "classType", "oneroster.empty_value"),
+        ("classes.csv", 4, "courseSourcedId", "oneroster.empty_value"),
+    } <= found(read_oneroster(folder))
+    folder = copy_valid(tmp_path / "2")
+    edit(folder, "enrollments.csv", "s-4,student,,,", "s-4,student")
+    assert read_oneroster(folder).problems == ()
+
+
+def test_decomposed_letters_are_read_composed(tmp_path: Path) -> None:
+    """``й`` written as ``и`` + a combining breve (as some macOS tools write it) reads as the
+    same name the school has, so the planner matches it (a new id is refused as taken)."""
+    folder = copy_valid(tmp_path)
+    edit(folder, "courses.csv", "Русский язык", unicodedata.normalize("NFD", "Русский язык"))
+    result = read_oneroster(folder)
+    assert result.problems == ()
+    assert without_origins(result.data) == without_origins(read_oneroster(VALID).data)
+
+
+@pytest.mark.parametrize(("separator", "shown"), [(";", ";"), ("\t", "Tab")])
+def test_a_file_re_saved_with_another_separator(tmp_path: Path, separator: str, shown: str) -> None:
+    """Russian Excel re-saves CSV with semicolons: one problem that says so, not every
+    column of the file reported missing."""
+    folder = copy_valid(tmp_path)
+    users = folder / "users.csv"
+    rows = list(csv.reader(io.StringIO(users.read_text(encoding="utf-8"), newline="")))
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, delimiter=separator).writerows(rows)
+    users.write_text(buffer.getvalue(), encoding="utf-8")
+    result = read_oneroster(folder)
+    assert found(result) == {("users.csv", 1, "", "oneroster.separator")}
+    assert dict(result.problems[0].params) == {"found": shown}
 
 
 def test_end_before_start(tmp_path: Path) -> None:
@@ -590,6 +869,15 @@ def test_no_exception_escapes_for_mangled_files(tmp_path: Path) -> None:
             (folder / source.name).write_bytes(variant)
             result = read_oneroster(folder)
             assert isinstance(result, ReadResult)
+
+
+@pytest.mark.parametrize("how", ["deflate64", "encrypted", "corrupt"])
+def test_archive_with_a_member_that_cannot_be_unpacked(tmp_path: Path, how: str) -> None:
+    """A member compressed by a method Python lacks, password-protected, or damaged inside
+    its compressed bytes: the archive is refused, no exception escapes."""
+    archive = zip_folder(VALID, tmp_path / "or.zip")
+    path = mangled_zip(archive, tmp_path / f"{how}.zip", "users.csv", how)
+    assert found(read_oneroster(path)) == {(path.name, 0, "", "oneroster.not_zip")}
 
 
 # --- messages --------------------------------------------------------------------------------

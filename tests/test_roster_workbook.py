@@ -7,12 +7,14 @@ from __future__ import annotations
 import csv
 import io
 import os
+import unicodedata
 import zipfile
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, time
 from pathlib import Path
 
+import openpyxl.xml
 import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
@@ -34,7 +36,7 @@ from services.roster.sheets import (
     rows_of,
 )
 from services.roster.workbook import ReadResult, read_school, write_template, write_workbook
-from tests.roster_samples import school_data
+from tests.roster_samples import mangled_zip, school_data
 
 I18N = create_i18n("ru")
 TRANSLATE = I18N.gettext
@@ -289,6 +291,8 @@ def test_the_sample_zip_as_russian_excel_writes_it() -> None:
         ("RU", "(495) 123-45-67", "+74951234567"),
         ("RU", "8 (916) 123-45-67", "+79161234567"),
         ("BY", "+7 916 123 45 67", "+79161234567"),
+        ("BY", "79161234567", "+79161234567"),  # a spreadsheet dropped the +
+        ("RU", "375291234567", "+375291234567"),
     ],
 )
 def test_phones_are_read_in_the_schools_region(
@@ -305,6 +309,33 @@ def test_phones_are_read_in_the_schools_region(
     assert result.data.staff[2].phone == e164
 
 
+def test_phones_typed_as_numbers_lost_their_plus(tmp_path: Path) -> None:
+    """Excel turns a typed ``+7 916 123-45-67`` into the number 79161234567: in a school of
+    another country (BY here) it is still the Russian number, not a problem."""
+    path = _exported(tmp_path)
+
+    def numbers(workbook: Workbook) -> None:
+        ws = workbook["Сотрудники"]
+        ws["D2"] = 79161234567
+        ws["D4"] = 375291234567.0
+
+    result = read_school(_edit(path, numbers))
+    assert result.problems == ()
+    assert result.data is not None
+    assert [s.phone for s in result.data.staff] == ["+79161234567", None, "+375291234567"]
+
+
+def test_decomposed_letters_are_read_composed(tmp_path: Path) -> None:
+    files = _csv_files(school_data())
+    text = files["staff.csv"].decode()
+    assert "й" in text or "Й" in text or "ё" in text
+    files["staff.csv"] = unicodedata.normalize("NFD", text).encode()
+    result = read_school(_folder(tmp_path, files))
+    assert result.problems == ()
+    assert result.data is not None
+    assert result.data.staff == school_data().staff
+
+
 def test_headers_are_matched_loosely(tmp_path: Path) -> None:
     files = _csv_files(school_data())
     body = files["students.csv"].decode().split("\r\n", 1)[1]
@@ -317,6 +348,48 @@ def test_headers_are_matched_loosely(tmp_path: Path) -> None:
 
 
 # --- problems, located -----------------------------------------------------------------
+
+
+def test_russian_excel_booleans_in_csv(tmp_path: Path) -> None:
+    """Russian Excel writes a boolean cell into a CSV file as ИСТИНА or ЛОЖЬ."""
+    files = _csv_files(school_data(), sep=";")
+    text = files["scales.csv"].decode()
+    assert ";yes\r\n" in text
+    assert ";no\r\n" in text
+    text = text.replace(";yes\r\n", ";ИСТИНА\r\n").replace(";no\r\n", ";ЛОЖЬ\r\n")
+    files["scales.csv"] = text.encode("cp1251")
+    result = read_school(_folder(tmp_path, files))
+    assert result.problems == ()
+    assert result.data is not None
+    assert result.data.scales == school_data().scales
+
+
+def test_excel_separator_line_is_read_and_not_counted(tmp_path: Path) -> None:
+    """A first line ``sep=;`` tells Excel the separator and Excel does not show it: it names
+    the separator here too, and line 1 is the header as the admin sees it."""
+    files = {
+        name: b"sep=;\r\n" + content
+        for name, content in _csv_files(school_data(), encoding="cp1251", sep=";").items()
+    }
+    result = read_school(_folder(tmp_path, files))
+    assert result.problems == ()
+    assert _plain(result.data) == _plain(school_data())
+    files["students.csv"] = files["students.csv"].replace(b";02.02.2013", b";31.02.2013", 1)
+    (tmp_path / "2").mkdir()
+    assert _only(read_school(_folder(tmp_path / "2", files)), "roster.bad_date").line == 2
+
+
+def test_files_tools_leave_beside_the_csv_files_are_ignored(tmp_path: Path) -> None:
+    """macOS's hidden AppleDouble twins (``._students.csv``: a Mac's files copied to a USB
+    stick, or zipped by some tools) and Office's lock files (``~$students.csv``) are no
+    sheets: the admin never sees them, so they must not refuse the import."""
+    files = _csv_files(school_data())
+    files["._students.csv"] = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        "
+    files["~$students.csv"] = b"\x0bAdministrator" + bytes(40)
+    for path in (_zip(tmp_path, files), _folder(tmp_path, files)):
+        result = read_school(path)
+        assert result.problems == (), path
+        assert _plain(result.data) == _plain(school_data())
 
 
 def _csv_case(tmp_path: Path, sheet: str, content: str) -> ReadResult:
@@ -553,8 +626,58 @@ STUDENTS_XML = f"xl/worksheets/sheet{[s.name for s in SHEETS].index('students') 
 def test_a_hundred_thousand_rows_in_a_workbook_are_refused_unread(tmp_path: Path) -> None:
     """Counted while streaming the zip, before openpyxl would scan the sheet to size it."""
     path = _replace_member(_exported(tmp_path), STUDENTS_XML, _students_xml(100_000, False))
-    assert _keys(read_school(path)) == ["roster.too_many_rows"]
+    assert _keys(read_school(path)) == ["roster.too_many_lines"]
     assert read_school(path).problems[0].where == Where("Ученики", 0)
+
+
+@pytest.mark.parametrize(("blank", "keys"), [(10_000, []), (50_000, ["roster.too_many_lines"])])
+def test_blank_formatted_lines_below_the_data(tmp_path: Path, blank: int, keys: list[str]) -> None:
+    """A sheet formatted far below its data (borders drawn down to line 10,000) reads; one
+    past the lines the reader looks at is refused with what to do about it, not with "more
+    than 20,000 rows; split the file" for a sheet of three students."""
+    sheet = _students_xml(3, False).decode()
+    styled = "".join(
+        f'<row r="{n}" s="1" customFormat="1"><c r="A{n}" s="1"/><c r="B{n}" s="1"/></row>'
+        for n in range(5, blank + 5)
+    )
+    sheet = sheet.replace("</sheetData>", styled + "</sheetData>")
+    path = _replace_member(_exported(tmp_path), STUDENTS_XML, sheet.encode())
+    result = read_school(path)
+    assert [p.key for p in result.problems if p.key != "roster.unknown_ref"] == keys
+    if keys:
+        assert result.problems[0].where == Where("Ученики", 0)
+        assert "empty" in describe(result.problems[0], lambda text: text)
+
+
+_LAUGHS = (
+    '<!DOCTYPE w [<!ENTITY a "lollollollollollollollollollol">'
+    + "".join(
+        f'<!ENTITY {b} "{("&" + a + ";") * 10}">'
+        for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    + "]>"
+)
+
+
+@pytest.mark.parametrize(
+    ("doctype", "entity"),
+    [
+        (_LAUGHS, "&i;"),  # "billion laughs": 10^8 copies of a 30-character text
+        ('<!DOCTYPE w [<!ENTITY x SYSTEM "file:///etc/passwd">]>', "&x;"),  # an external file
+    ],
+)
+def test_xml_entities_in_a_workbook_are_refused(tmp_path: Path, doctype: str, entity: str) -> None:
+    """openpyxl parses through defusedxml (a dependency for this): an entity bomb or an
+    external entity in a worksheet is a damaged workbook, refused at once, never expanded."""
+    assert openpyxl.xml.DEFUSEDXML
+    sheet = _students_xml(2, True).decode().replace("<t>s2</t>", f"<t>{entity}</t>")
+    declaration, rest = sheet.split("?>", 1)
+    path = _replace_member(
+        _exported(tmp_path), STUDENTS_XML, f"{declaration}?>{doctype}{rest}".encode()
+    )
+    result = read_school(path)
+    assert _keys(result) == ["roster.not_xlsx"]
+    assert "root:" not in repr(result)
 
 
 def test_a_workbook_sheet_is_read_up_to_the_row_limit(
@@ -657,6 +780,17 @@ def test_a_workbook_with_a_damaged_sheet(tmp_path: Path) -> None:
     assert _keys(read_school(path)) == ["roster.not_xlsx"]
 
 
+@pytest.mark.parametrize("how", ["deflate64", "encrypted", "corrupt"])
+def test_a_workbook_or_zip_whose_member_cannot_be_unpacked(tmp_path: Path, how: str) -> None:
+    """A member compressed by a method Python lacks, password-protected, or damaged inside
+    its compressed bytes: refused as not readable, no exception escapes."""
+    workbook = mangled_zip(_exported(tmp_path), tmp_path / f"{how}.xlsx", STUDENTS_XML, how)
+    assert _keys(read_school(workbook)) == ["roster.not_xlsx"]
+    archive = _zip(tmp_path, _csv_files(school_data()))
+    csv_zip = mangled_zip(archive, tmp_path / f"{how}.zip", "students.csv", how)
+    assert _keys(read_school(csv_zip)) == ["roster.bad_zip"]
+
+
 def test_a_file_over_the_size_limit(tmp_path: Path) -> None:
     path = tmp_path / "huge.xlsx"
     with path.open("wb") as f:
@@ -699,6 +833,26 @@ def test_hidden_sheets_are_refused(tmp_path: Path) -> None:
     ]
 
 
+def test_hidden_rows_and_columns_with_data_are_refused(tmp_path: Path) -> None:
+    """Rows hidden, filtered out or folded, and hidden columns, hold data the admin cannot
+    see: refused like a hidden sheet, never imported unseen (a student hidden instead of
+    deleted would stay in the school). Hidden empty lines and columns don't matter."""
+
+    def edit(workbook: Workbook) -> None:
+        students = _sheet(workbook, "students")
+        students.auto_filter.ref = "A1:D7"
+        for line in (3, 5, 40):  # line 40 holds nothing
+            students.row_dimensions[line].hidden = True
+        students.column_dimensions["D"].hidden = True  # birth_date
+        _sheet(workbook, "staff").column_dimensions["J"].hidden = True  # nothing there
+
+    result = read_school(_edit(_exported(tmp_path), edit))
+    assert [(p.key, p.where, dict(p.params)) for p in result.problems] == [
+        ("roster.hidden_rows", Where("Ученики", 3), {"lines": "3, 5"}),
+        ("roster.hidden_column", Where("Ученики", 1, "birth_date"), {}),
+    ]
+
+
 def test_unknown_sheets_with_data_are_reported_and_empty_ones_ignored(tmp_path: Path) -> None:
     def edit(workbook: Workbook) -> None:
         workbook.create_sheet("Лист1")
@@ -726,12 +880,29 @@ def test_formula_like_text_in_csv_is_refused(tmp_path: Path) -> None:
     assert _only(result, "roster.formula_text") == Where("subjects.csv", 2, "name")
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_utf16_csv_with_its_bom_is_read(tmp_path: Path, encoding: str) -> None:
+    """Excel's "Unicode text" and LibreOffice's UTF-16 CSV: tab-separated UTF-16 behind a
+    byte order mark read like the same sheets in UTF-8."""
+    bom = b"\xfe\xff" if encoding.endswith("be") else b""
+    files = {
+        name: bom + content.decode("utf-8").encode(encoding)
+        for name, content in _csv_files(school_data(), sep="\t").items()
+    }
+    result = read_school(_zip(tmp_path, files))
+    assert result.problems == ()
+    assert _plain(result.data) == _plain(
+        read_school(_folder(tmp_path, _csv_files(school_data()))).data
+    )
+
+
 @pytest.mark.parametrize(
     "junk",
     [
         bytes(range(256)) * 4,
         b"\x89PNG\r\n\x1a\n" + bytes(1000),
-        "id,name\r\n".encode("utf-16"),
+        "id,name\r\n".encode("utf-16-le"),  # UTF-16 without its BOM
+        "id,name\r\n".encode("utf-16") + b"\x00",  # a BOM, then no UTF-16
         b"id,name,short_name\r\nmath,\x01\x02\x03\x04\x05\x06\x07\x08,x" * 3,
         b"id,name,short_name\r\n" + b"math,Matem,M\r\n" * 300 + b"\x00",
     ],

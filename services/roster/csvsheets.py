@@ -2,8 +2,9 @@
 
 A file is named after its sheet, by machine name or Russian title (``students.csv`` or
 ``Ученики.csv``, any case); other ``.csv`` names are reported, other files are ignored. What
-Russian Excel writes is read as is: UTF-8 with or without a BOM, else Windows-1251 (tried in
-that order), comma, semicolon or tab separators (whichever the header line holds most of).
+Russian Excel writes is read as is: UTF-16 with its BOM, UTF-8 with or without a BOM, else
+Windows-1251 (tried in that order), comma, semicolon or tab separators (whichever the header
+line holds most of, or the one a first ``sep=;`` line names for Excel).
 
 Limits, each a located problem rather than an exception: every file at most `MAX_FILE_BYTES`;
 a zip at most `MAX_MEMBERS` files and `MAX_UNPACKED` bytes unpacked, no member compressed more
@@ -13,8 +14,10 @@ with ``..`` or an absolute path. Members are read in memory, never extracted to 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import re
 import unicodedata
 import zipfile
 import zlib
@@ -48,16 +51,21 @@ MAX_CONTROL_SHARE = 0.01
 
 
 def decode(data: bytes) -> str | None:
-    """The text of a CSV file: UTF-8 (a BOM is dropped), else Windows-1251; None for binary."""
-    if b"\x00" in data:
-        return None
+    """The text of a CSV file: UTF-16 when it starts with its BOM (Excel's "Unicode text",
+    LibreOffice's UTF-16 CSV), else UTF-8 (a BOM is dropped), else Windows-1251; None for
+    binary."""
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1251")
-        except UnicodeDecodeError:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            text = data.decode("utf-16")
+        elif b"\x00" in data:
             return None
+        else:
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = data.decode("cp1251")
+    except UnicodeDecodeError:
+        return None
     control = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\r\n\t")
     return None if control > MAX_CONTROL_SHARE * max(len(text), 1) else text
 
@@ -66,6 +74,10 @@ def delimiter(header_line: str) -> str:
     """The separator the header line uses most: ``;`` (Russian Excel), ``,`` or a tab."""
     counts = {sep: header_line.count(sep) for sep in (";", ",", "\t")}
     return max(counts, key=lambda sep: counts[sep]) if any(counts.values()) else ","
+
+
+#: the first line some CSV files carry for Excel, naming their separator (``sep=;``)
+_SEP_LINE = re.compile(r"sep=([;,\t|])", re.IGNORECASE)
 
 
 def raw_csv(label: str, data: bytes, problems: Problems) -> RawSheet | None:
@@ -78,7 +90,13 @@ def raw_csv(label: str, data: bytes, problems: Problems) -> RawSheet | None:
     if text is None:
         problems.add(file_where, "roster.not_text")
         return None
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text.split("\n", 1)[0]))
+    first, _, rest = text.partition("\n")
+    if hint := _SEP_LINE.fullmatch(first.rstrip("\r")):
+        # Excel's "sep=;" line names the separator and is not shown: line 1 is the header
+        separator, text = hint[1], rest
+    else:
+        separator = delimiter(first)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     rows: list[tuple[int, tuple[Cell, ...]]] = []
     line = 0
     try:
@@ -118,13 +136,20 @@ def _collect(
     return found
 
 
+def _is_csv(name: str) -> bool:
+    """A ``.csv`` file of the school's, not one a tool left beside it: macOS's hidden
+    ``._students.csv`` (copied to a USB stick or zipped from a Mac) or Office's lock file
+    ``~$students.csv`` (while the file is open)."""
+    return name.casefold().endswith(".csv") and not name.startswith(("._", "~$"))
+
+
 def read_csv_folder(folder: Path, problems: Problems) -> dict[str, RawSheet]:
     """The ``*.csv`` files directly in `folder` (sub-folders are not searched), each at most
     `MAX_FILE_BYTES` and all together at most `MAX_UNPACKED`."""
     named: list[tuple[str, bytes]] = []
     total = 0
     for path in sorted(folder.iterdir()):
-        if path.suffix.casefold() != ".csv" or not path.is_file():
+        if not _is_csv(path.name) or not path.is_file():
             continue
         total += path.stat().st_size
         if path.stat().st_size > MAX_FILE_BYTES or total > MAX_UNPACKED:
@@ -176,7 +201,7 @@ def _members(archive: zipfile.ZipFile, problems: Problems) -> list[tuple[str, by
     for info in archive.infolist():
         name = member_name(info)
         base = PurePosixPath(name.replace("\\", "/"))
-        if info.is_dir() or base.suffix.casefold() != ".csv" or base.parts[0] == "__MACOSX":
+        if info.is_dir() or not _is_csv(base.name) or base.parts[0] == "__MACOSX":
             continue
         if info.file_size > MAX_FILE_BYTES:
             problems.add(

@@ -31,13 +31,14 @@ def _zip_names(path: Path) -> list[str]:
 
 
 def detect(path: Path) -> Format:
-    """OneRoster when a `manifest.csv` is at the top or one folder down, else the workbook."""
+    """OneRoster when a `manifest.csv` is in the folder or the zip (in a zip at any depth, with
+    ``/`` or ``\\`` between folders, as `read_oneroster` finds it), else the workbook."""
     if path.is_dir():
         found = (path / MANIFEST).is_file() or any(path.glob(f"*/{MANIFEST}"))
         return Format.ONEROSTER if found else Format.WORKBOOK
     if path.suffix.lower() != ".zip":
         return Format.WORKBOOK
-    names = [name.lower().rstrip("/") for name in _zip_names(path)]
+    names = [name.lower().replace("\\", "/").rstrip("/") for name in _zip_names(path)]
     found = any(name == MANIFEST or name.endswith(f"/{MANIFEST}") for name in names)
     return Format.ONEROSTER if found else Format.WORKBOOK
 

@@ -1,7 +1,8 @@
 """OneRoster 1.2 CSV (1EdTech) in and out, as `SchoolData`.
 
 `read_oneroster(path)` reads a folder or a ``.zip`` holding ``manifest.csv`` and the bulk
-files, validates them line by line and maps them to `SchoolData`; `write_oneroster`
+files (version 1.2, or 1.1 whose users.csv holds each user's role), validates them line by
+line and maps them to `SchoolData`; `write_oneroster`
 (`services.roster.oneroster_write`, re-exported here) writes the same files, plus the
 gradebook, from `SchoolData`. The files and vocabularies are `services.roster.oneroster_spec`;
 the mapping and what of the standard Parta leaves out are in docs/oneroster.md.
@@ -20,10 +21,11 @@ import difflib
 import io
 import re
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, time, tzinfo
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -55,21 +57,27 @@ from services.roster.oneroster_ids import school_ids
 from services.roster.oneroster_spec import (
     FILE_MODES,
     FILES,
+    FILES_11,
     GUARDIAN_ROLES,
     LEGACY_COLUMNS,
     MANIFEST,
     MAY_BE_EMPTY,
+    ONEROSTER_11,
     ONEROSTER_VERSION,
     OTHER_FILES,
     PARTA,
     PERIOD_LEVELS,
     PERIODS_BY_COUNT,
     REQUIRED_FILES,
+    REQUIRED_FILES_11,
+    ROLE_FROM_11,
     STAFF_ROLE_MAP,
     STUDENT_ROLES,
     Col,
 )
 from services.roster.oneroster_write import oneroster_files, write_oneroster
+from services.roster.phones import e164
+from services.roster.text import is_email, nfc
 
 __all__ = [
     "FILES",
@@ -131,13 +139,28 @@ def _load(path: Path) -> _Files:
             _load_zip(path, found)
         else:
             found.problems.append(_problem(path.name, 0, "", "oneroster.not_zip"))
-    except (OSError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError):
+    except (OSError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError, zlib.error):
+        # RuntimeError: a password-protected member, or (NotImplementedError) a compression
+        # method Python lacks; zlib.error: damaged compressed bytes
         found.problems.append(_problem(path.name, 0, "", "oneroster.not_zip"))
     return found
 
 
+def _package_in(folder: Path) -> Path:
+    """The folder holding ``manifest.csv``: `folder`, else the one folder in it that holds
+    one (an export unpacked into a folder of its own, as `formats.detect` finds it)."""
+    if any(e.name.lower() == MANIFEST for e in folder.iterdir() if e.is_file()):
+        return folder
+    inner = [
+        sub
+        for sub in folder.iterdir()
+        if sub.is_dir() and any(e.name.lower() == MANIFEST and e.is_file() for e in sub.iterdir())
+    ]
+    return inner[0] if len(inner) == 1 else folder
+
+
 def _load_folder(path: Path, found: _Files) -> None:
-    for entry in sorted(path.iterdir()):
+    for entry in sorted(_package_in(path).iterdir()):
         name = _WANTED.get(entry.name.lower())
         if name is None or not entry.is_file():
             continue
@@ -177,11 +200,12 @@ def _load_zip(path: Path, found: _Files) -> None:
             found.problems.append(_too_big(path.name, MAX_TOTAL_BYTES))
             return
         budget = MAX_TOTAL_BYTES
-        folder = _package_folder([m.filename for m in members])
+        folder = _package_folder([_posix(m.filename) for m in members])
         for member in members:
-            if member.is_dir() or not member.filename.startswith(folder):
+            member_path = _posix(member.filename)
+            if member.is_dir() or not member_path.startswith(folder):
                 continue
-            name = _WANTED.get(member.filename[len(folder) :].lower())
+            name = _WANTED.get(member_path[len(folder) :].lower())
             if name is None:
                 continue
             data = _read_member(archive, member, min(budget, MAX_FILE_BYTES))
@@ -192,14 +216,26 @@ def _load_zip(path: Path, found: _Files) -> None:
             found.contents[name] = data
 
 
+def _posix(name: str) -> str:
+    """A member's name with ``/`` between folders (some Windows tools store ``\\``)."""
+    return name.replace("\\", "/")
+
+
 def _package_folder(names: list[str]) -> str:
-    """Where the package sits in the archive: its root, or the one folder holding
-    ``manifest.csv`` when the archive was made by compressing a folder (``export/``)."""
-    if any(n.lower() == MANIFEST for n in names):
+    """Where the package sits in the archive: the folder holding ``manifest.csv`` nearest
+    the root (the root itself, ``export/`` when the archive was made by compressing a folder,
+    ``exports/2026-09-01/`` from a system that nests its exports). Several at the same depth,
+    or none: the root, which then has no manifest. macOS's ``__MACOSX/`` copies don't count."""
+    folders = [
+        n[: -len(MANIFEST)]
+        for n in names
+        if n.lower().rsplit("/", 1)[-1] == MANIFEST and not n.startswith("__MACOSX/")
+    ]
+    if not folders:
         return ""
-    folders = {n.split("/", 1)[0] + "/" for n in names if "/" in n}
-    candidates = [f for f in folders if any(n.lower() == f.lower() + MANIFEST for n in names)]
-    return candidates[0] if len(candidates) == 1 else ""
+    depth = min(f.count("/") for f in folders)
+    nearest = [f for f in folders if f.count("/") == depth]
+    return nearest[0] if len(nearest) == 1 else ""
 
 
 def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -> bytes | None:
@@ -295,11 +331,10 @@ def _header(
     return index, problems
 
 
-def _parse_csv(name: str, raw: bytes) -> tuple[list[Rec], list[Problem]]:
+def _parse_csv(name: str, raw: bytes, columns: tuple[Col, ...]) -> tuple[list[Rec], list[Problem]]:
     text, problem = _decode(name, raw)
     if text is None:
         return [], [problem] if problem else []
-    columns = FILES[name]
     records: list[Rec] = []
     problems: list[Problem] = []
     index: dict[int, str] | None = None
@@ -308,16 +343,53 @@ def _parse_csv(name: str, raw: bytes) -> tuple[list[Rec], list[Problem]]:
         for line, cells in _rows(name, text):
             if index is None:
                 index, problems = _header(name, cells, columns)
+                if separator := _other_separator(cells):
+                    return [], [_problem(name, 1, "", "oneroster.separator", found=separator)]
                 continue
             if not any(cell.strip() for cell in cells):
                 continue
-            values = {col: cells[i].strip() for i, col in index.items() if i < len(cells)}
-            records.append(Rec(name, line, values))
+            # a short line (trailing cells left out, or cut off) has those cells empty, so a
+            # required value missing at its end is reported, not read as an absent column
+            values = {
+                col: nfc(cells[i].strip()) if i < len(cells) else "" for i, col in index.items()
+            }
+            records.append(Rec(name, line, _canonical(columns, values)))
     except csv.Error as error:
         problems.append(_problem(name, line + 1, "", "oneroster.bad_csv", reason=str(error)))
     if index is None:
         problems.append(_problem(name, 1, "", "oneroster.empty_file"))
     return records, problems
+
+
+def _other_separator(header: list[str]) -> str | None:
+    """The separator of a header that is one cell split by ``;`` or a tab into several (a
+    file a spreadsheet re-saved): every column would be reported missing, this says why."""
+    if len(header) != 1:
+        return None
+    for separator, shown in ((";", ";"), ("\t", "Tab")):
+        if len(header[0].split(separator)) > 2:
+            return shown
+    return None
+
+
+@lru_cache(maxsize=64)
+def _vocab_spellings(columns: tuple[Col, ...]) -> Mapping[str, Mapping[str, str]]:
+    """Column → (value in lower case → its spelling in the vocabulary) of a file's columns."""
+    return {
+        col.name: {word.lower(): word for word in col.vocab}
+        for col in columns
+        if col.kind == "vocab"
+    }
+
+
+def _canonical(columns: tuple[Col, ...], values: dict[str, str]) -> dict[str, str]:
+    """`values` with vocabulary words spelt as the standard does: exports write ``Student``,
+    ``TEACHER`` or ``toBeDeleted``, and a word that differs only in case means the same."""
+    for column, spellings in _vocab_spellings(columns).items():
+        value = values.get(column)
+        if value:
+            values[column] = spellings.get(value.lower(), value)
+    return values
 
 
 # ---------------------------------------------------------------------------------------------
@@ -336,17 +408,26 @@ def parse_date(value: str) -> date | None:
 
 
 @lru_cache(maxsize=4096)  # the same dates and timestamps recur on every line
-def parse_datetime(value: str) -> date | None:
-    """The date of an ISO 8601 date-time (``2026-09-01T08:00:00.000Z``) or date."""
+def parse_datetime(value: str, zone: tzinfo | None = None) -> date | None:
+    """The date of an ISO 8601 date or date-time (``2026-09-01T08:00:00.000Z``; a space
+    instead of the ``T`` too), None when it is neither.
+
+    A date-time with an offset is a moment: its date is the one in `zone` (the school's), so
+    ``2026-09-14T21:00:00Z``, midnight in Moscow written in UTC, is 15 September there. A
+    date-time at midnight, and one without an offset, is a date written as a date-time: its
+    own date (``2026-09-15T00:00:00Z`` is 15 September in any zone)."""
     day = parse_date(value)
     if day is not None:
         return day
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?", value):
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?", value):
         return None
     try:
-        return datetime.fromisoformat(value).date()
+        moment = datetime.fromisoformat(value)
     except ValueError:
         return None
+    if zone is None or moment.tzinfo is None or moment.time() == time():
+        return moment.date()
+    return moment.astimezone(zone).date()
 
 
 def parse_bool(value: str) -> bool | None:
@@ -364,7 +445,7 @@ def parse_number(value: str) -> float | None:
 
 def _check_value(rec: Rec, col: Col, value: str) -> Problem | None:
     where = (rec.file, rec.line, col.name)
-    if col.kind == "date" and parse_date(value) is None:
+    if col.kind == "date" and parse_datetime(value) is None:  # a date-time is read as a date
         return _problem(*where, "oneroster.bad_date", value=value)
     if col.kind == "datetime" and parse_datetime(value) is None:
         return _problem(*where, "oneroster.bad_datetime", value=value)
@@ -382,8 +463,12 @@ class _Tables:
     """The records of every file read, the ids of each file (tobedeleted included) and the
     active records; `check` validates values, ids and references."""
 
-    def __init__(self, records: Mapping[str, list[Rec]]) -> None:
-        self.all = records
+    def __init__(
+        self, records: Mapping[str, list[Rec]], binding: Mapping[str, tuple[Col, ...]] = FILES
+    ) -> None:
+        self.binding = binding
+        self.roles_file = "roles.csv"  # users.csv when the roles come from there (1.1)
+        self.all = dict(records)
         self.ids = {name: {rec.sid for rec in recs} for name, recs in records.items()}
         self.active = {
             name: [rec for rec in recs if rec.get("status") != "tobedeleted"]
@@ -391,6 +476,29 @@ class _Tables:
         }
         self._by_id = {name: {rec.sid: rec for rec in recs} for name, recs in self.active.items()}
         self.skipped = {name: len(recs) - len(self.active[name]) for name, recs in records.items()}
+
+    def derive_roles(self) -> None:
+        """OneRoster 1.1 keeps a user's one role and orgs in users.csv: roles.csv as 1.2 has
+        it, one primary role per user, located at the user's line (the tables are checked)."""
+        roles = [
+            Rec(
+                user.file,
+                user.line,
+                {
+                    "sourcedId": user.sid,
+                    "status": user.get("status"),
+                    "userSourcedId": user.sid,
+                    "roleType": "primary",
+                    "role": ROLE_FROM_11.get(user.get("role"), user.get("role")),
+                    "orgSourcedId": next(iter(user.items("orgSourcedIds")), ""),
+                },
+            )
+            for user in self.all.get("users.csv", [])
+        ]
+        self.all["roles.csv"] = roles
+        self.roles_file = "users.csv"
+        self.active["roles.csv"] = [r for r in roles if r.get("status") != "tobedeleted"]
+        self.skipped["roles.csv"] = 0  # the users skipped are counted in users.csv
 
     def by_id(self, name: str) -> Mapping[str, Rec]:
         """Active records of `name` by sourcedId (empty when the file was not supplied)."""
@@ -418,7 +526,7 @@ class _Tables:
         return problems
 
     def _check_rec(self, rec: Rec) -> Iterator[Problem]:
-        for col in FILES[rec.file]:
+        for col in self.binding[rec.file]:
             value = rec.get(col.name)
             if not value:
                 if (
@@ -454,38 +562,60 @@ class _Tables:
 # Reading: the manifest
 
 
-def _check_manifest(files: _Files) -> tuple[set[str], list[Problem]]:
-    """The data files the manifest declares ``bulk``; problems for a missing or wrong
-    manifest, a delta file, a declared file that is not there."""
+@dataclass(frozen=True, slots=True)
+class _Binding:
+    """What a version of the CSV binding has: its files and columns, the files it needs."""
+
+    version: str
+    files: Mapping[str, tuple[Col, ...]]
+    required: tuple[str, ...]
+
+
+BINDINGS = {
+    ONEROSTER_VERSION: _Binding(ONEROSTER_VERSION, FILES, REQUIRED_FILES),
+    ONEROSTER_11: _Binding(ONEROSTER_11, FILES_11, REQUIRED_FILES_11),
+}
+
+
+def _check_manifest(files: _Files) -> tuple[_Binding, set[str], list[Problem]]:
+    """The binding of the manifest's version and the data files it declares ``bulk``;
+    problems for a missing or wrong manifest, a delta file, a declared file that is not
+    there."""
+    binding = BINDINGS[ONEROSTER_VERSION]
     raw = files.contents.get(MANIFEST)
     if raw is None:
-        return set(), [_problem(MANIFEST, 0, "", "oneroster.no_manifest")]
+        return binding, set(), [_problem(MANIFEST, 0, "", "oneroster.no_manifest")]
     text, problem = _decode(MANIFEST, raw)
     if text is None:
-        return set(), [problem] if problem else []
+        return binding, set(), [problem] if problem else []
     props: dict[str, tuple[int, str]] = {}
     try:
         for line, cells in _rows(MANIFEST, text):
             if line > 1 and len(cells) >= 2:
                 props[cells[0].strip()] = (line, cells[1].strip())
     except csv.Error as error:
-        return set(), [_problem(MANIFEST, 0, "", "oneroster.bad_csv", reason=str(error))]
+        problems = [_problem(MANIFEST, 0, "", "oneroster.bad_csv", reason=str(error))]
+        return binding, set(), problems
     line, version = props.get("oneroster.version", (0, ""))
-    if version != ONEROSTER_VERSION:
-        return set(), [
-            _problem(MANIFEST, line, "value", "oneroster.bad_version", found=version or "—")
-        ]
-    return _declared(files, props)
+    if version not in BINDINGS:
+        return (
+            binding,
+            set(),
+            [_problem(MANIFEST, line, "value", "oneroster.bad_version", found=version or "—")],
+        )
+    binding = BINDINGS[version]
+    return binding, *_declared(files, props, binding)
 
 
 def _declared(
-    files: _Files, props: Mapping[str, tuple[int, str]]
+    files: _Files, props: Mapping[str, tuple[int, str]], binding: _Binding
 ) -> tuple[set[str], list[Problem]]:
     bulk: set[str] = set()
     problems: list[Problem] = []
-    for prop, (line, mode) in props.items():
+    for prop, (line, written) in props.items():
         if not prop.startswith("file."):
             continue
+        mode = written.lower()  # "Bulk" and "BULK" are bulk
         name = _WANTED.get(prop[5:].lower() + ".csv")
         if name is None:
             continue
@@ -493,16 +623,16 @@ def _declared(
             allowed = ", ".join(sorted(FILE_MODES))
             problems.append(
                 _problem(
-                    MANIFEST, line, "value", "oneroster.bad_vocab", value=mode, allowed=allowed
+                    MANIFEST, line, "value", "oneroster.bad_vocab", value=written, allowed=allowed
                 )
             )
         elif mode == "delta":
             problems.append(_problem(MANIFEST, line, "value", "oneroster.delta", file=name))
         elif mode == "bulk" and name not in files.contents:
             problems.append(_problem(MANIFEST, line, "value", "oneroster.missing_file", file=name))
-        elif mode == "bulk" and name in FILES:
+        elif mode == "bulk" and name in binding.files:
             bulk.add(name)
-    for name in REQUIRED_FILES:
+    for name in binding.required:
         if name not in bulk and not problems:
             problems.append(_problem(MANIFEST, 0, "", "oneroster.missing_file", file=name))
     return bulk, problems
@@ -513,25 +643,28 @@ def _declared(
 
 
 def read_oneroster(path: Path | str) -> ReadResult:
-    """Read and validate a OneRoster 1.2 CSV folder or zip (see the module docstring)."""
+    """Read and validate a OneRoster 1.2 (or 1.1) CSV folder or zip (see the module
+    docstring)."""
     files = _load(Path(path))
     empty = SchoolData(SchoolInfo(name=""))
     if files.problems:
         return ReadResult(empty, tuple(files.problems))
-    bulk, problems = _check_manifest(files)
+    binding, bulk, problems = _check_manifest(files)
     if problems:
         return ReadResult(empty, tuple(problems))
     records: dict[str, list[Rec]] = {}
     for name in sorted(bulk):
-        recs, found = _parse_csv(name, files.contents[name])
+        recs, found = _parse_csv(name, files.contents[name], binding.files[name])
         records[name] = recs
         problems.extend(found)
     if problems:
         return ReadResult(empty, tuple(problems))
-    tables = _Tables(records)
+    tables = _Tables(records, binding.files)
     problems = tables.check()
     if problems:
         return ReadResult(empty, tuple(problems))
+    if binding.version == ONEROSTER_11:
+        tables.derive_roles()
     mapper = _Mapper(tables)
     data = mapper.build()
     problems = mapper.problems or validate_references(data)
@@ -557,6 +690,11 @@ class _Mapper:
         for rec in self.enrollments:
             self.by_class.setdefault(rec.get("classSourcedId"), []).append(rec)
         self.roles: dict[str, list[Rec]] = {}
+        self.zone: tzinfo = ZoneInfo(SchoolInfo(name="").timezone)  # the school's, once read
+
+    def day(self, rec: Rec, column: str) -> date:
+        """The date of `rec`'s checked date or date-time `column`, in the school's zone."""
+        return _when(rec.get(column), self.zone)
 
     def _live(self, name: str, refs: tuple[str, ...]) -> list[Rec]:
         """Active records of `name` whose references all lead to active records."""
@@ -579,7 +717,7 @@ class _Mapper:
             if count:
                 yield Note(name, "oneroster.note_deleted", count)
         if self.uncovered:
-            yield Note("roles.csv", "oneroster.note_uncovered", self.uncovered)
+            yield Note(self.t.roles_file, "oneroster.note_uncovered", self.uncovered)
         if self.mixed:
             yield Note("enrollments.csv", "oneroster.note_mixed", self.mixed)
         if self.results_skipped:
@@ -629,7 +767,7 @@ class _Mapper:
         zone = org.get(PARTA + "timezone")
         if zone:
             try:
-                ZoneInfo(zone)
+                self.zone = ZoneInfo(zone)
                 info = replace(info, timezone=zone)
             except (ZoneInfoNotFoundError, ValueError):
                 self.fail(org, PARTA + "timezone", "oneroster.bad_timezone", value=zone)
@@ -646,24 +784,28 @@ class _Mapper:
     def _sessions(self) -> tuple[YearRow | None, tuple[PeriodRow, ...]]:
         sessions = self.t.active.get("academicSessions.csv", [])
         for rec in sessions:
-            if _date(rec.get("endDate")) < _date(rec.get("startDate")):
+            if self.day(rec, "endDate") < self.day(rec, "startDate"):
                 self.fail(rec, "endDate", "oneroster.end_before_start")
         if self.problems:
             return None, ()
         years = sorted(
             (s for s in sessions if s.get("type") == "schoolYear"),
-            key=lambda s: s.get("startDate"),
+            key=lambda s: self.day(s, "startDate"),
         )
         year = years[-1] if years else None
         within = [s for s in sessions if s.get("type") != "schoolYear"]
         if year is not None:
             below = self._descendants(year.sid, sessions)
-            start, end = year.get("startDate"), year.get("endDate")
+            start, end = self.day(year, "startDate"), self.day(year, "endDate")
             within = [
                 s
                 for s in within
                 if s.sid in below
-                or (not below and start <= s.get("startDate") and s.get("endDate") <= end)
+                or (
+                    not below
+                    and start <= self.day(s, "startDate")
+                    and self.day(s, "endDate") <= end
+                )
             ]
         year_row = None
         if year is not None:
@@ -671,8 +813,8 @@ class _Mapper:
             year_row = YearRow(
                 year.sid,
                 year.get("title"),
-                _date(year.get("startDate")),
-                _date(year.get("endDate")),
+                self.day(year, "startDate"),
+                self.day(year, "endDate"),
             )
         return year_row, self._periods(within)
 
@@ -697,7 +839,7 @@ class _Mapper:
             kind = _written_kind(level) or PERIODS_BY_COUNT.get(len(level))
             if kind is None:
                 continue
-            ordered = sorted(level, key=lambda s: (s.get("startDate"), s.sid))
+            ordered = sorted(level, key=lambda s: (self.day(s, "startDate"), s.sid))
             rows = []
             for number, rec in enumerate(ordered, start=1):
                 self._origin("periods", rec)
@@ -706,8 +848,8 @@ class _Mapper:
                         rec.sid,
                         kind,
                         number,
-                        _date(rec.get("startDate")),
-                        _date(rec.get("endDate")),
+                        self.day(rec, "startDate"),
+                        self.day(rec, "endDate"),
                     )
                 )
             return tuple(rows)
@@ -807,17 +949,24 @@ class _Mapper:
                 yield user
 
     def _phone(self, user: Rec, region: str) -> str | None:
-        raw = user.get("phone")
+        """The user's phone, else their ``sms`` number (the mobile, where many systems keep
+        a parent's only number: the one Telegram shares when the parent links)."""
+        column = "phone" if user.get("phone") else "sms"
+        raw = user.get(column)
         if not raw:
             return None
-        try:
-            number = phonenumbers.parse(raw, region)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
-            self.fail(user, "phone", "oneroster.bad_phone", value=raw)
-            return None
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        number = e164(raw, region)
+        if number is None:
+            self.fail(user, column, "oneroster.bad_phone", value=raw)
+        return number
+
+    def _email(self, user: Rec) -> str | None:
+        """The user's e-mail, checked as the school workbook checks it (an export of the
+        school must read back)."""
+        raw = user.get("email")
+        if raw and not is_email(raw):
+            self.fail(user, "email", "oneroster.bad_email", value=raw)
+        return raw or None
 
     def _staff(self, region: str) -> tuple[StaffRow, ...]:
         rows = []
@@ -834,7 +983,7 @@ class _Mapper:
                     full_name(user),
                     tuple(roles),
                     self._phone(user, region),
-                    user.get("email") or None,
+                    self._email(user),
                 )
             )
         return tuple(rows)
@@ -850,7 +999,7 @@ class _Mapper:
     def _students(self, homerooms: set[str]) -> tuple[StudentRow, ...]:
         placed = self._homerooms_of(homerooms)
         births = {
-            rec.sid: parse_date(rec.get("birthDate"))
+            rec.sid: self.day(rec, "birthDate") if rec.get("birthDate") else None
             for rec in self.t.active.get("demographics.csv", [])
         }
         rows = []
@@ -892,7 +1041,7 @@ class _Mapper:
                     full_name(user),
                     tuple(links[user.sid]),
                     self._phone(user, region),
-                    user.get("email") or None,
+                    self._email(user),
                     relation or None,
                 )
             )
@@ -1027,7 +1176,7 @@ class _Mapper:
                 self.fail(rec, "score", "oneroster.no_score")
                 continue
             kind = _grade_kind(categories.get(item.get("categorySourcedId")))
-            lesson_day = _when(item.get("assignDate"))
+            lesson_day = self.day(item, "assignDate")
             title = item.get("title")
             default_title = f"{subject_names.get(assignment.subject_id, '')} {lesson_day}"
             self._origin("grades", rec)
@@ -1038,7 +1187,7 @@ class _Mapper:
                     student_id=rec.get("studentSourcedId"),
                     lesson_id=_lesson_key(item.sid, kind),
                     lesson_day=lesson_day,
-                    day=_when(rec.get("scoreDate")),
+                    day=self.day(rec, "scoreDate"),
                     value=value,
                     kind=kind,
                     topic=None if title in ("", default_title) else title,
@@ -1104,14 +1253,9 @@ def _result_value(rec: Rec, scale: ScaleRow | None) -> str | None:
     return f"{score:g}"
 
 
-def _date(value: str) -> date:
-    parsed = parse_date(value)
-    assert parsed is not None  # checked by _Tables.check
-    return parsed
-
-
-def _when(value: str) -> date:
-    parsed = parse_datetime(value)
+def _when(value: str, zone: tzinfo) -> date:
+    """The date of a checked date or date-time column, in the school's `zone`."""
+    parsed = parse_datetime(value, zone)
     assert parsed is not None  # checked by _Tables.check
     return parsed
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from db.enums import PeriodKind, StaffRole
 
 ONEROSTER_VERSION = "1.2"
+#: the version 1.1 of the binding, also read (docs/oneroster.md, "OneRoster 1.1")
+ONEROSTER_11 = "1.1"
 MANIFEST = "manifest.csv"
 PARTA = "metadata.parta."  # our extension columns (the CSV binding allows ``metadata.*``)
 
@@ -249,6 +251,7 @@ MAY_BE_EMPTY = frozenset(
         ("users.csv", "givenName"),
         ("scoreScales.csv", "classSourcedId"),
         ("classes.csv", "termSourcedIds"),  # a school with no year yet
+        ("users.csv", "username"),  # unused; many systems leave it blank for parents
     }
 )
 #: OneRoster 1.1 columns 1.2 dropped (``users.role``, ``users.orgSourcedIds`` moved to
@@ -256,6 +259,25 @@ MAY_BE_EMPTY = frozenset(
 LEGACY_COLUMNS = frozenset({"role", "orgsourcedids"})
 #: without these a roster cannot be read at all
 REQUIRED_FILES = ("orgs.csv", "users.csv", "roles.csv")
+
+# ---------------------------------------------------------------------------------------------
+# OneRoster 1.1: no roles.csv; each user has one role and its orgs in users.csv
+
+#: the 1.1 user roles (``administrator`` became 1.2's ``siteAdministrator``); 1.2's words are
+#: accepted too, as exports half-way between the two write them
+ROLES_11 = ROLES | frozenset({"administrator"})
+#: a 1.1 role → the 1.2 role it is read as
+ROLE_FROM_11: Mapping[str, str] = {"administrator": "siteAdministrator"}
+#: the files of a 1.1 package: as 1.2, users.csv with its ``role`` and ``orgSourcedIds``
+FILES_11: Mapping[str, tuple[Col, ...]] = {
+    **{name: cols for name, cols in FILES.items() if name != "roles.csv"},
+    "users.csv": (
+        *FILES["users.csv"],
+        _r("role", "vocab", vocab=ROLES_11),
+        _r("orgSourcedIds", "refs", "orgs.csv"),
+    ),
+}
+REQUIRED_FILES_11 = ("orgs.csv", "users.csv")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -42,12 +42,23 @@ MESSAGES: Mapping[str, str] = {
     "roster.hidden_sheet": N_(
         "the sheet is hidden; unhide or delete it (hidden data is never imported)"
     ),
+    "roster.hidden_rows": N_(
+        "hidden (or filtered out) lines: {lines}; unhide or delete them "
+        "(hidden data is never imported)"
+    ),
+    "roster.hidden_column": N_(
+        "the column is hidden; unhide or delete it (hidden data is never imported)"
+    ),
     "roster.unknown_sheet": N_("is not a sheet of the school workbook; rename or delete it"),
     "roster.duplicate_sheet": N_("this sheet appears twice: {sheet}"),
     "roster.missing_sheet": N_("the sheet “{sheet}” is missing"),
     "roster.no_rows": N_("the sheet has no data row"),
     "roster.one_row_only": N_("this sheet takes one row only"),
     "roster.too_many_rows": N_("more than {limit} rows; split the file (reading stopped here)"),
+    "roster.too_many_lines": N_(
+        "more than {limit} lines, empty formatted ones included; delete the empty lines below "
+        "the data, or split the file"
+    ),
     "roster.too_many_problems": N_("more than {limit} problems; fix these and try again"),
     "roster.missing_column": N_("the required column “{column}” is missing"),
     "roster.unknown_column": N_("unknown column “{column}”; check its spelling"),
@@ -81,8 +92,14 @@ MESSAGES: Mapping[str, str] = {
     "oneroster.bad_encoding": N_("the file is not UTF-8 text"),
     "oneroster.bad_csv": N_("the file cannot be read as CSV ({reason})"),
     "oneroster.empty_file": N_("the file is empty (no header line)"),
+    "oneroster.separator": N_(
+        "the columns are separated by “{found}”, not by commas as OneRoster requires "
+        "(was the file re-saved in a spreadsheet?); export it again"
+    ),
     "oneroster.no_manifest": N_("manifest.csv is missing"),
-    "oneroster.bad_version": N_("OneRoster version “{found}”; only version 1.2 can be imported"),
+    "oneroster.bad_version": N_(
+        "OneRoster version “{found}”; only versions 1.2 and 1.1 can be imported"
+    ),
     "oneroster.delta": N_("{file} is a delta file; only bulk files can be imported"),
     "oneroster.missing_file": N_("{file} is missing"),
     "oneroster.missing_column": N_("the required column is missing"),
@@ -106,6 +123,7 @@ MESSAGES: Mapping[str, str] = {
     "oneroster.bad_scale": N_("score scale “{value}” cannot be used"),
     "oneroster.no_role": N_("the user has no role in roles.csv"),
     "oneroster.bad_phone": N_("“{value}” is not a phone number"),
+    "oneroster.bad_email": N_("“{value}” is not one e-mail address"),
     "oneroster.student_no_class": N_("the student is enrolled in no homeroom class"),
     "oneroster.student_classes": N_("the student is enrolled in several homeroom classes: {ids}"),
     "oneroster.bad_grade": N_("cannot tell the class's grade from “{value}”"),

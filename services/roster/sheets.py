@@ -53,7 +53,9 @@ from services.roster.model import (
     YearRow,
     validate_references,
 )
+from services.roster.phones import e164
 from services.roster.problems import N_
+from services.roster.text import is_email, nfc
 
 #: data rows read from one sheet; a longer sheet is refused (reading stops past it)
 MAX_ROWS = 20_000
@@ -447,8 +449,9 @@ ENUM_ALIASES: Mapping[str, str] = {
     "зачёт": "pass_fail",
     "зачет": "pass_fail",
 }
-_TRUE = frozenset({"yes", "true", "1", "да", "y", "д"})
-_FALSE = frozenset({"no", "false", "0", "нет", "n", "н"})
+#: ``истина``/``ложь``: how Russian Excel writes a boolean cell into a CSV file
+_TRUE = frozenset({"yes", "true", "1", "да", "y", "д", "истина"})
+_FALSE = frozenset({"no", "false", "0", "нет", "n", "н", "ложь"})
 _WEEKDAYS: Mapping[str, int] = {
     name: number
     for number, names in enumerate(
@@ -465,7 +468,6 @@ _WEEKDAYS: Mapping[str, int] = {
     )
     for name in names
 }
-_EMAIL = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"'.]{2,}$")
 _DATE_RU = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$")
 _DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _TIME = re.compile(r"^(\d{1,2})[:.](\d{2})(?::00)?$")
@@ -548,7 +550,7 @@ def _text_of(cell: Cell) -> str:
         return cell.date().isoformat() if cell.time() == time() else cell.isoformat(" ")
     if isinstance(cell, date | time):
         return cell.isoformat()
-    return "" if cell is None else str(cell).strip()
+    return "" if cell is None else nfc(str(cell).strip())
 
 
 def _safe_text(text: str) -> str:
@@ -638,18 +640,15 @@ def split_list(text: str) -> list[str]:
 
 def read_phone(cell: Cell, region: str) -> str:
     text = _text_of(cell)
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        raise BadValue("roster.bad_phone", value=text[:40]) from None
-    if not phonenumbers.is_valid_number(number):
+    number = e164(text, region)
+    if number is None:
         raise BadValue("roster.bad_phone", value=text[:40])
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return number
 
 
 def read_email(cell: Cell) -> str:
     text = _text_of(cell)
-    if len(text) > 254 or not _EMAIL.match(text):
+    if not is_email(text):
         raise BadValue("roster.bad_email", value=text[:60])
     return text
 

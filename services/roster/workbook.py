@@ -23,6 +23,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
 from typing import IO
@@ -228,7 +229,9 @@ def write_workbook(target: Path | IO[bytes], data: SchoolData, translate: Transl
 
 _SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\s[^>]*>")
 _RELATION_TAG = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
-_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+#: a whole row or column tag (the part of a chunk after its last ``>`` waits for the next)
+_ROW_OR_COL_TAG = re.compile(rb"<(?:\w+:)?(row|col)(?=[\s>/])[^>]*>")
+_HIDDEN = re.compile(rb'\shidden\s*=\s*"(?:1|true)"')
 
 
 def _attribute(tag: bytes, name: bytes) -> str:
@@ -254,47 +257,76 @@ def _sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
     return members
 
 
-def _count_rows(archive: zipfile.ZipFile, member: str, limit: int) -> int:
-    """Row elements in a worksheet's XML, counted while streaming it; stops past `limit`."""
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """What a worksheet's XML says before openpyxl reads it: its row elements, and the rows
+    and columns (1-based) it hides (hidden by hand, filtered out, or folded in a group)."""
+
+    rows: int = 0
+    hidden_rows: frozenset[int] = frozenset()
+    hidden_columns: frozenset[int] = frozenset()
+
+
+def _scan(archive: zipfile.ZipFile, member: str, limit: int) -> _Scan:
+    """A worksheet's row elements (counted while streaming it; stops past `limit`) and its
+    hidden rows and columns."""
     count, tail = 0, b""
+    hidden_rows: set[int] = set()
+    hidden_columns: set[int] = set()
     with archive.open(member) as stream:
         while count <= limit and (chunk := stream.read(1 << 20)):
             block = tail + chunk
-            count += len(_ROW_TAG.findall(block)) - len(_ROW_TAG.findall(tail))
-            tail = block[-16:]
-    return count
+            cut = block.rfind(b">") + 1
+            for tag in _ROW_OR_COL_TAG.finditer(block, 0, cut):
+                is_row = tag[1] == b"row"
+                count += is_row
+                if not _HIDDEN.search(tag[0]):
+                    continue
+                if is_row and _attribute(tag[0], b"r").isdigit():
+                    hidden_rows.add(int(_attribute(tag[0], b"r")))
+                elif not is_row and _attribute(tag[0], b"min").isdigit():
+                    low = int(_attribute(tag[0], b"min"))
+                    high = min(int(_attribute(tag[0], b"max") or low), MAX_COLUMNS)
+                    hidden_columns.update(range(low, high + 1))
+            tail = block[cut:][-(1 << 16) :]
+    return _Scan(count, frozenset(hidden_rows), frozenset(hidden_columns))
 
 
-def _too_long(archive: zipfile.ZipFile, problems: Problems) -> bool:
-    """Whether a sheet has more rows than the reader would look at: found before openpyxl
-    scans it (it reads a whole sheet to size it when the file does not say its size)."""
-    too_long = False
+def _scans(archive: zipfile.ZipFile, problems: Problems) -> dict[str, _Scan] | None:
+    """Each sheet's `_Scan` by title; None when a sheet has more rows than the reader would
+    look at: found before openpyxl scans it (it reads a whole sheet to size it when the file
+    does not say its size)."""
+    scans: dict[str, _Scan] = {}
     for member, title in _sheet_members(archive).items():
-        if member in archive.namelist() and _count_rows(archive, member, MAX_SCANNED) > MAX_SCANNED:
-            problems.add(Where(title, 0), "roster.too_many_rows", limit=MAX_ROWS)
-            too_long = True
-    return too_long
+        if member in archive.namelist():
+            scans[title] = _scan(archive, member, MAX_SCANNED)
+            if scans[title].rows > MAX_SCANNED:
+                problems.add(Where(title, 0), "roster.too_many_lines", limit=MAX_SCANNED)
+    return None if any(scan.rows > MAX_SCANNED for scan in scans.values()) else scans
 
 
-def _xlsx_sane(path: Path, problems: Problems) -> bool:
-    """Whether the file is a zip of a sane size, without macros (opens nothing but the index)."""
+def _xlsx_sane(path: Path, problems: Problems) -> dict[str, _Scan] | None:
+    """Each sheet's `_Scan` when the file is a zip of a sane size, without macros (opens
+    nothing but the index and the worksheets' XML), else None."""
     label = path.name
     if not zipfile.is_zipfile(path):
         problems.add(Where(label, 0), "roster.not_xlsx")
-        return False
+        return None
     try:
         with zipfile.ZipFile(path) as archive:
             names = [info.filename.casefold() for info in archive.infolist()]
             if len(names) > MAX_XLSX_MEMBERS:
                 problems.add(Where(label, 0), "roster.zip_bomb", limit_mb=MAX_UNPACKED >> 20)
-                return False
+                return None
             if any(name.endswith("vbaproject.bin") for name in names):
                 problems.add(Where(label, 0), "roster.macros")
-                return False
-            return check_zip(archive, label, problems) and not _too_long(archive, problems)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
+                return None
+            return _scans(archive, problems) if check_zip(archive, label, problems) else None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, RuntimeError):
+        # RuntimeError: a password-protected member, or (NotImplementedError) a compression
+        # method Python lacks, met while counting a sheet's rows
         problems.add(Where(label, 0), "roster.not_xlsx")
-        return False
+        return None
 
 
 def _cell(value: object) -> Cell:
@@ -308,16 +340,19 @@ def _is_text(cell: object) -> bool:
     return getattr(cell, "data_type", "s") not in ("e", "f")
 
 
-def _raw_sheet(ws: ReadOnlyWorksheet, label: str, problems: Problems) -> RawSheet:
-    """One worksheet's rows (streamed); formula and error cells are problems, not values."""
+def _raw_sheet(ws: ReadOnlyWorksheet, label: str, problems: Problems, scan: _Scan) -> RawSheet:
+    """One worksheet's rows (streamed); formula and error cells are problems, not values,
+    and so are values the admin cannot see (in hidden rows and columns)."""
     header: tuple[str, ...] = ()
     rows: list[tuple[int, tuple[Cell, ...]]] = []
+    hidden_lines: list[int] = []
+    hidden_columns: set[int] = set()
     # the size a file declares may be wrong (rows past it would vanish silently): ignore it
     ws.reset_dimensions()
     cells_by_row = ws.iter_rows(max_col=MAX_COLUMNS)  # type: ignore[misc]  # stubs: Worksheet self
     for line, row in enumerate(cells_by_row, start=1):
         if line > MAX_SCANNED:
-            problems.add(Where(label, line), "roster.too_many_rows", limit=MAX_ROWS)
+            problems.add(Where(label, line), "roster.too_many_lines", limit=MAX_SCANNED)
             break
         cells = tuple(_cell(c.value) for c in row)
         if line == 1:
@@ -332,14 +367,38 @@ def _raw_sheet(ws: ReadOnlyWorksheet, label: str, problems: Problems) -> RawShee
             if getattr(c, "data_type", None) in ("f", "e"):
                 column = header[index] if index < len(header) else ""
                 problems.add(Where(label, line, column), "roster.formula")
+        if line in scan.hidden_rows:
+            hidden_lines.append(line)
+        hidden_columns.update(
+            i for i, v in enumerate(cells, start=1) if i in scan.hidden_columns and v is not None
+        )
         rows.append((line, cells))
+    _hidden(label, header, hidden_lines, hidden_columns, problems)
     return RawSheet(label, header, tuple(rows))
+
+
+def _hidden(
+    label: str,
+    header: tuple[str, ...],
+    lines: list[int],
+    columns: set[int],
+    problems: Problems,
+) -> None:
+    """Problems for data in hidden rows (one for the sheet) and hidden columns (one each):
+    data the admin cannot see is never imported, as with hidden sheets."""
+    if lines:
+        shown = ", ".join(str(n) for n in lines[:10]) + (", …" if len(lines) > 10 else "")
+        problems.add(Where(label, lines[0]), "roster.hidden_rows", lines=shown)
+    for index in sorted(columns):
+        name = header[index - 1] if index <= len(header) else ""
+        problems.add(Where(label, 1, name or get_column_letter(index)), "roster.hidden_column")
 
 
 def read_xlsx(path: Path, problems: Problems) -> dict[str, RawSheet]:
     """The sheets of a workbook by machine name; the instructions sheet and empty unknown
     sheets (Excel's "Лист1") are ignored, hidden and other unknown sheets reported."""
-    if not _xlsx_sane(path, problems):
+    scans = _xlsx_sane(path, problems)
+    if scans is None:
         return {}
     found: dict[str, RawSheet] = {}
     try:
@@ -357,7 +416,7 @@ def read_xlsx(path: Path, problems: Problems) -> dict[str, RawSheet]:
             if title.strip().casefold() in INSTRUCTIONS_NAMES:
                 continue
             sheet = sheet_for(title)
-            raw = _raw_sheet(ws, title, problems)
+            raw = _raw_sheet(ws, title, problems, scans.get(title, _Scan()))
             if sheet is None:
                 if raw.rows or any(raw.header):
                     problems.add(Where(title, 0), "roster.unknown_sheet")
