@@ -472,7 +472,7 @@ class WebhookHandler:
         try:
             raw = await request.json(loads=bot.session.json_loads)
             update = Update.model_validate(raw, context={"bot": bot})
-        except (ValueError, ValidationError):
+        except (ValueError, ValidationError, RecursionError):  # nested too deep for json
             return web.Response(status=400, text="not an update")
         try:
             outcome = await self.feeder.feed(update)
