@@ -343,6 +343,47 @@ async def test_a_malformed_row_with_a_matching_checksum_is_refused(
     assert await table_names(target) == []
 
 
+def _forge_schools(bad: bytes) -> Callable[[dict[str, bytes]], None]:
+    """Replace the schools member by `bad`, with the manifest's size and checksum to match."""
+
+    def forge(members: dict[str, bytes]) -> None:
+        manifest = json.loads(members[MANIFEST])
+        entry = next(t for t in manifest["tables"] if t["name"] == "schools")
+        entry.update(sha256=hashlib.sha256(bad).hexdigest(), size=len(bad))
+        members["tables/schools.jsonl"] = bad
+        members[MANIFEST] = json.dumps(manifest).encode()
+
+    return forge
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"[" * 100_000 + b"]" * 100_000 + b"\n",
+        b'{"id": 1, "name": ' + b"[" * 100_000 + b"]" * 100_000 + b', "timezone": "UTC"}\n',
+    ],
+    ids=["row", "value"],
+)
+async def test_json_nested_too_deep_is_a_bad_row_not_a_crash(
+    fresh: MakeDb, archive: Path, bad: bytes
+) -> None:
+    """A row nested deeper than Python's JSON parser goes (a RecursionError, not a ValueError)
+    is refused like any malformed row, not raised as a traceback."""
+    target = await fresh("sqlite")
+    error = await refused(target, rewrite(archive, _forge_schools(bad)), "backup.bad_row")
+    assert error.params["line"] == 1
+    assert await table_names(target) == []
+
+
+async def test_a_manifest_nested_too_deep_is_refused(fresh: MakeDb, archive: Path) -> None:
+    def nest(members: dict[str, bytes]) -> None:
+        members[MANIFEST] = b'{"format": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+    target = await fresh("sqlite")
+    await refused(target, rewrite(archive, nest), "backup.bad_manifest")
+    assert await table_names(target) == []
+
+
 @pytest.mark.parametrize("keep", [0.5, 0.9, 0.999])
 async def test_a_truncated_archive_is_refused(
     fresh: MakeDb, archive: Path, tmp_path: Path, keep: float

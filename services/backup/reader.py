@@ -160,7 +160,7 @@ def _lines(stream: IO[bytes], archive: Archive, member: str) -> Iterator[bytes]:
 def _valid_row(table: TableEntry, line: bytes) -> bool:
     try:
         _decode_row(table, line)
-    except (ValueError, BadValue):
+    except (ValueError, BadValue, RecursionError):  # RecursionError: JSON nested too deep
         return False
     return True
 
