@@ -449,6 +449,71 @@ async def test_a_file_path_leaving_the_files_folder_is_refused(
     assert await table_names(target) == []
 
 
+def _plant_files(entries: list[tuple[str, bytes]]) -> Callable[[dict[str, bytes]], None]:
+    """List these files in the manifest (with their true sizes and checksums) and add them."""
+
+    def plant(members: dict[str, bytes]) -> None:
+        manifest = json.loads(members[MANIFEST])
+        manifest["files"] = [
+            {"path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            for path, data in entries
+        ]
+        members[MANIFEST] = json.dumps(manifest).encode()
+        for path, data in entries:
+            members["files/" + path] = data
+
+    return plant
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [("a.txt", b"x"), ("a.txt", b"x")],  # one member listed twice
+        [("a", b"x"), ("a/b.txt", b"y")],  # a file where a folder must be
+        [("ok.txt", b"x"), ("n" * 300, b"y")],  # a name no file system takes
+    ],
+    ids=["twice", "file-and-folder", "too-long"],
+)
+async def test_files_the_file_system_refuses_leave_the_database_and_the_folder_alone(
+    fresh: MakeDb, archive: Path, tmp_path: Path, entries: list[tuple[str, bytes]]
+) -> None:
+    """Every listed file checks out, but the file system cannot hold them all: the restore is
+    refused before the database is touched, and the files it wrote are removed (the files used
+    to come last, after the rows were committed: a refused restore left a full database)."""
+    target = await fresh("sqlite")
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "empty-folder").mkdir()  # allowed in the target folder, and kept
+    await refused(
+        target, rewrite(archive, _plant_files(entries)), "backup.cannot_write", files_dir=files
+    )
+    assert await table_names(target) == []
+    assert [p.name for p in files.rglob("*")] == ["empty-folder"]
+
+
+async def test_rows_the_database_refuses_leave_no_files_behind(
+    fresh: MakeDb, archive: Path, tmp_path: Path
+) -> None:
+    def duplicate_school_with_a_file(members: dict[str, bytes]) -> None:
+        _forge_schools(members["tables/schools.jsonl"] * 2)(members)
+        manifest = json.loads(members[MANIFEST])
+        next(t for t in manifest["tables"] if t["name"] == "schools")["rows"] = 2
+        members[MANIFEST] = json.dumps(manifest).encode()
+        _plant_files([("hw/1/a.txt", b"x")])(members)
+
+    target = await fresh("sqlite")
+    files = tmp_path / "files"
+    error = await refused(
+        target,
+        rewrite(archive, duplicate_school_with_a_file),
+        "backup.rows_rejected",
+        files_dir=files,
+    )
+    assert error.params["table"] == "schools"
+    assert await row_total(target) == 0
+    assert not files.exists()
+
+
 async def test_an_archive_from_a_newer_schema_is_refused(fresh: MakeDb, archive: Path) -> None:
     target = await fresh("sqlite")
     error = await refused(
