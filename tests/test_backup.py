@@ -510,7 +510,7 @@ async def test_rows_the_database_refuses_leave_no_files_behind(
         files_dir=files,
     )
     assert error.params["table"] == "schools"
-    assert await row_total(target) == 0
+    assert await table_names(target) == []
     assert not files.exists()
 
 
@@ -560,6 +560,39 @@ async def test_restoring_files_into_a_folder_with_files_is_refused(
     assert [p.name for p in files.iterdir()] == ["a.txt"]
 
 
+async def _schema_state(engine: AsyncEngine) -> tuple[list[str], str | None]:
+    names = sorted(await table_names(engine))
+    if "alembic_version" not in names:
+        return names, None
+    async with engine.connect() as conn:
+        return names, await conn.scalar(text("SELECT version_num FROM alembic_version"))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("migrated", [False, True], ids=["new-database", "empty-at-head"])
+async def test_a_schema_mismatch_leaves_the_target_as_it_was(
+    fresh: MakeDb, archive: Path, migrated: bool, kind: str
+) -> None:
+    """An archive that claims an older revision but lacks one of its tables passes every
+    member check; the mismatch shows only once the target was migrated to that revision. The
+    refusal used to leave the target there (a new database with the old schema, an empty one
+    at head taken down to the old revision); now its schema goes back to what it was."""
+
+    def drop_a_table(members: dict[str, bytes]) -> None:
+        manifest = json.loads(members[MANIFEST])
+        entry = next(t for t in manifest["tables"] if t["name"] == "holidays")
+        manifest["tables"].remove(entry)
+        manifest["revision"] = revisions()[-2]
+        members.pop(entry["member"])
+        members[MANIFEST] = json.dumps(manifest).encode()
+
+    target = await fresh(kind, migrated=migrated)
+    before = await _schema_state(target)
+    error = await refused(target, rewrite(archive, drop_a_table), "backup.schema_mismatch")
+    assert error.params["table"] == "holidays"
+    assert await _schema_state(target) == before
+
+
 async def test_rows_the_database_refuses_roll_back_the_whole_restore(
     fresh: MakeDb, archive: Path
 ) -> None:
@@ -577,7 +610,7 @@ async def test_rows_the_database_refuses_roll_back_the_whole_restore(
     target = await fresh("sqlite")
     error = await refused(target, rewrite(archive, duplicate), "backup.rows_rejected")
     assert error.params["table"] == "schools"
-    assert await row_total(target) == 0
+    assert await table_names(target) == []  # and the schema it was given is taken back
 
 
 async def test_the_database_must_be_migrated_before_a_backup(fresh: MakeDb, tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ In order, and nothing is written before step 4:
    folders written are removed again;
 5. the target is migrated to the archive's revision (up from nothing or an older revision;
    down, when it is empty and newer), its schema reflected and matched against the manifest;
+   a restore refused from here on (a mismatch, rows the database refuses) migrates the still
+   empty target back to the revision it had (or to no tables at all);
 6. all rows are inserted in one transaction, tables in foreign-key order, in batches. A
    foreign key to a row not inserted yet (a self-reference such as ``comments.reply_to_id``,
    or a cycle between tables) is inserted as NULL and set by an UPDATE once every table is
@@ -86,15 +88,19 @@ async def restore(
         if current is not None and current not in known:
             raise BackupError("backup.target_unknown_revision", revision=current)
         written: list[Path] = []
+        migrated = False
         try:
             if restore_files and files_dir is not None:
                 await asyncio.to_thread(_extract_files, archive, files_dir, written)
+            migrated = current != manifest.revision
             await _migrate_to(engine, current, manifest.revision, known)
             schema = await _reflect(engine)
             _match(archive, schema, manifest)
             rows = await _insert_all(engine, archive, schema)
-        except BaseException:
+        except BaseException as exc:
             await asyncio.to_thread(_remove, written)
+            if migrated and isinstance(exc, BackupError):
+                await _migrate_back(engine, manifest.revision, current, known)
             raise
         head = head_revision()
         if manifest.revision != head:
@@ -167,6 +173,17 @@ async def _migrate_to(
         await downgrade(engine.url, target)
     else:
         await upgrade(engine.url, target)
+
+
+async def _migrate_back(engine: AsyncEngine, at: str, before: str | None, known: list[str]) -> None:
+    """A restore refused after the (empty) target was migrated to the archive's revision: its
+    schema goes back to `before` (none: no tables at all), so the refusal changes nothing."""
+    if before is not None:
+        await _migrate_to(engine, at, before, known)
+        return
+    await downgrade(engine.url, "base")
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
 
 
 def _match(archive: Archive, schema: MetaData, manifest: Manifest) -> None:
