@@ -472,7 +472,7 @@ class WebhookHandler:
         try:
             raw = await request.json(loads=bot.session.json_loads)
             update = Update.model_validate(raw, context={"bot": bot})
-        except (ValueError, ValidationError):
+        except (ValueError, ValidationError, RecursionError):  # nested too deep for json
             return web.Response(status=400, text="not an update")
         try:
             outcome = await self.feeder.feed(update)
@@ -500,7 +500,7 @@ async def _run_webhook(
     # every request must carry the secret in X-Telegram-Bot-Api-Secret-Token, else 401
     app.router.add_post(path, WebhookHandler(feeder, secret))
     add_routes(app, dp)  # /healthz, /readyz, /metrics
-    add_calendar_routes(app, dp["session_factory"], dp["i18n"])
+    add_calendar_routes(app, dp["session_factory"], dp["i18n"], dp["update_slots"])
     workflow: dict[str, Any] = {"dispatcher": dp, "bots": [bot], "app": app, **dp.workflow_data}
     await dp.emit_startup(bot=bot, **workflow)  # menus, notifier, scheduler
     try:

@@ -189,6 +189,22 @@ class ShownEdits:
             self._edits.popitem(last=False)
 
 
+#: Telegram's answers to editMessageText for a message whose text cannot become the screen:
+#: gone, too old, or a file or photo (a button under a document: "📎 Next")
+_NOT_EDITABLE = (
+    "message to edit not found",
+    "can't be edited",
+    "there is no text in the message to edit",
+)
+
+
+def _holds_a_file(message: Message) -> bool:
+    """A message with a file or photo (and at most a caption), not a text to edit."""
+    return message.text is None and any(
+        getattr(message, kind, None) is not None for kind in ("document", "photo", "video", "audio")
+    )
+
+
 async def show(
     target: Message | None,
     bot: Bot,
@@ -197,8 +213,11 @@ async def show(
     reply_markup: InlineKeyboardMarkup | None = None,
 ) -> None:
     """Show a screen in place: edit the pressed message, or send a new one when it can't be
-    edited (too old, deleted). Nothing is sent when the screen is already what it shows, or
-    was put there after the pressed message's state the update carries (`ShownEdits`)."""
+    edited (too old, deleted, a document or photo). Nothing is sent when the screen is already
+    what it shows, or was put there after the pressed message's state the update carries
+    (`ShownEdits`)."""
+    if target is not None and _holds_a_file(target):
+        target = None  # a document's or photo's caption is not a screen: a new message
     if target is not None:
         if is_unchanged(target, html_text, reply_markup):
             return
@@ -214,9 +233,7 @@ async def show(
         except TelegramBadRequest as exc:
             if "message is not modified" in exc.message:
                 return
-            if "message to edit not found" not in exc.message and "can't be edited" not in (
-                exc.message
-            ):
+            if not any(reason in exc.message for reason in _NOT_EDITABLE):
                 raise
     await bot.send_message(chat_id, html_text, reply_markup=reply_markup)
 

@@ -8,7 +8,6 @@ live with the other staff screens in `handlers.school`.
 
 from __future__ import annotations
 
-import re
 from typing import TypedDict
 
 from aiogram import F, Router
@@ -54,9 +53,12 @@ def _applicant(message: Message) -> _Applicant:
 
 def _looks_like_code(text: str) -> bool:
     """A typed code: 10 (school code) or 12 (invitation) characters of the code alphabet,
-    optionally grouped with spaces or dashes."""
-    compact = re.sub(r"[\s\-]", "", text).upper()
-    return len(compact) in (10, linking.INVITE_LENGTH) and all(c in codes.ALPHABET for c in compact)
+    optionally grouped, as the service reads them (`codes.normalize_code`: Cyrillic
+    look-alikes of a Russian keyboard layout count as the Latin letters)."""
+    return any(
+        codes.normalize_code(text, length) is not None
+        for length in (codes.CODE_LENGTH, linking.INVITE_LENGTH)
+    )
 
 
 async def _redeem(message: Message, ctx: Ctx, code_text: str, keys: codes.CodeKeys) -> None:

@@ -91,12 +91,12 @@ async def _outgoing(ctx: Ctx, action: RosterAction) -> tuple[str, bytes]:
     if action is RosterAction.TEMPLATE:
         await asyncio.to_thread(write_template, buffer, gettext)
         return "parta-school-template.xlsx", buffer.getvalue()
-    data = await snapshot(ctx.session)
+    data = await snapshot(ctx.session, school_id=ctx.actor.school_id)
     stamp = local_today(zone_of(data.school.timezone)).isoformat()
     if action is RosterAction.EXPORT:
         await asyncio.to_thread(write_workbook, buffer, data, gettext)
         return f"school-{stamp}.xlsx", buffer.getvalue()
-    gradebook = await load_gradebook(ctx.session)
+    gradebook = await load_gradebook(ctx.session, ctx.actor.school_id)
     await ctx.session.rollback()  # nothing more to read: no transaction while writing
     with tempfile.TemporaryDirectory(prefix="parta-") as folder:
         path = Path(folder) / "oneroster.zip"
@@ -161,10 +161,15 @@ async def _check_and_show(
     )
     data = result.data
     today = local_today(zone_of(data.school.timezone))
-    plan = await plan_import(ctx.session, data, today=today)
+    school_id = ctx.actor.school_id  # the admin's own school, never "the first one"
+    plan = await plan_import(ctx.session, data, today=today, school_id=school_id)
     if apply and not plan.problems and not plan.is_noop:
         plan = await apply_import(
-            ctx.session, data, today=today, actor_account_id=ctx.actor.account_id
+            ctx.session,
+            data,
+            today=today,
+            actor_account_id=ctx.actor.account_id,
+            school_id=school_id,
         )
     outcome = _outcome(plan, applied=apply)
     await _report(ctx, status, name, kind, outcome, _plan_text(ctx, result, plan))

@@ -343,6 +343,47 @@ async def test_a_malformed_row_with_a_matching_checksum_is_refused(
     assert await table_names(target) == []
 
 
+def _forge_schools(bad: bytes) -> Callable[[dict[str, bytes]], None]:
+    """Replace the schools member by `bad`, with the manifest's size and checksum to match."""
+
+    def forge(members: dict[str, bytes]) -> None:
+        manifest = json.loads(members[MANIFEST])
+        entry = next(t for t in manifest["tables"] if t["name"] == "schools")
+        entry.update(sha256=hashlib.sha256(bad).hexdigest(), size=len(bad))
+        members["tables/schools.jsonl"] = bad
+        members[MANIFEST] = json.dumps(manifest).encode()
+
+    return forge
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"[" * 100_000 + b"]" * 100_000 + b"\n",
+        b'{"id": 1, "name": ' + b"[" * 100_000 + b"]" * 100_000 + b', "timezone": "UTC"}\n',
+    ],
+    ids=["row", "value"],
+)
+async def test_json_nested_too_deep_is_a_bad_row_not_a_crash(
+    fresh: MakeDb, archive: Path, bad: bytes
+) -> None:
+    """A row nested deeper than Python's JSON parser goes (a RecursionError, not a ValueError)
+    is refused like any malformed row, not raised as a traceback."""
+    target = await fresh("sqlite")
+    error = await refused(target, rewrite(archive, _forge_schools(bad)), "backup.bad_row")
+    assert error.params["line"] == 1
+    assert await table_names(target) == []
+
+
+async def test_a_manifest_nested_too_deep_is_refused(fresh: MakeDb, archive: Path) -> None:
+    def nest(members: dict[str, bytes]) -> None:
+        members[MANIFEST] = b'{"format": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+    target = await fresh("sqlite")
+    await refused(target, rewrite(archive, nest), "backup.bad_manifest")
+    assert await table_names(target) == []
+
+
 @pytest.mark.parametrize("keep", [0.5, 0.9, 0.999])
 async def test_a_truncated_archive_is_refused(
     fresh: MakeDb, archive: Path, tmp_path: Path, keep: float
@@ -408,6 +449,71 @@ async def test_a_file_path_leaving_the_files_folder_is_refused(
     assert await table_names(target) == []
 
 
+def _plant_files(entries: list[tuple[str, bytes]]) -> Callable[[dict[str, bytes]], None]:
+    """List these files in the manifest (with their true sizes and checksums) and add them."""
+
+    def plant(members: dict[str, bytes]) -> None:
+        manifest = json.loads(members[MANIFEST])
+        manifest["files"] = [
+            {"path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            for path, data in entries
+        ]
+        members[MANIFEST] = json.dumps(manifest).encode()
+        for path, data in entries:
+            members["files/" + path] = data
+
+    return plant
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [("a.txt", b"x"), ("a.txt", b"x")],  # one member listed twice
+        [("a", b"x"), ("a/b.txt", b"y")],  # a file where a folder must be
+        [("ok.txt", b"x"), ("n" * 300, b"y")],  # a name no file system takes
+    ],
+    ids=["twice", "file-and-folder", "too-long"],
+)
+async def test_files_the_file_system_refuses_leave_the_database_and_the_folder_alone(
+    fresh: MakeDb, archive: Path, tmp_path: Path, entries: list[tuple[str, bytes]]
+) -> None:
+    """Every listed file checks out, but the file system cannot hold them all: the restore is
+    refused before the database is touched, and the files it wrote are removed (the files used
+    to come last, after the rows were committed: a refused restore left a full database)."""
+    target = await fresh("sqlite")
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "empty-folder").mkdir()  # allowed in the target folder, and kept
+    await refused(
+        target, rewrite(archive, _plant_files(entries)), "backup.cannot_write", files_dir=files
+    )
+    assert await table_names(target) == []
+    assert [p.name for p in files.rglob("*")] == ["empty-folder"]
+
+
+async def test_rows_the_database_refuses_leave_no_files_behind(
+    fresh: MakeDb, archive: Path, tmp_path: Path
+) -> None:
+    def duplicate_school_with_a_file(members: dict[str, bytes]) -> None:
+        _forge_schools(members["tables/schools.jsonl"] * 2)(members)
+        manifest = json.loads(members[MANIFEST])
+        next(t for t in manifest["tables"] if t["name"] == "schools")["rows"] = 2
+        members[MANIFEST] = json.dumps(manifest).encode()
+        _plant_files([("hw/1/a.txt", b"x")])(members)
+
+    target = await fresh("sqlite")
+    files = tmp_path / "files"
+    error = await refused(
+        target,
+        rewrite(archive, duplicate_school_with_a_file),
+        "backup.rows_rejected",
+        files_dir=files,
+    )
+    assert error.params["table"] == "schools"
+    assert await table_names(target) == []
+    assert not files.exists()
+
+
 async def test_an_archive_from_a_newer_schema_is_refused(fresh: MakeDb, archive: Path) -> None:
     target = await fresh("sqlite")
     error = await refused(
@@ -454,6 +560,39 @@ async def test_restoring_files_into_a_folder_with_files_is_refused(
     assert [p.name for p in files.iterdir()] == ["a.txt"]
 
 
+async def _schema_state(engine: AsyncEngine) -> tuple[list[str], str | None]:
+    names = sorted(await table_names(engine))
+    if "alembic_version" not in names:
+        return names, None
+    async with engine.connect() as conn:
+        return names, await conn.scalar(text("SELECT version_num FROM alembic_version"))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("migrated", [False, True], ids=["new-database", "empty-at-head"])
+async def test_a_schema_mismatch_leaves_the_target_as_it_was(
+    fresh: MakeDb, archive: Path, migrated: bool, kind: str
+) -> None:
+    """An archive that claims an older revision but lacks one of its tables passes every
+    member check; the mismatch shows only once the target was migrated to that revision. The
+    refusal used to leave the target there (a new database with the old schema, an empty one
+    at head taken down to the old revision); now its schema goes back to what it was."""
+
+    def drop_a_table(members: dict[str, bytes]) -> None:
+        manifest = json.loads(members[MANIFEST])
+        entry = next(t for t in manifest["tables"] if t["name"] == "holidays")
+        manifest["tables"].remove(entry)
+        manifest["revision"] = revisions()[-2]
+        members.pop(entry["member"])
+        members[MANIFEST] = json.dumps(manifest).encode()
+
+    target = await fresh(kind, migrated=migrated)
+    before = await _schema_state(target)
+    error = await refused(target, rewrite(archive, drop_a_table), "backup.schema_mismatch")
+    assert error.params["table"] == "holidays"
+    assert await _schema_state(target) == before
+
+
 async def test_rows_the_database_refuses_roll_back_the_whole_restore(
     fresh: MakeDb, archive: Path
 ) -> None:
@@ -471,7 +610,7 @@ async def test_rows_the_database_refuses_roll_back_the_whole_restore(
     target = await fresh("sqlite")
     error = await refused(target, rewrite(archive, duplicate), "backup.rows_rejected")
     assert error.params["table"] == "schools"
-    assert await row_total(target) == 0
+    assert await table_names(target) == []  # and the schema it was given is taken back
 
 
 async def test_the_database_must_be_migrated_before_a_backup(fresh: MakeDb, tmp_path: Path) -> None:

@@ -342,6 +342,70 @@ async def test_subscription_url_serves_the_current_calendar_until_revoked(
     assert (await feed_client.get("/calendar/%27%20or%201=1.ics")).status == 404
 
 
+async def test_a_flood_of_feed_requests_cannot_take_the_pool_from_the_bot(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The route needs no secret: anyone may send it thousands of requests. Text that cannot
+    be a token opens no session; at most two feeds are read at once, each holding one of the
+    bot's update slots (so, with every slot taken by updates, a feed waits without a database
+    connection); a request that cannot get its turn in time is told to come back (503).
+    Before, every request opened a session at once: a flood took every pool connection and
+    the bot's updates failed waiting for one."""
+    import contextlib
+    import secrets
+
+    from bot.concurrency import UpdateSlots
+
+    opened: list[int] = []
+    now_open = 0
+
+    @contextlib.asynccontextmanager
+    async def counting_sessions() -> AsyncIterator[AsyncSession]:
+        nonlocal now_open
+        now_open += 1
+        opened.append(now_open)
+        try:
+            async with session_factory() as session:
+                await asyncio.sleep(0.02)
+                yield session
+        finally:
+            now_open -= 1
+
+    slots = UpdateSlots(1)
+    application = web.Application()
+    add_routes(
+        application,
+        counting_sessions,  # type: ignore[arg-type]
+        create_i18n("ru"),
+        slots,
+        concurrency=2,
+        wait=0.3,
+    )
+    async with TestClient(TestServer(application)) as client:
+
+        async def fetch(token: str) -> int:
+            return (await client.get(f"/calendar/{token}.ics")).status
+
+        assert await fetch("x") == 404
+        assert await fetch("%27%20or%201=1") == 404
+        assert opened == []  # garbage is refused before any query
+        tokens = [secrets.token_urlsafe(24) for _ in range(20)]
+        statuses = await asyncio.gather(*(fetch(t) for t in tokens))
+        assert set(statuses) <= {404, 503}
+        assert len(opened) == statuses.count(404) >= 2
+        assert max(opened) <= 1  # one update slot: one read at a time
+
+        opened.clear()
+        async with slots.hold():  # an update holds the only slot
+            waiting = [asyncio.create_task(fetch(t)) for t in tokens[:3]]
+            await asyncio.sleep(0.5)
+            assert opened == []  # the feeds wait for a slot without a connection
+            done = [t for t in waiting if t.done()]
+            assert [t.result() for t in done] == [503]  # no turn within the wait
+        assert sorted(await asyncio.gather(*waiting)) == [404, 404, 503]
+        assert len(opened) == 2
+
+
 async def test_a_parent_of_two_children_gets_both_in_one_feed(
     session_factory: async_sessionmaker[AsyncSession], world: World
 ) -> None:

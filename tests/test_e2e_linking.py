@@ -618,3 +618,41 @@ async def test_student_made_their_own_parent_before_the_fix(
     await parent.send("/access")
     assert "Who can see Пётр Иванов's diary" in parent.last.text
     assert app.fake.errors == []
+
+
+async def test_invitations_are_read_like_codes_and_other_letters_are_refused_plainly(
+    app: App, school: f.SmallSchool
+) -> None:
+    """A 12-character text that cannot be an invitation (Cyrillic, emoji) is refused as an
+    invalid code, costs no attempt and breaks nothing (it used to reach the ASCII-only hash and
+    end in the apology); an invitation typed with the Cyrillic look-alikes of a Russian keyboard
+    layout is the invitation, as a school code is."""
+    from db.models import CodeAttempt
+    from services.core.actors import load_actor
+    from services.people import linking
+
+    stranger = app.user(5011, language_code="en")
+    for text in ["/start АБВГДЕЖЗИЙКЛ", "/start " + "💥" * 12]:
+        await stranger.send(text)
+        assert "This code is not valid" in stranger.last.text, text
+    await stranger.send("ЖЖЖЖ-ЖЖЖЖ-ЖЖЖЖ")  # typed: not taken for a code at all
+    assert "did not recognise that as an access code" in stranger.last.text
+    assert await _count(app, CodeAttempt) == 0
+    async with app.session_factory() as session:
+        actor = await load_actor(session, f.PARENT)
+        _, code = await linking.create_invitation(
+            session,
+            actor,
+            actor.children[0].student_id,
+            scopes=1,
+            expires_at=None,
+            label="Бабушка",
+            keys=CODE_KEYS,
+        )
+    lookalikes = str.maketrans("ABCEHKMPTX", "АВСЕНКМРТХ")
+    typed = f"{code[:4]}-{code[4:8]}-{code[8:]}".translate(lookalikes).lower()
+    assert typed.upper() != code.upper()
+    tutor = app.user(5012, first_name="Tutor", language_code="en")
+    await tutor.send(typed)
+    assert "read-only access" in tutor.last.text
+    assert app.fake.errors == []

@@ -532,3 +532,42 @@ async def test_the_job_forgets_copies_no_row_uses(
         app.session_factory, store, app.files.downloader(app.bot), max_size=None
     )
     assert again.forgotten == 0
+
+
+async def test_a_revoked_parent_pressing_next_under_a_file_is_told_why(
+    app: App, school: f.SmallSchool, lessons: tuple[int, int]
+) -> None:
+    """The "📎 Next" button sits under the last file sent, a document. A parent whose link
+    was revoked since presses it: the explanation that replaces the pressed screen cannot be
+    written into a document ("there is no text in the message to edit"), so it comes as a
+    new message; it used to end in Telegram's 400, an unhandled error and the apology."""
+    from sqlalchemy import update
+
+    from db.base import utcnow
+    from db.models import Guardianship
+
+    homework_id = await _homework_with_a_file(app, TASK)
+    teacher = app.user(f.TEACHER)
+    await teacher.press(teacher.last, text="📎 Add files")
+    for name in ("b.txt", "c.txt", "d.txt"):
+        await teacher.send_document(name, name.encode())
+    await teacher.press(teacher.last, text="✅ Done")
+    parent, _screen = await _open_attachments(app, school, homework_id)
+    under = parent.last
+    assert under is not None
+    assert under.document is not None
+    assert under.button_texts() == ["📎 Next: 4–4 of 4"]
+    async with app.session_factory() as session:
+        await session.execute(
+            update(Guardianship)
+            .where(Guardianship.id == school.parent_guardianship_id)
+            .values(revoked_at=utcnow())
+        )
+        await session.commit()
+    sent = len(parent.messages)
+    await parent.press(under, text="📎 Next: 4–4 of 4")
+    assert app.fake.errors == []
+    assert len(parent.messages) == sent + 1
+    assert under.document is not None  # the file stays as it was
+    assert "something went wrong" not in parent.last.text  # type: ignore[union-attr]
+    assert "Пётр" in parent.last.text  # type: ignore[union-attr]

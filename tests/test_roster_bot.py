@@ -309,3 +309,54 @@ async def test_a_problem_only_the_database_shows_gets_no_apply(
     assert shown.buttons == []
     await admin.press(shown, data=RosterCb(action=RosterAction.APPLY).pack())
     await assert_unchanged(session_factory, before)
+
+
+async def test_an_admin_of_another_school_on_the_server_reads_and_writes_only_their_own(
+    app: App, world: World, session_factory: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """Two schools on one server (a city's Parta): the roster files of /school are the admin's
+    own school. The roster read "the school" as the first one in the database, so the second
+    school's admin downloaded the first school's whole roster (names, guardians' phones) and
+    a file they sent was planned and applied against the first school."""
+    from db.models import School
+    from tests import factories as f
+
+    second = await f.make_second_school(session_factory)
+    admin = app.user(f.B_ADMIN, language_code="en")
+    await admin.send("/school")
+    menu = admin.last
+    assert menu is not None
+    await admin.press(menu, text=BUTTONS[1])
+    [(_, content)] = admin.sent_files()
+    export = tmp_path / "b.xlsx"
+    export.write_bytes(content)
+    exported = read_school(export)
+    assert exported.data is not None
+    assert exported.data.school.name == "Гимназия № 2"
+    names = {p.full_name for p in (*exported.data.students, *exported.data.staff)}
+    assert not names & {p.full_name for p in (*world.data.students, *world.data.staff)}
+    assert not {g.phone for g in exported.data.guardians} & {
+        g.phone for g in world.data.guardians if g.phone
+    }
+
+    async with session_factory() as session:
+        first = await session.scalar(select(School.id).order_by(School.id).limit(1))
+    assert first is not None
+    assert first != second.school_id
+
+    async def first_school_students() -> list[tuple[object, ...]]:
+        async with session_factory() as session:
+            rows = await session.execute(
+                select(Student.id, Student.full_name, Student.source_id)
+                .where(Student.school_id == first)
+                .order_by(Student.id)
+            )
+            return [tuple(row) for row in rows]
+
+    before = await first_school_students()
+    await admin.send_document("school.xlsx", xlsx(grown(world.data)))
+    checked = report(admin)
+    if "✅ Apply" in checked.button_texts():
+        await admin.press(checked, text="✅ Apply")
+    assert await first_school_students() == before
+    assert app.fake.errors == []

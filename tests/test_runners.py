@@ -18,9 +18,11 @@ from aiogram.types import (
     BotCommandScopeChat,
     Update,
 )
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 from bot.delivery import Outcome
-from bot.runners import Backoff, PollWindow, WaitForTelegram
+from bot.runners import Backoff, PollWindow, WaitForTelegram, WebhookHandler
 from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import BOT_TOKEN
 
@@ -124,3 +126,51 @@ async def test_the_poll_window_forgets_an_update_telegram_no_longer_has() -> Non
     window.take([], 10)  # from 10 on Telegram has nothing: it is gone, do not wait for it
     assert window.offset == 11
     assert window.next_retry is None
+
+
+class _Feeder:
+    """What the webhook handler needs of an `UpdateFeeder`: the updates it was given."""
+
+    accepting = True
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.fed: list[int] = []
+
+    async def feed(self, update: Update) -> Outcome:
+        self.fed.append(update.update_id)
+        return Outcome.HANDLED
+
+
+async def test_the_webhook_refuses_what_is_not_an_update_with_a_plain_answer() -> None:
+    """Without the secret or with a wrong one 401; a body too big 413; anything that is not an
+    update 400, JSON nested deeper than Python's parser goes included (it used to escape as a
+    RecursionError: a 500 and a traceback, which Telegram would deliver again and again);
+    only the real update is fed."""
+    bot = Bot(BOT_TOKEN)
+    feeder = _Feeder(bot)
+    app = web.Application()
+    app.router.add_post("/hook", WebhookHandler(feeder, "s3cret"))  # type: ignore[arg-type]
+    secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+    deep = b'{"update_id": 1, "message": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_001
+    cases: list[tuple[bytes, dict[str, str], int]] = [
+        (b'{"update_id": 1}', {}, 401),
+        (b'{"update_id": 1}', {"X-Telegram-Bot-Api-Secret-Token": "s3cres"}, 401),
+        (b"{not json", secret, 400),
+        (b"[1, 2]", secret, 400),
+        (b"[" * 100_000 + b"]" * 100_000, secret, 400),
+        (deep, secret, 400),
+        (b'{"update_id": 1, "x": "\xff"}', secret, 400),
+        (b'{"update_id": 1, "x": "' + b"a" * 2 * 1024 * 1024 + b'"}', secret, 413),
+        (b'{"update_id": 7}', secret, 200),
+    ]
+    try:
+        async with TestClient(TestServer(app)) as client:
+            statuses = []
+            for body, headers, _ in cases:
+                response = await client.post("/hook", data=body, headers=headers)
+                statuses.append(response.status)
+    finally:
+        await bot.session.close()
+    assert statuses == [status for _, _, status in cases]
+    assert feeder.fed == [7]

@@ -265,7 +265,7 @@ def parse_manifest(data: bytes, archive: str) -> Manifest:
     format, a damaged field)."""
     try:
         raw = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # or nested too deep
         raise BackupError("backup.bad_manifest", archive=archive, field="JSON") from None
     if not isinstance(raw, dict):
         raise BackupError("backup.bad_manifest", archive=archive, field="JSON")

@@ -160,7 +160,7 @@ def _lines(stream: IO[bytes], archive: Archive, member: str) -> Iterator[bytes]:
 def _valid_row(table: TableEntry, line: bytes) -> bool:
     try:
         _decode_row(table, line)
-    except (ValueError, BadValue):
+    except (ValueError, BadValue, RecursionError):  # RecursionError: JSON nested too deep
         return False
     return True
 
@@ -187,11 +187,22 @@ def table_rows(archive: Archive, table: TableEntry) -> Iterator[dict[str, Any]]:
             yield _decode_row(table, line)
 
 
-def extract_file(archive: Archive, file: FileEntry, root: Path) -> None:
-    """Write a verified file under `root` (never over an existing file)."""
-    target = root.joinpath(*file.path.split("/"))
-    target.parent.mkdir(parents=True, exist_ok=True)
+def extract_file(
+    archive: Archive, file: FileEntry, root: Path, created: list[Path] | None = None
+) -> None:
+    """Write a verified file under `root` (never over an existing file). Each folder and the
+    file it creates is appended to `created` before it is written, so a caller can remove
+    exactly what it wrote, a partly written file included."""
+    made = created if created is not None else []
+    parts = file.path.split("/")
+    for depth in range(len(parts)):
+        folder = root.joinpath(*parts[:depth])
+        if not folder.is_dir():
+            folder.mkdir()  # an existing file of that name: FileExistsError
+            made.append(folder)
+    target = root.joinpath(*parts)
     with archive.zip.open(file.member) as source, target.open("xb") as sink:
+        made.append(target)
         for chunk in _chunks(source):
             sink.write(chunk)
 

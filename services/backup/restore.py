@@ -6,20 +6,26 @@ In order, and nothing is written before step 4:
 2. its schema revision must be one this code knows (an archive from a newer Parta is refused);
 3. the target must be empty: every table without rows (and the files folder, when files are
    restored, without files);
-4. the target is migrated to the archive's revision (up from nothing or an older revision;
+4. the files are written into the (empty) files folder first: what the file system refuses
+   (two files of one name, a file where a folder must be, a name too long, a full disk) is
+   refused before the database is touched; if anything after this step fails, the files and
+   folders written are removed again;
+5. the target is migrated to the archive's revision (up from nothing or an older revision;
    down, when it is empty and newer), its schema reflected and matched against the manifest;
-5. all rows are inserted in one transaction, tables in foreign-key order, in batches. A
+   a restore refused from here on (a mismatch, rows the database refuses) migrates the still
+   empty target back to the revision it had (or to no tables at all);
+6. all rows are inserted in one transaction, tables in foreign-key order, in batches. A
    foreign key to a row not inserted yet (a self-reference such as ``comments.reply_to_id``,
    or a cycle between tables) is inserted as NULL and set by an UPDATE once every table is
    in — within the same transaction, so no deferrable constraints are needed; PostgreSQL's
    sequences are then set past the restored ids;
-6. the database is migrated to head (an older archive is upgraded like any database);
-7. the files are written into the (empty) files folder.
+7. the database is migrated to head (an older archive is upgraded like any database).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -81,15 +87,24 @@ async def restore(
         await _check_empty(engine, await _reflect(engine))
         if current is not None and current not in known:
             raise BackupError("backup.target_unknown_revision", revision=current)
-        await _migrate_to(engine, current, manifest.revision, known)
-        schema = await _reflect(engine)
-        _match(archive, schema, manifest)
-        rows = await _insert_all(engine, archive, schema)
+        written: list[Path] = []
+        migrated = False
+        try:
+            if restore_files and files_dir is not None:
+                await asyncio.to_thread(_extract_files, archive, files_dir, written)
+            migrated = current != manifest.revision
+            await _migrate_to(engine, current, manifest.revision, known)
+            schema = await _reflect(engine)
+            _match(archive, schema, manifest)
+            rows = await _insert_all(engine, archive, schema)
+        except BaseException as exc:
+            await asyncio.to_thread(_remove, written)
+            if migrated and isinstance(exc, BackupError):
+                await _migrate_back(engine, manifest.revision, current, known)
+            raise
         head = head_revision()
         if manifest.revision != head:
             await upgrade(engine.url, head)
-        if restore_files and files_dir is not None:
-            await asyncio.to_thread(_extract_files, archive, files_dir)
     finally:
         archive.close()
     return RestoreSummary(
@@ -158,6 +173,17 @@ async def _migrate_to(
         await downgrade(engine.url, target)
     else:
         await upgrade(engine.url, target)
+
+
+async def _migrate_back(engine: AsyncEngine, at: str, before: str | None, known: list[str]) -> None:
+    """A restore refused after the (empty) target was migrated to the archive's revision: its
+    schema goes back to `before` (none: no tables at all), so the refusal changes nothing."""
+    if before is not None:
+        await _migrate_to(engine, at, before, known)
+        return
+    await downgrade(engine.url, "base")
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
 
 
 def _match(archive: Archive, schema: MetaData, manifest: Manifest) -> None:
@@ -298,7 +324,27 @@ def _is_integer(column: Column[Any]) -> bool:
         return False
 
 
-def _extract_files(archive: Archive, root: Path) -> None:
-    root.mkdir(parents=True, exist_ok=True)
-    for file in archive.manifest.files:
-        extract_file(archive, file, root)
+def _extract_files(archive: Archive, root: Path, written: list[Path]) -> None:
+    """Every file into `root`, each folder and file created noted in `written`; what the file
+    system refuses is `backup.cannot_write`."""
+    try:
+        if not root.is_dir():
+            root.mkdir(parents=True)
+            written.append(root)
+        for file in archive.manifest.files:
+            extract_file(archive, file, root, written)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise BackupError(
+            "backup.cannot_write", path=str(exc.filename or root), reason=reason
+        ) from None
+
+
+def _remove(written: list[Path]) -> None:
+    """Undo `_extract_files`: the files and folders it created, newest first."""
+    for path in reversed(written):
+        with contextlib.suppress(OSError):
+            if path.is_dir() and not path.is_symlink():
+                path.rmdir()
+            else:
+                path.unlink()

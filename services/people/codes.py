@@ -108,16 +108,18 @@ def generate_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def normalize_code(text: str) -> str | None:
-    """The canonical form of user-typed text, or None if it cannot be a code.
+def normalize_code(text: str, length: int = CODE_LENGTH) -> str | None:
+    """The canonical form of user-typed text, or None if it cannot be a code of `length`
+    characters (a school code; a trusted person's invitation is 12).
 
     Strips spaces and dashes, uppercases, and maps Cyrillic look-alike capitals to Latin.
-    Characters outside the alphabet (0, O, 1, I …) or a wrong length give None.
+    Characters outside the alphabet (0, O, 1, I …, any other letter or emoji) or a wrong length
+    give None, so what comes back is plain ASCII of the alphabet.
     """
-    if len(text) > 4 * CODE_LENGTH:
+    if len(text) > 4 * length:
         return None
     code = _SEPARATORS.sub("", text).upper().translate(_HOMOGLYPHS)
-    if len(code) != CODE_LENGTH or not set(code) <= _ALPHABET_SET:
+    if len(code) != length or not set(code) <= _ALPHABET_SET:
         return None
     return code
 

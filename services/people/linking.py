@@ -387,14 +387,14 @@ async def redeem(
         await codes_service.alert_guessing_wave(session, now=now, limit=school_attempt_limit)
         await session.commit()
         raise DomainError("link.too_many_attempts_school", retry_at=paused_until)
-    cleaned = re.sub(r"[\s\-]", "", code_text).upper()
-    if len(cleaned) == INVITE_LENGTH:
+    invitation = codes_service.normalize_code(code_text, INVITE_LENGTH)
+    if invitation is not None:
         return await _accept_invitation(
             session,
             telegram_id,
             full_name,
             username,
-            cleaned,
+            invitation,
             now,
             language_code,
             keys=keys,

@@ -74,14 +74,17 @@ async def apply_import(
     today: date,
     actor_account_id: int | None,
     commit: bool = True,
+    school_id: int | None = None,
 ) -> ImportPlan:
     """Plan `data` against the database and write it (module docstring); returns the plan
     applied. Raises ``DomainError("roster.invalid", problems=n)`` and writes nothing when the
     plan has problems; an unchanged file writes nothing (not even an audit entry).
 
     `commit=False` leaves the transaction to the caller (the demo school adds its journal in
-    the same one): nothing is committed or rolled back here, the rows are only flushed."""
-    plan, loaded = await plan_with_state(session, data, today=today)
+    the same one): nothing is committed or rolled back here, the rows are only flushed.
+    `school_id` names the school written (an admin's own); None: the first school, or a new
+    one in an empty database (the console, the demo)."""
+    plan, loaded = await plan_with_state(session, data, today=today, school_id=school_id)
     if plan.problems:
         raise DomainError("roster.invalid", problems=len(plan.problems))
     if plan.is_noop:

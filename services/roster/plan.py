@@ -538,21 +538,24 @@ def problems_of(loaded: snapshot.Loaded, data: SchoolData) -> tuple[Problem, ...
     return tuple(found)
 
 
-async def plan_import(session: AsyncSession, data: SchoolData, *, today: date) -> ImportPlan:
-    """What importing `data` would change (module docstring); reads, never writes.
+async def plan_import(
+    session: AsyncSession, data: SchoolData, *, today: date, school_id: int | None = None
+) -> ImportPlan:
+    """What importing `data` into the school `school_id` (else the first school) would change
+    (module docstring); reads, never writes.
 
     A fixed number of statements whatever the size of the school (each table read once).
     """
-    plan, _loaded = await plan_with_state(session, data, today=today)
+    plan, _loaded = await plan_with_state(session, data, today=today, school_id=school_id)
     return plan
 
 
 async def plan_with_state(
-    session: AsyncSession, data: SchoolData, *, today: date
+    session: AsyncSession, data: SchoolData, *, today: date, school_id: int | None = None
 ) -> tuple[ImportPlan, snapshot.Loaded]:
     """`plan_import` and the database state it was made against (for the applier)."""
     year = data.year.source_id if data.year is not None else None
-    loaded = await snapshot.load(session, today=today, year_source_id=year)
+    loaded = await snapshot.load(session, today=today, year_source_id=year, school_id=school_id)
     problems = problems_of(loaded, data)
     changes = diff(loaded, data)
     problems += tuple(await _scales_in_use(session, loaded, data))

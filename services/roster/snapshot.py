@@ -137,21 +137,35 @@ class Loaded:
         return self.ids.get((kind, source_id))
 
 
-async def snapshot(session: AsyncSession, *, today: date | None = None) -> SchoolData:
-    """The school as it is on `today` (default: the school's today), current year.
+async def snapshot(
+    session: AsyncSession, *, today: date | None = None, school_id: int | None = None
+) -> SchoolData:
+    """The school as it is on `today` (default: the school's today), current year; the school
+    `school_id` (an admin's own, with several schools on the server), else the first one.
 
     An empty database gives a `SchoolData` with an empty school name and nothing else.
     """
-    return (await load(session, today=today)).data
+    return (await load(session, today=today, school_id=school_id)).data
 
 
 async def load(
-    session: AsyncSession, *, today: date | None = None, year_source_id: str | None = None
+    session: AsyncSession,
+    *,
+    today: date | None = None,
+    year_source_id: str | None = None,
+    school_id: int | None = None,
 ) -> Loaded:
-    """Read the roster (module docstring). The year is the one whose effective source id is
+    """Read the roster (module docstring) of the school `school_id`, else of the first school
+    (the console's; a server with several schools must name one: an admin's roster is their
+    own school's, never the first one's). The year is the one whose effective source id is
     `year_source_id` (none if the school has no such year: a new year starts empty), or
     the current one when it is None."""
-    school = await session.scalar(select(School).order_by(School.id).limit(1))
+    query = select(School).order_by(School.id).limit(1)
+    if school_id is not None:
+        query = select(School).where(School.id == school_id)
+    school = await session.scalar(query)
+    if school is None and school_id is not None:
+        raise LookupError(f"no school {school_id}")
     if school is None:
         return Loaded(SchoolData(SchoolInfo("")), today or local_today(zone_of(None)))
     today = today or local_today(zone_of(school.timezone))
