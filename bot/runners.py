@@ -462,7 +462,7 @@ class WebhookHandler:
         self.feeder = feeder
         self.secret = secret
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not secrets.compare_digest(given.encode(), self.secret.encode()):
             return web.Response(status=401, text="Unauthorized")
@@ -498,7 +498,7 @@ async def _run_webhook(
     path = urlsplit(settings.webhook_url).path or "/"
     app = web.Application()
     # every request must carry the secret in X-Telegram-Bot-Api-Secret-Token, else 401
-    app.router.add_post(path, WebhookHandler(feeder, secret))
+    app.router.add_post(path, WebhookHandler(feeder, secret).handle)
     add_routes(app, dp)  # /healthz, /readyz, /metrics
     add_calendar_routes(app, dp["session_factory"], dp["i18n"], dp["update_slots"])
     workflow: dict[str, Any] = {"dispatcher": dp, "bots": [bot], "app": app, **dp.workflow_data}
