@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from bot.calendar_feed import PATH_PREFIX
+
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "docs" / "deploy"
 
@@ -47,12 +49,14 @@ def test_compose_runs_two_webhook_replicas_behind_a_tls_proxy() -> None:
     assert set(_compose()["volumes"]) >= {"pgdata", "redis", "files", "caddy_data"}
 
 
-def test_caddy_forwards_only_the_webhook_path_to_both_replicas() -> None:
+def test_caddy_forwards_only_the_webhook_and_the_calendar_to_both_replicas() -> None:
     caddyfile = (DEPLOY / "Caddyfile").read_text(encoding="utf-8")
     webhook_path = (
         "/" + _compose()["services"]["parta-1"]["environment"]["WEBHOOK_URL"].split("/", 3)[3]
     )
-    assert f"handle {webhook_path} {{" in caddyfile
+    # the calendar subscriptions (docs/calendar.md) must reach the bot as well as Telegram
+    assert f"@bot path {webhook_path} {PATH_PREFIX}*\n" in caddyfile
+    assert "handle @bot {" in caddyfile
     assert "reverse_proxy parta-1:8080 parta-2:8080" in caddyfile
     assert "health_uri /readyz" in caddyfile
     assert "respond 404" in caddyfile
