@@ -329,16 +329,8 @@ async def test_a_malformed_row_with_a_matching_checksum_is_refused(
     fresh: MakeDb, archive: Path
 ) -> None:
     bad = b'{"id":"one","name":"x","timezone":"Europe/Minsk"}\n'
-
-    def forge(members: dict[str, bytes]) -> None:
-        manifest = json.loads(members[MANIFEST])
-        entry = next(t for t in manifest["tables"] if t["name"] == "schools")
-        entry.update(sha256=hashlib.sha256(bad).hexdigest(), size=len(bad))
-        members["tables/schools.jsonl"] = bad
-        members[MANIFEST] = json.dumps(manifest).encode()
-
     target = await fresh("sqlite")
-    error = await refused(target, rewrite(archive, forge), "backup.bad_row")
+    error = await refused(target, rewrite(archive, _forge_schools(bad)), "backup.bad_row")
     assert error.params["line"] == 1
     assert await table_names(target) == []
 
