@@ -19,7 +19,7 @@ from bot.keyboards import notify as kb
 from bot.notifier import preference_defaults
 from bot.screens import Screen
 from bot.states import Payload, Slot
-from bot.telegram import edit_keyboard, pressed_message
+from bot.telegram import edit_keyboard, pressed_message, send_long
 from handlers.calendar import subscriptions_offered
 from handlers.context import Ctx
 from services.core.access import Action, can, require
@@ -193,7 +193,9 @@ async def _ask(ctx: Ctx, note: AwaitedNote, view: reactions.ThreadView) -> None:
 async def on_thread(query: CallbackQuery, callback_data: cb.ReactCb, ctx: Ctx) -> None:
     view = await reactions.thread(ctx.session, ctx.actor, callback_data.grade_id)
     markup = kb.thread_keyboard(view.grade.id, can_comment=view.can_comment)
-    await ctx.show(ctx.screen("notify/thread.html.j2", markup, view=view), anew=True)
+    # the whole thread, in as many messages as it takes (20 comments of 1000 characters an hour)
+    text = ctx.render("notify/thread.html.j2", view=view)
+    await send_long(ctx.bot, ctx.chat_id, text, reply_markup=markup)
 
 
 async def on_note_text(message: Message, ctx: Ctx) -> None:

@@ -13,6 +13,7 @@ from bot.callbacks.notify import DeadLetterCb, PrefCb, PrefOp, ReactCb, ReactOp,
 from db.enums import DeliveryMode, NotificationKind
 from db.models import Account, Acknowledgement, Comment, NotificationPreference, OutboxMessage
 from services.notify.preferences import DIGEST_TIMES, QUIET_OPTIONS
+from services.notify.reactions import TEXT_LIMIT
 from tests import factories as f
 from tests import notify_world as w
 from tests.fakes.telegram_api import FakeUser
@@ -241,3 +242,34 @@ async def test_settings_differ_by_role(app: App, world: w.World) -> None:
     await student.send("/start")
     menu = {c["command"] for c in app.fake.commands({"type": "chat", "chat_id": f.STUDENT})}
     assert "settings" in menu
+
+
+async def test_a_thread_of_long_comments_fits_telegrams_messages(app: App, world: w.World) -> None:
+    """Comments of the longest allowed length: the prompt shows the latest ones shortened
+    (one message, its "Cancel" below), the thread shows them all whole in as many messages
+    as it takes, its buttons under the last."""
+    await _graded(app, world)
+    parent, teacher = app.user(f.PARENT), app.user(f.TEACHER)
+    texts = []
+    for number in range(3):
+        await parent.press(parent.last, text="💬 Comment")
+        assert "Write your comment to the teacher" in parent.last.text  # type: ignore[union-attr]
+        texts.append((f"P{number} " + "Ж&<" * 400)[:TEXT_LIMIT])
+        await parent.send(texts[-1])
+        assert "Sent to the teacher" in parent.last.text  # type: ignore[union-attr]
+        await app.deliver_notifications()
+        await teacher.press(teacher.last, text="↩️ Reply")
+        assert "Write your reply to the family" in teacher.last.text  # type: ignore[union-attr]
+        texts.append((f"T{number} " + "Ю>&" * 400)[:TEXT_LIMIT])
+        await teacher.send(texts[-1])
+        assert "Sent to the family" in teacher.last.text  # type: ignore[union-attr]
+        await app.deliver_notifications()
+    before = len(parent.messages)
+    await parent.press(parent.last, text="🧵 Thread")
+    shown = parent.messages[before:]
+    assert len(shown) > 1
+    assert all(not m.buttons for m in shown[:-1])
+    assert shown[-1].button_texts() == ["💬 Comment"]
+    whole = "\n".join(str(m.text) for m in shown)
+    assert all(text in whole for text in texts)
+    assert app.fake.errors == []
