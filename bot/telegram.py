@@ -166,6 +166,21 @@ class ShownEdits:
     def __init__(self, limit: int = 10_000) -> None:
         self.limit = limit
         self._edits: OrderedDict[tuple[int, int], tuple[int, int]] = OrderedDict()
+        self._taps: OrderedDict[tuple[int, int, int, str], None] = OrderedDict()
+
+    def repeated_tap(self, message: Message, data: str) -> bool:
+        """Is this press of `data` a double tap's second one: a press of the same button on
+        the same state of `message` came before it, and the bot has edited the message since?
+        (A deliberate second tap carries the state the first one left.) Otherwise the press is
+        noted. A press on a message the bot did not edit (it sent a file, an alert) is not."""
+        seen_at = message.edit_date or int(message.date.timestamp())
+        key = (message.chat.id, message.message_id, seen_at, data)
+        if key in self._taps:
+            return self.edited_since(message)
+        self._taps[key] = None
+        if len(self._taps) > self.limit:
+            self._taps.popitem(last=False)
+        return False
 
     @staticmethod
     def _digest(html_text: str | None, markup: object) -> int:

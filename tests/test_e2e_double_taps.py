@@ -1,7 +1,7 @@
-"""End to end, on both databases: a button tapped twice at once whose handler only takes a
-keyboard off (or a button out of it). Both presses carry the message as it was before either
-was handled; the second must neither edit it again (400 "message is not modified") nor take
-the keyboard off the screen the first press put there."""
+"""End to end, on both databases: a button tapped twice (or three times) at once. All the
+presses carry the message as it was before any was handled. The second must not edit it
+again (400 "message is not modified"), nor take the keyboard off the screen the first press
+put there, nor make a second grade or a second attendance step."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks.journal import JGradeCb, JLessonCb, JLessonOpCb, LessonOp
+from bot.callbacks.journal import JGradeCb, JLessonCb, JLessonOpCb, JStudentCb, LessonOp
 from bot.callbacks.notify import ReactCb, ReactOp
-from db.enums import GradeKind
-from db.models import Account, Grade
+from db.enums import AttendanceStatus, GradeKind
+from db.models import Account, Attendance, Grade
 from tests import clock
 from tests import factories as f
 from tests.fakes.telegram_api import ChatMessage, FakeUser
@@ -114,3 +114,44 @@ async def test_seen_tapped_twice_takes_its_button_off_once(app: App, school: f.S
     assert push.button_texts() == ["💬 Comment"]
     assert push.edits == 1
     _clean(app)
+
+
+async def test_a_grade_tapped_three_times_at_once_is_one_grade(
+    app: App, school: f.SmallSchool
+) -> None:
+    teacher = app.user(f.TEACHER, language_code="en")
+    lesson_id = await _lesson_card(app, school, teacher)
+    await teacher.press(
+        teacher.last, data=JStudentCb(lesson_id=lesson_id, student_id=school.student_id).pack()
+    )
+    card = teacher.last
+    five = card.find_button("5")
+    assert five is not None
+    answered = len(teacher.callback_answers)
+    await asyncio.gather(*(teacher.press(card, data=five["callback_data"]) for _ in range(3)))
+    assert await _grades(app) == ["5"]
+    assert len(teacher.callback_answers) == answered + 3
+    # a deliberate second tap (on the card as the first tap left it) is a second grade
+    await teacher.press(card, text="5")
+    assert await _grades(app) == ["5", "5"]
+    _clean(app)
+
+
+async def test_attendance_tapped_twice_at_once_moves_one_step(
+    app: App, school: f.SmallSchool
+) -> None:
+    teacher = app.user(f.TEACHER, language_code="en")
+    lesson_id = await _lesson_card(app, school, teacher)
+    await teacher.press(
+        teacher.last, data=JStudentCb(lesson_id=lesson_id, student_id=school.student_id).pack()
+    )
+    await _tap_twice(teacher, teacher.last, "▫️ Attendance")
+    async with app.session_factory() as session:
+        marks = list(await session.scalars(select(Attendance.status)))
+    assert marks == [AttendanceStatus.ABSENT]
+    _clean(app)
+
+
+async def _grades(app: App) -> list[str]:
+    async with app.session_factory() as session:
+        return list(await session.scalars(select(Grade.value).order_by(Grade.id)))
