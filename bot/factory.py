@@ -29,6 +29,7 @@ from bot.middlewares import (
     ErrorReplyMiddleware,
     LocaleMiddleware,
 )
+from bot.middlewares.taps import RepeatedTapMiddleware
 from bot.middlewares.throttle import Throttle, ThrottleMiddleware
 from bot.notifier import Notifier
 from bot.rendering import Renderer
@@ -120,6 +121,7 @@ def create_dispatcher(
     dp.update.outer_middleware(LocaleMiddleware(i18n))
     dp.update.outer_middleware(ErrorReplyMiddleware(renderer))
     dp.callback_query.outer_middleware(CallbackAnswerMiddleware())
+    dp.callback_query.outer_middleware(RepeatedTapMiddleware())  # a double tap runs once
     # One translator of domain errors for every router (inside the callback answer, so a
     # refused press gets its alert).
     refusals = DomainErrorMiddleware(renderer)

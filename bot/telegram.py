@@ -9,6 +9,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -165,21 +166,46 @@ class ShownEdits:
     def __init__(self, limit: int = 10_000) -> None:
         self.limit = limit
         self._edits: OrderedDict[tuple[int, int], tuple[int, int]] = OrderedDict()
+        self._taps: OrderedDict[tuple[int, int, int, str], None] = OrderedDict()
+
+    def repeated_tap(self, message: Message, data: str) -> bool:
+        """Is this press of `data` a double tap's second one: a press of the same button on
+        the same state of `message` came before it, and the bot has edited the message since?
+        (A deliberate second tap carries the state the first one left.) Otherwise the press is
+        noted. A press on a message the bot did not edit (it sent a file, an alert) is not."""
+        seen_at = message.edit_date or int(message.date.timestamp())
+        key = (message.chat.id, message.message_id, seen_at, data)
+        if key in self._taps:
+            return self.edited_since(message)
+        self._taps[key] = None
+        if len(self._taps) > self.limit:
+            self._taps.popitem(last=False)
+        return False
 
     @staticmethod
-    def _digest(html_text: str, markup: object) -> int:
+    def _digest(html_text: str | None, markup: object) -> int:
         return hash((html_text, repr(markup)))
 
     def shown_since(self, message: Message, html_text: str, markup: object) -> bool:
         """Was `message` edited to this screen at or after the state the update carries?"""
         kept = self._edits.get((message.chat.id, message.message_id))
+        return (
+            kept is not None
+            and self.edited_since(message)
+            and kept[1] == self._digest(html_text, markup)
+        )
+
+    def edited_since(self, message: Message) -> bool:
+        """Was `message` edited at all (to a screen or a keyboard) at or after the state the
+        update carries?"""
+        kept = self._edits.get((message.chat.id, message.message_id))
         if kept is None:
             return False
-        edited_at, digest = kept
         seen_at = message.edit_date or int(message.date.timestamp())
-        return seen_at <= edited_at and digest == self._digest(html_text, markup)
+        return seen_at <= kept[0]
 
-    def remember(self, edited: Message | bool, html_text: str, markup: object) -> None:
+    def remember(self, edited: Message | bool, html_text: str | None, markup: object) -> None:
+        """Note an edit the bot made (`html_text` None: only its keyboard was edited)."""
         if not isinstance(edited, Message) or edited.edit_date is None:
             return
         key = (edited.chat.id, edited.message_id)
@@ -236,6 +262,30 @@ async def show(
             if not any(reason in exc.message for reason in _NOT_EDITABLE):
                 raise
     await bot.send_message(chat_id, html_text, reply_markup=reply_markup)
+
+
+async def edit_keyboard(
+    message: Message, bot: Bot, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Put `reply_markup` (None: no keyboard) under a pressed message, leaving its text.
+
+    Nothing is edited when the message already has that keyboard, or when the bot edited it
+    since the state the press carries (`ShownEdits`): a double tap's second press would
+    otherwise edit to what the first put there (400 "message is not modified") or take the
+    keyboard off the screen the first one showed. A message too old to edit, or deleted,
+    keeps what it has."""
+    markup = _markup_dump(reply_markup)
+    if _markup_dump(message.reply_markup) == markup:
+        return
+    edits = bot.session.shown if isinstance(bot.session, KeptResponseSession) else None
+    if edits is not None and edits.edited_since(message):
+        return
+    with suppress(TelegramBadRequest):
+        edited = await bot.edit_message_reply_markup(
+            chat_id=message.chat.id, message_id=message.message_id, reply_markup=reply_markup
+        )
+        if edits is not None:
+            edits.remember(edited, None, markup)
 
 
 def plain_text(html_text: str, limit: int = ALERT_LIMIT) -> str:

@@ -351,7 +351,8 @@ async def on_progress_chart(
     await _send_report_file(ctx, found, Format.PNG)
 
 
-_UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+#: refused by some file systems, or (";") by multipart parsers of the upload's header
+_UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|;\x00-\x1f]+')
 
 
 def _file_name(found: FamilyReportFile) -> str:

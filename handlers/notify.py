@@ -3,11 +3,9 @@ replies), the settings screen (/settings) and, for admins, the undelivered notif
 
 from __future__ import annotations
 
-from contextlib import suppress
 from typing import Literal
 
-from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -21,7 +19,7 @@ from bot.keyboards import notify as kb
 from bot.notifier import preference_defaults
 from bot.screens import Screen
 from bot.states import Payload, Slot
-from bot.telegram import pressed_message
+from bot.telegram import edit_keyboard, pressed_message, send_long
 from handlers.calendar import subscriptions_offered
 from handlers.context import Ctx
 from services.core.access import Action, can, require
@@ -149,10 +147,10 @@ async def on_erase(query: CallbackQuery, callback_data: cb.EraseCb, ctx: Ctx) ->
 async def on_seen(query: CallbackQuery, callback_data: cb.ReactCb, ctx: Ctx) -> None:
     first = await reactions.acknowledge(ctx.session, ctx.actor, callback_data.grade_id)
     ctx.alert(ctx.render("notify/seen.html.j2", first=first))
-    await _drop_seen_button(query, callback_data)
+    await _drop_seen_button(query, callback_data, ctx.bot)
 
 
-async def _drop_seen_button(query: CallbackQuery, pressed: cb.ReactCb) -> None:
+async def _drop_seen_button(query: CallbackQuery, pressed: cb.ReactCb, bot: Bot) -> None:
     """Once seen, the push loses that grade's "👀 Seen" (its other buttons stay)."""
     message = pressed_message(query)
     if message is None or message.reply_markup is None:
@@ -166,8 +164,7 @@ async def _drop_seen_button(query: CallbackQuery, pressed: cb.ReactCb) -> None:
     if rows == message.reply_markup.inline_keyboard:
         return
     markup = InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
-    with suppress(TelegramBadRequest):  # too old to edit, or deleted: the answer is enough
-        await message.edit_reply_markup(reply_markup=markup)
+    await edit_keyboard(message, bot, markup)
 
 
 async def on_comment(query: CallbackQuery, callback_data: cb.ReactCb, ctx: Ctx) -> None:
@@ -196,7 +193,9 @@ async def _ask(ctx: Ctx, note: AwaitedNote, view: reactions.ThreadView) -> None:
 async def on_thread(query: CallbackQuery, callback_data: cb.ReactCb, ctx: Ctx) -> None:
     view = await reactions.thread(ctx.session, ctx.actor, callback_data.grade_id)
     markup = kb.thread_keyboard(view.grade.id, can_comment=view.can_comment)
-    await ctx.show(ctx.screen("notify/thread.html.j2", markup, view=view), anew=True)
+    # the whole thread, in as many messages as it takes (20 comments of 1000 characters an hour)
+    text = ctx.render("notify/thread.html.j2", view=view)
+    await send_long(ctx.bot, ctx.chat_id, text, reply_markup=markup)
 
 
 async def on_note_text(message: Message, ctx: Ctx) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import update
 
 from bot.callbacks.diary import ProgressChartCb, ReportCardCb
 from db.enums import TrustScope
-from db.models import TrustedAccess
+from db.models import Student, TrustedAccess
 from tests import factories as f
 from tests.fakes.telegram_api import ChatMessage, FakeUser
 from tests.harness import App
@@ -283,4 +283,23 @@ async def test_forged_presses_for_another_family_send_nothing(app: App, world: W
     assert "Пётр" not in text
     assert card.document is not None
     assert "Пётр" not in card.document["file_name"]
+    _ok(app)
+
+
+async def test_a_card_of_a_name_with_semicolons_is_sent(app: App, world: World) -> None:
+    """The card's file name carries the student's name as the school spelled it; a name with
+    semicolons (a roster typo) must not break the upload's Content-Disposition header (the
+    multipart parser of aiohttp, which the fake Bot API runs on, refuses two of them)."""
+    async with app.session_factory() as session:
+        await session.execute(
+            update(Student)
+            .where(Student.id == world.school.student_id)
+            .values(full_name="Пётр; Иванов; Петрович")
+        )
+        await session.commit()
+    parent = app.user(f.PARENT, language_code="en")
+    await parent.press(await _report_screen(parent), text=CARD)
+    [card] = _documents(parent)
+    assert card.document is not None
+    assert card.document["file_name"].startswith("Report card Пётр Иванов Петрович")
     _ok(app)

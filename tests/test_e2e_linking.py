@@ -656,3 +656,24 @@ async def test_invitations_are_read_like_codes_and_other_letters_are_refused_pla
     await tutor.send(typed)
     assert "read-only access" in tutor.last.text
     assert app.fake.errors == []
+
+
+async def test_invitations_waiting_at_once_are_limited(app: App, school: f.SmallSchool) -> None:
+    """Pressing "Create the invitation" again and again piles up no invitations: /access, one
+    message with a line and a button per invitation, stays whole."""
+    from services.core.schooltime import utcnow
+    from services.people.linking import PENDING_INVITES_LIMIT, pending_invitations
+
+    parent = app.user(f.PARENT, language_code="en")
+    for _ in range(PENDING_INVITES_LIMIT + 1):
+        await parent.send("/access")
+        await parent.press(text="➕ Invite a trusted person")
+        await parent.press(text="📨 Create the invitation")
+    assert "Too many invitations are waiting" in parent.callback_answers[-1]["text"]
+    async with app.session_factory() as session:
+        waiting = await pending_invitations(session, school.student_id, utcnow())
+    assert waiting == PENDING_INVITES_LIMIT
+    await parent.send("/access")
+    assert "Who can see" in parent.last.text
+    assert parent.last.button_texts().count("⚙️ Invitation") == PENDING_INVITES_LIMIT
+    assert app.fake.errors == []

@@ -9,10 +9,19 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.callbacks.journal import JMarkCb, JStudentCb
 from bot.callbacks.notify import DeadLetterCb, PrefCb, PrefOp, ReactCb, ReactOp, ReplyCb
 from db.enums import DeliveryMode, NotificationKind
-from db.models import Account, Acknowledgement, Comment, NotificationPreference, OutboxMessage
+from db.models import (
+    Account,
+    Acknowledgement,
+    Comment,
+    Grade,
+    NotificationPreference,
+    OutboxMessage,
+)
 from services.notify.preferences import DIGEST_TIMES, QUIET_OPTIONS
+from services.notify.reactions import TEXT_LIMIT
 from tests import factories as f
 from tests import notify_world as w
 from tests.fakes.telegram_api import FakeUser
@@ -241,3 +250,62 @@ async def test_settings_differ_by_role(app: App, world: w.World) -> None:
     await student.send("/start")
     menu = {c["command"] for c in app.fake.commands({"type": "chat", "chat_id": f.STUDENT})}
     assert "settings" in menu
+
+
+async def _long_thread(app: App, world: w.World) -> tuple[int, list[str]]:
+    """A grade with three rounds of comment and reply of the longest allowed length, made
+    in the bot; returns the grade and the texts."""
+    grade_id, _ = await _graded(app, world)
+    parent, teacher = app.user(f.PARENT), app.user(f.TEACHER)
+    texts = []
+    for number in range(3):
+        await parent.press(parent.last, text="💬 Comment")
+        assert "Write your comment to the teacher" in parent.last.text  # type: ignore[union-attr]
+        texts.append((f"P{number} " + "Ж&<" * 400)[:TEXT_LIMIT])
+        await parent.send(texts[-1])
+        assert "Sent to the teacher" in parent.last.text  # type: ignore[union-attr]
+        await app.deliver_notifications()
+        await teacher.press(teacher.last, text="↩️ Reply")
+        assert "Write your reply to the family" in teacher.last.text  # type: ignore[union-attr]
+        texts.append((f"T{number} " + "Ю>&" * 400)[:TEXT_LIMIT])
+        await teacher.send(texts[-1])
+        assert "Sent to the family" in teacher.last.text  # type: ignore[union-attr]
+        await app.deliver_notifications()
+    return grade_id, texts
+
+
+async def test_a_thread_of_long_comments_fits_telegrams_messages(app: App, world: w.World) -> None:
+    """Comments of the longest allowed length: the prompt shows the latest ones shortened
+    (one message, its "Cancel" below), the thread shows them all whole in as many messages
+    as it takes, its buttons under the last."""
+    _, texts = await _long_thread(app, world)
+    parent = app.user(f.PARENT)
+    before = len(parent.messages)
+    await parent.press(parent.last, text="🧵 Thread")
+    shown = parent.messages[before:]
+    assert len(shown) > 1
+    assert all(not m.buttons for m in shown[:-1])
+    assert shown[-1].button_texts() == ["💬 Comment"]
+    whole = "\n".join(str(m.text) for m in shown)
+    assert all(text in whole for text in texts)
+    assert app.fake.errors == []
+
+
+async def test_the_teachers_cards_shorten_long_comments(app: App, world: w.World) -> None:
+    """The journal's grade card and student card list the grade's comments, shortened: each
+    card stays one message."""
+    grade_id, texts = await _long_thread(app, world)
+    async with app.session_factory() as session:
+        lesson_id = await session.scalar(select(Grade.lesson_id).where(Grade.id == grade_id))
+    assert lesson_id is not None
+    teacher = app.user(f.TEACHER)
+    await teacher.send("/journal")
+    await teacher.press(teacher.last, data=JMarkCb(grade_id=grade_id).pack())
+    assert "Comments" in teacher.last.text  # type: ignore[union-attr]
+    assert texts[-1][:100] in teacher.last.text  # type: ignore[union-attr]
+    await teacher.press(
+        teacher.last, data=JStudentCb(lesson_id=lesson_id, student_id=world.student).pack()
+    )
+    assert "Comments" in teacher.last.text  # type: ignore[union-attr]
+    assert texts[0][:100] in teacher.last.text  # type: ignore[union-attr]
+    assert app.fake.errors == []

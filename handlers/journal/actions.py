@@ -5,11 +5,9 @@ a short confirmation, so a teacher never wonders whether it was saved."""
 
 from __future__ import annotations
 
-from contextlib import suppress
 from datetime import date, datetime
 
 from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from markupsafe import Markup
@@ -33,7 +31,7 @@ from bot.files import files_gone
 from bot.filters import register_buttons
 from bot.keyboards import journal as kb
 from bot.screens import Screen
-from bot.telegram import pressed_message
+from bot.telegram import edit_keyboard, pressed_message
 from db.enums import AttendanceStatus
 from handlers.journal import prompts, screens
 from handlers.journal.context import JournalCtx, day_of
@@ -466,9 +464,8 @@ async def on_cancel_input(
     )
     if prompt is None or replaced:
         ctx.alert(ctx.toast("nothing_to_cancel"))
-        if pressed is not None and pressed.reply_markup is not None:
-            with suppress(TelegramBadRequest):
-                await pressed.edit_reply_markup(reply_markup=None)
+        if pressed is not None:
+            await edit_keyboard(pressed, ctx.bot)
         return
     await prompts.leave(ctx.state)
     notice = ctx.toast("cancelled")

@@ -44,6 +44,9 @@ from services.people import privacy
 INVITE_LENGTH = 12
 #: how long an invitation can be accepted (INVITE_TTL_HOURS), whatever the grant's own end
 INVITE_TTL = timedelta(hours=72)
+#: invitations of one child that may wait to be accepted at once: each is a line and a button
+#: of /access (one message), and a repeated "Create" must not pile them up
+PENDING_INVITES_LIMIT = 10
 #: How many pending link requests a decider sees at once (the oldest first).
 PENDING_SHOWN = 20
 _PHONE_JUNK = re.compile(r"[\s\-()./]")
@@ -830,6 +833,8 @@ async def create_invitation(
         raise DomainError("link.no_scopes")
     if expires_at is not None and expires_at <= now:
         raise DomainError("link.expiry_in_past")
+    if await pending_invitations(session, student_id, now) >= PENDING_INVITES_LIMIT:
+        raise DomainError("link.too_many_invitations")
     assert actor.account_id is not None
     code = new_invite_code()
     key_id, digest = _hash_invite(code, keys)
@@ -855,6 +860,18 @@ async def create_invitation(
     )
     await session.commit()
     return grant, code
+
+
+async def pending_invitations(session: AsyncSession, student_id: int, now: datetime) -> int:
+    """How many invitations to see `student_id`'s diary can still be accepted."""
+    waiting = await session.scalars(
+        select(TrustedAccess).where(
+            TrustedAccess.student_id == student_id,
+            TrustedAccess.account_id.is_(None),
+            links.trust_open(now),
+        )
+    )
+    return sum(1 for grant in waiting if not invitation_expired(grant, now))
 
 
 def invitation_expired(grant: TrustedAccess, now: datetime) -> bool:
