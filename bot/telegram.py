@@ -153,6 +153,11 @@ def is_unchanged(message: Message, html_text: str, markup: InlineKeyboardMarkup 
     return _markup_dump(message.reply_markup) == _markup_dump(markup)
 
 
+def _state(message: Message) -> int:
+    """A digest of what a message shows (its text and keyboard, as Telegram holds them)."""
+    return hash((message.text, repr(_markup_dump(message.reply_markup))))
+
+
 class ShownEdits:
     """The screens `show` last put in place by an edit, per message: (chat id, message id) →
     (Telegram's edit date, a digest of the text and keyboard), the latest `limit` messages.
@@ -165,18 +170,25 @@ class ShownEdits:
 
     def __init__(self, limit: int = 10_000) -> None:
         self.limit = limit
-        self._edits: OrderedDict[tuple[int, int], tuple[int, int]] = OrderedDict()
+        #: (chat id, message id) -> (edit date, digest of the screen sent, digest of the
+        #: message as Telegram returned it after the edit: `_state`)
+        self._edits: OrderedDict[tuple[int, int], tuple[int, int, int]] = OrderedDict()
         self._taps: OrderedDict[tuple[int, int, int, str], None] = OrderedDict()
 
     def repeated_tap(self, message: Message, data: str) -> bool:
         """Is this press of `data` a double tap's second one: a press of the same button on
-        the same state of `message` came before it, and the bot has edited the message since?
-        (A deliberate second tap carries the state the first one left.) Otherwise the press is
-        noted. A press on a message the bot did not edit (it sent a file, an alert) is not."""
+        the same state of `message` came before it, and the bot has edited the message since
+        to something else than the press carries? Telegram attaches the message as it is when
+        the press arrives, so a press carrying an older text or keyboard than the bot's last
+        edit left was made before that edit landed; a deliberate second tap carries what the
+        first one left and runs, even within the same second (edit dates are whole seconds).
+        Otherwise the press is noted. A press on a message the bot did not edit (it sent a
+        file, an alert) is not a repeat."""
         seen_at = message.edit_date or int(message.date.timestamp())
         key = (message.chat.id, message.message_id, seen_at, data)
         if key in self._taps:
-            return self.edited_since(message)
+            kept = self._edits.get((message.chat.id, message.message_id))
+            return self.edited_since(message) and kept is not None and kept[2] != _state(message)
         self._taps[key] = None
         if len(self._taps) > self.limit:
             self._taps.popitem(last=False)
@@ -209,7 +221,7 @@ class ShownEdits:
         if not isinstance(edited, Message) or edited.edit_date is None:
             return
         key = (edited.chat.id, edited.message_id)
-        self._edits[key] = (edited.edit_date, self._digest(html_text, markup))
+        self._edits[key] = (edited.edit_date, self._digest(html_text, markup), _state(edited))
         self._edits.move_to_end(key)
         if len(self._edits) > self.limit:
             self._edits.popitem(last=False)

@@ -10,7 +10,7 @@ from aiogram.methods import EditMessageText, GetUpdates, SendMessage
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.dates import format_clock, format_day
-from bot.telegram import KeptResponseSession
+from bot.telegram import KeptResponseSession, ShownEdits
 
 KEYBOARD = {"inline_keyboard": [[{"text": "Tomorrow", "callback_data": "d:day:1"}]]}
 
@@ -93,3 +93,36 @@ def test_dates_are_formatted_in_the_locale_asked_for_each_time() -> None:
     assert format_day(day, "EEE d", locale="en") == "Tue 1"
     assert format_day(day, "dd.MM", locale="en") == "01.12"
     assert format_clock(time(9, 5), locale="ru") == format_clock(time(9, 5), locale="en") == "09:05"
+
+
+def _screen(text: str, edit_date: int | None, *buttons: str, message_id: int = 7) -> Message:
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=b, callback_data=f"g:{b}") for b in buttons]]
+    )
+    return Message.model_validate(
+        {
+            "message_id": message_id,
+            "date": 1_000,
+            "chat": {"id": 42, "type": "private"},
+            "text": text,
+            "edit_date": edit_date,
+            "reply_markup": keyboard,
+        }
+    )
+
+
+def test_a_double_taps_second_press_is_dropped_a_deliberate_one_runs_in_the_same_second() -> None:
+    """Both presses of a double tap carry the screen as it was before the first was handled;
+    a deliberate second tap carries the screen the first one left, which Telegram may date in
+    the very same second (edit dates are whole seconds): that one runs."""
+    shown = ShownEdits()
+    before = _screen("Anna", 1_010, "5", "4")
+    after = _screen("Anna: 5", 1_010, "5", "4")  # the bot's edit, the same second
+    assert not shown.repeated_tap(before, "g:5")
+    shown.remember(after, "Anna: 5", after.reply_markup)
+    assert shown.repeated_tap(before, "g:5"), "the double tap's second press"
+    assert not shown.repeated_tap(after, "g:5"), "a deliberate tap on the new screen"
+    # a press on a message the bot never edited is never a repeat
+    untouched = _screen("Boris", None, "5", message_id=8)
+    assert not shown.repeated_tap(untouched, "g:5")
+    assert not shown.repeated_tap(untouched, "g:5")
