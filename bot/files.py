@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import BinaryIO
@@ -85,11 +86,24 @@ def files_gone(count: int) -> str:
     ).format(count=count)
 
 
+#: refused by some file systems, or (";", quotes) by multipart parsers of an upload's header
+_UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|;\x00-\x1f]+')
+
+
+def upload_name(stem: str, extension: str, *, fallback: str = "file", limit: int = 120) -> str:
+    """The name a file the bot sends carries: `stem` (a person's name, a file name a user
+    sent) without the characters a file system or an upload's header may refuse, white space
+    folded, at most `limit` characters, then ``.extension`` (none when empty)."""
+    clean = " ".join(_UNSAFE_IN_FILE_NAMES.sub(" ", stem).split())[:limit].rstrip() or fallback
+    return f"{clean}.{extension}" if extension else clean
+
+
 def _upload_name(file: KeptFile) -> str:
     """The name the upload carries (shown to the user; never used as a path)."""
     if file.kind == AttachmentKind.PHOTO:
         return "photo.jpg"
-    return file.file_name or "file"
+    stem, dot, extension = (file.file_name or "file").rpartition(".")
+    return upload_name(stem, extension) if dot else upload_name(extension, "")
 
 
 def _sent_file_id(message: Message, kind: AttachmentKind) -> str | None:

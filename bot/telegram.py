@@ -153,9 +153,12 @@ def is_unchanged(message: Message, html_text: str, markup: InlineKeyboardMarkup 
     return _markup_dump(message.reply_markup) == _markup_dump(markup)
 
 
-def _state(message: Message) -> int:
-    """A digest of what a message shows (its text and keyboard, as Telegram holds them)."""
-    return hash((message.text, repr(_markup_dump(message.reply_markup))))
+def _state(text: str | None, markup: object) -> int:
+    """A digest of what a message shows: its text (as Telegram holds it) and its keyboard."""
+    if isinstance(markup, dict):  # as sent: the request's JSON form
+        markup = InlineKeyboardMarkup.model_validate(markup)
+    keyboard = markup if isinstance(markup, InlineKeyboardMarkup) else None
+    return hash((text, repr(_markup_dump(keyboard))))
 
 
 class ShownEdits:
@@ -170,8 +173,8 @@ class ShownEdits:
 
     def __init__(self, limit: int = 10_000) -> None:
         self.limit = limit
-        #: (chat id, message id) -> (edit date, digest of the screen sent, digest of the
-        #: message as Telegram returned it after the edit: `_state`)
+        #: (chat id, message id) -> (edit date, digest of the screen sent, digest of what the
+        #: message shows after the edit: `_state`)
         self._edits: OrderedDict[tuple[int, int], tuple[int, int, int]] = OrderedDict()
         self._taps: OrderedDict[tuple[int, int, int, str], None] = OrderedDict()
 
@@ -188,7 +191,8 @@ class ShownEdits:
         key = (message.chat.id, message.message_id, seen_at, data)
         if key in self._taps:
             kept = self._edits.get((message.chat.id, message.message_id))
-            return self.edited_since(message) and kept is not None and kept[2] != _state(message)
+            shown = _state(message.text, message.reply_markup)
+            return self.edited_since(message) and kept is not None and kept[2] != shown
         self._taps[key] = None
         if len(self._taps) > self.limit:
             self._taps.popitem(last=False)
@@ -221,7 +225,9 @@ class ShownEdits:
         if not isinstance(edited, Message) or edited.edit_date is None:
             return
         key = (edited.chat.id, edited.message_id)
-        self._edits[key] = (edited.edit_date, self._digest(html_text, markup), _state(edited))
+        # the keyboard as sent: the parsed answer leaves out the echo of it
+        state = _state(edited.text, markup)
+        self._edits[key] = (edited.edit_date, self._digest(html_text, markup), state)
         self._edits.move_to_end(key)
         if len(self._edits) > self.limit:
             self._edits.popitem(last=False)

@@ -25,7 +25,7 @@ from bot.callbacks import Screen as MenuScreen
 from bot.callbacks import diary as cb
 from bot.callbacks.diary import SubmitOp
 from bot.commands import NEEDS
-from bot.files import files_gone
+from bot.files import files_gone, upload_name
 from bot.filters import register_buttons
 from bot.keyboards import diary as kb
 from bot.screens import Screen
@@ -351,18 +351,13 @@ async def on_progress_chart(
     await _send_report_file(ctx, found, Format.PNG)
 
 
-#: refused by some file systems, or (";") by multipart parsers of the upload's header
-_UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|;\x00-\x1f]+')
-
-
 def _file_name(found: FamilyReportFile) -> str:
     """The card's file name: "Report card", the student, the period and the year (localized),
     without characters a file system may refuse."""
     year = found.child.year
     parts = [_("Report card"), found.child.name, kb.period_label(found.period)]
     stem = " ".join([*parts, year.name if year else ""]).replace("/", "-")
-    stem = " ".join(_UNSAFE_IN_FILE_NAMES.sub(" ", stem).split())
-    return f"{stem[:120].rstrip()}.pdf"
+    return upload_name(stem, "pdf")
 
 
 async def _send_report_file(ctx: Ctx, found: FamilyReportFile | None, fmt: Format) -> None:

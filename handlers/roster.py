@@ -29,6 +29,7 @@ from aiogram.types import (
 from bot.callbacks import MenuCb
 from bot.callbacks import Screen as MenuScreen
 from bot.callbacks.roster import RosterAction, RosterCb
+from bot.files import upload_name
 from bot.filters import AdminOnly, gated, register_buttons
 from bot.keyboards.roster import roster_apply_keyboard, roster_menu_keyboard
 from bot.states import Payload, Slot
@@ -221,8 +222,8 @@ async def _report(
     keyboard = roster_apply_keyboard() if outcome == "plan" else None
     await _edit(ctx, status, text, keyboard)
     if long:
-        stem = Path(name).stem
-        report_file = BufferedInputFile(report.encode("utf-8"), f"{stem}-report.txt")
+        report_name = upload_name(f"{Path(name).stem}-report", "txt")
+        report_file = BufferedInputFile(report.encode("utf-8"), report_name)
         await ctx.bot.send_document(ctx.chat_id, report_file)
 
 

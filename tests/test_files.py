@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks.diary import HomeworkFilesCb, HomeworkItemCb
 from bot.config import Settings, files_dir_for
-from bot.files import Files, files_gone, is_dead_file_id
+from bot.files import Files, files_gone, is_dead_file_id, upload_name
 from db.enums import AttachmentKind
 from db.models import (
     Homework,
@@ -571,3 +571,12 @@ async def test_a_revoked_parent_pressing_next_under_a_file_is_told_why(
     assert under.document is not None  # the file stays as it was
     assert "something went wrong" not in parent.last.text  # type: ignore[union-attr]
     assert "Пётр" in parent.last.text  # type: ignore[union-attr]
+
+
+def test_names_of_uploads_lose_what_a_file_system_or_a_multipart_header_refuses() -> None:
+    """One rule for every file the bot sends: a report card named after a student, a file a
+    teacher attached, the report of an uploaded roster."""
+    assert upload_name('Иванов; "Ваня" <b>/\\:*?|', "pdf") == "Иванов Ваня b.pdf"
+    assert upload_name(";;;", "txt") == "file.txt"
+    assert upload_name("x" * 300, "pdf") == "x" * 120 + ".pdf"
+    assert upload_name("tab\there\nnewline", "") == "tab here newline"
