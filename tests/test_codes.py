@@ -231,6 +231,7 @@ def test_display_and_deep_link() -> None:
         "  abcd-efgh-jk\n",
         "ab cd–ef gh—jk",
         "АВСD-ЕFGН-JК",  # Cyrillic А, В, С, Е, Н, К typed in a Russian layout
+        "ＡＢＣＤ－ＥＦＧＨ－ＪＫ",  # fullwidth, as an East Asian keyboard types it
     ],
 )
 def test_normalize_accepts_what_people_type(typed: str) -> None:

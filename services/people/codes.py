@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -112,13 +113,14 @@ def normalize_code(text: str, length: int = CODE_LENGTH) -> str | None:
     """The canonical form of user-typed text, or None if it cannot be a code of `length`
     characters (a school code; a trusted person's invitation is 12).
 
-    Strips spaces and dashes, uppercases, and maps Cyrillic look-alike capitals to Latin.
+    Folds compatibility forms (NFKC: fullwidth letters of an East Asian keyboard), strips
+    spaces and dashes, uppercases, and maps Cyrillic look-alike capitals to Latin.
     Characters outside the alphabet (0, O, 1, I …, any other letter or emoji) or a wrong length
     give None, so what comes back is plain ASCII of the alphabet.
     """
     if len(text) > 4 * length:
         return None
-    code = _SEPARATORS.sub("", text).upper().translate(_HOMOGLYPHS)
+    code = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text)).upper().translate(_HOMOGLYPHS)
     if len(code) != length or not set(code) <= _ALPHABET_SET:
         return None
     return code
