@@ -153,12 +153,10 @@ def is_unchanged(message: Message, html_text: str, markup: InlineKeyboardMarkup 
     return _markup_dump(message.reply_markup) == _markup_dump(markup)
 
 
-def _state(text: str | None, markup: object) -> int:
-    """A digest of what a message shows: its text (as Telegram holds it) and its keyboard."""
-    if isinstance(markup, dict):  # as sent: the request's JSON form
-        markup = InlineKeyboardMarkup.model_validate(markup)
-    keyboard = markup if isinstance(markup, InlineKeyboardMarkup) else None
-    return hash((text, repr(_markup_dump(keyboard))))
+def _state(text: str | None, dumped_markup: object) -> int:
+    """A digest of what a message shows: its text (as Telegram holds it) and its keyboard
+    (in `_markup_dump`'s form)."""
+    return hash((text, repr(dumped_markup)))
 
 
 class ShownEdits:
@@ -191,7 +189,7 @@ class ShownEdits:
         key = (message.chat.id, message.message_id, seen_at, data)
         if key in self._taps:
             kept = self._edits.get((message.chat.id, message.message_id))
-            shown = _state(message.text, message.reply_markup)
+            shown = _state(message.text, _markup_dump(message.reply_markup))
             return self.edited_since(message) and kept is not None and kept[2] != shown
         self._taps[key] = None
         if len(self._taps) > self.limit:
@@ -221,11 +219,12 @@ class ShownEdits:
         return seen_at <= kept[0]
 
     def remember(self, edited: Message | bool, html_text: str | None, markup: object) -> None:
-        """Note an edit the bot made (`html_text` None: only its keyboard was edited)."""
+        """Note an edit the bot made (`html_text` None: only its keyboard was edited; `markup`
+        the keyboard sent, as `_markup_dump` gives it)."""
         if not isinstance(edited, Message) or edited.edit_date is None:
             return
         key = (edited.chat.id, edited.message_id)
-        # the keyboard as sent: the parsed answer leaves out the echo of it
+        # the keyboard as sent (`markup`, dumped): the parsed answer leaves out its echo
         state = _state(edited.text, markup)
         self._edits[key] = (edited.edit_date, self._digest(html_text, markup), state)
         self._edits.move_to_end(key)
