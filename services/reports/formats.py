@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 
 from services.reports.model import Report
 from services.reports.views import Document, Sheet, Value, document
-from services.roster.sheets import FORMULA_START
+from services.roster.sheets import keep_as_text
 
 Gettext = Callable[[str], str]
 
@@ -183,21 +183,12 @@ def xlsx_bytes(docs: Sequence[Document]) -> bytes:
         ws.print_title_rows = f"{header_row}:{header_row}"
         ws.oddHeader.center.text = doc.title
         ws.oddFooter.center.text = "&P / &N"
-        _quote_formula_text(ws)
+        for row in ws.iter_rows():  # a name or title starting with =, +, - or @ stays text
+            for cell in row:
+                keep_as_text(cell)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def _quote_formula_text(ws: Any) -> None:
-    """Text that a spreadsheet would run as a formula (a name or title starting with =, +, -,
-    @ …: openpyxl stores a text starting with = as a formula outright) is kept as text with a
-    quote prefix, as the roster workbook does (`services.roster.workbook`)."""
-    for row in ws.iter_rows():
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
-                cell.data_type = "s"
-                cell.quotePrefix = True
 
 
 def _xlsx_value(value: Value) -> float | str | None:

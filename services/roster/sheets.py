@@ -73,6 +73,14 @@ Cell = str | int | float | bool | date | time | None
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def keep_as_text(cell: Any) -> None:
+    """An openpyxl cell Excel will never run: text that looks like a formula (openpyxl stores
+    a text starting with ``=`` as a formula outright) is stored as text with a quote prefix."""
+    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+
+
 class Translate(Protocol):
     """A message translated into `locale` (aiogram's `I18n.gettext` is one)."""
 

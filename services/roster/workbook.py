@@ -46,7 +46,6 @@ from services.roster.csvsheets import (
 from services.roster.model import ReadResult, SchoolData, Where
 from services.roster.problems import N_
 from services.roster.sheets import (
-    FORMULA_START,
     INSTRUCTIONS_NAMES,
     INSTRUCTIONS_TITLE,
     MAX_COLUMNS,
@@ -61,6 +60,7 @@ from services.roster.sheets import (
     Translate,
     is_blank,
     is_comment,
+    keep_as_text,
     parse_sheets,
     rows_of,
     sheet_for,
@@ -163,12 +163,6 @@ def _validation(column: Column) -> DataValidation | None:
     )
 
 
-def _safe(value: Cell) -> tuple[Cell, bool]:
-    """A value Excel will never run: text that looks like a formula is stored as text and shown
-    with a quote prefix (OWASP CSV injection)."""
-    return value, isinstance(value, str) and value.startswith(FORMULA_START)
-
-
 def _sheet(
     workbook: Workbook, sheet: Sheet, rows: Sequence[Sequence[Cell]], translate: Translate
 ) -> None:
@@ -185,13 +179,10 @@ def _sheet(
             validation.add(f"{letter}2:{letter}{MAX_ROWS + 1}")
     for line, cells in enumerate(rows, start=2):
         for index, (column, value) in enumerate(zip(sheet.columns, cells, strict=True), start=1):
-            stored, quoted = _safe(value)
             cell = ws.cell(line, index)
-            cell.value = stored
-            if quoted:
-                cell.data_type = "s"
-                cell.quotePrefix = True
-            if column.kind in _FORMATS and isinstance(stored, date | time):
+            cell.value = value
+            keep_as_text(cell)  # OWASP CSV injection
+            if column.kind in _FORMATS and isinstance(value, date | time):
                 cell.number_format = _FORMATS[column.kind]
     ws.freeze_panes = "A2"
 
